@@ -1,0 +1,217 @@
+"""Typed view of the catalogue data file, and its loader.
+
+The catalogue drives ZOQL validation, ``select *``, CSV headers, the describe XML and the data
+generator. Lookups are case-insensitive (ZOQL names are) and return the canonical spelling.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aquarium.domain import errors
+
+EXPORT_CONTEXT = "export"
+#: Fields every object has, added by the loader where the data file leaves them out.
+STANDARD_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("CreatedById", "Created By ID", "text"),
+    ("CreatedDate", "Created Date", "datetime"),
+    ("UpdatedById", "Updated By ID", "text"),
+    ("UpdatedDate", "Updated Date", "datetime"),
+)
+
+
+class FieldType(enum.StrEnum):
+    """Zuora's field types, values as in the describe XML."""
+
+    TEXT = "text"  #: free text and ids
+    PICKLIST = "picklist"  #: one of ``Field.options``
+    DECIMAL = "decimal"  #: exact amounts
+    INTEGER = "integer"  #: whole numbers
+    BOOLEAN = "boolean"  #: true / false
+    DATE = "date"  #: a calendar day, no zone
+    DATETIME = "datetime"  #: an instant, shown in the tenant's time zone
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an object."""
+
+    name: str
+    label: str
+    type: FieldType
+    options: tuple[str, ...] = ()
+    contexts: frozenset[str] = frozenset({EXPORT_CONTEXT})
+    required: bool = False
+    selectable: bool = True
+
+    @property
+    def exportable(self) -> bool:
+        """Whether Export ZOQL may select or filter on this field."""
+        return EXPORT_CONTEXT in self.contexts and self.selectable
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A joinable related object of a data source, reached by dot notation.
+
+    The join is ``LEFT JOIN <object> AS <name> ON <name>.Id = <via>.<key>``, where ``via`` is the
+    data source itself or another relation of the same data source (multi-hop joins).
+    """
+
+    name: str
+    object: str
+    label: str
+    via: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ObjectDef:
+    """One object (data source) of the catalogue."""
+
+    name: str
+    label: str
+    fields: tuple[Field, ...]
+    related: tuple[Relation, ...] = ()
+    deleted_export: bool = True
+    description: str = ""
+    _fields_by_key: Mapping[str, Field] = field(default_factory=dict, repr=False, compare=False)
+    _related_by_key: Mapping[str, Relation] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def field(self, name: str) -> Field | None:
+        """The field called ``name`` in any letter case, or ``None``."""
+        return self._fields_by_key.get(name.lower())
+
+    def relation(self, name: str) -> Relation | None:
+        """The related object called ``name`` in any letter case, or ``None``."""
+        return self._related_by_key.get(name.lower())
+
+    @property
+    def export_fields(self) -> tuple[Field, ...]:
+        """The fields ``select *`` returns, in catalogue order."""
+        return tuple(f for f in self.fields if f.exportable)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All objects, looked up case-insensitively."""
+
+    objects: Mapping[str, ObjectDef]
+
+    def object(self, name: str) -> ObjectDef | None:
+        """The object called ``name`` in any letter case, or ``None``."""
+        return self.objects.get(name.lower())
+
+    def __iter__(self) -> Iterator[ObjectDef]:
+        return iter(self.objects.values())
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def require(self, name: str) -> ObjectDef:
+        """The object called ``name``; a :class:`CatalogError` when there is none."""
+        found = self.object(name)
+        if found is None:
+            raise errors.CatalogError(f"no object {name!r} in the catalogue")
+        return found
+
+
+def _field(name: str, spec: Mapping[str, Any]) -> Field:
+    try:
+        field_type = FieldType(spec["type"])
+    except (KeyError, ValueError) as exc:
+        raise errors.CatalogError(f"field {name!r} has no valid type") from exc
+    options = tuple(spec.get("options", ()))
+    if field_type is FieldType.PICKLIST and not options:
+        raise errors.CatalogError(f"picklist field {name!r} has no options")
+    return Field(
+        name=name,
+        label=spec.get("label", name),
+        type=field_type,
+        options=options,
+        contexts=frozenset(spec.get("contexts", (EXPORT_CONTEXT,))),
+        required=bool(spec.get("required", name == "Id")),
+        selectable=bool(spec.get("selectable", True)),
+    )
+
+
+def _object(name: str, spec: Mapping[str, Any]) -> ObjectDef:
+    raw_fields: Mapping[str, Any] = spec.get("fields", {})
+    fields = [_field(fname, fspec) for fname, fspec in raw_fields.items()]
+    names = {f.name.lower() for f in fields}
+    if "id" not in names:
+        fields.insert(0, Field("Id", "ID", FieldType.TEXT, required=True))
+    for fname, label, ftype in STANDARD_FIELDS:
+        if fname.lower() not in names:
+            fields.append(Field(fname, label, FieldType(ftype)))
+    related = tuple(
+        Relation(
+            name=rname,
+            object=rspec.get("object", rname),
+            label=rspec.get("label", rname),
+            via=rspec.get("via", name),
+            key=rspec["key"],
+        )
+        for rname, rspec in spec.get("related", {}).items()
+    )
+    return ObjectDef(
+        name=name,
+        label=spec.get("label", name),
+        fields=tuple(fields),
+        related=related,
+        deleted_export=bool(spec.get("deleted_export", True)),
+        description=spec.get("description", ""),
+        _fields_by_key={f.name.lower(): f for f in fields},
+        _related_by_key={r.name.lower(): r for r in related},
+    )
+
+
+def _check_relations(catalog: Catalog) -> None:
+    for obj in catalog:
+        seen = {obj.name}
+        for rel in obj.related:
+            target = catalog.object(rel.object)
+            if target is None:
+                raise errors.CatalogError(f"{obj.name}.{rel.name} joins unknown {rel.object!r}")
+            if rel.via not in seen:
+                raise errors.CatalogError(
+                    f"{obj.name}.{rel.name} joins via {rel.via!r}, which is not declared before it"
+                )
+            via_obj = obj if rel.via == obj.name else catalog.require(obj.relation(rel.via).object)  # type: ignore[union-attr]
+            if via_obj.field(rel.key) is None:
+                raise errors.CatalogError(
+                    f"{obj.name}.{rel.name} joins on {rel.via}.{rel.key}, which is no field"
+                )
+            seen.add(rel.name)
+
+
+def parse(document: Mapping[str, Any]) -> Catalog:
+    """Build and check a catalogue from the parsed data file."""
+    objects = {
+        name.lower(): _object(name, spec) for name, spec in document.get("objects", {}).items()
+    }
+    catalog = Catalog(objects=objects)
+    _check_relations(catalog)
+    return catalog
+
+
+def load_file(path: Path) -> Catalog:
+    """Load a catalogue from a TOML file."""
+    with path.open("rb") as handle:
+        return parse(tomllib.load(handle))
+
+
+@functools.cache
+def default() -> Catalog:
+    """The catalogue that ships with Aquarium (loaded once per process)."""
+    text = resources.files("aquarium.catalog").joinpath("objects.toml").read_text("utf-8")
+    return parse(tomllib.loads(text))

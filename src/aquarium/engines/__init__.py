@@ -1,0 +1,1 @@
+"""Query engines (DuckDB, PostgreSQL): billing tables, bulk loading, snapshot queries, COPY out."""

@@ -1,0 +1,68 @@
+"""Shared fixtures: tiers are marked by directory, PostgreSQL is found or skipped (never under CI)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_DSN = os.environ.get("AQUARIUM_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+TIER_BY_DIRECTORY = {
+    "unit": "unit",
+    "integration": "integration",
+    "acceptance": "acceptance",
+    "browser": "browser",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, taken from the directory it lives in."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for directory, marker in TIER_BY_DIRECTORY.items():
+            if directory in parts:
+                item.add_marker(getattr(pytest.mark, marker))
+
+
+def _postgres_reason() -> str | None:
+    """Why PostgreSQL can't be used, or ``None`` when it answers."""
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_DSN, connect_timeout=3) as conn:
+            conn.execute("select 1")
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {PG_DSN} is not reachable: {str(exc).splitlines()[0]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> str:
+    """The DSN of a reachable PostgreSQL; skips (or fails under CI=true) when there is none."""
+    reason = _postgres_reason()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+    return PG_DSN
+
+
+@pytest.fixture
+def pg_schema(pg_dsn: str) -> Iterator[str]:
+    """A fresh tenant name whose PostgreSQL schema is dropped after the test."""
+    import psycopg
+    from psycopg import sql
+
+    from aquarium.engines import naming
+
+    tenant = f"t{uuid.uuid4().hex[:12]}"
+    yield tenant
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(naming.schema_name(tenant))
+            )
+        )
