@@ -1,0 +1,75 @@
+"""How each Zuora type is rendered in the CSV, as SQL, per engine dialect (CONTRACT.md "CSV").
+
+Formatting happens in the projection so that the engine's own bulk writer (``COPY``) produces the
+final bytes. Datetimes are rendered in the session time zone, which the engine sets from
+:attr:`lower.LoweredQuery.session_time_zone` (the tenant's zone, or UTC for ``dateTimeUtc``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from aquarium.catalog import model
+from aquarium.zoql import types
+
+Formatter = Callable[[exp.Expression], exp.Expression]
+DUCKDB = "duckdb"
+POSTGRES = "postgres"
+DIALECTS = (DUCKDB, POSTGRES)
+
+
+def _call(name: str, *args: exp.Expression | str) -> exp.Expression:
+    """A function call generated verbatim (no dialect translation of names or formats)."""
+    return exp.Anonymous(
+        this=name,
+        expressions=[exp.Literal.string(a) if isinstance(a, str) else a for a in args],
+    )
+
+
+def _duckdb_datetime(value: exp.Expression) -> exp.Expression:
+    # strftime's %z gives '-08' or '+05:30'; Zuora writes '-0800' / '+0530' (reference §7.2).
+    text = _call("strftime", value, "%Y-%m-%dT%H:%M:%S%z")
+    clock = _call("substr", text, exp.Literal.number(1), exp.Literal.number(19))
+    offset = _call("replace", _call("substr", text, exp.Literal.number(20)), ":", "")
+    return exp.DPipe(this=clock, expression=_call("rpad", offset, exp.Literal.number(5), "0"))
+
+
+def _postgres_datetime(value: exp.Expression) -> exp.Expression:
+    return _call("to_char", value, 'YYYY-MM-DD"T"HH24:MI:SSTZHTZM')
+
+
+def _decimal(value: exp.Expression) -> exp.Expression:
+    # Plain numbers without trailing zeros: 77.86, 0, -11095 (reference §7.2). Every decimal
+    # expression reaching here has a scale > 0, so the text always holds a '.'.
+    text = exp.Cast(this=value, to=types.build("TEXT"))
+    return _call("rtrim", _call("rtrim", text, "0"), ".")
+
+
+def _boolean(value: exp.Expression) -> exp.Expression:
+    # PostgreSQL's COPY writes t/f; the cast gives true/false on both engines.
+    return exp.Cast(this=value, to=types.build("TEXT"))
+
+
+def _as_is(value: exp.Expression) -> exp.Expression:
+    return value
+
+
+FORMATTERS: dict[str, dict[model.FieldType, Formatter]] = {
+    DUCKDB: {
+        model.FieldType.DATETIME: _duckdb_datetime,
+        model.FieldType.DECIMAL: _decimal,
+        model.FieldType.BOOLEAN: _boolean,
+    },
+    POSTGRES: {
+        model.FieldType.DATETIME: _postgres_datetime,
+        model.FieldType.DECIMAL: _decimal,
+        model.FieldType.BOOLEAN: _boolean,
+    },
+}
+
+
+def render(dialect: str, field_type: model.FieldType, value: exp.Expression) -> exp.Expression:
+    """``value`` as the text Zuora writes for ``field_type``."""
+    return FORMATTERS[dialect].get(field_type, _as_is)(value)

@@ -1,0 +1,217 @@
+"""Stage 3: :class:`plan.Plan` -> a sqlglot SELECT -> SQL text for DuckDB or PostgreSQL.
+
+Literals become sqlglot literals (escaped by sqlglot for the dialect), never concatenated text.
+Joins are LEFT JOINs on the catalogue keys, so a data source's rows never multiply or vanish.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+
+from aquarium.catalog import model
+from aquarium.zoql import formatting, plan, types
+
+LIKE_ESCAPE = "!"  # Zuora has no escape character; '!' only protects against engine defaults
+COMPARISONS: dict[str, type[exp.Binary]] = {
+    "=": exp.EQ,
+    "!=": exp.NEQ,
+    "<": exp.LT,
+    "<=": exp.LTE,
+    ">": exp.GT,
+    ">=": exp.GTE,
+}
+AGGREGATE_NODES: dict[str, type[exp.Func]] = {
+    "avg": exp.Avg,
+    "count": exp.Count,
+    "max": exp.Max,
+    "min": exp.Min,
+    "sum": exp.Sum,
+}
+EXTRACT_PARTS = {
+    "year": "YEAR",
+    "month": "MONTH",
+    "quarter": "QUARTER",
+    "week": "WEEK",
+    "weekofyear": "WEEK",
+}
+AVG_TYPE = "DECIMAL(38, 6)"  # avg is exact to 6 places on both engines
+
+
+@dataclass(frozen=True)
+class Options:
+    """How results are presented: header style, zone of datetimes, target dialect."""
+
+    dialect: str = formatting.DUCKDB
+    schema: str = "main"
+    use_labels: bool = False
+    utc: bool = False
+
+
+@dataclass(frozen=True)
+class LoweredQuery:
+    """SQL ready for an engine.
+
+    ``headers`` are the CSV header cells. When ``header_in_sql`` is true the SQL's column
+    aliases are those headers (DuckDB); otherwise aliases are ``c1..cN`` and the engine writes the
+    header line itself (PostgreSQL truncates identifiers at 63 bytes).
+    """
+
+    sql: str
+    headers: tuple[str, ...]
+    header_in_sql: bool
+    session_time_zone: str
+
+
+def _quoted(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+class _Lowerer:
+    def __init__(self, query_plan: plan.Plan, options: Options) -> None:
+        self.plan = query_plan
+        self.options = options
+
+    def table(self, obj: str, alias: str) -> exp.Table:
+        return exp.Table(
+            this=_quoted(obj),
+            db=_quoted(self.options.schema),
+            alias=exp.TableAlias(this=_quoted(alias)),
+        )
+
+    # -- expressions ----------------------------------------------------------------------
+    def field(self, ref: plan.FieldRef) -> exp.Expression:
+        return exp.Column(this=_quoted(ref.field.name), table=_quoted(ref.table))
+
+    def expr(self, node: plan.Expr) -> exp.Expression:
+        if isinstance(node, plan.FieldRef):
+            return self.field(node)
+        if isinstance(node, plan.Aggregate):
+            return self.aggregate(node)
+        return self.date_part(node)
+
+    def aggregate(self, node: plan.Aggregate) -> exp.Expression:
+        if node.arg is None:
+            return exp.Count(this=exp.Star())
+        arg = self.field(node.arg)
+        if node.distinct:
+            return exp.Count(this=exp.Distinct(expressions=[arg]))
+        call = AGGREGATE_NODES[node.func](this=arg)
+        if node.func == "avg":
+            # One exact type on both engines (DuckDB averages decimals as doubles).
+            return exp.Cast(this=call, to=types.build(AVG_TYPE))
+        return call
+
+    def local_time(self, ref: plan.FieldRef) -> exp.Expression:
+        value = self.field(ref)
+        if ref.type is model.FieldType.DATETIME:
+            return exp.AtTimeZone(this=value, zone=exp.Literal.string(self.plan.time_zone))
+        return value
+
+    def date_part(self, node: plan.DatePart) -> exp.Expression:
+        local = self.local_time(node.arg)
+        if node.func == "date":
+            return exp.Cast(this=local, to=types.build("DATE"))
+        part = exp.Extract(this=exp.var(EXTRACT_PARTS[node.func]), expression=local)
+        return exp.Cast(this=part, to=types.build("BIGINT"))
+
+    def constant(self, constant: plan.Constant) -> exp.Expression:
+        value = constant.value
+        if isinstance(value, bool):
+            return exp.Boolean(this=value)
+        if isinstance(value, Decimal):
+            return exp.Literal.number(format(value, "f"))
+        if isinstance(value, dt.datetime):
+            return exp.Cast(this=exp.Literal.string(value.isoformat()), to=types.build("TIMESTAMPTZ"))
+        if isinstance(value, dt.date):
+            return exp.Cast(this=exp.Literal.string(value.isoformat()), to=types.build("DATE"))
+        return exp.Literal.string(value)
+
+    # -- conditions -----------------------------------------------------------------------
+    def condition(self, node: plan.Condition) -> exp.Expression:
+        if isinstance(node, plan.Comparison):
+            right = node.right
+            rhs = self.constant(right) if isinstance(right, plan.Constant) else self.expr(right)
+            return COMPARISONS[node.op](this=self.expr(node.left), expression=rhs)
+        if isinstance(node, plan.NullCheck):
+            test: exp.Expression = exp.Is(this=self.expr(node.expr), expression=exp.Null())
+            return exp.Not(this=test) if node.negated else test
+        if isinstance(node, plan.Pattern):
+            escaped = node.pattern.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+            like = exp.Escape(
+                this=exp.Like(this=self.expr(node.expr), expression=exp.Literal.string(escaped)),
+                expression=exp.Literal.string(LIKE_ESCAPE),
+            )
+            return exp.Not(this=exp.Paren(this=like)) if node.negated else like
+        if isinstance(node, plan.Negation):
+            return exp.Not(this=exp.Paren(this=self.condition(node.item)))
+        connective = exp.And if isinstance(node, plan.AllOf) else exp.Or
+        parts = [exp.Paren(this=self.condition(item)) for item in node.items]
+        return functools.reduce(lambda a, b: connective(this=a, expression=b), parts)
+
+    # -- the statement --------------------------------------------------------------------
+    def headers(self) -> tuple[str, ...]:
+        pick = (lambda c: c.label_header) if self.options.use_labels else (lambda c: c.api_header)
+        return tuple(pick(column) for column in self.plan.columns)
+
+    def select(self, headers: tuple[str, ...], header_in_sql: bool) -> exp.Select:
+        projections = []
+        for index, column in enumerate(self.plan.columns):
+            value = formatting.render(self.options.dialect, column.type, self.expr(column.expr))
+            alias = headers[index] if header_in_sql else f"c{index + 1}"
+            projections.append(exp.Alias(this=value, alias=_quoted(alias)))
+        source = self.plan.source
+        # Built from nodes directly: sqlglot's fluent builders copy the tree at every step.
+        args: dict[str, object] = {
+            "expressions": projections,
+            "from_": exp.From(this=self.table(source.name, source.name)),
+            "joins": [self.join(relation) for relation in self.plan.joins],
+        }
+        if self.plan.where is not None:
+            args["where"] = exp.Where(this=self.condition(self.plan.where))
+        if self.plan.group_by:
+            args["group"] = exp.Group(expressions=[self.expr(e) for e in self.plan.group_by])
+        if self.plan.having is not None:
+            args["having"] = exp.Having(this=self.condition(self.plan.having))
+        if self.plan.order_by:
+            args["order"] = exp.Order(
+                expressions=[
+                    exp.Ordered(this=self.expr(o.expr), desc=o.descending, nulls_first=False)
+                    for o in self.plan.order_by
+                ]
+            )
+        if self.plan.limit is not None:
+            args["limit"] = exp.Limit(expression=exp.Literal.number(self.plan.limit))
+        if self.plan.offset is not None:
+            args["offset"] = exp.Offset(expression=exp.Literal.number(self.plan.offset))
+        return exp.Select(**args)
+
+    def join(self, relation: model.Relation) -> exp.Join:
+        on = exp.EQ(
+            this=exp.Column(this=_quoted("Id"), table=_quoted(relation.name)),
+            expression=exp.Column(this=_quoted(relation.key), table=_quoted(relation.via)),
+        )
+        return exp.Join(this=self.table(relation.object, relation.name), on=on, side="LEFT")
+
+
+def lower(query_plan: plan.Plan, options: Options) -> LoweredQuery:
+    """SQL text for ``options.dialect``, with headers and the session time zone to use."""
+    if options.dialect not in formatting.DIALECTS:
+        raise ValueError(f"unknown SQL dialect {options.dialect!r}")
+    lowerer = _Lowerer(query_plan, options)
+    headers = lowerer.headers()
+    header_in_sql = options.dialect == formatting.DUCKDB
+    # The tree is built for this call only, so the generator may consume it without a copy.
+    generator = Dialect.get_or_raise(options.dialect).generator(comments=False)
+    sql = generator.generate(lowerer.select(headers, header_in_sql), copy=False)
+    return LoweredQuery(
+        sql=sql,
+        headers=headers,
+        header_in_sql=header_in_sql,
+        session_time_zone="UTC" if options.utc else query_plan.time_zone,
+    )
