@@ -1,0 +1,78 @@
+"""The QueryEngine port: one job's queries in one read-only snapshot, results via native COPY.
+
+::
+
+    with engine.snapshot(tenant) as snap:        # one read-only transaction = one snapshot
+        rows = snap.copy_csv(lowered, path)       # the engine's own CSV writer, no Python row loop
+    snap.interrupt()                              # from any thread: stops the running statement
+
+Implementations: :mod:`duckdb_engine` (embedded) and :mod:`postgres_engine` (scale-out).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from aquarium.domain import errors
+from aquarium.zoql import lower
+
+
+class QueryInterrupted(errors.AquariumError):
+    """The running statement was stopped by :meth:`Snapshot.interrupt` (e.g. a job cancel)."""
+
+    code = "90007"
+    message = "The query execution has been aborted."
+
+
+class QueryFailed(errors.AquariumError):
+    """The engine refused or failed the statement at run time; ``reason`` holds its words."""
+
+    code = "90007"
+    message = "The query execution has been aborted."
+
+
+class TenantDataMissing(errors.AquariumError):
+    """The tenant has no billing data in this engine (run ``aquarium datagen`` first)."""
+
+    message = "The tenant has no billing data."
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """CSV details the engine's writer applies; ``null`` is Zuora's ``nullReplacement``."""
+
+    null: str = ""
+
+
+class Snapshot(Protocol):
+    """One read-only transaction over a tenant's billing data."""
+
+    def copy_csv(self, query: lower.LoweredQuery, path: Path, options: CsvOptions) -> int:
+        """Write the query's result as CSV (header first) to ``path``; return the row count."""
+        ...
+
+    def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
+        """The query's rows as Python values (formatted as text, as in the CSV)."""
+        ...
+
+    def interrupt(self) -> None:
+        """Stop the running statement, from any thread; a no-op when nothing runs."""
+        ...
+
+
+class QueryEngine(Protocol):
+    """Where a tenant's billing data lives."""
+
+    #: the sqlglot dialect the ZOQL lowering targets
+    dialect: str
+
+    def snapshot(self, tenant: str) -> AbstractContextManager[Snapshot]:
+        """A read-only snapshot of ``tenant``'s data; raises :class:`TenantDataMissing`."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,90 @@
+"""The embedded engine: one DuckDB file, one schema per tenant.
+
+Each snapshot is a cursor (DuckDB's own connection to the shared database) inside
+``BEGIN TRANSACTION READ ONLY``; ``interrupt()`` on that cursor stops its statement.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from sqlglot import exp
+
+from aquarium.engines import base, naming
+from aquarium.zoql import formatting, lower
+
+CONFIG = {"enable_progress_bar": False}
+
+
+def _literal(value: str) -> str:
+    """``value`` as a DuckDB string literal, escaped by sqlglot."""
+    return exp.Literal.string(value).sql(dialect=formatting.DUCKDB)
+
+
+class DuckDbSnapshot:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, time_zone: str | None) -> None:
+        self.cursor = cursor
+        self._time_zone = time_zone
+        self._lock = threading.Lock()
+
+    def _prepare(self, query: lower.LoweredQuery) -> None:
+        if query.session_time_zone != self._time_zone:
+            self.cursor.execute(f"SET SESSION TimeZone = {_literal(query.session_time_zone)}")
+            self._time_zone = query.session_time_zone
+
+    def _run(self, statement: str) -> duckdb.DuckDBPyConnection:
+        try:
+            return self.cursor.execute(statement)
+        except duckdb.InterruptException as exc:
+            raise base.QueryInterrupted("the statement was interrupted") from exc
+        except duckdb.Error as exc:
+            raise base.QueryFailed(str(exc).splitlines()[0]) from exc
+
+    def copy_csv(self, query: lower.LoweredQuery, path: Path, options: base.CsvOptions) -> int:
+        self._prepare(query)
+        statement = (
+            f"COPY ({query.sql}) TO {_literal(str(path))} "
+            f"(FORMAT csv, HEADER true, NULLSTR {_literal(options.null)})"
+        )
+        result = self._run(statement).fetchone()
+        return int(result[0]) if result else 0
+
+    def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
+        self._prepare(query)
+        return self._run(query.sql).fetchall()
+
+    def interrupt(self) -> None:
+        self.cursor.interrupt()
+
+
+class DuckDbEngine:
+    """Billing data in ``DATA_DIR/billing.duckdb``."""
+
+    dialect = formatting.DUCKDB
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        self._db = duckdb.connect(str(path), read_only=read_only, config=CONFIG)
+
+    @contextmanager
+    def snapshot(self, tenant: str) -> Iterator[base.Snapshot]:
+        schema = naming.schema_name(tenant)
+        cursor = self._db.cursor()
+        try:
+            found = cursor.execute(
+                "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?",
+                [schema],
+            ).fetchone()
+            if not found or not found[0]:
+                raise base.TenantDataMissing(f"no billing data for tenant {tenant!r}")
+            cursor.execute("BEGIN TRANSACTION READ ONLY")
+            yield DuckDbSnapshot(cursor, None)
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,1 @@
+"""Metadata: tenants and (later) jobs. All metadata I/O lives here."""
