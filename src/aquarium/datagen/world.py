@@ -1,0 +1,129 @@
+"""Shared state of one generation run: sizes, numeric plans per object, ids, pools.
+
+Generation happens in two passes. The *plan* pass (one function per domain) draws every number
+that more than one object needs (parents, dates, amounts) into numpy arrays; the *build* pass
+turns one object's plan into Arrow columns. Plans are plain ``dict[str, ndarray]`` keyed by
+object name; every plan has ``created`` and ``updated`` (microseconds since the epoch, UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from aquarium.datagen import columns, pools
+
+Arr = columns.Arr
+Plan = dict[str, Arr]
+
+#: The span of generated business activity (reference data sets are dated inside it).
+START_DAY = (dt.date(2021, 1, 1) - dt.date(1970, 1, 1)).days
+END_DAY = (dt.date(2026, 10, 31) - dt.date(1970, 1, 1)).days
+END_US = (END_DAY + 1) * columns.US_PER_DAY - 1
+CURRENCIES = ("USD", "EUR", "GBP", "JPY", "AUD", "CAD")
+CURRENCY_WEIGHTS = (0.55, 0.2, 0.1, 0.05, 0.05, 0.05)
+#: Users who create and update records (CreatedById / UpdatedById).
+USER_COUNT = 12
+
+
+@dataclass
+class World:
+    """Everything one run of :func:`aquarium.datagen.generate.generate` shares between objects."""
+
+    seed: int
+    scale: float
+    pools: pools.Pools
+    users: pa.Array
+    plans: dict[str, Plan] = field(default_factory=dict)
+    _ids: dict[str, pa.Array] = field(default_factory=dict)
+    #: Which slice of a chunked object this view builds (0 for whole objects).
+    chunk: int = 0
+
+    def rng(self, purpose: str) -> np.random.Generator:
+        """The generator for one purpose (an object name, or ``plan:<Object>``)."""
+        return columns.rng_for(self.seed, f"{purpose}#{self.chunk}" if self.chunk else purpose)
+
+    def sliced(self, name: str, start: int, stop: int, chunk: int) -> World:
+        """A view in which object ``name`` has only rows ``start:stop`` (for chunked builds).
+
+        Only for objects whose builders index their own rows through their plan alone.
+        """
+        plans = dict(self.plans)
+        plans[name] = {key: value[start:stop] for key, value in self.plans[name].items()}
+        ids = dict(self._ids)
+        ids[name] = self.ids(name).slice(start, stop - start)
+        return World(self.seed, self.scale, self.pools, self.users, plans, ids, chunk)
+
+    def count(self, name: str) -> int:
+        """Rows of object ``name``."""
+        return len(self.plans[name]["created"])
+
+    def ids(self, name: str) -> pa.Array:
+        """The ``Id`` column of object ``name`` (made once, then reused by foreign keys)."""
+        if name not in self._ids:
+            self._ids[name] = columns.make_ids(self.rng(f"id:{name}"), self.count(name))
+        return self._ids[name]
+
+    def fk(self, name: str, index: Arr, valid: Arr | None = None) -> pa.Array:
+        """Ids of ``name`` rows by index; ``-1`` or invalid rows give null."""
+        return columns.take(self.ids(name), index, valid)
+
+    def forget(self, name: str) -> None:
+        """Drop the cached ids of ``name`` once no later object refers to it (memory)."""
+        self._ids.pop(name, None)
+
+
+def new(seed: int, scale: float) -> World:
+    """A world with its pools and user ids made."""
+    users = columns.make_ids(columns.rng_for(seed, "users"), USER_COUNT)
+    return World(seed=seed, scale=scale, pools=pools.build(seed), users=users)
+
+
+def sized(scale: float, per_unit: float, minimum: int = 1) -> int:
+    """A row count linear in ``scale``: ``per_unit`` rows at scale 1, at least ``minimum``."""
+    return max(minimum, round(per_unit * scale))
+
+
+def group_starts(counts: Arr) -> Arr:
+    """Index of the first child of each parent when children are laid out parent by parent."""
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    return starts
+
+
+def expand(counts: Arr) -> tuple[Arr, Arr]:
+    """For children laid out parent by parent: (parent index, position within the parent)."""
+    counts = counts.astype(np.int64)
+    parent = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    position = np.arange(len(parent), dtype=np.int64) - np.repeat(group_starts(counts), counts)
+    return parent, position
+
+
+def pick_in_group(rng: np.random.Generator, starts: Arr, counts: Arr, group: Arr) -> Arr:
+    """A random child of each ``group`` entry (-1 where that parent has no children)."""
+    n = counts[group]
+    chosen = starts[group] + np.floor(rng.random(len(group)) * n).astype(np.int64)
+    return np.where(n > 0, chosen, -1)
+
+
+def group_sum(values: Arr, group: Arr, n_groups: int) -> Arr:
+    """Exact int64 sums of ``values`` per group index."""
+    out = np.zeros(n_groups, dtype=np.int64)
+    np.add.at(out, group, values.astype(np.int64))
+    return out
+
+
+def after(rng: np.random.Generator, base_us: Arr, max_days: float, min_s: int = 1) -> Arr:
+    """Instants strictly after ``base_us``, up to ``max_days`` later, never past the end."""
+    lag = min_s * 1_000_000 + (rng.random(len(base_us)) * max_days * columns.US_PER_DAY)
+    result: Arr = np.minimum(base_us + lag.astype(np.int64), np.maximum(END_US, base_us + 1))
+    return result
+
+
+def at_day(rng: np.random.Generator, days: Arr) -> Arr:
+    """An instant during business-ish hours (UTC 08:00-22:00) of each day."""
+    secs = rng.integers(8 * 3600, 22 * 3600, size=len(days))
+    return days.astype(np.int64) * columns.US_PER_DAY + secs * 1_000_000

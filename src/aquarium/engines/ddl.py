@@ -1,0 +1,128 @@
+"""DDL of the billing tables, built from the catalogue as sqlglot expressions.
+
+One schema per tenant (:func:`aquarium.engines.naming.schema_name`), one table per catalogue
+object named exactly like the object, one column per field named exactly like the field (all
+identifiers quoted, so case survives), primary key on ``"Id"``. Datetimes are ``TIMESTAMPTZ``
+holding UTC instants. The tombstone table ``"_deleted"`` records deleted rows for incremental
+exports.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sqlglot import exp
+
+from aquarium.catalog import model
+from aquarium.engines import naming
+
+Dialect = Literal["duckdb", "postgres"]
+TOMBSTONE_TABLE = "_deleted"
+_TYPES: dict[Dialect, dict[model.FieldType, str]] = {
+    "duckdb": {
+        model.FieldType.TEXT: "VARCHAR",
+        model.FieldType.PICKLIST: "VARCHAR",
+        model.FieldType.DECIMAL: "DECIMAL(18, 4)",
+        model.FieldType.INTEGER: "BIGINT",
+        model.FieldType.BOOLEAN: "BOOLEAN",
+        model.FieldType.DATE: "DATE",
+        model.FieldType.DATETIME: "TIMESTAMPTZ",
+    },
+    "postgres": {
+        model.FieldType.TEXT: "TEXT",
+        model.FieldType.PICKLIST: "TEXT",
+        model.FieldType.DECIMAL: "NUMERIC(18, 4)",
+        model.FieldType.INTEGER: "BIGINT",
+        model.FieldType.BOOLEAN: "BOOLEAN",
+        model.FieldType.DATE: "DATE",
+        model.FieldType.DATETIME: "TIMESTAMPTZ",
+    },
+}
+
+
+def table(tenant: str, name: str) -> exp.Table:
+    """The quoted, schema-qualified table ``"tenant_<tenant>"."<name>"``."""
+    return exp.Table(
+        this=exp.to_identifier(name, quoted=True),
+        db=exp.to_identifier(naming.schema_name(tenant), quoted=True),
+    )
+
+
+def column_type(field_type: model.FieldType, dialect: Dialect) -> exp.DataType:
+    """The SQL type of a catalogue field type in ``dialect``."""
+    return exp.DataType.build(_TYPES[dialect][field_type], dialect=dialect)
+
+
+def _column(name: str, kind: exp.DataType, *, primary_key: bool = False) -> exp.ColumnDef:
+    constraints = (
+        [exp.ColumnConstraint(kind=exp.PrimaryKeyColumnConstraint())] if primary_key else []
+    )
+    return exp.ColumnDef(
+        this=exp.to_identifier(name, quoted=True), kind=kind, constraints=constraints
+    )
+
+
+def create_table(
+    tenant: str, obj: model.ObjectDef, dialect: Dialect, *, primary_key: bool = True
+) -> exp.Create:
+    """``CREATE TABLE`` for one object, columns in catalogue order, ``"Id"`` the primary key.
+
+    ``primary_key=False`` leaves the key out, for loaders that add it after a bulk load.
+    """
+    columns = [
+        _column(f.name, column_type(f.type, dialect), primary_key=primary_key and f.name == "Id")
+        for f in obj.fields
+    ]
+    return exp.Create(
+        this=exp.Schema(this=table(tenant, obj.name), expressions=columns), kind="TABLE"
+    )
+
+
+def create_tombstone(tenant: str, dialect: Dialect) -> exp.Create:
+    """``CREATE TABLE "_deleted" ("Object", "Id", "DeletedDate")``."""
+    text = column_type(model.FieldType.TEXT, dialect)
+    columns = [
+        _column("Object", text),
+        _column("Id", text),
+        _column("DeletedDate", column_type(model.FieldType.DATETIME, dialect)),
+    ]
+    return exp.Create(
+        this=exp.Schema(this=table(tenant, TOMBSTONE_TABLE), expressions=columns), kind="TABLE"
+    )
+
+
+def drop_schema(tenant: str) -> exp.Drop:
+    """``DROP SCHEMA IF EXISTS "tenant_<tenant>" CASCADE``."""
+    # sqlglot models a schema name as the ``db`` part of a table reference.
+    return exp.Drop(
+        tables=[exp.Table(db=exp.to_identifier(naming.schema_name(tenant), quoted=True))],
+        kind="SCHEMA",
+        exists=True,
+        cascade=True,
+    )
+
+
+def create_schema(tenant: str) -> exp.Create:
+    """``CREATE SCHEMA "tenant_<tenant>"``."""
+    return exp.Create(
+        this=exp.Table(db=exp.to_identifier(naming.schema_name(tenant), quoted=True)),
+        kind="SCHEMA",
+    )
+
+
+def add_primary_key(tenant: str, name: str) -> exp.Alter:
+    """``ALTER TABLE "tenant_<tenant>"."<name>" ADD PRIMARY KEY ("Id")``."""
+    key = exp.PrimaryKey(expressions=[exp.to_identifier("Id", quoted=True)])
+    return exp.Alter(
+        this=table(tenant, name), kind="TABLE", actions=[exp.AddConstraint(expressions=[key])]
+    )
+
+
+def schema_statements(
+    tenant: str, catalog: model.Catalog, dialect: Dialect, *, primary_keys: bool = True
+) -> list[str]:
+    """SQL texts that (re)create the tenant's schema with every billing table, empty."""
+    statements: list[exp.Expression] = [drop_schema(tenant), create_schema(tenant)]
+    statements += [create_table(tenant, obj, dialect, primary_key=primary_keys) for obj in catalog]
+    statements.append(create_tombstone(tenant, dialect))
+    return [statement.sql(dialect=dialect) for statement in statements]

@@ -1,0 +1,202 @@
+"""The shipped object catalogue is complete and consistent; malformed documents are rejected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aquarium.catalog import model
+from aquarium.domain import errors
+
+EXPECTED_OBJECTS = {
+    "Account",
+    "Contact",
+    "PaymentMethod",
+    "Product",
+    "ProductRatePlan",
+    "ProductRatePlanCharge",
+    "Subscription",
+    "RatePlan",
+    "RatePlanCharge",
+    "RatePlanChargeTier",
+    "Amendment",
+    "Invoice",
+    "InvoiceItem",
+    "InvoiceItemAdjustment",
+    "InvoiceAdjustment",
+    "Payment",
+    "InvoicePayment",
+    "Refund",
+    "CreditBalanceAdjustment",
+    "AccountingPeriod",
+    "AccountingCode",
+    "Usage",
+}
+STANDARD = ("Id", "CreatedById", "CreatedDate", "UpdatedById", "UpdatedDate")
+# Field names quoted in reference section 9 that must exist exactly as spelled there.
+REFERENCE_FIELDS = {
+    "Invoice": ("InvoiceNumber", "Amount", "Balance", "InvoiceDate", "DueDate", "Status"),
+    "InvoiceItem": ("ChargeAmount", "UnitPrice", "SKU", "AccountingCode", "AppliedToChargeNumber"),
+    "InvoiceItemAdjustment": ("AdjustmentNumber", "SourceType", "SourceId", "InvoiceItemName"),
+    "InvoiceAdjustment": ("ImpactAmount", "CancelledOn", "AdjustmentNumber"),
+    "CreditBalanceAdjustment": ("Number", "SourceTransactionType", "AdjustmentDate"),
+    "Usage": ("StartDateTime", "EndDateTime", "SubmissionDateTime", "RbeStatus"),
+    "Subscription": ("AutoRenew", "InitialTerm", "PreviousSubscriptionId", "TermType"),
+    "RatePlanCharge": ("TriggerEvent", "EffectiveEndDate", "MRR", "DTCV", "IsLastSegment"),
+    "RatePlanChargeTier": ("Tier", "PriceFormat", "EndingUnit"),
+    "ProductRatePlanCharge": ("TaxMode", "SmoothingModel"),
+    "AccountingPeriod": ("FiscalYear", "StartDate", "EndDate"),
+    "Payment": ("PaymentNumber", "EffectiveDate", "AppliedInvoiceAmount", "PaymentMethodId"),
+    "InvoicePayment": ("Amount", "RefundAmount", "InvoiceId", "PaymentId"),
+}
+
+
+@pytest.fixture(scope="module")
+def catalog() -> model.Catalog:
+    return model.default()
+
+
+def test_has_all_objects(catalog: model.Catalog) -> None:
+    assert {o.name for o in catalog} == EXPECTED_OBJECTS
+    assert len(catalog) == 22
+
+
+def test_every_object_has_the_standard_fields(catalog: model.Catalog) -> None:
+    for obj in catalog:
+        names = [f.name for f in obj.fields]
+        for standard in STANDARD:
+            assert standard in names, (obj.name, standard)
+        assert names[0] == "Id"
+        assert len(names) == len(set(names)), obj.name
+
+
+def test_reference_fields_exist(catalog: model.Catalog) -> None:
+    for obj_name, fields in REFERENCE_FIELDS.items():
+        obj = catalog.require(obj_name)
+        for name in fields:
+            found = obj.field(name)
+            assert found is not None and found.name == name, (obj_name, name)
+
+
+def test_types(catalog: model.Catalog) -> None:
+    assert catalog.require("Invoice").field("Amount").type is model.FieldType.DECIMAL  # type: ignore[union-attr]
+    assert catalog.require("Usage").field("StartDateTime").type is model.FieldType.DATETIME  # type: ignore[union-attr]
+    assert catalog.require("Subscription").field("AutoRenew").type is model.FieldType.BOOLEAN  # type: ignore[union-attr]
+    assert catalog.require("AccountingPeriod").field("FiscalYear").type is model.FieldType.INTEGER  # type: ignore[union-attr]
+
+
+def test_picklists_have_options(catalog: model.Catalog) -> None:
+    for obj in catalog:
+        for f in obj.fields:
+            if f.type is model.FieldType.PICKLIST:
+                assert f.options, (obj.name, f.name)
+                assert len(set(f.options)) == len(f.options)
+
+
+def test_labels_are_human(catalog: model.Catalog) -> None:
+    assert catalog.require("InvoiceItem").label == "Invoice Item"
+    assert catalog.require("RatePlanCharge").label == "Rate Plan Charge"
+    assert catalog.require("AccountingPeriod").label == "Accounting Period"
+    for obj in catalog:
+        assert obj.label
+        for f in obj.fields:
+            assert f.label and "_" not in f.label, (obj.name, f.name)
+
+
+def test_every_relation_resolves(catalog: model.Catalog) -> None:
+    for obj in catalog:
+        for rel in obj.related:
+            target = catalog.require(rel.object)
+            if rel.via == obj.name:
+                holder = obj
+            else:
+                via = obj.relation(rel.via)
+                assert via is not None, (obj.name, rel.name)
+                holder = catalog.require(via.object)
+            assert holder.field(rel.key) is not None, (obj.name, rel.name, rel.key)
+            assert target.field("Id") is not None
+
+
+def test_accounts_bring_their_contacts_and_payment_method(catalog: model.Catalog) -> None:
+    for obj in catalog:
+        if obj.name in {"Account", "Contact", "PaymentMethod"} or obj.relation("Account") is None:
+            continue
+        for alias in ("BillToContact", "SoldToContact", "DefaultPaymentMethod"):
+            assert obj.relation(alias) is not None, (obj.name, alias)
+
+
+def test_invoice_item_multi_hop_join(catalog: model.Catalog) -> None:
+    bill_to = catalog.require("InvoiceItem").relation("billtocontact")
+    assert bill_to is not None
+    assert (bill_to.object, bill_to.label, bill_to.via, bill_to.key) == (
+        "Contact",
+        "Bill To",
+        "Account",
+        "BillToId",
+    )
+
+
+def test_deleted_export_flags(catalog: model.Catalog) -> None:
+    assert not catalog.require("AccountingCode").deleted_export
+    assert not catalog.require("AccountingPeriod").deleted_export
+    assert catalog.require("Invoice").deleted_export
+
+
+def test_lookups_are_case_insensitive(catalog: model.Catalog) -> None:
+    item = catalog.object("invoiceitem")
+    assert item is not None and item.name == "InvoiceItem"
+    assert catalog.object("INVOICEITEM") is item
+    charge_amount = item.field("chargeamount")
+    assert charge_amount is not None and charge_amount.name == "ChargeAmount"
+    assert item.relation("BILLTOCONTACT") is not None
+    assert catalog.object("NoSuchObject") is None
+    assert item.field("NoSuchField") is None
+    with pytest.raises(errors.CatalogError):
+        catalog.require("NoSuchObject")
+
+
+def _doc(**fields: Any) -> dict[str, Any]:
+    return {"objects": {"Thing": {"label": "Thing", "fields": fields}}}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(_doc(Size={"type": "bignum"}), id="unknown-type"),
+        pytest.param(_doc(Size={"label": "Size"}), id="missing-type"),
+        pytest.param(_doc(Kind={"type": "picklist"}), id="picklist-without-options"),
+        pytest.param(
+            {"objects": {"Thing": {"related": {"Owner": {"object": "Nobody", "key": "Id"}}}}},
+            id="relation-to-unknown-object",
+        ),
+        pytest.param(
+            {
+                "objects": {
+                    "Person": {"fields": {"AddressId": {"type": "text"}}},
+                    "Thing": {
+                        "fields": {"OwnerId": {"type": "text"}},
+                        "related": {
+                            "Address": {"object": "Person", "via": "Owner", "key": "AddressId"},
+                            "Owner": {"object": "Person", "key": "OwnerId"},
+                        },
+                    },
+                }
+            },
+            id="via-not-declared-before",
+        ),
+        pytest.param(
+            {"objects": {"Thing": {"related": {"Self": {"object": "Thing", "key": "NoField"}}}}},
+            id="key-is-no-field",
+        ),
+    ],
+)
+def test_malformed_documents_are_rejected(document: dict[str, Any]) -> None:
+    with pytest.raises(errors.CatalogError):
+        model.parse(document)
+
+
+def test_minimal_document_gets_standard_fields() -> None:
+    catalog = model.parse({"objects": {"Thing": {}}})
+    thing = catalog.require("thing")
+    assert [f.name for f in thing.fields] == list(STANDARD)
