@@ -5,6 +5,24 @@
     AquariumError                    code, message (Zuora's text), reason (our precise detail)
     ├── ZoqlError                    90005 + line, column, caret excerpt
     │   └── DistinctWithoutCountError 90020
+    ├── AquaError                    an AQuA request refused; HTTP 200 with Zuora's error body
+    │   ├── InvalidJobId              90002
+    │   ├── JobNotCancellable         90003 (the job's own status is echoed)
+    │   ├── TooManyQueries            90004
+    │   ├── StatelessDeletedColumns   90012
+    │   ├── NotifyUrlTooLong          90014
+    │   ├── InvalidIncrementalTime    90015
+    │   ├── NoQueries                 90016
+    │   ├── DeletedNotSupported       90017
+    │   ├── PartnerNotRecognized      90019
+    │   ├── InvalidCurrency           90021
+    │   ├── QueryTimeLimit            90027 (a batch's message, not a submit answer)
+    │   └── TooManyJobs               90028
+    ├── MalformedRequest             not JSON, not an object, or a field of the wrong kind (HTTP 400)
+    ├── RequestTooLarge              a body over the size limit (HTTP 413)
+    ├── NotAuthenticated             missing or bad credentials (HTTP 401)
+    ├── NotFound                     unknown, expired or foreign file (HTTP 404)
+    ├── FileTooLarge                 over Zuora's 2,047 MB download cap (HTTP 403)
     ├── CatalogError                 a malformed catalogue file (a packaging bug, never user input)
     └── DataGenerationError          bad generator arguments (scale, tenant name, engine)
 
@@ -37,8 +55,13 @@ class AquariumError(Exception):
         super().__init__(self.describe())
 
     def describe(self) -> str:
-        """Zuora's message followed by our reason, as one line."""
-        return f"{self.message} {self.reason}".strip() if self.reason else self.message
+        """Zuora's message followed by our reason as a sentence, on one line."""
+        if not self.reason:
+            return self.message
+        reason = self.reason[0].upper() + self.reason[1:]
+        if reason[-1] not in ".!?":
+            reason += "."
+        return f"{self.message} {reason}"
 
 
 @dataclass(frozen=True)
@@ -119,3 +142,105 @@ class DataGenerationError(AquariumError):
     """Bad arguments to the synthetic data generator."""
 
     message = "Cannot generate billing data."
+
+
+class AquaError(AquariumError):
+    """A refused AQuA request, answered as Zuora does: HTTP 200 with an error body."""
+
+
+class InvalidJobId(AquaError):
+    code = "90002"
+    message = "Invalid Job Id."
+
+
+class JobNotCancellable(AquaError):
+    """DELETE on a finished job; ``status`` is the job's unchanged status."""
+
+    code = "90003"
+    message = "Invalid Job Id for job cancellation."
+
+    def __init__(self, job_id: str, status: str) -> None:
+        self.job_id = job_id
+        self.status = status
+        super().__init__(f"the job is already {status}")
+
+
+class TooManyQueries(AquaError):
+    code = "90004"
+    message = (
+        "Invalid number of queries allowed. "
+        "A maximum of 50 queries are supported in an AQuA request."
+    )
+
+
+class StatelessDeletedColumns(AquaError):
+    code = "90012"
+    message = "Stateless AQuA does not support deleted columns."
+
+
+class NotifyUrlTooLong(AquaError):
+    code = "90014"
+    message = "notifyURL must be less than 5000 characters in length."
+
+
+class InvalidIncrementalTime(AquaError):
+    code = "90015"
+    message = "The incremental timestamp is invalid."
+
+
+class NoQueries(AquaError):
+    code = "90016"
+    message = "There are no queries included in the AQuA version 1.0 request."
+
+
+class DeletedNotSupported(AquaError):
+    code = "90017"
+    message = (
+        "Objects included in the queries do not support the querying of deleted records. "
+        'Remove "Deleted" section in the JSON request and retry the request.'
+    )
+
+
+class PartnerNotRecognized(AquaError):
+    code = "90019"
+    message = "Partner ID is not recognized."
+
+
+class InvalidCurrency(AquaError):
+    code = "90021"
+    message = "Invalid currency specified in the convertToCurrencies request parameter."
+
+
+class QueryTimeLimit(AquaError):
+    code = "90027"
+    message = "The query exceeded maximum processing time."
+
+
+class TooManyJobs(AquaError):
+    code = "90028"
+    message = "The total number of concurrent jobs has exceeded the limit allowed by the system."
+
+
+class MalformedRequest(AquariumError):
+    """The body is not a JSON object or a field has the wrong kind of value (HTTP 400)."""
+
+    code = "50000090"  # what Zuora answers for e.g. "format": "json" (reference §1.4)
+    message = "Oops, request is malformed. Please check your request."
+
+
+class RequestTooLarge(AquariumError):
+    code = "50000090"
+    message = "Oops, request is malformed. Please check your request."
+
+
+class NotAuthenticated(AquariumError):
+    code = "90009"
+    message = "User is not authorized."
+
+
+class NotFound(AquariumError):
+    message = "Not found."
+
+
+class FileTooLarge(AquariumError):
+    message = "<security:max-object-size>2047MB</security:max-object-size>"

@@ -17,7 +17,6 @@ from sqlglot import exp
 from aquarium.engines import base, naming
 from aquarium.zoql import formatting, lower
 
-CONFIG = {"enable_progress_bar": False}
 
 
 def _literal(value: str) -> str:
@@ -48,7 +47,9 @@ class DuckDbSnapshot:
         self._prepare(query)
         statement = (
             f"COPY ({query.sql}) TO {_literal(str(path))} "
-            f"(FORMAT csv, HEADER true, NULLSTR {_literal(options.null)})"
+            # COMMENT '': otherwise DuckDB quotes every value holding '#', unlike RFC 4180 and
+            # PostgreSQL, and the two engines' files would differ.
+            f"(FORMAT csv, HEADER true, COMMENT '', NULLSTR {_literal(options.null)})"
         )
         result = self._run(statement).fetchone()
         return int(result[0]) if result else 0
@@ -61,6 +62,13 @@ class DuckDbSnapshot:
         self.cursor.interrupt()
 
 
+def _has_schema(cursor: duckdb.DuckDBPyConnection, schema: str) -> bool:
+    found = cursor.execute(
+        "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", [schema]
+    ).fetchone()
+    return bool(found and found[0])
+
+
 class DuckDbEngine:
     """Billing data in ``DATA_DIR/billing.duckdb``."""
 
@@ -68,19 +76,23 @@ class DuckDbEngine:
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
-        self._db = duckdb.connect(str(path), read_only=read_only, config=CONFIG)
+        self._db = duckdb.connect(str(path), read_only=read_only)
+
+    def has_tenant(self, tenant: str) -> bool:
+        """Whether the tenant's schema exists."""
+        cursor = self._db.cursor()
+        try:
+            return _has_schema(cursor, naming.schema_name(tenant))
+        finally:
+            cursor.close()
 
     @contextmanager
     def snapshot(self, tenant: str) -> Iterator[base.Snapshot]:
-        schema = naming.schema_name(tenant)
         cursor = self._db.cursor()
         try:
-            found = cursor.execute(
-                "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?",
-                [schema],
-            ).fetchone()
-            if not found or not found[0]:
+            if not _has_schema(cursor, naming.schema_name(tenant)):
                 raise base.TenantDataMissing(f"no billing data for tenant {tenant!r}")
+            cursor.execute("SET enable_progress_bar = false")  # no terminal art in server logs
             cursor.execute("BEGIN TRANSACTION READ ONLY")
             yield DuckDbSnapshot(cursor, None)
         finally:

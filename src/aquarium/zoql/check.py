@@ -59,8 +59,11 @@ def check(query: ast.Query, dialect: ast.Dialect, context: Context) -> plan.Plan
     order_by = tuple(
         plan.Ordering(scope.operand(item.expr), item.descending) for item in query.order_by
     )
-    grouped = bool(group_by) or having is not None or any(
-        isinstance(c.expr, plan.Aggregate) for c in columns
+    grouped = (
+        bool(group_by)
+        or having is not None
+        or any(isinstance(c.expr, plan.Aggregate) for c in columns)
+        or any(isinstance(o.expr, plan.Aggregate) for o in order_by)
     )
     if grouped:
         _check_grouping(query, scope, positioned, group_by, having_checker, order_by)
@@ -108,20 +111,25 @@ def _select(query: ast.Query, scope: Scope) -> Positioned:
     if query.star_pos is not None:
         return [(_column(ref, None), query.star_pos) for ref in scope.star(None)]
     columns: Positioned = []
-    aliases: set[str] = set()
+    aliased: set[str] = set()  # headers chosen by an alias
+    plain: set[str] = set()  # headers of unaliased columns (may repeat: select Name, Name)
     for item in query.select:
         if isinstance(item.expr, ast.ObjectStar):
             refs = scope.star(item.expr.qualifier)
-            columns.extend((_column(ref, None), item.pos) for ref in refs)
+            for ref in refs:
+                plain.add(ref.api_name.lower())
+                columns.append((_column(ref, None), item.pos))
             continue
         column = _column(scope.operand(item.expr), item.alias)
-        if item.alias is not None:
-            key = column.api_header.lower()
-            if key in aliases:
-                raise scope.error(
-                    f"Duplicate column aliases {item.alias.text} were defined.", item.alias.pos
-                )
-            aliases.add(key)
+        key = column.api_header.lower()
+        if item.alias is not None or key in aliased:
+            if key in aliased or key in plain:
+                shown = item.alias.text if item.alias is not None else column.api_header
+                pos = item.alias.pos if item.alias is not None else item.pos
+                raise scope.error(f"Duplicate column aliases {shown} were defined.", pos)
+            (aliased if item.alias is not None else plain).add(key)
+        else:
+            plain.add(key)
         columns.append((column, item.pos))
     return columns
 

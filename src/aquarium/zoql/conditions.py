@@ -82,13 +82,14 @@ class ConditionChecker:
         assert isinstance(node, ast.Compare)
         self._counted(node.pos)
         left, op, right = node.left, node.op, node.right
+        written_op = op
         if isinstance(left, ast.Literal):
             if isinstance(right, ast.Literal):
                 raise self.scope.error("a comparison needs a field on one side", node.pos)
             left, op, right = right, FLIPPED[op], left
         expr = self._expr(left)
         if isinstance(right, ast.Literal):
-            return self._with_literal(expr, op, right)
+            return self._with_literal(expr, op, right, written_op)
         if self.scope.dialect is ast.Dialect.ZOQL:
             raise self.scope.export_only("comparing two fields", node.pos)
         other = self._expr(right)
@@ -129,11 +130,14 @@ class ConditionChecker:
         return plan.Pattern(expr, pattern, node.negated)
 
     # -- literals -------------------------------------------------------------------------
-    def _with_literal(self, expr: plan.Expr, op: str, literal: ast.Literal) -> plan.Condition:
+    def _with_literal(
+        self, expr: plan.Expr, op: str, literal: ast.Literal, written_op: str
+    ) -> plan.Condition:
         if literal.kind is ast.LiteralKind.NULL:
             if op not in {"=", "!="}:
-                raise self.scope.error(f"null can only be compared with = or !=, not {op}",
-                                       literal.pos)
+                raise self.scope.error(
+                    f"null can only be compared with = or !=, not {written_op}", literal.pos
+                )
             return plan.NullCheck(expr, negated=op == "!=")
         converter = {
             model.FieldType.DATETIME: self._datetime,
@@ -179,7 +183,7 @@ class ConditionChecker:
             wanted = "a date such as '2024-01-31'" if expr.type is model.FieldType.DATE else (
                 "a datetime such as '2024-01-31T10:00:00-08:00'")
             raise self._mismatch(expr, literal, wanted)
-        text = literal.value
+        text = literal.value.strip()
         scope = self.scope
         try:
             relative = temporal.parse_relative(text, scope.now, scope.time_zone)

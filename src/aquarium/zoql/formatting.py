@@ -14,13 +14,13 @@ from sqlglot import exp
 from aquarium.catalog import model
 from aquarium.zoql import types
 
-Formatter = Callable[[exp.Expression], exp.Expression]
+Formatter = Callable[[exp.Expr], exp.Expr]
 DUCKDB = "duckdb"
 POSTGRES = "postgres"
 DIALECTS = (DUCKDB, POSTGRES)
 
 
-def _call(name: str, *args: exp.Expression | str) -> exp.Expression:
+def _call(name: str, *args: exp.Expr | str) -> exp.Expr:
     """A function call generated verbatim (no dialect translation of names or formats)."""
     return exp.Anonymous(
         this=name,
@@ -28,7 +28,7 @@ def _call(name: str, *args: exp.Expression | str) -> exp.Expression:
     )
 
 
-def _duckdb_datetime(value: exp.Expression) -> exp.Expression:
+def _duckdb_datetime(value: exp.Expr) -> exp.Expr:
     # strftime's %z gives '-08' or '+05:30'; Zuora writes '-0800' / '+0530' (reference §7.2).
     text = _call("strftime", value, "%Y-%m-%dT%H:%M:%S%z")
     clock = _call("substr", text, exp.Literal.number(1), exp.Literal.number(19))
@@ -36,23 +36,23 @@ def _duckdb_datetime(value: exp.Expression) -> exp.Expression:
     return exp.DPipe(this=clock, expression=_call("rpad", offset, exp.Literal.number(5), "0"))
 
 
-def _postgres_datetime(value: exp.Expression) -> exp.Expression:
+def _postgres_datetime(value: exp.Expr) -> exp.Expr:
     return _call("to_char", value, 'YYYY-MM-DD"T"HH24:MI:SSTZHTZM')
 
 
-def _decimal(value: exp.Expression) -> exp.Expression:
+def _decimal(value: exp.Expr) -> exp.Expr:
     # Plain numbers without trailing zeros: 77.86, 0, -11095 (reference §7.2). Every decimal
     # expression reaching here has a scale > 0, so the text always holds a '.'.
     text = exp.Cast(this=value, to=types.build("TEXT"))
     return _call("rtrim", _call("rtrim", text, "0"), ".")
 
 
-def _boolean(value: exp.Expression) -> exp.Expression:
+def _boolean(value: exp.Expr) -> exp.Expr:
     # PostgreSQL's COPY writes t/f; the cast gives true/false on both engines.
     return exp.Cast(this=value, to=types.build("TEXT"))
 
 
-def _as_is(value: exp.Expression) -> exp.Expression:
+def _as_is(value: exp.Expr) -> exp.Expr:
     return value
 
 
@@ -70,6 +70,6 @@ FORMATTERS: dict[str, dict[model.FieldType, Formatter]] = {
 }
 
 
-def render(dialect: str, field_type: model.FieldType, value: exp.Expression) -> exp.Expression:
+def render(dialect: str, field_type: model.FieldType, value: exp.Expr) -> exp.Expr:
     """``value`` as the text Zuora writes for ``field_type``."""
     return FORMATTERS[dialect].get(field_type, _as_is)(value)

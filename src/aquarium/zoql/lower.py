@@ -85,17 +85,17 @@ class _Lowerer:
         )
 
     # -- expressions ----------------------------------------------------------------------
-    def field(self, ref: plan.FieldRef) -> exp.Expression:
+    def field(self, ref: plan.FieldRef) -> exp.Expr:
         return exp.Column(this=_quoted(ref.field.name), table=_quoted(ref.table))
 
-    def expr(self, node: plan.Expr) -> exp.Expression:
+    def expr(self, node: plan.Expr) -> exp.Expr:
         if isinstance(node, plan.FieldRef):
             return self.field(node)
         if isinstance(node, plan.Aggregate):
             return self.aggregate(node)
         return self.date_part(node)
 
-    def aggregate(self, node: plan.Aggregate) -> exp.Expression:
+    def aggregate(self, node: plan.Aggregate) -> exp.Expr:
         if node.arg is None:
             return exp.Count(this=exp.Star())
         arg = self.field(node.arg)
@@ -107,20 +107,20 @@ class _Lowerer:
             return exp.Cast(this=call, to=types.build(AVG_TYPE))
         return call
 
-    def local_time(self, ref: plan.FieldRef) -> exp.Expression:
+    def local_time(self, ref: plan.FieldRef) -> exp.Expr:
         value = self.field(ref)
         if ref.type is model.FieldType.DATETIME:
             return exp.AtTimeZone(this=value, zone=exp.Literal.string(self.plan.time_zone))
         return value
 
-    def date_part(self, node: plan.DatePart) -> exp.Expression:
+    def date_part(self, node: plan.DatePart) -> exp.Expr:
         local = self.local_time(node.arg)
         if node.func == "date":
             return exp.Cast(this=local, to=types.build("DATE"))
         part = exp.Extract(this=exp.var(EXTRACT_PARTS[node.func]), expression=local)
         return exp.Cast(this=part, to=types.build("BIGINT"))
 
-    def constant(self, constant: plan.Constant) -> exp.Expression:
+    def constant(self, constant: plan.Constant) -> exp.Expr:
         value = constant.value
         if isinstance(value, bool):
             return exp.Boolean(this=value)
@@ -133,13 +133,13 @@ class _Lowerer:
         return exp.Literal.string(value)
 
     # -- conditions -----------------------------------------------------------------------
-    def condition(self, node: plan.Condition) -> exp.Expression:
+    def condition(self, node: plan.Condition) -> exp.Expr:
         if isinstance(node, plan.Comparison):
             right = node.right
             rhs = self.constant(right) if isinstance(right, plan.Constant) else self.expr(right)
             return COMPARISONS[node.op](this=self.expr(node.left), expression=rhs)
         if isinstance(node, plan.NullCheck):
-            test: exp.Expression = exp.Is(this=self.expr(node.expr), expression=exp.Null())
+            test: exp.Expr = exp.Is(this=self.expr(node.expr), expression=exp.Null())
             return exp.Not(this=test) if node.negated else test
         if isinstance(node, plan.Pattern):
             escaped = node.pattern.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
@@ -150,14 +150,15 @@ class _Lowerer:
             return exp.Not(this=exp.Paren(this=like)) if node.negated else like
         if isinstance(node, plan.Negation):
             return exp.Not(this=exp.Paren(this=self.condition(node.item)))
-        connective = exp.And if isinstance(node, plan.AllOf) else exp.Or
-        parts = [exp.Paren(this=self.condition(item)) for item in node.items]
+        connective: type[exp.Connector] = exp.And if isinstance(node, plan.AllOf) else exp.Or
+        parts: list[exp.Expr] = [exp.Paren(this=self.condition(item)) for item in node.items]
         return functools.reduce(lambda a, b: connective(this=a, expression=b), parts)
 
     # -- the statement --------------------------------------------------------------------
     def headers(self) -> tuple[str, ...]:
-        pick = (lambda c: c.label_header) if self.options.use_labels else (lambda c: c.api_header)
-        return tuple(pick(column) for column in self.plan.columns)
+        if self.options.use_labels:
+            return tuple(column.label_header for column in self.plan.columns)
+        return tuple(column.api_header for column in self.plan.columns)
 
     def select(self, headers: tuple[str, ...], header_in_sql: bool) -> exp.Select:
         projections = []

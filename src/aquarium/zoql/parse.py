@@ -20,6 +20,7 @@ from aquarium.zoql import ast
 
 MAX_STATEMENT_CHARS = 20_000  # Zuora's documented Export ZOQL limit (reference §2.2)
 MAX_NESTING = 64  # parentheses; real queries use a handful
+MAX_LIMIT = 2**63 - 1  # the engines' LIMIT is a signed 64-bit integer
 
 # The string terminal is the one lexical difference between the dialects (reference §8.1).
 STRING_PATTERNS = {
@@ -101,13 +102,14 @@ def parse(text: str, dialect: ast.Dialect = ast.Dialect.EXPORT) -> ast.Query:
         raise errors.ZoqlError("the query is empty")
     _check_nesting(text)
     try:
-        query: ast.Query = _parser(dialect).parse(text)
+        query = _parser(dialect).parse(text)
     except _PositionedError as exc:
         raise errors.ZoqlError(exc.reason, errors.SourcePosition.locate(text, exc.pos)) from None
     except lark.exceptions.UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     except RecursionError:
         raise errors.ZoqlError("the query nests too deeply") from None
+    assert isinstance(query, ast.Query)  # the builder turns the whole tree into a Query
     return dataclasses.replace(query, text=text)
 
 
@@ -153,7 +155,8 @@ def _syntax_error(text: str, exc: lark.exceptions.UnexpectedInput) -> errors.Zoq
         token = exc.token
         expected = _describe_expected(exc.expected)
         if token.type == "$END":
-            return errors.ZoqlError(f"the statement ends too early{expected}", position)
+            end = errors.SourcePosition.locate(text, len(text.rstrip()))
+            return errors.ZoqlError(f"the statement ends too early{expected}", end)
         return errors.ZoqlError(f"unexpected {str(token.value)!r}{expected}", position)
     return errors.ZoqlError("the statement ends too early", position)
 
@@ -204,9 +207,15 @@ class _Builder(lark.Transformer[lark.Token, Any]):
         return ast.Call(func, arg, distinct, func.pos)
 
     # -- literals -------------------------------------------------------------------------
+    def _string_value(self, token: lark.Token) -> str:
+        value = _decode_string(str(token), self.dialect)
+        if "\0" in value:
+            raise _PositionedError("strings cannot contain NUL characters", token.start_pos or 0)
+        return value
+
     def string(self, children: list[lark.Token]) -> ast.Literal:
         token = children[0]
-        value = _decode_string(str(token), self.dialect)
+        value = self._string_value(token)
         return ast.Literal(ast.LiteralKind.STRING, value, token.start_pos or 0)
 
     def number(self, children: list[lark.Token]) -> ast.Literal:
@@ -254,11 +263,7 @@ class _Builder(lark.Transformer[lark.Token, Any]):
 
     def like(self, children: list[Any]) -> ast.Like:
         token: lark.Token = children[-1]
-        pattern = ast.Literal(
-            ast.LiteralKind.STRING,
-            _decode_string(str(token), self.dialect),
-            token.start_pos or 0,
-        )
+        pattern = ast.Literal(ast.LiteralKind.STRING, self._string_value(token), token.start_pos or 0)
         return ast.Like(children[0], pattern, len(children) == 3, children[0].pos)
 
     def disjunction(self, children: list[ast.Condition]) -> ast.Or:
@@ -267,8 +272,16 @@ class _Builder(lark.Transformer[lark.Token, Any]):
     def conjunction(self, children: list[ast.Condition]) -> ast.And:
         return ast.And(tuple(children), children[0].pos)
 
-    def negate(self, children: list[Any]) -> ast.Not:
-        return ast.Not(children[1], children[0].start_pos or 0)
+    def nots(self, children: list[lark.Token]) -> list[lark.Token]:
+        return children
+
+    def negate(self, children: list[Any]) -> ast.Condition:
+        # A run of 'not's is flattened: recursion depth must not grow with hostile input.
+        nots: list[lark.Token] = children[0]
+        item: ast.Condition = children[1]
+        if len(nots) % 2 == 0:
+            return item
+        return ast.Not(item, nots[-1].start_pos or 0)
 
     def paren(self, children: list[Any]) -> ast.Paren:
         return ast.Paren(children[1], children[0].start_pos or 0)
@@ -291,6 +304,8 @@ class _Builder(lark.Transformer[lark.Token, Any]):
         text = str(token)
         if not text.isdigit():
             raise _PositionedError(f"limit takes whole numbers, not {text!r}", token.start_pos or 0)
+        if int(text) > MAX_LIMIT:
+            raise _PositionedError(f"limit takes numbers up to {MAX_LIMIT:,}", token.start_pos or 0)
         return int(text)
 
     def order_clause(self, children: list[ast.OrderItem]) -> tuple[str, Any]:

@@ -101,6 +101,8 @@ class Scope:
         if call.distinct and self.dialect is ast.Dialect.ZOQL:
             raise self.export_only("count(distinct ...)", call.pos)
         if call.arg is None:
+            if self.dialect is ast.Dialect.ZOQL:
+                raise self.export_only("count(*)", call.pos)
             if func != "count":
                 raise self.error(f"{func}(*) is not allowed; only count(*) takes '*'", call.pos)
             return plan.Aggregate(func, None, False, model.FieldType.INTEGER)
@@ -124,7 +126,12 @@ class Scope:
     def _date_part(self, func: str, call: ast.Call) -> plan.DatePart:
         if self.dialect is ast.Dialect.ZOQL:
             raise self.export_only(f"{func}()", call.pos)
-        if call.arg is None or call.distinct:
+        if call.distinct:
+            raise errors.DistinctWithoutCountError(
+                f"distinct can only be used inside count(), not {func}()",
+                errors.SourcePosition.locate(self.text, call.pos),
+            )
+        if call.arg is None:
             raise self.error(f"{func}() takes one date or datetime field", call.pos)
         arg = self.column(call.arg)
         if arg.type not in TEMPORAL:

@@ -21,7 +21,7 @@ DATETIME_RE = re.compile(
 SPACED_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?.*")
 RELATIVE_RE = re.compile(
     r"\s*(?P<anchor>today|now)\s*"
-    r"(?:(?P<sign>[+-])\s*(?P<qty>\d{1,6})\s*(?P<unit>second|minute|hour|day|week|month|year)s?\s*)?"
+    r"(?:(?P<sign>[+-])\s*(?P<qty>\d+)\s*(?P<unit>second|minute|hour|day|week|month|year)s?\s*)?"
     r"(?:\((?P<zone>[^()]+)\)\s*)?",
     re.IGNORECASE,
 )
@@ -110,8 +110,12 @@ def parse_datetime(text: str, default_zone: dt.tzinfo) -> dt.datetime | None:
 
 
 def _shift(anchor: dt.datetime, sign: int, qty: int, unit: str) -> dt.datetime:
+    if unit in {"second", "minute", "hour"}:
+        # Elapsed time: "now - 2 hours" is two real hours ago, across DST changes too.
+        moved = anchor.astimezone(dt.UTC) + sign * dt.timedelta(seconds=qty * FIXED_UNITS[unit])
+        return moved.astimezone(anchor.tzinfo)
     if unit in FIXED_UNITS:
-        # Wall-clock arithmetic in the zone, as a person reads "now - 2 hours".
+        # Calendar days and weeks keep the wall-clock time, as a person reads "today - 7 days".
         return anchor + sign * dt.timedelta(seconds=qty * FIXED_UNITS[unit])
     months = sign * qty * (12 if unit == "year" else 1)
     total = anchor.year * 12 + (anchor.month - 1) + months
@@ -150,7 +154,7 @@ def parse_relative(
         if match["sign"]:
             sign = -1 if match["sign"] == "-" else 1
             moved = _shift(anchor, sign, int(match["qty"]), unit)
-    except OverflowError:
+    except (OverflowError, ValueError):
         raise TemporalError("the relative date falls outside years 1-9999") from None
     return moved.date() if anchor_is_today else moved
 

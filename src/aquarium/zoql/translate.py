@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from aquarium.domain import errors
 from aquarium.zoql import ast, check, lower, parse, plan
+
+TOO_DEEP = "the query nests too deeply"
 
 
 def plan_query(text: str, dialect: ast.Dialect, context: check.Context) -> plan.Plan:
     """Parse and check ``text``. Raises :class:`aquarium.domain.errors.ZoqlError`."""
-    return check.check(parse.parse(text, dialect), dialect, context)
+    query = parse.parse(text, dialect)
+    try:
+        return check.check(query, dialect, context)
+    except RecursionError:  # a safety net: parse already bounds nesting
+        raise errors.ZoqlError(TOO_DEEP) from None
 
 
 def translate(
@@ -18,4 +25,8 @@ def translate(
     dialect: ast.Dialect = ast.Dialect.EXPORT,
 ) -> lower.LoweredQuery:
     """SQL for ``text``. Raises :class:`aquarium.domain.errors.ZoqlError` for a bad query."""
-    return lower.lower(plan_query(text, dialect, context), options)
+    query_plan = plan_query(text, dialect, context)
+    try:
+        return lower.lower(query_plan, options)
+    except RecursionError:
+        raise errors.ZoqlError(TOO_DEEP) from None

@@ -1,0 +1,31 @@
+"""``python -m benchmarks [name ...]``: run the benchmarks (all by default), print Markdown.
+
+Set ``AQUARIUM_BENCH_SCALE`` to change the generator scale (default 50, the issue's figure).
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+from benchmarks import bench_datagen, bench_translate
+
+BENCHMARKS = {
+    "translate": bench_translate.run,
+    "datagen": bench_datagen.run,
+}
+
+
+def main(argv: list[str]) -> None:
+    names = argv or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+    print(f"Machine: {platform.machine()}, Python {platform.python_version()}\n")
+    for name in names:
+        print(BENCHMARKS[name]())
+        print()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

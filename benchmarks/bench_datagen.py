@@ -1,0 +1,50 @@
+"""Synthetic data generation at scale 50 into DuckDB, beside DuckDB copying the same rows.
+
+The reference is DuckDB itself re-writing every generated table (``CREATE TABLE ... AS SELECT``
+from the tables just loaded): the floor for moving that many rows through the engine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from aquarium import datagen
+from aquarium.engines import naming
+
+SCALE = float(os.environ.get("AQUARIUM_BENCH_SCALE", "50"))
+
+
+def run() -> str:
+    work = Path(tempfile.mkdtemp(prefix="aquarium-bench-datagen-"))
+    try:
+        report = datagen.generate_into(work, "bench", scale=SCALE, seed=7)
+        schema = naming.schema_name("bench")
+        con = duckdb.connect(str(work / naming.DUCKDB_FILE))
+        con.execute("CREATE SCHEMA copy_ref")
+        start = time.perf_counter()
+        for name in report.rows:
+            con.execute(f'CREATE TABLE copy_ref."{name}" AS SELECT * FROM {schema}."{name}"')
+        reference = time.perf_counter() - start
+        con.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ref_rate = report.total_rows / reference
+    return "\n".join(
+        [
+            f"### Generator, scale {SCALE:g} into DuckDB",
+            "",
+            "| measure | Aquarium datagen | DuckDB table copy (reference) | ratio |",
+            "|---|---|---|---|",
+            f"| seconds | {report.seconds:.1f} | {reference:.1f} | "
+            f"{report.seconds / reference:.1f}x |",
+            f"| rows/s | {report.rows_per_second:,.0f} | {ref_rate:,.0f} | |",
+            f"| rows | {report.total_rows:,} | | |",
+            f"| InvoiceItem rows | {report.rows.get('InvoiceItem', 0):,} | | |",
+        ]
+    )
