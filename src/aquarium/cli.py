@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aquarium import datagen
+from aquarium import cli_admin, datagen
 from aquarium.catalog import model
 from aquarium.domain import clock, errors
 from aquarium.engines import base, duckdb_engine, naming, postgres_engine
@@ -37,6 +37,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True)
+app.add_typer(cli_admin.tenant_app, name="tenant")
+app.add_typer(cli_admin.user_app, name="user")
+app.add_typer(cli_admin.client_app, name="client")
 
 
 class EngineName(StrEnum):
@@ -151,6 +154,39 @@ def demo_command(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
     Console().print(
         "Try: .venv/bin/aquarium query --data-dir "
         f"{data_dir} \"select AccountNumber, Name, Balance from Account limit 5\""
+    )
+
+
+@app.command("serve")
+def serve_command(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Job worker threads; 0 = one per CPU.")] = 0,
+    no_workers: Annotated[
+        bool, typer.Option("--no-workers", help="Serve the API only; workers run elsewhere.")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+) -> None:
+    """Run the HTTP server (AQuA API) with in-process job workers."""
+    import uvicorn
+
+    from aquarium import observability, server
+    from aquarium.settings import Settings
+
+    observability.configure_logging(log_level)
+    settings = Settings(
+        data_dir=data_dir, host=host, port=port, workers=workers, no_workers=no_workers,
+        log_level=log_level,
+    )
+    try:
+        built = server.build(settings)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    err.print(f"Aquarium listening on http://{host}:{port} (data in {data_dir}/)", highlight=False)
+    uvicorn.run(
+        built.app(), host=host, port=port, log_level="warning", access_log=False,
+        loop="uvloop", http="httptools", timeout_graceful_shutdown=5,
     )
 
 

@@ -1,0 +1,204 @@
+"""Administration commands: tenants, users and OAuth clients in ``DATA_DIR/tenants.json``.
+
+Mounted by :mod:`aquarium.cli` as ``aquarium tenant ...``, ``aquarium user ...`` and
+``aquarium client ...``. Like every Aquarium command, an :class:`AquariumError` becomes one line
+on stderr and exit code 1; usage errors exit with 2 (Typer's convention). A running server reads
+the tenants file when it starts, so changes take effect on its next start (or reload).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aquarium.domain import errors, tenancy
+from aquarium.store import tenants_file
+
+DEFAULT_DATA_DIR = Path(".aquarium")
+DEFAULT_TIME_ZONE = "America/Los_Angeles"
+CLIENT_SECRET_BYTES = 32  # of randomness in a generated client secret
+
+DataDir = Annotated[Path, typer.Option("--data-dir", help="Where Aquarium keeps its files.")]
+TenantOption = Annotated[str, typer.Option("--tenant", help="Tenant name (lowercase).")]
+TenantArgument = Annotated[str, typer.Argument(help="Tenant name (lowercase).")]
+
+tenant_app = typer.Typer(help="Create and configure tenants.", no_args_is_help=True)
+user_app = typer.Typer(help="Logins for HTTP Basic and the apiAccessKeyId headers.")
+client_app = typer.Typer(help="OAuth clients (client_credentials).")
+
+
+def _fail(error: errors.AquariumError) -> typer.Exit:
+    # typer.echo, not rich: rich wraps long lines, and the contract is one line per error.
+    typer.echo(f"error: {error.describe()}", err=True)
+    return typer.Exit(code=1)
+
+
+# -- tenant ----------------------------------------------------------------------------------------
+
+
+@tenant_app.command("add")
+def tenant_add(
+    name: TenantArgument,
+    time_zone: Annotated[
+        str, typer.Option("--time-zone", help="IANA time zone of the tenant's datetimes.")
+    ] = DEFAULT_TIME_ZONE,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Create a tenant (no users or clients yet; add them with 'user add' and 'client add')."""
+    try:
+        tenants_file.add_tenant(data_dir, name, time_zone=time_zone)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"tenant {name} created ({time_zone})")
+
+
+@tenant_app.command("list")
+def tenant_list(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Show every tenant with its time zone, users, OAuth clients and file segmentation."""
+    try:
+        tenants = tenants_file.load(data_dir)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"Tenants in {data_dir}")
+    for column in ("name", "time zone", "users", "clients", "segmentation"):
+        table.add_column(column, overflow="fold")
+    for name in sorted(tenants):
+        tenant = tenants[name]
+        users = ", ".join(f"{u.name} (admin)" if u.admin else u.name for u in tenant.users)
+        clients = ", ".join(client.client_id for client in tenant.clients)
+        segmentation = "on" if tenant.file_segmentation else "off"
+        table.add_row(name, tenant.time_zone, users or "-", clients or "-", segmentation)
+    Console().print(table)
+
+
+@tenant_app.command("set-pgp-key")
+def tenant_set_pgp_key(
+    name: TenantArgument,
+    key_file: Annotated[
+        Path, typer.Argument(help="ASCII-armoured PGP public key file.", metavar="FILE")
+    ],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Set the PGP public key that encrypted results of this tenant are encrypted to."""
+    try:
+        armored = key_file.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(
+            tenancy.TenancyError(f"cannot read {key_file}: {getattr(exc, 'strerror', None) or exc}")
+        ) from None
+    try:
+        tenants_file.set_pgp_key(data_dir, name, armored)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"PGP public key of tenant {name} set from {key_file}")
+
+
+@tenant_app.command("set-limit")
+def tenant_set_limit(
+    name: TenantArgument,
+    key: Annotated[
+        str, typer.Argument(help=f"One of: {', '.join(tenancy.LIMIT_KEYS)}.", metavar="KEY")
+    ],
+    value: Annotated[int, typer.Argument(help="A whole number (seconds, bytes, rows...).")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Change one limit of a tenant (e.g. 'set-limit acme file_retention_s 86400')."""
+    limit = key.replace("-", "_")
+    try:
+        tenants_file.set_limits(data_dir, name, **{limit: value})
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{limit} of tenant {name} set to {value}")
+
+
+@tenant_app.command("set-partners")
+def tenant_set_partners(
+    name: TenantArgument,
+    partners: Annotated[
+        list[str] | None, typer.Argument(help="Accepted partner ids; none = accept any.")
+    ] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Restrict the partner ids of stateful jobs (others get 90019); no ids lifts the limit."""
+    try:
+        tenants_file.set_partners(data_dir, name, tuple(partners or ()))
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"partners of tenant {name}: {', '.join(partners or ()) or 'any'}")
+
+
+@tenant_app.command("set-segmentation")
+def tenant_set_segmentation(
+    name: TenantArgument,
+    enabled: Annotated[bool, typer.Option("--on/--off", help="Switch file segmentation.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Switch the file segmentation feature of a tenant on or off."""
+    try:
+        tenants_file.set_file_segmentation(data_dir, name, enabled)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"file segmentation of tenant {name}: {'on' if enabled else 'off'}")
+
+
+# -- user ------------------------------------------------------------------------------------------
+
+
+@user_app.command("add")
+def user_add(
+    user: Annotated[str, typer.Argument(help="User name, unique across all tenants.")],
+    tenant: TenantOption,
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password",
+            help="Asked for (hidden, twice) when left out.",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+        ),
+    ],
+    admin: Annotated[bool, typer.Option("--admin", help="May see every job (Job Finder).")] = False,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Add a user (HTTP Basic / apiAccessKeyId login) to a tenant."""
+    try:
+        tenants_file.add_user(data_dir, tenant, user, password, admin=admin)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"user {user} added to tenant {tenant}{' (admin)' if admin else ''}")
+
+
+# -- client ----------------------------------------------------------------------------------------
+
+
+@client_app.command("add")
+def client_add(
+    tenant: TenantOption,
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", help="Default: a new random UUID.")
+    ] = None,
+    secret: Annotated[
+        str | None, typer.Option("--secret", help="Default: a new random secret, shown once.")
+    ] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Add an OAuth client to a tenant; a generated id and secret are printed this once only."""
+    chosen_id = str(uuid.uuid4()) if client_id is None else client_id
+    chosen_secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES) if secret is None else secret
+    try:
+        tenants_file.add_client(data_dir, tenant, chosen_id, chosen_secret)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"client added to tenant {tenant}")
+    typer.echo(f"client_id: {chosen_id}")
+    if secret is None:
+        # Only the hash is stored: this is the one chance to see it.
+        typer.echo(f"client_secret: {chosen_secret}")
+        typer.echo("Store the secret now; it cannot be shown again.", err=True)

@@ -1,0 +1,205 @@
+"""Tenants and who may act for them: limits, users, OAuth clients, and the authenticated principal.
+
+Everything here is an immutable value. Where the values are kept is ``store/tenants_file.py``;
+how credentials are checked is ``services/auth.py``. The secret-hashing scheme lives here because
+both of those layers need it and ``store/`` must not import ``services/``.
+
+Errors (both under :class:`aquarium.domain.errors.AquariumError`)::
+
+    TenancyError          a configuration request that cannot be honoured (unknown tenant,
+    │                     duplicate user, bad time zone, bad limit, ...)
+    └── TenantsFileError  ``tenants.json`` (or ``secret.key``) exists but is malformed
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aquarium.domain import errors
+
+# Zuora's documented limits (reference aqua.md section 4.3); every tenant may override them.
+DEFAULT_MAX_QUERIES_PER_JOB = 50
+DEFAULT_MAX_STATELESS_JOBS = 50
+DEFAULT_MAX_STATEFUL_JOBS = 50
+DEFAULT_QUERY_TIME_LIMIT_S = 3 * 3600  # seconds
+DEFAULT_FILE_RETENTION_S = 3 * 86400  # seconds
+DEFAULT_JOB_RETENTION_S = 180 * 86400  # seconds
+DEFAULT_MAX_FILE_BYTES = 2047 * 1024 * 1024  # bytes
+DEFAULT_SEGMENT_ROWS = 500_000  # rows per segment file
+DEFAULT_STATEFUL_OFFSET_S = 0  # seconds
+MAX_STATEFUL_OFFSET_S = 3600  # seconds; the request `offset` has the same 0-3600 range
+
+# scrypt parameters for stored passwords and client secrets (about 60 ms and 16 MiB per check,
+# which is why services/auth.py caches successful checks).
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+SCRYPT_SALT_BYTES = 16
+SCRYPT_HASH_BYTES = 32
+HASH_SCHEME = "scrypt"
+# Refuse stored parameters that would make one check cost more than this (a hand-edited file).
+SCRYPT_MAX_MEM_BYTES = 256 * 1024 * 1024
+
+
+class TenancyError(errors.AquariumError):
+    """A tenant configuration request that cannot be honoured; ``reason`` says why."""
+
+    message = "Invalid tenant configuration."
+
+
+class TenantsFileError(TenancyError):
+    """The tenants file (or the server secret) exists but cannot be read as written."""
+
+    message = "The tenants file is malformed."
+
+
+class AuthMethod(StrEnum):
+    """How a request proved who it is."""
+
+    BASIC = "basic"  #: ``Authorization: Basic base64(user:password)``
+    HEADERS = "headers"  #: ``apiAccessKeyId`` + ``apiSecretAccessKey`` headers (user / password)
+    BEARER = "bearer"  #: ``Authorization: Bearer <token>`` from ``POST /oauth/token``
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-tenant limits; the defaults are Zuora's (reference aqua.md section 4.3)."""
+
+    max_queries_per_job: int = DEFAULT_MAX_QUERIES_PER_JOB
+    max_stateless_jobs: int = DEFAULT_MAX_STATELESS_JOBS
+    max_stateful_jobs: int = DEFAULT_MAX_STATEFUL_JOBS
+    query_time_limit_s: int = DEFAULT_QUERY_TIME_LIMIT_S
+    file_retention_s: int = DEFAULT_FILE_RETENTION_S
+    job_retention_s: int = DEFAULT_JOB_RETENTION_S
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    segment_rows: int = DEFAULT_SEGMENT_ROWS
+    #: the tenant's "AQuA API Stateful Mode Time Offset", used when a request sends no ``offset``
+    stateful_offset_s: int = DEFAULT_STATEFUL_OFFSET_S
+
+
+#: Every limit's name, in declaration order (the keys of ``tenants.json`` ``limits``).
+LIMIT_KEYS: tuple[str, ...] = tuple(Limits.__dataclass_fields__)
+
+
+def check_limit(key: str, value: int) -> None:
+    """Raise :class:`TenancyError` unless ``value`` is acceptable for the limit ``key``.
+
+    Every limit is a positive integer except ``stateful_offset_s``, which is 0-3600 seconds.
+    """
+    if key not in LIMIT_KEYS:
+        raise TenancyError(f"unknown limit {key!r}; known limits: {', '.join(LIMIT_KEYS)}")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TenancyError(f"limit {key} must be an integer, not {value!r}")
+    if key == "stateful_offset_s":
+        if not 0 <= value <= MAX_STATEFUL_OFFSET_S:
+            raise TenancyError(f"limit {key} must be between 0 and {MAX_STATEFUL_OFFSET_S}")
+    elif value < 1:
+        raise TenancyError(f"limit {key} must be at least 1")
+
+
+@dataclass(frozen=True)
+class User:
+    """A login for HTTP Basic and the ``apiAccessKeyId`` headers; names are unique overall."""
+
+    name: str
+    password_hash: str
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """An OAuth client (``client_credentials`` grant). Ids are unique across tenants."""
+
+    client_id: str
+    secret_hash: str
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One tenant's configuration. ``partners`` empty means any partner id is accepted."""
+
+    name: str
+    time_zone: str
+    limits: Limits = Limits()
+    users: tuple[User, ...] = ()
+    clients: tuple[OAuthClient, ...] = ()
+    partners: tuple[str, ...] = ()
+    file_segmentation: bool = False
+    pgp_public_key: str | None = None
+
+    def user(self, name: str) -> User | None:
+        """The user called ``name``, or ``None``."""
+        return next((user for user in self.users if user.name == name), None)
+
+    def client(self, client_id: str) -> OAuthClient | None:
+        """The OAuth client with ``client_id``, or ``None``."""
+        return next((client for client in self.clients if client.client_id == client_id), None)
+
+    def accepts_partner(self, partner: str) -> bool:
+        """Whether a job may name ``partner`` (any partner when none are configured)."""
+        return not self.partners or partner in self.partners
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: a user (Basic, headers) or an OAuth client (bearer token)."""
+
+    tenant: str
+    #: the user name, or the OAuth client id for a bearer token
+    name: str
+    admin: bool
+    how: AuthMethod
+
+
+def hash_secret(secret: str) -> str:
+    """A salted scrypt hash of a password or client secret: ``scrypt$n$r$p$salt_hex$hash_hex``."""
+    salt = secrets.token_bytes(SCRYPT_SALT_BYTES)
+    digest = _scrypt(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"{HASH_SCHEME}${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_secret(secret: str, stored: str) -> bool:
+    """Whether ``secret`` matches the ``stored`` hash; ``False`` for a malformed hash, never raises.
+
+    The comparison is constant-time.
+    """
+    parsed = parse_hash(stored)
+    if parsed is None:
+        return False
+    n, r, p, salt, expected = parsed
+    return hmac.compare_digest(_scrypt(secret, salt, n, r, p, length=len(expected)), expected)
+
+
+def parse_hash(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
+    """``(n, r, p, salt, digest)`` of a stored hash, or ``None`` when it is not one we can check."""
+    parts = stored.split("$")
+    if len(parts) != 6 or parts[0] != HASH_SCHEME:
+        return None
+    try:
+        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+        salt, digest = bytes.fromhex(parts[4]), bytes.fromhex(parts[5])
+    except ValueError:
+        return None
+    power_of_two = n > 1 and n & (n - 1) == 0
+    if not power_of_two or r < 1 or p < 1 or not salt or not digest:
+        return None
+    if 128 * r * n * p > SCRYPT_MAX_MEM_BYTES:
+        return None
+    return n, r, p, salt, digest
+
+
+def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int, *, length: int = 32) -> bytes:
+    return hashlib.scrypt(
+        secret.encode("utf-8", "surrogatepass"),
+        salt=salt,
+        n=n,
+        r=r,
+        p=p,
+        dklen=length,
+        # OpenSSL needs a little more than 128 * r * n bytes; its default cap is 32 MiB.
+        maxmem=128 * r * n * p + 2 * 1024 * 1024,
+    )
