@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/aquarium demo --data-dir $(DATA_DIR)
+	$(BIN)/aquarium serve --data-dir $(DATA_DIR)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -1,4 +1,4 @@
-"""Shared fixtures: tiers are marked by directory, PostgreSQL is found or skipped (never under CI)."""
+"""Shared fixtures: tiers marked by directory; PostgreSQL found or skipped (never under CI)."""
 
 from __future__ import annotations
 

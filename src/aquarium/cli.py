@@ -50,9 +50,7 @@ class EngineName(StrEnum):
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Where Aquarium keeps its files.")]
 Tenant = Annotated[str, typer.Option("--tenant", help="Tenant name (lowercase).")]
 Engine = Annotated[EngineName, typer.Option("--engine", help="Where the billing data lives.")]
-Dsn = Annotated[
-    str | None, typer.Option("--dsn", help="PostgreSQL DSN (with --engine postgres).")
-]
+Dsn = Annotated[str | None, typer.Option("--dsn", help="PostgreSQL DSN (with --engine postgres).")]
 
 
 def _fail(error: errors.AquariumError) -> typer.Exit:
@@ -86,7 +84,12 @@ def datagen_command(
     """Generate deterministic synthetic billing data for a tenant."""
     try:
         report = datagen.generate_into(
-            data_dir, tenant, scale=scale, seed=seed, engine=engine.value, dsn=dsn,
+            data_dir,
+            tenant,
+            scale=scale,
+            seed=seed,
+            engine=engine.value,
+            dsn=dsn,
             time_zone=time_zone,
         )
     except errors.AquariumError as exc:
@@ -124,8 +127,13 @@ def query_command(
     """Run one query and print the CSV AQuA would produce (useQueryLabels off = --labels)."""
     time_zone = tenants_file.tenant_time_zone(data_dir, tenant) or DEFAULT_TIME_ZONE
     request = adhoc_query.AdhocQuery(
-        text=zoql, tenant=tenant, time_zone=time_zone, use_labels=labels, utc=utc,
-        dialect=query_type, csv=base.CsvOptions(null=null),
+        text=zoql,
+        tenant=tenant,
+        time_zone=time_zone,
+        use_labels=labels,
+        utc=utc,
+        dialect=query_type,
+        csv=base.CsvOptions(null=null),
     )
     try:
         query_engine = _open_engine(data_dir, engine, dsn)
@@ -153,7 +161,7 @@ def demo_command(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
         datagen_command(data_dir=data_dir, tenant=DEMO_TENANT, scale=1.0, seed=DEMO_SEED)
     Console().print(
         "Try: .venv/bin/aquarium query --data-dir "
-        f"{data_dir} \"select AccountNumber, Name, Balance from Account limit 5\""
+        f'{data_dir} "select AccountNumber, Name, Balance from Account limit 5"'
     )
 
 
@@ -176,7 +184,11 @@ def serve_command(
 
     observability.configure_logging(log_level)
     settings = Settings(
-        data_dir=data_dir, host=host, port=port, workers=workers, no_workers=no_workers,
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        workers=workers,
+        no_workers=no_workers,
         log_level=log_level,
     )
     try:
@@ -185,8 +197,14 @@ def serve_command(
         raise _fail(exc) from None
     err.print(f"Aquarium listening on http://{host}:{port} (data in {data_dir}/)", highlight=False)
     uvicorn.run(
-        built.app(), host=host, port=port, log_level="warning", access_log=False,
-        loop="uvloop", http="httptools", timeout_graceful_shutdown=5,
+        built.app(),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from aquarium.catalog import model
 from aquarium.engines import base, duckdb_engine, naming, postgres_engine

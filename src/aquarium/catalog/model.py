@@ -83,9 +83,7 @@ class ObjectDef:
     deleted_export: bool = True
     description: str = ""
     _fields_by_key: Mapping[str, Field] = field(default_factory=dict, repr=False, compare=False)
-    _related_by_key: Mapping[str, Relation] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    _related_by_key: Mapping[str, Relation] = field(default_factory=dict, repr=False, compare=False)
 
     def field(self, name: str) -> Field | None:
         """The field called ``name`` in any letter case, or ``None``."""

@@ -1,1 +1,1 @@
-"""Ids, status enums, the job state machine, the error tree and the clock. Imports nothing above it."""
+"""Ids, status enums, the job state machine, the error tree, the clock. Imports nothing above."""

@@ -18,7 +18,7 @@
     │   ├── InvalidCurrency           90021
     │   ├── QueryTimeLimit            90027 (a batch's message, not a submit answer)
     │   └── TooManyJobs               90028
-    ├── MalformedRequest             not JSON, not an object, or a field of the wrong kind (HTTP 400)
+    ├── MalformedRequest             not JSON, not an object, or a wrong kind of value (400)
     ├── RequestTooLarge              a body over the size limit (HTTP 413)
     ├── NotAuthenticated             missing or bad credentials (HTTP 401)
     ├── NotFound                     unknown, expired or foreign file (HTTP 404)

@@ -18,7 +18,6 @@ from aquarium.engines import base, naming
 from aquarium.zoql import formatting, lower
 
 
-
 def _literal(value: str) -> str:
     """``value`` as a DuckDB string literal, escaped by sqlglot."""
     return exp.Literal.string(value).sql(dialect=formatting.DUCKDB)

@@ -1,4 +1,4 @@
-"""Run one ZOQL statement against a tenant's data and write Zuora-format CSV (``aquarium query``)."""
+"""Run one ZOQL statement on a tenant's data and write Zuora-format CSV (``aquarium query``)."""
 
 from __future__ import annotations
 

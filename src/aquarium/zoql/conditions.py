@@ -19,8 +19,13 @@ MAX_CONDITIONS = {ast.Dialect.ZOQL: 200, ast.Dialect.EXPORT: 1000}
 FLIPPED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 TEXTUAL = frozenset({model.FieldType.TEXT, model.FieldType.PICKLIST})
 # Which field types may be compared with each other (field-to-field comparisons).
-COMPATIBLE = (NUMERIC, TEXTUAL, frozenset({model.FieldType.DATE}),
-              frozenset({model.FieldType.DATETIME}), frozenset({model.FieldType.BOOLEAN}))
+COMPATIBLE = (
+    NUMERIC,
+    TEXTUAL,
+    frozenset({model.FieldType.DATE}),
+    frozenset({model.FieldType.DATETIME}),
+    frozenset({model.FieldType.BOOLEAN}),
+)
 
 
 @dataclass
@@ -148,8 +153,11 @@ class ConditionChecker:
         return plan.Comparison(op, expr, self._scalar(expr, literal))
 
     def _mismatch(self, expr: plan.Expr, literal: ast.Literal, wanted: str) -> Exception:
-        shown = repr(literal.value) if literal.kind is ast.LiteralKind.STRING else (
-            str(literal.value).lower())
+        shown = (
+            repr(literal.value)
+            if literal.kind is ast.LiteralKind.STRING
+            else (str(literal.value).lower())
+        )
         return self.scope.error(
             f"{expr.api_name} is {expr.type}; expected {wanted}, got {shown}", literal.pos
         )
@@ -180,8 +188,11 @@ class ConditionChecker:
 
     def _temporal_literal(self, expr: plan.Expr, literal: ast.Literal) -> dt.date | dt.datetime:
         if not isinstance(literal.value, str):
-            wanted = "a date such as '2024-01-31'" if expr.type is model.FieldType.DATE else (
-                "a datetime such as '2024-01-31T10:00:00-08:00'")
+            wanted = (
+                "a date such as '2024-01-31'"
+                if expr.type is model.FieldType.DATE
+                else ("a datetime such as '2024-01-31T10:00:00-08:00'")
+            )
             raise self._mismatch(expr, literal, wanted)
         text = literal.value.strip()
         scope = self.scope
@@ -196,8 +207,11 @@ class ConditionChecker:
             raise scope.error(str(exc), literal.pos) from None
         if value is None:
             raise self._mismatch(
-                expr, literal, "a date ('2024-01-31'), a datetime ('2024-01-31T10:00:00Z') "
-                "or a relative date ('today - 30 days')")
+                expr,
+                literal,
+                "a date ('2024-01-31'), a datetime ('2024-01-31T10:00:00Z') "
+                "or a relative date ('today - 30 days')",
+            )
         return value
 
     def _date(self, expr: plan.Expr, op: str, literal: ast.Literal) -> plan.Condition:
@@ -217,11 +231,9 @@ class ConditionChecker:
         day = temporal.day_range(value, self.scope.time_zone)
         start, end = _instant(day.start), _instant(day.end)
         if op == "=":
-            return plan.AllOf((plan.Comparison(">=", expr, start),
-                               plan.Comparison("<", expr, end)))
+            return plan.AllOf((plan.Comparison(">=", expr, start), plan.Comparison("<", expr, end)))
         if op == "!=":
-            return plan.AnyOf((plan.Comparison("<", expr, start),
-                               plan.Comparison(">=", expr, end)))
+            return plan.AnyOf((plan.Comparison("<", expr, start), plan.Comparison(">=", expr, end)))
         bound = {">": (">=", end), ">=": (">=", start), "<": ("<", start), "<=": ("<", end)}
         new_op, constant = bound[op]
         return plan.Comparison(new_op, expr, constant)

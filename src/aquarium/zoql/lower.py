@@ -127,7 +127,9 @@ class _Lowerer:
         if isinstance(value, Decimal):
             return exp.Literal.number(format(value, "f"))
         if isinstance(value, dt.datetime):
-            return exp.Cast(this=exp.Literal.string(value.isoformat()), to=types.build("TIMESTAMPTZ"))
+            return exp.Cast(
+                this=exp.Literal.string(value.isoformat()), to=types.build("TIMESTAMPTZ")
+            )
         if isinstance(value, dt.date):
             return exp.Cast(this=exp.Literal.string(value.isoformat()), to=types.build("DATE"))
         return exp.Literal.string(value)

@@ -263,7 +263,9 @@ class _Builder(lark.Transformer[lark.Token, Any]):
 
     def like(self, children: list[Any]) -> ast.Like:
         token: lark.Token = children[-1]
-        pattern = ast.Literal(ast.LiteralKind.STRING, self._string_value(token), token.start_pos or 0)
+        pattern = ast.Literal(
+            ast.LiteralKind.STRING, self._string_value(token), token.start_pos or 0
+        )
         return ast.Like(children[0], pattern, len(children) == 3, children[0].pos)
 
     def disjunction(self, children: list[ast.Condition]) -> ast.Or:

@@ -109,9 +109,7 @@ class Scope:
         arg = self.column(call.arg)
         return plan.Aggregate(func, arg, call.distinct, self._aggregate_type(func, arg, call))
 
-    def _aggregate_type(
-        self, func: str, arg: plan.FieldRef, call: ast.Call
-    ) -> model.FieldType:
+    def _aggregate_type(self, func: str, arg: plan.FieldRef, call: ast.Call) -> model.FieldType:
         if func == "count":
             return model.FieldType.INTEGER
         if func in {"sum", "avg"}:

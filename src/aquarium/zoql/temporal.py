@@ -148,7 +148,11 @@ def parse_relative(
     unit = (match["unit"] or "").lower()
     if anchor_is_today and unit in {"second", "minute", "hour"}:
         raise TemporalError(f"'today' moves by days, weeks, months or years, not by {unit}s")
-    anchor = local_now.replace(hour=0, minute=0, second=0, microsecond=0) if anchor_is_today else local_now
+    anchor = (
+        local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        if anchor_is_today
+        else local_now
+    )
     try:
         moved = anchor
         if match["sign"]:

@@ -1,0 +1,1 @@
+"""HTTP edge (FastAPI): routers translate requests into one service call and back."""

@@ -1,0 +1,40 @@
+"""The FastAPI application: routers, middleware and the one error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+
+from aquarium import __version__
+from aquarium.api import aqua_routes, deps, errors, files_routes, middleware, ops_routes
+from aquarium.domain import errors as domain_errors
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(services: deps.AppServices, lifespan: Lifespan | None = None) -> FastAPI:
+    """An application over ready-made services; ``lifespan`` starts and stops background work."""
+
+    @asynccontextmanager
+    async def no_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="Aquarium",
+        version=__version__,
+        summary="Zuora's AQuA and Reporting APIs, self-hosted and wire-compatible.",
+        lifespan=lifespan or no_lifespan,
+    )
+    app.state.services = services
+    app.include_router(aqua_routes.router)
+    app.include_router(files_routes.router)
+    app.include_router(ops_routes.router)
+    app.add_exception_handler(domain_errors.AquariumError, errors.handle_domain_error)
+    app.add_exception_handler(Exception, errors.handle_unexpected)
+    # Outermost first when called: normalise the path, then headers, then gzip.
+    app.add_middleware(middleware.GzipExceptFiles)
+    app.add_middleware(middleware.ZuoraHeaders)
+    app.add_middleware(middleware.NormalisePath)
+    return app

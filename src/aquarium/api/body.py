@@ -1,0 +1,45 @@
+"""Reading request bodies: size limit, ``Content-Encoding: gzip``, JSON that must be an object."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+from fastapi import Request
+
+from aquarium.domain import errors
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The raw body, refused past ``limit`` bytes (before and after gunzip)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.RequestTooLarge(f"the request body is larger than {limit:,} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if request.headers.get("content-encoding", "").strip().lower() == "gzip":
+        body = _gunzip(body, limit)
+    return body
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        plain = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise errors.MalformedRequest("the body is not valid gzip") from None
+    if len(plain) > limit or inflater.unconsumed_tail:
+        raise errors.RequestTooLarge(f"the unzipped body is larger than {limit:,} bytes")
+    return plain
+
+
+async def json_body(request: Request, limit: int) -> object:
+    """The body as JSON; MalformedRequest when it is not JSON."""
+    raw = await read_limited(request, limit)
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise errors.MalformedRequest(f"the body is not valid JSON: {exc}") from None

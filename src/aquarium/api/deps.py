@@ -1,0 +1,45 @@
+"""What routes get from the application: services and the authenticated principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from aquarium.domain import clock as clock_port
+from aquarium.domain import errors, tenancy
+from aquarium.services import aqua, auth
+from aquarium.settings import Settings
+
+
+@dataclass
+class AppServices:
+    """Everything the routers use, built once by :mod:`aquarium.server`."""
+
+    settings: Settings
+    aqua: aqua.AquaService
+    #: the current authenticator (rebuilt when the tenants file changes)
+    authenticators: Callable[[], auth.Authenticator]
+    clock: clock_port.Clock
+    ready: bool = False
+
+
+def services(request: Request) -> AppServices:
+    found: AppServices = request.app.state.services
+    return found
+
+
+def principal(request: Request) -> tenancy.Principal:
+    """The caller, from Basic, ``apiAccessKeyId``/``apiSecretAccessKey`` or Bearer; else 401."""
+    app_services = services(request)
+    headers = request.headers
+    found = app_services.authenticators().from_authorization(
+        headers.get("authorization"),
+        headers.get("apiaccesskeyid"),
+        headers.get("apisecretaccesskey"),
+        now=app_services.clock.now(),
+    )
+    if found is None:
+        raise errors.NotAuthenticated()
+    return found

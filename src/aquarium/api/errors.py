@@ -1,0 +1,58 @@
+"""The one place where domain errors become HTTP responses.
+
+AQuA refusals keep Zuora's habit of HTTP 200 with an error body (CONTRACT.md); malformed bodies
+are 400, oversized 413, bad credentials 401, unknown files 404, oversized files 403.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from aquarium import observability
+from aquarium.domain import errors
+from aquarium.services import aqua_wire
+
+log = observability.logger(__name__)
+
+STATUS_BY_ERROR: tuple[tuple[type[errors.AquariumError], int], ...] = (
+    (errors.RequestTooLarge, 413),
+    (errors.MalformedRequest, 400),
+    (errors.NotAuthenticated, 401),
+    (errors.NotFound, 404),
+    (errors.FileTooLarge, 403),
+)
+
+
+def status_of(error: errors.AquariumError) -> int:
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 200
+
+
+def response_for(error: errors.AquariumError) -> Response:
+    status = status_of(error)
+    if isinstance(error, errors.FileTooLarge):
+        return Response(error.message, status_code=403, media_type="application/xml")
+    if isinstance(error, errors.NotAuthenticated):
+        return JSONResponse(
+            {"id": None, "status": "error", "errorCode": error.code, "message": error.message},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Basic realm="Aquarium"'},
+        )
+    if isinstance(error, errors.NotFound):
+        return JSONResponse({"status": "error", "message": error.describe()}, status_code=404)
+    return JSONResponse(aqua_wire.error_document(error), status_code=status)
+
+
+async def handle_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.AquariumError)
+    return response_for(exc)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", path=request.url.path, error=repr(exc))
+    internal = errors.AquariumError(message="Internal Server Error.")
+    internal.code = "90010"
+    return JSONResponse(aqua_wire.error_document(internal), status_code=500)

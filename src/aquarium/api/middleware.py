@@ -1,0 +1,78 @@
+"""ASGI middleware (pure ASGI: no per-request thread hop, polling must stay cheap).
+
+- path normalisation: ``/v1//batch-query/jobs/x/`` is ``/v1/batch-query/jobs/x`` (CONTRACT.md);
+- ``Zuora-Request-Id`` on every answer, ``Zuora-Track-Id`` echoed when it is valid;
+- gzip for answers over 1,000 bytes when asked, except result files (streamed as stored, so
+  ``Range`` requests keep working).
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aquarium.domain import ids
+
+SLASHES = re.compile(r"/{2,}")
+TRACK_ID = re.compile(r"[\x20-\x7e]{1,64}")
+TRACK_ID_FORBIDDEN = set(":;\"'")
+FILE_PATHS = re.compile(r"^/(v1/files?|apps/api/file)/")
+GZIP_MINIMUM_BYTES = 1000
+
+
+class NormalisePath:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = SLASHES.sub("/", scope["path"])
+            if len(path) > 1 and path.endswith("/"):
+                path = path.rstrip("/") or "/"
+            if path != scope["path"]:
+                scope = dict(scope, path=path, raw_path=path.encode("utf-8"))
+        await self.app(scope, receive, send)
+
+
+def _track_id(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"zuora-track-id":
+            text = value.decode("latin-1")
+            if TRACK_ID.fullmatch(text) and not TRACK_ID_FORBIDDEN & set(text):
+                return bytes(value)
+    return None
+
+
+class ZuoraHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = [(b"zuora-request-id", ids.new_id().encode("ascii"))]
+        track = _track_id(scope)
+        if track is not None:
+            extra.append((b"zuora-track-id", track))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message, headers=[*message.get("headers", []), *extra])
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class GzipExceptFiles:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=GZIP_MINIMUM_BYTES)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not FILE_PATHS.match(scope["path"]):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

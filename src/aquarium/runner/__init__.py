@@ -1,0 +1,1 @@
+"""Job runners: claim submitted jobs, run them, react to cancels within milliseconds."""

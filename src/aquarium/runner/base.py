@@ -1,0 +1,23 @@
+"""The JobRunner port. The in-process runner is the embedded implementation."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class JobRunner(Protocol):
+    def start(self) -> None:
+        """Begin claiming and running jobs (and recover jobs a previous process left running)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop claiming; interrupt and requeue what runs; return when workers have exited."""
+        ...
+
+    def wake(self) -> None:
+        """A job was submitted: look for work now rather than at the next poll."""
+        ...
+
+    def cancel(self, job_id: str) -> None:
+        """The job was just marked cancelled: interrupt its running statement, if any."""
+        ...

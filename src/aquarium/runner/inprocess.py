@@ -1,0 +1,151 @@
+"""The embedded runner: N worker threads in the server process.
+
+Workers claim submitted jobs through the store (compare-and-set, so a job runs once), run them
+(:mod:`execution`) and keep a heartbeat. A cancel marks the job first (in the service), then
+calls :meth:`InProcessRunner.cancel`, which interrupts the engine statement at once.
+On start, jobs a previous process left ``executing`` are requeued (or aborted after
+``MAX_ATTEMPTS``), so nothing stays "executing" forever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+
+from aquarium import observability
+from aquarium.domain import jobs
+from aquarium.runner import execution
+from aquarium.store import jobs_repo
+
+POLL_S = 0.5  # seconds between looks for work when nobody calls wake()
+HEARTBEAT_S = 5.0  # seconds between heartbeats of running jobs
+STALE_AFTER_S = 30.0  # a heartbeat older than this means the worker is gone
+MAX_ATTEMPTS = 3  # a job whose worker died this often is aborted, not retried
+
+log = observability.logger(__name__)
+
+
+class InProcessRunner:
+    def __init__(self, ctx: execution.ExecutionContext, *, workers: int | None = None) -> None:
+        self.ctx = ctx
+        self.workers = workers or os.cpu_count() or 2
+        self.worker_id = f"inprocess-{os.getpid()}"
+        self._wake = threading.Condition()
+        self._stopping = threading.Event()
+        self._running: dict[str, execution.RunningJob] = {}
+        self._running_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        self.recover()
+        for index in range(self.workers):
+            thread = threading.Thread(
+                target=self._work, name=f"aquarium-worker-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        beat = threading.Thread(target=self._heartbeat, name="aquarium-heartbeat", daemon=True)
+        beat.start()
+        self._threads.append(beat)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.wake()
+        with self._running_lock:
+            running = list(self._running.values())
+        for job in running:
+            job.interrupt()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+        # Whatever was interrupted by the shutdown runs again on the next start.
+        with self.ctx.metadata.begin() as conn:
+            for job in running:
+                jobs_repo.apply_event(conn, job.job_id, jobs.JobEvent.REQUEUE, at=self._now())
+
+    def recover(self) -> None:
+        """Requeue (or abort) the jobs a dead process left executing."""
+        with self.ctx.metadata.begin() as conn:
+            for job in jobs_repo.stale_jobs(conn, older_than=self._now()):
+                if job.worker == self.worker_id and job.id in self._running:
+                    continue
+                event = jobs.JobEvent.REQUEUE if job.attempt < MAX_ATTEMPTS else jobs.JobEvent.ABORT
+                jobs_repo.apply_event(
+                    conn,
+                    job.id,
+                    event,
+                    at=self._now(),
+                    message="The worker running this job stopped; it was retried too often.",
+                )
+                log.info("recovered job", job_id=job.id, tenant=job.tenant, action=event.value)
+
+    def wake(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def cancel(self, job_id: str) -> None:
+        with self._running_lock:
+            running = self._running.get(job_id)
+        if running is not None:
+            running.cancel_requested_at = time.perf_counter()
+            running.interrupt()
+
+    # -- threads --------------------------------------------------------------------------
+    def _now(self) -> dt.datetime:
+        return self.ctx.clock.now()
+
+    def _claim(self) -> jobs_repo.JobRecord | None:
+        with self.ctx.metadata.begin() as conn:
+            return jobs_repo.claim_next(conn, worker=self.worker_id, at=self._now())
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                job = self._claim()
+            except Exception:
+                log.exception("claiming a job failed")
+                job = None
+            if job is None:
+                with self._wake:
+                    self._wake.wait(POLL_S)
+                continue
+            self._run(job)
+
+    def _run(self, job: jobs_repo.JobRecord) -> None:
+        running = execution.RunningJob(job.id)
+        with self._running_lock:
+            self._running[job.id] = running
+        observability.RUNNING.inc()
+        observability.JOBS.labels("aqua", jobs.JobStatus.EXECUTING.value).inc()
+        try:
+            execution.execute(self.ctx, job, running)
+        except Exception:
+            log.exception("job failed unexpectedly", job_id=job.id, tenant=job.tenant)
+            with self.ctx.metadata.begin() as conn:
+                jobs_repo.apply_event(
+                    conn,
+                    job.id,
+                    jobs.JobEvent.ABORT,
+                    at=self._now(),
+                    message="Internal Server Error.",
+                )
+        finally:
+            observability.RUNNING.dec()
+            with self._running_lock:
+                self._running.pop(job.id, None)
+
+    def _heartbeat(self) -> None:
+        while not self._stopping.wait(HEARTBEAT_S):
+            with self._running_lock:
+                running = list(self._running)
+            if not running:
+                continue
+            try:
+                with self.ctx.metadata.begin() as conn:
+                    for job_id in running:
+                        jobs_repo.heartbeat(conn, job_id, self.worker_id, self._now())
+            except Exception:
+                log.exception("heartbeat failed")

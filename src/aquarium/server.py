@@ -1,0 +1,186 @@
+"""The composition root of ``aquarium serve``: builds stores, engine, runner and services.
+
+Nothing else wires concrete adapters together; tests build the same graph with fakes or with
+their own data directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from aquarium import datagen, observability
+from aquarium.api import app as api_app
+from aquarium.api import deps
+from aquarium.catalog import model
+from aquarium.domain import clock as clock_port
+from aquarium.domain import tenancy
+from aquarium.engines import duckdb_engine, naming
+from aquarium.runner import execution, inprocess
+from aquarium.services import aqua, auth
+from aquarium.settings import Settings
+from aquarium.storage import local
+from aquarium.store import database, files_repo, jobs_repo, tenants_file
+
+DEMO_TENANT = "demo"
+DEMO_SEED = 1
+RESULTS_DIR = "results"
+
+log = observability.logger(__name__)
+
+
+class TenantDirectory:
+    """The tenants of the data dir, reloaded when ``tenants.json`` changes (CLI edits)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.path = settings.data_dir / tenants_file.TENANTS_FILE
+        self.data_dir = settings.data_dir
+        self._stamp: float | None = None
+        self._tenants: dict[str, tenancy.Tenant] = {}
+        self._lock = threading.Lock()
+        self.secret = auth.load_or_create_secret(settings.data_dir)
+        self._authenticator = auth.Authenticator({}, self.secret)
+
+    def _refresh(self) -> None:
+        stamp = self.path.stat().st_mtime if self.path.exists() else None
+        if stamp != self._stamp:
+            with self._lock:
+                self._tenants = tenants_file.load(self.data_dir)
+                self._authenticator = auth.Authenticator(self._tenants, self.secret)
+                self._stamp = stamp
+
+    def tenant(self, name: str) -> tenancy.Tenant | None:
+        self._refresh()
+        return self._tenants.get(name)
+
+    @property
+    def authenticator(self) -> auth.Authenticator:
+        self._refresh()
+        return self._authenticator
+
+
+@dataclass
+class Server:
+    settings: Settings
+    services: deps.AppServices
+    runner: inprocess.InProcessRunner | None
+    metadata: sa.Engine
+    engine: duckdb_engine.DuckDbEngine
+    results: local.LocalResultStore
+    tenants: TenantDirectory
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        if self.runner is not None:
+            self.runner.start()
+        threading.Thread(target=self._purge_loop, name="aquarium-purge", daemon=True).start()
+        self.services.ready = True
+        log.info("server ready", data_dir=str(self.settings.data_dir))
+
+    def stop(self) -> None:
+        self.services.ready = False
+        self._stop.set()
+        if self.runner is not None:
+            self.runner.stop()
+        self.engine.close()
+        self.metadata.dispose()
+
+    def purge_once(self) -> None:
+        """Delete files past retention and jobs past the job retention of their tenant."""
+        now = self.services.clock.now()
+        with self.metadata.begin() as conn:
+            for record in files_repo.expired_files(conn, now):
+                self.results.delete(record.path)
+                files_repo.mark_deleted(conn, record.id, now)
+            default = tenancy.Limits()
+            retention = default.job_retention_s
+            jobs_repo.purge_jobs(conn, created_before=now - dt.timedelta(seconds=retention))
+
+    def _purge_loop(self) -> None:
+        while not self._stop.wait(self.settings.purge_interval_s):
+            try:
+                self.purge_once()
+            except Exception:
+                log.exception("purge failed")
+
+    def app(self) -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            self.start()
+            yield
+            self.stop()
+
+        return api_app.create_app(self.services, lifespan)
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """First start: the demo tenant's users, client and (when missing) its billing data."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tenants_file.ensure_demo(settings.data_dir)
+    if not _has_billing_data(settings, DEMO_TENANT):
+        log.info("generating the demo tenant's data", scale=settings.demo_scale)
+        datagen.generate_into(
+            settings.data_dir, DEMO_TENANT, scale=settings.demo_scale, seed=DEMO_SEED
+        )
+
+
+def _has_billing_data(settings: Settings, tenant: str) -> bool:
+    path = settings.data_dir / naming.DUCKDB_FILE
+    if not path.exists():
+        return False
+    engine = duckdb_engine.DuckDbEngine(path, read_only=True)
+    try:
+        return engine.has_tenant(tenant)
+    finally:
+        engine.close()
+
+
+def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
+    """Everything ``aquarium serve`` runs, over ``settings.data_dir``."""
+    prepare_data_dir(settings)
+    clock = clock or clock_port.SystemClock()
+    metadata = database.connect(settings.metadata_url or database.sqlite_url(settings.data_dir))
+    database.migrate(metadata)
+    engine = duckdb_engine.DuckDbEngine(settings.data_dir / naming.DUCKDB_FILE)
+    results = local.LocalResultStore(settings.data_dir / RESULTS_DIR)
+    tenants = TenantDirectory(settings)
+    catalog = model.default()
+    ctx = execution.ExecutionContext(
+        metadata=metadata,
+        engine=engine,
+        results=results,
+        catalog=catalog,
+        clock=clock,
+        tenant=tenants.tenant,
+    )
+    runner = None
+    if not settings.no_workers:
+        runner = inprocess.InProcessRunner(ctx, workers=settings.workers or os.cpu_count())
+    service = aqua.AquaService(
+        metadata=metadata,
+        catalog=catalog,
+        runner=runner or _NoRunner(),
+        results=results,
+        clock=clock,
+        tenant_of=tenants.tenant,
+    )
+    services = deps.AppServices(
+        settings=settings, aqua=service, authenticators=lambda: tenants.authenticator, clock=clock
+    )
+    return Server(settings, services, runner, metadata, engine, results, tenants)
+
+
+class _NoRunner:
+    """API-only nodes (``--no-workers``): jobs wait for a worker process."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def wake(self) -> None: ...
+    def cancel(self, job_id: str) -> None: ...

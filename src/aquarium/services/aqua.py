@@ -1,0 +1,281 @@
+"""AQuA use cases: submit, get, cancel, last completed job of a session, file download.
+
+Routers call exactly one of these with an authenticated principal and get a wire document or an
+:class:`errors.AquariumError`. Another tenant's jobs and files answer exactly like unknown ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from aquarium import observability
+from aquarium.catalog import model
+from aquarium.domain import clock as clock_port
+from aquarium.domain import errors, ids, jobs, tenancy
+from aquarium.runner import base as runner_base
+from aquarium.services import aqua_request, aqua_wire
+from aquarium.storage import base as storage
+from aquarium.store import files_repo, jobs_repo
+from aquarium.zoql import check, translate
+
+IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
+MAX_IDEMPOTENCY_KEY = 255
+
+log = observability.logger(__name__)
+
+
+class IdempotencyConflict(errors.MalformedRequest):
+    """The Idempotency-Key was used within 24 h for a different request body."""
+
+
+@dataclass(frozen=True)
+class FileDownload:
+    path: Path
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class AquaService:
+    metadata: sa.Engine
+    catalog: model.Catalog
+    runner: runner_base.JobRunner
+    results: storage.ResultStore
+    clock: clock_port.Clock
+    tenant_of: Callable[[str], tenancy.Tenant | None]
+
+    def _tenant(self, principal: tenancy.Principal) -> tenancy.Tenant:
+        tenant = self.tenant_of(principal.tenant)
+        if tenant is None:
+            raise errors.NotAuthenticated("the tenant no longer exists")
+        return tenant
+
+    # -- submit ---------------------------------------------------------------------------
+    def submit(
+        self, principal: tenancy.Principal, body: object, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        tenant = self._tenant(principal)
+        now = self.clock.now()
+        request_hash = hashlib.sha256(
+            json.dumps(body, sort_keys=True, default=str).encode("utf-8")
+        ).hexdigest()
+        if idempotency_key is not None:
+            replay = self._replay(tenant, idempotency_key, request_hash, now)
+            if replay is not None:
+                return replay
+        request = aqua_request.parse(
+            body,
+            time_zone=tenant.time_zone,
+            partners=tenant.partners,
+            max_queries=tenant.limits.max_queries_per_job,
+        )
+        with self.metadata.begin() as conn:
+            queries = self._queries(conn, tenant, request)
+            self._check_queries(tenant, queries, now)
+            self._check_capacity(conn, tenant, request)
+            job_id = ids.new_id()
+            jobs_repo.insert_job(
+                conn,
+                _new_job(job_id, tenant, principal, request, now, idempotency_key, request_hash),
+                [_new_batch(job_id, i, q, request) for i, q in enumerate(queries)],
+            )
+            if idempotency_key is not None:
+                jobs_repo.record_idempotency(
+                    conn, tenant.name, idempotency_key, request_hash, job_id, now
+                )
+            job = jobs_repo.get_job(conn, tenant.name, job_id)
+        assert job is not None
+        observability.JOBS.labels("aqua", jobs.JobStatus.SUBMITTED.value).inc()
+        log.info("job submitted", job_id=job_id, tenant=tenant.name, queries=len(queries))
+        self.runner.wake()
+        return aqua_wire.job_document(job, time_zone=tenant.time_zone)
+
+    def _replay(
+        self, tenant: tenancy.Tenant, key: str, request_hash: str, now: dt.datetime
+    ) -> dict[str, Any] | None:
+        if len(key) > MAX_IDEMPOTENCY_KEY:
+            raise errors.MalformedRequest(
+                f"the Idempotency-Key header is limited to {MAX_IDEMPOTENCY_KEY} characters"
+            )
+        with self.metadata.begin() as conn:
+            found = jobs_repo.find_idempotency(
+                conn, tenant.name, key, since=now - IDEMPOTENCY_WINDOW
+            )
+            if found is None:
+                return None
+            stored_hash, job_id = found
+            if stored_hash != request_hash:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was used in the last 24 hours for a different request"
+                )
+            job = jobs_repo.get_job(conn, tenant.name, job_id)
+        return None if job is None else aqua_wire.job_document(job, time_zone=tenant.time_zone)
+
+    def _queries(
+        self, conn: sa.Connection, tenant: tenancy.Tenant, request: aqua_request.JobRequest
+    ) -> tuple[aqua_request.QuerySpec, ...]:
+        if request.queries:
+            return request.queries
+        # A stateful job without queries reruns its session's queries (reference §5.3).
+        previous = None
+        if request.stateful and request.partner and request.project:
+            previous = jobs_repo.last_completed(conn, tenant.name, request.partner, request.project)
+        if previous is None:
+            raise errors.NoQueries()
+        return tuple(aqua_request.spec_of(batch) for batch in previous.batches)
+
+    def _check_queries(
+        self,
+        tenant: tenancy.Tenant,
+        queries: tuple[aqua_request.QuerySpec, ...],
+        now: dt.datetime,
+    ) -> None:
+        context = check.Context(catalog=self.catalog, time_zone=tenant.time_zone, now=now)
+        for query in queries:
+            try:
+                query_plan = translate.plan_query(query.query, query.type, context)
+            except errors.ZoqlError as exc:
+                raise exc.in_query(query.name) from None
+            if query.deleted is not None and not query_plan.source.deleted_export:
+                raise errors.DeletedNotSupported(
+                    f"query '{query.name}': {query_plan.source.name} keeps no deleted records"
+                )
+
+    def _check_capacity(
+        self, conn: sa.Connection, tenant: tenancy.Tenant, request: aqua_request.JobRequest
+    ) -> None:
+        limit = (
+            tenant.limits.max_stateful_jobs
+            if request.stateful
+            else tenant.limits.max_stateless_jobs
+        )
+        active = jobs_repo.count_active(conn, tenant.name, stateful=request.stateful)
+        if active >= limit:
+            kind = "stateful" if request.stateful else "stateless"
+            raise errors.TooManyJobs(f"{active} {kind} jobs are submitted or executing")
+
+    # -- read -----------------------------------------------------------------------------
+    def get(self, principal: tenancy.Principal, job_id: str) -> dict[str, Any]:
+        tenant = self._tenant(principal)
+        with self.metadata.connect() as conn:
+            job = jobs_repo.get_job(conn, tenant.name, job_id) if ids.is_id(job_id) else None
+        if job is None:
+            raise errors.InvalidJobId()
+        return aqua_wire.job_document(job, time_zone=tenant.time_zone)
+
+    def last_completed(
+        self, principal: tenancy.Principal, partner: str, project: str
+    ) -> dict[str, Any]:
+        tenant = self._tenant(principal)
+        with self.metadata.connect() as conn:
+            job = jobs_repo.last_completed(conn, tenant.name, partner, project)
+        if job is None:
+            raise errors.InvalidJobId("no completed job for this partner and project")
+        return aqua_wire.job_document(job, time_zone=tenant.time_zone)
+
+    # -- cancel ---------------------------------------------------------------------------
+    def cancel(self, principal: tenancy.Principal, job_id: str) -> dict[str, Any]:
+        """Stop a submitted or executing job now; idempotent; 90003 on a finished job."""
+        tenant = self._tenant(principal)
+        if not ids.is_id(job_id):
+            raise errors.InvalidJobId()
+        with self.metadata.begin() as conn:
+            job = jobs_repo.get_job(conn, tenant.name, job_id)
+            if job is None:
+                raise errors.InvalidJobId()
+            status = jobs_repo.apply_event(
+                conn,
+                job_id,
+                jobs.JobEvent.CANCEL,
+                at=self.clock.now(),
+                message="The job was cancelled.",
+            )
+        if status is not None:
+            # The interrupt follows the committed transition, never the other way round.
+            self.runner.cancel(job_id)
+            observability.JOBS.labels("aqua", jobs.JobStatus.CANCELLED.value).inc()
+            log.info("job cancelled", job_id=job_id, tenant=tenant.name)
+        with self.metadata.connect() as conn:
+            job = jobs_repo.get_job(conn, tenant.name, job_id)
+        assert job is not None
+        if job.status != jobs.JobStatus.CANCELLED:
+            raise errors.JobNotCancellable(job_id, job.status)
+        return aqua_wire.job_document(job, time_zone=tenant.time_zone)
+
+    # -- files ----------------------------------------------------------------------------
+    def file(self, principal: tenancy.Principal, file_id: str) -> FileDownload:
+        """A published result file; NotFound for unknown, foreign, expired or purged ids."""
+        tenant = self._tenant(principal)
+        file_id = file_id.removesuffix(".csv")
+        if not ids.is_id(file_id):
+            raise errors.NotFound("no such file")
+        with self.metadata.connect() as conn:
+            record = files_repo.get_file(conn, tenant.name, file_id, now=self.clock.now())
+        path = self.results.local_path(record.path) if record is not None else None
+        if record is None or path is None:
+            raise errors.NotFound("no such file, or it has expired")
+        if record.size > tenant.limits.max_file_bytes:
+            raise errors.FileTooLarge()
+        return FileDownload(path, record.content_type, record.size, record.sha256)
+
+
+def _new_job(
+    job_id: str,
+    tenant: tenancy.Tenant,
+    principal: tenancy.Principal,
+    request: aqua_request.JobRequest,
+    now: dt.datetime,
+    idempotency_key: str | None,
+    request_hash: str,
+) -> jobs_repo.NewJob:
+    incremental_ms = (
+        int(request.incremental_time.timestamp() * 1000) if request.incremental_time else None
+    )
+    return jobs_repo.NewJob(
+        id=job_id,
+        tenant=tenant.name,
+        name=request.name,
+        version=request.version,
+        format=request.format,
+        encrypted=request.encrypted,
+        partner=request.partner,
+        project=request.project,
+        notify_url=request.notify_url,
+        incremental_time_ms=incremental_ms,
+        offset_seconds=request.offset,
+        null_replacement=request.null_replacement,
+        use_query_labels=request.use_query_labels,
+        date_time_utc=request.date_time_utc,
+        source_data=request.source_data,
+        use_last_completed_job_queries=request.use_last_completed_job_queries,
+        stateful=request.stateful,
+        created_by=principal.name,
+        created_at=now,
+        idempotency_key=idempotency_key,
+        request_sha256=request_hash,
+    )
+
+
+def _new_batch(
+    job_id: str, position: int, query: aqua_request.QuerySpec, request: aqua_request.JobRequest
+) -> jobs_repo.NewBatch:
+    return jobs_repo.NewBatch(
+        id=ids.new_id(),
+        position=position,
+        name=query.name,
+        query=query.query,
+        batch_type=query.type.value,
+        api_version=query.api_version,
+        status=jobs.BatchStatus.PENDING,
+        full=True,  # stateless runs and stateful first loads are full; increments come later
+        deleted_json=json.dumps(query.deleted.wire()) if query.deleted else None,
+    )

@@ -1,0 +1,33 @@
+"""Server settings: one pydantic-settings model; every field can come from ``AQUARIUM_<NAME>``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AQUARIUM_")
+
+    #: where metadata (SQLite), billing data (DuckDB), result files and tenants.json live
+    data_dir: Path = Path(".aquarium")
+    #: address the HTTP server binds
+    host: str = "127.0.0.1"
+    #: port the HTTP server binds
+    port: int = 8080
+    #: worker threads running jobs; 0 = one per CPU; None with --no-workers
+    workers: int = 0
+    #: run no workers in this process (scale-out API nodes)
+    no_workers: bool = False
+    #: SQLAlchemy URL of the metadata store; empty = SQLite in the data dir
+    metadata_url: str = ""
+    #: seconds between retention sweeps (expired files and jobs)
+    purge_interval_s: float = Field(default=60.0, gt=0)
+    #: largest accepted request body, bytes (Zuora-shaped bodies are small)
+    max_body_bytes: int = 1024 * 1024
+    #: scale of the demo tenant's data generated on a first start
+    demo_scale: float = 1.0
+    #: log level
+    log_level: str = "info"

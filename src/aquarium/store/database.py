@@ -1,0 +1,108 @@
+"""Engines for the metadata store: an SQLite file (embedded mode) or PostgreSQL (scale-out).
+
+Callers own transactions (``with engine.begin() as conn``) and pass the connection to the
+repository functions in ``jobs_repo`` and ``files_repo``.
+
+SQLite runs in WAL mode and every transaction starts with ``BEGIN IMMEDIATE``: a transaction
+that reads and then writes (claiming a job, for instance) would otherwise fail at once with
+"database is locked" when another connection wrote in between, instead of waiting
+``busy_timeout``. Metadata transactions are short, so serialising them costs little.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+METADATA_FILE = "metadata.sqlite3"
+SQLITE_BUSY_TIMEOUT_MS = 5000  # milliseconds a connection waits for SQLite's write lock
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Held (per transaction) while migrating, so that nodes starting together migrate one by one.
+PG_MIGRATION_LOCK = 0x41515541  # "AQUA"
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """The URL of the embedded metadata database, ``DATA_DIR/metadata.sqlite3``."""
+    return f"sqlite+pysqlite:///{(data_dir / METADATA_FILE).resolve()}"
+
+
+def connect(url: str) -> sa.Engine:
+    """An engine for ``url``: an SQLite file URL or a PostgreSQL URL (``postgresql://...``).
+
+    PostgreSQL URLs without a driver, or with ``postgres://``, use psycopg 3. Raises
+    ``ValueError`` for any other database, and for in-memory SQLite (each pooled connection
+    would see its own empty database).
+    """
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise ValueError("the metadata store needs an SQLite file, not an in-memory database")
+        engine = sa.create_engine(
+            parsed.set(drivername="sqlite+pysqlite"),
+            connect_args={"check_same_thread": False},
+        )
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if backend in ("postgresql", "postgres"):
+        return sa.create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
+    raise ValueError(f"unsupported metadata database {backend!r}: use sqlite or postgresql")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take BEGIN away from the sqlite3 module (it would defer it to the first write); see
+    # _sqlite_on_begin. COMMIT and ROLLBACK are still emitted by the driver.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(conn: sa.Connection | None = None) -> Config:
+    """An Alembic configuration built in code (no ``alembic.ini``) that migrates over ``conn``.
+
+    Without ``conn`` it can only inspect the scripts (``ScriptDirectory.from_config``).
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if conn is not None:
+        config.attributes["connection"] = conn
+    return config
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the metadata schema to the newest revision; does nothing when it is current.
+
+    Runs in one transaction (DDL is transactional on both databases), so a failed migration
+    leaves the schema as it was. Safe to call from several processes at once.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_MIGRATION_LOCK)))
+        command.upgrade(alembic_config(conn), "head")
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    """The schema's Alembic revision, or ``None`` for a database never migrated."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -1,0 +1,1 @@
+"""Migration scripts, written by hand; each must run on SQLite and PostgreSQL."""

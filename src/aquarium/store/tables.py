@@ -1,0 +1,148 @@
+"""The metadata tables (SQLAlchemy Core), identical on SQLite and PostgreSQL.
+
+``migrations/versions`` creates exactly these tables; ``tests/integration/test_store_migrations``
+checks that the two agree. Statuses are stored as their wire values (``domain.jobs``). Every
+timestamp is an aware UTC ``datetime`` in Python (see ``UtcDateTime``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+ID = 32  # characters of an id (domain.ids)
+TENANT = 40
+SHA256 = 64  # hex characters
+NAME = 255
+ZERO = sa.text("0")
+EMPTY = sa.text("''")
+
+
+class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """``DateTime(timezone=True)`` that always gives back an aware UTC ``datetime``.
+
+    SQLite has no time zone type: SQLAlchemy stores the wall-clock digits and drops the offset, so
+    values are converted to UTC before they are stored (which also keeps SQLite's text comparison
+    in the same order as time) and read back as UTC. Naive values are refused, not guessed.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the metadata store needs aware ones")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+metadata = sa.MetaData()
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(ID), primary_key=True),
+    sa.Column("tenant", sa.String(TENANT), nullable=False),
+    sa.Column("name", sa.String(NAME), nullable=True),  # optional in the request
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("version", sa.String(8), nullable=False),  # "1.0", "1.1", "1.2"
+    sa.Column("format", sa.String(8), nullable=False),  # "CSV", "GZIP", "ZIP"
+    sa.Column("encrypted", sa.String(16), nullable=True),
+    sa.Column("partner", sa.String(NAME), nullable=True),
+    sa.Column("project", sa.String(NAME), nullable=True),
+    sa.Column("notify_url", sa.Text(), nullable=True),
+    sa.Column("incremental_time_ms", sa.BigInteger(), nullable=True),
+    sa.Column("offset_seconds", sa.Integer(), nullable=True),
+    sa.Column("null_replacement", sa.String(NAME), nullable=True),
+    sa.Column("use_query_labels", sa.Boolean(), nullable=False),
+    sa.Column("date_time_utc", sa.Boolean(), nullable=False),
+    sa.Column("source_data", sa.String(32), nullable=True),
+    sa.Column("use_last_completed_job_queries", sa.Boolean(), nullable=False),
+    sa.Column("stateful", sa.Boolean(), nullable=False),
+    sa.Column("created_by", sa.String(NAME), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=True),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Column("attempt", sa.Integer(), nullable=False, server_default=ZERO),
+    sa.Column("worker", sa.String(NAME), nullable=True),
+    sa.Column("heartbeat_at", UtcDateTime(), nullable=True),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("request_sha256", sa.String(SHA256), nullable=True),
+    sa.Column("error_code", sa.String(16), nullable=True),
+    sa.Column("message", sa.Text(), nullable=True),
+    sa.Index("ix_jobs_tenant_status", "tenant", "status"),
+    # The claim query: oldest submitted job first.
+    sa.Index("ix_jobs_status_created_at", "status", "created_at"),
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.String(ID), primary_key=True),
+    sa.Column(
+        "job_id",
+        sa.String(ID),
+        sa.ForeignKey("jobs.id", ondelete="CASCADE", name="fk_batches_job_id_jobs"),
+        nullable=False,
+    ),
+    sa.Column("position", sa.Integer(), nullable=False),
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column("query", sa.Text(), nullable=False),
+    sa.Column("batch_type", sa.String(32), nullable=False),
+    sa.Column("api_version", sa.String(16), nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("full", sa.Boolean(), nullable=False),
+    sa.Column("deleted_json", sa.Text(), nullable=True),  # the query's "deleted" section, JSON
+    sa.Column("record_count", sa.BigInteger(), nullable=False, server_default=ZERO),
+    sa.Column("rows_written", sa.BigInteger(), nullable=False, server_default=ZERO),  # progress
+    sa.Column("bytes_written", sa.BigInteger(), nullable=False, server_default=ZERO),
+    sa.Column("message", sa.Text(), nullable=False, server_default=EMPTY),
+    sa.Column("file_id", sa.String(ID), nullable=True),
+    sa.Column("sha256", sa.String(SHA256), nullable=True),
+    sa.Column("started_at", UtcDateTime(), nullable=True),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Index("ix_batches_job_id", "job_id"),
+)
+
+# No foreign key to jobs: a file row outlives a purged job until the sweeper has deleted the
+# file itself.
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.String(ID), primary_key=True),
+    sa.Column("tenant", sa.String(TENANT), nullable=False),
+    sa.Column("job_id", sa.String(ID), nullable=False),
+    sa.Column("batch_id", sa.String(ID), nullable=True),
+    sa.Column("path", sa.Text(), nullable=False),  # relative to the result store's root
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("sha256", sa.String(SHA256), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("record_count", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("deleted_at", UtcDateTime(), nullable=True),
+    sa.Index("ix_files_expires_at", "expires_at"),
+    sa.Index("ix_files_job_id", "job_id"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("tenant", sa.String(TENANT), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_sha256", sa.String(SHA256), nullable=False),
+    sa.Column("job_id", sa.String(ID), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)

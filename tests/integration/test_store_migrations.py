@@ -1,0 +1,174 @@
+"""The metadata migrations run on SQLite and PostgreSQL and build exactly ``store/tables.py``.
+
+Also home of the helpers the other ``test_store_*`` modules use to get a database: an SQLite file
+under a temporary directory, or a fresh PostgreSQL database (unique name, so pytest-xdist workers
+never share one) created next to ``pg_dsn``'s and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from psycopg import sql
+
+from aquarium.store import database, tables
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextlib.contextmanager
+def pg_database(pg_dsn: str) -> Iterator[str]:
+    """A new empty database on ``pg_dsn``'s server; yields its URL, drops it afterwards."""
+    name = f"aq_store_{uuid.uuid4().hex[:16]}"
+    server = sa.make_url(pg_dsn)
+    admin = server.set(drivername="postgresql", database="postgres")
+    admin_dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@contextlib.contextmanager
+def empty_engine(backend: str, request: pytest.FixtureRequest, tmp: Path) -> Iterator[sa.Engine]:
+    """An engine on a new, empty (not migrated) metadata database of ``backend``."""
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            url = database.sqlite_url(tmp)
+        else:
+            url = stack.enter_context(pg_database(request.getfixturevalue("pg_dsn")))
+        engine = database.connect(url)
+        stack.callback(engine.dispose)
+        yield engine
+
+
+def empty_tables(engine: sa.Engine) -> None:
+    """Delete every row, children first."""
+    with engine.begin() as conn:
+        for table in reversed(tables.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    with empty_engine(request.param, request, tmp_path) as engine:
+        yield engine
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_migrations_apply_twice_and_keep_data(fresh: sa.Engine) -> None:
+    assert database.current_revision(fresh) is None
+    database.migrate(fresh)
+    with fresh.begin() as conn:
+        conn.execute(
+            tables.idempotency_keys.insert().values(
+                tenant="acme", key="k", request_sha256="0" * 64, job_id="1" * 32,
+                created_at=sa.func.current_timestamp(),
+            )
+        )  # fmt: skip
+    database.migrate(fresh)
+    assert database.current_revision(fresh) == _head()
+    with fresh.connect() as conn:
+        assert conn.execute(
+            sa.select(sa.func.count()).select_from(tables.idempotency_keys)
+        ).scalar()
+
+
+def test_tables_py_and_migrated_schema_agree(fresh: sa.Engine) -> None:
+    database.migrate(fresh)
+    inspector = sa.inspect(fresh)
+    migrated = set(inspector.get_table_names()) - {"alembic_version"}
+    assert migrated == set(tables.metadata.tables)
+    for name, table in tables.metadata.tables.items():
+        columns = [column["name"] for column in inspector.get_columns(name)]
+        assert columns == [column.name for column in table.columns], name
+        indexes = {index["name"] for index in inspector.get_indexes(name)}
+        assert indexes == {index.name for index in table.indexes}, name
+        primary_key = inspector.get_pk_constraint(name)["constrained_columns"]
+        assert primary_key == [column.name for column in table.primary_key], name
+    # Alembic's own comparison: types, nullability, foreign keys.
+    with fresh.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), tables.metadata) == []
+
+
+def test_downgrade_to_base_and_up_again(fresh: sa.Engine) -> None:
+    database.migrate(fresh)
+    with fresh.begin() as conn:
+        command.downgrade(database.alembic_config(conn), "base")
+    assert set(sa.inspect(fresh).get_table_names()) <= {"alembic_version"}
+    database.migrate(fresh)
+    assert set(tables.metadata.tables) <= set(sa.inspect(fresh).get_table_names())
+
+
+def test_concurrent_migrations_do_not_collide(fresh: sa.Engine) -> None:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4, timeout=30)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            database.migrate(fresh)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert database.current_revision(fresh) == _head()
+
+
+def test_sqlite_connections_are_configured(tmp_path: Path) -> None:
+    engine = database.connect(database.sqlite_url(tmp_path))
+    try:
+        with engine.connect() as conn:
+            pragmas = {
+                name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+            }
+    finally:
+        engine.dispose()
+    # synchronous: 1 is NORMAL
+    assert pragmas == {
+        "journal_mode": "wal",
+        "busy_timeout": 5000,
+        "foreign_keys": 1,
+        "synchronous": 1,
+    }
+    assert database.sqlite_url(tmp_path).endswith("/metadata.sqlite3")
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "mysql://u@h/db"])
+def test_connect_refuses_unsupported_urls(url: str) -> None:
+    with pytest.raises(ValueError):
+        database.connect(url)
+
+
+def test_postgres_urls_use_psycopg() -> None:
+    for url in ("postgresql://u@h/db", "postgres://u@h/db", "postgresql+psycopg://u@h/db"):
+        engine = database.connect(url)
+        assert engine.dialect.driver == "psycopg"
+        engine.dispose()
