@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= .aquarium
 
-.PHONY: venv run test check fmt lint typecheck bench clean
+.PHONY: venv run test check fmt lint typecheck bench clean openapi
 
 venv: $(STAMP)
 
@@ -39,3 +39,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+openapi: $(STAMP)
+	$(BIN)/python -m aquarium.api.openapi openapi.json

@@ -24,7 +24,7 @@ from aquarium.domain import clock as clock_port
 from aquarium.domain import tenancy
 from aquarium.engines import duckdb_engine, naming
 from aquarium.runner import execution, inprocess
-from aquarium.services import aqua, auth
+from aquarium.services import aqua, auth, job_cache
 from aquarium.settings import Settings
 from aquarium.storage import local
 from aquarium.store import database, files_repo, jobs_repo, tenants_file
@@ -152,6 +152,8 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     results = local.LocalResultStore(settings.data_dir / RESULTS_DIR)
     tenants = TenantDirectory(settings)
     catalog = model.default()
+    # Embedded mode sees every change to its jobs, so polling can be served from memory.
+    documents = job_cache.NoCache() if settings.no_workers else job_cache.JobDocumentCache()
     ctx = execution.ExecutionContext(
         metadata=metadata,
         engine=engine,
@@ -159,6 +161,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         catalog=catalog,
         clock=clock,
         tenant=tenants.tenant,
+        notifier=documents,
     )
     runner = None
     if not settings.no_workers:
@@ -170,6 +173,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         results=results,
         clock=clock,
         tenant_of=tenants.tenant,
+        documents=documents,
     )
     services = deps.AppServices(
         settings=settings, aqua=service, authenticators=lambda: tenants.authenticator, clock=clock

@@ -8,13 +8,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from aquarium import __version__
-from aquarium.api import aqua_routes, deps, errors, files_routes, middleware, ops_routes
+from aquarium.api import aqua_routes, deps, errors, fast_poll, files_routes, middleware, ops_routes
 from aquarium.domain import errors as domain_errors
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def create_app(services: deps.AppServices, lifespan: Lifespan | None = None) -> FastAPI:
+def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = None) -> FastAPI:
     """An application over ready-made services; ``lifespan`` starts and stops background work."""
 
     @asynccontextmanager
@@ -35,6 +35,7 @@ def create_app(services: deps.AppServices, lifespan: Lifespan | None = None) -> 
     app.add_exception_handler(Exception, errors.handle_unexpected)
     # Outermost first when called: normalise the path, then headers, then gzip.
     app.add_middleware(middleware.GzipExceptFiles)
+    app.add_middleware(fast_poll.FastJobPolling, services=lambda: services)
     app.add_middleware(middleware.ZuoraHeaders)
     app.add_middleware(middleware.NormalisePath)
     return app

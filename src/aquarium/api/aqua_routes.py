@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from aquarium.api import body, deps
 from aquarium.domain import tenancy
@@ -29,9 +29,10 @@ async def submit_job(
     return JSONResponse(document)
 
 
-def get_job(job_id: str, services: Services, caller: Caller) -> dict[str, Any]:
+async def get_job(job_id: str, services: Services, caller: Caller) -> Response:
     """A job with its batches, statuses, record counts and file ids."""
-    return services.aqua.get(caller, job_id)
+    # async and pre-rendered: polling is the hot path (no thread hop, no re-encoding).
+    return Response(services.aqua.get_json(caller, job_id), media_type="application/json")
 
 
 def cancel_job(job_id: str, services: Services, caller: Caller) -> dict[str, Any]:

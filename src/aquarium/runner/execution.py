@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from aquarium import observability
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids, jobs, tenancy
+from aquarium.domain import notifier as notifier_port
 from aquarium.engines import base, naming
 from aquarium.export import writer
 from aquarium.storage import base as storage
@@ -30,18 +32,38 @@ log = observability.logger(__name__)
 
 @dataclass
 class RunningJob:
-    """What another thread needs to stop a job: its snapshot and why it is being stopped."""
+    """What another thread needs to stop a job: its snapshot and why it is being stopped.
+
+    ``interrupt()`` is sticky: besides stopping the statement running now, it stops the job
+    before its next statement begins (an engine interrupt that lands between two statements is
+    otherwise lost). ``finished`` is set once the job's thread has let go of it.
+    """
 
     job_id: str
+    tenant: str
     snapshot: base.Snapshot | None = None
     cancel_requested_at: float | None = None
     timed_out: bool = False
+    stop_requested: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    def attach(self, snapshot: base.Snapshot | None) -> None:
+        """Set (or with None clear) the snapshot ``interrupt()`` acts on."""
+        with self.lock:
+            self.snapshot = snapshot
 
     def interrupt(self) -> None:
         with self.lock:
-            if self.snapshot is not None:
+            self.stop_requested = True
+            if self.snapshot is None:
+                return
+            try:
                 self.snapshot.interrupt()
+            except Exception:
+                # Whoever interrupts (a DELETE, the timer, shutdown) has already done its part;
+                # an engine that cannot interrupt now must not turn that into an error.
+                log.exception("interrupting the engine failed", job_id=self.job_id)
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,14 @@ class ExecutionContext:
     catalog: model.Catalog
     clock: clock_port.Clock
     tenant: Callable[[str], tenancy.Tenant | None]
+    notifier: notifier_port.Notifier = field(default_factory=notifier_port.NullNotifier)
+
+    @contextmanager
+    def changing(self, job: jobs_repo.JobRecord) -> Iterator[sa.Connection]:
+        """A write transaction on ``job``; listeners hear of it once it is committed."""
+        with self.metadata.begin() as conn:
+            yield conn
+        self.notifier.job_changed(job.tenant, job.id)
 
 
 class _Stop(Exception):
@@ -66,12 +96,16 @@ def execute(ctx: ExecutionContext, job: jobs_repo.JobRecord, running: RunningJob
     started = ctx.clock.now()
     try:
         with ctx.engine.snapshot(job.tenant) as snapshot:
-            with running.lock:
-                running.snapshot = snapshot
-            for batch in job.batches:
-                if batch.status != jobs.BatchStatus.PENDING:
-                    continue
-                _run_batch(ctx, job, batch, snapshot, running, time_zone, limits, started)
+            running.attach(snapshot)
+            try:
+                for batch in job.batches:
+                    if batch.status != jobs.BatchStatus.PENDING:
+                        continue
+                    _run_batch(ctx, job, batch, snapshot, running, time_zone, limits, started)
+            finally:
+                # The snapshot's connection closes on leaving the block: a late interrupt (a
+                # cancel racing the job's end) must not reach a closed connection.
+                running.attach(None)
     except _Stop:
         return
     except base.TenantDataMissing as exc:
@@ -90,7 +124,7 @@ def _run_batch(
     limits: tenancy.Limits,
     started: dt.datetime,
 ) -> None:
-    with ctx.metadata.begin() as conn:
+    with ctx.changing(job) as conn:
         if not jobs_repo.start_batch(conn, batch.id, at=ctx.clock.now()):
             raise _Stop
     file_id = ids.new_id()
@@ -100,6 +134,8 @@ def _run_batch(
     began = time.perf_counter()
     try:
         lowered = _lowered(ctx, job, batch, time_zone, started)
+        if running.stop_requested:
+            raise base.QueryInterrupted("the job was stopped before the statement began")
         timer.start()
         written = writer.write_result(
             snapshot,
@@ -109,14 +145,20 @@ def _run_batch(
             query_name=batch.name,
             csv=base.CsvOptions(null=job.null_replacement or ""),
         )
-    except base.QueryInterrupted as exc:
+        if running.timed_out:
+            # The limit passed while the file was being packaged (gzip, zip), where the engine
+            # interrupt cannot reach: the batch is over its time all the same.
+            raise base.QueryInterrupted("the query time limit passed while packaging")
+    except Exception as exc:
         ctx.results.discard(temporary)
-        _interrupted(ctx, job, batch, running, exc)
-        raise _Stop from None
-    except (errors.ZoqlError, base.QueryFailed) as exc:
-        ctx.results.discard(temporary)
-        _fail_batch(ctx, job, batch, exc.describe())
-        raise _Stop from None
+        if running.stop_requested or isinstance(exc, base.QueryInterrupted):
+            # Whatever an interrupted statement raised, the reason is the interrupt.
+            _interrupted(ctx, job, batch, running, exc)
+            raise _Stop from None
+        if isinstance(exc, errors.ZoqlError | base.QueryFailed):
+            _fail_batch(ctx, job, batch, exc.describe())
+            raise _Stop from None
+        raise
     finally:
         timer.cancel()
     observability.EXPORT_SECONDS.observe(time.perf_counter() - began)
@@ -156,7 +198,32 @@ def _publish(
 ) -> None:
     location = ctx.results.publish(job.tenant, file_id, written.path)
     now = ctx.clock.now()
-    with ctx.metadata.begin() as conn:
+    try:
+        recorded = _record_completion(ctx, job, batch, file_id, location, written, limits, now)
+    except BaseException:
+        # Not recorded, so no sweeper would ever find it: remove it now.
+        ctx.results.delete(location)
+        raise
+    if not recorded:
+        # The job was cancelled while this batch ran: its file must not outlive the race.
+        ctx.results.delete(location)
+        raise _Stop
+    observability.ROWS_EXPORTED.inc(written.record_count)
+
+
+def _record_completion(
+    ctx: ExecutionContext,
+    job: jobs_repo.JobRecord,
+    batch: jobs_repo.BatchRecord,
+    file_id: str,
+    location: str,
+    written: writer.WrittenFile,
+    limits: tenancy.Limits,
+    now: dt.datetime,
+) -> bool:
+    """Mark the batch completed and record its file, in one transaction; False when the job
+    no longer executes (the batch is then left as the cancel or abort made it)."""
+    with ctx.changing(job) as conn:
         recorded = jobs_repo.complete_batch(
             conn,
             batch.id,
@@ -184,11 +251,7 @@ def _publish(
                     deleted_at=None,
                 ),
             )
-    if not recorded:
-        # The job was cancelled while this batch ran: its file must not outlive the race.
-        ctx.results.delete(location)
-        raise _Stop
-    observability.ROWS_EXPORTED.inc(written.record_count)
+    return recorded
 
 
 def _time_out(running: RunningJob) -> None:
@@ -217,7 +280,7 @@ def _interrupted(
 def _fail_batch(
     ctx: ExecutionContext, job: jobs_repo.JobRecord, batch: jobs_repo.BatchRecord, message: str
 ) -> None:
-    with ctx.metadata.begin() as conn:
+    with ctx.changing(job) as conn:
         jobs_repo.fail_batch(conn, batch.id, message=message, at=ctx.clock.now())
     _abort_job(ctx, job, message)
 
@@ -230,7 +293,7 @@ def _abort_job(ctx: ExecutionContext, job: jobs_repo.JobRecord, message: str) ->
 def _finish(
     ctx: ExecutionContext, job: jobs_repo.JobRecord, event: jobs.JobEvent, message: str = ""
 ) -> None:
-    with ctx.metadata.begin() as conn:
+    with ctx.changing(job) as conn:
         status = jobs_repo.apply_event(conn, job.id, event, at=ctx.clock.now(), message=message)
     if status is not None:
         observability.JOBS.labels("aqua", status.value).inc()

@@ -65,9 +65,12 @@ class InProcessRunner:
         with self.ctx.metadata.begin() as conn:
             for job in running:
                 jobs_repo.apply_event(conn, job.job_id, jobs.JobEvent.REQUEUE, at=self._now())
+        for job in running:
+            self.ctx.notifier.job_changed(job.tenant, job.job_id)
 
     def recover(self) -> None:
         """Requeue (or abort) the jobs a dead process left executing."""
+        recovered: list[jobs_repo.JobRecord] = []
         with self.ctx.metadata.begin() as conn:
             for job in jobs_repo.stale_jobs(conn, older_than=self._now()):
                 if job.worker == self.worker_id and job.id in self._running:
@@ -81,6 +84,9 @@ class InProcessRunner:
                     message="The worker running this job stopped; it was retried too often.",
                 )
                 log.info("recovered job", job_id=job.id, tenant=job.tenant, action=event.value)
+                recovered.append(job)
+        for job in recovered:
+            self.ctx.notifier.job_changed(job.tenant, job.id)
 
     def wake(self) -> None:
         with self._wake:
@@ -99,7 +105,10 @@ class InProcessRunner:
 
     def _claim(self) -> jobs_repo.JobRecord | None:
         with self.ctx.metadata.begin() as conn:
-            return jobs_repo.claim_next(conn, worker=self.worker_id, at=self._now())
+            job = jobs_repo.claim_next(conn, worker=self.worker_id, at=self._now())
+        if job is not None:
+            self.ctx.notifier.job_changed(job.tenant, job.id)
+        return job
 
     def _work(self) -> None:
         while not self._stopping.is_set():
@@ -115,7 +124,7 @@ class InProcessRunner:
             self._run(job)
 
     def _run(self, job: jobs_repo.JobRecord) -> None:
-        running = execution.RunningJob(job.id)
+        running = execution.RunningJob(job.id, job.tenant)
         with self._running_lock:
             self._running[job.id] = running
         observability.RUNNING.inc()
@@ -124,7 +133,7 @@ class InProcessRunner:
             execution.execute(self.ctx, job, running)
         except Exception:
             log.exception("job failed unexpectedly", job_id=job.id, tenant=job.tenant)
-            with self.ctx.metadata.begin() as conn:
+            with self.ctx.changing(job) as conn:
                 jobs_repo.apply_event(
                     conn,
                     job.id,

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,9 @@ from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids, jobs, tenancy
 from aquarium.runner import base as runner_base
-from aquarium.services import aqua_request, aqua_wire
+from aquarium.services import aqua_request, aqua_wire, job_cache
 from aquarium.storage import base as storage
-from aquarium.store import files_repo, jobs_repo
+from aquarium.store import database, files_repo, jobs_repo
 from aquarium.zoql import check, translate
 
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
@@ -52,6 +52,9 @@ class AquaService:
     results: storage.ResultStore
     clock: clock_port.Clock
     tenant_of: Callable[[str], tenancy.Tenant | None]
+    documents: job_cache.JobDocumentCache | job_cache.NoCache = field(
+        default_factory=job_cache.NoCache
+    )
 
     def _tenant(self, principal: tenancy.Principal) -> tenancy.Tenant:
         tenant = self.tenant_of(principal.tenant)
@@ -166,17 +169,27 @@ class AquaService:
     # -- read -----------------------------------------------------------------------------
     def get(self, principal: tenancy.Principal, job_id: str) -> dict[str, Any]:
         tenant = self._tenant(principal)
-        with self.metadata.connect() as conn:
+        with database.read_only(self.metadata) as conn:
             job = jobs_repo.get_job(conn, tenant.name, job_id) if ids.is_id(job_id) else None
         if job is None:
             raise errors.InvalidJobId()
         return aqua_wire.job_document(job, time_zone=tenant.time_zone)
 
+    def get_json(self, principal: tenancy.Principal, job_id: str) -> bytes:
+        """The job document as JSON bytes, served from memory while the job is unchanged."""
+        cached = self.documents.get(job_id)
+        if cached is not None and cached.tenant == principal.tenant:
+            return cached.body
+        generation = self.documents.generation()
+        body = aqua_wire.encode(self.get(principal, job_id))
+        self.documents.put(job_id, job_cache.CachedDocument(principal.tenant, body), generation)
+        return body
+
     def last_completed(
         self, principal: tenancy.Principal, partner: str, project: str
     ) -> dict[str, Any]:
         tenant = self._tenant(principal)
-        with self.metadata.connect() as conn:
+        with database.read_only(self.metadata) as conn:
             job = jobs_repo.last_completed(conn, tenant.name, partner, project)
         if job is None:
             raise errors.InvalidJobId("no completed job for this partner and project")
@@ -200,11 +213,12 @@ class AquaService:
                 message="The job was cancelled.",
             )
         if status is not None:
+            self.documents.job_changed(tenant.name, job_id)
             # The interrupt follows the committed transition, never the other way round.
             self.runner.cancel(job_id)
             observability.JOBS.labels("aqua", jobs.JobStatus.CANCELLED.value).inc()
             log.info("job cancelled", job_id=job_id, tenant=tenant.name)
-        with self.metadata.connect() as conn:
+        with database.read_only(self.metadata) as conn:
             job = jobs_repo.get_job(conn, tenant.name, job_id)
         assert job is not None
         if job.status != jobs.JobStatus.CANCELLED:
@@ -218,7 +232,7 @@ class AquaService:
         file_id = file_id.removesuffix(".csv")
         if not ids.is_id(file_id):
             raise errors.NotFound("no such file")
-        with self.metadata.connect() as conn:
+        with database.read_only(self.metadata) as conn:
             record = files_repo.get_file(conn, tenant.name, file_id, now=self.clock.now())
         path = self.results.local_path(record.path) if record is not None else None
         if record is None or path is None:

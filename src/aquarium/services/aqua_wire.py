@@ -71,6 +71,11 @@ def job_document(job: jobs_repo.JobRecord, *, time_zone: str) -> dict[str, Any]:
     return document
 
 
+def encode(document: dict[str, Any]) -> bytes:
+    """Compact JSON, as the API sends it."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def error_document(error: errors.AquariumError) -> dict[str, Any]:
     """Zuora's AQuA error envelope: ``{"id": null, "status": "error", "errorCode", "message"}``."""
     if isinstance(error, errors.JobNotCancellable):

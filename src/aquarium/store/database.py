@@ -62,6 +62,9 @@ def connect(url: str) -> sa.Engine:
     raise ValueError(f"unsupported metadata database {backend!r}: use sqlite or postgresql")
 
 
+READ_ONLY_OPTION = "aquarium_read_only"
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Take BEGIN away from the sqlite3 module (it would defer it to the first write); see
     # _sqlite_on_begin. COMMIT and ROLLBACK are still emitted by the driver.
@@ -75,7 +78,16 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Reads (see read_only()) must not take the write lock: WAL lets them run beside writers.
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_only(engine: sa.Engine) -> sa.Connection:
+    """A connection for reads only: on SQLite its transactions never block writers."""
+    return engine.connect().execution_options(**{READ_ONLY_OPTION: True})
 
 
 def alembic_config(conn: sa.Connection | None = None) -> Config:
