@@ -11,19 +11,22 @@ import sys
 import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from aquarium import cli_admin, datagen
+from aquarium import cli_admin
 from aquarium.catalog import model
 from aquarium.domain import clock, errors
 from aquarium.engines import base, duckdb_engine, naming, postgres_engine
 from aquarium.services import adhoc_query
 from aquarium.store import tenants_file
 from aquarium.zoql import ast
+
+if TYPE_CHECKING:
+    from aquarium.datagen import GenerationReport
 
 DEFAULT_DATA_DIR = Path(".aquarium")
 DEFAULT_TIME_ZONE = "America/Los_Angeles"
@@ -82,6 +85,8 @@ def datagen_command(
     time_zone: Annotated[str, typer.Option(help="The tenant's time zone.")] = DEFAULT_TIME_ZONE,
 ) -> None:
     """Generate deterministic synthetic billing data for a tenant."""
+    from aquarium import datagen  # numpy, pyarrow, mimesis: only loaded for this command
+
     try:
         report = datagen.generate_into(
             data_dir,
@@ -97,7 +102,7 @@ def datagen_command(
     _print_report(report, tenant)
 
 
-def _print_report(report: datagen.GenerationReport, tenant: str) -> None:
+def _print_report(report: GenerationReport, tenant: str) -> None:
     table = Table(title=f"Billing data for tenant '{tenant}'")
     table.add_column("object")
     table.add_column("rows", justify="right")

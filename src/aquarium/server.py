@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from aquarium import datagen, observability
+from aquarium import observability
 from aquarium.api import app as api_app
 from aquarium.api import deps
 from aquarium.catalog import model
@@ -126,6 +126,9 @@ def prepare_data_dir(settings: Settings) -> None:
     tenants_file.ensure_demo(settings.data_dir)
     if not _has_billing_data(settings, DEMO_TENANT):
         log.info("generating the demo tenant's data", scale=settings.demo_scale)
+        # Imported here: the generator's libraries (pyarrow, mimesis) are not needed to serve.
+        from aquarium import datagen
+
         datagen.generate_into(
             settings.data_dir, DEMO_TENANT, scale=settings.demo_scale, seed=DEMO_SEED
         )
@@ -148,7 +151,9 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     clock = clock or clock_port.SystemClock()
     metadata = database.connect(settings.metadata_url or database.sqlite_url(settings.data_dir))
     database.migrate(metadata)
-    engine = duckdb_engine.DuckDbEngine(settings.data_dir / naming.DUCKDB_FILE)
+    engine = duckdb_engine.DuckDbEngine(
+        settings.data_dir / naming.DUCKDB_FILE, memory_limit=settings.duckdb_memory_limit or None
+    )
     results = local.LocalResultStore(settings.data_dir / RESULTS_DIR)
     tenants = TenantDirectory(settings)
     catalog = model.default()

@@ -29,5 +29,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     #: scale of the demo tenant's data generated on a first start
     demo_scale: float = 1.0
+    #: DuckDB's memory budget (buffer pool and operators), e.g. "256MB"; empty = DuckDB's default
+    duckdb_memory_limit: str = "256MB"
     #: log level
     log_level: str = "info"

@@ -48,7 +48,9 @@ class DuckDbSnapshot:
             f"COPY ({query.sql}) TO {_literal(str(path))} "
             # COMMENT '': otherwise DuckDB quotes every value holding '#', unlike RFC 4180 and
             # PostgreSQL, and the two engines' files would differ.
-            f"(FORMAT csv, HEADER true, COMMENT '', NULLSTR {_literal(options.null)})"
+            # USE_TMP_FILE false: write the path in place, front to back (export.TailHasher).
+            f"(FORMAT csv, HEADER true, COMMENT '', USE_TMP_FILE false, "
+            f"NULLSTR {_literal(options.null)})"
         )
         result = self._run(statement).fetchone()
         return int(result[0]) if result else 0
@@ -73,9 +75,16 @@ class DuckDbEngine:
 
     dialect = formatting.DUCKDB
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, read_only: bool = False, memory_limit: str | None = None
+    ) -> None:
         self.path = path
         self._db = duckdb.connect(str(path), read_only=read_only)
+        # Exports stream: without an ORDER BY, rows need not keep insertion order, and keeping
+        # it made DuckDB buffer whole results (756 MB instead of 135 MB for 0.5M rows).
+        self._db.execute("SET GLOBAL preserve_insertion_order = false")
+        if memory_limit:
+            self._db.execute(f"SET GLOBAL memory_limit = {_literal(memory_limit)}")
 
     def has_tenant(self, tenant: str) -> bool:
         """Whether the tenant's schema exists."""
