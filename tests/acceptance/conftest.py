@@ -1,0 +1,97 @@
+"""Acceptance tier: real ``aquarium serve`` processes on free ports, spoken to over plain HTTP.
+
+- ``server`` (session): demo tenant at ``AQUARIUM_DEMO_SCALE=0.05`` (about 50 accounts) whose
+  partner ids are restricted to :data:`DEMO_PARTNERS`, plus a second tenant ``other`` with its own
+  user, OAuth client and data (scale 0.02) for isolation tests.
+- ``big_server`` (module): demo tenant at scale 1, slow enough to cancel a running job, plus a
+  tenant ``limited`` (scale 0.3) allowed one concurrent stateless job.
+
+When a test fails, the tail of every running server's log is printed with the failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from aquarium.store import tenants_file
+from tests.acceptance import support
+
+DEMO_PARTNERS = ("salesforce", "aquarium-tests")
+OTHER_TENANT = "other"
+OTHER_TIME_ZONE = "Europe/Paris"
+OTHER_AUTH = ("other-user", "other-password")
+OTHER_CLIENT = ("other-client", "other-secret")
+LIMITED_TENANT = "limited"
+LIMITED_AUTH = ("limited-user", "limited-password")
+
+_RUNNING: list[support.RunningServer] = []
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _server_log_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for running in _RUNNING:
+            print(f"\n===== log of server '{running.name}' ({running.log_path}) =====")
+            print(running.log_tail())
+
+
+def _started(server: support.RunningServer) -> Iterator[support.RunningServer]:
+    _RUNNING.append(server)
+    try:
+        yield server
+    finally:
+        _RUNNING.remove(server)
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.RunningServer]:
+    data_dir = tmp_path_factory.mktemp("small") / "data"
+    tenants_file.ensure_demo(data_dir)
+    tenants_file.set_partners(data_dir, "demo", DEMO_PARTNERS)
+    tenants_file.add_tenant(data_dir, OTHER_TENANT, time_zone=OTHER_TIME_ZONE)
+    tenants_file.add_user(data_dir, OTHER_TENANT, *OTHER_AUTH)
+    tenants_file.add_client(data_dir, OTHER_TENANT, *OTHER_CLIENT)
+    support.aquarium_cli(
+        data_dir,
+        "datagen",
+        "--tenant",
+        OTHER_TENANT,
+        "--scale",
+        "0.02",
+        "--seed",
+        "7",
+        "--time-zone",
+        OTHER_TIME_ZONE,
+    )
+    yield from _started(support.start_server("small", data_dir, demo_scale=0.05))
+
+
+@pytest.fixture(scope="module")
+def big_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.RunningServer]:
+    data_dir = tmp_path_factory.mktemp("big") / "data"
+    tenants_file.add_tenant(data_dir, LIMITED_TENANT, time_zone="America/Los_Angeles")
+    tenants_file.add_user(data_dir, LIMITED_TENANT, *LIMITED_AUTH)
+    tenants_file.set_limits(data_dir, LIMITED_TENANT, max_stateless_jobs=1)
+    support.aquarium_cli(data_dir, "datagen", "--tenant", LIMITED_TENANT, "--scale", "0.3")
+    yield from _started(support.start_server("big", data_dir, demo_scale=1.0))
+
+
+@pytest.fixture(scope="session")
+def demo(server: support.RunningServer) -> httpx.Client:
+    """An httpx client of the small server, logged in as demo/demo (HTTP Basic)."""
+    return server.client()
