@@ -82,7 +82,10 @@ def datagen_command(
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = DEMO_SEED,
     engine: Engine = EngineName.duckdb,
     dsn: Dsn = None,
-    time_zone: Annotated[str, typer.Option(help="The tenant's time zone.")] = DEFAULT_TIME_ZONE,
+    time_zone: Annotated[
+        str | None,
+        typer.Option(help="The tenant's time zone (default: kept, or America/Los_Angeles)."),
+    ] = None,
 ) -> None:
     """Generate deterministic synthetic billing data for a tenant."""
     from aquarium import datagen  # numpy, pyarrow, mimesis: only loaded for this command

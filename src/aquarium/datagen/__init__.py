@@ -60,7 +60,7 @@ def generate_into(
     seed: int,
     engine: str = "duckdb",
     dsn: str | None = None,
-    time_zone: str = DEFAULT_TIME_ZONE,
+    time_zone: str | None = None,
 ) -> GenerationReport:
     """Generate billing data for ``tenant`` and load it, replacing what the tenant had.
 
@@ -81,5 +81,9 @@ def generate_into(
         assert dsn is not None  # checked above
         with psycopg.connect(dsn) as conn:
             rows = loading.load_postgres(conn, tenant, catalog, tables)
-    tenants_file.record_tenant(data_dir, tenant, time_zone=time_zone)
+    # A tenant that already exists keeps its time zone unless one is given.
+    known = tenants_file.tenant_time_zone(data_dir, tenant)
+    tenants_file.record_tenant(
+        data_dir, tenant, time_zone=time_zone or known or DEFAULT_TIME_ZONE
+    )
     return GenerationReport(rows=rows, seconds=time.perf_counter() - started)

@@ -264,7 +264,7 @@ def _interrupted(
     job: jobs_repo.JobRecord,
     batch: jobs_repo.BatchRecord,
     running: RunningJob,
-    exc: base.QueryInterrupted,
+    exc: Exception,
 ) -> None:
     if running.cancel_requested_at is not None:
         observability.CANCEL_LATENCY.observe(time.perf_counter() - running.cancel_requested_at)
@@ -274,7 +274,7 @@ def _interrupted(
         _fail_batch(ctx, job, batch, errors.QueryTimeLimit().describe())
         return
     # Interrupted for another reason (server shutting down): the job is requeued elsewhere.
-    log.info("batch interrupted", job_id=job.id, reason=exc.describe())
+    log.info("batch interrupted", job_id=job.id, reason=str(exc))
 
 
 def _fail_batch(

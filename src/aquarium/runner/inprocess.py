@@ -23,6 +23,9 @@ POLL_S = 0.5  # seconds between looks for work when nobody calls wake()
 HEARTBEAT_S = 5.0  # seconds between heartbeats of running jobs
 STALE_AFTER_S = 30.0  # a heartbeat older than this means the worker is gone
 MAX_ATTEMPTS = 3  # a job whose worker died this often is aborted, not retried
+CANCEL_POLL_S = 0.05  # seconds between repeated interrupts of a cancelled or stopped job
+CANCEL_WATCH_S = 60.0  # seconds such a job is interrupted again until its thread lets go
+RETRIED_TOO_OFTEN = "The worker running this job stopped; it was retried too often."
 
 log = observability.logger(__name__)
 
@@ -57,7 +60,7 @@ class InProcessRunner:
         with self._running_lock:
             running = list(self._running.values())
         for job in running:
-            job.interrupt()
+            self._interrupt_until_released(job)
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
@@ -75,14 +78,11 @@ class InProcessRunner:
             for job in jobs_repo.stale_jobs(conn, older_than=self._now()):
                 if job.worker == self.worker_id and job.id in self._running:
                     continue
-                event = jobs.JobEvent.REQUEUE if job.attempt < MAX_ATTEMPTS else jobs.JobEvent.ABORT
-                jobs_repo.apply_event(
-                    conn,
-                    job.id,
-                    event,
-                    at=self._now(),
-                    message="The worker running this job stopped; it was retried too often.",
-                )
+                retry = job.attempt < MAX_ATTEMPTS
+                event = jobs.JobEvent.REQUEUE if retry else jobs.JobEvent.ABORT
+                # A requeued job keeps no message: it is not failing, it is waiting again.
+                message = None if retry else RETRIED_TOO_OFTEN
+                jobs_repo.apply_event(conn, job.id, event, at=self._now(), message=message)
                 log.info("recovered job", job_id=job.id, tenant=job.tenant, action=event.value)
                 recovered.append(job)
         for job in recovered:
@@ -95,8 +95,24 @@ class InProcessRunner:
     def cancel(self, job_id: str) -> None:
         with self._running_lock:
             running = self._running.get(job_id)
-        if running is not None:
-            running.cancel_requested_at = time.perf_counter()
+        if running is None:
+            return
+        running.cancel_requested_at = time.perf_counter()
+        self._interrupt_until_released(running)
+
+    def _interrupt_until_released(self, running: execution.RunningJob) -> None:
+        running.interrupt()
+        threading.Thread(
+            target=self._keep_interrupting, args=(running,), name="aquarium-cancel", daemon=True
+        ).start()
+
+    @staticmethod
+    def _keep_interrupting(running: execution.RunningJob) -> None:
+        # An engine interrupt only reaches a statement that is running: one that lands while a
+        # statement is being started is lost (DuckDB clears the flag when a query begins).
+        # Repeat it until the job's thread lets go.
+        deadline = time.monotonic() + CANCEL_WATCH_S
+        while not running.finished.wait(CANCEL_POLL_S) and time.monotonic() < deadline:
             running.interrupt()
 
     # -- threads --------------------------------------------------------------------------
@@ -126,6 +142,12 @@ class InProcessRunner:
     def _run(self, job: jobs_repo.JobRecord) -> None:
         running = execution.RunningJob(job.id, job.tenant)
         with self._running_lock:
+            if self._stopping.is_set():
+                # Claimed while stop() ran: stop() has already taken its list of running jobs
+                # and would neither interrupt nor requeue this one.
+                with self.ctx.changing(job) as conn:
+                    jobs_repo.apply_event(conn, job.id, jobs.JobEvent.REQUEUE, at=self._now())
+                return
             self._running[job.id] = running
         observability.RUNNING.inc()
         observability.JOBS.labels("aqua", jobs.JobStatus.EXECUTING.value).inc()
@@ -145,6 +167,7 @@ class InProcessRunner:
             observability.RUNNING.dec()
             with self._running_lock:
                 self._running.pop(job.id, None)
+            running.finished.set()
 
     def _heartbeat(self) -> None:
         while not self._stopping.wait(HEARTBEAT_S):

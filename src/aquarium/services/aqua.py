@@ -81,21 +81,39 @@ class AquaService:
             partners=tenant.partners,
             max_queries=tenant.limits.max_queries_per_job,
         )
-        with self.metadata.begin() as conn:
-            queries = self._queries(conn, tenant, request)
-            self._check_queries(tenant, queries, now)
-            self._check_capacity(conn, tenant, request)
-            job_id = ids.new_id()
-            jobs_repo.insert_job(
-                conn,
-                _new_job(job_id, tenant, principal, request, now, idempotency_key, request_hash),
-                [_new_batch(job_id, i, q, request) for i, q in enumerate(queries)],
-            )
-            if idempotency_key is not None:
-                jobs_repo.record_idempotency(
-                    conn, tenant.name, idempotency_key, request_hash, job_id, now
+        try:
+            with self.metadata.begin() as conn:
+                if idempotency_key is not None:
+                    # Again, inside the transaction that records the key: a submission with the
+                    # same key may have committed since the look above (SQLite serialises the
+                    # two transactions, so the second one sees the first one's job here).
+                    replay = self._replayed(conn, tenant, idempotency_key, request_hash, now)
+                    if replay is not None:
+                        return replay
+                queries = self._queries(conn, tenant, request)
+                self._check_queries(tenant, queries, now)
+                self._check_capacity(conn, tenant, request)
+                job_id = ids.new_id()
+                jobs_repo.insert_job(
+                    conn,
+                    _new_job(
+                        job_id, tenant, principal, request, now, idempotency_key, request_hash
+                    ),
+                    [_new_batch(job_id, i, q, request) for i, q in enumerate(queries)],
                 )
-            job = jobs_repo.get_job(conn, tenant.name, job_id)
+                if idempotency_key is not None:
+                    jobs_repo.record_idempotency(
+                        conn, tenant.name, idempotency_key, request_hash, job_id, now
+                    )
+                job = jobs_repo.get_job(conn, tenant.name, job_id)
+        except sa.exc.IntegrityError:
+            # PostgreSQL: a concurrent submission inserted the same new key first and won.
+            replay = None
+            if idempotency_key is not None:
+                replay = self._replay(tenant, idempotency_key, request_hash, now)
+            if replay is None:
+                raise
+            return replay
         assert job is not None
         observability.JOBS.labels("aqua", jobs.JobStatus.SUBMITTED.value).inc()
         log.info("job submitted", job_id=job_id, tenant=tenant.name, queries=len(queries))
@@ -110,17 +128,27 @@ class AquaService:
                 f"the Idempotency-Key header is limited to {MAX_IDEMPOTENCY_KEY} characters"
             )
         with self.metadata.begin() as conn:
-            found = jobs_repo.find_idempotency(
-                conn, tenant.name, key, since=now - IDEMPOTENCY_WINDOW
+            return self._replayed(conn, tenant, key, request_hash, now)
+
+    def _replayed(
+        self,
+        conn: sa.Connection,
+        tenant: tenancy.Tenant,
+        key: str,
+        request_hash: str,
+        now: dt.datetime,
+    ) -> dict[str, Any] | None:
+        """The job ``key`` made in the last 24 hours, or None; IdempotencyConflict when it was
+        made for a different request."""
+        found = jobs_repo.find_idempotency(conn, tenant.name, key, since=now - IDEMPOTENCY_WINDOW)
+        if found is None:
+            return None
+        stored_hash, job_id = found
+        if stored_hash != request_hash:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was used in the last 24 hours for a different request"
             )
-            if found is None:
-                return None
-            stored_hash, job_id = found
-            if stored_hash != request_hash:
-                raise IdempotencyConflict(
-                    "this Idempotency-Key was used in the last 24 hours for a different request"
-                )
-            job = jobs_repo.get_job(conn, tenant.name, job_id)
+        job = jobs_repo.get_job(conn, tenant.name, job_id)
         return None if job is None else aqua_wire.job_document(job, time_zone=tenant.time_zone)
 
     def _queries(

@@ -69,10 +69,13 @@ TERMINAL_WORDS = {
 class _PositionedError(Exception):
     """Raised inside the tree builder, which does not see the text; turned into a ZoqlError."""
 
-    def __init__(self, reason: str, pos: int) -> None:
+    def __init__(
+        self, reason: str, pos: int, kind: type[errors.ZoqlError] = errors.ZoqlError
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.pos = pos
+        self.kind = kind
 
 
 @functools.cache
@@ -104,7 +107,7 @@ def parse(text: str, dialect: ast.Dialect = ast.Dialect.EXPORT) -> ast.Query:
     try:
         query = _parser(dialect).parse(text)
     except _PositionedError as exc:
-        raise errors.ZoqlError(exc.reason, errors.SourcePosition.locate(text, exc.pos)) from None
+        raise exc.kind(exc.reason, errors.SourcePosition.locate(text, exc.pos)) from None
     except lark.exceptions.UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     except RecursionError:
@@ -319,6 +322,13 @@ class _Builder(lark.Transformer[lark.Token, Any]):
         return ("limit", ast.Limit(offset, count, children[0].start_pos or 0))
 
     def query(self, children: list[Any]) -> ast.Query:
+        if isinstance(children[0], lark.Token):
+            # 'select distinct': Zuora allows distinct only inside count() (90020).
+            raise _PositionedError(
+                "distinct can only be used inside count(), as in count(distinct Id)",
+                children[0].start_pos or 0,
+                errors.DistinctWithoutCountError,
+            )
         select, star_pos = children[0]
         clauses = dict(children[2:])
         return ast.Query(
