@@ -57,9 +57,10 @@ Dsn = Annotated[str | None, typer.Option("--dsn", help="PostgreSQL DSN (with --e
 
 
 def _fail(error: errors.AquariumError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {error.describe()}", highlight=False, markup=True)
+    # Plain echo, not rich: a script greps these lines, and rich would wrap them.
+    typer.echo(f"error: {error.describe()}", err=True)
     if isinstance(error, errors.ZoqlError) and error.position is not None:
-        err.print(error.position.excerpt, highlight=False, markup=False)
+        typer.echo(error.position.excerpt, err=True)
     return typer.Exit(code=1)
 
 

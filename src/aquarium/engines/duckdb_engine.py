@@ -99,7 +99,10 @@ class DuckDbEngine:
         cursor = self._db.cursor()
         try:
             if not _has_schema(cursor, naming.schema_name(tenant)):
-                raise base.TenantDataMissing(f"no billing data for tenant {tenant!r}")
+                raise base.TenantDataMissing(
+                    f"tenant {tenant!r} has none here; create it with "
+                    f"'aquarium datagen --tenant {tenant}'"
+                )
             cursor.execute("SET enable_progress_bar = false")  # no terminal art in server logs
             cursor.execute("BEGIN TRANSACTION READ ONLY")
             yield DuckDbSnapshot(cursor, None)

@@ -88,7 +88,10 @@ class PostgresEngine:
                 "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [schema]
             ).fetchone()
             if found is None:
-                raise base.TenantDataMissing(f"no billing data for tenant {tenant!r}")
+                raise base.TenantDataMissing(
+                    f"tenant {tenant!r} has none here; create it with "
+                    f"'aquarium datagen --tenant {tenant}'"
+                )
             yield PostgresSnapshot(conn)
             conn.rollback()
 
