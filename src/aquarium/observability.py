@@ -13,6 +13,12 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 JOBS = Counter(
     "aquarium_jobs_total", "Jobs that reached a status.", ["kind", "status"], registry=REGISTRY
 )
+JOBS_BY_STATUS = Gauge(
+    "aquarium_jobs_stored",
+    "Stored jobs per status (read at each scrape).",
+    ["kind", "status"],
+    registry=REGISTRY,
+)
 QUEUE_DEPTH = Gauge(
     "aquarium_queue_depth", "Jobs submitted and not yet claimed by a worker.", registry=REGISTRY
 )

@@ -87,5 +87,6 @@ def healthz(services: Services) -> JSONResponse:
 
 
 @router.get("/metrics", tags=["Operations"], summary="Prometheus metrics")
-def metrics() -> Response:
+def metrics(services: Services) -> Response:
+    services.aqua.refresh_gauges()
     return Response(generate_latest(observability.REGISTRY), media_type=CONTENT_TYPE_LATEST)

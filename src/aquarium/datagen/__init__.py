@@ -83,7 +83,5 @@ def generate_into(
             rows = loading.load_postgres(conn, tenant, catalog, tables)
     # A tenant that already exists keeps its time zone unless one is given.
     known = tenants_file.tenant_time_zone(data_dir, tenant)
-    tenants_file.record_tenant(
-        data_dir, tenant, time_zone=time_zone or known or DEFAULT_TIME_ZONE
-    )
+    tenants_file.record_tenant(data_dir, tenant, time_zone=time_zone or known or DEFAULT_TIME_ZONE)
     return GenerationReport(rows=rows, seconds=time.perf_counter() - started)

@@ -203,6 +203,14 @@ class AquaService:
             raise errors.InvalidJobId()
         return aqua_wire.job_document(job, time_zone=tenant.time_zone)
 
+    def refresh_gauges(self) -> None:
+        """Set the queue-depth and jobs-by-status gauges from the store (for /metrics)."""
+        with database.read_only(self.metadata) as conn:
+            counts = jobs_repo.count_by_status(conn)
+        observability.QUEUE_DEPTH.set(counts.get(jobs.JobStatus.SUBMITTED, 0))
+        for status in jobs.JobStatus:
+            observability.JOBS_BY_STATUS.labels("aqua", status.value).set(counts.get(status, 0))
+
     def get_json(self, principal: tenancy.Principal, job_id: str) -> bytes:
         """The job document as JSON bytes, served from memory while the job is unchanged."""
         cached = self.documents.get(job_id)

@@ -167,6 +167,12 @@ def count_active(conn: sa.Connection, tenant: str, *, stateful: bool) -> int:
     return int(conn.execute(query).scalar_one())
 
 
+def count_by_status(conn: sa.Connection) -> dict[jobs.JobStatus, int]:
+    """Jobs of every tenant per status (statuses with no job are absent)."""
+    query = sa.select(J.c.status, sa.func.count()).group_by(J.c.status)
+    return {jobs.JobStatus(status): int(n) for status, n in conn.execute(query)}
+
+
 def last_completed(
     conn: sa.Connection, tenant: str, partner: str, project: str, *, moving_only: bool = False
 ) -> JobRecord | None:
