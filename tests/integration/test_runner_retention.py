@@ -1,0 +1,63 @@
+"""Retention with a clock moved by hand: files go after 3 days, jobs after 180 days."""
+
+from __future__ import annotations
+
+import pytest
+
+from aquarium.domain import errors
+from aquarium.testing import FakeClock
+from tests.integration import test_runner_support as support
+from tests.integration.test_runner_support import JS, PRINCIPAL, ServerFactory
+
+make_server = support.make_server
+billing_file = support.billing_file
+
+
+def test_files_expire_after_three_days_and_jobs_after_180(make_server: ServerFactory) -> None:
+    clock = FakeClock()
+    h = make_server(workers=1, clock=clock)
+    job_id = h.submit(*support.FAST_QUERIES[:2])
+    record = h.wait_terminal(job_id)
+    assert record.status == JS.COMPLETED
+    file_ids = [b.file_id for b in record.batches]
+    assert all(file_ids)
+    paths = [h.aqua.file(PRINCIPAL, file_id).path for file_id in file_ids if file_id]
+
+    clock.advance(days=3, seconds=-1)
+    h.srv.purge_once()
+    assert all(path.is_file() for path in paths)
+    assert h.aqua.file(PRINCIPAL, file_ids[0] or "").size > 0
+
+    clock.advance(seconds=1)
+    h.srv.purge_once()
+
+    assert not any(path.exists() for path in paths)
+    assert h.disk_files() == set()
+    for file_id in file_ids:
+        with pytest.raises(errors.NotFound):
+            h.aqua.file(PRINCIPAL, file_id or "")
+    assert h.files_of(job_id) == []
+    # The job itself stays (with its batches' file ids) until the job retention ends.
+    assert h.aqua.get(PRINCIPAL, job_id)["status"] == JS.COMPLETED
+
+    clock.advance(days=177)
+    h.srv.purge_once()
+    assert h.aqua.get(PRINCIPAL, job_id)["id"] == job_id
+
+    clock.advance(seconds=1)
+    h.srv.purge_once()
+
+    with pytest.raises(errors.InvalidJobId):
+        h.aqua.get(PRINCIPAL, job_id)
+    assert h.all_jobs() == []
+
+
+def test_unfinished_jobs_are_not_purged(make_server: ServerFactory) -> None:
+    clock = FakeClock()
+    h = make_server(start=False, clock=clock)
+    job_id = h.submit(support.FAST_QUERIES[0])
+
+    clock.advance(days=365)
+    h.srv.purge_once()
+
+    assert h.job(job_id).status == JS.SUBMITTED
