@@ -110,14 +110,6 @@ def create_schema(tenant: str) -> exp.Create:
     )
 
 
-def add_primary_key(tenant: str, name: str) -> exp.Alter:
-    """``ALTER TABLE "tenant_<tenant>"."<name>" ADD PRIMARY KEY ("Id")``."""
-    key = exp.PrimaryKey(expressions=[exp.to_identifier("Id", quoted=True)])
-    return exp.Alter(
-        this=table(tenant, name), kind="TABLE", actions=[exp.AddConstraint(expressions=[key])]
-    )
-
-
 def schema_statements(
     tenant: str, catalog: model.Catalog, dialect: Dialect, *, primary_keys: bool = True
 ) -> list[str]:
