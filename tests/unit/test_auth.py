@@ -341,3 +341,23 @@ def test_basic_pair_reads_without_checking(authenticator: auth.Authenticator) ->
     assert authenticator.basic_pair("") is None
     assert authenticator.basic_pair("Bearer abc") is None
     assert authenticator.basic_pair("Basic ###") is None
+
+
+def test_a_signature_differing_only_in_unused_base64_bits_is_refused() -> None:
+    tenant = tenancy.Tenant(
+        name="demo",
+        time_zone="UTC",
+        clients=(tenancy.OAuthClient("cid", tenancy.hash_secret("s")),),
+    )
+    authenticator = auth.Authenticator({"demo": tenant}, b"k" * 32)
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    grant = authenticator.issue_token("cid", "s", now=now)
+    assert grant is not None
+    body, _, signature = grant.access_token.partition(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # 32 signature bytes leave 2 unused bits in the last character: its 3 siblings decode alike.
+    last = alphabet.index(signature[-1])
+    siblings = [alphabet[(last & ~3) | low] for low in range(4) if (last & ~3) | low != last]
+    assert authenticator.bearer(grant.access_token, now=now) is not None
+    for sibling in siblings:
+        assert authenticator.bearer(f"{body}.{signature[:-1]}{sibling}", now=now) is None
