@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -47,34 +48,25 @@ def last_completed_job(
     return services.aqua.last_completed(caller, partner, project)
 
 
+ROUTES: tuple[tuple[str, Callable[..., Any], str, str], ...] = (
+    ("", submit_job, "POST", "Submit a job"),
+    ("/jobs/{job_id}", get_job, "GET", "Get a job"),
+    ("/jobs/{job_id}", cancel_job, "DELETE", "Cancel a job"),
+    (
+        "/jobs/partner/{partner}/project/{project}",
+        last_completed_job,
+        "GET",
+        "Last completed job of a session",
+    ),
+)
+
 for prefix in PREFIXES:
     legacy = prefix.startswith("/apps")
-    suffix = " (legacy path)" if legacy else ""
-    router.add_api_route(
-        prefix,
-        submit_job,
-        methods=["POST"],
-        summary="Submit a job" + suffix,
-        operation_id=f"submit_job{'_legacy' if legacy else ''}",
-    )
-    router.add_api_route(
-        prefix + "/jobs/{job_id}",
-        get_job,
-        methods=["GET"],
-        summary="Get a job" + suffix,
-        operation_id=f"get_job{'_legacy' if legacy else ''}",
-    )
-    router.add_api_route(
-        prefix + "/jobs/{job_id}",
-        cancel_job,
-        methods=["DELETE"],
-        summary="Cancel a job" + suffix,
-        operation_id=f"cancel_job{'_legacy' if legacy else ''}",
-    )
-    router.add_api_route(
-        prefix + "/jobs/partner/{partner}/project/{project}",
-        last_completed_job,
-        methods=["GET"],
-        summary="Last completed job of a session" + suffix,
-        operation_id=f"last_completed_job{'_legacy' if legacy else ''}",
-    )
+    for path, endpoint, method, summary in ROUTES:
+        router.add_api_route(
+            prefix + path,
+            endpoint,
+            methods=[method],
+            summary=summary + (" (legacy path)" if legacy else ""),
+            operation_id=endpoint.__name__ + ("_legacy" if legacy else ""),
+        )
