@@ -152,8 +152,13 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     metadata = database.connect(settings.metadata_url or database.sqlite_url(settings.data_dir))
     database.migrate(metadata)
     engine = duckdb_engine.DuckDbEngine(
-        settings.data_dir / naming.DUCKDB_FILE, memory_limit=settings.duckdb_memory_limit or None
+        settings.data_dir / naming.DUCKDB_FILE,
+        memory_limit=settings.duckdb_memory_limit or None,
+        threads=settings.duckdb_threads or None,
     )
+    upgraded = engine.upgrade()
+    if upgraded:
+        log.info("billing tables upgraded", tables=len(upgraded))
     results = local.LocalResultStore(settings.data_dir / RESULTS_DIR)
     tenants = TenantDirectory(settings)
     catalog = model.default()

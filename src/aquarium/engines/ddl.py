@@ -3,8 +3,12 @@
 One schema per tenant (:func:`aquarium.engines.naming.schema_name`), one table per catalogue
 object named exactly like the object, one column per field named exactly like the field (all
 identifiers quoted, so case survives), primary key on ``"Id"``. Datetimes are ``TIMESTAMPTZ``
-holding UTC instants. The tombstone table ``"_deleted"`` records deleted rows for incremental
-exports.
+holding UTC instants.
+
+Deletion is soft: every table has one column more than the catalogue, ``naming.DELETED_COLUMN``
+(``"_DeletedDate"``), null for live rows. A deleted row keeps its last values, which is what an
+incremental export with a ``deleted`` section returns for it; the retention sweep removes such
+rows for good after 30 days. Queries of live data filter on it (the ZOQL lowering adds that).
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from aquarium.catalog import model
 from aquarium.engines import naming
 
 Dialect = Literal["duckdb", "postgres"]
-TOMBSTONE_TABLE = "_deleted"
 _TYPES: dict[Dialect, dict[model.FieldType, str]] = {
     "duckdb": {
         model.FieldType.TEXT: "VARCHAR",
@@ -73,21 +76,9 @@ def create_table(
         _column(f.name, column_type(f.type, dialect), primary_key=primary_key and f.name == "Id")
         for f in obj.fields
     ]
+    columns.append(_column(naming.DELETED_COLUMN, column_type(model.FieldType.DATETIME, dialect)))
     return exp.Create(
         this=exp.Schema(this=table(tenant, obj.name), expressions=columns), kind="TABLE"
-    )
-
-
-def create_tombstone(tenant: str, dialect: Dialect) -> exp.Create:
-    """``CREATE TABLE "_deleted" ("Object", "Id", "DeletedDate")``."""
-    text = column_type(model.FieldType.TEXT, dialect)
-    columns = [
-        _column("Object", text),
-        _column("Id", text),
-        _column("DeletedDate", column_type(model.FieldType.DATETIME, dialect)),
-    ]
-    return exp.Create(
-        this=exp.Schema(this=table(tenant, TOMBSTONE_TABLE), expressions=columns), kind="TABLE"
     )
 
 
@@ -116,5 +107,4 @@ def schema_statements(
     """SQL texts that (re)create the tenant's schema with every billing table, empty."""
     statements: list[exp.Expression] = [drop_schema(tenant), create_schema(tenant)]
     statements += [create_table(tenant, obj, dialect, primary_key=primary_keys) for obj in catalog]
-    statements.append(create_tombstone(tenant, dialect))
     return [statement.sql(dialect=dialect) for statement in statements]

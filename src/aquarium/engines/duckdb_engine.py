@@ -76,7 +76,12 @@ class DuckDbEngine:
     dialect = formatting.DUCKDB
 
     def __init__(
-        self, path: Path, *, read_only: bool = False, memory_limit: str | None = None
+        self,
+        path: Path,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+        threads: int | None = None,
     ) -> None:
         self.path = path
         self._db = duckdb.connect(str(path), read_only=read_only)
@@ -85,6 +90,37 @@ class DuckDbEngine:
         self._db.execute("SET GLOBAL preserve_insertion_order = false")
         if memory_limit:
             self._db.execute(f"SET GLOBAL memory_limit = {_literal(memory_limit)}")
+        if threads:
+            # Fewer threads: a cancel stops the statement sooner (DuckDB finishes the running
+            # tasks of every thread first) and a core stays free for the API.
+            self._db.execute(f"SET GLOBAL threads = {int(threads)}")
+
+    def upgrade(self) -> list[str]:
+        """Bring billing tables made by older versions up to date; returns what it changed.
+
+        Today: add the soft-delete column (``naming.DELETED_COLUMN``) where it is missing.
+        """
+        cursor = self._db.cursor()
+        try:
+            missing = cursor.execute(
+                "SELECT t.table_schema, t.table_name FROM information_schema.tables t "
+                "WHERE t.table_schema LIKE ? AND NOT EXISTS (SELECT 1 FROM "
+                "information_schema.columns c WHERE c.table_schema = t.table_schema "
+                "AND c.table_name = t.table_name AND c.column_name = ?)",
+                [naming.SCHEMA_PREFIX + "%", naming.DELETED_COLUMN],
+            ).fetchall()
+            changed = []
+            for schema, table in missing:
+                target = exp.Table(
+                    this=exp.to_identifier(table, quoted=True),
+                    db=exp.to_identifier(schema, quoted=True),
+                ).sql(dialect=formatting.DUCKDB)
+                column = exp.to_identifier(naming.DELETED_COLUMN, quoted=True).sql()
+                cursor.execute(f"ALTER TABLE {target} ADD COLUMN {column} TIMESTAMPTZ")
+                changed.append(f"{schema}.{table}")
+            return changed
+        finally:
+            cursor.close()
 
     def has_tenant(self, tenant: str) -> bool:
         """Whether the tenant's schema exists."""

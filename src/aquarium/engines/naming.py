@@ -9,6 +9,9 @@ from aquarium.domain import errors
 TENANT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 SCHEMA_PREFIX = "tenant_"
 DUCKDB_FILE = "billing.duckdb"
+#: The hidden column of every billing table: when the row was deleted (null: live). Not in the
+#: catalogue, so no query can name it.
+DELETED_COLUMN = "_DeletedDate"
 
 
 def check_tenant_name(tenant: str) -> str:

@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from aquarium.catalog import model
-from aquarium.zoql import formatting, plan, types
+from aquarium.zoql import formatting, plan, types, visibility
 
 LIKE_ESCAPE = "!"  # Zuora has no escape character; '!' only protects against engine defaults
 COMPARISONS: dict[str, type[exp.Binary]] = {
@@ -51,6 +51,10 @@ class Options:
     schema: str = "main"
     use_labels: bool = False
     utc: bool = False
+    #: stateful jobs: the data source's UpdatedDate window
+    window: visibility.Window | None = None
+    #: the query's ``deleted`` section
+    deleted: visibility.DeletedFlag | None = None
 
 
 @dataclass(frozen=True)
@@ -158,25 +162,39 @@ class _Lowerer:
 
     # -- the statement --------------------------------------------------------------------
     def headers(self) -> tuple[str, ...]:
+        # The deleted flag comes first, headed Object.column in both styles (reference §5.4).
+        flag = self._flag()
+        first = (flag[1],) if flag else ()
         if self.options.use_labels:
-            return tuple(column.label_header for column in self.plan.columns)
-        return tuple(column.api_header for column in self.plan.columns)
+            return first + tuple(column.label_header for column in self.plan.columns)
+        return first + tuple(column.api_header for column in self.plan.columns)
+
+    def _flag(self) -> tuple[exp.Expr, str] | None:
+        deleted = self.options.deleted
+        return None if deleted is None else visibility.flag(self.plan.source.name, deleted)
 
     def select(self, headers: tuple[str, ...], header_in_sql: bool) -> exp.Select:
-        projections = []
-        for index, column in enumerate(self.plan.columns):
-            value = formatting.render(self.options.dialect, column.type, self.expr(column.expr))
-            alias = headers[index] if header_in_sql else f"c{index + 1}"
-            projections.append(exp.Alias(this=value, alias=_quoted(alias)))
+        flag = self._flag()
+        values = [flag[0]] if flag else []
+        values += [
+            formatting.render(self.options.dialect, column.type, self.expr(column.expr))
+            for column in self.plan.columns
+        ]
+        projections = [
+            exp.Alias(this=value, alias=_quoted(headers[i] if header_in_sql else f"c{i + 1}"))
+            for i, value in enumerate(values)
+        ]
         source = self.plan.source
+        where = visibility.source_filter(source.name, self.options.window, self.options.deleted)
+        if self.plan.where is not None:
+            where.append(exp.Paren(this=self.condition(self.plan.where)))
         # Built from nodes directly: sqlglot's fluent builders copy the tree at every step.
         args: dict[str, object] = {
             "expressions": projections,
             "from_": exp.From(this=self.table(source.name, source.name)),
             "joins": [self.join(relation) for relation in self.plan.joins],
         }
-        if self.plan.where is not None:
-            args["where"] = exp.Where(this=self.condition(self.plan.where))
+        args["where"] = exp.Where(this=_all(where))
         if self.plan.group_by:
             args["group"] = exp.Group(expressions=[self.expr(e) for e in self.plan.group_by])
         if self.plan.having is not None:
@@ -195,11 +213,17 @@ class _Lowerer:
         return exp.Select(**args)
 
     def join(self, relation: model.Relation) -> exp.Join:
-        on = exp.EQ(
+        key = exp.EQ(
             this=exp.Column(this=_quoted("Id"), table=_quoted(relation.name)),
             expression=exp.Column(this=_quoted(relation.key), table=_quoted(relation.via)),
         )
+        extra = visibility.join_conditions(relation, self.plan.source.name, self.options.deleted)
+        on = _all([key, *extra])
         return exp.Join(this=self.table(relation.object, relation.name), on=on, side="LEFT")
+
+
+def _all(conditions: list[exp.Expr]) -> exp.Expr:
+    return functools.reduce(lambda a, b: exp.And(this=a, expression=b), conditions)
 
 
 def lower(query_plan: plan.Plan, options: Options) -> LoweredQuery:
