@@ -11,6 +11,8 @@ Implementations: :mod:`duckdb_engine` (embedded) and :mod:`postgres_engine` (sca
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +52,10 @@ class CsvOptions:
 class Snapshot(Protocol):
     """One read-only transaction over a tenant's billing data."""
 
+    #: when the snapshot was taken (by the clock the caller passed): rows stamped before it
+    #: are visible, rows stamped at or after it are not
+    taken_at: dt.datetime
+
     def copy_csv(self, query: lower.LoweredQuery, path: Path, options: CsvOptions) -> int:
         """Write the query's result as CSV (header first) to ``path``; return the row count."""
         ...
@@ -69,8 +75,13 @@ class QueryEngine(Protocol):
     #: the sqlglot dialect the ZOQL lowering targets
     dialect: str
 
-    def snapshot(self, tenant: str) -> AbstractContextManager[Snapshot]:
-        """A read-only snapshot of ``tenant``'s data; raises :class:`TenantDataMissing`."""
+    def snapshot(
+        self, tenant: str, now: Callable[[], dt.datetime] = ...
+    ) -> AbstractContextManager[Snapshot]:
+        """A read-only snapshot of ``tenant``'s data; raises :class:`TenantDataMissing`.
+
+        ``now`` (default: the wall clock) gives :attr:`Snapshot.taken_at`.
+        """
         ...
 
     def close(self) -> None:

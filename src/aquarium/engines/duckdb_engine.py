@@ -6,7 +6,9 @@ Each snapshot is a cursor (DuckDB's own connection to the shared database) insid
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,9 +26,10 @@ def _literal(value: str) -> str:
 
 
 class DuckDbSnapshot:
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, time_zone: str | None) -> None:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, taken_at: dt.datetime) -> None:
         self.cursor = cursor
-        self._time_zone = time_zone
+        self.taken_at = taken_at
+        self._time_zone: str | None = None
         self._lock = threading.Lock()
 
     def _prepare(self, query: lower.LoweredQuery) -> None:
@@ -63,6 +66,20 @@ class DuckDbSnapshot:
         self.cursor.interrupt()
 
 
+Now = Callable[[], dt.datetime]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _any_table(tenant: str) -> str:
+    return exp.Table(
+        this=exp.to_identifier("Account", quoted=True),
+        db=exp.to_identifier(naming.schema_name(tenant), quoted=True),
+    ).sql(dialect=formatting.DUCKDB)
+
+
 def _has_schema(cursor: duckdb.DuckDBPyConnection, schema: str) -> bool:
     found = cursor.execute(
         "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", [schema]
@@ -85,6 +102,7 @@ class DuckDbEngine:
     ) -> None:
         self.path = path
         self._db = duckdb.connect(str(path), read_only=read_only)
+        self._write_gate = threading.Lock()
         # Exports stream: without an ORDER BY, rows need not keep insertion order, and keeping
         # it made DuckDB buffer whole results (756 MB instead of 135 MB for 0.5M rows).
         self._db.execute("SET GLOBAL preserve_insertion_order = false")
@@ -131,7 +149,7 @@ class DuckDbEngine:
             cursor.close()
 
     @contextmanager
-    def snapshot(self, tenant: str) -> Iterator[base.Snapshot]:
+    def snapshot(self, tenant: str, now: Now = _utc_now) -> Iterator[base.Snapshot]:
         cursor = self._db.cursor()
         try:
             if not _has_schema(cursor, naming.schema_name(tenant)):
@@ -140,10 +158,39 @@ class DuckDbEngine:
                     f"'aquarium datagen --tenant {tenant}'"
                 )
             cursor.execute("SET enable_progress_bar = false")  # no terminal art in server logs
-            cursor.execute("BEGIN TRANSACTION READ ONLY")
-            yield DuckDbSnapshot(cursor, None)
+            # Inside the write gate, so every row stamped before taken_at is committed and
+            # visible, and none stamped after it is (stateful windows rely on this).
+            with self._write_gate:
+                cursor.execute("BEGIN TRANSACTION READ ONLY")
+                # DuckDB starts a database's transaction at its first access, not at BEGIN.
+                cursor.execute(f"SELECT 1 FROM {_any_table(tenant)} LIMIT 0").fetchall()
+                taken_at = now()
+            yield DuckDbSnapshot(cursor, taken_at)
         finally:
             cursor.close()
+
+    @contextmanager
+    def write_transaction(
+        self, tenant: str, now: Now = _utc_now
+    ) -> Iterator[tuple[duckdb.DuckDBPyConnection, dt.datetime]]:
+        """A write transaction on the tenant's billing data and the instant to stamp it with.
+
+        Writes are serialised with snapshot starts (the write gate): a row's UpdatedDate is
+        taken here, and the transaction commits before any snapshot can start after it.
+        """
+        if not self.has_tenant(tenant):
+            raise base.TenantDataMissing(f"tenant {tenant!r} has no billing data")
+        with self._write_gate:
+            cursor = self._db.cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                yield cursor, now()
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
 
     def close(self) -> None:
         self._db.close()

@@ -7,8 +7,9 @@ A snapshot is one connection in ``REPEATABLE READ READ ONLY``; results stream ou
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,8 +29,9 @@ def header_line(headers: tuple[str, ...]) -> bytes:
 
 
 class PostgresSnapshot:
-    def __init__(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    def __init__(self, conn: psycopg.Connection[tuple[object, ...]], taken_at: dt.datetime) -> None:
         self.conn = conn
+        self.taken_at = taken_at
         self._time_zone: str | None = None
 
     def _prepare(self, query: lower.LoweredQuery) -> None:
@@ -79,7 +81,9 @@ class PostgresEngine:
         self.dsn = dsn
 
     @contextmanager
-    def snapshot(self, tenant: str) -> Iterator[base.Snapshot]:
+    def snapshot(
+        self, tenant: str, now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    ) -> Iterator[base.Snapshot]:
         schema = naming.schema_name(tenant)
         with psycopg.connect(self.dsn) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -92,7 +96,8 @@ class PostgresEngine:
                     f"tenant {tenant!r} has none here; create it with "
                     f"'aquarium datagen --tenant {tenant}'"
                 )
-            yield PostgresSnapshot(conn)
+            # REPEATABLE READ took its snapshot at the statement above.
+            yield PostgresSnapshot(conn, now())
             conn.rollback()
 
     def close(self) -> None:
