@@ -253,6 +253,7 @@ class HookedSnapshot:
     def __init__(self, inner: Any, after_copy: Callable[[], None] | None) -> None:
         self.inner = inner
         self.after_copy = after_copy
+        self.taken_at = inner.taken_at
 
     def copy_csv(self, query: Any, path: Path, options: Any) -> int:
         rows: int = self.inner.copy_csv(query, path, options)
@@ -284,8 +285,9 @@ class HookedEngine:
         self.after_snapshot = after_snapshot
 
     @contextlib.contextmanager
-    def snapshot(self, tenant: str) -> Iterator[HookedSnapshot]:
-        with self.inner.snapshot(tenant) as snapshot:
+    def snapshot(self, tenant: str, now: Any = None) -> Iterator[HookedSnapshot]:
+        kwargs = {} if now is None else {"now": now}
+        with self.inner.snapshot(tenant, **kwargs) as snapshot:
             yield HookedSnapshot(snapshot, self.after_copy)
         if self.after_snapshot is not None:
             self.after_snapshot()

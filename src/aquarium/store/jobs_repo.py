@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from aquarium.domain import jobs
-from aquarium.store import tables
+from aquarium.store import notifications_repo, tables
 
 J = tables.jobs
 B = tables.batches
@@ -53,10 +54,11 @@ class BatchRecord(NewBatch):
     record_count: int
     rows_written: int  #: progress while executing
     bytes_written: int
-    file_id: str | None
+    file_id: str | None  #: the result file; None for a segmented batch (see ``segments``)
     sha256: str | None
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    segments: tuple[str, ...] = ()  #: a segmented batch's file ids, in order
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,11 +100,13 @@ class JobRecord(NewJob):
     heartbeat_at: dt.datetime | None
     error_code: str | None
     message: str | None
+    window_start: dt.datetime | None = None  #: stateful: first UpdatedDate exported
+    window_end: dt.datetime | None = None  #: stateful: UpdatedDates before it were exported
     batches: tuple[BatchRecord, ...] = ()
 
 
 _JOB_FIELDS = tuple(f.name for f in dataclasses.fields(JobRecord) if f.name != "batches")
-_BATCH_FIELDS = tuple(f.name for f in dataclasses.fields(BatchRecord))
+_BATCH_FIELDS = tuple(f.name for f in dataclasses.fields(BatchRecord) if f.name != "segments")
 _EXECUTING_BATCH = frozenset({jobs.BatchStatus.EXECUTING})
 _PENDING_BATCH = jobs.BatchStatus.PENDING.value
 
@@ -114,7 +118,8 @@ def _statuses(statuses: frozenset[jobs.JobStatus] | frozenset[jobs.BatchStatus])
 def _batch(row: sa.RowMapping) -> BatchRecord:
     values = {name: row[name] for name in _BATCH_FIELDS}
     values["status"] = jobs.BatchStatus(values["status"])
-    return BatchRecord(**values)
+    segments = json.loads(row["segments_json"]) if row["segments_json"] else []
+    return BatchRecord(**values, segments=tuple(segments))
 
 
 def _load(conn: sa.Connection, query: sa.Select[Any]) -> list[JobRecord]:
@@ -165,6 +170,30 @@ def count_active(conn: sa.Connection, tenant: str, *, stateful: bool) -> int:
         J.c.tenant == tenant, J.c.stateful.is_(stateful), active
     )
     return int(conn.execute(query).scalar_one())
+
+
+def record_windows(
+    conn: sa.Connection,
+    job_id: str,
+    *,
+    window_start: dt.datetime | None,
+    window_end: dt.datetime,
+    full: Mapping[str, bool],
+) -> bool:
+    """Record an executing job's window and each batch's full/incremental choice.
+
+    False (and nothing written) when the job is no longer executing.
+    """
+    moved = conn.execute(
+        sa.update(J)
+        .where(J.c.id == job_id, J.c.status == jobs.JobStatus.EXECUTING.value)
+        .values(window_start=window_start, window_end=window_end)
+    ).rowcount
+    if not moved:
+        return False
+    for batch_id, is_full in full.items():
+        conn.execute(sa.update(B).where(B.c.id == batch_id).values(full=is_full))
+    return True
 
 
 def count_by_status(conn: sa.Connection) -> dict[jobs.JobStatus, int]:
@@ -262,6 +291,10 @@ def _compare_and_set(
         update = update.where(guard)
     if conn.execute(update.values(changes)).rowcount != 1:
         return None
+    if transition.to.terminal:
+        # In the same transaction as the status: a job with a notifyUrl is never left
+        # unannounced, whichever process ended it (runner/notify.py sends it).
+        notifications_repo.enqueue(conn, job_id, transition.to, at=at)
     becomes = jobs.UNFINISHED_BATCHES_BECOME.get(transition.to)
     if becomes is not None:
         _update_batches(conn, job_id, jobs.UNFINISHED_BATCH, status=becomes.value, finished_at=at)
@@ -401,19 +434,23 @@ def complete_batch(
     conn: sa.Connection,
     batch_id: str,
     *,
-    file_id: str,
+    file_id: str | None,
     record_count: int,
-    sha256: str,
+    sha256: str | None,
     size: int,
     at: dt.datetime,
+    segments: Sequence[str] = (),
 ) -> bool:
     """executing -> completed, only while the batch and its job both still execute.
 
+    A segmented batch passes its files' ids in ``segments`` (in order) and ``file_id=None``,
+    ``sha256=None`` (each segment's checksum is on its file row); ``size`` is then the total.
     False means the job was cancelled (or aborted) meanwhile: the batch stays as that made it,
-    and the caller must delete the file it wrote.
+    and the caller must delete the files it wrote.
     """
     changes: dict[str, Any] = {"status": jobs.BatchStatus.COMPLETED.value, "finished_at": at}
     changes |= {"file_id": file_id, "sha256": sha256, "bytes_written": size}
+    changes["segments_json"] = json.dumps(list(segments)) if segments else None
     changes |= {"record_count": record_count, "rows_written": record_count}
     return _batch_cas(conn, batch_id, jobs.BatchStatus.EXECUTING, changes, job_executing=True)
 

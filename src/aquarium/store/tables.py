@@ -82,6 +82,10 @@ jobs = sa.Table(
     sa.Column("request_sha256", sa.String(SHA256), nullable=True),
     sa.Column("error_code", sa.String(16), nullable=True),
     sa.Column("message", sa.Text(), nullable=True),
+    # Stateful jobs: the UpdatedDate window exported, [window_start, window_end); the next
+    # job of the session starts where this one ended (migration 0003).
+    sa.Column("window_start", UtcDateTime(), nullable=True),
+    sa.Column("window_end", UtcDateTime(), nullable=True),
     sa.Index("ix_jobs_tenant_status", "tenant", "status"),
     # The claim query: oldest submitted job first.
     sa.Index("ix_jobs_status_created_at", "status", "created_at"),
@@ -113,6 +117,8 @@ batches = sa.Table(
     sa.Column("sha256", sa.String(SHA256), nullable=True),
     sa.Column("started_at", UtcDateTime(), nullable=True),
     sa.Column("finished_at", UtcDateTime(), nullable=True),
+    # A segmented batch's files in order, as a JSON array of ids; its file_id is then null.
+    sa.Column("segments_json", sa.Text(), nullable=True),
     sa.Index("ix_batches_job_id", "job_id"),
 )
 
@@ -145,4 +151,45 @@ idempotency_keys = sa.Table(
     sa.Column("request_sha256", sa.String(SHA256), nullable=False),
     sa.Column("job_id", sa.String(ID), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# One row per job that has a notifyUrl and reached a terminal status: the outbox the
+# notification sender works through (runner/notify.py). Purging the job removes it.
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column(
+        "job_id",
+        sa.String(ID),
+        sa.ForeignKey("jobs.id", ondelete="CASCADE", name="fk_notifications_job_id_jobs"),
+        primary_key=True,
+    ),
+    sa.Column("tenant", sa.String(TENANT), nullable=False),
+    sa.Column("job_status", sa.String(20), nullable=False),  # the terminal status announced
+    sa.Column("state", sa.String(16), nullable=False),  # pending, delivered, failed, refused
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default=ZERO),
+    # When the next attempt is due (or, while one runs, when its claim lapses); null once done.
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Index("ix_notifications_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+notification_attempts = sa.Table(
+    "notification_attempts",
+    metadata,
+    sa.Column(
+        "job_id",
+        sa.String(ID),
+        sa.ForeignKey(
+            "notifications.job_id",
+            ondelete="CASCADE",
+            name="fk_notification_attempts_job_id_notifications",
+        ),
+        primary_key=True,
+    ),
+    sa.Column("attempt", sa.Integer(), primary_key=True),  # 1, 2, ...
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("status_code", sa.Integer(), nullable=True),  # the HTTP answer, if there was one
+    sa.Column("error", sa.Text(), nullable=True),  # why it failed or was refused
 )

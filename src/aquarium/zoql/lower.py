@@ -194,7 +194,8 @@ class _Lowerer:
             "from_": exp.From(this=self.table(source.name, source.name)),
             "joins": [self.join(relation) for relation in self.plan.joins],
         }
-        args["where"] = exp.Where(this=_all(where))
+        if where:
+            args["where"] = exp.Where(this=_all(where))
         if self.plan.group_by:
             args["group"] = exp.Group(expressions=[self.expr(e) for e in self.plan.group_by])
         if self.plan.having is not None:
