@@ -69,7 +69,7 @@ def _delete(h: support.Harness, ids: list[str]) -> None:
 
 
 def _account_ids(h: support.Harness) -> list[str]:
-    header, rows, _ = _rows(h, h.submit("select Id from Account", version="1.0"))
+    _, rows, _ = _rows(h, h.submit("select Id from Account", version="1.0"))
     return sorted(row[0] for row in rows)
 
 
