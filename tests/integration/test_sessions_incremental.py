@@ -174,3 +174,69 @@ def test_writes_during_jobs_are_neither_lost_nor_repeated(make_server: ServerFac
     _, rows, _ = _rows(h, _submit(h))
     seen += [row[1] for row in rows]
     assert sorted(seen) == sorted(written), "every change exactly once"
+
+
+def test_submit_answers_full_or_incremental_and_reuses_session_queries(
+    make_server: ServerFactory,
+) -> None:
+    h = make_server()
+    first = h.aqua.submit(
+        PRINCIPAL,
+        {
+            "version": "1.1",
+            "partner": "p",
+            "project": "r",
+            "queries": [
+                {"name": "a", "query": QUERY},
+                {"name": "b", "query": "select Id from Invoice"},
+            ],
+        },
+    )
+    assert [b["full"] for b in first["batches"]] == [True, True]
+    h.wait_terminal(first["id"])
+    again = h.aqua.submit(PRINCIPAL, {"version": "1.1", "partner": "p", "project": "r"})
+    assert [(b["name"], b["full"]) for b in again["batches"]] == [("a", False), ("b", False)]
+    h.wait_terminal(again["id"])
+    merged = h.aqua.submit(
+        PRINCIPAL,
+        {
+            "version": "1.1",
+            "partner": "p",
+            "project": "r",
+            "useLastCompletedJobQueries": True,
+            "queries": [
+                {"name": "b", "query": "select Id, Amount from Invoice"},
+                {"name": "c", "query": "select Id from Product"},
+            ],
+        },
+    )
+    assert [(b["name"], b["full"]) for b in merged["batches"]] == [
+        ("a", False),
+        ("b", True),
+        ("c", True),
+    ]
+    assert h.wait_terminal(merged["id"]).status == JS.COMPLETED
+
+
+def test_a_deleted_section_cannot_aggregate(make_server: ServerFactory) -> None:
+    import pytest
+
+    from aquarium.domain import errors
+
+    h = make_server(start=False)
+    with pytest.raises(errors.ZoqlError, match="cannot aggregate"):
+        h.aqua.submit(
+            PRINCIPAL,
+            {
+                "version": "1.1",
+                "partner": "p",
+                "project": "s",
+                "queries": [
+                    {
+                        "name": "a",
+                        "query": "select Status, count(*) from Account group by Status",
+                        "deleted": DELETED,
+                    }
+                ],
+            },
+        )

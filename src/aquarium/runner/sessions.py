@@ -57,19 +57,28 @@ def _deleted_flag(batch: jobs_repo.BatchRecord, *, include: bool) -> visibility.
     )
 
 
-def _previous(conn: sa.Connection, job: jobs_repo.JobRecord) -> jobs_repo.JobRecord | None:
-    if not (job.partner and job.project):
+def previous_job(
+    conn: sa.Connection, tenant: str, partner: str | None, project: str | None
+) -> jobs_repo.JobRecord | None:
+    """The session's last completed job that moved it (None for a new session)."""
+    if not (partner and project):
         return None
-    previous = jobs_repo.last_completed(
-        conn, job.tenant, job.partner, job.project, moving_only=True
-    )
-    return None if previous is None or previous.id == job.id else previous
+    return jobs_repo.last_completed(conn, tenant, partner, project, moving_only=True)
 
 
-def _same_query(batch: jobs_repo.BatchRecord, before: jobs_repo.BatchRecord | None) -> bool:
-    if before is None:
+def continues(
+    query: str,
+    batch_type: str,
+    deleted_json: str | None,
+    name: str,
+    previous: jobs_repo.JobRecord | None,
+) -> bool:
+    """Whether a query repeats the previous job's query of that name, unchanged (same text,
+    type and deleted section): only then is it loaded incrementally (reference §5.3)."""
+    if previous is None:
         return False
-    return (batch.query, batch.batch_type, batch.deleted_json) == (
+    before = next((b for b in previous.batches if b.name == name), None)
+    return before is not None and (query, batch_type, deleted_json) == (
         before.query,
         before.batch_type,
         before.deleted_json,
@@ -91,17 +100,19 @@ def scope(
     if offset is None:
         offset = tenant.limits.stateful_offset_s
     end = taken_at - dt.timedelta(seconds=offset)
-    previous = _previous(conn, job)
+    previous = previous_job(conn, job.tenant, job.partner, job.project)
+    if previous is not None and previous.id == job.id:
+        previous = None
     start: dt.datetime | None = None
     if job.incremental_time_ms is not None:
         start = dt.datetime.fromtimestamp(job.incremental_time_ms / 1000, dt.UTC)
     elif previous is not None and previous.created_at >= taken_at - FULL_LOAD_AFTER:
         start = previous.window_end or previous.started_at
-    earlier = {b.name: b for b in previous.batches} if previous is not None else {}
     batches: dict[str, BatchScope] = {}
     for batch in job.batches:
         incremental = start is not None and (
-            job.incremental_time_ms is not None or _same_query(batch, earlier.get(batch.name))
+            job.incremental_time_ms is not None
+            or continues(batch.query, batch.batch_type, batch.deleted_json, batch.name, previous)
         )
         window = visibility.Window(start if incremental else None, end)
         batches[batch.id] = BatchScope(

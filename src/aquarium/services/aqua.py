@@ -21,10 +21,11 @@ from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids, jobs, tenancy
 from aquarium.runner import base as runner_base
+from aquarium.runner import sessions
 from aquarium.services import aqua_request, aqua_wire, job_cache
 from aquarium.storage import base as storage
 from aquarium.store import database, files_repo, jobs_repo
-from aquarium.zoql import check, translate
+from aquarium.zoql import check, plan, translate
 
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY = 255
@@ -81,6 +82,11 @@ class AquaService:
             partners=tenant.partners,
             max_queries=tenant.limits.max_queries_per_job,
         )
+        if request.encrypted == "pgp" and not tenant.pgp_public_key:
+            raise errors.MalformedRequest(
+                f"'encrypted' is pgp but tenant {tenant.name} has no PGP public key: an "
+                f"administrator sets one with `aquarium tenant set-pgp-key {tenant.name} FILE`"
+            )
         try:
             with self.metadata.begin() as conn:
                 if idempotency_key is not None:
@@ -99,7 +105,7 @@ class AquaService:
                     _new_job(
                         job_id, tenant, principal, request, now, idempotency_key, request_hash
                     ),
-                    [_new_batch(job_id, i, q, request) for i, q in enumerate(queries)],
+                    _new_batches(conn, tenant, job_id, queries, request),
                 )
                 if idempotency_key is not None:
                     jobs_repo.record_idempotency(
@@ -154,15 +160,22 @@ class AquaService:
     def _queries(
         self, conn: sa.Connection, tenant: tenancy.Tenant, request: aqua_request.JobRequest
     ) -> tuple[aqua_request.QuerySpec, ...]:
-        if request.queries:
-            return request.queries
-        # A stateful job without queries reruns its session's queries (reference §5.3).
-        previous = None
-        if request.stateful and request.partner and request.project:
-            previous = jobs_repo.last_completed(conn, tenant.name, request.partner, request.project)
-        if previous is None:
-            raise errors.NoQueries()
-        return tuple(aqua_request.spec_of(batch) for batch in previous.batches)
+        previous = (
+            sessions.previous_job(conn, tenant.name, request.partner, request.project)
+            if request.stateful
+            else None
+        )
+        earlier = tuple(aqua_request.spec_of(b) for b in previous.batches) if previous else ()
+        if not request.queries:
+            # A stateful job without queries reruns its session's queries (reference §5.3).
+            if not earlier:
+                raise errors.NoQueries()
+            return earlier
+        if request.use_last_completed_job_queries:
+            # The session's queries, then the new ones; a new query replaces one of its name.
+            named = {query.name for query in request.queries}
+            return tuple(q for q in earlier if q.name not in named) + request.queries
+        return request.queries
 
     def _check_queries(
         self,
@@ -179,6 +192,11 @@ class AquaService:
             if query.deleted is not None and not query_plan.source.deleted_export:
                 raise errors.DeletedNotSupported(
                     f"query '{query.name}': {query_plan.source.name} keeps no deleted records"
+                )
+            if query.deleted is not None and (query_plan.group_by or _aggregates(query_plan)):
+                raise errors.ZoqlError(
+                    "a query with a deleted section exports rows; it cannot aggregate them",
+                    query_name=query.name,
                 )
 
     def _check_capacity(
@@ -278,6 +296,10 @@ class AquaService:
         return FileDownload(path, record.content_type, record.size, record.sha256)
 
 
+def _aggregates(query_plan: plan.Plan) -> bool:
+    return any(isinstance(column.expr, plan.Aggregate) for column in query_plan.columns)
+
+
 def _new_job(
     job_id: str,
     tenant: tenancy.Tenant,
@@ -315,17 +337,38 @@ def _new_job(
     )
 
 
-def _new_batch(
-    job_id: str, position: int, query: aqua_request.QuerySpec, request: aqua_request.JobRequest
-) -> jobs_repo.NewBatch:
-    return jobs_repo.NewBatch(
-        id=ids.new_id(),
-        position=position,
-        name=query.name,
-        query=query.query,
-        batch_type=query.type.value,
-        api_version=query.api_version,
-        status=jobs.BatchStatus.PENDING,
-        full=True,  # stateless runs and stateful first loads are full; increments come later
-        deleted_json=json.dumps(query.deleted.wire()) if query.deleted else None,
+def _new_batches(
+    conn: sa.Connection,
+    tenant: tenancy.Tenant,
+    job_id: str,
+    queries: tuple[aqua_request.QuerySpec, ...],
+    request: aqua_request.JobRequest,
+) -> list[jobs_repo.NewBatch]:
+    """The job's batches; ``full`` is what the session suggests now (the runner decides again
+    when the job starts, once the jobs before it have finished)."""
+    previous = (
+        sessions.previous_job(conn, tenant.name, request.partner, request.project)
+        if request.stateful
+        else None
     )
+    batches = []
+    for position, query in enumerate(queries):
+        deleted_json = json.dumps(query.deleted.wire()) if query.deleted else None
+        incremental = request.stateful and (
+            request.incremental_time is not None
+            or sessions.continues(query.query, query.type.value, deleted_json, query.name, previous)
+        )
+        batches.append(
+            jobs_repo.NewBatch(
+                id=ids.new_id(),
+                position=position,
+                name=query.name,
+                query=query.query,
+                batch_type=query.type.value,
+                api_version=query.api_version,
+                status=jobs.BatchStatus.PENDING,
+                full=not incremental,
+                deleted_json=deleted_json,
+            )
+        )
+    return batches
