@@ -8,12 +8,13 @@ from __future__ import annotations
 import platform
 import sys
 
-from benchmarks import bench_aqua, bench_datagen, bench_translate
+from benchmarks import bench_aqua, bench_datagen, bench_incremental, bench_translate
 
 BENCHMARKS = {
     "translate": bench_translate.run,
     "datagen": bench_datagen.run,
     "aqua": bench_aqua.run,
+    "incremental": bench_incremental.run,
 }
 
 
