@@ -137,10 +137,6 @@ def test_composite_body_of_reference_section_2_is_accepted_echoed_and_runs(
     assert all(row[-1].endswith("+0000") for row in rows[1:]), rows[:3]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner bug (reported): the deleted flag column is never written to the CSV",
-)
 def test_deleted_flag_column_comes_first_named_object_dot_column(demo: httpx.Client) -> None:
     body = support.stateless("select Id, Name from Account", useQueryLabels=True)
     body["queries"][0]["deleted"] = {
@@ -211,10 +207,6 @@ def test_last_completed_job_of_a_partner_project_session(demo: httpx.Client) -> 
         assert last == support.get_job(demo, done["id"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner bug (reported): every stateful job is a full load, never incremental",
-)
 def test_second_job_of_a_stateful_session_is_incremental(demo: httpx.Client) -> None:
     body = example_body(f"incremental-{uuid.uuid4().hex[:8]}")
     body["queries"][0]["query"] = "select Id, UpdatedDate from Account"

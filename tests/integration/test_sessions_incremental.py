@@ -14,6 +14,10 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
+from aquarium.datagen import simulate
+from aquarium.domain import errors
 from aquarium.engines import naming
 from tests.integration import test_runner_support as support
 from tests.integration.test_runner_support import JS, PRINCIPAL, SCHEMA, TENANT, ServerFactory
@@ -219,10 +223,6 @@ def test_submit_answers_full_or_incremental_and_reuses_session_queries(
 
 
 def test_a_deleted_section_cannot_aggregate(make_server: ServerFactory) -> None:
-    import pytest
-
-    from aquarium.domain import errors
-
     h = make_server(start=False)
     with pytest.raises(errors.ZoqlError, match="cannot aggregate"):
         h.aqua.submit(
@@ -240,3 +240,85 @@ def test_a_deleted_section_cannot_aggregate(make_server: ServerFactory) -> None:
                 ],
             },
         )
+
+
+SIMULATED = {
+    "Account": "select Id, Name from Account",
+    "Usage": "select Id, Quantity from Usage",
+    "Invoice": "select Id, Status from Invoice",
+}
+
+
+def _session_files(h: support.Harness, job_id: str) -> dict[str, list[list[str]]]:
+    record = h.wait_terminal(job_id)
+    assert record.status == JS.COMPLETED, record
+    files = {}
+    for batch in record.batches:
+        assert batch.file_id is not None
+        text = h.aqua.file(PRINCIPAL, batch.file_id).path.read_text("utf-8")
+        files[batch.name] = list(csv.reader(io.StringIO(text)))[1:]
+    return files
+
+
+def test_increments_after_simulated_activity_hold_exactly_what_changed(
+    make_server: ServerFactory,
+) -> None:
+    body = {
+        "version": "1.1",
+        "partner": "p",
+        "project": "sim",
+        "useQueryLabels": True,
+        "queries": [
+            {"name": name, "query": query, "deleted": DELETED} for name, query in SIMULATED.items()
+        ],
+    }
+    first = make_server()
+    _session_files(first, first.aqua.submit(PRINCIPAL, body)["id"])
+    first.stop()
+    report = simulate.simulate_into(first.data_dir, TENANT, days=3, seed=5)
+    assert report.total > 0
+    second = make_server(data_dir=first.data_dir)
+    files = _session_files(second, second.aqua.submit(PRINCIPAL, body)["id"])
+    for name in SIMULATED:
+        changed = {row_id for obj, row_id in report.changed if obj == name}
+        exported = [row[1] for row in files[name]]
+        assert sorted(exported) == sorted(changed), name
+        deleted = {row[1] for row in files[name] if row[0] == "1"}
+        with second.srv.engine.write_transaction(TENANT) as (cursor, _):
+            gone = {
+                r[0]
+                for r in cursor.execute(
+                    f'SELECT "Id" FROM {SCHEMA}."{name}" '
+                    f'WHERE "{naming.DELETED_COLUMN}" IS NOT NULL'
+                ).fetchall()
+            }
+        assert deleted == gone & changed, name
+
+
+def test_every_batch_of_a_job_reads_one_snapshot(make_server: ServerFactory) -> None:
+    """While a writer renames accounts, the same query twice in one job gives the same file."""
+    h = make_server()
+    ids = _account_ids(h)
+    stop = threading.Event()
+
+    def writer() -> None:
+        for n, account_id in enumerate(ids * 3):
+            if stop.is_set():
+                return
+            _update(h, [account_id], f"v{n}")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(3):
+            job_id = h.submit(QUERY, QUERY, "select Id from InvoiceItem", QUERY, version="1.0")
+            record = h.wait_terminal(job_id)
+            contents = [
+                h.aqua.file(PRINCIPAL, b.file_id).path.read_bytes()
+                for b in record.batches
+                if b.file_id and b.query == QUERY
+            ]
+            assert len(contents) == 3 and len(set(contents)) == 1
+    finally:
+        stop.set()
+        thread.join()
