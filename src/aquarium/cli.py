@@ -119,6 +119,23 @@ def _print_report(report: GenerationReport, tenant: str) -> None:
     )
 
 
+@app.command("simulate")
+def simulate_command(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    tenant: Tenant = DEMO_TENANT,
+    days: Annotated[int, typer.Option(help="Simulated days of business activity.")] = 1,
+    seed: Annotated[int, typer.Option(help="Same data and seed, same activity.")] = DEMO_SEED,
+) -> None:
+    """Write a stream of business activity into a tenant's data (run it while no server runs)."""
+    from aquarium.datagen import simulate  # the generator's text pools: only for this command
+
+    try:
+        report = simulate.simulate_into(data_dir, tenant, days=days, seed=seed)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    Console().print(simulate.report_table(report))
+
+
 @app.command("query")
 def query_command(
     zoql: Annotated[str, typer.Argument(help="The ZOQL / Export ZOQL statement.")],

@@ -22,9 +22,9 @@ from aquarium.api import deps
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import tenancy
-from aquarium.engines import duckdb_engine, naming
-from aquarium.runner import execution, inprocess
-from aquarium.services import aqua, auth, job_cache
+from aquarium.engines import billing_writes, duckdb_engine, naming
+from aquarium.runner import execution, inprocess, notify
+from aquarium.services import aqua, auth, job_cache, objects
 from aquarium.settings import Settings
 from aquarium.storage import local
 from aquarium.store import database, files_repo, jobs_repo, tenants_file
@@ -75,12 +75,16 @@ class Server:
     engine: duckdb_engine.DuckDbEngine
     results: local.LocalResultStore
     tenants: TenantDirectory
+    #: calls the notifyUrl of finished jobs (every node runs one; attempts are claimed)
+    notifications: notify.NotificationSender | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         if self.runner is not None:
             self.runner.start()
         threading.Thread(target=self._purge_loop, name="aquarium-purge", daemon=True).start()
+        if self.notifications is not None:
+            self.notifications.start()
         self.services.ready = True
         log.info("server ready", data_dir=str(self.settings.data_dir))
 
@@ -89,6 +93,8 @@ class Server:
         self._stop.set()
         if self.runner is not None:
             self.runner.stop()
+        if self.notifications is not None:
+            self.notifications.stop()
         self.engine.close()
         self.metadata.dispose()
 
@@ -102,6 +108,10 @@ class Server:
             default = tenancy.Limits()
             retention = default.job_retention_s
             jobs_repo.purge_jobs(conn, created_before=now - dt.timedelta(seconds=retention))
+        tenant_names = tenants_file.tenant_names(self.settings.data_dir)
+        billing_writes.purge_deleted(
+            self.engine, model.default(), tenant_names, self.services.clock.now
+        )
 
     def _purge_loop(self) -> None:
         while not self._stop.wait(self.settings.purge_interval_s):
@@ -188,7 +198,10 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     services = deps.AppServices(
         settings=settings, aqua=service, authenticators=lambda: tenants.authenticator, clock=clock
     )
-    return Server(settings, services, runner, metadata, engine, results, tenants)
+    writes = billing_writes.BillingWrites(engine, catalog, clock)
+    services.objects = objects.ObjectService(writes=writes, tenant_of=tenants.tenant)
+    sender = notify.NotificationSender(metadata, clock, allowed_hosts=settings.notify_allowed_hosts)
+    return Server(settings, services, runner, metadata, engine, results, tenants, sender)
 
 
 class _NoRunner:

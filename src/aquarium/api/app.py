@@ -8,7 +8,16 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from aquarium import __version__
-from aquarium.api import aqua_routes, deps, errors, fast_poll, files_routes, middleware, ops_routes
+from aquarium.api import (
+    aqua_routes,
+    deps,
+    errors,
+    fast_poll,
+    files_routes,
+    middleware,
+    object_routes,
+    ops_routes,
+)
 from aquarium.domain import errors as domain_errors
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -31,6 +40,7 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.include_router(aqua_routes.router)
     app.include_router(files_routes.router)
     app.include_router(ops_routes.router)
+    app.include_router(object_routes.router)
     app.add_exception_handler(domain_errors.AquariumError, errors.handle_domain_error)
     app.add_exception_handler(Exception, errors.handle_unexpected)
     # Outermost first when called: normalise the path, then headers, then gzip.

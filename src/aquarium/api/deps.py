@@ -9,7 +9,7 @@ from fastapi import Request
 
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, tenancy
-from aquarium.services import aqua, auth
+from aquarium.services import aqua, auth, objects
 from aquarium.settings import Settings
 
 
@@ -23,6 +23,8 @@ class AppServices:
     authenticators: Callable[[], auth.Authenticator]
     clock: clock_port.Clock
     ready: bool = False
+    #: object CRUD (``/v1/object/...``); ``None`` where the server writes no billing data
+    objects: objects.ObjectService | None = None
 
 
 def services(request: Request) -> AppServices:

@@ -1,9 +1,11 @@
 """Write one batch's result file: the engine's COPY, then packaging, then the SHA-256.
 
 The engine writes plain CSV with its own bulk writer; ``gzip`` and ``zip`` wrap it by streaming
-(constant memory). The checksum and size are of the bytes a client downloads. For plain CSV the
-checksum is computed while the engine writes (:class:`TailHasher` follows the growing file), so
-hashing a multi-gigabyte export adds almost nothing to the job's time.
+(constant memory); with ``encrypt_to`` the packaged file is then PGP-encrypted (:mod:`pgp`:
+compress first, then encrypt). The checksum and size are of the bytes a client downloads. For
+plain CSV the checksum is computed while the engine writes (:class:`TailHasher` follows the
+growing file), so hashing a multi-gigabyte export adds almost nothing to the job's time.
+Segmented results (:mod:`segments`) package each segment with :func:`package`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aquarium.engines import base
+from aquarium.export import pgp
 from aquarium.zoql import lower
 
 CHUNK_BYTES = 1 << 20
@@ -107,6 +110,45 @@ def _zip(source: Path, target: Path, entry_name: str) -> None:
         archive.write(source, arcname=entry_name)
 
 
+def package(
+    plain: Path,
+    target: Path,
+    *,
+    file_format: str,
+    query_name: str,
+    record_count: int,
+    encrypt_to: str | None = None,
+) -> WrittenFile:
+    """Turn the plain CSV ``plain`` into ``target``: packaged as ``file_format``, then encrypted
+    to the armoured public key ``encrypt_to`` unless it is None. ``plain`` is consumed (moved or
+    removed).
+
+    Raises :class:`pgp.EncryptionFailed` when encryption is asked for and fails.
+    """
+    encrypt = encrypt_to is not None
+    packed = target.with_name(target.name + ".packed") if encrypt else target
+    try:
+        if file_format == "GZIP":
+            _gzip(plain, packed)
+        elif file_format == "ZIP":
+            _zip(plain, packed, f"{query_name}.csv")
+        else:
+            plain.replace(packed)
+        if encrypt:
+            pgp.encrypt_file(packed, target, encrypt_to)
+    finally:
+        for leftover in (plain, packed) if encrypt else (plain,):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    return WrittenFile(
+        path=target,
+        record_count=record_count,
+        size=target.stat().st_size,
+        sha256=sha256_of(target),
+        content_type=pgp.CONTENT_TYPE if encrypt else CONTENT_TYPES[file_format],
+    )
+
+
 def write_result(
     snapshot: base.Snapshot,
     query: lower.LoweredQuery,
@@ -115,9 +157,12 @@ def write_result(
     file_format: str,
     query_name: str,
     csv: base.CsvOptions,
+    encrypt_to: str | None = None,
 ) -> WrittenFile:
-    """Run ``query`` into ``target`` packaged as ``file_format`` (CSV, GZIP or ZIP)."""
-    if file_format == "CSV":
+    """Run ``query`` into ``target`` packaged as ``file_format`` (CSV, GZIP or ZIP), then
+    encrypted to the armoured public key ``encrypt_to`` unless it is None (see :func:`package`).
+    """
+    if file_format == "CSV" and encrypt_to is None:
         hasher = TailHasher(target)
         try:
             rows = snapshot.copy_csv(query, target, csv)
@@ -131,21 +176,17 @@ def write_result(
             sha256=hasher.finish(),
             content_type=CONTENT_TYPES[file_format],
         )
-    else:
-        plain = target.with_name(target.name + ".csv")
-        try:
-            rows = snapshot.copy_csv(query, plain, csv)
-            if file_format == "GZIP":
-                _gzip(plain, target)
-            else:
-                _zip(plain, target, f"{query_name}.csv")
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                plain.unlink()
-    return WrittenFile(
-        path=target,
-        record_count=rows,
-        size=target.stat().st_size,
-        sha256=sha256_of(target),
-        content_type=CONTENT_TYPES[file_format],
-    )
+    plain = target.with_name(target.name + ".csv")
+    try:
+        rows = snapshot.copy_csv(query, plain, csv)
+        return package(
+            plain,
+            target,
+            file_format=file_format,
+            query_name=query_name,
+            record_count=rows,
+            encrypt_to=encrypt_to,
+        )
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            plain.unlink()

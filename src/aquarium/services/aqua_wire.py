@@ -17,7 +17,8 @@ from aquarium.store import jobs_repo
 START_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def batch_document(batch: jobs_repo.BatchRecord, *, segmented: bool = False) -> dict[str, Any]:
+def batch_document(batch: jobs_repo.BatchRecord) -> dict[str, Any]:
+    """One batch; a segmented batch lists its files in ``segments`` instead of ``fileId``."""
     document: dict[str, Any] = {
         "name": batch.name,
         "query": batch.query,
@@ -31,11 +32,10 @@ def batch_document(batch: jobs_repo.BatchRecord, *, segmented: bool = False) -> 
     }
     if batch.status != jobs.BatchStatus.PENDING:
         document["message"] = batch.message or ""
-    if batch.file_id:
-        if segmented:
-            document["segments"] = [batch.file_id]
-        else:
-            document["fileId"] = batch.file_id
+    if batch.segments:
+        document["segments"] = list(batch.segments)
+    elif batch.file_id:
+        document["fileId"] = batch.file_id
     if batch.deleted_json:
         document["deleted"] = json.loads(batch.deleted_json)
     return document

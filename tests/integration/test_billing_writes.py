@@ -1,0 +1,319 @@
+"""The billing write path on a real DuckDB file: stamps, soft deletion, snapshots, purge, checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import zoneinfo
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from aquarium import datagen
+from aquarium.catalog import model
+from aquarium.domain import errors, ids, tenancy
+from aquarium.engines import billing_writes, duckdb_engine, naming
+from aquarium.services import objects
+from aquarium.testing import FakeClock
+from aquarium.zoql import check, lower, translate, visibility
+
+TENANT = "writes"
+TIME_ZONE = "America/Los_Angeles"
+ALICE = tenancy.Principal(TENANT, "alice", admin=False, how=tenancy.AuthMethod.BASIC)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("writes")
+    datagen.generate_into(directory, TENANT, scale=0.02, seed=5, time_zone=TIME_ZONE)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def engine(data_dir: Path) -> Iterator[duckdb_engine.DuckDbEngine]:
+    opened = duckdb_engine.DuckDbEngine(data_dir / naming.DUCKDB_FILE)
+    yield opened
+    opened.close()
+
+
+_TEST_NUMBER = itertools.count()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # Each test starts 60 days after the previous one, so windows on UpdatedDate stay apart.
+    start = dt.datetime(2027, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=60 * next(_TEST_NUMBER))
+    return FakeClock(start)
+
+
+@pytest.fixture
+def writes(engine: duckdb_engine.DuckDbEngine, clock: FakeClock) -> billing_writes.BillingWrites:
+    return billing_writes.BillingWrites(engine, model.default(), clock)
+
+
+@pytest.fixture
+def service(writes: billing_writes.BillingWrites) -> objects.ObjectService:
+    tenant = tenancy.Tenant(TENANT, TIME_ZONE)
+    return objects.ObjectService(writes, lambda name: tenant if name == TENANT else None)
+
+
+def _account(writes: billing_writes.BillingWrites, name: str = "Acme Corp") -> str:
+    values = {"Name": name, "Currency": "USD", "BillCycleDay": 1, "Status": "Draft"}
+    return writes.create(TENANT, "Account", values, actor="alice")
+
+
+def _export_ids(
+    engine: duckdb_engine.DuckDbEngine,
+    text: str,
+    *,
+    window: visibility.Window | None = None,
+    deleted: visibility.DeletedFlag | None = None,
+) -> list[tuple[object, ...]]:
+    catalog = model.default()
+    context = check.Context(catalog=catalog, time_zone=TIME_ZONE)
+    options = lower.Options(
+        schema=naming.schema_name(TENANT), use_labels=True, window=window, deleted=deleted
+    )
+    query = translate.translate(text, context=context, options=options)
+    with engine.snapshot(TENANT) as snapshot:
+        return snapshot.fetch(query)
+
+
+def _stored(
+    engine: duckdb_engine.DuckDbEngine, row_id: str, deleted_at: dt.datetime
+) -> tuple[object, ...] | None:
+    """(name, deleted at the instant?, updated at the instant?) of any Account row, live or not."""
+    with engine.snapshot(TENANT) as snapshot:
+        assert isinstance(snapshot, duckdb_engine.DuckDbSnapshot)
+        found = snapshot.cursor.execute(
+            f'SELECT "Name", "{naming.DELETED_COLUMN}" = ?, "UpdatedDate" = ? '
+            f'FROM "{naming.schema_name(TENANT)}"."Account" WHERE "Id" = ?',
+            [deleted_at, deleted_at, row_id],
+        ).fetchone()
+        return found
+
+
+# -- stamps ------------------------------------------------------------------------------------
+
+
+def test_create_stamps_both_dates_and_the_actor(
+    writes: billing_writes.BillingWrites, clock: FakeClock
+) -> None:
+    row_id = _account(writes)
+    assert ids.is_id(row_id)
+    row = writes.get(TENANT, "account", row_id)
+    assert row is not None
+    assert row["Name"] == "Acme Corp"
+    assert row["CreatedDate"] == row["UpdatedDate"] == clock.now()
+    alice = billing_writes.actor_id("alice")
+    assert ids.is_id(alice)
+    assert row["CreatedById"] == row["UpdatedById"] == alice
+
+
+def test_update_stamps_updated_date_only(
+    writes: billing_writes.BillingWrites, clock: FakeClock
+) -> None:
+    row_id = _account(writes)
+    created = clock.now()
+    later = clock.advance(minutes=5)
+    writes.update(TENANT, "Account", row_id, {"status": "Active"}, actor="bob")
+    row = writes.get(TENANT, "Account", row_id)
+    assert row is not None
+    assert row["Status"] == "Active"
+    assert row["CreatedDate"] == created
+    assert row["UpdatedDate"] == later
+    assert row["CreatedById"] == billing_writes.actor_id("alice")
+    assert row["UpdatedById"] == billing_writes.actor_id("bob")
+
+
+def test_delete_keeps_the_values_and_stamps_deleted_and_updated_dates(
+    writes: billing_writes.BillingWrites, engine: duckdb_engine.DuckDbEngine, clock: FakeClock
+) -> None:
+    row_id = _account(writes, "Soon Gone Ltd")
+    deleted_at = clock.advance(minutes=1)
+    writes.delete(TENANT, "Account", row_id, actor="bob")
+    assert writes.get(TENANT, "Account", row_id) is None
+    assert _stored(engine, row_id, deleted_at) == ("Soon Gone Ltd", True, True)
+
+
+def test_deleted_or_unknown_rows_cannot_be_changed(writes: billing_writes.BillingWrites) -> None:
+    row_id = _account(writes)
+    writes.delete(TENANT, "Account", row_id, actor="bob")
+    for target in (row_id, ids.new_id(), "not-an-id"):
+        with pytest.raises(billing_writes.RowNotFound):
+            writes.update(TENANT, "Account", target, {"Name": "x"}, actor="bob")
+        with pytest.raises(billing_writes.RowNotFound):
+            writes.delete(TENANT, "Account", target, actor="bob")
+        assert writes.get(TENANT, "Account", target) is None
+
+
+def test_another_tenants_rows_are_unknown(writes: billing_writes.BillingWrites) -> None:
+    row_id = _account(writes)
+    assert writes.get("nobody", "Account", row_id) is None
+    with pytest.raises(billing_writes.RowNotFound):
+        writes.update("nobody", "Account", row_id, {"Name": "x"}, actor="bob")
+
+
+# -- what exports see --------------------------------------------------------------------------
+
+
+def test_exports_see_live_rows_only_and_incremental_loads_see_deletions(
+    writes: billing_writes.BillingWrites, engine: duckdb_engine.DuckDbEngine, clock: FakeClock
+) -> None:
+    start = clock.now()
+    kept, gone = _account(writes, "Kept"), _account(writes, "Gone")
+    clock.advance(seconds=1)
+    writes.delete(TENANT, "Account", gone, actor="alice")
+    everything = {row[0] for row in _export_ids(engine, "select Id from Account")}
+    assert kept in everything
+    assert gone not in everything
+    flag = visibility.DeletedFlag(column="IsDeleted", numeric=False, include_deleted=True)
+    window = visibility.Window(start=start, end=clock.advance(seconds=1))
+    rows = _export_ids(engine, "select Id from Account", window=window, deleted=flag)
+    assert sorted(rows) == sorted([("false", kept), ("true", gone)])
+
+
+def test_a_snapshot_sees_the_writes_committed_before_it_and_none_after(
+    writes: billing_writes.BillingWrites, engine: duckdb_engine.DuckDbEngine
+) -> None:
+    context = check.Context(catalog=model.default(), time_zone=TIME_ZONE)
+    options = lower.Options(schema=naming.schema_name(TENANT))
+    query = translate.translate("select Id, Name from Account", context=context, options=options)
+    before = _account(writes, "Before")
+    with engine.snapshot(TENANT) as snapshot:
+        during = _account(writes, "During")
+        writes.update(TENANT, "Account", before, {"Name": "Renamed"}, actor="bob")
+        seen = dict(snapshot.fetch(query))
+    assert seen[before] == "Before"
+    assert during not in seen
+    with engine.snapshot(TENANT) as snapshot:
+        seen = dict(snapshot.fetch(query))
+    assert seen[before] == "Renamed"
+    assert seen[during] == "During"
+
+
+# -- purge -------------------------------------------------------------------------------------
+
+
+def test_purge_removes_rows_deleted_more_than_30_days_ago(
+    writes: billing_writes.BillingWrites, engine: duckdb_engine.DuckDbEngine, clock: FakeClock
+) -> None:
+    catalog = model.default()
+    row_id = _account(writes)
+    deleted_at = clock.now()
+    writes.delete(TENANT, "Account", row_id, actor="bob")
+    clock.advance(days=29, hours=23)
+    billing_writes.purge_deleted(engine, catalog, [TENANT, "nobody"], clock.now)
+    assert _stored(engine, row_id, deleted_at) is not None  # (earlier tests' rows may go)
+    clock.advance(hours=2)
+    assert billing_writes.purge_deleted(engine, catalog, [TENANT], clock.now) >= 1
+    assert _stored(engine, row_id, deleted_at) is None
+
+
+# -- refusals ----------------------------------------------------------------------------------
+
+
+def test_the_write_path_refuses_unknown_objects_fields_system_fields_and_bad_references(
+    writes: billing_writes.BillingWrites,
+) -> None:
+    with pytest.raises(billing_writes.UnknownObject):
+        writes.create(TENANT, "Opportunity", {}, actor="a")
+    with pytest.raises(billing_writes.InvalidField):
+        writes.create(TENANT, "Account", {"Nmae": "x"}, actor="a")
+    with pytest.raises(billing_writes.InvalidField):
+        writes.create(TENANT, "Account", {"UpdatedDate": dt.datetime.now(dt.UTC)}, actor="a")
+    with pytest.raises(billing_writes.InvalidValue, match="names no Account"):
+        writes.create(TENANT, "Contact", {"AccountId": ids.new_id()}, actor="a")
+    with pytest.raises(billing_writes.InvalidValue, match="not a valid id"):
+        writes.create(TENANT, "Contact", {"AccountId": "nope"}, actor="a")
+    with pytest.raises(billing_writes.InvalidValue):
+        writes.create(TENANT, "Account", {"Balance": Decimal("1e20")}, actor="a")
+
+
+def test_references_must_be_live(writes: billing_writes.BillingWrites) -> None:
+    account = _account(writes)
+    contact = writes.create(TENANT, "Contact", {"AccountId": account}, actor="a")
+    writes.update(TENANT, "Account", account, {"BillToId": contact}, actor="a")
+    writes.delete(TENANT, "Contact", contact, actor="a")
+    with pytest.raises(billing_writes.InvalidValue):
+        writes.update(TENANT, "Account", account, {"SoldToId": contact}, actor="a")
+
+
+def _problems(error: billing_writes.WriteError) -> set[tuple[str, str]]:
+    return {(p.code, p.message.split(":")[0]) for p in error.problems}
+
+
+def test_the_service_checks_types_picklists_and_required_fields(
+    service: objects.ObjectService,
+) -> None:
+    body = {
+        "Name": 7,
+        "Currency": "XYZ",
+        "BillCycleDay": "first",
+        "AutoPay": "maybe",
+        "Balance": "12.34567",
+        "LastInvoiceDate": "2026-13-01",
+        "CreatedDate": "2026-01-01T00:00:00Z",
+        "Colour": "red",
+    }
+    with pytest.raises(billing_writes.WriteError) as refused:
+        service.create(ALICE, "account", body)
+    codes = [p.code for p in refused.value.problems]
+    assert codes.count("INVALID_VALUE") == 6
+    assert codes.count("INVALID_FIELD") == 2
+    with pytest.raises(billing_writes.MissingRequiredValue) as missing:
+        service.create(ALICE, "Account", {"Name": "x", "Currency": None})
+    assert {p.message for p in missing.value.problems} == {
+        "Missing required value: Currency",
+        "Missing required value: BillCycleDay",
+    }
+    with pytest.raises(billing_writes.InvalidValue):
+        service.create(ALICE, "Account", ["not", "an", "object"])
+    with pytest.raises(billing_writes.UnknownObject):
+        service.get(ALICE, "Opportunity", ids.new_id())
+
+
+def test_the_service_accepts_strings_for_numbers_and_reads_in_the_tenant_zone(
+    service: objects.ObjectService, writes: billing_writes.BillingWrites
+) -> None:
+    body = {
+        "name": "Typed",
+        "currency": "usd",
+        "billcycleday": "15",
+        "autopay": "true",
+        "balance": "12.5",
+        "TaxExemptEffectiveDate": "2026-02-03",
+    }
+    created = service.create(ALICE, "ACCOUNT", body)
+    assert created["Success"] is True
+    method = {
+        "AccountId": created["Id"],
+        "Type": "CreditCard",
+        "LastTransactionDateTime": "2026-07-01T09:30:00",
+    }
+    made = service.create(ALICE, "PaymentMethod", method)
+    row = writes.get(TENANT, "PaymentMethod", made["Id"])
+    assert row is not None
+    zone = zoneinfo.ZoneInfo(TIME_ZONE)
+    assert row["LastTransactionDateTime"] == dt.datetime(2026, 7, 1, 9, 30, tzinfo=zone)
+    shown = service.get(ALICE, "account", created["Id"])
+    assert shown["Currency"] == "USD"
+    assert shown["BillCycleDay"] == 15
+    assert shown["AutoPay"] is True
+    assert shown["Balance"] == 12.5
+    assert shown["TaxExemptEffectiveDate"] == "2026-02-03"
+    assert shown["CreatedDate"][-6:] in {"-08:00", "-07:00"}  # Los Angeles
+    assert "Notes" not in shown  # nulls are left out
+    updated = service.update(ALICE, "account", created["Id"], {"Id": created["Id"], "Notes": "n"})
+    assert updated == {"Success": True, "Id": created["Id"]}
+    assert service.delete(ALICE, "account", created["Id"]) == {"success": True, "id": created["Id"]}
+    with pytest.raises(billing_writes.RowNotFound):
+        service.get(ALICE, "account", created["Id"])
+
+
+def test_an_unknown_tenant_is_not_authenticated(service: objects.ObjectService) -> None:
+    stranger = tenancy.Principal("gone", "x", admin=False, how=tenancy.AuthMethod.BASIC)
+    with pytest.raises(errors.NotAuthenticated):
+        service.create(stranger, "Account", {})
