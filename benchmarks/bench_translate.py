@@ -9,27 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
-from pathlib import Path
 
 import sqlglot
+from tests import zoql_fixtures
 
 from aquarium.catalog import model
-from aquarium.zoql import ast, check, lower, translate
+from aquarium.zoql import check, lower, translate
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "zoql" / "valid.zoql"
 ROUNDS = 20
-
-
-def _queries() -> list[tuple[ast.Dialect, str]]:
-    queries = []
-    for line in FIXTURES.read_text("utf-8").splitlines():
-        if not line.strip() or line.startswith("--"):
-            continue
-        if line.startswith("zoql: "):
-            queries.append((ast.Dialect.ZOQL, line.removeprefix("zoql: ")))
-        else:
-            queries.append((ast.Dialect.EXPORT, line))
-    return queries
 
 
 def _percentile(samples: list[float], fraction: float) -> float:
@@ -42,7 +29,7 @@ def run() -> str:
         catalog=model.default(), now=dt.datetime(2024, 3, 31, 12, tzinfo=dt.UTC)
     )
     options = lower.Options(dialect="duckdb", schema="tenant_demo")
-    queries = _queries()
+    queries = zoql_fixtures.valid_queries()
     ours: list[float] = []
     reference: list[float] = []
     for dialect, text in queries:  # warm caches (grammar, catalogue) once

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from aquarium.catalog import model
 from aquarium.engines import base, duckdb_engine, naming, postgres_engine
 from aquarium.zoql import ast, check, lower, translate
+from tests import zoql_fixtures
 from tests.integration.conftest import NOW, TIME_ZONE
 from tests.strategies import zoql_queries
 
 pytestmark = pytest.mark.postgres
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "zoql" / "valid.zoql"
 
 
 def _csv(
@@ -57,15 +57,12 @@ def _both(
 
 
 def _fixture_queries() -> list[tuple[ast.Dialect, str]]:
-    queries = []
-    for line in FIXTURES.read_text("utf-8").splitlines():
-        if not line.strip() or line.startswith("--"):
-            continue
-        if line.startswith("zoql: "):
-            queries.append((ast.Dialect.ZOQL, line.removeprefix("zoql: ")))
-        elif " limit " not in line.lower():  # limit without a total order picks any rows
-            queries.append((ast.Dialect.EXPORT, line))
-    return queries
+    # limit without a total order picks any rows: those statements can differ per engine.
+    return [
+        (dialect, text)
+        for dialect, text in zoql_fixtures.valid_queries()
+        if dialect is ast.Dialect.ZOQL or " limit " not in text.lower()
+    ]
 
 
 @pytest.mark.parametrize(("dialect", "text"), _fixture_queries())
