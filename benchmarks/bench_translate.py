@@ -7,6 +7,7 @@ cost of a bare SQL round trip of the same size, measured in the same run.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 import time
 
@@ -21,7 +22,7 @@ ROUNDS = 20
 
 def _percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]  # nearest rank
 
 
 def run() -> str:

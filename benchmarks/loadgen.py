@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -24,7 +25,9 @@ class LoadResult:
 
     def percentile(self, fraction: float) -> float:
         ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+        if not ordered:
+            return 0.0
+        return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]  # nearest rank
 
 
 async def _read_response(reader: asyncio.StreamReader) -> int:

@@ -29,8 +29,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     #: scale of the demo tenant's data generated on a first start
     demo_scale: float = 1.0
-    #: DuckDB's memory budget (buffer pool and operators), e.g. "192MB"; empty = DuckDB's default
-    duckdb_memory_limit: str = "192MB"
+    #: DuckDB's memory budget (buffer pool and operators), e.g. "160MB"; empty = DuckDB's default
+    duckdb_memory_limit: str = "160MB"
     #: DuckDB worker threads; 0 = DuckDB's default (one per core). The default, 1, keeps a
     #: core for the API and lets a cancel stop a statement in ~0.1 s instead of ~0.5 s (DuckDB
     #: lets every thread finish its running task first), at ~35% less export throughput.
