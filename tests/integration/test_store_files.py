@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
 
 from aquarium.domain import ids
-from aquarium.store import database, files_repo, tables
+from aquarium.store import files_repo, tables
 from tests.integration import test_store_migrations as support
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 
 
-@pytest.fixture(scope="module", params=support.BACKENDS)
-def store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[sa.Engine]:
-    tmp = tmp_path_factory.mktemp("files")
-    with support.empty_engine(request.param, request, tmp) as engine:
-        database.migrate(engine)
-        yield engine
-
-
-@pytest.fixture
-def engine(store: sa.Engine) -> sa.Engine:
-    support.empty_tables(store)
-    return store
+store = support.store
+engine = support.engine
 
 
 def add_file(

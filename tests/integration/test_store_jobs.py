@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
 
 from aquarium.domain import ids, jobs
-from aquarium.store import database, jobs_repo, tables
+from aquarium.store import jobs_repo, tables
 from tests.integration import test_store_migrations as support
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -22,20 +21,8 @@ RACE_THREADS = 8
 RACE_ROUNDS = 50
 
 
-@pytest.fixture(scope="module", params=support.BACKENDS)
-def store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[sa.Engine]:
-    tmp = tmp_path_factory.mktemp("store")
-    with support.empty_engine(request.param, request, tmp) as engine:
-        database.migrate(engine)
-        yield engine
-
-
-@pytest.fixture
-def engine(store: sa.Engine) -> sa.Engine:
-    support.empty_tables(store)
-    return store
+store = support.store
+engine = support.engine
 
 
 def add_job(

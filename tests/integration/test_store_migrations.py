@@ -65,6 +65,23 @@ def empty_tables(engine: sa.Engine) -> None:
             conn.execute(table.delete())
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[sa.Engine]:
+    """A migrated metadata database per test module and backend (SQLite, PostgreSQL)."""
+    with empty_engine(request.param, request, tmp_path_factory.mktemp("store")) as engine:
+        database.migrate(engine)
+        yield engine
+
+
+@pytest.fixture
+def engine(store: sa.Engine) -> sa.Engine:
+    """The module's store, emptied for this test."""
+    empty_tables(store)
+    return store
+
+
 @pytest.fixture(params=BACKENDS)
 def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     with empty_engine(request.param, request, tmp_path) as engine:
