@@ -24,7 +24,7 @@ from aquarium.domain import clock as clock_port
 from aquarium.domain import tenancy
 from aquarium.engines import billing_writes, duckdb_engine, naming
 from aquarium.runner import execution, inprocess, notify
-from aquarium.services import aqua, auth, job_cache, objects
+from aquarium.services import aqua, auth, job_cache, objects, reports
 from aquarium.settings import Settings
 from aquarium.storage import local
 from aquarium.store import database, files_repo, jobs_repo, tenants_file
@@ -200,6 +200,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     )
     writes = billing_writes.BillingWrites(engine, catalog, clock)
     services.objects = objects.ObjectService(writes=writes, tenant_of=tenants.tenant)
+    services.reports = reports.ReportService(metadata=metadata, catalog=catalog, clock=clock)
     sender = notify.NotificationSender(metadata, clock, allowed_hosts=settings.notify_allowed_hosts)
     return Server(settings, services, runner, metadata, engine, results, tenants, sender)
 

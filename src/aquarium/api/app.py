@@ -17,6 +17,7 @@ from aquarium.api import (
     middleware,
     object_routes,
     ops_routes,
+    report_routes,
 )
 from aquarium.domain import errors as domain_errors
 
@@ -41,6 +42,7 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.include_router(files_routes.router)
     app.include_router(ops_routes.router)
     app.include_router(object_routes.router)
+    app.include_router(report_routes.router)
     app.add_exception_handler(domain_errors.AquariumError, errors.handle_domain_error)
     app.add_exception_handler(Exception, errors.handle_unexpected)
     # Outermost first when called: normalise the path, then headers, then gzip.

@@ -9,7 +9,7 @@ from fastapi import Request
 
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, tenancy
-from aquarium.services import aqua, auth, objects
+from aquarium.services import aqua, auth, objects, reports
 from aquarium.settings import Settings
 
 
@@ -25,6 +25,8 @@ class AppServices:
     ready: bool = False
     #: object CRUD (``/v1/object/...``); ``None`` where the server writes no billing data
     objects: objects.ObjectService | None = None
+    #: Reporting API report definitions (``/api/rest/v1/reports...``)
+    reports: reports.ReportService | None = None
 
 
 def services(request: Request) -> AppServices:

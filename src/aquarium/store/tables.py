@@ -193,3 +193,26 @@ notification_attempts = sa.Table(
     sa.Column("status_code", sa.Integer(), nullable=True),  # the HTTP answer, if there was one
     sa.Column("error", sa.Text(), nullable=True),  # why it failed or was refused
 )
+
+# Reporting API report definitions (services/reports.py): one row per saved report of a tenant.
+report_definitions = sa.Table(
+    "report_definitions",
+    metadata,
+    sa.Column("id", sa.String(ID), primary_key=True),
+    sa.Column("tenant", sa.String(TENANT), nullable=False),
+    sa.Column("number", sa.Integer(), nullable=False),  # REP0000001 is 1, per tenant
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False, server_default=EMPTY),
+    sa.Column("ds_name", sa.String(NAME), nullable=False),  # the catalogue object
+    sa.Column("namespace", sa.String(16), nullable=False),  # BASIC, ADVANCED
+    sa.Column("view_type", sa.String(16), nullable=False),  # Detail, Summary
+    sa.Column("definition", sa.Text(), nullable=False),  # the definition JSON, as sent
+    sa.Column("label_ids", sa.Text(), nullable=False),  # JSON array of label (folder) ids
+    sa.Column("prototype_id", sa.String(ID), nullable=True),  # the source of a copy
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("created_by", sa.String(NAME), nullable=False),
+    sa.Column("updated_by", sa.String(NAME), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_report_definitions_tenant_name", "tenant", "name"),
+)

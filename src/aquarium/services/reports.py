@@ -1,0 +1,407 @@
+"""Reporting API report definitions: create/save, update, get, search, list, copy, delete.
+
+Wire choices where reference/reporting.md section 5 is silent (IMPL):
+
+- Timestamps (``createdOn``/``updatedOn``) are ISO ``2018-04-13T01:52:10+0000`` in UTC, the most
+  recent documented form; ``createdBy``/``updatedBy``/``userId`` are a stable 32-hex id derived
+  from the tenant and user name; ``creator``/``updater`` are the user names.
+- ``definition`` is accepted as the documented JSON string (or as a JSON object) and always
+  answered as a string. ``viewType`` (``Detail``/``Summary``) may be sent; otherwise it is
+  ``Summary`` when the definition has row, column or value fields, else ``Detail``.
+- ``GET /reports`` (My Reports) answers ``{"reports": [...], "count": n}`` like search: the
+  caller's own reports that carry no label. Labels (folders) are not implemented yet, so any
+  ``labelIds`` answers ``Cannot find any matching label(s) for id(s) provided in request.``
+- Unknown (or another tenant's) reports are HTTP 404; validation errors HTTP 400
+  (``ZAN-USAGE-REST-ERROR``); unreadable JSON HTTP 500 (``ZAN-REST-ERROR``) as documented.
+- Search: every word of 3+ letters must occur (any case) in the name, data source name or label,
+  or description; 50 results from ``searchStart``; ``orderBy`` as documented (default name).
+- An unknown field in the definition: ``The field {id} is not a valid field of the datasource.``
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from aquarium.catalog import model
+from aquarium.domain import clock as clock_port
+from aquarium.domain import errors, ids, tenancy
+from aquarium.store import reports_repo
+
+USAGE_ERROR = "ZAN-USAGE-REST-ERROR"
+REST_ERROR = "ZAN-REST-ERROR"
+LOGIN_FAILED = "loginFailed"
+SEARCH_PAGE = 50
+MIN_WORD = 3
+VIEW_TYPES = ("Detail", "Summary")
+NAMESPACES = ("BASIC", "ADVANCED")
+AGGREGATIONS = ("SUM", "COUNT", "AVG", "MIN", "MAX", "COUNT UNIQUE", "COUNT_UNIQUE")
+FIELD_LISTS = ("selectedFields", "rowFields", "colFields", "valFields")
+FILTER_LISTS = ("detailFilters", "summaryFilters")
+SUMMARY_LISTS = ("rowFields", "colFields", "valFields")
+INVALID_DATASOURCE = "The datasource name is not a valid datasource."
+NO_LABELS = "Cannot find any matching label(s) for id(s) provided in request."
+DELETED = "The report has been successfully deleted."
+
+
+class ReportingError(errors.AquariumError):
+    """A refused Reporting API request: its HTTP status and Zuora error code."""
+
+    def __init__(self, message: str, *, status: int = 400, code: str = USAGE_ERROR) -> None:
+        self.status = status
+        self.error_code = code
+        super().__init__(message=message)
+
+
+def error_document(error: ReportingError) -> dict[str, Any]:
+    """``{"success": false, "response": "<JSON string>", "links": null}`` (reference 3.3)."""
+    inner = {"errorId": str(uuid.uuid4()), "message": error.message, "errorCode": error.error_code}
+    return {"success": False, "response": json.dumps(inner, indent=1), "links": None}
+
+
+def not_found(report_id: str, *, prefix: bool = True) -> ReportingError:
+    if prefix:
+        return ReportingError(
+            f"An error occurred. The report with ID {report_id} does not exist.", status=404
+        )
+    return ReportingError(f"The report with id {report_id} does not exist.", status=404)
+
+
+def user_id(tenant: str, user: str) -> str:
+    return hashlib.md5(f"{tenant}/{user}".encode(), usedforsecurity=False).hexdigest()
+
+
+def _timestamp(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+class ReportService:
+    """Report definitions of each tenant, over the metadata store and the catalogue."""
+
+    def __init__(
+        self, *, metadata: sa.Engine, catalog: model.Catalog, clock: clock_port.Clock
+    ) -> None:
+        self.metadata = metadata
+        self.catalog = catalog
+        self.clock = clock
+
+    # -- wire form -------------------------------------------------------------------------
+
+    def document(self, record: reports_repo.ReportRecord) -> dict[str, Any]:
+        source = self.catalog.object(record.ds_name)
+        creator = user_id(record.tenant, record.created_by)
+        found: dict[str, Any] = {
+            "createdBy": creator,
+            "updatedBy": user_id(record.tenant, record.updated_by),
+            "createdOn": _timestamp(record.created_at),
+            "updatedOn": _timestamp(record.updated_at),
+            "id": record.id,
+            "deleted": False,
+            "name": record.name,
+            "number": f"REP{record.number:07d}",
+            "type": "Common",
+            "datasource": source.label if source else record.ds_name,
+            "dsName": record.ds_name,
+            "namespace": record.namespace,
+            "description": record.description,
+            "definition": record.definition,
+            "viewType": record.view_type,
+            "version": record.version,
+            "userId": creator,
+            "creator": record.created_by,
+            "updater": record.updated_by,
+            "labelIds": list(record.label_ids),
+            "favorite": False,
+            "shared": False,
+            "zuora": False,
+            "hidden": False,
+        }
+        if record.prototype_id is not None:
+            found["prototypeId"] = record.prototype_id
+        return found
+
+    # -- operations ------------------------------------------------------------------------
+
+    def create(
+        self, caller: tenancy.Principal, payload: object, namespace: str | None = None
+    ) -> dict[str, Any]:
+        fields = self._validated(payload, namespace)
+        now = self.clock.now()
+        with self.metadata.begin() as conn:
+            record = reports_repo.ReportRecord(
+                id=ids.new_id(),
+                tenant=caller.tenant,
+                number=reports_repo.next_number(conn, caller.tenant),
+                prototype_id=None,
+                version=1,
+                created_by=caller.name,
+                updated_by=caller.name,
+                created_at=now,
+                updated_at=now,
+                **fields,
+            )
+            reports_repo.insert(conn, record)
+        return self.document(record)
+
+    def update(self, caller: tenancy.Principal, report_id: str, payload: object) -> dict[str, Any]:
+        """Overwrite the whole definition (reference 5.4)."""
+        with self.metadata.begin() as conn:
+            found = self._require(conn, caller, report_id)
+            fields = self._validated(payload, found.namespace)
+            record = dataclasses.replace(
+                found,
+                version=found.version + 1,
+                updated_by=caller.name,
+                updated_at=self.clock.now(),
+                **fields,
+            )
+            reports_repo.update(conn, record)
+        return self.document(record)
+
+    def get(self, caller: tenancy.Principal, report_id: str) -> dict[str, Any]:
+        with self.metadata.connect() as conn:
+            found = reports_repo.get(conn, caller.tenant, report_id)
+        if found is None:
+            raise not_found(report_id, prefix=False)
+        return self.document(found)
+
+    def search(
+        self,
+        caller: tenancy.Principal,
+        query: str | None,
+        search_start: str | None = None,
+        order_by: str | None = None,
+    ) -> dict[str, Any]:
+        if query is None:
+            raise ReportingError(
+                "Required String parameter 'query' is not present.", code=REST_ERROR
+            )
+        start = _non_negative("searchStart", search_start)
+        words = [word.lower() for word in query.split() if len(word) >= MIN_WORD]
+        with self.metadata.connect() as conn:
+            records = reports_repo.list_for_tenant(conn, caller.tenant)
+        documents = [self.document(record) for record in records]
+        matching = [doc for doc in documents if all(_matches(doc, word) for word in words)]
+        _sort(matching, order_by)
+        return {"reports": matching[start : start + SEARCH_PAGE], "count": len(matching)}
+
+    def my_reports(self, caller: tenancy.Principal) -> dict[str, Any]:
+        with self.metadata.connect() as conn:
+            records = reports_repo.list_for_tenant(conn, caller.tenant)
+        mine = [
+            self.document(record)
+            for record in records
+            if record.created_by == caller.name and not record.label_ids
+        ]
+        return {"reports": mine, "count": len(mine)}
+
+    def copy(
+        self,
+        caller: tenancy.Principal,
+        source_id: str | None,
+        label_ids: str | None,
+        name: str | None,
+    ) -> dict[str, Any]:
+        if source_id is None:
+            raise ReportingError(
+                "Required String parameter 'from' is not present.", code=REST_ERROR
+            )
+        labels = [label for label in (label_ids or "").split(",") if label.strip()]
+        now = self.clock.now()
+        with self.metadata.begin() as conn:
+            found = reports_repo.get(conn, caller.tenant, source_id)
+            if found is None:
+                raise not_found(source_id)
+            if labels:
+                raise ReportingError(NO_LABELS)
+            record = dataclasses.replace(
+                found,
+                id=ids.new_id(),
+                number=reports_repo.next_number(conn, caller.tenant),
+                name=name if name else found.name,
+                label_ids=(),
+                prototype_id=found.id,
+                version=1,
+                created_by=caller.name,
+                updated_by=caller.name,
+                created_at=now,
+                updated_at=now,
+            )
+            reports_repo.insert(conn, record)
+        return self.document(record)
+
+    def delete(self, caller: tenancy.Principal, report_id: str) -> str:
+        with self.metadata.begin() as conn:
+            if not reports_repo.delete(conn, caller.tenant, report_id):
+                raise not_found(report_id)
+        return DELETED
+
+    # -- validation ------------------------------------------------------------------------
+
+    def _require(
+        self, conn: sa.Connection, caller: tenancy.Principal, report_id: str
+    ) -> reports_repo.ReportRecord:
+        found = reports_repo.get(conn, caller.tenant, report_id)
+        if found is None:
+            raise not_found(report_id)
+        return found
+
+    def _validated(self, payload: object, namespace: str | None) -> dict[str, Any]:
+        """The stored columns of a create/save body; a ReportingError when it is invalid."""
+        if not isinstance(payload, Mapping):
+            raise ReportingError(
+                "Could not read JSON: the request body must be a JSON object.",
+                status=500,
+                code=REST_ERROR,
+            )
+        name = _text(payload, "name", required=True)
+        ds_name = _text(payload, "dsName") or _text(payload, "datasource")
+        source = self._source(ds_name, _text(payload, "datasource"))
+        definition = _definition(payload.get("definition"))
+        self._check_definition(source, definition)
+        view_type = payload.get("viewType")
+        if view_type is None:
+            summary = any(definition.get(key) for key in SUMMARY_LISTS)
+            view_type = "Summary" if summary else "Detail"
+        if view_type not in VIEW_TYPES:
+            raise ReportingError(f"The viewType {view_type} is not valid: use Detail or Summary.")
+        labels = payload.get("labelIds") or []
+        if not isinstance(labels, list):
+            raise ReportingError("labelIds must be an array.", code=REST_ERROR)
+        if labels:
+            raise ReportingError(NO_LABELS)
+        chosen = (namespace or "BASIC").upper()
+        if chosen not in NAMESPACES:
+            raise ReportingError(f"The namespace {namespace} is not valid.")
+        return {
+            "name": name,
+            "description": _text(payload, "description") or "",
+            "ds_name": source.name,
+            "namespace": chosen,
+            "view_type": view_type,
+            "definition": json.dumps(definition, separators=(",", ":")),
+            "label_ids": (),
+        }
+
+    def _source(self, ds_name: str | None, label: str | None) -> model.ObjectDef:
+        for candidate in (ds_name, label):
+            if candidate:
+                found = self.catalog.object(candidate.replace(" ", ""))
+                if found is not None:
+                    return found
+        raise ReportingError(INVALID_DATASOURCE)
+
+    def _check_definition(self, source: model.ObjectDef, definition: Mapping[str, Any]) -> None:
+        for key in FIELD_LISTS:
+            for descriptor in _list(definition, key):
+                self._check_field(source, descriptor, key)
+                if key == "valFields":
+                    aggregation = descriptor.get("aggregation", "SUM")
+                    if str(aggregation).upper() not in AGGREGATIONS:
+                        raise ReportingError(f"The aggregation {aggregation} is not valid.")
+        for key in FILTER_LISTS:
+            for clause in _list(definition, key):
+                self._check_field(source, clause.get("field"), key)
+                operator = clause.get("operator")
+                if not isinstance(operator, Mapping) or not operator.get("name"):
+                    raise ReportingError(f"A filter of {key} has no operator.")
+
+    def _check_field(self, source: model.ObjectDef, descriptor: object, key: str) -> None:
+        if not isinstance(descriptor, Mapping):
+            raise ReportingError(f"Every entry of {key} must be a field object.")
+        field_id = descriptor.get("id") or descriptor.get("name")
+        if not isinstance(field_id, str) or not field_id:
+            raise ReportingError(f"A field of {key} has no id.")
+        owner_name, _, field_name = field_id.rpartition(".")
+        owner: model.ObjectDef | None = source
+        if owner_name and owner_name.lower() != source.name.lower():
+            relation = source.relation(owner_name)
+            owner = self.catalog.object(relation.object) if relation else None
+        if owner is None or owner.field(field_name) is None:
+            raise ReportingError(f"The field {field_id} is not a valid field of the datasource.")
+
+
+def _text(payload: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = payload.get(key)
+    if value is None or value == "":
+        if required:
+            raise ReportingError(f"The report {key} is required.")
+        return None
+    if not isinstance(value, str):
+        raise ReportingError(f"The report {key} must be a string.")
+    return value
+
+
+def _definition(value: object) -> dict[str, Any]:
+    if value is None or value == "":
+        raise ReportingError("The report definition is required.")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ReportingError(
+                f"Could not read JSON: {exc.msg}", status=500, code=REST_ERROR
+            ) from None
+    if not isinstance(value, dict):
+        raise ReportingError("The report definition must be a JSON object.")
+    return value
+
+
+def _list(definition: Mapping[str, Any], key: str) -> Sequence[Any]:
+    value = definition.get(key) or []
+    if not isinstance(value, list):
+        raise ReportingError(f"{key} must be an array.")
+    return value
+
+
+def _matches(document: Mapping[str, Any], word: str) -> bool:
+    haystack = (
+        document["name"],
+        document["dsName"],
+        document["datasource"],
+        document["description"],
+    )
+    return any(word in str(text).lower() for text in haystack)
+
+
+def _non_negative(name: str, value: str | None) -> int:
+    if value is None or value == "":
+        return 0
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ReportingError(f"{name} must be a non-negative integer.")
+    return number
+
+
+SORT_FIELDS: Mapping[str, Callable[[Mapping[str, Any]], str]] = {
+    "name": lambda doc: str(doc["name"]).lower(),
+    "updated_on": lambda doc: str(doc["updatedOn"]),
+}
+
+
+def _sort(documents: list[dict[str, Any]], order_by: str | None) -> None:
+    if not order_by:
+        documents.sort(key=SORT_FIELDS["name"])
+        return
+    try:
+        orders = json.loads(order_by)
+    except json.JSONDecodeError:
+        orders = None
+    if not isinstance(orders, list) or not all(isinstance(o, Mapping) for o in orders):
+        raise ReportingError("orderBy must be a JSON array of {field, ascend}.")
+    for order in reversed(orders):
+        key = SORT_FIELDS.get(str(order.get("field")))
+        if key is None:
+            raise ReportingError(f"Cannot sort by {order.get('field')}: use name or updated_on.")
+        descending = str(order.get("ascend", "true")).lower() == "false"
+        documents.sort(key=key, reverse=descending)
