@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from aquarium import observability
 from aquarium.domain import errors
-from aquarium.services import aqua_wire
+from aquarium.services import aqua_wire, reports
 
 log = observability.logger(__name__)
 
@@ -46,8 +46,32 @@ def response_for(error: errors.AquariumError) -> Response:
     return JSONResponse(aqua_wire.error_document(error), status_code=status)
 
 
+REPORTING_PREFIXES = ("/api/rest/", "/reporting/api/rest/")
+
+
+def reporting_error(error: errors.AquariumError) -> reports.ReportingError:
+    """Any domain error as the Reporting API states it (reference reporting.md section 3)."""
+    if isinstance(error, reports.ReportingError):
+        return error
+    if isinstance(error, errors.NotAuthenticated):
+        return reports.ReportingError(
+            "Authentication failed.", status=401, code=reports.LOGIN_FAILED
+        )
+    if isinstance(error, errors.RequestTooLarge):
+        return reports.ReportingError(error.describe(), status=413, code=reports.REST_ERROR)
+    if isinstance(error, errors.MalformedRequest):
+        # Zuora's Reporting service answers unreadable JSON with a 500 REST error.
+        return reports.ReportingError(
+            f"Could not read JSON: {error.reason}", status=500, code=reports.REST_ERROR
+        )
+    return reports.ReportingError(error.describe())
+
+
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AquariumError)
+    if request.url.path.startswith(REPORTING_PREFIXES):
+        refused = reporting_error(exc)
+        return JSONResponse(reports.error_document(refused), status_code=refused.status)
     return response_for(exc)
 
 

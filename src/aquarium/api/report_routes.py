@@ -3,23 +3,27 @@
 Reference reporting.md section 5. Every answer uses the Reporting envelope: success
 ``{"success": true, "response": ...}``, errors ``{"success": false, "response": "<JSON string>",
 "links": null}`` (services/reports.py documents the choices where the reference is silent).
-Authentication failures answer ``loginFailed`` with HTTP 401 in the same envelope.
+Authentication failures answer ``loginFailed`` with HTTP 401 in the same envelope. Errors are
+raised, and ``api/errors.py`` states them in this envelope for these paths.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from aquarium.api import body, deps
-from aquarium.domain import errors, tenancy
+from aquarium.domain import tenancy
 from aquarium.services import reports
 
 PREFIXES = ("/api/rest/v1", "/reporting/api/rest/v1")
 router = APIRouter(tags=["Reporting: report definitions"])
+
+
+Caller = Annotated[tenancy.Principal, Depends(deps.principal)]
 
 
 def _service(request: Request) -> reports.ReportService:
@@ -29,88 +33,56 @@ def _service(request: Request) -> reports.ReportService:
     return found
 
 
-def _caller(request: Request) -> tenancy.Principal:
-    try:
-        return deps.principal(request)
-    except errors.NotAuthenticated:
-        raise reports.ReportingError(
-            "Authentication failed.", status=401, code=reports.LOGIN_FAILED
-        ) from None
+def _ok(response: Any) -> JSONResponse:
+    return JSONResponse({"success": True, "response": response})
 
 
-async def _payload(request: Request) -> object:
-    try:
-        return await body.json_body(request, deps.services(request).settings.max_body_bytes)
-    except errors.MalformedRequest as exc:
-        raise reports.ReportingError(
-            f"Could not read JSON: {exc.reason}", status=500, code=reports.REST_ERROR
-        ) from None
-
-
-def _answer(
-    work: Callable[[reports.ReportService, tenancy.Principal], Any], request: Request
-) -> JSONResponse:
-    try:
-        caller = _caller(request)
-        return JSONResponse({"success": True, "response": work(_service(request), caller)})
-    except reports.ReportingError as exc:
-        return JSONResponse(reports.error_document(exc), status_code=exc.status)
-
-
-async def create_report(request: Request) -> JSONResponse:
+async def create_report(request: Request, caller: Caller) -> JSONResponse:
     """Create (save) a report; ``namespace=ADVANCED`` is optional."""
-    try:
-        payload = await _payload(request)
-    except reports.ReportingError as exc:
-        return JSONResponse(reports.error_document(exc), status_code=exc.status)
+    payload = await body.json_body(request, deps.services(request).settings.max_body_bytes)
     namespace = request.query_params.get("namespace")
-    return _answer(lambda service, caller: service.create(caller, payload, namespace), request)
+    return _ok(_service(request).create(caller, payload, namespace))
 
 
-async def update_report(report_id: str, request: Request) -> JSONResponse:
+async def update_report(report_id: str, request: Request, caller: Caller) -> JSONResponse:
     """Save a report: the body overwrites the whole definition."""
-    try:
-        payload = await _payload(request)
-    except reports.ReportingError as exc:
-        return JSONResponse(reports.error_document(exc), status_code=exc.status)
-    return _answer(lambda service, caller: service.update(caller, report_id, payload), request)
+    payload = await body.json_body(request, deps.services(request).settings.max_body_bytes)
+    return _ok(_service(request).update(caller, report_id, payload))
 
 
-def get_report(report_id: str, request: Request) -> JSONResponse:
+def get_report(report_id: str, request: Request, caller: Caller) -> JSONResponse:
     """A report definition by id."""
-    return _answer(lambda service, caller: service.get(caller, report_id), request)
+    return _ok(_service(request).get(caller, report_id))
 
 
-def search_reports(request: Request) -> JSONResponse:
+def search_reports(request: Request, caller: Caller) -> JSONResponse:
     """Reports whose name, data source or description match ``query`` (50 from searchStart)."""
     params = request.query_params
-    return _answer(
-        lambda service, caller: service.search(
+    return _ok(
+        _service(request).search(
             caller, params.get("query"), params.get("searchStart"), params.get("orderBy")
-        ),
-        request,
+        )
     )
 
 
-def list_reports(request: Request) -> JSONResponse:
+def list_reports(request: Request, caller: Caller) -> JSONResponse:
     """The caller's My Reports."""
-    return _answer(lambda service, caller: service.my_reports(caller), request)
+    return _ok(_service(request).my_reports(caller))
 
 
-def copy_report(request: Request) -> JSONResponse:
+def copy_report(request: Request, caller: Caller) -> JSONResponse:
     """Copy ``from`` under an optional new ``name`` (no body)."""
     params = request.query_params
-    return _answer(
-        lambda service, caller: service.copy(
+    return _ok(
+        _service(request).copy(
             caller, params.get("from"), params.get("labelIds"), params.get("name")
-        ),
-        request,
+        )
     )
 
 
-def delete_report(report_id: str, request: Request) -> JSONResponse:
+def delete_report(report_id: str, request: Request, caller: Caller) -> JSONResponse:
     """Delete a report."""
-    return _answer(lambda service, caller: service.delete(caller, report_id), request)
+    return _ok(_service(request).delete(caller, report_id))
 
 
 ROUTES: tuple[tuple[str, Callable[..., Any], str, str], ...] = (
