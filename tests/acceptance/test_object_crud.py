@@ -168,3 +168,12 @@ def test_an_aqua_job_after_the_writes_sees_them(client: httpx.Client) -> None:
     assert client.delete(f"/v1/object/account/{gone}").status_code == 200
     rows = _export(client, f"select Id, Name from Account where Id = '{kept}' or Id = '{gone}'")
     assert rows[1:] == [[kept, "Kept Renamed"]]
+
+
+def test_a_body_that_is_not_a_json_object_is_refused_in_the_crud_envelope(
+    client: httpx.Client,
+) -> None:
+    for content in (b"{not json", b"[1, 2]"):
+        response = client.post("/v1/object/account", content=content)
+        problems = _refused(response, 400, "INVALID_VALUE")
+        assert problems, content

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from aquarium import observability
 from aquarium.domain import errors
+from aquarium.engines import billing_writes
 from aquarium.services import aqua_wire, reports
 
 log = observability.logger(__name__)
@@ -47,6 +48,21 @@ def response_for(error: errors.AquariumError) -> Response:
 
 
 REPORTING_PREFIXES = ("/api/rest/", "/reporting/api/rest/")
+OBJECT_PREFIX = "/v1/object/"
+
+
+def object_refusal(error: errors.AquariumError) -> Response:
+    """Zuora's CRUD envelope ``{"Success": false, "Errors": [...]}``: 404 unknown, 400 else."""
+    if isinstance(error, errors.NotAuthenticated | errors.NotFound | errors.RequestTooLarge):
+        return response_for(error)
+    if not isinstance(error, billing_writes.WriteError):
+        # A body that is not JSON, or not an object, in the CRUD envelope (HTTP 400).
+        error = billing_writes.InvalidValue("The request body is not valid JSON")
+    not_found = isinstance(error, billing_writes.UnknownObject | billing_writes.RowNotFound)
+    problems = [{"Code": p.code, "Message": p.message} for p in error.problems]
+    return JSONResponse(
+        {"Success": False, "Errors": problems}, status_code=404 if not_found else 400
+    )
 
 
 def reporting_error(error: errors.AquariumError) -> reports.ReportingError:
@@ -69,6 +85,8 @@ def reporting_error(error: errors.AquariumError) -> reports.ReportingError:
 
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AquariumError)
+    if request.url.path.startswith(OBJECT_PREFIX):
+        return object_refusal(exc)
     if request.url.path.startswith(REPORTING_PREFIXES):
         refused = reporting_error(exc)
         return JSONResponse(reports.error_document(refused), status_code=refused.status)
