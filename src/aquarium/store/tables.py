@@ -216,3 +216,35 @@ report_definitions = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Index("ix_report_definitions_tenant_name", "tenant", "name"),
 )
+
+# Reporting API report runs (services/report_runs.py): one row per run, a job of its own kind
+# on the same runner as AQuA jobs. Statuses are domain.jobs.ReportRunStatus values.
+report_runs = sa.Table(
+    "report_runs",
+    metadata,
+    sa.Column("id", sa.String(ID), primary_key=True),
+    sa.Column("tenant", sa.String(TENANT), nullable=False),
+    sa.Column("report_id", sa.String(ID), nullable=False),  # no FK: runs outlive their report
+    sa.Column("report_name", sa.String(NAME), nullable=False),
+    sa.Column("ds_name", sa.String(NAME), nullable=False),
+    sa.Column("view_type", sa.String(16), nullable=False),  # Detail, Summary
+    sa.Column("definition", sa.Text(), nullable=False),  # the report's definition when it ran
+    sa.Column("filters_json", sa.Text(), nullable=True),  # runtime filter override, as sent
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_by", sa.String(NAME), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),  # startedOn on the wire
+    sa.Column("updated_at", UtcDateTime(), nullable=False),  # updatedOn: the last status change
+    sa.Column("started_at", UtcDateTime(), nullable=True),  # claimed by a worker
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Column("attempt", sa.Integer(), nullable=False, server_default=ZERO),
+    sa.Column("worker", sa.String(NAME), nullable=True),
+    sa.Column("heartbeat_at", UtcDateTime(), nullable=True),
+    sa.Column("message", sa.Text(), nullable=True),  # why it is ERROR or INVALID
+    sa.Column("row_count", sa.BigInteger(), nullable=True),
+    sa.Column("data_file_id", sa.String(ID), nullable=True),  # display values, for report data
+    sa.Column("export_file_id", sa.String(ID), nullable=True),  # UTF-16 export, unpivoted
+    sa.Column("pivoted_file_id", sa.String(ID), nullable=True),  # UTF-16 export, crosstab
+    sa.Index("ix_report_runs_tenant_status", "tenant", "status"),
+    sa.Index("ix_report_runs_status_created_at", "status", "created_at"),
+    sa.Index("ix_report_runs_tenant_report_id", "tenant", "report_id"),
+)
