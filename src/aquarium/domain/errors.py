@@ -23,6 +23,7 @@
     ├── NotAuthenticated             missing or bad credentials (HTTP 401)
     ├── NotFound                     unknown, expired or foreign file (HTTP 404)
     ├── FileTooLarge                 over Zuora's 2,047 MB download cap (HTTP 403)
+    ├── ReportDefinitionError        a report definition (or run-time filter) that cannot be run
     ├── CatalogError                 a malformed catalogue file (a packaging bug, never user input)
     └── DataGenerationError          bad generator arguments (scale, tenant name, engine)
 
@@ -130,6 +131,16 @@ class DistinctWithoutCountError(ZoqlError):
 
     code = "90020"
     message = DISTINCT_WITHOUT_COUNT_MESSAGE
+
+
+class ReportDefinitionError(AquariumError):
+    """A Reporting definition or run-time filter that cannot become a query; ``reason`` says
+    which part and why (the Reporting API states it in its own envelope)."""
+
+    message = "The report definition cannot be run."
+
+    def describe(self) -> str:
+        return self.reason or self.message
 
 
 class CatalogError(AquariumError):

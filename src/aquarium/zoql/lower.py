@@ -40,6 +40,14 @@ EXTRACT_PARTS = {
     "week": "WEEK",
     "weekofyear": "WEEK",
 }
+BUCKET_UNITS = {
+    "day_start": "DAY",
+    "week_start": "WEEK",
+    "month_start": "MONTH",
+    "quarter_start": "QUARTER",
+    "year_start": "YEAR",
+}
+TEXT_MATCHES = {"contains": ("%", "%"), "starts": ("", "%"), "ends": ("%", "")}
 AVG_TYPE = "DECIMAL(38, 6)"  # avg is exact to 6 places on both engines
 
 
@@ -55,6 +63,9 @@ class Options:
     window: visibility.Window | None = None
     #: the query's ``deleted`` section
     deleted: visibility.DeletedFlag | None = None
+    #: typed values (for a report run's Parquet) instead of Zuora's CSV text; columns are then
+    #: always named ``c1..cN``
+    raw: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,11 @@ class _Lowerer:
         local = self.local_time(node.arg)
         if node.func == "date":
             return exp.Cast(this=local, to=types.build("DATE"))
+        if node.func in BUCKET_UNITS:
+            # date_trunc('month', x) is spelt the same on DuckDB and PostgreSQL.
+            unit = exp.Literal.string(BUCKET_UNITS[node.func].lower())
+            bucket = exp.Anonymous(this="date_trunc", expressions=[unit, local])
+            return exp.Cast(this=bucket, to=types.build("DATE"))
         part = exp.Extract(this=exp.var(EXTRACT_PARTS[node.func]), expression=local)
         return exp.Cast(this=part, to=types.build("BIGINT"))
 
@@ -154,11 +170,26 @@ class _Lowerer:
                 expression=exp.Literal.string(LIKE_ESCAPE),
             )
             return exp.Not(this=exp.Paren(this=like)) if node.negated else like
+        if isinstance(node, plan.TextMatch):
+            return self.text_match(node)
         if isinstance(node, plan.Negation):
             return exp.Not(this=exp.Paren(this=self.condition(node.item)))
         connective: type[exp.Connector] = exp.And if isinstance(node, plan.AllOf) else exp.Or
         parts: list[exp.Expr] = [exp.Paren(this=self.condition(item)) for item in node.items]
         return functools.reduce(lambda a, b: connective(this=a, expression=b), parts)
+
+    def text_match(self, node: plan.TextMatch) -> exp.Expr:
+        text = node.text
+        for special in (LIKE_ESCAPE, "%", "_"):
+            text = text.replace(special, LIKE_ESCAPE + special)
+        before, after = TEXT_MATCHES[node.mode]
+        match = exp.Escape(
+            this=exp.ILike(
+                this=self.expr(node.expr), expression=exp.Literal.string(before + text + after)
+            ),
+            expression=exp.Literal.string(LIKE_ESCAPE),
+        )
+        return exp.Not(this=exp.Paren(this=match)) if node.negated else match
 
     # -- the statement --------------------------------------------------------------------
     def headers(self) -> tuple[str, ...]:
@@ -176,10 +207,13 @@ class _Lowerer:
     def select(self, headers: tuple[str, ...], header_in_sql: bool) -> exp.Select:
         flag = self._flag()
         values = [flag[0]] if flag else []
-        values += [
-            formatting.render(self.options.dialect, column.type, self.expr(column.expr))
-            for column in self.plan.columns
-        ]
+        if self.options.raw:
+            values += [self.expr(column.expr) for column in self.plan.columns]
+        else:
+            values += [
+                formatting.render(self.options.dialect, column.type, self.expr(column.expr))
+                for column in self.plan.columns
+            ]
         projections = [
             exp.Alias(this=value, alias=_quoted(headers[i] if header_in_sql else f"c{i + 1}"))
             for i, value in enumerate(values)
@@ -233,7 +267,7 @@ def lower(query_plan: plan.Plan, options: Options) -> LoweredQuery:
         raise ValueError(f"unknown SQL dialect {options.dialect!r}")
     lowerer = _Lowerer(query_plan, options)
     headers = lowerer.headers()
-    header_in_sql = options.dialect == formatting.DUCKDB
+    header_in_sql = options.dialect == formatting.DUCKDB and not options.raw
     # The tree is built for this call only, so the generator may consume it without a copy.
     generator = Dialect.get_or_raise(options.dialect).generator(comments=False)
     sql = generator.generate(lowerer.select(headers, header_in_sql), copy=False)

@@ -13,6 +13,9 @@ from aquarium.catalog import model
 
 AGGREGATES = ("avg", "count", "max", "min", "sum")
 DATE_FUNCTIONS = ("date", "year", "month", "week", "weekofyear", "quarter")
+# The first day of a date's calendar bucket. Not ZOQL functions (a query cannot name them): the
+# Reporting API's date groups (``dateOptions.groupBy``) are planned with them.
+DATE_BUCKETS = ("day_start", "week_start", "month_start", "quarter_start", "year_start")
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,20 @@ class Pattern:
 
 
 @dataclass(frozen=True)
+class TextMatch:
+    """A case-insensitive match of literal ``text`` (no wildcards) in a text field.
+
+    ``mode`` is ``contains``, ``starts`` or ``ends``. Not ZOQL (whose ``like`` has wildcards and
+    no escape): the Reporting API's text filters are planned with it.
+    """
+
+    expr: Expr
+    text: str
+    mode: str
+    negated: bool
+
+
+@dataclass(frozen=True)
 class AllOf:
     items: tuple[Condition, ...]
 
@@ -123,7 +140,7 @@ class Negation:
     item: Condition
 
 
-Condition = Comparison | NullCheck | Pattern | AllOf | AnyOf | Negation
+Condition = Comparison | NullCheck | Pattern | TextMatch | AllOf | AnyOf | Negation
 
 
 @dataclass(frozen=True)
