@@ -24,10 +24,10 @@ from aquarium.domain import clock as clock_port
 from aquarium.domain import tenancy
 from aquarium.engines import billing_writes, duckdb_engine, naming
 from aquarium.runner import execution, inprocess, notify
-from aquarium.services import aqua, auth, job_cache, objects, reports
+from aquarium.services import aqua, auth, job_cache, objects, report_runs, reports
 from aquarium.settings import Settings
 from aquarium.storage import local
-from aquarium.store import database, files_repo, jobs_repo, tenants_file
+from aquarium.store import database, files_repo, jobs_repo, report_runs_repo, tenants_file
 
 DEMO_TENANT = "demo"
 DEMO_SEED = 1
@@ -108,6 +108,8 @@ class Server:
             default = tenancy.Limits()
             retention = default.job_retention_s
             jobs_repo.purge_jobs(conn, created_before=now - dt.timedelta(seconds=retention))
+            runs = dt.timedelta(seconds=default.report_run_retention_s)
+            report_runs_repo.purge(conn, created_before=now - runs)
         tenant_names = tenants_file.tenant_names(self.settings.data_dir)
         billing_writes.purge_deleted(
             self.engine, model.default(), tenant_names, self.services.clock.now
@@ -201,6 +203,14 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     writes = billing_writes.BillingWrites(engine, catalog, clock)
     services.objects = objects.ObjectService(writes=writes, tenant_of=tenants.tenant)
     services.reports = reports.ReportService(metadata=metadata, catalog=catalog, clock=clock)
+    services.report_runs = report_runs.ReportRunService(
+        metadata=metadata,
+        catalog=catalog,
+        runner=runner or _NoRunner(),
+        results=results,
+        clock=clock,
+        tenant_of=tenants.tenant,
+    )
     sender = notify.NotificationSender(metadata, clock, allowed_hosts=settings.notify_allowed_hosts)
     return Server(settings, services, runner, metadata, engine, results, tenants, sender)
 

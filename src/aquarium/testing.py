@@ -1,4 +1,4 @@
-"""In-memory fakes for unit tests and demos: a clock you move by hand, a runner you step.
+"""Fakes for tests and demos: a clock you move by hand, runners that record or that you step.
 
 These ship in the package (not under tests/) so that anyone embedding Aquarium can test against
 the same ports the product uses.
@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
+from collections.abc import Generator
 from dataclasses import dataclass, field
+
+from aquarium.domain import jobs
+from aquarium.runner import execution, report_execution
+from aquarium.store import report_runs_repo
+
+UNLIMITED = 1 << 30  # a concurrency limit nothing reaches
+Phases = Generator[jobs.ReportRunStatus, None, None]
 
 
 @dataclass
@@ -50,3 +59,70 @@ class RecordingRunner:
 
     def cancel(self, job_id: str) -> None:
         self.cancelled.append(job_id)
+
+
+class SteppingRunner:
+    """A JobRunner that runs report runs only when told, one phase per :meth:`step`.
+
+    It runs nothing by itself (AQuA jobs stay submitted): a test pins a run in any phase by not
+    stepping it further, then cancels it, fails its engine, or steps it on. Steps run in the
+    caller's thread with the real execution code (``runner/report_execution.py``), engine, store
+    and result store of ``ctx``.
+    """
+
+    WORKER = "stepping-runner"
+
+    def __init__(self, ctx: execution.ExecutionContext) -> None:
+        self.ctx = ctx
+        self.wakes = 0
+        self.cancelled: list[str] = []
+        self._runs: dict[str, tuple[execution.RunningJob, Phases]] = {}
+
+    def start(self) -> None:
+        """Nothing runs until stepped."""
+
+    def stop(self) -> None:
+        for running, phases in self._runs.values():
+            running.interrupt()
+            phases.close()
+        self._runs.clear()
+
+    def wake(self) -> None:
+        self.wakes += 1
+
+    def cancel(self, job_id: str) -> None:
+        self.cancelled.append(job_id)
+        found = self._runs.get(job_id)
+        if found is not None:
+            found[0].cancel_requested_at = time.perf_counter()
+            found[0].interrupt()
+
+    def step(self, run_id: str) -> jobs.ReportRunStatus | None:
+        """Claim the run and plan it (first step: it pauses in QUERYDATA before its query, or
+        is INVALID), run its query (then it pauses in PROCESSINGDATA), then finish it.
+
+        Returns the run's stored status after the step (None for an unknown run).
+        """
+        found = self._runs.get(run_id)
+        if found is None:
+            with self.ctx.metadata.begin() as conn:
+                claimed = report_runs_repo.claim_next(
+                    conn,
+                    worker=self.WORKER,
+                    at=self.ctx.clock.now(),
+                    tenant_limit=lambda tenant: UNLIMITED,
+                    only=run_id,
+                )
+            if claimed is not None:
+                running = execution.RunningJob(claimed.id, claimed.tenant)
+                found = (running, report_execution.phases(self.ctx, claimed, running))
+                self._runs[run_id] = found
+        if found is not None and next(found[1], None) is None:
+            found[0].finished.set()
+            del self._runs[run_id]
+        return self.status(run_id)
+
+    def status(self, run_id: str) -> jobs.ReportRunStatus | None:
+        with self.ctx.metadata.connect() as conn:
+            row = report_runs_repo.status_of(conn, run_id)
+        return row

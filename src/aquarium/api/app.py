@@ -18,6 +18,7 @@ from aquarium.api import (
     object_routes,
     ops_routes,
     report_routes,
+    report_run_routes,
 )
 from aquarium.domain import errors as domain_errors
 
@@ -43,6 +44,7 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.include_router(ops_routes.router)
     app.include_router(object_routes.router)
     app.include_router(report_routes.router)
+    app.include_router(report_run_routes.router)
     app.add_exception_handler(domain_errors.AquariumError, errors.handle_domain_error)
     app.add_exception_handler(Exception, errors.handle_unexpected)
     # Outermost first when called: normalise the path, then headers, then gzip.

@@ -38,7 +38,11 @@ def _gunzip(body: bytes, limit: int) -> bytes:
 
 async def json_body(request: Request, limit: int) -> object:
     """The body as JSON; MalformedRequest when it is not JSON."""
-    raw = await read_limited(request, limit)
+    return parse_json(await read_limited(request, limit))
+
+
+def parse_json(raw: bytes) -> object:
+    """``raw`` as JSON; MalformedRequest when it is not JSON."""
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -9,7 +9,7 @@ from fastapi import Request
 
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, tenancy
-from aquarium.services import aqua, auth, objects, reports
+from aquarium.services import aqua, auth, objects, report_runs, reports
 from aquarium.settings import Settings
 
 
@@ -27,6 +27,8 @@ class AppServices:
     objects: objects.ObjectService | None = None
     #: Reporting API report definitions (``/api/rest/v1/reports...``)
     reports: reports.ReportService | None = None
+    #: Reporting API report runs (``/api/rest/v1/reportruns...``)
+    report_runs: report_runs.ReportRunService | None = None
 
 
 def services(request: Request) -> AppServices:

@@ -31,6 +31,10 @@ DEFAULT_JOB_RETENTION_S = 180 * 86400  # seconds
 DEFAULT_MAX_FILE_BYTES = 2047 * 1024 * 1024  # bytes
 DEFAULT_SEGMENT_ROWS = 500_000  # rows per segment file
 DEFAULT_STATEFUL_OFFSET_S = 0  # seconds
+# Reporting (reference reporting.md section 8; the concurrency limit is ours, Zuora names none).
+DEFAULT_MAX_REPORT_RUNS = 10  # runs of one tenant in QUERYDATA or PROCESSINGDATA at once
+DEFAULT_SUMMARY_TIME_LIMIT_S = 3600  # seconds; a longer summary run ends in ERROR
+DEFAULT_REPORT_RUN_RETENTION_S = 60 * 86400  # seconds runs stay listed and kept
 MAX_STATEFUL_OFFSET_S = 3600  # seconds; the request `offset` has the same 0-3600 range
 
 # scrypt parameters for stored passwords and client secrets (about 60 ms and 16 MiB per check,
@@ -79,6 +83,12 @@ class Limits:
     segment_rows: int = DEFAULT_SEGMENT_ROWS
     #: the tenant's "AQuA API Stateful Mode Time Offset", used when a request sends no ``offset``
     stateful_offset_s: int = DEFAULT_STATEFUL_OFFSET_S
+    #: report runs executing at once; more wait in STARTED
+    max_report_runs: int = DEFAULT_MAX_REPORT_RUNS
+    #: how long a Summary report run may take (a Detail run has ``query_time_limit_s``)
+    summary_time_limit_s: int = DEFAULT_SUMMARY_TIME_LIMIT_S
+    #: how long finished report runs are kept (their result files: ``file_retention_s``)
+    report_run_retention_s: int = DEFAULT_REPORT_RUN_RETENTION_S
 
 
 #: Every limit's name, in declaration order (the keys of ``tenants.json`` ``limits``).

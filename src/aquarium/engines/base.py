@@ -60,6 +60,10 @@ class Snapshot(Protocol):
         """Write the query's result as CSV (header first) to ``path``; return the row count."""
         ...
 
+    def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
+        """Write the query's typed result (a ``raw`` lowering) as Parquet; the row count."""
+        ...
+
     def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
         """The query's rows as Python values (formatted as text, as in the CSV)."""
         ...

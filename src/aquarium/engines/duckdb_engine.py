@@ -60,6 +60,12 @@ class DuckDbSnapshot:
         result = self._run(statement).fetchone()
         return int(result[0]) if result else 0
 
+    def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
+        self._prepare(query)
+        statement = f"COPY ({query.sql}) TO {_literal(str(path))} (FORMAT parquet)"
+        result = self._run(statement).fetchone()
+        return int(result[0]) if result else 0
+
     def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
         self._prepare(query)
         return self._run(query.sql).fetchall()

@@ -7,6 +7,7 @@ A snapshot is one connection in ``REPEATABLE READ READ ONLY``; results stream ou
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from aquarium.engines import base, naming
+from aquarium.engines import base, naming, parquet
 from aquarium.zoql import formatting, lower
 
 
@@ -46,11 +47,26 @@ class PostgresSnapshot:
             sql.Literal(options.null),
         )
         with _errors_mapped(), path.open("wb") as out, self.conn.cursor() as cursor:
-            out.write(header_line(query.headers))
+            if query.headers:
+                out.write(header_line(query.headers))
             with cursor.copy(statement) as copy:
                 for chunk in copy:
                     out.write(chunk)
             return max(cursor.rowcount, 0)
+
+    def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
+        # PostgreSQL writes no Parquet: its COPY writes CSV text, which DuckDB reads back with
+        # the column types PostgreSQL describes for the statement.
+        self._prepare(query)
+        with _errors_mapped(), self.conn.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT * FROM ({}) AS q LIMIT 0").format(sql.SQL(query.sql)))
+            types = [_duckdb_type(column) for column in cursor.description or ()]
+        text = path.with_suffix(".csv")
+        try:
+            self.copy_csv(dataclasses.replace(query, headers=()), text, base.CsvOptions())
+            return parquet.csv_to_parquet(text, path, types)
+        finally:
+            text.unlink(missing_ok=True)
 
     def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
         self._prepare(query)
@@ -60,6 +76,20 @@ class PostgresSnapshot:
 
     def interrupt(self) -> None:
         self.conn.cancel_safe()
+
+
+# PostgreSQL type OIDs -> DuckDB types, for reading COPY's text back typed.
+PG_TYPES = {16: "BOOLEAN", 20: "BIGINT", 21: "BIGINT", 23: "BIGINT", 1082: "DATE"}
+PG_TIMESTAMPTZ, PG_TIMESTAMP, PG_NUMERIC = 1184, 1114, 1700
+
+
+def _duckdb_type(column: psycopg.Column) -> str:
+    if column.type_code == PG_NUMERIC:
+        scale = column.scale if column.scale is not None else 6
+        return f"DECIMAL(38, {scale})"
+    if column.type_code in {PG_TIMESTAMPTZ, PG_TIMESTAMP}:
+        return "TIMESTAMPTZ"
+    return PG_TYPES.get(column.type_code, "VARCHAR")
 
 
 @contextmanager

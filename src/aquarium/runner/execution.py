@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -33,9 +34,16 @@ log = observability.logger(__name__)
 DEFAULT_ZONE = "America/Los_Angeles"  # tenants recorded without one (older data dirs)
 
 
+class Interruptible(Protocol):
+    def interrupt(self) -> None:
+        """Stop the running statement, from any thread."""
+        ...
+
+
 @dataclass
 class RunningJob:
-    """What another thread needs to stop a job: its snapshot and why it is being stopped.
+    """What another thread needs to stop a job (or report run): what runs its statements now,
+    and why it is being stopped.
 
     ``interrupt()`` is sticky: besides stopping the statement running now, it stops the job
     before its next statement begins (an engine interrupt that lands between two statements is
@@ -44,14 +52,14 @@ class RunningJob:
 
     job_id: str
     tenant: str
-    snapshot: base.Snapshot | None = None
+    snapshot: Interruptible | None = None
     cancel_requested_at: float | None = None
     timed_out: bool = False
     stop_requested: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     finished: threading.Event = field(default_factory=threading.Event)
 
-    def attach(self, snapshot: base.Snapshot | None) -> None:
+    def attach(self, snapshot: Interruptible | None) -> None:
         """Set (or with None clear) the snapshot ``interrupt()`` acts on."""
         with self.lock:
             self.snapshot = snapshot

@@ -1,9 +1,10 @@
 """The embedded runner: N worker threads in the server process.
 
-Workers claim submitted jobs through the store (compare-and-set, so a job runs once), run them
-(:mod:`execution`) and keep a heartbeat. A cancel marks the job first (in the service), then
+Workers claim work through the store (compare-and-set, so it runs once): AQuA jobs
+(:mod:`execution`) and report runs (:mod:`report_execution`), taking turns between the two
+queues, and keep a heartbeat. A cancel marks the job first (in the service), then
 calls :meth:`InProcessRunner.cancel`, which interrupts the engine statement at once.
-On start, jobs a previous process left ``executing`` are requeued (or aborted after
+On start, jobs (and report runs) a previous process left running are requeued (or ended after
 ``MAX_ATTEMPTS``), so nothing stays "executing" forever.
 """
 
@@ -14,10 +15,12 @@ import os
 import threading
 import time
 
+import sqlalchemy as sa
+
 from aquarium import observability
-from aquarium.domain import jobs
-from aquarium.runner import execution
-from aquarium.store import jobs_repo
+from aquarium.domain import jobs, tenancy
+from aquarium.runner import execution, report_execution
+from aquarium.store import jobs_repo, report_runs_repo
 
 POLL_S = 0.5  # seconds between looks for work when nobody calls wake()
 HEARTBEAT_S = 5.0  # seconds between heartbeats of running jobs
@@ -26,8 +29,10 @@ MAX_ATTEMPTS = 3  # a job whose worker died this often is aborted, not retried
 CANCEL_POLL_S = 0.05  # seconds between repeated interrupts of a cancelled or stopped job
 CANCEL_WATCH_S = 60.0  # seconds such a job is interrupted again until its thread lets go
 RETRIED_TOO_OFTEN = "The worker running this job stopped; it was retried too often."
+INTERNAL = "Internal Server Error."
 
 log = observability.logger(__name__)
+Claimed = jobs_repo.JobRecord | report_runs_repo.ReportRunRecord
 
 
 class InProcessRunner:
@@ -38,6 +43,8 @@ class InProcessRunner:
         self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._running: dict[str, execution.RunningJob] = {}
+        self._reports: set[str] = set()  # ids in _running that are report runs
+        self._reports_first = False  # which queue the next claim looks at first
         self._running_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
@@ -67,9 +74,16 @@ class InProcessRunner:
         # Whatever was interrupted by the shutdown runs again on the next start.
         with self.ctx.metadata.begin() as conn:
             for job in running:
-                jobs_repo.apply_event(conn, job.job_id, jobs.JobEvent.REQUEUE, at=self._now())
+                self._requeue(conn, job.job_id)
         for job in running:
             self.ctx.notifier.job_changed(job.tenant, job.job_id)
+
+    def _requeue(self, conn: sa.Connection, job_id: str) -> None:
+        if job_id in self._reports:
+            event = jobs.ReportRunEvent.REQUEUE
+            report_runs_repo.apply_event(conn, job_id, event, at=self._now())
+        else:
+            jobs_repo.apply_event(conn, job_id, jobs.JobEvent.REQUEUE, at=self._now())
 
     def recover(self) -> None:
         """Requeue (or abort) the jobs a dead process left executing."""
@@ -87,6 +101,22 @@ class InProcessRunner:
                 recovered.append(job)
         for job in recovered:
             self.ctx.notifier.job_changed(job.tenant, job.id)
+        self._recover_report_runs()
+
+    def _recover_report_runs(self) -> None:
+        recovered: list[report_runs_repo.ReportRunRecord] = []
+        with self.ctx.metadata.begin() as conn:
+            for found in report_runs_repo.stale_runs(conn, older_than=self._now()):
+                if found.id in self._running:
+                    continue
+                retry = found.attempt < MAX_ATTEMPTS
+                event = jobs.ReportRunEvent.REQUEUE if retry else jobs.ReportRunEvent.FAIL
+                message = None if retry else RETRIED_TOO_OFTEN
+                report_runs_repo.apply_event(conn, found.id, event, at=self._now(), message=message)
+                log.info("recovered report run", run_id=found.id, action=event.value)
+                recovered.append(found)
+        for found in recovered:
+            self.ctx.notifier.job_changed(found.tenant, found.id)
 
     def wake(self) -> None:
         with self._wake:
@@ -119,12 +149,30 @@ class InProcessRunner:
     def _now(self) -> dt.datetime:
         return self.ctx.clock.now()
 
-    def _claim(self) -> jobs_repo.JobRecord | None:
+    def _claim(self) -> Claimed | None:
+        """The next AQuA job or report run; the two queues take turns at going first."""
+        self._reports_first = not self._reports_first
+        order = (self._claim_run, self._claim_job)
+        for claim in order if self._reports_first else reversed(order):
+            found = claim()
+            if found is not None:
+                self.ctx.notifier.job_changed(found.tenant, found.id)
+                return found
+        return None
+
+    def _claim_job(self) -> Claimed | None:
         with self.ctx.metadata.begin() as conn:
-            job = jobs_repo.claim_next(conn, worker=self.worker_id, at=self._now())
-        if job is not None:
-            self.ctx.notifier.job_changed(job.tenant, job.id)
-        return job
+            return jobs_repo.claim_next(conn, worker=self.worker_id, at=self._now())
+
+    def _claim_run(self) -> Claimed | None:
+        with self.ctx.metadata.begin() as conn:
+            return report_runs_repo.claim_next(
+                conn, worker=self.worker_id, at=self._now(), tenant_limit=self._report_limit
+            )
+
+    def _report_limit(self, tenant: str) -> int:
+        found = self.ctx.tenant(tenant)
+        return (found.limits if found else tenancy.Limits()).max_report_runs
 
     def _work(self) -> None:
         while not self._stopping.is_set():
@@ -139,35 +187,50 @@ class InProcessRunner:
                 continue
             self._run(job)
 
-    def _run(self, job: jobs_repo.JobRecord) -> None:
+    def _run(self, job: Claimed) -> None:
         running = execution.RunningJob(job.id, job.tenant)
+        report = isinstance(job, report_runs_repo.ReportRunRecord)
         with self._running_lock:
+            if report:
+                self._reports.add(job.id)
             if self._stopping.is_set():
                 # Claimed while stop() ran: stop() has already taken its list of running jobs
                 # and would neither interrupt nor requeue this one.
-                with self.ctx.changing(job) as conn:
-                    jobs_repo.apply_event(conn, job.id, jobs.JobEvent.REQUEUE, at=self._now())
+                with self.ctx.metadata.begin() as conn:
+                    self._requeue(conn, job.id)
+                self._reports.discard(job.id)
+                self.ctx.notifier.job_changed(job.tenant, job.id)
                 return
             self._running[job.id] = running
         observability.RUNNING.inc()
-        observability.JOBS.labels("aqua", jobs.JobStatus.EXECUTING.value).inc()
+        kind = "report" if report else "aqua"
+        status = jobs.ReportRunStatus.QUERYDATA if report else jobs.JobStatus.EXECUTING
+        observability.JOBS.labels(kind, status.value).inc()
         try:
-            execution.execute(self.ctx, job, running)
+            if isinstance(job, report_runs_repo.ReportRunRecord):
+                report_execution.run(self.ctx, job, running)
+            else:
+                execution.execute(self.ctx, job, running)
         except Exception:
-            log.exception("job failed unexpectedly", job_id=job.id, tenant=job.tenant)
-            with self.ctx.changing(job) as conn:
-                jobs_repo.apply_event(
-                    conn,
-                    job.id,
-                    jobs.JobEvent.ABORT,
-                    at=self._now(),
-                    message="Internal Server Error.",
-                )
+            log.exception("job failed unexpectedly", job_id=job.id, tenant=job.tenant, kind=kind)
+            self._fail(job)
         finally:
             observability.RUNNING.dec()
             with self._running_lock:
                 self._running.pop(job.id, None)
+                self._reports.discard(job.id)
             running.finished.set()
+
+    def _fail(self, job: Claimed) -> None:
+        with self.ctx.metadata.begin() as conn:
+            if isinstance(job, report_runs_repo.ReportRunRecord):
+                event = jobs.ReportRunEvent.FAIL
+                report_runs_repo.apply_event(conn, job.id, event, at=self._now(), message=INTERNAL)
+            else:
+                jobs_repo.apply_event(
+                    conn, job.id, jobs.JobEvent.ABORT, at=self._now(), message=INTERNAL
+                )
+        self.ctx.notifier.job_changed(job.tenant, job.id)
 
     def _heartbeat(self) -> None:
         while not self._stopping.wait(HEARTBEAT_S):
@@ -178,6 +241,7 @@ class InProcessRunner:
             try:
                 with self.ctx.metadata.begin() as conn:
                     for job_id in running:
-                        jobs_repo.heartbeat(conn, job_id, self.worker_id, self._now())
+                        repo = report_runs_repo if job_id in self._reports else jobs_repo
+                        repo.heartbeat(conn, job_id, self.worker_id, self._now())
             except Exception:
                 log.exception("heartbeat failed")

@@ -1,0 +1,106 @@
+"""Reporting API report runs under ``/api/rest/v1`` and ``/reporting/api/rest/v1``.
+
+Reference reporting.md section 4 and CONTRACT.md "Reporting": run a report, get a run, the last
+completed run, report data pages, the UTF-16 export, the run list and cancel. Every answer but
+the export uses the Reporting envelope; errors are raised and ``api/errors.py`` states them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, JSONResponse
+
+from aquarium.api import body, deps
+from aquarium.domain import tenancy
+from aquarium.services import report_runs, reports
+
+PREFIXES = ("/api/rest/v1", "/reporting/api/rest/v1")
+router = APIRouter(tags=["Reporting: report runs"])
+Caller = Annotated[tenancy.Principal, Depends(deps.principal)]
+
+
+def _service(request: Request) -> report_runs.ReportRunService:
+    found = deps.services(request).report_runs
+    if found is None:
+        raise reports.ReportingError("Report runs are not available on this server.", status=503)
+    return found
+
+
+def _ok(response: Any) -> JSONResponse:
+    return JSONResponse({"success": True, "response": response})
+
+
+async def _optional_json(request: Request) -> object:
+    raw = await body.read_limited(request, deps.services(request).settings.max_body_bytes)
+    return None if not raw.strip() else body.parse_json(raw)
+
+
+async def run_report(report_id: str, request: Request, caller: Caller) -> JSONResponse:
+    """Run the report in ``viewType`` (Detail or Summary); the body may override its filters."""
+    payload = await _optional_json(request)
+    view_type = request.query_params.get("viewType")
+    return _ok(_service(request).run(caller, report_id, view_type, payload))
+
+
+def get_run(run_id: str, request: Request, caller: Caller) -> JSONResponse:
+    """A report run: status (STARTED, QUERYDATA, PROCESSINGDATA, COMPLETED, ...) and details."""
+    return _ok(_service(request).get(caller, run_id))
+
+
+def latest_run(report_id: str, request: Request, caller: Caller) -> JSONResponse:
+    """The caller's last completed run of the report (60 days)."""
+    return _ok(_service(request).latest(caller, report_id))
+
+
+def report_data(run_id: str, request: Request, caller: Caller) -> JSONResponse:
+    """A page of a completed run's rows (``offset``, ``pageSize``), display-formatted."""
+    params = request.query_params
+    return _ok(_service(request).data(caller, run_id, params.get("offset"), params.get("pageSize")))
+
+
+def export_run(run_id: str, request: Request, caller: Caller) -> FileResponse:
+    """The run's results as UTF-16LE tab-separated text (``pivoted=true``: summary crosstab)."""
+    found = _service(request).export(caller, run_id, request.query_params.get("pivoted"))
+    return FileResponse(
+        found.path,
+        media_type=found.content_type,
+        filename=found.filename,
+        headers={"X-Aquarium-SHA256": found.sha256},
+    )
+
+
+async def list_runs(request: Request, caller: Caller) -> JSONResponse:
+    """Runs of the last 60 days; ``status`` may repeat; the body picks columns, page, sort."""
+    payload = await _optional_json(request)
+    statuses = request.query_params.getlist("status")
+    return _ok(_service(request).list_runs(caller, statuses, payload))
+
+
+def cancel_run(run_id: str, request: Request, caller: Caller) -> JSONResponse:
+    """Stop an in-progress run at once."""
+    return _ok(_service(request).cancel(caller, run_id))
+
+
+ROUTES: tuple[tuple[str, Callable[..., Any], str, str], ...] = (
+    ("/reports/{report_id}/reportrun", run_report, "POST", "Run a report"),
+    ("/reports/{report_id}/reportruns/latest", latest_run, "GET", "Last completed report run"),
+    ("/reportruns", list_runs, "POST", "List report runs"),
+    ("/reportruns/reportdata/{run_id}", report_data, "GET", "Report data"),
+    ("/reportruns/export/{run_id}", export_run, "GET", "Export a report run"),
+    ("/reportruns/{run_id}", get_run, "GET", "Get a report run"),
+    ("/reportruns/{run_id}", cancel_run, "DELETE", "Cancel a report run"),
+)
+
+for prefix in PREFIXES:
+    reporting = prefix.startswith("/reporting")
+    for path, endpoint, method, summary in ROUTES:
+        router.add_api_route(
+            prefix + path,
+            endpoint,
+            methods=[method],
+            summary=summary + (" (reporting path)" if reporting else ""),
+            operation_id=endpoint.__name__ + ("_reporting" if reporting else ""),
+        )
