@@ -24,13 +24,15 @@ from aquarium.domain import clock as clock_port
 from aquarium.domain import tenancy
 from aquarium.engines import billing_writes, duckdb_engine, naming
 from aquarium.runner import execution, inprocess, notify
-from aquarium.services import aqua, auth, job_cache, objects, report_runs, reports
+from aquarium.services import aqua, auth, demo_reports, job_cache, objects, report_runs, reports
 from aquarium.settings import Settings
 from aquarium.storage import local
 from aquarium.store import database, files_repo, jobs_repo, report_runs_repo, tenants_file
 
 DEMO_TENANT = "demo"
 DEMO_SEED = 1
+DEMO_OWNER = tenants_file.DEMO_USER  # who the demo tenant's starter reports belong to
+DEMO_REPORTS_MARKER = "demo-reports.saved"  # in the data dir, once the starter reports exist
 RESULTS_DIR = "results"
 
 log = observability.logger(__name__)
@@ -203,6 +205,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     writes = billing_writes.BillingWrites(engine, catalog, clock)
     services.objects = objects.ObjectService(writes=writes, tenant_of=tenants.tenant)
     services.reports = reports.ReportService(metadata=metadata, catalog=catalog, clock=clock)
+    _seed_demo_reports(settings, services.reports, tenants)
     services.report_runs = report_runs.ReportRunService(
         metadata=metadata,
         catalog=catalog,
@@ -213,6 +216,20 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     )
     sender = notify.NotificationSender(metadata, clock, allowed_hosts=settings.notify_allowed_hosts)
     return Server(settings, services, runner, metadata, engine, results, tenants, sender)
+
+
+def _seed_demo_reports(
+    settings: Settings, service: reports.ReportService, tenants: TenantDirectory
+) -> None:
+    """Once per data dir: the demo tenant's starter reports (deleting them later is final)."""
+    marker = settings.data_dir / DEMO_REPORTS_MARKER
+    if marker.exists() or tenants.tenant(DEMO_TENANT) is None:
+        return
+    owner = tenancy.Principal(DEMO_TENANT, DEMO_OWNER, True, tenancy.AuthMethod.BASIC)
+    saved = demo_reports.ensure(service, owner)
+    marker.touch()
+    if saved:
+        log.info("demo reports saved", reports=saved)
 
 
 class _NoRunner:

@@ -34,6 +34,7 @@ from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids, tenancy
 from aquarium.store import reports_repo
+from aquarium.zoql import check, report_plan
 
 USAGE_ERROR = "ZAN-USAGE-REST-ERROR"
 REST_ERROR = "ZAN-REST-ERROR"
@@ -42,10 +43,7 @@ SEARCH_PAGE = 50
 MIN_WORD = 3
 VIEW_TYPES = ("Detail", "Summary")
 NAMESPACES = ("BASIC", "ADVANCED")
-AGGREGATIONS = ("SUM", "COUNT", "AVG", "MIN", "MAX", "COUNT UNIQUE", "COUNT_UNIQUE")
-FIELD_LISTS = ("selectedFields", "rowFields", "colFields", "valFields")
-FILTER_LISTS = ("detailFilters", "summaryFilters")
-SUMMARY_LISTS = ("rowFields", "colFields", "valFields")
+SUMMARY_LISTS = report_plan.SUMMARY_LISTS
 INVALID_DATASOURCE = "The datasource name is not a valid datasource."
 NO_LABELS = "Cannot find any matching label(s) for id(s) provided in request."
 DELETED = "The report has been successfully deleted."
@@ -192,6 +190,11 @@ class ReportService:
         _sort(matching, order_by)
         return {"reports": matching[start : start + SEARCH_PAGE], "count": len(matching)}
 
+    def has_reports(self, tenant: str) -> bool:
+        """Whether the tenant has saved any report."""
+        with self.metadata.connect() as conn:
+            return bool(reports_repo.list_for_tenant(conn, tenant))
+
     def my_reports(self, caller: tenancy.Principal) -> dict[str, Any]:
         with self.metadata.connect() as conn:
             records = reports_repo.list_for_tenant(conn, caller.tenant)
@@ -299,33 +302,13 @@ class ReportService:
         raise ReportingError(INVALID_DATASOURCE)
 
     def _check_definition(self, source: model.ObjectDef, definition: Mapping[str, Any]) -> None:
-        for key in FIELD_LISTS:
-            for descriptor in _list(definition, key):
-                self._check_field(source, descriptor, key)
-                if key == "valFields":
-                    aggregation = descriptor.get("aggregation", "SUM")
-                    if str(aggregation).upper() not in AGGREGATIONS:
-                        raise ReportingError(f"The aggregation {aggregation} is not valid.")
-        for key in FILTER_LISTS:
-            for clause in _list(definition, key):
-                self._check_field(source, clause.get("field"), key)
-                operator = clause.get("operator")
-                if not isinstance(operator, Mapping) or not operator.get("name"):
-                    raise ReportingError(f"A filter of {key} has no operator.")
-
-    def _check_field(self, source: model.ObjectDef, descriptor: object, key: str) -> None:
-        if not isinstance(descriptor, Mapping):
-            raise ReportingError(f"Every entry of {key} must be a field object.")
-        field_id = descriptor.get("id") or descriptor.get("name")
-        if not isinstance(field_id, str) or not field_id:
-            raise ReportingError(f"A field of {key} has no id.")
-        owner_name, _, field_name = field_id.rpartition(".")
-        owner: model.ObjectDef | None = source
-        if owner_name and owner_name.lower() != source.name.lower():
-            relation = source.relation(owner_name)
-            owner = self.catalog.object(relation.object) if relation else None
-        if owner is None or owner.field(field_name) is None:
-            raise ReportingError(f"The field {field_id} is not a valid field of the datasource.")
+        """Every view the definition serves must plan (fields, groups, aggregations, filters
+        and sorts), the way a run will plan it (``zoql/report_plan.py``)."""
+        context = check.Context(catalog=self.catalog, time_zone="UTC", now=self.clock.now())
+        try:
+            report_plan.validate(definition, ds_name=source.name, context=context)
+        except errors.ReportDefinitionError as exc:
+            raise ReportingError(exc.describe()) from None
 
 
 def _text(payload: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
