@@ -1,0 +1,625 @@
+"""A report run's PROCESSINGDATA phase: the raw query result becomes Zuora's display strings.
+
+QUERYDATA leaves the query's typed result in a Parquet file (columns ``c1``, ``c2``, ...).
+:meth:`ReportProcessor.process` reads it on a private DuckDB connection and writes
+
+- the **data** file: Parquet, one VARCHAR column per report column, named by its field id (the
+  keys of report-data JSON rows), rows in the raw order; :func:`read_page` serves pages of it;
+- the **export** (reference reporting.md §4.5): a BOM ``FF FE``, then UTF-16LE text, fields
+  separated by tabs, lines ending in ``\\n``, the headers first. A field holding a tab, a line
+  break or a double quote is quoted RFC-4180 style; every other field is written bare. A detail
+  report exports its FIELD columns; a summary its ROW, then COLUMN, then VALUE columns (unpivoted);
+- the **pivoted** export of a summary (the UI's crosstab, :func:`_crosstab`), in the same encoding.
+
+Display rules (reference §4.4 examples, §7.5, §8):
+
+==========================  =====================================================================
+TEXT, PICKLIST              as is
+BOOLEAN                     ``true`` / ``false``
+DATE                        ``Dec 7, 2013``
+DATETIME                    ``Dec 7, 2013 2:18:00 PM`` in the processor's time zone
+DECIMAL                     ``1,729.76`` (2 decimals, half away from zero, exact)
+INTEGER                     ``1,234,567``
+VALUE role, numeric         3 decimals, trailing zeros dropped: ``1,430.5``, ``12``, ``0.333``
+date group (ROW/COLUMN)     ``Dec 7, 2013``, ``Week of Dec 2, 2013``, ``Dec 2013``, ``Q4 2013``,
+                            ``2013``
+null                        ``""``; in a ROW/COLUMN group ``(none)`` (and ``""`` is ``(blank)``)
+==========================  =====================================================================
+
+Every row-sized step runs inside DuckDB: formatting is the projection of a ``COPY``, which writes
+the data Parquet and a UTF-8 TSV body; Python only transcodes that body in chunks and lays out
+the crosstab, whose input (a summary) is small. Files are written under a ``.part`` name and
+renamed when all are complete; a failed or interrupted run removes what it wrote.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import dataclasses
+import enum
+import hashlib
+import shutil
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+import duckdb
+from sqlglot import exp
+
+from aquarium.catalog import model
+from aquarium.domain import errors
+from aquarium.export import writer
+from aquarium.zoql import formatting
+
+EXPORT_CONTENT_TYPE = "text/csv;charset=utf-16"
+DATA_CONTENT_TYPE = "application/vnd.apache.parquet"
+DEFAULT_THREADS = 1
+DEFAULT_MEMORY_LIMIT = "160MB"
+TRANSCODE_CHUNK_BYTES = writer.CHUNK_BYTES  # bytes of UTF-8 read per transcoding step
+PART_SUFFIX = ".part"  # an output being written; renamed to its own name when complete
+BODY_SUFFIX = ".utf8"  # DuckDB's UTF-8 export body, transcoded then removed
+
+NONE_LABEL = "(none)"  # a null group value (reference §7.5)
+BLANK_LABEL = "(blank)"  # an empty-string group value (reference §7.5)
+MONEY_DECIMALS = 2  # DECIMAL fields and groups: "1,729.76", "900.00"
+SUMMARY_DECIMALS = 3  # aggregates: "rounded to 3 decimal places" (reference §8)
+MAX_DECIMAL_WIDTH = 38  # DuckDB's widest DECIMAL
+DATE_FORMAT = "%b %-d, %Y"
+DATETIME_FORMAT = "%b %-d, %Y %-I:%M:%S %p"
+TSV_NEEDS_QUOTES = frozenset('\t\n\r"')
+ROW_NUMBER = "file_row_number"  # the virtual column read_parquet adds on request
+
+
+class ColumnRole(enum.StrEnum):
+    """What a report column is in its report's layout."""
+
+    FIELD = "field"  #: a Detail report's column
+    ROW = "row"  #: a Summary row group
+    COLUMN = "column"  #: a Summary column group
+    VALUE = "value"  #: a Summary aggregate
+
+
+class DateGrouping(enum.StrEnum):
+    """The bucket of a date/datetime group, values as in a report's ``dateOptions.groupBy``."""
+
+    NONE = "NG"  #: no bucket: the value's own type rules
+    DAY = "CD"  #: calendar day
+    WEEK = "CW"  #: calendar week
+    MONTH = "CM"  #: calendar month
+    QUARTER = "CQ"  #: calendar quarter
+    YEAR = "CY"  #: calendar year
+
+
+@dataclass(frozen=True)
+class ReportColumn:
+    """One column of the raw result and how it is shown.
+
+    ``key`` names it in the raw Parquet; ``field_id`` in report-data rows and the data Parquet;
+    ``header`` in the exports. ``grouping`` applies to ROW/COLUMN groups whose raw value is the
+    DATE a bucket starts on.
+    """
+
+    key: str
+    field_id: str
+    header: str
+    type: model.FieldType
+    role: ColumnRole
+    grouping: DateGrouping = DateGrouping.NONE
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """The written files of one run; ``pivoted`` is None unless a crosstab was asked for."""
+
+    data: writer.WrittenFile
+    export: writer.WrittenFile
+    pivoted: writer.WrittenFile | None
+
+
+class ProcessingInterrupted(errors.AquariumError):
+    """:meth:`ReportProcessor.interrupt` stopped a run's processing; its files are removed."""
+
+    message = "The report run's processing was interrupted."
+
+
+# -- display formatting, as DuckDB expressions ---------------------------------------------------
+
+GROUP_ROLES = frozenset({ColumnRole.ROW, ColumnRole.COLUMN})
+SUMMARY_ROLES = (ColumnRole.ROW, ColumnRole.COLUMN, ColumnRole.VALUE)  # their export order
+TEXT_TYPES = frozenset({model.FieldType.TEXT, model.FieldType.PICKLIST})
+NUMERIC_TYPES = frozenset({model.FieldType.DECIMAL, model.FieldType.INTEGER})
+
+
+def _text(value: str) -> exp.Literal:
+    return exp.Literal.string(value)
+
+
+def _call(name: str, *args: exp.Expr | str) -> exp.Expr:
+    """A function call generated verbatim (no dialect translation of names or formats)."""
+    return exp.Anonymous(
+        this=name, expressions=[_text(a) if isinstance(a, str) else a for a in args]
+    )
+
+
+def _concat(*parts: exp.Expr | str) -> exp.Expr:
+    texts = [_text(p) if isinstance(p, str) else p for p in parts]
+    joined = texts[0]
+    for part in texts[1:]:
+        joined = exp.DPipe(this=joined, expression=part)
+    return joined
+
+
+def _as(value: exp.Expr, type_sql: str) -> exp.Expr:
+    return exp.cast(value, exp.DataType.build(type_sql, dialect=formatting.DUCKDB))
+
+
+def _separated(value: exp.Expr, decimals: int) -> exp.Expr:
+    """``value`` rounded half away from zero to ``decimals`` places, with thousands separators.
+
+    DuckDB's ``format('{:,.2f}', …)`` goes through DOUBLE (2.675 would show as 2.67, and large
+    amounts lose digits), so the whole part and the fraction are formatted separately from the
+    rounded DECIMAL. ``round`` of a DECIMAL rounds half away from zero; the sign is that of the
+    rounded value, so -0.001 shows as 0.00, never -0.00. A whole part beyond UBIGINT (about
+    1.8e19) fails the statement rather than show wrong digits.
+    """
+    rounded = _as(
+        exp.Round(this=value, decimals=exp.Literal.number(decimals)),
+        f"DECIMAL({MAX_DECIMAL_WIDTH}, {decimals})",
+    )
+    negative = exp.LT(this=rounded, expression=exp.Literal.number(0))
+    sign = exp.Case().when(negative, _text("-")).else_(_text(""))
+    # UBIGINT, not HUGEINT: DuckDB formats HUGEINT about ten times slower.
+    whole = _call("format", "{:,}", _as(_call("trunc", exp.Abs(this=rounded)), "UBIGINT"))
+    fraction = _call("split_part", _as(rounded, "VARCHAR"), ".", exp.Literal.number(2))
+    return _concat(sign, whole, ".", fraction)
+
+
+def _as_text(value: exp.Expr, time_zone: str) -> exp.Expr:
+    # BOOLEAN casts to 'true' / 'false'; text stays as it is.
+    return _as(value, "VARCHAR")
+
+
+def _date(value: exp.Expr, time_zone: str) -> exp.Expr:
+    return _call("strftime", _as(value, "DATE"), DATE_FORMAT)
+
+
+def _datetime(value: exp.Expr, time_zone: str) -> exp.Expr:
+    # AT TIME ZONE turns the instant into the zone's wall-clock time, DST included.
+    local = exp.AtTimeZone(this=_as(value, "TIMESTAMPTZ"), zone=_text(time_zone))
+    return _call("strftime", local, DATETIME_FORMAT)
+
+
+def _money(value: exp.Expr, time_zone: str) -> exp.Expr:
+    return _separated(value, MONEY_DECIMALS)
+
+
+def _integer(value: exp.Expr, time_zone: str) -> exp.Expr:
+    # BIGINT, not HUGEINT: DuckDB formats HUGEINT about ten times slower.
+    return _call("format", "{:,}", _as(value, "BIGINT"))
+
+
+def _aggregate(value: exp.Expr) -> exp.Expr:
+    # The text always holds a '.', so stripping zeros stops there at the latest.
+    return _call("rtrim", _call("rtrim", _separated(value, SUMMARY_DECIMALS), "0"), ".")
+
+
+FORMATTERS = {
+    model.FieldType.TEXT: _as_text,
+    model.FieldType.PICKLIST: _as_text,
+    model.FieldType.BOOLEAN: _as_text,
+    model.FieldType.DATE: _date,
+    model.FieldType.DATETIME: _datetime,
+    model.FieldType.DECIMAL: _money,
+    model.FieldType.INTEGER: _integer,
+}
+
+
+def _bucket(grouping: DateGrouping, day: exp.Expr) -> exp.Expr:
+    """The label of the date group starting on ``day`` (a DATE)."""
+    if grouping is DateGrouping.WEEK:
+        return _concat("Week of ", _call("strftime", day, DATE_FORMAT))
+    if grouping is DateGrouping.MONTH:
+        return _call("strftime", day, "%b %Y")
+    if grouping is DateGrouping.QUARTER:
+        quarter = _as(_call("quarter", day), "VARCHAR")
+        return _concat("Q", quarter, " ", _call("strftime", day, "%Y"))
+    if grouping is DateGrouping.YEAR:
+        return _call("strftime", day, "%Y")
+    return _call("strftime", day, DATE_FORMAT)
+
+
+def _display(column: ReportColumn, time_zone: str) -> exp.Expr:
+    """The display string of ``column`` as a DuckDB expression over the raw Parquet; never null."""
+    raw = exp.column(column.key, quoted=True)
+    if column.role in GROUP_ROLES:
+        if column.grouping is DateGrouping.NONE:
+            shown = FORMATTERS[column.type](raw, time_zone)
+        else:
+            shown = _bucket(column.grouping, _as(raw, "DATE"))
+        label = exp.Case().when(exp.Is(this=raw, expression=exp.Null()), _text(NONE_LABEL))
+        if column.type in TEXT_TYPES:
+            # Compared as text: a TEXT field may be stored as a number (an id, say).
+            empty = exp.EQ(this=_as(raw, "VARCHAR"), expression=_text(""))
+            label = label.when(empty, _text(BLANK_LABEL))
+        return label.else_(shown)
+    if column.role is ColumnRole.VALUE and column.type in NUMERIC_TYPES:
+        shown = _aggregate(raw)
+    else:
+        shown = FORMATTERS[column.type](raw, time_zone)
+    return exp.Coalesce(this=shown, expressions=[_text("")])
+
+
+# -- statements ---------------------------------------------------------------------------------
+
+
+def _sql(node: exp.Expr) -> str:
+    return node.sql(dialect=formatting.DUCKDB)
+
+
+def _parquet(path: Path, *, row_numbers: bool = False) -> exp.Table:
+    args: list[exp.Expr | str] = [str(path)]
+    if row_numbers:
+        args.append(exp.EQ(this=exp.column(ROW_NUMBER), expression=exp.true()))
+    return exp.Table(this=_call("read_parquet", *args))
+
+
+def _copy(select: exp.Select, target: Path, options: str) -> str:
+    return f"COPY ({_sql(select)}) TO {_sql(_text(str(target)))} ({options})"
+
+
+PARQUET = "FORMAT parquet"
+# HEADER false: the header line is written by Python (DuckDB renames duplicate column names).
+# NULLSTR '': the body selects NULL for an empty string, because DuckDB quotes a value equal to
+# the null string and an empty field must stay bare. COMMENT '': otherwise '#' gets quoted.
+TSV = (
+    f"FORMAT csv, DELIMITER {_sql(_text(chr(9)))}, HEADER false, QUOTE '\"', ESCAPE '\"', "
+    "NULLSTR '', COMMENT ''"
+)
+
+
+def _data_select(columns: Sequence[ReportColumn], raw: Path, time_zone: str) -> exp.Select:
+    shown = [exp.alias_(_display(c, time_zone), c.field_id, quoted=True) for c in columns]
+    return exp.select(*shown).from_(_parquet(raw))
+
+
+def _body_select(layout: Sequence[ReportColumn], data: Path) -> exp.Select:
+    cells = [
+        exp.Nullif(this=exp.column(c.field_id, quoted=True), expression=_text("")) for c in layout
+    ]
+    return exp.select(*cells).from_(_parquet(data))
+
+
+def _crosstab_select(
+    raw: Path,
+    rows: Sequence[ReportColumn],
+    cols: Sequence[ReportColumn],
+    values: Sequence[ReportColumn],
+    time_zone: str,
+) -> exp.Select:
+    """Per raw row, in order: the first row number of its row-group combination, of its
+    column-group combination, then the display strings of the row groups, column groups, values.
+
+    The combinations are told apart by the raw values (NULL equal to NULL), not by their labels.
+    """
+    first_seen = [
+        exp.Window(
+            this=exp.Min(this=exp.column(ROW_NUMBER)),
+            partition_by=[exp.column(c.key, quoted=True) for c in group],
+        )
+        for group in (rows, cols)
+    ]
+    shown = [_display(c, time_zone) for c in (*rows, *cols, *values)]
+    select = exp.select(*first_seen, *shown).from_(_parquet(raw, row_numbers=True))
+    return select.order_by(exp.column(ROW_NUMBER))
+
+
+def _export_layout(columns: Sequence[ReportColumn], *, summary: bool) -> list[ReportColumn]:
+    """The exported columns in export order; ValueError for a layout that cannot be written."""
+    if len({c.field_id for c in columns}) != len(columns):
+        raise ValueError("report columns must have distinct field ids")
+    roles = SUMMARY_ROLES if summary else (ColumnRole.FIELD,)
+    layout = [c for role in roles for c in columns if c.role is role]
+    if not layout:
+        raise ValueError("the report has no column to export")
+    return layout
+
+
+# -- the exported text ---------------------------------------------------------------------------
+
+
+def _tsv_field(text: str) -> str:
+    if TSV_NEEDS_QUOTES.isdisjoint(text):
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _tsv_lines(lines: Sequence[Sequence[str]]) -> str:
+    return "".join("\t".join(_tsv_field(cell) for cell in line) + "\n" for line in lines)
+
+
+class _Utf16Sink:
+    """Writes a BOM, then text as UTF-16LE, to ``handle``, counting and hashing the bytes."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._digest = hashlib.sha256()
+        self.size = 0
+        self._put(codecs.BOM_UTF16_LE)
+
+    def _put(self, data: bytes) -> None:
+        self._handle.write(data)
+        self._digest.update(data)
+        self.size += len(data)
+
+    def write(self, text: str) -> None:
+        self._put(text.encode("utf-16-le"))
+
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+
+def _crosstab(
+    records: Sequence[tuple[object, ...]],
+    rows: Sequence[ReportColumn],
+    cols: Sequence[ReportColumn],
+    values: Sequence[ReportColumn],
+) -> tuple[list[list[str]], int]:
+    """The crosstab's lines (header lines first) and its number of data lines.
+
+    ``records`` are rows of :func:`_crosstab_select`. Each column-group combination, in order of
+    first appearance, is a block of one column per value; one header line per column group
+    shows the combinations (its header sits above the last row-group column), a last header line
+    names the row groups and values. Each row-group combination, in order of first appearance, is
+    a data line; a block without a raw row for it is empty. The first cell column always exists,
+    so a report without row groups starts every line with one empty cell.
+    """
+    n_rows, n_cols = len(rows), len(cols)
+    blocks: dict[object, Sequence[str]] = {}
+    lines: dict[object, tuple[Sequence[str], dict[object, Sequence[str]]]] = {}
+    for row_key, col_key, *cells in records:
+        labels = [str(cell) for cell in cells]
+        blocks.setdefault(col_key, labels[n_rows : n_rows + n_cols])
+        _, line = lines.setdefault(row_key, (labels[:n_rows] or [""], {}))
+        line.setdefault(col_key, labels[n_rows + n_cols :])
+    lead = [""] * (max(n_rows, 1) - 1)
+    out = [
+        [*lead, col.header, *(combo[i] for combo in blocks.values() for _ in values)]
+        for i, col in enumerate(cols)
+    ]
+    out.append([*([r.header for r in rows] or [""]), *(v.header for _ in blocks for v in values)])
+    empty = [""] * len(values)
+    for heads, line in lines.values():
+        out.append([*heads, *(cell for key in blocks for cell in line.get(key, empty))])
+    return out, len(lines)
+
+
+# -- the processor -------------------------------------------------------------------------------
+
+
+def _part(target: Path) -> Path:
+    return target.with_name(target.name + PART_SUFFIX)
+
+
+class _Outputs:
+    """The files of one run: each written under its ``.part`` name until :meth:`publish`."""
+
+    def __init__(self) -> None:
+        self._created: list[Path] = []
+        self._pending: list[Path] = []
+
+    def temporary(self, path: Path) -> Path:
+        """``path``, to be removed by :meth:`discard`."""
+        self._created.append(path)
+        return path
+
+    def part(self, target: Path) -> Path:
+        """Where ``target`` is written until :meth:`publish`."""
+        self._pending.append(target)
+        return self.temporary(_part(target))
+
+    def publish(self) -> None:
+        """Rename every part to its target."""
+        for target in self._pending:
+            self._created.append(target)
+            _part(target).replace(target)
+
+    def discard(self) -> None:
+        """Remove every file created so far (parts, temporaries and published targets)."""
+        for path in self._created:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+class ReportProcessor:
+    """Turns raw report results into their files, one run at a time, on a private DuckDB.
+
+    ``time_zone`` (an IANA name) is where datetimes are shown; ValueError when DuckDB does not
+    know it. ``threads`` and ``memory_limit`` bound the DuckDB connection. Usable as a context
+    manager, which closes it.
+    """
+
+    def __init__(
+        self,
+        time_zone: str,
+        *,
+        threads: int = DEFAULT_THREADS,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
+        self.time_zone = time_zone
+        # preserve_insertion_order: the outputs keep the raw order without a costly ORDER BY.
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "threads": threads,
+            "memory_limit": memory_limit,
+            "preserve_insertion_order": True,
+        }
+        self._connection = duckdb.connect(config=config)
+        self._lock = threading.Lock()
+        self._running = False
+        self._stop = threading.Event()
+        try:
+            # A TIMESTAMP without zone (never expected) is then read as UTC, not as host time.
+            self._connection.execute("SET TimeZone = 'UTC'")
+            self._connection.execute(_sql(exp.select(_datetime(_call("now"), time_zone))))
+        except duckdb.Error as exc:
+            self._connection.close()
+            raise ValueError(f"unknown time zone {time_zone!r}") from exc
+
+    def __enter__(self) -> ReportProcessor:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the DuckDB connection; call it when no :meth:`process` runs."""
+        with self._lock:
+            self._connection.close()
+
+    def interrupt(self) -> None:
+        """Stop the running :meth:`process`, which then raises :class:`ProcessingInterrupted`.
+
+        Safe from any thread; does nothing when no :meth:`process` runs. It holds for the rest
+        of the run it reaches: one landing between two statements stops the next.
+        """
+        with self._lock:
+            if not self._running:
+                return
+            self._stop.set()
+            self._connection.interrupt()
+
+    def process(
+        self,
+        raw: Path,
+        columns: Sequence[ReportColumn],
+        *,
+        summary: bool,
+        data_path: Path,
+        export_path: Path,
+        pivoted_path: Path | None,
+    ) -> ReportFiles:
+        """Write the data Parquet, the export and, for a summary given ``pivoted_path``, the
+        crosstab export, from the raw Parquet ``raw`` whose columns ``columns`` describe.
+
+        Record counts are data rows (crosstab data lines for the pivoted file); sizes and
+        checksums are of the bytes on disk. A summary without column groups gets a pivoted file
+        identical to its export. ValueError for repeated field ids or nothing to export;
+        :class:`ProcessingInterrupted` when :meth:`interrupt` stopped it. On any failure the
+        files it wrote are removed before it raises.
+        """
+        layout = _export_layout(columns, summary=summary)
+        with self._lock:
+            self._running = True
+            self._stop.clear()
+        outputs = _Outputs()
+        try:
+            data = self._write_data(raw, columns, data_path, outputs)
+            export = self._write_export(layout, data, export_path, outputs)
+            pivoted = None
+            if summary and pivoted_path is not None:
+                pivoted = self._write_pivoted(raw, layout, export, pivoted_path, outputs)
+            self._check()
+            outputs.publish()
+        except BaseException as exc:
+            outputs.discard()
+            if self._stop.is_set() and not isinstance(exc, ProcessingInterrupted):
+                # Whatever a stopped statement raised, the reason is the interrupt.
+                raise ProcessingInterrupted() from exc
+            raise
+        finally:
+            with self._lock:
+                self._running = False
+        return ReportFiles(data=data, export=export, pivoted=pivoted)
+
+    def _check(self) -> None:
+        if self._stop.is_set():
+            raise ProcessingInterrupted()
+
+    def _run(self, statement: str) -> duckdb.DuckDBPyConnection:
+        self._check()
+        return self._connection.execute(statement)
+
+    def _write_data(
+        self, raw: Path, columns: Sequence[ReportColumn], target: Path, outputs: _Outputs
+    ) -> writer.WrittenFile:
+        part = outputs.part(target)
+        copied = self._run(_copy(_data_select(columns, raw, self.time_zone), part, PARQUET))
+        result = copied.fetchone()
+        rows = int(result[0]) if result else 0
+        size, sha256 = part.stat().st_size, writer.sha256_of(part)
+        return writer.WrittenFile(target, rows, size, sha256, DATA_CONTENT_TYPE)
+
+    def _write_export(
+        self,
+        layout: Sequence[ReportColumn],
+        data: writer.WrittenFile,
+        target: Path,
+        outputs: _Outputs,
+    ) -> writer.WrittenFile:
+        body = outputs.temporary(target.with_name(target.name + BODY_SUFFIX))
+        self._run(_copy(_body_select(layout, _part(data.path)), body, TSV))
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        with outputs.part(target).open("wb") as handle, body.open("rb") as source:
+            sink = _Utf16Sink(handle)
+            sink.write(_tsv_lines([[column.header for column in layout]]))
+            # The incremental decoder keeps a UTF-8 sequence cut by a chunk boundary for the
+            # next chunk.
+            while chunk := source.read(TRANSCODE_CHUNK_BYTES):
+                self._check()
+                sink.write(decoder.decode(chunk))
+            sink.write(decoder.decode(b"", final=True))
+        body.unlink()
+        return writer.WrittenFile(
+            target, data.record_count, sink.size, sink.sha256(), EXPORT_CONTENT_TYPE
+        )
+
+    def _write_pivoted(
+        self,
+        raw: Path,
+        layout: Sequence[ReportColumn],
+        export: writer.WrittenFile,
+        target: Path,
+        outputs: _Outputs,
+    ) -> writer.WrittenFile:
+        part = outputs.part(target)
+        rows, cols, values = ([c for c in layout if c.role is role] for role in SUMMARY_ROLES)
+        if not cols:
+            shutil.copyfile(_part(export.path), part)
+            return dataclasses.replace(export, path=target)
+        records = self._run(_sql(_crosstab_select(raw, rows, cols, values, self.time_zone)))
+        lines, count = _crosstab(records.fetchall(), rows, cols, values)
+        self._check()
+        with part.open("wb") as handle:
+            sink = _Utf16Sink(handle)
+            sink.write(_tsv_lines(lines))
+        return writer.WrittenFile(target, count, sink.size, sink.sha256(), EXPORT_CONTENT_TYPE)
+
+
+def read_page(data: Path, offset: int, limit: int) -> list[dict[str, str]]:
+    """Rows ``[offset, offset + limit)`` (0-based, file order) of the data Parquet ``data``, each
+    a dict of field id to display string, keys in column order.
+
+    An empty list when ``offset`` is past the end or ``limit`` is 0; ValueError when either is
+    negative.
+    """
+    if offset < 0 or limit < 0:
+        raise ValueError("offset and limit must not be negative")
+    position = exp.column(ROW_NUMBER)
+    window = exp.And(
+        this=exp.GTE(this=position, expression=exp.Literal.number(offset)),
+        expression=exp.LT(this=position, expression=exp.Literal.number(offset + limit)),
+    )
+    everything = exp.Star(except_=[exp.column(ROW_NUMBER)])
+    select = exp.select(everything).from_(_parquet(data, row_numbers=True)).where(window)
+    with duckdb.connect(config={"threads": DEFAULT_THREADS}) as connection:
+        result = connection.execute(_sql(select.order_by(position)))
+        names = [description[0] for description in result.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
