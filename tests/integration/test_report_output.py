@@ -13,12 +13,13 @@ import duckdb
 import pytest
 
 from aquarium.catalog import model
+from aquarium.export import report_display as rd
 from aquarium.export import report_output as ro
 from aquarium.export import writer
 
 F = model.FieldType
-R = ro.ColumnRole
-G = ro.DateGrouping
+R = rd.ColumnRole
+G = rd.DateGrouping
 TIME_ZONE = "America/Los_Angeles"  # has DST: -08:00 in winter, -07:00 in summer
 
 
@@ -42,7 +43,7 @@ def _generated(path: Path, select: str) -> Path:
 def _process(
     tmp_path: Path,
     raw: Path,
-    columns: Sequence[ro.ReportColumn],
+    columns: Sequence[rd.ReportColumn],
     *,
     summary: bool,
     pivoted: bool = False,
@@ -75,7 +76,7 @@ def _describes_the_file(written: writer.WrittenFile, content_type: str) -> None:
 # -- one value, one rule ------------------------------------------------------------------------
 
 # (DuckDB literal, type, role, grouping, display string)
-CASES: list[tuple[str, model.FieldType, ro.ColumnRole, ro.DateGrouping, str]] = [
+CASES: list[tuple[str, model.FieldType, rd.ColumnRole, rd.DateGrouping, str]] = [
     ("'Zoë 東京 😀'", F.TEXT, R.FIELD, G.NONE, "Zoë 東京 😀"),
     ("''", F.TEXT, R.FIELD, G.NONE, ""),
     ("NULL::VARCHAR", F.TEXT, R.FIELD, G.NONE, ""),
@@ -166,11 +167,11 @@ CASES: list[tuple[str, model.FieldType, ro.ColumnRole, ro.DateGrouping, str]] = 
 ]
 
 
-def _case_columns(summary: bool) -> list[tuple[int, ro.ReportColumn]]:
+def _case_columns(summary: bool) -> list[tuple[int, rd.ReportColumn]]:
     """The cases of a detail or summary run, in export order (rows, columns, then values)."""
     order = [R.FIELD] if not summary else [R.ROW, R.COLUMN, R.VALUE]
     return [
-        (i, ro.ReportColumn(f"c{i}", f"Case.F{i}", f"Case: {i}", field_type, role, grouping))
+        (i, rd.ReportColumn(f"c{i}", f"Case.F{i}", f"Case: {i}", field_type, role, grouping))
         for wanted in order
         for i, (_, field_type, role, grouping, _) in enumerate(CASES)
         if role is wanted
@@ -221,13 +222,13 @@ def test_the_export_line_holds_the_same_strings(
 # -- a detail report ------------------------------------------------------------------------------
 
 DETAIL_COLUMNS = [
-    ro.ReportColumn("c1", "Invoice.InvoiceNumber", "Invoice: Invoice Number", F.TEXT, R.FIELD),
-    ro.ReportColumn("c2", "Invoice.Comments", 'Invoice: "Comments"', F.TEXT, R.FIELD),
-    ro.ReportColumn("c3", "Account.AutoPay", "Account: Auto Pay", F.BOOLEAN, R.FIELD),
-    ro.ReportColumn("c4", "Invoice.InvoiceDate", "Invoice: Invoice Date", F.DATE, R.FIELD),
-    ro.ReportColumn("c5", "Invoice.CreatedDate", "Invoice: Created Date", F.DATETIME, R.FIELD),
-    ro.ReportColumn("c6", "Invoice.Amount", "Invoice: Amount", F.DECIMAL, R.FIELD),
-    ro.ReportColumn("c7", "Account.Quantity", "Account: Quantity", F.INTEGER, R.FIELD),
+    rd.ReportColumn("c1", "Invoice.InvoiceNumber", "Invoice: Invoice Number", F.TEXT, R.FIELD),
+    rd.ReportColumn("c2", "Invoice.Comments", 'Invoice: "Comments"', F.TEXT, R.FIELD),
+    rd.ReportColumn("c3", "Account.AutoPay", "Account: Auto Pay", F.BOOLEAN, R.FIELD),
+    rd.ReportColumn("c4", "Invoice.InvoiceDate", "Invoice: Invoice Date", F.DATE, R.FIELD),
+    rd.ReportColumn("c5", "Invoice.CreatedDate", "Invoice: Created Date", F.DATETIME, R.FIELD),
+    rd.ReportColumn("c6", "Invoice.Amount", "Invoice: Amount", F.DECIMAL, R.FIELD),
+    rd.ReportColumn("c7", "Account.Quantity", "Account: Quantity", F.INTEGER, R.FIELD),
 ]
 DETAIL_SCHEMA = (
     "c1 VARCHAR, c2 VARCHAR, c3 BOOLEAN, c4 DATE, c5 TIMESTAMPTZ, c6 DECIMAL(18,2), c7 BIGINT"
@@ -338,15 +339,15 @@ def test_an_empty_result_exports_the_header_only(tmp_path: Path) -> None:
 # -- a summary report ---------------------------------------------------------------------------
 
 SUMMARY_COLUMNS = [
-    ro.ReportColumn("c1", "Account.Currency", "Account: Currency", F.PICKLIST, R.ROW),
-    ro.ReportColumn("c2", "Account.Name", "Account: Name", F.TEXT, R.ROW),
-    ro.ReportColumn(
+    rd.ReportColumn("c1", "Account.Currency", "Account: Currency", F.PICKLIST, R.ROW),
+    rd.ReportColumn("c2", "Account.Name", "Account: Name", F.TEXT, R.ROW),
+    rd.ReportColumn(
         "c3", "Invoice.InvoiceDate", "Invoice: Invoice Date", F.DATE, R.COLUMN, G.MONTH
     ),
-    ro.ReportColumn(
+    rd.ReportColumn(
         "c4", "SUM(Account.Balance)", "SUM of 'Account: Account Balance'", F.DECIMAL, R.VALUE
     ),
-    ro.ReportColumn("c5", "COUNT(Invoice.Id)", "COUNT of 'Invoice: Id'", F.INTEGER, R.VALUE),
+    rd.ReportColumn("c5", "COUNT(Invoice.Id)", "COUNT of 'Invoice: Id'", F.INTEGER, R.VALUE),
 ]
 SUMMARY_SCHEMA = "c1 VARCHAR, c2 VARCHAR, c3 DATE, c4 DECIMAL(38,2), c5 BIGINT"
 SUMMARY_ROWS: list[tuple[object, ...]] = [
@@ -409,9 +410,9 @@ def test_crosstab_combinations_are_told_apart_by_raw_value(tmp_path: Path) -> No
         [(None, Decimal("1.001"), 1), ("(none)", Decimal("1.004"), 2), (None, Decimal("1.004"), 3)],
     )
     columns = [
-        ro.ReportColumn("c1", "A.Name", "A: Name", F.TEXT, R.ROW),
-        ro.ReportColumn("c2", "A.Amount", "A: Amount", F.DECIMAL, R.COLUMN),
-        ro.ReportColumn("c3", "COUNT(A.Id)", "COUNT", F.INTEGER, R.VALUE),
+        rd.ReportColumn("c1", "A.Name", "A: Name", F.TEXT, R.ROW),
+        rd.ReportColumn("c2", "A.Amount", "A: Amount", F.DECIMAL, R.COLUMN),
+        rd.ReportColumn("c3", "COUNT(A.Id)", "COUNT", F.INTEGER, R.VALUE),
     ]
     files = _process(tmp_path, raw, columns, summary=True, pivoted=True)
     assert files.pivoted is not None
@@ -428,8 +429,8 @@ def test_a_crosstab_without_row_groups_keeps_a_first_column(tmp_path: Path) -> N
         [("2013-10-01", Decimal("5")), ("2014-01-01", Decimal("7.25"))],
     )
     columns = [
-        ro.ReportColumn("c1", "Invoice.InvoiceDate", "Invoice Date", F.DATE, R.COLUMN, G.QUARTER),
-        ro.ReportColumn("c2", "SUM(Invoice.Amount)", "SUM of Amount", F.DECIMAL, R.VALUE),
+        rd.ReportColumn("c1", "Invoice.InvoiceDate", "Invoice Date", F.DATE, R.COLUMN, G.QUARTER),
+        rd.ReportColumn("c2", "SUM(Invoice.Amount)", "SUM of Amount", F.DECIMAL, R.VALUE),
     ]
     files = _process(tmp_path, raw, columns, summary=True, pivoted=True)
     assert files.pivoted is not None
@@ -462,9 +463,9 @@ def test_a_big_detail_report_round_trips(tmp_path: Path) -> None:
         f"FROM range({BIG_ROWS}) r(i)",
     )
     columns = [
-        ro.ReportColumn("c1", "Account.Name", "Account: Name", F.TEXT, R.FIELD),
-        ro.ReportColumn("c2", "Invoice.Amount", "Invoice: Amount", F.DECIMAL, R.FIELD),
-        ro.ReportColumn("c3", "Invoice.Count", "Invoice: Count", F.INTEGER, R.FIELD),
+        rd.ReportColumn("c1", "Account.Name", "Account: Name", F.TEXT, R.FIELD),
+        rd.ReportColumn("c2", "Invoice.Amount", "Invoice: Amount", F.DECIMAL, R.FIELD),
+        rd.ReportColumn("c3", "Invoice.Count", "Invoice: Count", F.INTEGER, R.FIELD),
     ]
     files = _process(tmp_path, raw, columns, summary=False)
     assert files.data.record_count == files.export.record_count == BIG_ROWS
@@ -488,8 +489,8 @@ def test_interrupt_stops_processing_and_removes_its_files(tmp_path: Path) -> Non
         "SELECT 'INV-' || i AS c1, (i / 100)::DECIMAL(18,2) AS c2 FROM range(3000000) r(i)",
     )
     columns = [
-        ro.ReportColumn("c1", "Invoice.InvoiceNumber", "Number", F.TEXT, R.FIELD),
-        ro.ReportColumn("c2", "Invoice.Amount", "Amount", F.DECIMAL, R.FIELD),
+        rd.ReportColumn("c1", "Invoice.InvoiceNumber", "Number", F.TEXT, R.FIELD),
+        rd.ReportColumn("c2", "Invoice.Amount", "Amount", F.DECIMAL, R.FIELD),
     ]
     out = tmp_path / "out"
     out.mkdir()

@@ -126,7 +126,7 @@ def test_several_statuses_and_no_status(listed: tuple[rs.Stepped, dict[str, str]
 def test_pages_cover_every_run_once_in_sort_order(
     listed: tuple[rs.Stepped, dict[str, str]],
 ) -> None:
-    s, status_of = listed
+    s, _ = listed
     seen: list[dict[str, Any]] = []
     sort = [
         {"field": "status", "direction": "asc", "priority": 0},

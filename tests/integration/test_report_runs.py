@@ -17,7 +17,7 @@ from aquarium.services import report_runs as service
 from aquarium.services.reports import ReportingError
 from tests.integration import report_support as rs
 from tests.integration import test_runner_support as support
-from tests.integration.report_support import ADMIN, BOTH, DETAIL, NINA, RS, SUMMARY
+from tests.integration.report_support import ADMIN, BOTH, DETAIL, NINA, RS
 from tests.integration.test_runner_support import ServerFactory
 
 make_server = support.make_server
@@ -94,8 +94,8 @@ def test_a_summary_run_groups_by_month_and_currency_like_the_equivalent_group_by
     assert done["status"] == "COMPLETED", done
     groups = rs.scalar(
         h,
-        'select count(*) from (select distinct date_trunc(\'month\', i."InvoiceDate"), a."Currency" '
-        'from {s}."InvoiceItem" ii left join {s}."Invoice" i on i."Id" = ii."InvoiceId" '
+        "select count(*) from (select distinct date_trunc('month', i.\"InvoiceDate\"), "
+        'a."Currency" from {s}."InvoiceItem" ii left join {s}."Invoice" i on i."Id" = ii."InvoiceId" '
         'left join {s}."Account" a on a."Id" = ii."AccountId" where ii."_DeletedDate" is null)',
     )
     rows = rs.all_rows(h, run_id)

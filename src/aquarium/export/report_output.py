@@ -11,20 +11,7 @@ QUERYDATA leaves the query's typed result in a Parquet file (columns ``c1``, ``c
   report exports its FIELD columns; a summary its ROW, then COLUMN, then VALUE columns (unpivoted);
 - the **pivoted** export of a summary (the UI's crosstab, :func:`_crosstab`), in the same encoding.
 
-Display rules (reference §4.4 examples, §7.5, §8):
-
-==========================  =====================================================================
-TEXT, PICKLIST              as is
-BOOLEAN                     ``true`` / ``false``
-DATE                        ``Dec 7, 2013``
-DATETIME                    ``Dec 7, 2013 2:18:00 PM`` in the processor's time zone
-DECIMAL                     ``1,729.76`` (2 decimals, half away from zero, exact)
-INTEGER                     ``1,234,567``
-VALUE role, numeric         3 decimals, trailing zeros dropped: ``1,430.5``, ``12``, ``0.333``
-date group (ROW/COLUMN)     ``Dec 7, 2013``, ``Week of Dec 2, 2013``, ``Dec 2013``, ``Q4 2013``,
-                            ``2013``
-null                        ``""``; in a ROW/COLUMN group ``(none)`` (and ``""`` is ``(blank)``)
-==========================  =====================================================================
+How each value is shown is :mod:`report_display`.
 
 Every row-sized step runs inside DuckDB: formatting is the projection of a ``COPY``, which writes
 the data Parquet and a UTF-8 TSV body; Python only transcodes that body in chunks and lays out
@@ -37,7 +24,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import dataclasses
-import enum
 import hashlib
 import shutil
 import threading
@@ -50,9 +36,17 @@ from typing import BinaryIO
 import duckdb
 from sqlglot import exp
 
-from aquarium.catalog import model
 from aquarium.domain import errors
 from aquarium.export import writer
+from aquarium.export.report_display import (
+    SUMMARY_ROLES,
+    ColumnRole,
+    ReportColumn,
+    call,
+    datetime,
+    display,
+    text,
+)
 from aquarium.zoql import formatting
 
 EXPORT_CONTENT_TYPE = "text/csv;charset=utf-16"
@@ -63,52 +57,8 @@ TRANSCODE_CHUNK_BYTES = writer.CHUNK_BYTES  # bytes of UTF-8 read per transcodin
 PART_SUFFIX = ".part"  # an output being written; renamed to its own name when complete
 BODY_SUFFIX = ".utf8"  # DuckDB's UTF-8 export body, transcoded then removed
 
-NONE_LABEL = "(none)"  # a null group value (reference §7.5)
-BLANK_LABEL = "(blank)"  # an empty-string group value (reference §7.5)
-MONEY_DECIMALS = 2  # DECIMAL fields and groups: "1,729.76", "900.00"
-SUMMARY_DECIMALS = 3  # aggregates: "rounded to 3 decimal places" (reference §8)
-MAX_DECIMAL_WIDTH = 38  # DuckDB's widest DECIMAL
-DATE_FORMAT = "%b %-d, %Y"
-DATETIME_FORMAT = "%b %-d, %Y %-I:%M:%S %p"
 TSV_NEEDS_QUOTES = frozenset('\t\n\r"')
 ROW_NUMBER = "file_row_number"  # the virtual column read_parquet adds on request
-
-
-class ColumnRole(enum.StrEnum):
-    """What a report column is in its report's layout."""
-
-    FIELD = "field"  #: a Detail report's column
-    ROW = "row"  #: a Summary row group
-    COLUMN = "column"  #: a Summary column group
-    VALUE = "value"  #: a Summary aggregate
-
-
-class DateGrouping(enum.StrEnum):
-    """The bucket of a date/datetime group, values as in a report's ``dateOptions.groupBy``."""
-
-    NONE = "NG"  #: no bucket: the value's own type rules
-    DAY = "CD"  #: calendar day
-    WEEK = "CW"  #: calendar week
-    MONTH = "CM"  #: calendar month
-    QUARTER = "CQ"  #: calendar quarter
-    YEAR = "CY"  #: calendar year
-
-
-@dataclass(frozen=True)
-class ReportColumn:
-    """One column of the raw result and how it is shown.
-
-    ``key`` names it in the raw Parquet; ``field_id`` in report-data rows and the data Parquet;
-    ``header`` in the exports. ``grouping`` applies to ROW/COLUMN groups whose raw value is the
-    DATE a bucket starts on.
-    """
-
-    key: str
-    field_id: str
-    header: str
-    type: model.FieldType
-    role: ColumnRole
-    grouping: DateGrouping = DateGrouping.NONE
 
 
 @dataclass(frozen=True)
@@ -126,133 +76,6 @@ class ProcessingInterrupted(errors.AquariumError):
     message = "The report run's processing was interrupted."
 
 
-# -- display formatting, as DuckDB expressions ---------------------------------------------------
-
-GROUP_ROLES = frozenset({ColumnRole.ROW, ColumnRole.COLUMN})
-SUMMARY_ROLES = (ColumnRole.ROW, ColumnRole.COLUMN, ColumnRole.VALUE)  # their export order
-TEXT_TYPES = frozenset({model.FieldType.TEXT, model.FieldType.PICKLIST})
-NUMERIC_TYPES = frozenset({model.FieldType.DECIMAL, model.FieldType.INTEGER})
-
-
-def _text(value: str) -> exp.Literal:
-    return exp.Literal.string(value)
-
-
-def _call(name: str, *args: exp.Expr | str) -> exp.Expr:
-    """A function call generated verbatim (no dialect translation of names or formats)."""
-    return exp.Anonymous(
-        this=name, expressions=[_text(a) if isinstance(a, str) else a for a in args]
-    )
-
-
-def _concat(*parts: exp.Expr | str) -> exp.Expr:
-    texts = [_text(p) if isinstance(p, str) else p for p in parts]
-    joined = texts[0]
-    for part in texts[1:]:
-        joined = exp.DPipe(this=joined, expression=part)
-    return joined
-
-
-def _as(value: exp.Expr, type_sql: str) -> exp.Expr:
-    return exp.cast(value, exp.DataType.build(type_sql, dialect=formatting.DUCKDB))
-
-
-def _separated(value: exp.Expr, decimals: int) -> exp.Expr:
-    """``value`` rounded half away from zero to ``decimals`` places, with thousands separators.
-
-    DuckDB's ``format('{:,.2f}', …)`` goes through DOUBLE (2.675 would show as 2.67, and large
-    amounts lose digits), so the whole part and the fraction are formatted separately from the
-    rounded DECIMAL. ``round`` of a DECIMAL rounds half away from zero; the sign is that of the
-    rounded value, so -0.001 shows as 0.00, never -0.00. A whole part beyond UBIGINT (about
-    1.8e19) fails the statement rather than show wrong digits.
-    """
-    rounded = _as(
-        exp.Round(this=value, decimals=exp.Literal.number(decimals)),
-        f"DECIMAL({MAX_DECIMAL_WIDTH}, {decimals})",
-    )
-    negative = exp.LT(this=rounded, expression=exp.Literal.number(0))
-    sign = exp.Case().when(negative, _text("-")).else_(_text(""))
-    # UBIGINT, not HUGEINT: DuckDB formats HUGEINT about ten times slower.
-    whole = _call("format", "{:,}", _as(_call("trunc", exp.Abs(this=rounded)), "UBIGINT"))
-    fraction = _call("split_part", _as(rounded, "VARCHAR"), ".", exp.Literal.number(2))
-    return _concat(sign, whole, ".", fraction)
-
-
-def _as_text(value: exp.Expr, time_zone: str) -> exp.Expr:
-    # BOOLEAN casts to 'true' / 'false'; text stays as it is.
-    return _as(value, "VARCHAR")
-
-
-def _date(value: exp.Expr, time_zone: str) -> exp.Expr:
-    return _call("strftime", _as(value, "DATE"), DATE_FORMAT)
-
-
-def _datetime(value: exp.Expr, time_zone: str) -> exp.Expr:
-    # AT TIME ZONE turns the instant into the zone's wall-clock time, DST included.
-    local = exp.AtTimeZone(this=_as(value, "TIMESTAMPTZ"), zone=_text(time_zone))
-    return _call("strftime", local, DATETIME_FORMAT)
-
-
-def _money(value: exp.Expr, time_zone: str) -> exp.Expr:
-    return _separated(value, MONEY_DECIMALS)
-
-
-def _integer(value: exp.Expr, time_zone: str) -> exp.Expr:
-    # BIGINT, not HUGEINT: DuckDB formats HUGEINT about ten times slower.
-    return _call("format", "{:,}", _as(value, "BIGINT"))
-
-
-def _aggregate(value: exp.Expr) -> exp.Expr:
-    # The text always holds a '.', so stripping zeros stops there at the latest.
-    return _call("rtrim", _call("rtrim", _separated(value, SUMMARY_DECIMALS), "0"), ".")
-
-
-FORMATTERS = {
-    model.FieldType.TEXT: _as_text,
-    model.FieldType.PICKLIST: _as_text,
-    model.FieldType.BOOLEAN: _as_text,
-    model.FieldType.DATE: _date,
-    model.FieldType.DATETIME: _datetime,
-    model.FieldType.DECIMAL: _money,
-    model.FieldType.INTEGER: _integer,
-}
-
-
-def _bucket(grouping: DateGrouping, day: exp.Expr) -> exp.Expr:
-    """The label of the date group starting on ``day`` (a DATE)."""
-    if grouping is DateGrouping.WEEK:
-        return _concat("Week of ", _call("strftime", day, DATE_FORMAT))
-    if grouping is DateGrouping.MONTH:
-        return _call("strftime", day, "%b %Y")
-    if grouping is DateGrouping.QUARTER:
-        quarter = _as(_call("quarter", day), "VARCHAR")
-        return _concat("Q", quarter, " ", _call("strftime", day, "%Y"))
-    if grouping is DateGrouping.YEAR:
-        return _call("strftime", day, "%Y")
-    return _call("strftime", day, DATE_FORMAT)
-
-
-def _display(column: ReportColumn, time_zone: str) -> exp.Expr:
-    """The display string of ``column`` as a DuckDB expression over the raw Parquet; never null."""
-    raw = exp.column(column.key, quoted=True)
-    if column.role in GROUP_ROLES:
-        if column.grouping is DateGrouping.NONE:
-            shown = FORMATTERS[column.type](raw, time_zone)
-        else:
-            shown = _bucket(column.grouping, _as(raw, "DATE"))
-        label = exp.Case().when(exp.Is(this=raw, expression=exp.Null()), _text(NONE_LABEL))
-        if column.type in TEXT_TYPES:
-            # Compared as text: a TEXT field may be stored as a number (an id, say).
-            empty = exp.EQ(this=_as(raw, "VARCHAR"), expression=_text(""))
-            label = label.when(empty, _text(BLANK_LABEL))
-        return label.else_(shown)
-    if column.role is ColumnRole.VALUE and column.type in NUMERIC_TYPES:
-        shown = _aggregate(raw)
-    else:
-        shown = FORMATTERS[column.type](raw, time_zone)
-    return exp.Coalesce(this=shown, expressions=[_text("")])
-
-
 # -- statements ---------------------------------------------------------------------------------
 
 
@@ -264,11 +87,11 @@ def _parquet(path: Path, *, row_numbers: bool = False) -> exp.Table:
     args: list[exp.Expr | str] = [str(path)]
     if row_numbers:
         args.append(exp.EQ(this=exp.column(ROW_NUMBER), expression=exp.true()))
-    return exp.Table(this=_call("read_parquet", *args))
+    return exp.Table(this=call("read_parquet", *args))
 
 
 def _copy(select: exp.Select, target: Path, options: str) -> str:
-    return f"COPY ({_sql(select)}) TO {_sql(_text(str(target)))} ({options})"
+    return f"COPY ({_sql(select)}) TO {_sql(text(str(target)))} ({options})"
 
 
 PARQUET = "FORMAT parquet"
@@ -276,19 +99,19 @@ PARQUET = "FORMAT parquet"
 # NULLSTR '': the body selects NULL for an empty string, because DuckDB quotes a value equal to
 # the null string and an empty field must stay bare. COMMENT '': otherwise '#' gets quoted.
 TSV = (
-    f"FORMAT csv, DELIMITER {_sql(_text(chr(9)))}, HEADER false, QUOTE '\"', ESCAPE '\"', "
+    f"FORMAT csv, DELIMITER {_sql(text(chr(9)))}, HEADER false, QUOTE '\"', ESCAPE '\"', "
     "NULLSTR '', COMMENT ''"
 )
 
 
 def _data_select(columns: Sequence[ReportColumn], raw: Path, time_zone: str) -> exp.Select:
-    shown = [exp.alias_(_display(c, time_zone), c.field_id, quoted=True) for c in columns]
+    shown = [exp.alias_(display(c, time_zone), c.field_id, quoted=True) for c in columns]
     return exp.select(*shown).from_(_parquet(raw))
 
 
 def _body_select(layout: Sequence[ReportColumn], data: Path) -> exp.Select:
     cells = [
-        exp.Nullif(this=exp.column(c.field_id, quoted=True), expression=_text("")) for c in layout
+        exp.Nullif(this=exp.column(c.field_id, quoted=True), expression=text("")) for c in layout
     ]
     return exp.select(*cells).from_(_parquet(data))
 
@@ -300,20 +123,27 @@ def _crosstab_select(
     values: Sequence[ReportColumn],
     time_zone: str,
 ) -> exp.Select:
-    """Per raw row, in order: the first row number of its row-group combination, of its
+    """Per raw row, in order: the first row number of its row-group combination, the rank of its
     column-group combination, then the display strings of the row groups, column groups, values.
 
     The combinations are told apart by the raw values (NULL equal to NULL), not by their labels.
     """
-    first_seen = [
-        exp.Window(
-            this=exp.Min(this=exp.column(ROW_NUMBER)),
-            partition_by=[exp.column(c.key, quoted=True) for c in group],
-        )
-        for group in (rows, cols)
-    ]
-    shown = [_display(c, time_zone) for c in (*rows, *cols, *values)]
-    select = exp.select(*first_seen, *shown).from_(_parquet(raw, row_numbers=True))
+    first_seen = exp.Window(
+        this=exp.Min(this=exp.column(ROW_NUMBER)),
+        partition_by=[exp.column(c.key, quoted=True) for c in rows],
+    )
+    # Column blocks go in ascending order of their raw values (months in calendar order), not
+    # in order of first appearance, which follows the row groups.
+    block_rank = exp.Window(
+        this=exp.Anonymous(this="dense_rank", expressions=[]),
+        order=exp.Order(
+            expressions=[
+                exp.Ordered(this=exp.column(c.key, quoted=True), nulls_first=False) for c in cols
+            ]
+        ),
+    )
+    shown = [display(c, time_zone) for c in (*rows, *cols, *values)]
+    select = exp.select(first_seen, block_rank, *shown).from_(_parquet(raw, row_numbers=True))
     return select.order_by(exp.column(ROW_NUMBER))
 
 
@@ -371,7 +201,7 @@ def _crosstab(
     """The crosstab's lines (header lines first) and its number of data lines.
 
     ``records`` are rows of :func:`_crosstab_select`. Each column-group combination, in order of
-    first appearance, is a block of one column per value; one header line per column group
+    its raw values, is a block of one column per value; one header line per column group
     shows the combinations (its header sits above the last row-group column), a last header line
     names the row groups and values. Each row-group combination, in order of first appearance, is
     a data line; a block without a raw row for it is empty. The first cell column always exists,
@@ -385,6 +215,7 @@ def _crosstab(
         blocks.setdefault(col_key, labels[n_rows : n_rows + n_cols])
         _, line = lines.setdefault(row_key, (labels[:n_rows] or [""], {}))
         line.setdefault(col_key, labels[n_rows + n_cols :])
+    blocks = dict(sorted(blocks.items(), key=lambda item: int(str(item[0]))))
     lead = [""] * (max(n_rows, 1) - 1)
     out = [
         [*lead, col.header, *(combo[i] for combo in blocks.values() for _ in values)]
@@ -463,7 +294,7 @@ class ReportProcessor:
         try:
             # A TIMESTAMP without zone (never expected) is then read as UTC, not as host time.
             self._connection.execute("SET TimeZone = 'UTC'")
-            self._connection.execute(_sql(exp.select(_datetime(_call("now"), time_zone))))
+            self._connection.execute(_sql(exp.select(datetime(call("now"), time_zone))))
         except duckdb.Error as exc:
             self._connection.close()
             raise ValueError(f"unknown time zone {time_zone!r}") from exc

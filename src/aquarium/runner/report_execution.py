@@ -29,7 +29,7 @@ from pathlib import Path
 from aquarium import observability
 from aquarium.domain import errors, ids, jobs, tenancy
 from aquarium.engines import base, naming
-from aquarium.export import report_output, writer
+from aquarium.export import report_display, report_output, writer
 from aquarium.runner import execution
 from aquarium.store import files_repo, report_runs_repo
 from aquarium.zoql import check, lower, report_plan
@@ -171,13 +171,13 @@ def _process_data(
 ) -> dict[str, tuple[str, writer.WrittenFile]]:
     """The run's result files by role (``data``, ``export``, ``pivoted``): id and file."""
     columns = [
-        report_output.ReportColumn(
+        report_display.ReportColumn(
             key=f"c{index + 1}",
             field_id=spec.field_id,
             header=spec.header,
             type=spec.type,
-            role=report_output.ColumnRole(spec.role),
-            grouping=report_output.DateGrouping(spec.grouping),
+            role=report_display.ColumnRole(spec.role),
+            grouping=report_display.DateGrouping(spec.grouping),
         )
         for index, spec in enumerate(query.columns)
     ]
