@@ -1,4 +1,4 @@
-"""Reporting API report labels (folders), through the app, on both path families."""
+"""Reporting API report labels (folders) and delete permission, through the app, both prefixes."""
 
 from __future__ import annotations
 
@@ -409,3 +409,23 @@ def test_labels_of_another_tenant_are_unknown(client: defs.AppClient, prefix: st
     assert labels_of(client, prefix, report["id"]) == [f"Secret {tag}"]
     anonymous = client.get(f"{prefix}/reportlabels", headers={"apiAccessKeyId": "demo"})
     assert refusal(anonymous, 401, "loginFailed")
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_only_the_creator_or_an_admin_may_delete(client: defs.AppClient, prefix: str) -> None:
+    by_admin = new_report(client, prefix, "Admin's")
+    refused = client.delete(f"{prefix}/reports/{by_admin['id']}", headers=NINA)
+    assert refusal(refused, 403) == (
+        "Only the creator of the report or an administrator can delete it."
+    )
+    assert ok(client.get(f"{prefix}/reports/report/{by_admin['id']}", headers=DEMO))
+    deleted = "The report has been successfully deleted."
+    assert ok(client.delete(f"{prefix}/reports/{by_admin['id']}", headers=DEMO)) == deleted
+    by_nina = new_report(client, prefix, "Nina's", who=NINA)
+    assert ok(client.delete(f"{prefix}/reports/{by_nina['id']}", headers=NINA)) == deleted
+    again = new_report(client, prefix, "Nina's again", who=NINA)
+    assert ok(client.delete(f"{prefix}/reports/{again['id']}", headers=DEMO)) == deleted
+    gone = client.delete(f"{prefix}/reports/{again['id']}", headers=NINA)
+    assert (
+        refusal(gone, 404) == f"An error occurred. The report with ID {again['id']} does not exist."
+    )

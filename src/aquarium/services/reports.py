@@ -19,6 +19,9 @@ Wire choices where reference/reporting.md section 5 is silent (IMPL):
 - A ``labelIds`` that is not an array is unreadable JSON as Jackson words it (HTTP 500
   ``ZAN-REST-ERROR``, ``Could not read JSON: Can not deserialize instance of
   java.util.ArrayList out of VALUE_STRING token`` [LABEL]).
+- Delete: only the report's creator or a tenant administrator; anyone else gets HTTP 403
+  ``ZAN-USAGE-REST-ERROR`` ``Only the creator of the report or an administrator can delete it.``
+  ([FOLD] says only the creator may move or delete; administrators are Aquarium's addition.)
 - Unknown (or another tenant's) reports are HTTP 404; validation errors HTTP 400
   (``ZAN-USAGE-REST-ERROR``); unreadable JSON HTTP 500 (``ZAN-REST-ERROR``) as documented.
 - Search: every word of 3+ letters must occur (any case) in the name, data source name or label,
@@ -57,6 +60,7 @@ SUMMARY_LISTS = ("rowFields", "colFields", "valFields")
 INVALID_DATASOURCE = "The datasource name is not a valid datasource."
 NO_LABELS = "Cannot find any matching label(s) for id(s) provided in request."
 DELETED = "The report has been successfully deleted."
+NOT_CREATOR = "Only the creator of the report or an administrator can delete it."
 #: Jackson's name for the first token of a JSON value, by its Python type
 JSON_TOKENS: Mapping[type, str] = {
     str: "VALUE_STRING",
@@ -262,9 +266,12 @@ class ReportService:
         return self.document(record)
 
     def delete(self, caller: tenancy.Principal, report_id: str) -> str:
+        """Delete a report of the caller's, or any report of the tenant for an administrator."""
         with self.metadata.begin() as conn:
-            if not reports_repo.delete(conn, caller.tenant, report_id):
-                raise not_found(report_id)
+            found = self._require(conn, caller, report_id)
+            if found.created_by != caller.name and not caller.admin:
+                raise ReportingError(NOT_CREATOR, status=403)
+            reports_repo.delete(conn, caller.tenant, report_id)
         return DELETED
 
     def check_labels(self, conn: sa.Connection, tenant: str, label_ids: Sequence[str]) -> None:
