@@ -95,7 +95,8 @@ def test_a_summary_run_groups_by_month_and_currency_like_the_equivalent_group_by
     groups = rs.scalar(
         h,
         "select count(*) from (select distinct date_trunc('month', i.\"InvoiceDate\"), "
-        'a."Currency" from {s}."InvoiceItem" ii left join {s}."Invoice" i on i."Id" = ii."InvoiceId" '
+        'a."Currency" from {s}."InvoiceItem" ii '
+        'left join {s}."Invoice" i on i."Id" = ii."InvoiceId" '
         'left join {s}."Account" a on a."Id" = ii."AccountId" where ii."_DeletedDate" is null)',
     )
     rows = rs.all_rows(h, run_id)

@@ -38,11 +38,19 @@ def _gunzip(body: bytes, limit: int) -> bytes:
 
 async def json_body(request: Request, limit: int) -> object:
     """The body as JSON; MalformedRequest when it is not JSON."""
-    return parse_json(await read_limited(request, limit))
+    return _parse(await read_limited(request, limit))
 
 
-def parse_json(raw: bytes) -> object:
-    """``raw`` as JSON; MalformedRequest when it is not JSON."""
+async def json_body_or_none(request: Request, limit: int) -> object:
+    """The body as JSON, ``None`` when there is no body (or only blanks); MalformedRequest else.
+
+    For endpoints whose service words a missing body differently from an unreadable one.
+    """
+    raw = await read_limited(request, limit)
+    return None if not raw.strip() else _parse(raw)
+
+
+def _parse(raw: bytes) -> object:
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

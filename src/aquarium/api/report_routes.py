@@ -1,8 +1,10 @@
-"""Reporting API report definitions under ``/api/rest/v1`` and ``/reporting/api/rest/v1``.
+"""Reporting API report definitions and labels under ``/api/rest/v1`` and
+``/reporting/api/rest/v1``.
 
 Reference reporting.md section 5. Every answer uses the Reporting envelope: success
 ``{"success": true, "response": ...}``, errors ``{"success": false, "response": "<JSON string>",
-"links": null}`` (services/reports.py documents the choices where the reference is silent).
+"links": null}`` (services/reports.py and services/report_labels.py document the choices where
+the reference is silent).
 Authentication failures answer ``loginFailed`` with HTTP 401 in the same envelope. Errors are
 raised, and ``api/errors.py`` states them in this envelope for these paths.
 """
@@ -17,7 +19,7 @@ from fastapi.responses import JSONResponse
 
 from aquarium.api import body, deps
 from aquarium.domain import tenancy
-from aquarium.services import reports
+from aquarium.services import report_labels, reports
 
 PREFIXES = ("/api/rest/v1", "/reporting/api/rest/v1")
 router = APIRouter(tags=["Reporting: report definitions"])
@@ -31,6 +33,14 @@ def _service(request: Request) -> reports.ReportService:
     if found is None:
         raise reports.ReportingError("The Reporting API is not available.", status=503)
     return found
+
+
+def _labels(request: Request) -> report_labels.ReportLabelService:
+    return report_labels.ReportLabelService(_service(request))
+
+
+async def _body_or_none(request: Request) -> object:
+    return await body.json_body_or_none(request, deps.services(request).settings.max_body_bytes)
 
 
 def _ok(response: Any) -> JSONResponse:
@@ -85,6 +95,51 @@ def delete_report(report_id: str, request: Request, caller: Caller) -> JSONRespo
     return _ok(_service(request).delete(caller, report_id))
 
 
+def list_root_labels(request: Request, caller: Caller) -> JSONResponse:
+    """The root labels (folders): My Reports and Shared Reports."""
+    return _ok(_labels(request).roots(caller))
+
+
+def list_sub_labels(label_id: str, request: Request, caller: Caller) -> JSONResponse:
+    """The labels directly under a label."""
+    return _ok(_labels(request).children(caller, label_id))
+
+
+async def create_label(request: Request, caller: Caller) -> JSONResponse:
+    """Create a label ``{"name", "parentId"?}`` (Aquarium's addition: Zuora's UI only)."""
+    return _ok(_labels(request).create(caller, await _body_or_none(request)))
+
+
+def list_report_labels(report_id: str, request: Request, caller: Caller) -> JSONResponse:
+    """The labels of a report."""
+    return _ok(_labels(request).of_report(caller, report_id))
+
+
+async def label_report(report_id: str, request: Request, caller: Caller) -> JSONResponse:
+    """Add labels ``{"labelIds": [...]}`` to a report."""
+    return _ok(_labels(request).label(caller, report_id, await _body_or_none(request)))
+
+
+async def unlabel_report(report_id: str, request: Request, caller: Caller) -> JSONResponse:
+    """Take labels ``{"labelIds": [...]}`` off a report."""
+    return _ok(_labels(request).unlabel(caller, report_id, await _body_or_none(request)))
+
+
+def reports_by_label(label_id: str, request: Request, caller: Caller) -> JSONResponse:
+    """The reports of a label: paged with ``paging``, else a plain array; ``orderBy``."""
+    params = request.query_params
+    return _ok(
+        _labels(request).report_details(
+            caller, label_id, params.get("paging"), params.get("orderBy")
+        )
+    )
+
+
+def reports_by_no_label() -> JSONResponse:
+    """Without a label id: HTTP 405, as Zuora answers."""
+    raise report_labels.method_not_allowed()
+
+
 ROUTES: tuple[tuple[str, Callable[..., Any], str, str], ...] = (
     ("/reports", create_report, "POST", "Create a report"),
     ("/reports", list_reports, "GET", "List My Reports"),
@@ -93,6 +148,19 @@ ROUTES: tuple[tuple[str, Callable[..., Any], str, str], ...] = (
     ("/reports/report/{report_id}", get_report, "GET", "Get a report by id"),
     ("/reports/{report_id}", update_report, "POST", "Save (update) a report"),
     ("/reports/{report_id}", delete_report, "DELETE", "Delete a report"),
+    ("/reportlabels", list_root_labels, "GET", "List the root labels"),
+    ("/reportlabels", create_label, "POST", "Create a label"),
+    ("/reportlabels/{label_id}/reportlabels", list_sub_labels, "GET", "List sub-labels"),
+    ("/reports/{report_id}/reportlabels", list_report_labels, "GET", "Get the labels of a report"),
+    ("/reports/{report_id}/reportlabels", label_report, "POST", "Label a report"),
+    ("/reports/{report_id}/reportlabels", unlabel_report, "DELETE", "Unlabel a report"),
+    (
+        "/reports/reportlabels/{label_id}/report-details",
+        reports_by_label,
+        "GET",
+        "Get reports by label",
+    ),
+    ("/reports/reportlabels", reports_by_no_label, "GET", "Get reports by label (no label id)"),
 )
 
 for prefix in PREFIXES:

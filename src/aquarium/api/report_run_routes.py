@@ -34,8 +34,7 @@ def _ok(response: Any) -> JSONResponse:
 
 
 async def _optional_json(request: Request) -> object:
-    raw = await body.read_limited(request, deps.services(request).settings.max_body_bytes)
-    return None if not raw.strip() else body.parse_json(raw)
+    return await body.json_body_or_none(request, deps.services(request).settings.max_body_bytes)
 
 
 async def run_report(report_id: str, request: Request, caller: Caller) -> JSONResponse:

@@ -9,8 +9,19 @@ Wire choices where reference/reporting.md section 5 is silent (IMPL):
   answered as a string. ``viewType`` (``Detail``/``Summary``) may be sent; otherwise it is
   ``Summary`` when the definition has row, column or value fields, else ``Detail``.
 - ``GET /reports`` (My Reports) answers ``{"reports": [...], "count": n}`` like search: the
-  caller's own reports that carry no label. Labels (folders) are not implemented yet, so any
-  ``labelIds`` answers ``Cannot find any matching label(s) for id(s) provided in request.``
+  caller's own reports that carry no label or the tenant's ``My Reports`` label (a report with no
+  label is in its creator's My Reports, as a copy without ``labelIds`` is [COPY]).
+- ``labelIds`` (create/save body, copy's comma-separated query parameter) must name existing
+  labels of the tenant, else ``Cannot find any matching label(s) for id(s) provided in request.``
+  (HTTP 400) and nothing is saved. A save without ``labelIds`` keeps the report's labels; with
+  ``[]`` it clears them. A copy does not inherit the source's labels. Labels themselves are
+  services/report_labels.py.
+- A ``labelIds`` that is not an array is unreadable JSON as Jackson words it (HTTP 500
+  ``ZAN-REST-ERROR``, ``Could not read JSON: Can not deserialize instance of
+  java.util.ArrayList out of VALUE_STRING token`` [LABEL]).
+- Delete: only the report's creator or a tenant administrator; anyone else gets HTTP 403
+  ``ZAN-USAGE-REST-ERROR`` ``Only the creator of the report or an administrator can delete it.``
+  ([FOLD] says only the creator may move or delete; administrators are Aquarium's addition.)
 - Unknown (or another tenant's) reports are HTTP 404; validation errors HTTP 400
   (``ZAN-USAGE-REST-ERROR``); unreadable JSON HTTP 500 (``ZAN-REST-ERROR``) as documented.
 - Search: every word of 3+ letters must occur (any case) in the name, data source name or label,
@@ -33,7 +44,7 @@ import sqlalchemy as sa
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids, tenancy
-from aquarium.store import reports_repo
+from aquarium.store import labels_repo, reports_repo
 from aquarium.zoql import check, report_plan
 
 USAGE_ERROR = "ZAN-USAGE-REST-ERROR"
@@ -47,6 +58,16 @@ SUMMARY_LISTS = report_plan.SUMMARY_LISTS
 INVALID_DATASOURCE = "The datasource name is not a valid datasource."
 NO_LABELS = "Cannot find any matching label(s) for id(s) provided in request."
 DELETED = "The report has been successfully deleted."
+NOT_CREATOR = "Only the creator of the report or an administrator can delete it."
+#: Jackson's name for the first token of a JSON value, by its Python type
+JSON_TOKENS: Mapping[type, str] = {
+    str: "VALUE_STRING",
+    int: "VALUE_NUMBER_INT",
+    float: "VALUE_NUMBER_FLOAT",
+    dict: "START_OBJECT",
+    list: "START_ARRAY",
+    type(None): "VALUE_NULL",
+}
 
 
 class ReportingError(errors.AquariumError):
@@ -73,10 +94,12 @@ def not_found(report_id: str, *, prefix: bool = True) -> ReportingError:
 
 
 def user_id(tenant: str, user: str) -> str:
+    """The stable 32-hex id of ``user`` of ``tenant`` (``createdBy``, ``userId``...)."""
     return hashlib.md5(f"{tenant}/{user}".encode(), usedforsecurity=False).hexdigest()
 
 
-def _timestamp(value: dt.datetime) -> str:
+def timestamp(value: dt.datetime) -> str:
+    """``2018-04-13T01:52:10+0000``: the most recent documented form (reference 3.4)."""
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
@@ -98,8 +121,8 @@ class ReportService:
         found: dict[str, Any] = {
             "createdBy": creator,
             "updatedBy": user_id(record.tenant, record.updated_by),
-            "createdOn": _timestamp(record.created_at),
-            "updatedOn": _timestamp(record.updated_at),
+            "createdOn": timestamp(record.created_at),
+            "updatedOn": timestamp(record.updated_at),
             "id": record.id,
             "deleted": False,
             "name": record.name,
@@ -131,8 +154,10 @@ class ReportService:
         self, caller: tenancy.Principal, payload: object, namespace: str | None = None
     ) -> dict[str, Any]:
         fields = self._validated(payload, namespace)
+        label_ids = fields.pop("label_ids") or ()
         now = self.clock.now()
         with self.metadata.begin() as conn:
+            self.check_labels(conn, caller.tenant, label_ids)
             record = reports_repo.ReportRecord(
                 id=ids.new_id(),
                 tenant=caller.tenant,
@@ -143,21 +168,28 @@ class ReportService:
                 updated_by=caller.name,
                 created_at=now,
                 updated_at=now,
+                label_ids=label_ids,
                 **fields,
             )
             reports_repo.insert(conn, record)
         return self.document(record)
 
     def update(self, caller: tenancy.Principal, report_id: str, payload: object) -> dict[str, Any]:
-        """Overwrite the whole definition (reference 5.4)."""
+        """Overwrite the whole definition (reference 5.4); labels only when ``labelIds`` is sent."""
         with self.metadata.begin() as conn:
             found = self._require(conn, caller, report_id)
             fields = self._validated(payload, found.namespace)
+            label_ids = fields.pop("label_ids")
+            if label_ids is None:
+                label_ids = found.label_ids
+            else:
+                self.check_labels(conn, caller.tenant, label_ids)
             record = dataclasses.replace(
                 found,
                 version=found.version + 1,
                 updated_by=caller.name,
                 updated_at=self.clock.now(),
+                label_ids=label_ids,
                 **fields,
             )
             reports_repo.update(conn, record)
@@ -187,7 +219,7 @@ class ReportService:
             records = reports_repo.list_for_tenant(conn, caller.tenant)
         documents = [self.document(record) for record in records]
         matching = [doc for doc in documents if all(_matches(doc, word) for word in words)]
-        _sort(matching, order_by)
+        sort_reports(matching, order_by)
         return {"reports": matching[start : start + SEARCH_PAGE], "count": len(matching)}
 
     def has_reports(self, tenant: str) -> bool:
@@ -196,13 +228,10 @@ class ReportService:
             return bool(reports_repo.list_for_tenant(conn, tenant))
 
     def my_reports(self, caller: tenancy.Principal) -> dict[str, Any]:
+        """The caller's reports that have no label or the My Reports label, by name."""
         with self.metadata.connect() as conn:
             records = reports_repo.list_for_tenant(conn, caller.tenant)
-        mine = [
-            self.document(record)
-            for record in records
-            if record.created_by == caller.name and not record.label_ids
-        ]
+        mine = [self.document(record) for record in records if in_my_reports(caller, record)]
         return {"reports": mine, "count": len(mine)}
 
     def copy(
@@ -216,20 +245,19 @@ class ReportService:
             raise ReportingError(
                 "Required String parameter 'from' is not present.", code=REST_ERROR
             )
-        labels = [label for label in (label_ids or "").split(",") if label.strip()]
+        labels = tuple(dict.fromkeys(i.strip() for i in (label_ids or "").split(",") if i.strip()))
         now = self.clock.now()
         with self.metadata.begin() as conn:
             found = reports_repo.get(conn, caller.tenant, source_id)
             if found is None:
                 raise not_found(source_id)
-            if labels:
-                raise ReportingError(NO_LABELS)
+            self.check_labels(conn, caller.tenant, labels)
             record = dataclasses.replace(
                 found,
                 id=ids.new_id(),
                 number=reports_repo.next_number(conn, caller.tenant),
                 name=name if name else found.name,
-                label_ids=(),
+                label_ids=labels,
                 prototype_id=found.id,
                 version=1,
                 created_by=caller.name,
@@ -241,10 +269,21 @@ class ReportService:
         return self.document(record)
 
     def delete(self, caller: tenancy.Principal, report_id: str) -> str:
+        """Delete a report of the caller's, or any report of the tenant for an administrator."""
         with self.metadata.begin() as conn:
-            if not reports_repo.delete(conn, caller.tenant, report_id):
-                raise not_found(report_id)
+            found = self._require(conn, caller, report_id)
+            if found.created_by != caller.name and not caller.admin:
+                raise ReportingError(NOT_CREATOR, status=403)
+            reports_repo.delete(conn, caller.tenant, report_id)
         return DELETED
+
+    def check_labels(self, conn: sa.Connection, tenant: str, label_ids: Sequence[str]) -> None:
+        """Refuse ``label_ids`` unless every one is a label of ``tenant`` (none is fine)."""
+        if not label_ids:
+            return
+        labels_repo.ensure_roots(conn, tenant, self.clock.now())
+        if labels_repo.missing(conn, tenant, label_ids):
+            raise ReportingError(NO_LABELS)
 
     # -- validation ------------------------------------------------------------------------
 
@@ -275,11 +314,7 @@ class ReportService:
             view_type = "Summary" if summary else "Detail"
         if view_type not in VIEW_TYPES:
             raise ReportingError(f"The viewType {view_type} is not valid: use Detail or Summary.")
-        labels = payload.get("labelIds") or []
-        if not isinstance(labels, list):
-            raise ReportingError("labelIds must be an array.", code=REST_ERROR)
-        if labels:
-            raise ReportingError(NO_LABELS)
+        labels = label_ids_of(payload.get("labelIds"))
         chosen = (namespace or "BASIC").upper()
         if chosen not in NAMESPACES:
             raise ReportingError(f"The namespace {namespace} is not valid.")
@@ -290,7 +325,7 @@ class ReportService:
             "namespace": chosen,
             "view_type": view_type,
             "definition": json.dumps(definition, separators=(",", ":")),
-            "label_ids": (),
+            "label_ids": labels,  # None when absent; their existence is checked by the caller
         }
 
     def _source(self, ds_name: str | None, label: str | None) -> model.ObjectDef:
@@ -309,6 +344,41 @@ class ReportService:
             report_plan.validate(definition, ds_name=source.name, context=context)
         except errors.ReportDefinitionError as exc:
             raise ReportingError(exc.describe()) from None
+
+
+def in_my_reports(caller: tenancy.Principal, record: reports_repo.ReportRecord) -> bool:
+    """Whether ``record`` is in the caller's My Reports: theirs, with no label or that label."""
+    home = labels_repo.root_id(caller.tenant, labels_repo.MY_REPORTS)
+    return record.created_by == caller.name and (not record.label_ids or home in record.label_ids)
+
+
+def label_ids_of(value: object) -> tuple[str, ...] | None:
+    """The ``labelIds`` of a body, in order without repeats; ``None`` when absent.
+
+    Read as Jackson reads a ``List<String>`` [LABEL]: anything but an array, or an array or
+    object inside it, cannot be read (HTTP 500); numbers, booleans and nulls inside become text
+    (and so match no label).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise unreadable("java.util.ArrayList", value)
+    for item in value:
+        if isinstance(item, list | dict):
+            raise unreadable("java.lang.String", item)
+    return tuple(dict.fromkeys(i if isinstance(i, str) else json.dumps(i) for i in value))
+
+
+def unreadable(java_type: str, value: object) -> ReportingError:
+    """Jackson's refusal to read ``value`` as ``java_type`` (reference 3.3 [LABEL])."""
+    token = JSON_TOKENS.get(type(value), "START_ARRAY")
+    if isinstance(value, bool):
+        token = "VALUE_TRUE" if value else "VALUE_FALSE"
+    return ReportingError(
+        f"Could not read JSON: Can not deserialize instance of {java_type} out of {token} token",
+        status=500,
+        code=REST_ERROR,
+    )
 
 
 def _text(payload: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
@@ -372,7 +442,12 @@ SORT_FIELDS: Mapping[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
-def _sort(documents: list[dict[str, Any]], order_by: str | None) -> None:
+def sort_reports(documents: list[dict[str, Any]], order_by: str | None) -> None:
+    """Sort report documents in place by ``orderBy`` (reference 5.1); by name without one.
+
+    ``orderBy`` is ``[{"field": "name"|"updated_on", "ascend": "true"|"false"}, ...]``, the first
+    entry the major key; anything else is refused (HTTP 400).
+    """
     if not order_by:
         documents.sort(key=SORT_FIELDS["name"])
         return

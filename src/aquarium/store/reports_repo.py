@@ -72,8 +72,13 @@ def update(conn: sa.Connection, record: ReportRecord) -> bool:
     return result.rowcount == 1
 
 
-def get(conn: sa.Connection, tenant: str, report_id: str) -> ReportRecord | None:
-    row = conn.execute(sa.select(R).where(R.c.id == report_id, R.c.tenant == tenant)).first()
+def get(
+    conn: sa.Connection, tenant: str, report_id: str, *, lock: bool = False
+) -> ReportRecord | None:
+    """The report, or ``None``; ``lock`` holds its row until the transaction ends (PostgreSQL,
+    for a read-modify-write; SQLite's writers are serialised anyway)."""
+    query = sa.select(R).where(R.c.id == report_id, R.c.tenant == tenant)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     return None if row is None else _record(row)
 
 

@@ -248,3 +248,27 @@ report_runs = sa.Table(
     sa.Index("ix_report_runs_status_created_at", "status", "created_at"),
     sa.Index("ix_report_runs_tenant_report_id", "tenant", "report_id"),
 )
+
+# Reporting API report labels (folders; services/report_labels.py): one row per label of a
+# tenant. Every tenant has two roots, made on first use (labels_repo.ensure_roots). Which
+# reports carry a label is report_definitions.label_ids, not a table of its own.
+report_labels = sa.Table(
+    "report_labels",
+    metadata,
+    sa.Column("id", sa.String(ID), primary_key=True),
+    sa.Column("tenant", sa.String(TENANT), nullable=False),
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column(
+        "parent_id",
+        sa.String(ID),
+        sa.ForeignKey("report_labels.id", name="fk_report_labels_parent_id_report_labels"),
+        nullable=True,  # null for a root label
+    ),
+    sa.Column("type", sa.String(16), nullable=False),  # Private, Shared
+    sa.Column("created_by", sa.String(NAME), nullable=False),
+    sa.Column("updated_by", sa.String(NAME), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("order", sa.Integer(), nullable=False),  # place among its siblings, from 0
+    sa.Index("ix_report_labels_tenant_parent_id", "tenant", "parent_id"),
+)
