@@ -163,13 +163,21 @@ ROUTES: tuple[tuple[str, Callable[..., Any], str, str], ...] = (
     ("/reports/reportlabels", reports_by_no_label, "GET", "Get reports by label (no label id)"),
 )
 
-for prefix in PREFIXES:
-    reporting = prefix.startswith("/reporting")
-    for path, endpoint, method, summary in ROUTES:
-        router.add_api_route(
-            prefix + path,
-            endpoint,
-            methods=[method],
-            summary=summary + (" (reporting path)" if reporting else ""),
-            operation_id=endpoint.__name__ + ("_reporting" if reporting else ""),
-        )
+Route = tuple[str, Callable[..., Any], str, str]
+
+
+def register(target: APIRouter, routes: tuple[Route, ...]) -> None:
+    """Add ``(path, endpoint, method, summary)`` routes under both Reporting path families."""
+    for prefix in PREFIXES:
+        reporting = prefix.startswith("/reporting")
+        for path, endpoint, method, summary in routes:
+            target.add_api_route(
+                prefix + path,
+                endpoint,
+                methods=[method],
+                summary=summary + (" (reporting path)" if reporting else ""),
+                operation_id=endpoint.__name__ + ("_reporting" if reporting else ""),
+            )
+
+
+register(router, ROUTES)

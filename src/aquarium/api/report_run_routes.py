@@ -7,17 +7,15 @@ the export uses the Reporting envelope; errors are raised and ``api/errors.py`` 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from aquarium.api import body, deps
+from aquarium.api import body, deps, report_routes
 from aquarium.domain import tenancy
 from aquarium.services import report_runs, reports
 
-PREFIXES = ("/api/rest/v1", "/reporting/api/rest/v1")
 router = APIRouter(tags=["Reporting: report runs"])
 Caller = Annotated[tenancy.Principal, Depends(deps.principal)]
 
@@ -83,7 +81,7 @@ def cancel_run(run_id: str, request: Request, caller: Caller) -> JSONResponse:
     return _ok(_service(request).cancel(caller, run_id))
 
 
-ROUTES: tuple[tuple[str, Callable[..., Any], str, str], ...] = (
+ROUTES: tuple[report_routes.Route, ...] = (
     ("/reports/{report_id}/reportrun", run_report, "POST", "Run a report"),
     ("/reports/{report_id}/reportruns/latest", latest_run, "GET", "Last completed report run"),
     ("/reportruns", list_runs, "POST", "List report runs"),
@@ -93,13 +91,4 @@ ROUTES: tuple[tuple[str, Callable[..., Any], str, str], ...] = (
     ("/reportruns/{run_id}", cancel_run, "DELETE", "Cancel a report run"),
 )
 
-for prefix in PREFIXES:
-    reporting = prefix.startswith("/reporting")
-    for path, endpoint, method, summary in ROUTES:
-        router.add_api_route(
-            prefix + path,
-            endpoint,
-            methods=[method],
-            summary=summary + (" (reporting path)" if reporting else ""),
-            operation_id=endpoint.__name__ + ("_reporting" if reporting else ""),
-        )
+report_routes.register(router, ROUTES)

@@ -167,7 +167,7 @@ def _run_batch(
     with ctx.changing(job) as conn:
         if not jobs_repo.start_batch(conn, batch.id, at=ctx.clock.now()):
             raise _Stop
-    temporaries = _Temporaries(ctx, job.tenant)
+    temporaries = Temporaries(ctx, job.tenant)
     timer = threading.Timer(limits.query_time_limit_s, _time_out, args=(running,))
     timer.daemon = True
     began = time.perf_counter()
@@ -219,8 +219,9 @@ def _lowered(
         raise exc.in_query(batch.name) from None
 
 
-class _Temporaries:
-    """The temporary paths a batch writes its file(s) to, to discard them all if it fails."""
+class Temporaries:
+    """The temporary paths a batch (or report run) writes its files to, to discard them all
+    if it fails (published files have moved away: discarding them is a no-op)."""
 
     def __init__(self, ctx: ExecutionContext, tenant: str) -> None:
         self.ctx = ctx
@@ -245,7 +246,7 @@ def _write(
     snapshot: base.Snapshot,
     lowered: lower.LoweredQuery,
     run: _JobRun,
-    temporaries: _Temporaries,
+    temporaries: Temporaries,
 ) -> tuple[list[segments.Segment], bool]:
     """Write the batch's result: one file, or segments (``export/segments.py``), packaged and,
     for ``encrypted: pgp``, encrypted to the tenant's key. Returns the files and whether the

@@ -23,11 +23,10 @@ import json
 import threading
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from aquarium import observability
-from aquarium.domain import errors, ids, jobs, tenancy
+from aquarium.domain import errors, jobs, tenancy
 from aquarium.engines import base, naming
 from aquarium.export import report_display, report_output, writer
 from aquarium.runner import execution
@@ -37,29 +36,12 @@ from aquarium.zoql import check, lower, report_plan
 log = observability.logger(__name__)
 RS = jobs.ReportRunStatus
 EV = jobs.ReportRunEvent
+PROCESSING_FAILED = "The report results could not be processed:"
 TIME_LIMIT_MESSAGE = "The report run exceeded its maximum processing time of {seconds:,} seconds."
 
 
 class _Stop(Exception):
     """The run left its phase under us (cancelled): stop without touching it further."""
-
-
-@dataclass
-class _Files:
-    """Temporary paths of one run, discarded unless published."""
-
-    ctx: execution.ExecutionContext
-    tenant: str
-    paths: list[Path] = field(default_factory=list)
-
-    def new(self) -> tuple[str, Path]:
-        file_id = ids.new_id()
-        self.paths.append(self.ctx.results.temporary_path(self.tenant, file_id))
-        return file_id, self.paths[-1]
-
-    def discard(self) -> None:
-        for path in self.paths:
-            self.ctx.results.discard(path)
 
 
 def run(
@@ -84,7 +66,7 @@ def phases(
     query = _planned(ctx, record, tenant)
     if query is None:
         return
-    files = _Files(ctx, record.tenant)
+    files = execution.Temporaries(ctx, record.tenant)
     limit_s = (
         tenant.limits.summary_time_limit_s
         if record.view_type == report_plan.SUMMARY
@@ -165,7 +147,7 @@ def _process_data(
     tenant: tenancy.Tenant,
     query: report_plan.ReportQuery,
     raw: Path,
-    files: _Files,
+    files: execution.Temporaries,
     running: execution.RunningJob,
     limit_s: int,
 ) -> dict[str, tuple[str, writer.WrittenFile]]:
@@ -202,6 +184,13 @@ def _process_data(
                 running.attach(None)
     except report_output.ProcessingInterrupted as exc:
         _stopped(ctx, record, running, exc, limit_s)
+        raise _Stop from None
+    except Exception as exc:
+        # A value the display rules cannot show (report_output raises ValueError) or a DuckDB
+        # failure while formatting: the run ends in ERROR with the reason, not a bare 500.
+        log.exception("report run processing failed", run_id=record.id, tenant=record.tenant)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        _finish(ctx, record, EV.FAIL, message=f"{PROCESSING_FAILED} {reason}")
         raise _Stop from None
     if running.timed_out:
         _stopped(ctx, record, running, base.QueryInterrupted("time limit"), limit_s)

@@ -117,6 +117,8 @@ class FilterResolver:
         return present[0] if len(present) == 1 else plan.AllOf(tuple(present))
 
     def item(self, entry: object, depth: int) -> plan.Condition | None:
+        if depth > MAX_DEPTH:
+            raise _fail(f"{self.where} nest more than {MAX_DEPTH} groups deep.")
         if not isinstance(entry, Mapping):
             raise _fail(f"Every filter of {self.where} must be an object.")
         if "filterClauses" in entry:
