@@ -379,3 +379,53 @@ def test_deep_filter_nesting_is_refused() -> None:
     assert refusal({"selectedFields": [{"id": "Name"}], "detailFilters": [clause]}) == (
         "filters nest more than 16 groups deep."
     )
+
+
+def test_the_documented_run_time_filter_override() -> None:
+    """Run a Report's example body [RUN], as printed (field descriptors and all)."""
+    override = [
+        {
+            "logicalOperator": {"value": "OR", "label": "OPERATOR_OR", "name": "or"},
+            "filterClauses": [
+                {
+                    "field": {
+                        "name": "Name",
+                        "id": "Product.Name",
+                        "label": "Name",
+                        "type": "text",
+                        "custom": False,
+                        "virtual": False,
+                        "filterable": True,
+                        "sortable": True,
+                        "groupable": True,
+                        "fxEnabled": False,
+                        "order": 8,
+                        "dataSourceName": "Product",
+                        "dataSourceLabel": "Product",
+                        "dataSourceType": "Product",
+                        "searchKey": "Product Name",
+                    },
+                    "value": "Hockey",
+                    "operator": {"name": "contains", "value": "contains"},
+                },
+                {
+                    "field": {
+                        "name": "EffectiveStartDate",
+                        "id": "Product.EffectiveStartDate",
+                        "type": "date",
+                    },
+                    "value": "2018-03-31",
+                    "operator": {"name": "is greater than", "value": ">"},
+                },
+            ],
+        }
+    ]
+    text = sql(
+        {"selectedFields": [{"id": "ProductRatePlanCharge.Name"}]},
+        ds="ProductRatePlanCharge",
+        overrides=override,
+    )
+    assert (
+        "((\"Product\".\"Name\" ILIKE '%Hockey%' ESCAPE '!') OR "
+        '("Product"."EffectiveStartDate" > CAST(\'2018-03-31\' AS DATE)))'
+    ) in text
