@@ -8,13 +8,20 @@ from __future__ import annotations
 import platform
 import sys
 
-from benchmarks import bench_aqua, bench_datagen, bench_incremental, bench_translate
+from benchmarks import (
+    bench_aqua,
+    bench_datagen,
+    bench_incremental,
+    bench_reports,
+    bench_translate,
+)
 
 BENCHMARKS = {
     "translate": bench_translate.run,
     "datagen": bench_datagen.run,
     "aqua": bench_aqua.run,
     "incremental": bench_incremental.run,
+    "reports": bench_reports.run,
 }
 
 
