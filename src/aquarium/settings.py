@@ -40,5 +40,7 @@ class Settings(BaseSettings):
     #: public; private, loopback and link-local addresses are refused unless listed here.
     #: From the environment as JSON: ``AQUARIUM_NOTIFY_ALLOWED_HOSTS='["127.0.0.1"]'``.
     notify_allowed_hosts: list[str] = Field(default_factory=list)
+    #: seconds a Job Finder (web UI) session lasts without a request; each page view renews it
+    web_session_idle_s: int = Field(default=8 * 3600, gt=0)
     #: log level
     log_level: str = "info"
