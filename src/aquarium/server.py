@@ -21,10 +21,21 @@ from aquarium.api import app as api_app
 from aquarium.api import deps
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
+from aquarium.domain import notifier as notifier_port
 from aquarium.domain import tenancy
 from aquarium.engines import billing_writes, duckdb_engine, naming
 from aquarium.runner import execution, inprocess, notify
-from aquarium.services import aqua, auth, demo_reports, job_cache, objects, report_runs, reports
+from aquarium.services import (
+    aqua,
+    auth,
+    demo_reports,
+    job_cache,
+    job_events,
+    job_finder,
+    objects,
+    report_runs,
+    reports,
+)
 from aquarium.settings import Settings
 from aquarium.storage import local
 from aquarium.store import database, files_repo, jobs_repo, report_runs_repo, tenants_file
@@ -178,6 +189,8 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     catalog = model.default()
     # Embedded mode sees every change to its jobs, so polling can be served from memory.
     documents = job_cache.NoCache() if settings.no_workers else job_cache.JobDocumentCache()
+    events = job_events.JobEvents(clock.now)
+    changes = notifier_port.Broadcast(documents, events)
     ctx = execution.ExecutionContext(
         metadata=metadata,
         engine=engine,
@@ -185,7 +198,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         catalog=catalog,
         clock=clock,
         tenant=tenants.tenant,
-        notifier=documents,
+        notifier=changes,
     )
     runner = None
     if not settings.no_workers:
@@ -198,6 +211,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         clock=clock,
         tenant_of=tenants.tenant,
         documents=documents,
+        notifier=changes,
     )
     services = deps.AppServices(
         settings=settings, aqua=service, authenticators=lambda: tenants.authenticator, clock=clock
@@ -213,7 +227,10 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         results=results,
         clock=clock,
         tenant_of=tenants.tenant,
+        notifier=changes,
     )
+    services.events = events
+    services.finder = job_finder.JobFinder(metadata, service, services.report_runs, clock)
     sender = notify.NotificationSender(metadata, clock, allowed_hosts=settings.notify_allowed_hosts)
     return Server(settings, services, runner, metadata, engine, results, tenants, sender)
 

@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from aquarium import observability
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids, jobs, tenancy
+from aquarium.domain import notifier as notifier_port
 from aquarium.export import report_output
 from aquarium.runner import base as runner_base
 from aquarium.services.reports import REST_ERROR, ReportingError
@@ -108,6 +109,8 @@ class ReportRunService:
     results: storage.ResultStore
     clock: clock_port.Clock
     tenant_of: Callable[[str], tenancy.Tenant | None]
+    #: hears of every change this service commits (live job events)
+    notifier: notifier_port.Notifier = field(default_factory=notifier_port.NullNotifier)
 
     def _tenant(self, caller: tenancy.Principal) -> tenancy.Tenant:
         found = self.tenant_of(caller.tenant)
@@ -151,6 +154,7 @@ class ReportRunService:
             )
         observability.JOBS.labels("report", RS.STARTED.value).inc()
         log.info("report run started", run_id=run_id, tenant=tenant.name, report_id=report_id)
+        self.notifier.job_changed(tenant.name, run_id)
         self.runner.wake()
         return {"reportRunId": run_id}
 
@@ -340,6 +344,7 @@ class ReportRunService:
                 message="The report run was canceled.",
             )
         if status is not None:
+            self.notifier.job_changed(tenant.name, run.id)
             # The interrupt follows the committed transition, never the other way round.
             self.runner.cancel(run.id)
             observability.JOBS.labels("report", RS.CANCELLED.value).inc()

@@ -484,3 +484,10 @@ def record_idempotency(
     update = sa.update(K).where(K.c.tenant == tenant, K.c.key == key).values(values)
     if conn.execute(update).rowcount == 0:
         conn.execute(K.insert().values(tenant=tenant, key=key, **values))
+
+
+def jobs_by_ids(conn: sa.Connection, tenant: str, job_ids: Sequence[str]) -> list[JobRecord]:
+    """The tenant's jobs among ``job_ids`` with their batches (unknown ids are skipped)."""
+    if not job_ids:
+        return []
+    return _load(conn, sa.select(J).where(J.c.tenant == tenant, J.c.id.in_(list(job_ids))))

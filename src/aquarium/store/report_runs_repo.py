@@ -278,3 +278,11 @@ def status_of(conn: sa.Connection, run_id: str) -> jobs.ReportRunStatus | None:
     """The run's status (any tenant), or None when there is no such run."""
     found = conn.execute(sa.select(R.c.status).where(R.c.id == run_id)).scalar()
     return None if found is None else RS(found)
+
+
+def runs_by_ids(conn: sa.Connection, tenant: str, run_ids: Sequence[str]) -> list[ReportRunRecord]:
+    """The tenant's runs among ``run_ids`` (unknown ids are skipped)."""
+    if not run_ids:
+        return []
+    rows = conn.execute(sa.select(R).where(R.c.tenant == tenant, R.c.id.in_(list(run_ids))))
+    return [_record(row) for row in rows.mappings()]
