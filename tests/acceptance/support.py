@@ -96,9 +96,15 @@ class RunningServer:
 
 
 def start_server(
-    name: str, data_dir: Path, *, demo_scale: float, workers: int = 2
+    name: str,
+    data_dir: Path,
+    *,
+    demo_scale: float,
+    workers: int = 2,
+    env: Mapping[str, str] | None = None,
 ) -> RunningServer:
-    """Start ``aquarium serve`` on a free port and wait until ``/healthz`` answers 200."""
+    """Start ``aquarium serve`` on a free port and wait until ``/healthz`` answers 200;
+    ``env`` adds to (or overrides) the server's environment."""
     port = free_port()
     log_path = data_dir.parent / f"{name}-server.log"
     command = [
@@ -113,9 +119,9 @@ def start_server(
         "--workers",
         str(workers),
     ]
-    env = hermetic_env(AQUARIUM_DEMO_SCALE=str(demo_scale))
+    environment = hermetic_env(AQUARIUM_DEMO_SCALE=str(demo_scale), **(env or {}))
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
     server = RunningServer(name, f"http://127.0.0.1:{port}", data_dir, log_path, process)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while True:

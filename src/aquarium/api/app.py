@@ -22,6 +22,7 @@ from aquarium.api import (
     report_run_routes,
 )
 from aquarium.domain import errors as domain_errors
+from aquarium.web import routes as web_routes
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -47,6 +48,7 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.include_router(report_routes.router)
     app.include_router(report_run_routes.router)
     app.include_router(job_routes.router)
+    app.include_router(web_routes.router)
     app.add_exception_handler(domain_errors.AquariumError, errors.handle_domain_error)
     app.add_exception_handler(Exception, errors.handle_unexpected)
     # Outermost first when called: normalise the path, then headers, then gzip.

@@ -67,7 +67,9 @@ class AuthMethod(StrEnum):
     BASIC = "basic"  #: ``Authorization: Basic base64(user:password)``
     HEADERS = "headers"  #: ``apiAccessKeyId`` + ``apiSecretAccessKey`` headers (user / password)
     BEARER = "bearer"  #: ``Authorization: Bearer <token>`` from ``POST /oauth/token``
-    SESSION = "session"  #: the Job Finder's signed session cookie (a user signed in with a password)
+    SESSION = (
+        "session"  #: the Job Finder's signed session cookie (a user signed in with a password)
+    )
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,7 @@ class ZoqlPreview:
     sleep: Callable[[float], None] = field(default=time.sleep)
     monotonic: Callable[[], float] = field(default=time.monotonic)
 
-    def run(
-        self, caller: tenancy.Principal, query: str, *, rows: int = PREVIEW_ROWS
-    ) -> Preview:
+    def run(self, caller: tenancy.Principal, query: str, *, rows: int = PREVIEW_ROWS) -> Preview:
         """Submit ``query`` as a one-query AQuA job, wait up to :data:`WAIT_S`, and read up to
         ``rows`` rows of its result. Refusals come back as a Preview with ``error`` set."""
         if not query.strip():
@@ -69,7 +67,8 @@ class ZoqlPreview:
             )
         body = {
             "format": "csv",
-            "version": "1.0",
+            "version": "1.1",  # stateless (no partner/project); headers as the query names them
+            "useQueryLabels": True,
             "name": JOB_NAME,
             "queries": [{"name": QUERY_NAME, "query": query, "type": "zoqlexport"}],
         }
@@ -122,9 +121,10 @@ class ZoqlPreview:
         if len(head) == READ_BYTES:
             text = text.rpartition("\n")[0]  # a cut row is no row
         reader = csv.reader(io.StringIO(text, newline=""))
-        parsed = [tuple(cell[:MAX_CELL_CHARS] for cell in row) for _, row in zip(
-            range(rows + 1), reader, strict=False
-        )]
+        parsed = [
+            tuple(cell[:MAX_CELL_CHARS] for cell in row)
+            for _, row in zip(range(rows + 1), reader, strict=False)
+        ]
         if not parsed:
             return (), ()
         return parsed[0], tuple(parsed[1:])

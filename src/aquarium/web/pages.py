@@ -19,8 +19,9 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from aquarium import __version__
 from aquarium.domain import errors, jobs
-from aquarium.services import reports
+from aquarium.services import job_finder, reports
 
 STATIC_PACKAGE = "aquarium.web"
 STATIC_DIR = "static"
@@ -39,7 +40,11 @@ SECURITY_HEADERS = {
 }
 ACTIVE_STATUSES = frozenset(
     {s.value for s in jobs.ACTIVE}
-    | {s.value for s in jobs.ReportRunStatus if s.value in {"STARTED", "QUERYDATA", "PROCESSINGDATA"}}
+    | {
+        s.value
+        for s in jobs.ReportRunStatus
+        if s.value in {"STARTED", "QUERYDATA", "PROCESSINGDATA"}
+    }
 )
 DONE_STATUSES = frozenset({jobs.JobStatus.COMPLETED.value, jobs.ReportRunStatus.COMPLETED.value})
 CANCELLED_STATUSES = frozenset(
@@ -110,8 +115,10 @@ def count(value: int | None) -> str:
 
 
 def duration(milliseconds: int | None) -> str:
-    """``0.4 s``, ``12 s``, ``3 min 5 s``, ``2 h 4 min``."""
+    """``40 ms``, ``2.5 s``, ``12 s``, ``3 min 5 s``, ``2 h 4 min``."""
     seconds = (milliseconds or 0) / 1000
+    if seconds < 1:
+        return f"{milliseconds or 0} ms"
     if seconds < 10:
         return f"{seconds:.1f} s"
     if seconds < 60:
@@ -121,6 +128,15 @@ def duration(milliseconds: int | None) -> str:
         return f"{minutes} min {rest} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min"
+
+
+def shown(value: object) -> str:
+    """A setting as a person reads it: ``yes``/``no`` for booleans, ``—`` for nothing."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or value == "":
+        return "—"
+    return str(value)
 
 
 def status_class(status: str | None) -> str:
@@ -145,8 +161,10 @@ ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-ENV.filters.update(when=when, size=size, count=count, duration=duration, status_class=status_class)
-ENV.globals.update(static=static_url, is_active=is_active)
+ENV.filters.update(
+    when=when, size=size, count=count, duration=duration, shown=shown, status_class=status_class
+)
+ENV.globals.update(static=static_url, is_active=is_active, version=__version__)
 
 
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
@@ -194,8 +212,10 @@ def problem_of(error: errors.AquariumError) -> Problem:
     """What a person sees for ``error`` (status, heading, advice)."""
     if isinstance(error, errors.NotFound | errors.InvalidJobId):
         return NOT_FOUND
-    if isinstance(error, errors.JobNotCancellable):
+    if isinstance(error, errors.JobNotCancellable | job_finder.NotCancellable):
         return NOT_CANCELLABLE
+    if isinstance(error, job_finder.Forbidden):
+        return NOT_ALLOWED
     if isinstance(error, reports.ReportingError):
         return {404: NOT_FOUND, 403: NOT_ALLOWED}.get(error.status, REFUSED)
     if isinstance(error, errors.NotAuthenticated):

@@ -6,6 +6,7 @@ The runs page is the Jobs list narrowed to report runs (phase, live updates, Can
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from aquarium.api import deps
@@ -53,7 +54,7 @@ async def run_report(report_id: str, request: Request, caller: guard.CheckedCall
     runs = deps.services(request).report_runs
     if runs is None:
         raise reports.ReportingError("Report runs are not available on this server.", status=404)
-    runs.run(caller.principal, report_id, view_type, None)
+    await run_in_threadpool(runs.run, caller.principal, report_id, view_type, None)
     return RedirectResponse("/reports/runs?notice=run-started", status_code=303)
 
 
