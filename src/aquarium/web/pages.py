@@ -141,7 +141,7 @@ def shown(value: object) -> str:
 
 def status_class(status: str | None) -> str:
     """The CSS class of a status badge: active, done, cancelled or failed."""
-    if status in ACTIVE_STATUSES:
+    if status in ACTIVE_STATUSES or status == jobs.BatchStatus.PENDING.value:
         return "active"
     if status in DONE_STATUSES:
         return "done"
