@@ -89,10 +89,16 @@ def test_download_a_finished_file_from_the_job_page_and_the_list(
     expected = support.download(api, file_id).content
 
     page.goto(f"/jobs/{done['id']}")
+    link = page.locator("#files ~ .table-wrap [data-role=download]").first
     with page.expect_download() as from_page:
-        page.locator("#files ~ .table-wrap [data-role=download]").first.click()
+        link.click()
     assert Path(from_page.value.path()).read_bytes() == expected
     assert from_page.value.suggested_filename == "accounts-q0.csv"
+    href = link.get_attribute("href")
+    assert href == f"/jobs/{done['id']}/files/{file_id}"
+    resumed = page.request.get(href, headers={"Range": "bytes=10-", "Accept-Encoding": "gzip"})
+    assert resumed.status == 206, "sent as stored, so a download can resume"
+    assert resumed.body() == expected[10:]
 
     page.goto("/jobs")
     with page.expect_download() as from_list:

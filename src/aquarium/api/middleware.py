@@ -2,8 +2,8 @@
 
 - path normalisation: ``/v1//batch-query/jobs/x/`` is ``/v1/batch-query/jobs/x`` (CONTRACT.md);
 - ``Zuora-Request-Id`` on every answer, ``Zuora-Track-Id`` echoed when it is valid;
-- gzip for answers over 1,000 bytes when asked, except result files (streamed as stored, so
-  ``Range`` requests keep working).
+- gzip for answers over 1,000 bytes when asked, except result files, the Job Finder's downloads
+  included (streamed as stored, so ``Range`` requests keep working).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from aquarium.domain import ids
 SLASHES = re.compile(r"/{2,}")
 TRACK_ID = re.compile(r"[\x20-\x7e]{1,64}")
 TRACK_ID_FORBIDDEN = set(":;\"'")
-FILE_PATHS = re.compile(r"^/(v1/files?|apps/api/file)/")
+# Result files: Zuora's paths and the Job Finder's downloads (web/job_pages.py).
+FILE_PATHS = re.compile(r"^/(v1/files?|apps/api/file)/|^/jobs/[^/]+/(files/|export|download)")
 GZIP_MINIMUM_BYTES = 1000
 
 

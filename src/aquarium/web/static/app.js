@@ -13,7 +13,7 @@
   var BACKGROUND = { "X-Aquarium-Background": "1" };
   var DEBOUNCE_MS = 250;        // gather bursts of events into one refresh
   var POLL_ACTIVE_MS = 2000;    // polling while something runs
-  var POLL_IDLE_MS = 10000;     // polling while nothing runs (new jobs still appear)
+  var POLL_IDLE_MS = 5000;      // polling while nothing runs (new jobs still appear)
   var SSE_FAILURES = 3;         // stream errors before falling back to polling
 
   document.addEventListener("submit", function (event) {
