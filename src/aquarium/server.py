@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -112,18 +112,18 @@ class Server:
         self.metadata.dispose()
 
     def purge_once(self) -> None:
-        """Delete files past retention and jobs past the job retention of their tenant."""
+        """Delete files past retention, and jobs and report runs past the retention of their
+        tenant (the default retention for tenants no longer configured)."""
         now = self.services.clock.now()
+        tenant_names = tenants_file.tenant_names(self.settings.data_dir)
         with self.metadata.begin() as conn:
             for record in files_repo.expired_files(conn, now):
                 self.results.delete(record.path)
                 files_repo.mark_deleted(conn, record.id, now)
-            default = tenancy.Limits()
-            retention = default.job_retention_s
-            jobs_repo.purge_jobs(conn, created_before=now - dt.timedelta(seconds=retention))
-            runs = dt.timedelta(seconds=default.report_run_retention_s)
-            report_runs_repo.purge(conn, created_before=now - runs)
-        tenant_names = tenants_file.tenant_names(self.settings.data_dir)
+            for name in tenant_names:
+                found = self.tenants.tenant(name)
+                _purge_jobs(conn, now, found.limits if found else tenancy.Limits(), tenant=name)
+            _purge_jobs(conn, now, tenancy.Limits(), except_tenants=tenant_names)
         billing_writes.purge_deleted(
             self.engine, model.default(), tenant_names, self.services.clock.now
         )
@@ -143,6 +143,24 @@ class Server:
             self.stop()
 
         return api_app.create_app(self.services, lifespan)
+
+
+def _purge_jobs(
+    conn: sa.Connection,
+    now: dt.datetime,
+    limits: tenancy.Limits,
+    *,
+    tenant: str | None = None,
+    except_tenants: Sequence[str] = (),
+) -> None:
+    jobs_before = now - dt.timedelta(seconds=limits.job_retention_s)
+    runs_before = now - dt.timedelta(seconds=limits.report_run_retention_s)
+    jobs_repo.purge_jobs(
+        conn, created_before=jobs_before, tenant=tenant, except_tenants=except_tenants
+    )
+    report_runs_repo.purge(
+        conn, created_before=runs_before, tenant=tenant, except_tenants=except_tenants
+    )
 
 
 def prepare_data_dir(settings: Settings) -> None:

@@ -390,10 +390,21 @@ def heartbeat(conn: sa.Connection, job_id: str, worker: str, at: dt.datetime) ->
     return conn.execute(update.values(heartbeat_at=at)).rowcount == 1
 
 
-def purge_jobs(conn: sa.Connection, *, created_before: dt.datetime) -> int:
+def purge_jobs(
+    conn: sa.Connection,
+    *,
+    created_before: dt.datetime,
+    tenant: str | None = None,
+    except_tenants: Sequence[str] = (),
+) -> int:
     """Delete finished jobs created before ``created_before`` (with their batches and
-    idempotency keys); returns how many jobs went. Files are the sweeper's business."""
-    doomed = sa.and_(J.c.status.in_(_statuses(jobs.TERMINAL)), J.c.created_at < created_before)
+    idempotency keys) of ``tenant`` (None: of every tenant not in ``except_tenants``); returns
+    how many jobs went. Files are the sweeper's business."""
+    doomed = sa.and_(
+        J.c.status.in_(_statuses(jobs.TERMINAL)),
+        J.c.created_at < created_before,
+        J.c.tenant == tenant if tenant is not None else J.c.tenant.not_in(list(except_tenants)),
+    )
     conn.execute(sa.delete(K).where(K.c.job_id.in_(sa.select(J.c.id).where(doomed))))
     return conn.execute(sa.delete(J).where(doomed)).rowcount
 
