@@ -2,7 +2,8 @@
 
 - ``web_server`` (session): ``aquarium serve`` over a demo tenant generated at scale 0.05 in which
   ``InvoiceItem`` and ``Usage`` are slow views (their first row takes minutes), so a job or
-  report run over them stays running until it is cancelled; everything else is quick.
+  report run over them stays running until it is cancelled; everything else is quick. Besides
+  demo (an admin) the tenant has :data:`VIEWER`, who is not.
 - ``page``: a fresh browser context (no cookies) per test; ``signed_in`` is one signed in as
   demo/demo. A screenshot of the last page of every test is saved under
   ``test-artifacts/browser/``; when a test fails the server's log tail is printed.
@@ -48,6 +49,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 SLOW_TABLES = ("InvoiceItem", "Usage")
 SCALE = 0.05
+VIEWER = ("viewer", "viewer-password")  # a user of the demo tenant who is not an admin
 WAIT_MS = 30_000  # how long an expected page state may take to appear
 SOURCE_DIR = Path(aquarium.__file__).resolve().parents[1]  # the code under test, for the server
 
@@ -88,6 +90,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.RunningServer]:
     data_dir = tmp_path_factory.mktemp("web") / "data"
     tenants_file.ensure_demo(data_dir)
+    tenants_file.add_user(data_dir, "demo", *VIEWER)
     datagen.generate_into(data_dir, "demo", scale=SCALE, seed=1)
     with duckdb.connect(str(data_dir / naming.DUCKDB_FILE)) as con:
         for table in SLOW_TABLES:

@@ -3,6 +3,7 @@ and the same pages without JavaScript."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -142,3 +143,33 @@ def test_the_pages_work_without_javascript(
 def _sha256_of(api: httpx.Client, job_id: str, batch: int) -> str:
     job = api.get(f"/aquarium/api/v1/jobs/{job_id}").json()
     return str(job["batches"][batch]["sha256"])
+
+
+def test_filters_and_pages_follow_the_job_api(signed_in: Page, api: httpx.Client) -> None:
+    page = signed_in
+    made = [
+        support.run_job(api, support.stateless(QUICK, name=f"paged {i}", version="1.1"))["id"]
+        for i in range(3)
+    ]
+    page.goto("/jobs?createdBy=demo&status=completed&limit=2")
+    expect(page.locator("select[name=status]")).to_have_value("completed")
+    rows = page.locator("tr[data-job]")
+    expect(rows).to_have_count(2)
+    assert [r.get_attribute("data-job") for r in rows.all()] == made[::-1][:2]
+    page.click("a:has-text('Next page')")
+    expect(page.locator("tr[data-job]").first).to_have_attribute("data-job", made[0])
+    expect(page).to_have_url(re.compile(r"/jobs\?status=completed&createdBy=demo&limit=2&cursor="))
+    page.click("a:has-text('First page')")
+    expect(page.locator("tr[data-job]").first).to_have_attribute("data-job", made[2])
+
+    found = api.get("/api/rest/v1/reports/search", params={"query": "Accounts by status"})
+    report_id = found.json()["response"]["reports"][0]["id"]
+    run = api.post(f"/api/rest/v1/reports/{report_id}/reportrun", params={"viewType": "Summary"})
+    run_id = run.json()["response"]["reportRunId"]
+    page.goto("/jobs")
+    page.select_option("select[name=kind]", "report")
+    page.click("button:has-text('Apply')")
+    expect(page).to_have_url(re.compile(r"/jobs\?kind=report&"))
+    expect(page.locator(f"tr[data-job='{run_id}']")).to_contain_text("Report run · Summary")
+    kinds = page.locator("tr[data-job] td.name .sub").all_text_contents()
+    assert all(kind.startswith("Report run") for kind in kinds), kinds

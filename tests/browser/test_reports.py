@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
+from tests.browser import conftest
+
 SLOW_REPORT = "Usage by account"  # over Usage, a slow view here
 QUICK_REPORT = "Accounts by status"
 
@@ -56,3 +58,20 @@ def test_download_a_report_runs_export(signed_in: Page, api: httpx.Client) -> No
         crosstab.click()
     expected = api.get(f"/api/rest/v1/reportruns/export/{run_id}", params={"pivoted": "true"})
     assert Path(pivoted.value.path()).read_bytes() == expected.content
+
+
+def test_someone_elses_run_needs_an_admin_to_cancel(page: Page, api: httpx.Client) -> None:
+    reports = api.get("/api/rest/v1/reports/search", params={"query": SLOW_REPORT}).json()
+    report_id = reports["response"]["reports"][0]["id"]
+    started = api.post(f"/api/rest/v1/reports/{report_id}/reportrun", params={"viewType": "Detail"})
+    run_id = started.json()["response"]["reportRunId"]
+    try:
+        conftest.sign_in(page, *conftest.VIEWER, start="/reports/runs")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator(f"tr[data-job='{run_id}'] button:has-text('Cancel')").click()
+        expect(page.locator("h1")).to_have_text("Not allowed")
+        expect(page.locator(".problem")).to_contain_text("administrator")
+        status = api.get(f"/api/rest/v1/reportruns/{run_id}").json()["response"]["status"]
+        assert status in {"STARTED", "QUERYDATA"}
+    finally:
+        api.delete(f"/api/rest/v1/reportruns/{run_id}")

@@ -28,7 +28,7 @@ from aquarium.web import guard, pages
 router = APIRouter(route_class=guard.PageRoute, include_in_schema=False)
 
 FILTERS = ("kind", "status", "partner", "project", "createdBy", "since", "until")
-PAGE_SIZE = 25  # jobs a page
+PAGE_SIZE = 25  # jobs a page unless the address says ``limit``
 KEEP_ALIVE_S = 15.0  # seconds between keep-alive comments on an idle event stream
 RETRY_MS = 3000  # how long an EventSource waits before reconnecting
 STATUS_WORDS = (("", "any status"), ("active", "in progress"), ("finished", "finished"))
@@ -59,7 +59,7 @@ def _filters(request: Request, kind: str | None) -> dict[str, list[str]]:
     """The list's query parameters as the form sent them, without blanks."""
     found = {
         name: [v.strip() for v in request.query_params.getlist(name) if v.strip()]
-        for name in (*FILTERS, "cursor")
+        for name in (*FILTERS, "cursor", "limit")
     }
     if kind is not None:
         found["kind"] = [kind]
