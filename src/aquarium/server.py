@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -21,10 +21,21 @@ from aquarium.api import app as api_app
 from aquarium.api import deps
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
+from aquarium.domain import notifier as notifier_port
 from aquarium.domain import tenancy
 from aquarium.engines import billing_writes, duckdb_engine, naming
 from aquarium.runner import execution, inprocess, notify
-from aquarium.services import aqua, auth, demo_reports, job_cache, objects, report_runs, reports
+from aquarium.services import (
+    aqua,
+    auth,
+    demo_reports,
+    job_cache,
+    job_events,
+    job_finder,
+    objects,
+    report_runs,
+    reports,
+)
 from aquarium.settings import Settings
 from aquarium.storage import local
 from aquarium.store import database, files_repo, jobs_repo, report_runs_repo, tenants_file
@@ -101,18 +112,18 @@ class Server:
         self.metadata.dispose()
 
     def purge_once(self) -> None:
-        """Delete files past retention and jobs past the job retention of their tenant."""
+        """Delete files past retention, and jobs and report runs past the retention of their
+        tenant (the default retention for tenants no longer configured)."""
         now = self.services.clock.now()
+        tenant_names = tenants_file.tenant_names(self.settings.data_dir)
         with self.metadata.begin() as conn:
             for record in files_repo.expired_files(conn, now):
                 self.results.delete(record.path)
                 files_repo.mark_deleted(conn, record.id, now)
-            default = tenancy.Limits()
-            retention = default.job_retention_s
-            jobs_repo.purge_jobs(conn, created_before=now - dt.timedelta(seconds=retention))
-            runs = dt.timedelta(seconds=default.report_run_retention_s)
-            report_runs_repo.purge(conn, created_before=now - runs)
-        tenant_names = tenants_file.tenant_names(self.settings.data_dir)
+            for name in tenant_names:
+                found = self.tenants.tenant(name)
+                _purge_jobs(conn, now, found.limits if found else tenancy.Limits(), tenant=name)
+            _purge_jobs(conn, now, tenancy.Limits(), except_tenants=tenant_names)
         billing_writes.purge_deleted(
             self.engine, model.default(), tenant_names, self.services.clock.now
         )
@@ -132,6 +143,24 @@ class Server:
             self.stop()
 
         return api_app.create_app(self.services, lifespan)
+
+
+def _purge_jobs(
+    conn: sa.Connection,
+    now: dt.datetime,
+    limits: tenancy.Limits,
+    *,
+    tenant: str | None = None,
+    except_tenants: Sequence[str] = (),
+) -> None:
+    jobs_before = now - dt.timedelta(seconds=limits.job_retention_s)
+    runs_before = now - dt.timedelta(seconds=limits.report_run_retention_s)
+    jobs_repo.purge_jobs(
+        conn, created_before=jobs_before, tenant=tenant, except_tenants=except_tenants
+    )
+    report_runs_repo.purge(
+        conn, created_before=runs_before, tenant=tenant, except_tenants=except_tenants
+    )
 
 
 def prepare_data_dir(settings: Settings) -> None:
@@ -178,6 +207,8 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     catalog = model.default()
     # Embedded mode sees every change to its jobs, so polling can be served from memory.
     documents = job_cache.NoCache() if settings.no_workers else job_cache.JobDocumentCache()
+    events = job_events.JobEvents(clock.now)
+    changes = notifier_port.Broadcast(documents, events)
     ctx = execution.ExecutionContext(
         metadata=metadata,
         engine=engine,
@@ -185,7 +216,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         catalog=catalog,
         clock=clock,
         tenant=tenants.tenant,
-        notifier=documents,
+        notifier=changes,
     )
     runner = None
     if not settings.no_workers:
@@ -198,6 +229,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         clock=clock,
         tenant_of=tenants.tenant,
         documents=documents,
+        notifier=changes,
     )
     services = deps.AppServices(
         settings=settings, aqua=service, authenticators=lambda: tenants.authenticator, clock=clock
@@ -213,7 +245,10 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         results=results,
         clock=clock,
         tenant_of=tenants.tenant,
+        notifier=changes,
     )
+    services.events = events
+    services.finder = job_finder.JobFinder(metadata, service, services.report_runs, clock)
     sender = notify.NotificationSender(metadata, clock, allowed_hosts=settings.notify_allowed_hosts)
     return Server(settings, services, runner, metadata, engine, results, tenants, sender)
 

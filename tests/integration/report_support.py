@@ -10,10 +10,12 @@ from typing import Any
 from aquarium import testing
 from aquarium.domain import jobs, tenancy
 from aquarium.engines import duckdb_engine, naming
+from aquarium.services.reports import ReportingError
 from tests.integration import test_runner_support as support
 from tests.integration.test_runner_support import Harness
 
 RS = jobs.ReportRunStatus
+__all__ = ["ReportingError"]
 ADMIN = support.PRINCIPAL
 NINA = tenancy.Principal(tenant="demo", name="nina", admin=False, how=tenancy.AuthMethod.BASIC)
 

@@ -61,3 +61,32 @@ def test_unfinished_jobs_are_not_purged(make_server: ServerFactory) -> None:
     h.srv.purge_once()
 
     assert h.job(job_id).status == JS.SUBMITTED
+
+
+def test_each_tenant_keeps_jobs_and_report_runs_as_long_as_its_limits_say(
+    make_server: ServerFactory,
+) -> None:
+    from tests.integration import report_support as rs
+
+    clock = FakeClock()
+    h = make_server(
+        workers=1, clock=clock, limits={"job_retention_s": 86400, "report_run_retention_s": 7200}
+    )
+    job_id = h.submit(support.FAST_QUERIES[0])
+    assert h.wait_terminal(job_id).status == JS.COMPLETED
+    run_id = rs.start_run(h, rs.save_report(h, {"selectedFields": [{"id": "Name"}]}, ds="Account"))
+    assert rs.wait_run(h, run_id)["status"] == "COMPLETED"
+
+    clock.advance(seconds=7200)
+    h.srv.purge_once()
+    assert rs.runs(h).get(PRINCIPAL, run_id)["id"] == run_id
+    clock.advance(seconds=1)
+    h.srv.purge_once()
+    with pytest.raises(rs.ReportingError):
+        rs.runs(h).get(PRINCIPAL, run_id)
+    assert h.aqua.get(PRINCIPAL, job_id)["id"] == job_id  # one day, not two hours
+
+    clock.advance(seconds=86400 - 7200)
+    h.srv.purge_once()
+    with pytest.raises(errors.InvalidJobId):
+        h.aqua.get(PRINCIPAL, job_id)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, tenancy
-from aquarium.services import aqua, auth, objects, report_runs, reports
+from aquarium.services import aqua, auth, job_events, job_finder, objects, report_runs, reports
 from aquarium.settings import Settings
+
+
+def _utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -29,6 +34,10 @@ class AppServices:
     reports: reports.ReportService | None = None
     #: Reporting API report runs (``/api/rest/v1/reportruns...``)
     report_runs: report_runs.ReportRunService | None = None
+    #: Aquarium's own job API (``/aquarium/api/v1/jobs``)
+    finder: job_finder.JobFinder | None = None
+    #: live job events (``/aquarium/api/v1/events``); told of every committed job change
+    events: job_events.JobEvents = field(default_factory=lambda: job_events.JobEvents(_utc))
 
 
 def services(request: Request) -> AppServices:

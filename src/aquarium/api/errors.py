@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from aquarium import observability
 from aquarium.domain import errors
 from aquarium.engines import billing_writes
-from aquarium.services import aqua_wire, reports
+from aquarium.services import aqua_wire, job_finder, reports
 
 log = observability.logger(__name__)
 
@@ -49,6 +49,30 @@ def response_for(error: errors.AquariumError) -> Response:
 
 REPORTING_PREFIXES = ("/api/rest/", "/reporting/api/rest/")
 OBJECT_PREFIX = "/v1/object/"
+FINDER_PREFIX = "/aquarium/api/"
+# Aquarium's own API: (error kind, HTTP status, code), first match wins.
+FINDER_ERRORS: tuple[tuple[type[errors.AquariumError], int, str], ...] = (
+    (errors.NotAuthenticated, 401, "unauthorized"),
+    (errors.NotFound, 404, "not_found"),
+    (job_finder.Forbidden, 403, "forbidden"),
+    (job_finder.NotCancellable, 409, "not_cancellable"),
+    (errors.RequestTooLarge, 413, "too_large"),
+)
+
+
+def finder_refusal(error: errors.AquariumError) -> Response:
+    """``{"error": {"code", "message"}}`` (docs/job-finder-api.md); 400 unless listed."""
+    status, code = 400, "bad_request"
+    for kind, found_status, found_code in FINDER_ERRORS:
+        if isinstance(error, kind):
+            status, code = found_status, found_code
+            break
+    message = error.reason or error.message
+    message = message[0].upper() + message[1:]
+    headers = {"WWW-Authenticate": 'Basic realm="Aquarium"'} if status == 401 else None
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
 
 
 def object_refusal(error: errors.AquariumError) -> Response:
@@ -87,6 +111,8 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AquariumError)
     if request.url.path.startswith(OBJECT_PREFIX):
         return object_refusal(exc)
+    if request.url.path.startswith(FINDER_PREFIX):
+        return finder_refusal(exc)
     if request.url.path.startswith(REPORTING_PREFIXES):
         refused = reporting_error(exc)
         return JSONResponse(reports.error_document(refused), status_code=refused.status)

@@ -18,3 +18,14 @@ class Notifier(Protocol):
 class NullNotifier:
     def job_changed(self, tenant: str, job_id: str) -> None:
         """Nobody listens."""
+
+
+class Broadcast:
+    """Tells every listener, in order (e.g. the job-document cache, then the live events)."""
+
+    def __init__(self, *listeners: Notifier) -> None:
+        self.listeners = listeners
+
+    def job_changed(self, tenant: str, job_id: str) -> None:
+        for listener in self.listeners:
+            listener.job_changed(tenant, job_id)

@@ -125,8 +125,10 @@ def write_segments(
     csv: base.CsvOptions,
     rows_per_segment: int,
     encrypt_to: str | None = None,
+    progress: writer.Progress | None = None,
 ) -> list[Segment]:
-    """Run ``query`` into ``scratch`` (removed afterwards) and cut it into packaged segments.
+    """Run ``query`` into ``scratch`` (removed afterwards) and cut it into packaged segments;
+    ``progress`` hears how far the engine has written.
 
     ``new_file()`` gives each segment's id and the temporary path to write it to; on failure
     the caller discards those paths (the partial segments are there).
@@ -140,7 +142,8 @@ def write_segments(
         return plain
 
     try:
-        snapshot.copy_csv(query, scratch, csv)
+        with writer.watching(scratch, progress):
+            snapshot.copy_csv(query, scratch, csv)
         pieces = split(scratch, target, rows_per_segment)
         scratch.unlink()
         return [

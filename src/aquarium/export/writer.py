@@ -16,6 +16,7 @@ import hashlib
 import shutil
 import threading
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +101,65 @@ class TailHasher:
         self._thread.join()
 
 
+Progress = Callable[[int, int], None]  #: (rows written so far, bytes written so far)
+PROGRESS_S = 1.0  # seconds between progress reports of a growing result
+
+
+class ProgressWatcher:
+    """Reports how far an engine has written a CSV file, about every :data:`PROGRESS_S`.
+
+    Rows are the lines past the header (generated text holds no raw line breaks; CONTRACT.md),
+    counted on the bytes already on disk, which engines write strictly front to back. Only
+    what is new since the last look is read.
+    """
+
+    def __init__(self, path: Path, report: Progress, interval_s: float | None = None) -> None:
+        self.path = path
+        self.report = report
+        self.interval_s = PROGRESS_S if interval_s is None else interval_s
+        self._lines = 0
+        self._size = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="aquarium-progress", daemon=True)
+        self._thread.start()
+
+    def _look(self) -> None:
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self._size)
+                while chunk := handle.read(CHUNK_BYTES):
+                    self._lines += chunk.count(b"\n")
+                    self._size += len(chunk)
+        except FileNotFoundError:
+            return
+        self.report(max(self._lines - 1, 0), self._size)
+
+    def _watch(self) -> None:
+        while not self._done.wait(self.interval_s):
+            try:
+                self._look()
+            except Exception:  # progress is advisory: never let it break an export
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+@contextlib.contextmanager
+def watching(path: Path, report: Progress | None) -> Iterator[None]:
+    """Report progress of the file at ``path`` while the block runs (nothing when ``report``
+    is None)."""
+    if report is None:
+        yield
+        return
+    watcher = ProgressWatcher(path, report)
+    try:
+        yield
+    finally:
+        watcher.stop()
+
+
 def _gzip(source: Path, target: Path) -> None:
     with source.open("rb") as raw, gzip.open(target, "wb", compresslevel=6) as packed:
         shutil.copyfileobj(raw, packed, CHUNK_BYTES)
@@ -158,14 +218,17 @@ def write_result(
     query_name: str,
     csv: base.CsvOptions,
     encrypt_to: str | None = None,
+    progress: Progress | None = None,
 ) -> WrittenFile:
     """Run ``query`` into ``target`` packaged as ``file_format`` (CSV, GZIP or ZIP), then
     encrypted to the armoured public key ``encrypt_to`` unless it is None (see :func:`package`).
+    ``progress`` hears how far the engine has written while it writes.
     """
     if file_format == "CSV" and encrypt_to is None:
         hasher = TailHasher(target)
         try:
-            rows = snapshot.copy_csv(query, target, csv)
+            with watching(target, progress):
+                rows = snapshot.copy_csv(query, target, csv)
         except BaseException:
             hasher.abandon()
             raise
@@ -178,7 +241,8 @@ def write_result(
         )
     plain = target.with_name(target.name + ".csv")
     try:
-        rows = snapshot.copy_csv(query, plain, csv)
+        with watching(plain, progress):
+            rows = snapshot.copy_csv(query, plain, csv)
         return package(
             plain,
             target,

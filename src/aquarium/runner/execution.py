@@ -264,20 +264,33 @@ def _write(
         query=batch.query,
         dialect=ast.Dialect(batch.batch_type),
     )
+    progress = _progress_reporter(ctx, job, batch)
     if segmented:
         _, scratch = temporaries.new()
         written = segments.write_segments(
             snapshot, lowered, scratch, temporaries.new, file_format=job.format,
             query_name=batch.name, csv=csv, rows_per_segment=run.tenant.limits.segment_rows,
-            encrypt_to=encrypt_to,
+            encrypt_to=encrypt_to, progress=progress,
         )  # fmt: skip
         return written, True
     file_id, temporary = temporaries.new()
     single = writer.write_result(
         snapshot, lowered, temporary, file_format=job.format, query_name=batch.name, csv=csv,
-        encrypt_to=encrypt_to,
+        encrypt_to=encrypt_to, progress=progress,
     )  # fmt: skip
     return [segments.Segment(file_id, single)], False
+
+
+def _progress_reporter(
+    ctx: ExecutionContext, job: jobs_repo.JobRecord, batch: jobs_repo.BatchRecord
+) -> writer.Progress:
+    """Records a running batch's rows and bytes so far (the Job Finder shows them)."""
+
+    def report(rows: int, size: int) -> None:
+        with ctx.changing(job) as conn:
+            jobs_repo.progress_batch(conn, batch.id, rows, size)
+
+    return report
 
 
 def _publish(

@@ -20,6 +20,7 @@ from aquarium import observability
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids, jobs, tenancy
+from aquarium.domain import notifier as notifier_port
 from aquarium.runner import base as runner_base
 from aquarium.runner import sessions
 from aquarium.services import aqua_request, aqua_wire, job_cache
@@ -56,6 +57,11 @@ class AquaService:
     documents: job_cache.JobDocumentCache | job_cache.NoCache = field(
         default_factory=job_cache.NoCache
     )
+    #: hears of every change this service commits (the document cache, live job events)
+    notifier: notifier_port.Notifier | None = None
+
+    def _changed(self, tenant: str, job_id: str) -> None:
+        (self.notifier or self.documents).job_changed(tenant, job_id)
 
     def _tenant(self, principal: tenancy.Principal) -> tenancy.Tenant:
         tenant = self.tenant_of(principal.tenant)
@@ -123,6 +129,7 @@ class AquaService:
         assert job is not None
         observability.JOBS.labels("aqua", jobs.JobStatus.SUBMITTED.value).inc()
         log.info("job submitted", job_id=job_id, tenant=tenant.name, queries=len(queries))
+        self._changed(tenant.name, job_id)
         self.runner.wake()
         return aqua_wire.job_document(job, time_zone=tenant.time_zone)
 
@@ -267,7 +274,7 @@ class AquaService:
                 message="The job was cancelled.",
             )
         if status is not None:
-            self.documents.job_changed(tenant.name, job_id)
+            self._changed(tenant.name, job_id)
             # The interrupt follows the committed transition, never the other way round.
             self.runner.cancel(job_id)
             observability.JOBS.labels("aqua", jobs.JobStatus.CANCELLED.value).inc()

@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,10 @@ from aquarium import observability
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids, jobs, tenancy
+from aquarium.domain import notifier as notifier_port
 from aquarium.export import report_output
 from aquarium.runner import base as runner_base
+from aquarium.services import report_run_list
 from aquarium.services.reports import REST_ERROR, ReportingError
 from aquarium.storage import base as storage
 from aquarium.store import database, files_repo, report_runs_repo, reports_repo
@@ -48,35 +50,6 @@ WAS_CANCELED = "The report run was canceled"
 NOT_RUN_YET = "The current user has not run this report yet. Please run the report before retrying."
 EXPORT_FAILED = "There are errors when exporting the report."
 MAX_PAGE_SIZE = 10_000  # report data rows per page
-MAX_LIST_PAGE_SIZE = 1_000  # runs per page of the run list
-DEFAULT_LIST_PAGE_SIZE = 250
-# Wire column names of the run list -> report_runs columns.
-LIST_COLUMNS: Mapping[str, str] = {
-    "id": "id",
-    "reportId": "report_id",
-    "reportName": "report_name",
-    "reportType": "view_type",
-    "dsName": "ds_name",
-    "status": "status",
-    "startedOn": "created_at",
-    "updatedOn": "updated_at",
-    "completedOn": "finished_at",
-    "createdByUserProfile.username": "created_by",
-    "rowCount": "row_count",
-    "errorMessage": "message",
-}
-DEFAULT_COLUMNS = (
-    "reportId",
-    "reportName",
-    "startedOn",
-    "updatedOn",
-    "reportType",
-    "status",
-    "createdByUserProfile.username",
-)
-TIME_COLUMNS = frozenset({"startedOn", "updatedOn", "completedOn"})
-NUMBER_COLUMNS = frozenset({"rowCount"})
-STATUS_ALIASES = {"CANCELED": RS.CANCELLED}
 
 
 def timestamp(value: dt.datetime | None) -> str | None:
@@ -108,6 +81,8 @@ class ReportRunService:
     results: storage.ResultStore
     clock: clock_port.Clock
     tenant_of: Callable[[str], tenancy.Tenant | None]
+    #: hears of every change this service commits (live job events)
+    notifier: notifier_port.Notifier = field(default_factory=notifier_port.NullNotifier)
 
     def _tenant(self, caller: tenancy.Principal) -> tenancy.Tenant:
         found = self.tenant_of(caller.tenant)
@@ -151,6 +126,7 @@ class ReportRunService:
             )
         observability.JOBS.labels("report", RS.STARTED.value).inc()
         log.info("report run started", run_id=run_id, tenant=tenant.name, report_id=report_id)
+        self.notifier.job_changed(tenant.name, run_id)
         self.runner.wake()
         return {"reportRunId": run_id}
 
@@ -249,16 +225,18 @@ class ReportRunService:
         start = _integer("offset", offset, minimum=0)
         size = _integer("pageSize", page_size, minimum=1, maximum=MAX_PAGE_SIZE)
         run = self._get(caller, run_id)
-        path = self._result(caller, run, run.data_file_id, _not_ready(run))
-        skip = max(start - 1, 0)
-        page = report_output.read_page(path, skip, size)
+        reason = _not_ready(run)
+        if reason is not None:
+            raise ReportingError(reason)
+        found = self._published(caller, run, run.data_file_id)
+        if isinstance(found, str):
+            raise ReportingError(found)
+        page = report_output.read_page(found[1], max(start - 1, 0), size)
         return {"page": page, "size": size, "offset": start, "total": run.row_count or 0}
 
     def export(self, caller: tenancy.Principal, run_id: str, pivoted: str | None) -> ExportFile:
         """The run's UTF-16 export; ``pivoted=true`` gives a summary's crosstab [EXP]."""
         crosstab = _boolean("pivoted", pivoted)
-        if not ids.is_id(run_id):
-            raise ReportingError(EXPORT_FAILED, status=404)
         try:
             run = self._get(caller, run_id)
         except ReportingError:
@@ -267,31 +245,28 @@ class ReportRunService:
         if reason is not None:
             raise ReportingError(f"{EXPORT_FAILED} {reason}")
         file_id = run.pivoted_file_id if crosstab and run.pivoted_file_id else run.export_file_id
+        found = self._published(caller, run, file_id)
+        if isinstance(found, str):
+            raise ReportingError(f"{EXPORT_FAILED} {found}")
+        record, path = found
+        name = "".join(c if c.isalnum() or c in " -_." else "_" for c in run.report_name)
+        return ExportFile(path, record.content_type, record.size, record.sha256, f"{name}.csv")
+
+    def _published(
+        self, caller: tenancy.Principal, run: report_runs_repo.ReportRunRecord, file_id: str | None
+    ) -> tuple[files_repo.FileRecord, Path] | str:
+        """A result file of the run and where to read it, or why it is gone."""
         tenant = self._tenant(caller)
         with database.read_only(self.metadata) as conn:
             record = files_repo.get_file(conn, tenant.name, file_id or "", now=self.clock.now())
         path = self.results.local_path(record.path) if record is not None else None
         if record is None or path is None:
-            raise ReportingError(f"{EXPORT_FAILED} {_expired(run, tenant)}")
-        name = "".join(c if c.isalnum() or c in " -_." else "_" for c in run.report_name)
-        return ExportFile(path, record.content_type, record.size, record.sha256, f"{name}.csv")
-
-    def _result(
-        self,
-        caller: tenancy.Principal,
-        run: report_runs_repo.ReportRunRecord,
-        file_id: str | None,
-        not_ready: str | None,
-    ) -> Path:
-        if not_ready is not None:
-            raise ReportingError(not_ready)
-        tenant = self._tenant(caller)
-        with database.read_only(self.metadata) as conn:
-            record = files_repo.get_file(conn, tenant.name, file_id or "", now=self.clock.now())
-        path = self.results.local_path(record.path) if record is not None else None
-        if path is None:
-            raise ReportingError(_expired(run, tenant))
-        return path
+            days = tenant.limits.file_retention_s / 86400
+            return (
+                f"The results of report run {run.id} are no longer kept (results are kept "
+                f"{days:g} days); run the report again."
+            )
+        return record, path
 
     # -- list -----------------------------------------------------------------------------
     def list_runs(
@@ -299,7 +274,7 @@ class ReportRunService:
     ) -> dict[str, Any]:
         """Runs of the last 60 days, filtered, sorted and paged (CONTRACT.md "List runs")."""
         tenant = self._tenant(caller)
-        request = _ListRequest.parse(statuses, body)
+        request = report_run_list.ListRequest.parse(statuses, body)
         since = self.clock.now() - dt.timedelta(seconds=tenant.limits.report_run_retention_s)
         with database.read_only(self.metadata) as conn:
             total, page = report_runs_repo.query(
@@ -318,7 +293,9 @@ class ReportRunService:
             "totalPage": math.ceil(total / request.page_size),
             "currentPage": request.page,
             "pageSize": request.page_size,
-            "elements": [_element(self.document(run), request.columns) for run in page],
+            "elements": [
+                report_run_list.element(self.document(run), request.columns) for run in page
+            ],
         }
 
     # -- cancel ---------------------------------------------------------------------------
@@ -340,6 +317,7 @@ class ReportRunService:
                 message="The report run was canceled.",
             )
         if status is not None:
+            self.notifier.job_changed(tenant.name, run.id)
             # The interrupt follows the committed transition, never the other way round.
             self.runner.cancel(run.id)
             observability.JOBS.labels("report", RS.CANCELLED.value).inc()
@@ -367,14 +345,6 @@ def _not_ready(run: report_runs_repo.ReportRunRecord) -> str | None:
     if run.status is RS.COMPLETED:
         return None
     return f"The report run {run.id} is {run.status.value}; its results exist once it is COMPLETED."
-
-
-def _expired(run: report_runs_repo.ReportRunRecord, tenant: tenancy.Tenant) -> str:
-    days = tenant.limits.file_retention_s / 86400
-    return (
-        f"The results of report run {run.id} are no longer kept (results are kept "
-        f"{days:g} days); run the report again."
-    )
 
 
 def _view_type(value: str | None) -> str:
@@ -418,148 +388,3 @@ def _boolean(name: str, value: str | None) -> bool:
     if value.lower() in {"true", "false"}:
         return value.lower() == "true"
     raise ReportingError(f"{name} must be true or false, not {value!r}.")
-
-
-def _element(document: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
-    element: dict[str, Any] = {"id": document["id"]}
-    for column in columns:
-        if column == "createdByUserProfile.username":
-            element["createdByUserProfile"] = document["createdByUserProfile"]
-        else:
-            element[column] = document.get(column)
-    return element
-
-
-@dataclass(frozen=True)
-class _ListRequest:
-    statuses: tuple[jobs.ReportRunStatus, ...]
-    columns: tuple[str, ...]
-    page: int
-    page_size: int
-    sort: tuple[tuple[str, bool], ...]
-    filters: tuple[report_runs_repo.RunFilter, ...]
-
-    @classmethod
-    def parse(cls, statuses: Sequence[str], body: object) -> _ListRequest:
-        if body is None:
-            body = {}
-        if not isinstance(body, Mapping):
-            raise ReportingError("The request body must be a JSON object.")
-        pagination = body.get("pagination") or {}
-        if not isinstance(pagination, Mapping):
-            raise ReportingError("pagination must be an object {currentPage, pageSize}.")
-        return cls(
-            statuses=tuple(_status(value) for value in statuses),
-            columns=_columns(body.get("columns")),
-            page=_page_number("currentPage", pagination.get("currentPage", 1), 1_000_000),
-            page_size=_page_number(
-                "pageSize", pagination.get("pageSize", DEFAULT_LIST_PAGE_SIZE), MAX_LIST_PAGE_SIZE
-            ),
-            sort=_sort(body.get("sort")),
-            filters=_filters(body.get("filters")),
-        )
-
-
-def _status(value: str) -> jobs.ReportRunStatus:
-    token = value.strip().upper()
-    if token in STATUS_ALIASES:
-        return STATUS_ALIASES[token]
-    try:
-        return RS(token)
-    except ValueError:
-        known = ", ".join(status.value for status in RS)
-        raise ReportingError(f"Unknown report run status {value!r}; use {known}.") from None
-
-
-def _known_column(name: object, where: str) -> str:
-    if not isinstance(name, str) or name not in LIST_COLUMNS:
-        known = ", ".join(LIST_COLUMNS)
-        raise ReportingError(f"Unknown {where} {name!r}; use one of {known}.")
-    return name
-
-
-def _columns(value: object) -> tuple[str, ...]:
-    if value is None:
-        return DEFAULT_COLUMNS
-    if not isinstance(value, list):
-        raise ReportingError("columns must be an array of column names.")
-    # The documented example lists a blank column (" "): blanks are ignored.
-    named = [c for c in value if not (isinstance(c, str) and not c.strip())]
-    return tuple(_known_column(column, "column") for column in named if column != "id")
-
-
-def _page_number(name: str, value: object, maximum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ReportingError(f"pagination.{name} must be an integer.")
-    try:
-        number = int(value)
-    except ValueError:
-        raise ReportingError(f"pagination.{name} must be an integer.") from None
-    if not 1 <= number <= maximum:
-        raise ReportingError(f"pagination.{name} must be between 1 and {maximum:,}.")
-    return number
-
-
-def _sort(value: object) -> tuple[tuple[str, bool], ...]:
-    if value is None or value == []:
-        return (("created_at", True),)
-    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-        raise ReportingError("sort must be an array of {field, direction, priority}.")
-    ranked = []
-    for index, item in enumerate(value):
-        field = _known_column(item.get("field"), "sort field")
-        direction = str(item.get("direction", "asc")).lower()
-        if direction not in {"asc", "desc"}:
-            raise ReportingError(f"The sort direction {direction!r} is not valid: asc or desc.")
-        priority = item.get("priority", index)
-        if isinstance(priority, bool) or not isinstance(priority, int):
-            raise ReportingError("A sort priority must be an integer.")
-        ranked.append((priority, index, LIST_COLUMNS[field], direction == "desc"))
-    return tuple((column, desc) for _, _, column, desc in sorted(ranked))
-
-
-def _filters(value: object) -> tuple[report_runs_repo.RunFilter, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-        raise ReportingError("filters must be an array of {field, operator, value}.")
-    return tuple(_filter(item) for item in value)
-
-
-def _filter(item: Mapping[str, Any]) -> report_runs_repo.RunFilter:
-    field = _known_column(item.get("field"), "filter field")
-    operator = str(item.get("operator", "="))
-    if operator not in report_runs_repo.FILTER_OPERATORS:
-        known = ", ".join(report_runs_repo.FILTER_OPERATORS)
-        raise ReportingError(f"The filter operator {operator!r} is not valid; use {known}.")
-    if operator == "contains" and field in TIME_COLUMNS | NUMBER_COLUMNS:
-        raise ReportingError(f"'contains' needs a text column; {field} is not one.")
-    raw = item.get("value")
-    values = raw if operator == "in" else [raw]
-    if not isinstance(values, list) or not values:
-        raise ReportingError(f"The 'in' filter on {field} needs a non-empty array of values.")
-    typed = [_filter_value(field, v) for v in values]
-    return report_runs_repo.RunFilter(
-        LIST_COLUMNS[field], operator, typed if operator == "in" else typed[0]
-    )
-
-
-def _filter_value(field: str, value: object) -> object:
-    if field == "status":
-        return _status(str(value)).value
-    if field in TIME_COLUMNS:
-        try:
-            parsed = dt.datetime.fromisoformat(str(value))
-        except ValueError:
-            raise ReportingError(
-                f"The filter on {field} needs an ISO timestamp such as "
-                f"2026-11-01T00:00:00.000+0000, not {value!r}."
-            ) from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    if field == "rowCount":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ReportingError("The filter on rowCount needs an integer.")
-        return value
-    if not isinstance(value, str):
-        raise ReportingError(f"The filter on {field} needs a text value.")
-    return value

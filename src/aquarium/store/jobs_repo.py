@@ -390,10 +390,21 @@ def heartbeat(conn: sa.Connection, job_id: str, worker: str, at: dt.datetime) ->
     return conn.execute(update.values(heartbeat_at=at)).rowcount == 1
 
 
-def purge_jobs(conn: sa.Connection, *, created_before: dt.datetime) -> int:
+def purge_jobs(
+    conn: sa.Connection,
+    *,
+    created_before: dt.datetime,
+    tenant: str | None = None,
+    except_tenants: Sequence[str] = (),
+) -> int:
     """Delete finished jobs created before ``created_before`` (with their batches and
-    idempotency keys); returns how many jobs went. Files are the sweeper's business."""
-    doomed = sa.and_(J.c.status.in_(_statuses(jobs.TERMINAL)), J.c.created_at < created_before)
+    idempotency keys) of ``tenant`` (None: of every tenant not in ``except_tenants``); returns
+    how many jobs went. Files are the sweeper's business."""
+    doomed = sa.and_(
+        J.c.status.in_(_statuses(jobs.TERMINAL)),
+        J.c.created_at < created_before,
+        J.c.tenant == tenant if tenant is not None else J.c.tenant.not_in(list(except_tenants)),
+    )
     conn.execute(sa.delete(K).where(K.c.job_id.in_(sa.select(J.c.id).where(doomed))))
     return conn.execute(sa.delete(J).where(doomed)).rowcount
 
@@ -484,3 +495,10 @@ def record_idempotency(
     update = sa.update(K).where(K.c.tenant == tenant, K.c.key == key).values(values)
     if conn.execute(update).rowcount == 0:
         conn.execute(K.insert().values(tenant=tenant, key=key, **values))
+
+
+def jobs_by_ids(conn: sa.Connection, tenant: str, job_ids: Sequence[str]) -> list[JobRecord]:
+    """The tenant's jobs among ``job_ids`` with their batches (unknown ids are skipped)."""
+    if not job_ids:
+        return []
+    return _load(conn, sa.select(J).where(J.c.tenant == tenant, J.c.id.in_(list(job_ids))))

@@ -265,11 +265,20 @@ def query(
     return int(total), [_record(row) for row in page]
 
 
-def purge(conn: sa.Connection, *, created_before: dt.datetime) -> int:
-    """Delete finished runs started before ``created_before``; how many went. Their result
-    files are the sweeper's business (files carry their own expiry)."""
+def purge(
+    conn: sa.Connection,
+    *,
+    created_before: dt.datetime,
+    tenant: str | None = None,
+    except_tenants: Sequence[str] = (),
+) -> int:
+    """Delete finished runs started before ``created_before`` of ``tenant`` (None: of every
+    tenant not in ``except_tenants``); how many went. Their result files are the sweeper's
+    business (files carry their own expiry)."""
     doomed = sa.and_(
-        R.c.status.in_(_values(jobs.REPORT_RUN_TERMINAL)), R.c.created_at < created_before
+        R.c.status.in_(_values(jobs.REPORT_RUN_TERMINAL)),
+        R.c.created_at < created_before,
+        R.c.tenant == tenant if tenant is not None else R.c.tenant.not_in(list(except_tenants)),
     )
     return conn.execute(sa.delete(R).where(doomed)).rowcount
 
@@ -278,3 +287,11 @@ def status_of(conn: sa.Connection, run_id: str) -> jobs.ReportRunStatus | None:
     """The run's status (any tenant), or None when there is no such run."""
     found = conn.execute(sa.select(R.c.status).where(R.c.id == run_id)).scalar()
     return None if found is None else RS(found)
+
+
+def runs_by_ids(conn: sa.Connection, tenant: str, run_ids: Sequence[str]) -> list[ReportRunRecord]:
+    """The tenant's runs among ``run_ids`` (unknown ids are skipped)."""
+    if not run_ids:
+        return []
+    rows = conn.execute(sa.select(R).where(R.c.tenant == tenant, R.c.id.in_(list(run_ids))))
+    return [_record(row) for row in rows.mappings()]

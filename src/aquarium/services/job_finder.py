@@ -1,0 +1,398 @@
+"""The Job Finder's use cases: jobs of every kind listed, shown in detail, cancelled.
+
+Aquarium's own API (docs/job-finder-api.md), used by the web UI, the CLI and the Python client.
+AQuA jobs and report runs appear side by side; a job of another tenant answers exactly like an
+unknown one. Cancelling goes through the same service calls as Zuora's DELETEs, so the engine
+interrupt and the sticky terminal states are the ones of those paths.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from aquarium.domain import clock as clock_port
+from aquarium.domain import errors, jobs, tenancy
+from aquarium.services import aqua, report_runs
+from aquarium.services.reports import ReportingError
+from aquarium.store import database, files_repo, job_finder_repo, jobs_repo, report_runs_repo
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+SORTS = tuple(job_finder_repo.SORT_COLUMNS)
+STATUS_WORDS = ("active", "finished")
+KNOWN_STATUSES = frozenset(
+    {s.value.lower() for s in jobs.JobStatus} | {s.value.lower() for s in jobs.ReportRunStatus}
+)
+
+
+class BadQuery(errors.MalformedRequest):
+    """A Job Finder request with a parameter that cannot be read (HTTP 400)."""
+
+    message = "The request cannot be read."
+
+
+class NotCancellable(errors.AquariumError):
+    """The job has finished; a cancel changes nothing (HTTP 409)."""
+
+    message = "The job has finished and cannot be cancelled."
+
+
+class Forbidden(errors.AquariumError):
+    """The caller may not do this to the job (HTTP 403)."""
+
+    message = "You may not do this."
+
+
+def stamp(value: dt.datetime | None) -> str | None:
+    """``2026-12-01T10:00:00.123Z`` or None."""
+    if value is None:
+        return None
+    utc = value.astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """A list request: filters, order, page size and where the page starts."""
+
+    filters: job_finder_repo.Filters = field(default_factory=job_finder_repo.Filters)
+    sort: str = "createdAt"
+    descending: bool = True
+    limit: int = DEFAULT_LIMIT
+    after: tuple[object, str] | None = None
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Sequence[str]]) -> JobQuery:
+        """From query parameters (each a list of values); BadQuery names what is wrong."""
+
+        def one(name: str) -> str | None:
+            values = params.get(name) or []
+            return values[-1] if values else None
+
+        kinds = tuple(k.lower() for k in params.get("kind") or ()) or job_finder_repo.KINDS
+        unknown = [k for k in kinds if k not in job_finder_repo.KINDS]
+        if unknown:
+            raise BadQuery(f"unknown kind {unknown[0]!r}: use aqua or report")
+        statuses = tuple(s.lower() for s in params.get("status") or ())
+        for status in statuses:
+            if status not in KNOWN_STATUSES and status not in STATUS_WORDS:
+                raise BadQuery(f"unknown status {status!r}")
+        sort = one("sort") or "-createdAt"
+        descending = sort.startswith("-")
+        if sort.lstrip("-") not in SORTS:
+            raise BadQuery(f"cannot sort by {sort!r}: use {', '.join(SORTS)} (- for descending)")
+        filters = job_finder_repo.Filters(
+            kinds=kinds,
+            statuses=statuses,
+            partner=one("partner"),
+            project=one("project"),
+            created_by=one("createdBy"),
+            since=_instant("since", one("since")),
+            until=_instant("until", one("until")),
+        )
+        cursor = one("cursor")
+        return cls(
+            filters=filters,
+            sort=sort.lstrip("-"),
+            descending=descending,
+            limit=_limit(one("limit")),
+            after=_decode_cursor(cursor, sort.lstrip("-")) if cursor else None,
+        )
+
+
+def _instant(name: str, value: str | None) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        found = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadQuery(f"{name} must be an ISO 8601 time such as 2026-12-01T00:00:00Z") from None
+    return found if found.tzinfo else found.replace(tzinfo=dt.UTC)
+
+
+def _limit(value: str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_LIMIT
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_LIMIT:
+        raise BadQuery(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return number
+
+
+def _encode_cursor(row: job_finder_repo.JobRow, sort: str) -> str:
+    value: object = getattr(row, job_finder_repo.SORT_COLUMNS[sort])
+    if isinstance(value, dt.datetime):
+        value = value.isoformat()
+    raw = json.dumps([sort, value, row.id]).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[object, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        written, value, last_id = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError):
+        raise BadQuery("the cursor is not one this server gave out") from None
+    if written != sort or not isinstance(last_id, str) or not isinstance(value, str):
+        raise BadQuery("the cursor belongs to a list in another order")
+    if sort == "createdAt":
+        try:
+            return dt.datetime.fromisoformat(value), last_id
+        except ValueError:
+            raise BadQuery("the cursor is not one this server gave out") from None
+    return value, last_id
+
+
+@dataclass
+class JobFinder:
+    metadata: sa.Engine
+    aqua: aqua.AquaService
+    report_runs: report_runs.ReportRunService
+    clock: clock_port.Clock
+
+    # -- list ---------------------------------------------------------------------------
+    def list_jobs(self, caller: tenancy.Principal, query: JobQuery) -> dict[str, Any]:
+        with database.read_only(self.metadata) as conn:
+            rows = job_finder_repo.page(
+                conn,
+                caller.tenant,
+                query.filters,
+                sort=query.sort,
+                descending=query.descending,
+                after=query.after,
+                limit=query.limit + 1,
+            )
+            shown = rows[: query.limit]
+            aqua_jobs = {
+                job.id: job
+                for job in jobs_repo.jobs_by_ids(
+                    conn, caller.tenant, [r.id for r in shown if r.kind == "aqua"]
+                )
+            }
+            runs = {
+                run.id: run
+                for run in report_runs_repo.runs_by_ids(
+                    conn, caller.tenant, [r.id for r in shown if r.kind == "report"]
+                )
+            }
+        now = self.clock.now()
+        listed = [
+            self._summary(aqua_jobs.get(row.id) or runs.get(row.id), row, now) for row in shown
+        ]
+        more = len(rows) > query.limit
+        return {
+            "jobs": listed,
+            "nextCursor": _encode_cursor(shown[-1], query.sort) if more and shown else None,
+        }
+
+    # -- one job ------------------------------------------------------------------------
+    def job(self, caller: tenancy.Principal, job_id: str) -> dict[str, Any]:
+        """A job in detail; errors.NotFound for an unknown or foreign id."""
+        with database.read_only(self.metadata) as conn:
+            kind = job_finder_repo.kind_of(conn, caller.tenant, job_id)
+            record: jobs_repo.JobRecord | report_runs_repo.ReportRunRecord | None = None
+            if kind == "aqua":
+                record = jobs_repo.get_job(conn, caller.tenant, job_id)
+            elif kind == "report":
+                record = report_runs_repo.get(conn, caller.tenant, job_id)
+            files = files_repo.files_of_job(conn, job_id) if record is not None else []
+        if record is None:
+            raise errors.NotFound(f"there is no job {job_id}")
+        now = self.clock.now()
+        if isinstance(record, jobs_repo.JobRecord):
+            return _aqua_detail(record, files, now)
+        return _run_detail(record, files, now)
+
+    def state(self, caller: tenancy.Principal, job_id: str) -> dict[str, str] | None:
+        """``{"id", "kind", "status"}`` of one of the caller's jobs, or None."""
+        with database.read_only(self.metadata) as conn:
+            found = job_finder_repo.state_of(conn, caller.tenant, job_id)
+        return None if found is None else {"id": job_id, "kind": found[0], "status": found[1]}
+
+    def cancel(self, caller: tenancy.Principal, job_id: str) -> dict[str, Any]:
+        """Cancel a job of either kind in progress; NotCancellable once it has finished."""
+        found = self.job(caller, job_id)
+        try:
+            if found["kind"] == "aqua":
+                self.aqua.cancel(caller, job_id)
+            else:
+                self.report_runs.cancel(caller, job_id)
+        except errors.JobNotCancellable as exc:
+            raise NotCancellable(f"job {job_id} is already {exc.status}") from None
+        except ReportingError as exc:
+            if exc.status == 403:
+                raise Forbidden(exc.message) from None
+            raise NotCancellable(exc.message) from None
+        return self.job(caller, job_id)
+
+    # -- wire form ----------------------------------------------------------------------
+    def _summary(
+        self,
+        record: jobs_repo.JobRecord | report_runs_repo.ReportRunRecord | None,
+        row: job_finder_repo.JobRow,
+        now: dt.datetime,
+    ) -> dict[str, Any]:
+        if isinstance(record, jobs_repo.JobRecord):
+            return _aqua_summary(record, now)
+        if isinstance(record, report_runs_repo.ReportRunRecord):
+            return _run_summary(record, now)
+        return _row_summary(row)  # changed kind under us: unlikely, answered plainly
+
+
+def _elapsed_ms(start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime) -> int:
+    if start is None:
+        return 0
+    return max(int(((end or now) - start).total_seconds() * 1000), 0)
+
+
+def _row_summary(row: job_finder_repo.JobRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "name": row.name,
+        "status": row.status,
+        "createdBy": row.created_by,
+        "createdAt": stamp(row.created_at),
+        "startedAt": stamp(row.started_at),
+        "finishedAt": stamp(row.finished_at),
+        "partner": row.partner,
+        "project": row.project,
+        "reportId": row.report_id,
+        "viewType": row.view_type,
+        "message": row.message or None,
+        "progress": None,
+    }
+
+
+def _aqua_summary(job: jobs_repo.JobRecord, now: dt.datetime) -> dict[str, Any]:
+    done = [b for b in job.batches if b.status == jobs.BatchStatus.COMPLETED]
+    return {
+        "id": job.id,
+        "kind": "aqua",
+        "name": job.name or "",
+        "status": job.status.value,
+        "createdBy": job.created_by,
+        "createdAt": stamp(job.created_at),
+        "startedAt": stamp(job.started_at),
+        "finishedAt": stamp(job.finished_at),
+        "partner": job.partner,
+        "project": job.project,
+        "reportId": None,
+        "viewType": None,
+        "message": job.message or None,
+        "progress": {
+            "batches": len(job.batches),
+            "batchesDone": len(done),
+            "rowsWritten": sum(b.rows_written for b in job.batches),
+            "bytesWritten": sum(b.bytes_written for b in job.batches),
+            "elapsedMs": _elapsed_ms(job.started_at, job.finished_at, now),
+        },
+    }
+
+
+def _run_summary(run: report_runs_repo.ReportRunRecord, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "kind": "report",
+        "name": run.report_name,
+        "status": run.status.value,
+        "createdBy": run.created_by,
+        "createdAt": stamp(run.created_at),
+        "startedAt": stamp(run.started_at),
+        "finishedAt": stamp(run.finished_at),
+        "partner": None,
+        "project": None,
+        "reportId": run.report_id,
+        "viewType": run.view_type,
+        "message": run.message or None,
+        "progress": {
+            "batches": 1,
+            "batchesDone": 1 if run.status is jobs.ReportRunStatus.COMPLETED else 0,
+            "rowsWritten": run.row_count or 0,
+            "bytesWritten": 0,
+            "elapsedMs": _elapsed_ms(run.started_at, run.finished_at, now),
+        },
+    }
+
+
+def _download(name: str, url: str, file: files_repo.FileRecord) -> dict[str, Any]:
+    return {
+        "name": name,
+        "url": url,
+        "sha256": file.sha256,
+        "size": file.size,
+        "recordCount": file.record_count,
+    }
+
+
+def _aqua_detail(
+    job: jobs_repo.JobRecord, files: Sequence[files_repo.FileRecord], now: dt.datetime
+) -> dict[str, Any]:
+    found = _aqua_summary(job, now)
+    found["settings"] = {
+        "format": job.format,
+        "version": job.version,
+        "encrypted": job.encrypted,
+        "stateful": job.stateful,
+        "nullReplacement": job.null_replacement,
+        "useQueryLabels": job.use_query_labels,
+        "dateTimeUtc": job.date_time_utc,
+        "notifyUrl": job.notify_url,
+        "partner": job.partner,
+        "project": job.project,
+    }
+    found["batches"] = [
+        {
+            "id": b.id,
+            "name": b.name,
+            "query": b.query,
+            "type": b.batch_type,
+            "status": b.status.value,
+            "recordCount": b.record_count,
+            "rowsWritten": b.rows_written,
+            "bytesWritten": b.bytes_written,
+            "elapsedMs": _elapsed_ms(b.started_at, b.finished_at, now),
+            "message": b.message,
+            "startedAt": stamp(b.started_at),
+            "finishedAt": stamp(b.finished_at),
+            "fileId": b.file_id,
+            "sha256": b.sha256,
+            "segments": list(b.segments),
+        }
+        for b in job.batches
+    ]
+    names = {b.id: b.name for b in job.batches}
+    found["downloads"] = [
+        _download(names.get(f.batch_id or "", f.id), f"/v1/file/{f.id}", f) for f in files
+    ]
+    return found
+
+
+def _run_detail(
+    run: report_runs_repo.ReportRunRecord,
+    files: Sequence[files_repo.FileRecord],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    found = _run_summary(run, now)
+    found["rowCount"] = run.row_count
+    by_id = {f.id: f for f in files}
+    export = f"/api/rest/v1/reportruns/export/{run.id}"
+    downloads = []
+    if run.export_file_id in by_id:
+        downloads.append(_download("export", export, by_id[run.export_file_id or ""]))
+    if run.pivoted_file_id in by_id:
+        pivoted = by_id[run.pivoted_file_id or ""]
+        downloads.append(_download("crosstab", f"{export}?pivoted=true", pivoted))
+    found["downloads"] = downloads
+    return found

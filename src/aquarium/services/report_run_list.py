@@ -1,0 +1,192 @@
+"""The Reporting run list's request (``POST /reportruns``): statuses, columns, paging, sort,
+filters, read and checked (CONTRACT.md "List runs"); and its elements.
+
+Every refusal is a :class:`ReportingError` (HTTP 400) naming what is wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aquarium.domain import jobs
+from aquarium.services.reports import ReportingError
+from aquarium.store import report_runs_repo
+
+RS = jobs.ReportRunStatus
+MAX_LIST_PAGE_SIZE = 1_000  # runs per page of the run list
+DEFAULT_LIST_PAGE_SIZE = 250
+# Wire column names of the run list -> report_runs columns.
+LIST_COLUMNS: Mapping[str, str] = {
+    "id": "id",
+    "reportId": "report_id",
+    "reportName": "report_name",
+    "reportType": "view_type",
+    "dsName": "ds_name",
+    "status": "status",
+    "startedOn": "created_at",
+    "updatedOn": "updated_at",
+    "completedOn": "finished_at",
+    "createdByUserProfile.username": "created_by",
+    "rowCount": "row_count",
+    "errorMessage": "message",
+}
+DEFAULT_COLUMNS = (
+    "reportId",
+    "reportName",
+    "startedOn",
+    "updatedOn",
+    "reportType",
+    "status",
+    "createdByUserProfile.username",
+)
+TIME_COLUMNS = frozenset({"startedOn", "updatedOn", "completedOn"})
+NUMBER_COLUMNS = frozenset({"rowCount"})
+STATUS_ALIASES = {"CANCELED": RS.CANCELLED}
+
+
+def element(document: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    element: dict[str, Any] = {"id": document["id"]}
+    for column in columns:
+        if column == "createdByUserProfile.username":
+            element["createdByUserProfile"] = document["createdByUserProfile"]
+        else:
+            element[column] = document.get(column)
+    return element
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    statuses: tuple[jobs.ReportRunStatus, ...]
+    columns: tuple[str, ...]
+    page: int
+    page_size: int
+    sort: tuple[tuple[str, bool], ...]
+    filters: tuple[report_runs_repo.RunFilter, ...]
+
+    @classmethod
+    def parse(cls, statuses: Sequence[str], body: object) -> ListRequest:
+        if body is None:
+            body = {}
+        if not isinstance(body, Mapping):
+            raise ReportingError("The request body must be a JSON object.")
+        pagination = body.get("pagination") or {}
+        if not isinstance(pagination, Mapping):
+            raise ReportingError("pagination must be an object {currentPage, pageSize}.")
+        return cls(
+            statuses=tuple(_status(value) for value in statuses),
+            columns=_columns(body.get("columns")),
+            page=_page_number("currentPage", pagination.get("currentPage", 1), 1_000_000),
+            page_size=_page_number(
+                "pageSize", pagination.get("pageSize", DEFAULT_LIST_PAGE_SIZE), MAX_LIST_PAGE_SIZE
+            ),
+            sort=_sort(body.get("sort")),
+            filters=_filters(body.get("filters")),
+        )
+
+
+def _status(value: str) -> jobs.ReportRunStatus:
+    token = value.strip().upper()
+    if token in STATUS_ALIASES:
+        return STATUS_ALIASES[token]
+    try:
+        return RS(token)
+    except ValueError:
+        known = ", ".join(status.value for status in RS)
+        raise ReportingError(f"Unknown report run status {value!r}; use {known}.") from None
+
+
+def _known_column(name: object, where: str) -> str:
+    if not isinstance(name, str) or name not in LIST_COLUMNS:
+        known = ", ".join(LIST_COLUMNS)
+        raise ReportingError(f"Unknown {where} {name!r}; use one of {known}.")
+    return name
+
+
+def _columns(value: object) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_COLUMNS
+    if not isinstance(value, list):
+        raise ReportingError("columns must be an array of column names.")
+    # The documented example lists a blank column (" "): blanks are ignored.
+    named = [c for c in value if not (isinstance(c, str) and not c.strip())]
+    return tuple(_known_column(column, "column") for column in named if column != "id")
+
+
+def _page_number(name: str, value: object, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ReportingError(f"pagination.{name} must be an integer.")
+    try:
+        number = int(value)
+    except ValueError:
+        raise ReportingError(f"pagination.{name} must be an integer.") from None
+    if not 1 <= number <= maximum:
+        raise ReportingError(f"pagination.{name} must be between 1 and {maximum:,}.")
+    return number
+
+
+def _sort(value: object) -> tuple[tuple[str, bool], ...]:
+    if value is None or value == []:
+        return (("created_at", True),)
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise ReportingError("sort must be an array of {field, direction, priority}.")
+    ranked = []
+    for index, item in enumerate(value):
+        field = _known_column(item.get("field"), "sort field")
+        direction = str(item.get("direction", "asc")).lower()
+        if direction not in {"asc", "desc"}:
+            raise ReportingError(f"The sort direction {direction!r} is not valid: asc or desc.")
+        priority = item.get("priority", index)
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise ReportingError("A sort priority must be an integer.")
+        ranked.append((priority, index, LIST_COLUMNS[field], direction == "desc"))
+    return tuple((column, desc) for _, _, column, desc in sorted(ranked))
+
+
+def _filters(value: object) -> tuple[report_runs_repo.RunFilter, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise ReportingError("filters must be an array of {field, operator, value}.")
+    return tuple(_filter(item) for item in value)
+
+
+def _filter(item: Mapping[str, Any]) -> report_runs_repo.RunFilter:
+    field = _known_column(item.get("field"), "filter field")
+    operator = str(item.get("operator", "="))
+    if operator not in report_runs_repo.FILTER_OPERATORS:
+        known = ", ".join(report_runs_repo.FILTER_OPERATORS)
+        raise ReportingError(f"The filter operator {operator!r} is not valid; use {known}.")
+    if operator == "contains" and field in TIME_COLUMNS | NUMBER_COLUMNS:
+        raise ReportingError(f"'contains' needs a text column; {field} is not one.")
+    raw = item.get("value")
+    values = raw if operator == "in" else [raw]
+    if not isinstance(values, list) or not values:
+        raise ReportingError(f"The 'in' filter on {field} needs a non-empty array of values.")
+    typed = [_filter_value(field, v) for v in values]
+    return report_runs_repo.RunFilter(
+        LIST_COLUMNS[field], operator, typed if operator == "in" else typed[0]
+    )
+
+
+def _filter_value(field: str, value: object) -> object:
+    if field == "status":
+        return _status(str(value)).value
+    if field in TIME_COLUMNS:
+        try:
+            parsed = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ReportingError(
+                f"The filter on {field} needs an ISO timestamp such as "
+                f"2026-11-01T00:00:00.000+0000, not {value!r}."
+            ) from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    if field == "rowCount":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ReportingError("The filter on rowCount needs an integer.")
+        return value
+    if not isinstance(value, str):
+        raise ReportingError(f"The filter on {field} needs a text value.")
+    return value
