@@ -27,6 +27,7 @@ SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])
 CLI_TIMEOUT_S = 120.0
 SLOW_QUERY = "select * from InvoiceItem"
 SLOW_QUERY_COPIES = 10  # so that the job is still running when the test interrupts it
+ROWS_SO_FAR = re.compile(r": (executing|completed), [1-9][0-9,]* rows$")  # a progress line
 WORKERS = 2  # of every server support.start_server starts
 EXIT_FAILED, EXIT_AUTH, EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 1, 3, 4, 5, 130
 
@@ -211,6 +212,28 @@ def test_unknown_ids_exit_4(
     line = one_error_line(run_cli(args, demo_env(server, home), cwd=tmp_path), EXIT_NOT_FOUND)
     assert line.startswith("error: not found: ")
     assert not (tmp_path / "out.tsv").exists()
+
+
+def test_list_pages_through_the_tenants_jobs_newest_first(
+    server: support.RunningServer, demo: httpx.Client, home: Path
+) -> None:
+    env = demo_env(server, home)
+    older = support.run_job(demo, support.stateless("select Id from Account"))
+    newer = support.run_job(demo, support.stateless("select Id from Invoice"))
+    first = ok_json(run_cli(["aqua", "list", "--limit", "1", "--json"], env))
+    assert [j["id"] for j in first["jobs"]] == [newer["id"]]
+    assert first["jobs"][0]["kind"] == "aqua" and first["jobs"][0]["status"] == "completed"
+    assert first["jobs"][0]["progress"]["rows_written"] == newer["batches"][0]["recordCount"]
+    assert first["next_cursor"]
+    second = ok_json(
+        run_cli(["aqua", "list", "--limit", "1", "--cursor", first["next_cursor"], "--json"], env)
+    )
+    assert [j["id"] for j in second["jobs"]] == [older["id"]]
+    finished = ok_json(run_cli(["aqua", "list", "--status", "finished", "--json"], env))
+    assert {j["status"] for j in finished["jobs"]} <= {"completed", "aborted", "cancelled"}
+    table = run_cli(["aqua", "list", "--limit", "1"], env)
+    assert table.returncode == 0 and newer["id"] in table.stdout
+    assert "--cursor" in table.stderr
 
 
 # -- connection and credentials --------------------------------------------------------------------
@@ -409,9 +432,9 @@ def test_ctrl_c_while_waiting_asks_and_cancels_the_job_on_the_server(
                 seen.append(line)
                 if found := re.match(r"job ([0-9a-f]{32}) ", line):
                     job_id = found.group(1)
-                if ": executing" in line:
+                if ROWS_SO_FAR.search(line):
                     break
-            assert job_id is not None and ": executing" in seen[-1], "".join(seen)
+            assert job_id is not None and ROWS_SO_FAR.search(seen[-1]), "".join(seen)
 
             process.send_signal(signal.SIGINT)
             process.stdin.write("y\n")

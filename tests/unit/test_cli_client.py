@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from aquarium import cli, cli_client, client
+from aquarium import cli, cli_client, cli_client_aqua, client
 from aquarium import cli_client_view as view
 from aquarium.client import models
 
@@ -49,13 +49,13 @@ def test_a_refusal_shows_the_servers_message_and_code() -> None:
 def test_a_query_file_holds_one_query_per_line_or_a_json_body(tmp_path: Path) -> None:
     lines = tmp_path / "queries.zoql"
     lines.write_text("select Id from Account\n\n  select Id from Invoice  \n", "utf-8")
-    assert cli_client.read_query_file(lines) == (
+    assert cli_client_aqua.read_query_file(lines) == (
         ["select Id from Account", "select Id from Invoice"],
         None,
     )
     body = tmp_path / "body.json"
     body.write_text('{"format": "csv", "queries": [{"query": "select Id from Account"}]}')
-    assert cli_client.read_query_file(body) == (
+    assert cli_client_aqua.read_query_file(body) == (
         [],
         {"format": "csv", "queries": [{"query": "select Id from Account"}]},
     )
@@ -66,7 +66,7 @@ def test_an_unusable_query_file_is_a_usage_error(tmp_path: Path, text: str) -> N
     path = tmp_path / "q"
     path.write_text(text, "utf-8")
     with pytest.raises(typer.BadParameter):
-        cli_client.read_query_file(path)
+        cli_client_aqua.read_query_file(path)
 
 
 def test_json_output_is_plain_values_with_wire_statuses() -> None:
