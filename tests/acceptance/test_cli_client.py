@@ -449,6 +449,29 @@ def test_ctrl_c_while_waiting_asks_and_cancels_the_job_on_the_server(
     assert support.get_job(big, job_id)["status"] == "cancelled"
 
 
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+
+
+def test_the_python_example_in_the_docs_runs(
+    server: support.RunningServer, home: Path, tmp_path: Path
+) -> None:
+    (example,) = re.findall(r"```python\n(.*?)```", DOCS.read_text("utf-8"), re.DOTALL)
+    script = example.replace(client.DEFAULT_URL, server.base_url)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=cli_env(home),
+        cwd=tmp_path,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "completed"
+    assert (tmp_path / "out" / "query0.csv.gz").read_bytes()[:2] == b"\x1f\x8b"
+    assert (tmp_path / "open-invoices.tsv").read_bytes()[:2] == b"\xff\xfe"
+
+
 # -- the Python client -----------------------------------------------------------------------------
 
 
