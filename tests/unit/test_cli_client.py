@@ -128,3 +128,41 @@ def test_a_bad_config_file_exits_2(runner: CliRunner, tmp_path: Path) -> None:
     path.write_text("user = ", "utf-8")
     result = runner.invoke(cli.app, ["report", "list", "--config", str(path)])
     assert result.exit_code == 2 and "not valid TOML" in result.output
+
+
+def test_progress_off_a_terminal_is_one_line_per_change(capsys: pytest.CaptureFixture[str]) -> None:
+    def poll(status: str, record_count: int) -> client.Job:
+        batch = {
+            "batchId": "b" * 32,
+            "name": "invoices",
+            "query": "select * from InvoiceItem",
+            "status": status,
+            "recordCount": record_count,
+        }
+        return models.parse_job(
+            {"id": "j" * 32, "status": "executing", "format": "CSV", "batches": [batch]}
+        )
+
+    def detail(rows: int) -> models.JobDetail:
+        return models.parse_job_detail(
+            {
+                "id": "j" * 32,
+                "kind": "aqua",
+                "status": "executing",
+                "batches": [{"id": "b" * 32, "status": "executing", "rowsWritten": rows}],
+            }
+        )
+
+    progress = view.JobProgress()
+    with progress:
+        progress.update(poll("pending", 0), None)
+        progress.update(poll("executing", 0), detail(0))
+        progress.update(poll("executing", 0), detail(0))
+        progress.update(poll("executing", 0), detail(52000))
+        progress.update(poll("completed", 120000), detail(120000))
+    assert capsys.readouterr().err.splitlines() == [
+        f"job {'j' * 32} batch invoices: pending, 0 rows",
+        f"job {'j' * 32} batch invoices: executing, 0 rows",
+        f"job {'j' * 32} batch invoices: executing, 52,000 rows",
+        f"job {'j' * 32} batch invoices: completed, 120,000 rows",
+    ]
