@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,8 @@ import typer
 from aquarium import cli_client, client
 from aquarium import cli_client_view as view
 from aquarium.domain import jobs
+
+PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")  # what a file id may hold to be used as a file name
 
 app = typer.Typer(help="AQuA jobs on a running server: submit, watch, cancel, download.")
 
@@ -199,6 +202,8 @@ def download(
     as_json: cli_client.Json = False,
 ) -> None:
     """Save a job's result files (named after its queries), or one file (named by its id)."""
+    if not PLAIN_ID.fullmatch(job_or_file_id):  # a file id becomes a file name under --to
+        raise typer.BadParameter(f"{job_or_file_id!r} is not a job or file id")
     with cli_client.connected(
         cli_client.Options(url, user, password, client_id, client_secret, config_file)
     ) as api:

@@ -111,6 +111,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
         ["aqua", "submit", "-q", "select Id from Account", "--format", "parquet"],
         ["report", "run", "r", "--view", "Pivot"],
         ["aqua", "status"],
+        ["aqua", "download", "../etc", "--user", "u", "--password", "p"],
     ],
 )
 def test_usage_errors_exit_2_before_any_request(runner: CliRunner, args: list[str]) -> None:

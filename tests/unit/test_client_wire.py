@@ -504,3 +504,30 @@ def test_batch_files_are_named_after_their_batches() -> None:
         ("s1", f"dup-{'c' * 32}-1.csv.gz"),
         ("s2", f"dup-{'c' * 32}-2.csv.gz"),
     ]
+
+
+@pytest.mark.parametrize("bad", ["", ".", ".."])
+def test_ids_that_url_normalisation_would_turn_into_another_path_are_not_found(bad: str) -> None:
+    def nothing_expected(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"no request expected, got {request.url}")
+
+    with make(nothing_expected) as api, pytest.raises(errors.NotFound):
+        api.job(bad)
+
+
+def test_a_slash_in_an_id_stays_inside_its_path_segment() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path.decode())
+        return httpx.Response(200, json={"id": None, "errorCode": "90002", "message": "Invalid"})
+
+    with make(handler) as api, pytest.raises(errors.NotFound):
+        api.job("../../v1/file/x")
+    assert seen == ["/v1/batch-query/jobs/..%2F..%2Fv1%2Ffile%2Fx"]
+
+
+def test_a_document_that_merely_says_error_is_not_an_error_on_success() -> None:
+    errors.raise_for_answer(httpx.Response(200, json={"status": "error", "detail": "x"}))
+    with pytest.raises(errors.NotFound, match="Not Found"):
+        errors.raise_for_answer(httpx.Response(404, json={"detail": "Not Found"}))

@@ -42,6 +42,8 @@ RunProgressCallback = Callable[[models.ReportRun], None]
 
 def _segment(value: str) -> str:
     """An id as one path segment: whatever it holds, it cannot reach another path."""
+    if value in {"", ".", ".."}:  # URL normalisation would make these another path
+        raise errors.NotFound(f"{value!r} is not an id")
     return urllib.parse.quote(value, safe="")
 
 

@@ -83,9 +83,8 @@ def raise_for_answer(response: httpx.Response) -> None:
     The response body must have been read. A 2xx answer is an error only when its JSON body is
     one of the three error shapes above.
     """
-    document = _json_or_none(response)
-    found = _error_in(document)
     status = response.status_code
+    found = _error_in(_json_or_none(response), failed=status >= 400)
     if found is None and status < 400:
         return
     code, message = found if found is not None else (f"HTTP {status}", _text_of(response))
@@ -96,8 +95,12 @@ def raise_for_answer(response: httpx.Response) -> None:
     raise Refused(code, message)
 
 
-def _error_in(document: Any) -> tuple[str, str] | None:
-    """``(code, message)`` of an error body in any of the three shapes, else ``None``."""
+def _error_in(document: Any, *, failed: bool) -> tuple[str, str] | None:
+    """``(code, message)`` of an error body in any of the three shapes, else ``None``.
+
+    The looser shapes (a bare ``status: error``, FastAPI's ``detail``) count only on a failed
+    HTTP status, so that no successful document is ever mistaken for an error.
+    """
     if not isinstance(document, dict):
         return None
     if document.get("errorCode") is not None:
@@ -107,6 +110,8 @@ def _error_in(document: Any) -> tuple[str, str] | None:
     inner = document.get("error")
     if isinstance(inner, dict):
         return str(inner.get("code") or ""), str(inner.get("message") or "")
+    if not failed:
+        return None
     if document.get("status") == "error":  # a 404 file answer: {"status": "error", "message"}
         return "", str(document.get("message") or "")
     if isinstance(document.get("detail"), str):  # FastAPI's own answer, e.g. an unknown path

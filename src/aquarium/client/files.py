@@ -43,7 +43,6 @@ def stream_to(
 ) -> Path:
     """GET ``path`` into ``target`` (see the module docstring); returns ``target``."""
     part = part_path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     offset = part.stat().st_size if resume and part.exists() else 0
     # identity: the bytes as stored, so sizes, ranges and checksums are about the same bytes
     # (the server gzips JSON-ish answers, report exports included, when asked to).
@@ -69,6 +68,7 @@ def stream_to(
 
 
 def _write(response: httpx.Response, part: Path, offset: int) -> None:
+    part.parent.mkdir(parents=True, exist_ok=True)  # only once the server has said yes
     with part.open("ab" if offset else "wb") as out:
         for chunk in response.iter_bytes(CHUNK_BYTES):
             out.write(chunk)
