@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aquarium import cli_admin
+from aquarium import cli_admin, cli_client_aqua, cli_client_report
 from aquarium.catalog import model
 from aquarium.domain import clock, errors
 from aquarium.engines import base, duckdb_engine, naming, postgres_engine
@@ -43,6 +43,8 @@ err = Console(stderr=True)
 app.add_typer(cli_admin.tenant_app, name="tenant")
 app.add_typer(cli_admin.user_app, name="user")
 app.add_typer(cli_admin.client_app, name="client")
+app.add_typer(cli_client_aqua.app, name="aqua")
+app.add_typer(cli_client_report.app, name="report")
 
 
 class EngineName(StrEnum):

@@ -1,0 +1,253 @@
+"""How ``aquarium aqua`` / ``aquarium report`` show things: tables, ``--json``, live progress.
+
+Results go to stdout (a table, or with ``--json`` one JSON document and nothing else); progress
+and notes go to stderr. Live progress draws rich bars on a terminal; anywhere else (a pipe, a
+log file, a test) it prints one plain line per change instead, so the output is readable there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
+from rich.table import Table
+
+from aquarium.client import models
+from aquarium.domain import jobs
+
+PIPE_WIDTH = 200  # characters per line of tables written to a pipe or file (rich's default: 80)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+err = Console(stderr=True, highlight=False)
+
+
+def jsonable(value: Any) -> Any:
+    """Results as plain JSON values: dataclasses as objects (snake_case keys), enums as their
+    wire value, times as ISO 8601, paths as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    typer.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
+
+
+def note(text: str) -> None:
+    """A line for people on stderr (never on stdout, which ``--json`` keeps clean)."""
+    typer.echo(text, err=True)
+
+
+def _when(value: dt.datetime | None) -> str:
+    return "" if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+ID_WIDTH = 32  # characters of an Aquarium id
+ID_COLUMNS = frozenset({"id", "file"})  # never wrapped or cut: ids are copied from here
+TIME_COLUMNS = frozenset({"created", "started", "updated"})
+
+
+def _table(title: str, columns: Sequence[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        if column in ID_COLUMNS:
+            table.add_column(column, no_wrap=True, min_width=ID_WIDTH)
+        elif column in TIME_COLUMNS:
+            table.add_column(column, no_wrap=True)
+        else:
+            table.add_column(column, overflow="fold")
+    return table
+
+
+# -- AQuA ------------------------------------------------------------------------------------------
+
+
+def show_job(job: models.Job, files: Iterable[Path] = ()) -> None:
+    title = f"job {job.id}" + (f" ({job.name})" if job.name else "")
+    out.print(f"{title}: [bold]{job.status}[/bold], {job.format}, version {job.version}")
+    table = _table("", ["batch", "status", "records", "file", "message"])
+    for batch in job.batches:
+        table.add_row(
+            batch.name,
+            batch.status.value,
+            f"{batch.record_count:,}",
+            "\n".join(batch.file_ids),
+            batch.message,
+        )
+    out.print(table)
+    for path in files:
+        out.print(f"saved {path}")
+
+
+def show_job_page(page: models.JobPage) -> None:
+    table = _table("jobs", ["id", "kind", "name", "status", "created", "by", "rows"])
+    for job in page.jobs:
+        rows = "" if job.progress is None else f"{job.progress.rows_written:,}"
+        table.add_row(
+            job.id,
+            job.kind,
+            job.name or "",
+            job.status,
+            _when(job.created_at),
+            job.created_by or "",
+            rows,
+        )
+    out.print(table)
+    if page.next_cursor:
+        note(f"more: --cursor {page.next_cursor}")
+
+
+class JobProgress:
+    """Per-batch progress of an AQuA job while waiting for it (a context manager)."""
+
+    def __init__(self, console: Console = err) -> None:
+        self._bars: Progress | None = None
+        if console.is_terminal:
+            self._bars = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[rows]:>14} rows"),
+                TextColumn("{task.fields[status]}"),
+                console=console,
+            )
+        self._tasks: dict[str, TaskID] = {}
+        self._shown: dict[str, tuple[str, int]] = {}
+
+    def __enter__(self) -> JobProgress:
+        if self._bars is not None:
+            self._bars.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+
+    def update(self, job: models.Job, detail: models.JobDetail | None) -> None:
+        """Show the job as one poll found it; ``detail`` adds rows written while batches run."""
+        running = {} if detail is None else {b.id: b for b in detail.batches}
+        by_name = {} if detail is None else {b.name: b for b in detail.batches}
+        for batch in job.batches:
+            live = running.get(batch.id) or by_name.get(batch.name)
+            rows = max(batch.record_count, live.rows_written if live else 0)
+            self._show(job.id, batch, rows)
+
+    def _show(self, job_id: str, batch: models.Batch, rows: int) -> None:
+        status = batch.status.value
+        if self._shown.get(batch.id) == (status, rows):
+            return
+        self._shown[batch.id] = (status, rows)
+        done = batch.status not in {jobs.BatchStatus.PENDING, jobs.BatchStatus.EXECUTING}
+        if self._bars is None:
+            note(f"job {job_id} batch {batch.name}: {status}, {rows:,} rows")
+            return
+        if batch.id not in self._tasks:
+            self._tasks[batch.id] = self._bars.add_task(batch.name, total=None, rows="0", status="")
+        self._bars.update(
+            self._tasks[batch.id],
+            total=1 if done else None,
+            completed=1 if done else 0,
+            rows=f"{rows:,}",
+            status=status,
+        )
+
+
+# -- Reporting -------------------------------------------------------------------------------------
+
+
+def show_reports(reports: Sequence[models.Report]) -> None:
+    table = _table("reports", ["id", "name", "view", "data source", "updated"])
+    for report in reports:
+        table.add_row(
+            report.id,
+            report.name,
+            report.view_type or "",
+            report.data_source or "",
+            _when(report.updated_on),
+        )
+    out.print(table)
+
+
+def show_run(run: models.ReportRun, file: Path | None = None) -> None:
+    name = f" ({run.report_name})" if run.report_name else ""
+    rows = "" if run.row_count is None else f", {run.row_count:,} rows"
+    out.print(f"report run {run.id}{name}: [bold]{run.status}[/bold]{rows}")
+    if run.error_message:
+        out.print(run.error_message)
+    if file is not None:
+        out.print(f"saved {file}")
+
+
+def show_run_page(page: models.ReportRunPage) -> None:
+    table = _table(
+        f"report runs (page {page.page} of {max(page.total_pages, 1)}, {page.total_count} in all)",
+        ["id", "report", "view", "status", "started", "by", "rows"],
+    )
+    for run in page.runs:
+        table.add_row(
+            run.id,
+            run.report_name or run.report_id or "",
+            run.view_type or "",
+            run.status.value,
+            _when(run.started_on),
+            run.created_by or "",
+            "" if run.row_count is None else f"{run.row_count:,}",
+        )
+    out.print(table)
+
+
+class RunProgress:
+    """The phase of a report run while waiting for it: a spinner on a terminal, else lines."""
+
+    def __init__(self, console: Console = err) -> None:
+        self._console = console
+        self._status = console.status("") if console.is_terminal else None
+        self._shown: str | None = None
+
+    def __enter__(self) -> RunProgress:
+        if self._status is not None:
+            self._status.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+    def update(self, run: models.ReportRun) -> None:
+        if run.status.value == self._shown:
+            return
+        self._shown = run.status.value
+        text = f"report run {run.id}: {run.status.value}"
+        if self._status is not None:
+            self._status.update(text)
+        else:
+            note(text)

@@ -1,0 +1,71 @@
+"""``aquarium.client``: a small typed, synchronous client of Aquarium (and of Zuora's AQuA and
+Reporting APIs), used by the ``aquarium aqua`` / ``aquarium report`` commands and the tests.
+
+::
+
+    from pathlib import Path
+    from aquarium.client import Client, Credentials
+
+    with Client("http://127.0.0.1:8080", Credentials.basic("demo", "demo")) as aquarium:
+        job = aquarium.submit(["select Id, Name from Account"], name="accounts")
+        job = aquarium.wait(job.id, on_progress=lambda job, detail: print(job.status))
+        paths = aquarium.download_job(job, Path("out"))
+
+Modules: :mod:`~aquarium.client.api` (the :class:`Client`), :mod:`~aquarium.client.session`
+(credentials, tokens, HTTP), :mod:`~aquarium.client.models` (typed results),
+:mod:`~aquarium.client.files` (resumable downloads), :mod:`~aquarium.client.config` (settings
+from options, environment and a TOML file), :mod:`~aquarium.client.errors` (the exception tree:
+``ClientError`` > ``NotAuthenticated``, ``NotFound``, ``Refused``, ``ServerUnreachable``,
+``TimedOut``, ``ConfigError``).
+"""
+
+from aquarium.client.api import DEFAULT_URL, Client
+from aquarium.client.errors import (
+    ClientError,
+    ConfigError,
+    NotAuthenticated,
+    NotFound,
+    Refused,
+    ServerUnreachable,
+    TimedOut,
+)
+from aquarium.client.models import (
+    Batch,
+    BatchProgress,
+    Download,
+    Job,
+    JobDetail,
+    JobPage,
+    JobSummary,
+    Progress,
+    Report,
+    ReportData,
+    ReportRun,
+    ReportRunPage,
+)
+from aquarium.client.session import Credentials
+
+__all__ = [
+    "DEFAULT_URL",
+    "Batch",
+    "BatchProgress",
+    "Client",
+    "ClientError",
+    "ConfigError",
+    "Credentials",
+    "Download",
+    "Job",
+    "JobDetail",
+    "JobPage",
+    "JobSummary",
+    "NotAuthenticated",
+    "NotFound",
+    "Progress",
+    "Refused",
+    "Report",
+    "ReportData",
+    "ReportRun",
+    "ReportRunPage",
+    "ServerUnreachable",
+    "TimedOut",
+]
