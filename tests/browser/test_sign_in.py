@@ -99,6 +99,10 @@ def test_an_expired_session_goes_back_to_sign_in_then_on(
     signed_in: Page, context: BrowserContext, web_server: support.RunningServer
 ) -> None:
     page = signed_in
+    # Leave the live Jobs page first: its script would also notice the ended session and
+    # load the sign-in form at the same time as the navigation below, and two forms loaded at
+    # once carry different sign-in tokens.
+    page.goto("/objects")
     _replace_session(context, web_server, _expired_cookie(web_server))
     page.goto("/reports/runs?status=finished")
     expect(page).to_have_url(SIGN_IN_PAGE)
