@@ -290,6 +290,23 @@ def _stopped(
     _finish(ctx, record, EV.FAIL, message=exc.describe())
 
 
+def _apply(
+    ctx: execution.ExecutionContext,
+    record: report_runs_repo.ReportRunRecord,
+    event: jobs.ReportRunEvent,
+    *,
+    message: str | None = None,
+    values: dict[str, object] | None = None,
+) -> jobs.ReportRunStatus | None:
+    """Apply ``event`` in its own transaction and tell listeners; None when it lost a race."""
+    with ctx.metadata.begin() as conn:
+        status = report_runs_repo.apply_event(
+            conn, record.id, event, at=ctx.clock.now(), message=message, values=values
+        )
+    ctx.notifier.job_changed(record.tenant, record.id)
+    return status
+
+
 def _advance(
     ctx: execution.ExecutionContext,
     record: report_runs_repo.ReportRunRecord,
@@ -297,12 +314,8 @@ def _advance(
     *,
     values: dict[str, object],
 ) -> None:
-    with ctx.metadata.begin() as conn:
-        status = report_runs_repo.apply_event(
-            conn, record.id, event, at=ctx.clock.now(), values=values
-        )
-    ctx.notifier.job_changed(record.tenant, record.id)
-    if status is None:
+    """Move the run on to its next phase, or stop: it was cancelled meanwhile."""
+    if _apply(ctx, record, event, values=values) is None:
         raise _Stop
 
 
@@ -313,11 +326,8 @@ def _finish(
     *,
     message: str,
 ) -> None:
-    with ctx.metadata.begin() as conn:
-        status = report_runs_repo.apply_event(
-            conn, record.id, event, at=ctx.clock.now(), message=message
-        )
-    ctx.notifier.job_changed(record.tenant, record.id)
+    """End the run (FAIL, INVALIDATE) with ``message``, unless it ended otherwise already."""
+    status = _apply(ctx, record, event, message=message)
     if status is not None:
         log.info("report run ended", run_id=record.id, status=status.value, reason=message)
         observability.JOBS.labels("report", status.value).inc()

@@ -134,15 +134,8 @@ class ReportRunService:
         self, ds_name: str, overrides: list[Any], tenant: tenancy.Tenant, now: dt.datetime
     ) -> None:
         context = check.Context(catalog=self.catalog, time_zone=tenant.time_zone, now=now)
-        definition = {"selectedFields": [{"id": "Id"}], "detailFilters": []}
         try:
-            report_plan.build(
-                definition,
-                ds_name=ds_name,
-                view_type=report_plan.DETAIL,
-                context=context,
-                overrides=overrides,
-            )
+            report_plan.check_filters(overrides, ds_name=ds_name, context=context)
         except errors.ReportDefinitionError as exc:
             raise ReportingError(exc.describe()) from None
 

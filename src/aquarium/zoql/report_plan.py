@@ -318,5 +318,15 @@ def validate(definition: Mapping[str, Any], *, ds_name: str, context: check.Cont
         )
     for view in views:
         build(definition, ds_name=ds_name, view_type=view, context=context)
-    builder = _Builder(context.catalog.require(ds_name), context)
-    builder.condition(entries(definition, "summaryFilters"), "summaryFilters")
+    summary_filters = entries(definition, "summaryFilters")
+    check_filters(summary_filters, ds_name=ds_name, context=context, where="summaryFilters")
+
+
+def check_filters(
+    filters: Sequence[Any], *, ds_name: str, context: check.Context, where: str = "filters"
+) -> None:
+    """Check filters (a saved list, or a Run a Report override) against the data source."""
+    source = context.catalog.object(ds_name)
+    if source is None:
+        raise _fail("The datasource name is not a valid datasource.")
+    _Builder(source, context).condition(filters, where)
