@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aquarium.domain import errors, tenancy
 from aquarium.services import aqua, job_finder, report_runs
+from aquarium.services.report_runs import NamedFile
 
 FILE_URL = re.compile(r"^/v1/file/(?P<file>[0-9a-f]{32})$")
 EXPORT_URL = re.compile(
@@ -31,24 +31,13 @@ EXTENSIONS = (  # content type prefix -> file name extension
 SAFE_NAME = re.compile(r"[^A-Za-z0-9 ._-]+")
 
 
-@dataclass(frozen=True)
-class Download:
-    """A file to send: where it is, its type, size and checksum, and a name to save it as."""
-
-    path: Path
-    content_type: str
-    size: int
-    sha256: str
-    filename: str
-
-
 @dataclass
 class JobDownloads:
     finder: job_finder.JobFinder
     aqua: aqua.AquaService
     report_runs: report_runs.ReportRunService
 
-    def file(self, caller: tenancy.Principal, job_id: str, file_id: str) -> Download:
+    def file(self, caller: tenancy.Principal, job_id: str, file_id: str) -> NamedFile:
         """One result file of an AQuA job; NotFound when the job has no such file."""
         job = self.finder.job(caller, job_id)
         for entry in _downloads(job):
@@ -57,12 +46,11 @@ class JobDownloads:
                 return self._aqua_file(caller, job, entry, file_id)
         raise errors.NotFound(f"job {job_id} has no file {file_id}")
 
-    def export(self, caller: tenancy.Principal, job_id: str, *, pivoted: bool) -> Download:
+    def export(self, caller: tenancy.Principal, job_id: str, *, pivoted: bool) -> NamedFile:
         """A report run's export (``pivoted``: a summary's crosstab), as Zuora's export sends it."""
-        found = self.report_runs.export(caller, job_id, "true" if pivoted else None)
-        return Download(found.path, found.content_type, found.size, found.sha256, found.filename)
+        return self.report_runs.export(caller, job_id, "true" if pivoted else None)
 
-    def only(self, caller: tenancy.Principal, job_id: str) -> Download | None:
+    def only(self, caller: tenancy.Principal, job_id: str) -> NamedFile | None:
         """The job's file when there is exactly one to take (a report run: its export);
         ``None`` when it has several or none yet."""
         job = self.finder.job(caller, job_id)
@@ -78,14 +66,14 @@ class JobDownloads:
 
     def _aqua_file(
         self, caller: tenancy.Principal, job: dict[str, Any], entry: dict[str, Any], file_id: str
-    ) -> Download:
+    ) -> NamedFile:
         found = self.aqua.file(caller, file_id)
         stem = "-".join(str(part) for part in (job.get("name"), entry.get("name")) if part)
         extension = next(
             (ext for prefix, ext in EXTENSIONS if found.content_type.startswith(prefix)), ""
         )
         filename = (SAFE_NAME.sub("_", stem) or file_id) + extension
-        return Download(found.path, found.content_type, found.size, found.sha256, filename)
+        return NamedFile(found.path, found.content_type, found.size, found.sha256, filename)
 
 
 def _downloads(job: dict[str, Any]) -> list[dict[str, Any]]:

@@ -65,7 +65,9 @@ def _run_not_found(run_id: str) -> ReportingError:
 
 
 @dataclass(frozen=True)
-class ExportFile:
+class NamedFile:
+    """A file to send: where it is, its type, size and checksum, and a name to save it as."""
+
     path: Path
     content_type: str
     size: int
@@ -227,7 +229,7 @@ class ReportRunService:
         page = report_output.read_page(found[1], max(start - 1, 0), size)
         return {"page": page, "size": size, "offset": start, "total": run.row_count or 0}
 
-    def export(self, caller: tenancy.Principal, run_id: str, pivoted: str | None) -> ExportFile:
+    def export(self, caller: tenancy.Principal, run_id: str, pivoted: str | None) -> NamedFile:
         """The run's UTF-16 export; ``pivoted=true`` gives a summary's crosstab [EXP]."""
         crosstab = _boolean("pivoted", pivoted)
         try:
@@ -243,7 +245,7 @@ class ReportRunService:
             raise ReportingError(f"{EXPORT_FAILED} {found}")
         record, path = found
         name = "".join(c if c.isalnum() or c in " -_." else "_" for c in run.report_name)
-        return ExportFile(path, record.content_type, record.size, record.sha256, f"{name}.csv")
+        return NamedFile(path, record.content_type, record.size, record.sha256, f"{name}.csv")
 
     def _published(
         self, caller: tenancy.Principal, run: report_runs_repo.ReportRunRecord, file_id: str | None
