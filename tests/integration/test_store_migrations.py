@@ -99,6 +99,12 @@ def test_migrations_apply_twice_and_keep_data(fresh: sa.Engine) -> None:
     database.migrate(fresh)
     with fresh.begin() as conn:
         conn.execute(
+            tables.runs.insert().values(
+                id="1" * 32, tenant="acme", kind="aqua", status="submitted",
+                created_at=sa.func.current_timestamp(), updated_at=sa.func.current_timestamp(),
+            )
+        )  # fmt: skip
+        conn.execute(
             tables.idempotency_keys.insert().values(
                 tenant="acme", key="k", request_sha256="0" * 64, job_id="1" * 32,
                 created_at=sa.func.current_timestamp(),

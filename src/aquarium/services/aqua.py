@@ -19,13 +19,13 @@ import sqlalchemy as sa
 from aquarium import observability
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, ids, jobs, tenancy
+from aquarium.domain import errors, ids, jobs, runs, tenancy
 from aquarium.domain import notifier as notifier_port
 from aquarium.runner import base as runner_base
 from aquarium.runner import sessions
 from aquarium.services import aqua_request, aqua_wire, job_cache
 from aquarium.storage import base as storage
-from aquarium.store import database, files_repo, jobs_repo
+from aquarium.store import database, files_repo, jobs_repo, runs_repo
 from aquarium.zoql import check, plan, translate
 
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
@@ -228,14 +228,6 @@ class AquaService:
             raise errors.InvalidJobId()
         return aqua_wire.job_document(job, time_zone=tenant.time_zone)
 
-    def refresh_gauges(self) -> None:
-        """Set the queue-depth and jobs-by-status gauges from the store (for /metrics)."""
-        with database.read_only(self.metadata) as conn:
-            counts = jobs_repo.count_by_status(conn)
-        observability.QUEUE_DEPTH.set(counts.get(jobs.JobStatus.SUBMITTED, 0))
-        for status in jobs.JobStatus:
-            observability.JOBS_BY_STATUS.labels("aqua", status.value).set(counts.get(status, 0))
-
     def get_json(self, principal: tenancy.Principal, job_id: str) -> bytes:
         """The job document as JSON bytes, served from memory while the job is unchanged."""
         cached = self.documents.get(job_id)
@@ -266,8 +258,9 @@ class AquaService:
             job = jobs_repo.get_job(conn, tenant.name, job_id)
             if job is None:
                 raise errors.InvalidJobId()
-            status = jobs_repo.apply_event(
+            status = runs_repo.apply_event(
                 conn,
+                runs.Kind.AQUA,
                 job_id,
                 jobs.JobEvent.CANCEL,
                 at=self.clock.now(),

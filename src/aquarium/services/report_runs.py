@@ -33,14 +33,14 @@ import sqlalchemy as sa
 from aquarium import observability
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, ids, jobs, tenancy
+from aquarium.domain import errors, ids, jobs, runs, tenancy
 from aquarium.domain import notifier as notifier_port
 from aquarium.export import report_output
 from aquarium.runner import base as runner_base
 from aquarium.services import report_run_list
 from aquarium.services.reports import REST_ERROR, ReportingError
 from aquarium.storage import base as storage
-from aquarium.store import database, files_repo, report_runs_repo, reports_repo
+from aquarium.store import database, files_repo, report_runs_repo, reports_repo, runs_repo
 from aquarium.zoql import check, report_plan
 
 log = observability.logger(__name__)
@@ -304,8 +304,9 @@ class ReportRunService:
                 status=403,
             )
         with self.metadata.begin() as conn:
-            status = report_runs_repo.apply_event(
+            status = runs_repo.apply_event(
                 conn,
+                runs.Kind.REPORT,
                 run.id,
                 jobs.ReportRunEvent.CANCEL,
                 at=self.clock.now(),
@@ -324,13 +325,6 @@ class ReportRunService:
         raise ReportingError(
             f"The report run {run.id} is already {current.status.value} and cannot be canceled."
         )
-
-    def refresh_gauges(self) -> None:
-        """Set the runs-by-status gauge from the store (for /metrics)."""
-        with database.read_only(self.metadata) as conn:
-            counts = report_runs_repo.count_by_status(conn)
-        for status in RS:
-            observability.JOBS_BY_STATUS.labels("report", status.value).set(counts.get(status, 0))
 
 
 _VIEW_FIELDS = ("rowFields", "colFields", "valFields", "selectedFields")
