@@ -38,12 +38,12 @@ class FileFollower:
         *,
         hash_it: bool,
         progress: Progress | None = None,
-        interval_s: float = PROGRESS_S,
+        interval_s: float | None = None,
     ) -> None:
         self.path = path
         self._digest = hashlib.sha256() if hash_it else None
         self._progress = progress
-        self._interval_s = interval_s
+        self._interval_s = PROGRESS_S if interval_s is None else interval_s
         self._lines = 0
         self._size = 0
         self._done = threading.Event()
