@@ -1,5 +1,5 @@
 """AQuA jobs in the store on SQLite and PostgreSQL: the job and batch machines as compare-and-set
-updates (``runs_repo`` for the job, ``batches_repo`` for its batches, ``jobs_repo`` for the rest)."""
+updates (``runs_repo`` for the job, ``batches_repo`` for its batches, ``jobs_repo`` the rest)."""
 
 from __future__ import annotations
 
