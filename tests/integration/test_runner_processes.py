@@ -43,17 +43,19 @@ def data_dir(billing_file: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def runners(data_dir: Path) -> Iterator[list[subprocess.Popen[str]]]:
-    started = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.runner_process", str(data_dir)],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for _ in range(2)
-    ]
+    started = []
+    for index in range(2):
+        # The log goes to a file: a pipe nobody reads could fill and stall the runner.
+        with (data_dir / f"runner{index}.log").open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tests.integration.runner_process", str(data_dir)],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        started.append(process)
     for process in started:
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "ready"
