@@ -8,8 +8,8 @@
   demo/demo. A screenshot of the last page of every test is saved under
   ``test-artifacts/browser/``; when a test fails the server's log tail is printed.
 
-Chromium is ``/usr/bin/chromium`` (``.ci/run`` installs the Debian package when it is missing);
-without it these tests skip, except under ``CI=true`` where they fail.
+Chromium is ``/usr/bin/chromium`` (``make test`` installs the Debian package when it is missing,
+through ``.ci/prepare``); without it these tests skip, except under ``CI=true`` where they fail.
 """
 
 from __future__ import annotations

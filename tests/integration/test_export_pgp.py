@@ -35,9 +35,9 @@ make_server = support.make_server
 QUERY = "select Id, Name, AccountNumber, Balance from Account"
 
 if shutil.which("gpg") is None:
-    # .ci/run installs Debian's gnupg; elsewhere these tests skip with a reason.
+    # .ci/prepare installs Debian's gnupg where it can; elsewhere these tests skip with a reason.
     if os.environ.get("CI") == "true":
-        pytest.fail("CI=true requires the gpg binary (.ci/run installs gnupg)", pytrace=False)
+        pytest.fail("CI=true requires the gpg binary (.ci/prepare installs gnupg)", pytrace=False)
     pytest.skip("the gpg binary is not installed (Debian package gnupg)", allow_module_level=True)
 SMALL_SCALE = 0.05
 
