@@ -67,8 +67,9 @@ class Filters:
 
 
 def _batch_total(expression: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
-    """``expression`` summed over the run's batches (0 for runs without batches)."""
-    total = sa.func.coalesce(sa.func.sum(expression), 0)
+    """``expression`` summed over the run's batches (0 for runs without batches), an integer
+    (PostgreSQL sums BIGINTs as NUMERIC)."""
+    total = sa.cast(sa.func.coalesce(sa.func.sum(expression), 0), sa.BigInteger)
     return sa.select(total).where(B.c.job_id == R.c.id).scalar_subquery()
 
 
