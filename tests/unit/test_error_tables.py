@@ -4,6 +4,7 @@ its own envelope, and never with an engine's words."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -174,3 +175,8 @@ def test_each_family_answers_in_its_own_envelope(
         assert inner["errorCode"] == row.code and inner["message"]
     else:
         assert set(document) == {"error"} and document["error"]["code"] == row.code
+
+
+def test_the_docstring_draws_the_whole_tree() -> None:
+    drawn = set(re.findall(r"[├└]── (\w+)", errors.__doc__ or ""))
+    assert drawn == {cls.__name__ for cls in CLASSES}
