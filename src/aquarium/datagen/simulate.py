@@ -34,7 +34,7 @@ from aquarium.catalog import model
 from aquarium.datagen import pools
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors
-from aquarium.engines import base, billing_writes, duckdb_engine, naming
+from aquarium.engines import billing_writes, duckdb_engine, naming
 from aquarium.store import tenants_file
 
 #: Share of the tenant's accounts that see activity on one simulated day.
@@ -498,7 +498,7 @@ class Simulation:
 def _open(data_dir: Path, tenant: str) -> duckdb_engine.DuckDbEngine:
     path = data_dir / naming.DUCKDB_FILE
     if not path.exists():
-        raise base.TenantDataMissing(f"{path} does not exist; run 'aquarium datagen' first")
+        raise errors.TenantDataMissing(f"{path} does not exist; run 'aquarium datagen' first")
     try:
         engine = duckdb_engine.DuckDbEngine(path)
     except duckdb.IOException as exc:
@@ -507,7 +507,7 @@ def _open(data_dir: Path, tenant: str) -> duckdb_engine.DuckDbEngine:
         ) from None
     if not engine.has_tenant(tenant):
         engine.close()
-        raise base.TenantDataMissing(f"tenant {tenant!r} has no billing data in {path}")
+        raise errors.TenantDataMissing(f"tenant {tenant!r} has no billing data in {path}")
     engine.upgrade()
     return engine
 

@@ -4,11 +4,10 @@ Everything here is an immutable value. Where the values are kept is ``store/tena
 how credentials are checked is ``services/auth.py``. The secret-hashing scheme lives here because
 both of those layers need it and ``store/`` must not import ``services/``.
 
-Errors (both under :class:`aquarium.domain.errors.AquariumError`)::
-
-    TenancyError          a configuration request that cannot be honoured (unknown tenant,
-    │                     duplicate user, bad time zone, bad limit, ...)
-    └── TenantsFileError  ``tenants.json`` (or ``secret.key``) exists but is malformed
+Errors: ``errors.TenancyError`` (a configuration request that cannot be honoured: unknown
+tenant, duplicate user, bad time zone, bad limit, ...) and its ``errors.TenantsFileError``
+(``tenants.json`` or ``secret.key`` exists but is malformed), in the one tree of
+``domain/errors.py``; the names below stay so that callers keep working.
 """
 
 from __future__ import annotations
@@ -49,16 +48,8 @@ HASH_SCHEME = "scrypt"
 SCRYPT_MAX_MEM_BYTES = 256 * 1024 * 1024
 
 
-class TenancyError(errors.AquariumError):
-    """A tenant configuration request that cannot be honoured; ``reason`` says why."""
-
-    message = "Invalid tenant configuration."
-
-
-class TenantsFileError(TenancyError):
-    """The tenants file (or the server secret) exists but cannot be read as written."""
-
-    message = "The tenants file is malformed."
+TenancyError = errors.TenancyError
+TenantsFileError = errors.TenantsFileError
 
 
 class AuthMethod(StrEnum):
