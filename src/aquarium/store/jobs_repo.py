@@ -57,16 +57,10 @@ class NewJob:
 
 
 @dataclass(frozen=True, kw_only=True)
-class JobRecord(NewJob):
+class JobRecord(NewJob, runs_repo.Lifecycle):
     """One stored job: what was submitted, what happened since, its batches by position."""
 
     status: jobs.JobStatus
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    attempt: int
-    worker: str | None
-    heartbeat_at: dt.datetime | None
-    message: str | None
     window_start: dt.datetime | None = None  #: stateful: first UpdatedDate exported
     window_end: dt.datetime | None = None  #: stateful: UpdatedDates before it were exported
     batches: tuple[BatchRecord, ...] = ()
@@ -112,18 +106,7 @@ def _first(conn: sa.Connection, query: sa.Select[Any]) -> JobRecord | None:
 
 def insert_job(conn: sa.Connection, job: NewJob, batches: Sequence[NewBatch]) -> None:
     """Store a new ``submitted`` job and its batches."""
-    runs_repo.insert(
-        conn,
-        runs_repo.NewRun(
-            id=job.id,
-            tenant=job.tenant,
-            kind=KIND,
-            name=job.name,
-            created_by=job.created_by,
-            created_at=job.created_at,
-            session=session_of(job),
-        ),
-    )
+    runs_repo.insert(conn, runs_repo.new_run(job, KIND, name=job.name, session=session_of(job)))
     settings = dataclasses.asdict(job)
     conn.execute(AQ.insert().values(run_id=job.id, **{k: settings[k] for k in _SUBMITTED}))
     batches_repo.insert(conn, job.id, batches)

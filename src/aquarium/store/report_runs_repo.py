@@ -42,15 +42,10 @@ class NewReportRun:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReportRunRecord(NewReportRun):
+class ReportRunRecord(NewReportRun, runs_repo.Lifecycle):
+    """One stored report run: its definition, what happened since, its results."""
+
     status: jobs.ReportRunStatus
-    updated_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    attempt: int
-    worker: str | None
-    heartbeat_at: dt.datetime | None
-    message: str | None
     row_count: int | None
     data_file_id: str | None
     export_file_id: str | None
@@ -89,17 +84,7 @@ def _find(conn: sa.Connection, *where: sa.ColumnElement[bool]) -> list[ReportRun
 
 
 def insert(conn: sa.Connection, run: NewReportRun) -> None:
-    runs_repo.insert(
-        conn,
-        runs_repo.NewRun(
-            id=run.id,
-            tenant=run.tenant,
-            kind=KIND,
-            name=run.report_name,
-            created_by=run.created_by,
-            created_at=run.created_at,
-        ),
-    )
+    runs_repo.insert(conn, runs_repo.new_run(run, KIND, name=run.report_name))
     values = dataclasses.asdict(run)
     conn.execute(RR.insert().values(run_id=run.id, **{k: values[k] for k in _PARTICULARS}))
 

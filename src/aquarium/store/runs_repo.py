@@ -22,6 +22,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -49,21 +50,57 @@ class NewRun:
     session: str | None = None
 
 
+class Created(Protocol):
+    """What every kind's new record says about its run (``jobs_repo.NewJob``, ...)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def created_by(self) -> str | None: ...
+    @property
+    def created_at(self) -> dt.datetime: ...
+
+
+def new_run(
+    created: Created, kind: runs.Kind, *, name: str | None, session: str | None = None
+) -> NewRun:
+    """The shared part of a new run of ``kind`` that ``created`` describes."""
+    return NewRun(
+        id=created.id,
+        tenant=created.tenant,
+        kind=kind,
+        name=name,
+        created_by=created.created_by,
+        created_at=created.created_at,
+        session=session,
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
-class RunRecord(NewRun):
+class Lifecycle:
+    """What happened to a run since it was created: part of every kind's stored record (with
+    ``status``, typed by each kind)."""
+
+    updated_at: dt.datetime  #: when its status last changed
+    started_at: dt.datetime | None  #: when a worker last claimed it
+    finished_at: dt.datetime | None
+    attempt: int  #: how many times a worker claimed it
+    worker: str | None  #: the worker that holds (or last held) it
+    heartbeat_at: dt.datetime | None
+    message: str | None  #: why it ended as it did (a failure's reason, a cancel)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRecord(NewRun, Lifecycle):
     """One stored run: the columns every kind shares. ``status`` is the kind's wire value."""
 
     status: str
-    updated_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    attempt: int
-    worker: str | None
-    heartbeat_at: dt.datetime | None
-    message: str | None
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))
+LIFECYCLE = tuple(f.name for f in dataclasses.fields(Lifecycle))
 
 
 def record(row: sa.RowMapping) -> RunRecord:
