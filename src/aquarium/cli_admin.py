@@ -57,10 +57,20 @@ def _in_store(
 ) -> _T:
     """``change`` in one transaction of the metadata store; an AquariumError becomes the exit."""
     try:
-        with database.opened(database_url, data_dir) as engine, engine.begin() as conn:
+        engine = database.open_metadata(database_url, data_dir)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    except (ValueError, sa.exc.OperationalError) as exc:  # a bad URL, a database that is down
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        typer.echo(f"error: cannot open the metadata database: {reason}", err=True)
+        raise typer.Exit(code=1) from None
+    try:
+        with engine.begin() as conn:
             return change(conn)
     except errors.AquariumError as exc:
         raise _fail(exc) from None
+    finally:
+        engine.dispose()
 
 
 # -- tenant ----------------------------------------------------------------------------------------

@@ -222,3 +222,12 @@ def test_the_database_url_may_come_from_the_environment(pg_dsn: str, tmp_path: P
         with database.opened(url, tmp_path) as engine, engine.connect() as conn:
             assert tenants_repo.names(conn) == ["acme"]
     assert not (tmp_path / database.METADATA_FILE).exists()
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "postgresql://nobody@127.0.0.1:1/nothing"])
+def test_a_metadata_database_that_cannot_be_opened_is_one_line(tmp_path: Path, url: str) -> None:
+    runner = CliRunner(env={cli_admin.METADATA_URL_ENV: None})
+    result = runner.invoke(
+        APP, ["tenant", "list", "--data-dir", str(tmp_path), "--database-url", url]
+    )
+    assert _error(result).startswith("error: cannot open the metadata database: ")
