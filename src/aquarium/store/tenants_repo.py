@@ -7,7 +7,7 @@ where); reads give ``domain.tenancy`` values. An unknown tenant is ``None`` for 
 TenancyError for a change.
 
 Every write first increments the tenants generation (``tables.tenants_generation``, one row) in
-its own transaction. That row is both the counter servers watch (``server.TenantDirectory``
+the caller's transaction. That row is both the counter servers watch (``server.TenantDirectory``
 reloads when it moves) and the lock that serialises tenants writers on PostgreSQL: a second
 writer waits at that statement until the first has committed, so the checks that follow (is the
 tenant there, the next position, who owns a name) see every earlier write. On SQLite every write
@@ -15,8 +15,9 @@ transaction holds the database's write lock anyway.
 
 User names and OAuth client ids are primary keys, so the database itself refuses a login name
 that any tenant already has; the refusal comes back as a TenancyError naming that tenant.
-Passwords and client secrets are stored only as scrypt hashes (``domain.tenancy.hash_secret``),
-computed before the transaction takes the lock.
+Passwords and client secrets are stored only as scrypt hashes (``domain.tenancy.hash_secret``,
+about 60 ms each), computed before the generation row is locked so that other writers on
+PostgreSQL do not wait for them.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ U = tables.tenant_users
 C = tables.tenant_clients
 P = tables.tenant_partners
 G = tables.tenants_generation
-I = tables.tenant_imports  # noqa: E741
+IMPORTS = tables.tenant_imports
 
 GENERATION_ROW = 1  # the id of tenants_generation's one row
 
@@ -56,7 +57,7 @@ DEMO_CLIENT_SECRET = "demo"
 
 
 def generation(conn: sa.Connection) -> int:
-    """How many tenants writes have committed (0 before the first); changes with every write."""
+    """A number that grows with every committed tenants write; 0 before the first."""
     found = conn.execute(sa.select(G.c.generation).where(G.c.id == GENERATION_ROW)).scalar()
     return 0 if found is None else int(found)
 
@@ -89,7 +90,7 @@ def all_tenants(conn: sa.Connection) -> dict[str, tenancy.Tenant]:
 
 def import_recorded(conn: sa.Connection, sha256: str) -> bool:
     """Whether a legacy tenants file with this SHA-256 was imported (``record_import``)."""
-    found = conn.execute(sa.select(I.c.sha256).where(I.c.sha256 == sha256)).first()
+    found = conn.execute(sa.select(IMPORTS.c.sha256).where(IMPORTS.c.sha256 == sha256)).first()
     return found is not None
 
 
@@ -232,14 +233,14 @@ def ensure_demo(conn: sa.Connection, *, at: dt.datetime | None = None) -> tenanc
     """
     if not _demo_missing(conn):
         return _required(conn, DEMO_TENANT)
+    user = tenancy.User(DEMO_USER, tenancy.hash_secret(DEMO_PASSWORD), admin=True)
+    client = tenancy.OAuthClient(DEMO_CLIENT_ID, tenancy.hash_secret(DEMO_CLIENT_SECRET))
     at = count_change(conn, at)
     if not _exists(conn, DEMO_TENANT):
         _insert_tenant(conn, tenancy.Tenant(DEMO_TENANT, DEMO_TIME_ZONE), at)
     if _owner(conn, U.c.tenant, U.c.name, DEMO_USER) is None:
-        user = tenancy.User(DEMO_USER, tenancy.hash_secret(DEMO_PASSWORD), admin=True)
         _insert_users(conn, DEMO_TENANT, [user], at)
     if _owner(conn, C.c.tenant, C.c.client_id, DEMO_CLIENT_ID) is None:
-        client = tenancy.OAuthClient(DEMO_CLIENT_ID, tenancy.hash_secret(DEMO_CLIENT_SECRET))
         _insert_clients(conn, DEMO_TENANT, [client], at)
     return _required(conn, DEMO_TENANT)
 
@@ -266,7 +267,9 @@ def record_import(
     conn: sa.Connection, *, sha256: str, source: str, tenants: int, at: dt.datetime
 ) -> None:
     """Remember that the legacy tenants file with this SHA-256 was imported (from ``source``)."""
-    conn.execute(I.insert().values(sha256=sha256, source=source, tenants=tenants, imported_at=at))
+    conn.execute(
+        IMPORTS.insert().values(sha256=sha256, source=source, tenants=tenants, imported_at=at)
+    )
 
 
 # -- internals -------------------------------------------------------------------------------------
