@@ -6,6 +6,7 @@ scripts can rely on ``$?``; usage errors exit with 2 (Typer's convention).
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from aquarium.catalog import model
 from aquarium.domain import clock, errors
 from aquarium.engines import base, duckdb_engine, naming, postgres_engine
 from aquarium.services import adhoc_query
-from aquarium.store import tenants_file
+from aquarium.store import database, tenants_repo
 from aquarium.zoql import ast
 
 if TYPE_CHECKING:
@@ -66,6 +67,18 @@ def _fail(error: errors.AquariumError) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _stored_time_zone(data_dir: Path, tenant: str) -> str | None:
+    """The tenant's time zone in the data dir's metadata store; ``None`` when it has none."""
+    if not data_dir.is_dir():
+        return None  # nothing to ask, and no reason to create the data dir
+    url = os.environ.get(cli_admin.METADATA_URL_ENV)
+    try:
+        with database.opened(url, data_dir) as metadata, metadata.connect() as conn:
+            return tenants_repo.time_zone(conn, tenant)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+
+
 def _open_engine(data_dir: Path, engine: EngineName, dsn: str | None) -> base.QueryEngine:
     if engine is EngineName.postgres:
         if not dsn:
@@ -102,6 +115,7 @@ def datagen_command(
             engine=engine.value,
             dsn=dsn,
             time_zone=time_zone,
+            metadata_url=os.environ.get(cli_admin.METADATA_URL_ENV),
         )
     except errors.AquariumError as exc:
         raise _fail(exc) from None
@@ -132,7 +146,13 @@ def simulate_command(
     from aquarium.datagen import simulate  # the generator's text pools: only for this command
 
     try:
-        report = simulate.simulate_into(data_dir, tenant, days=days, seed=seed)
+        report = simulate.simulate_into(
+            data_dir,
+            tenant,
+            days=days,
+            seed=seed,
+            metadata_url=os.environ.get(cli_admin.METADATA_URL_ENV),
+        )
     except errors.AquariumError as exc:
         raise _fail(exc) from None
     Console().print(simulate.report_table(report))
@@ -153,7 +173,7 @@ def query_command(
     dsn: Dsn = None,
 ) -> None:
     """Run one query and print the CSV AQuA would produce (useQueryLabels off = --labels)."""
-    time_zone = tenants_file.tenant_time_zone(data_dir, tenant) or DEFAULT_TIME_ZONE
+    time_zone = _stored_time_zone(data_dir, tenant) or DEFAULT_TIME_ZONE
     request = adhoc_query.AdhocQuery(
         text=zoql,
         tenant=tenant,
@@ -183,7 +203,7 @@ def query_command(
 @app.command("demo")
 def demo_command(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
     """Create the demo tenant's data (scale 1) unless it exists, and show what there is."""
-    if DEMO_TENANT in tenants_file.tenant_names(data_dir):
+    if _stored_time_zone(data_dir, DEMO_TENANT) is not None:
         Console().print(f"The demo tenant's data is already in {data_dir}/.")
     else:
         datagen_command(data_dir=data_dir, tenant=DEMO_TENANT, scale=1.0, seed=DEMO_SEED)

@@ -176,9 +176,9 @@ def test_a_user_who_is_not_an_admin_lists_only_their_runs(
 
 def test_another_tenant_sees_none_of_the_runs(listed: tuple[rs.Stepped, dict[str, str]]) -> None:
     s, status_of = listed
-    from aquarium.store import tenants_file
+    from tests import tenants_setup
 
-    tenants_file.add_tenant(s.h.data_dir, "other", time_zone="UTC")
+    tenants_setup.add_tenant(s.h.srv, "other", time_zone="UTC")
     assert rs.runs(s.h).list_runs(STRANGER, [], {})["totalCount"] == 0
     run_id = next(iter(status_of))
     with pytest.raises(ReportingError) as refused:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from aquarium.domain import ids, jobs, runs
-from aquarium.store import batches_repo, jobs_repo, runs_repo, tables
+from aquarium.store import batches_repo, jobs_repo, runs_repo, tables, tenants_repo
 from tests.integration import test_store_migrations as support
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -51,6 +51,7 @@ def add_job(
         for n in reversed(range(batches))
     ]
     with engine.begin() as conn:
+        tenants_repo.record_tenant(conn, tenant)  # every run references its tenant
         jobs_repo.insert_job(conn, job, news)
     return job_id
 

@@ -9,7 +9,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from aquarium.domain import ids, jobs, runs
-from aquarium.store import report_runs_repo, runs_repo
+from aquarium.store import report_runs_repo, runs_repo, tenants_repo
 from tests.integration import test_store_jobs as aqua
 from tests.integration import test_store_migrations as support
 
@@ -30,6 +30,7 @@ def add_run(engine: sa.Engine, *, tenant: str = "acme", created_at: dt.datetime 
         created_by="nina", created_at=created_at,
     )  # fmt: skip
     with engine.begin() as conn:
+        tenants_repo.record_tenant(conn, tenant)  # every run references its tenant
         report_runs_repo.insert(conn, run)
     return run_id
 

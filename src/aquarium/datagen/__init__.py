@@ -17,11 +17,10 @@ from aquarium.catalog import model
 from aquarium.datagen import generate
 from aquarium.domain import errors
 from aquarium.engines import loading, naming
-from aquarium.store import tenants_file
+from aquarium.store import database, tenants_repo
 
 MAX_SCALE = 1000
 ENGINES = ("duckdb", "postgres")
-DEFAULT_TIME_ZONE = "America/Los_Angeles"
 
 
 @dataclass(frozen=True)
@@ -61,12 +60,14 @@ def generate_into(
     engine: str = "duckdb",
     dsn: str | None = None,
     time_zone: str | None = None,
+    metadata_url: str | None = None,
 ) -> GenerationReport:
     """Generate billing data for ``tenant`` and load it, replacing what the tenant had.
 
     DuckDB data goes to ``data_dir / billing.duckdb`` (one file, one schema per tenant);
     PostgreSQL data to the database at ``dsn``. The tenant and its time zone are recorded in
-    ``data_dir``'s tenants file either way. Raises :class:`DataGenerationError` for a scale
+    the metadata store either way: the one at ``metadata_url``, or by default ``data_dir``'s
+    SQLite file (``store.database.open_metadata``). Raises :class:`DataGenerationError` for a scale
     outside (0, 1000], a bad tenant name, an unknown engine, or postgres without a DSN.
     """
     _check(tenant, scale, engine, dsn)
@@ -82,6 +83,6 @@ def generate_into(
         with psycopg.connect(dsn) as conn:
             rows = loading.load_postgres(conn, tenant, catalog, tables)
     # A tenant that already exists keeps its time zone unless one is given.
-    known = tenants_file.tenant_time_zone(data_dir, tenant)
-    tenants_file.record_tenant(data_dir, tenant, time_zone=time_zone or known or DEFAULT_TIME_ZONE)
+    with database.opened(metadata_url, data_dir) as metadata, metadata.begin() as conn:
+        tenants_repo.record_tenant(conn, tenant, time_zone=time_zone)
     return GenerationReport(rows=rows, seconds=time.perf_counter() - started)

@@ -35,7 +35,7 @@ from aquarium.datagen import pools
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors
 from aquarium.engines import billing_writes, duckdb_engine, naming
-from aquarium.store import tenants_file
+from aquarium.store import database, tenants_repo
 
 #: Share of the tenant's accounts that see activity on one simulated day.
 ACCOUNT_TOUCH_RATE = 0.005
@@ -519,8 +519,12 @@ def simulate_into(
     days: int,
     seed: int,
     clock: clock_port.Clock | None = None,
+    metadata_url: str | None = None,
 ) -> SimulationReport:
     """Play ``days`` days of activity on ``tenant``'s data in ``data_dir`` (no server running).
+
+    Days are counted in the tenant's time zone, from the metadata store at ``metadata_url`` (by
+    default ``data_dir``'s); UTC for a tenant it does not know.
 
     Raises :class:`DataGenerationError` for days outside 1..3650 or a data dir in use, and
     :class:`TenantDataMissing` when the tenant has no billing data there.
@@ -529,9 +533,10 @@ def simulate_into(
     if not 1 <= days <= MAX_DAYS:
         raise errors.DataGenerationError(f"days must be between 1 and {MAX_DAYS}, not {days}")
     clock = clock or clock_port.SystemClock()
-    zone_name = tenants_file.tenant_time_zone(data_dir, tenant) or "UTC"
     engine = _open(data_dir, tenant)
     try:
+        with database.opened(metadata_url, data_dir) as metadata, metadata.connect() as conn:
+            zone_name = tenants_repo.time_zone(conn, tenant) or "UTC"
         rng = random.Random(seed)
         writes = billing_writes.BillingWrites(
             engine, model.default(), clock, new_id=lambda: f"{rng.getrandbits(128):032x}"

@@ -2,7 +2,8 @@
 ``report_runs`` hold their particulars, keyed by the run id; batches, idempotency keys and
 notifications hang off runs.
 
-Every row is kept: each job becomes a run of kind ``aqua`` (a stateful one with its session,
+Every run references its tenant (a tenant that only jobs still name gets a row of its own,
+with the defaults; importing an older ``tenants.json`` replaces it). Every row is kept: each job becomes a run of kind ``aqua`` (a stateful one with its session,
 ``<len(partner)>:<partner>/<project>``) plus its settings, each report run a run of kind
 ``report`` plus its definition; batches, files, idempotency keys, notifications and their
 attempts keep their ids and values.
@@ -12,7 +13,7 @@ with foreign keys switched off and checked before the commit (``database.migrate
 documents for schema changes.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06
 """
 
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | None = None
 depends_on: str | None = None
 
@@ -89,10 +90,20 @@ def _swap(*tables: str) -> None:
 
 
 def _runs_table() -> None:
+    op.execute(
+        "INSERT INTO tenants (name) SELECT DISTINCT tenant FROM ("
+        "SELECT tenant FROM jobs UNION SELECT tenant FROM report_runs) named "
+        "WHERE tenant NOT IN (SELECT name FROM tenants)"
+    )
     op.create_table(
         "runs",
         sa.Column("id", sa.String(ID), primary_key=True),
-        sa.Column("tenant", sa.String(TENANT), nullable=False),
+        sa.Column(
+            "tenant",
+            sa.String(TENANT),
+            sa.ForeignKey("tenants.name", name="fk_runs_tenant_tenants"),
+            nullable=False,
+        ),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("name", sa.String(NAME), nullable=True),
