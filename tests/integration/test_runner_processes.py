@@ -17,7 +17,7 @@ from aquarium.domain import clock, tenancy
 from aquarium.engines import naming
 from aquarium.services import aqua
 from aquarium.storage import local
-from aquarium.store import database, runs_repo
+from aquarium.store import database, runs_repo, tenants_repo
 from aquarium.testing import RecordingRunner
 from tests.integration import test_runner_support as support
 from tests.integration.test_runner_support import JS
@@ -37,6 +37,8 @@ def data_dir(billing_file: Path, tmp_path: Path) -> Path:
         support.make_slow(con, "Usage")
     engine = database.connect(database.sqlite_url(data))
     database.migrate(engine)
+    with engine.begin() as conn:
+        tenants_repo.record_tenant(conn, support.TENANT, time_zone=TIME_ZONE)
     engine.dispose()
     return data
 
