@@ -22,9 +22,9 @@ from aquarium.api import deps
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import notifier as notifier_port
-from aquarium.domain import tenancy
+from aquarium.domain import runs, tenancy
 from aquarium.engines import billing_writes, duckdb_engine, naming
-from aquarium.runner import execution, inprocess, notify
+from aquarium.runner import context, inprocess, notify, policy
 from aquarium.services import (
     aqua,
     auth,
@@ -38,7 +38,7 @@ from aquarium.services import (
 )
 from aquarium.settings import Settings
 from aquarium.storage import local
-from aquarium.store import database, files_repo, jobs_repo, report_runs_repo, tenants_repo
+from aquarium.store import database, files_repo, runs_repo, tenants_repo
 
 DEMO_TENANT = "demo"
 DEMO_SEED = 1
@@ -213,14 +213,11 @@ def _purge_jobs(
     tenant: str | None = None,
     except_tenants: Sequence[str] = (),
 ) -> None:
-    jobs_before = now - dt.timedelta(seconds=limits.job_retention_s)
-    runs_before = now - dt.timedelta(seconds=limits.report_run_retention_s)
-    jobs_repo.purge_jobs(
-        conn, created_before=jobs_before, tenant=tenant, except_tenants=except_tenants
-    )
-    report_runs_repo.purge(
-        conn, created_before=runs_before, tenant=tenant, except_tenants=except_tenants
-    )
+    for kind in runs.Kind:
+        before = now - dt.timedelta(seconds=policy.retention_s(limits, kind))
+        runs_repo.purge(
+            conn, kind, created_before=before, tenant=tenant, except_tenants=except_tenants
+        )
 
 
 def prepare_data_dir(settings: Settings, metadata: sa.Engine) -> None:
@@ -273,7 +270,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     documents = job_cache.NoCache() if settings.no_workers else job_cache.JobDocumentCache()
     events = job_events.JobEvents(clock.now)
     changes = notifier_port.Broadcast(documents, events)
-    ctx = execution.ExecutionContext(
+    ctx = context.ExecutionContext(
         metadata=metadata,
         engine=engine,
         results=results,

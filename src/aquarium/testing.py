@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
-from collections.abc import Generator
 from dataclasses import dataclass, field
 
-from aquarium.domain import jobs
-from aquarium.runner import execution, report_execution
-from aquarium.store import report_runs_repo
+from aquarium.domain import jobs, runs
+from aquarium.runner import context, report_execution, running
+from aquarium.store import report_runs_repo, runs_repo
 
-UNLIMITED = 1 << 30  # a concurrency limit nothing reaches
-Phases = Generator[jobs.ReportRunStatus, None, None]
+Phases = report_execution.Phases
 
 
 @dataclass
@@ -72,18 +69,18 @@ class SteppingRunner:
 
     WORKER = "stepping-runner"
 
-    def __init__(self, ctx: execution.ExecutionContext) -> None:
+    def __init__(self, ctx: context.ExecutionContext) -> None:
         self.ctx = ctx
         self.wakes = 0
         self.cancelled: list[str] = []
-        self._runs: dict[str, tuple[execution.RunningJob, Phases]] = {}
+        self._runs: dict[str, tuple[running.RunningRun, Phases]] = {}
 
     def start(self) -> None:
         """Nothing runs until stepped."""
 
     def stop(self) -> None:
-        for running, phases in self._runs.values():
-            running.interrupt()
+        for run, phases in self._runs.values():
+            run.stop(runs.StopReason.SHUTDOWN)
             phases.close()
         self._runs.clear()
 
@@ -94,8 +91,7 @@ class SteppingRunner:
         self.cancelled.append(job_id)
         found = self._runs.get(job_id)
         if found is not None:
-            found[0].cancel_requested_at = time.perf_counter()
-            found[0].interrupt()
+            found[0].stop(runs.StopReason.CANCEL)
 
     def step(self, run_id: str) -> jobs.ReportRunStatus | None:
         """Claim the run and plan it (first step: it pauses in QUERYDATA before its query, or
@@ -106,16 +102,13 @@ class SteppingRunner:
         found = self._runs.get(run_id)
         if found is None:
             with self.ctx.metadata.begin() as conn:
-                claimed = report_runs_repo.claim_next(
-                    conn,
-                    worker=self.WORKER,
-                    at=self.ctx.clock.now(),
-                    tenant_limit=lambda tenant: UNLIMITED,
-                    only=run_id,
+                claimed = runs_repo.claim_next(
+                    conn, {runs.Kind.REPORT}, worker=self.WORKER, at=self.ctx.now(), only=run_id
                 )
-            if claimed is not None:
-                running = execution.RunningJob(claimed.id, claimed.tenant)
-                found = (running, report_execution.phases(self.ctx, claimed, running))
+                record = report_runs_repo.get(conn, claimed.tenant, run_id) if claimed else None
+            if claimed is not None and record is not None:
+                run = running.RunningRun(claimed.id, claimed.tenant, claimed.kind)
+                found = (run, report_execution.phases(self.ctx, record, run))
                 self._runs[run_id] = found
         if found is not None and next(found[1], None) is None:
             found[0].finished.set()
@@ -124,5 +117,5 @@ class SteppingRunner:
 
     def status(self, run_id: str) -> jobs.ReportRunStatus | None:
         with self.ctx.metadata.connect() as conn:
-            row = report_runs_repo.status_of(conn, run_id)
-        return row
+            found = runs_repo.status_of(conn, run_id)
+        return None if found is None else jobs.ReportRunStatus(found)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from aquarium.domain import errors
-from aquarium.export import writer
+from aquarium.export import follower
 from aquarium.services import job_events, job_finder
-from aquarium.store import jobs_repo
+from aquarium.store import batches_repo
 from tests.integration import report_support as rs
 from tests.integration import test_runner_support as support
 from tests.integration.report_support import ADMIN, DETAIL, NINA
@@ -119,15 +119,15 @@ def test_detail_of_a_finished_aqua_job_has_batches_settings_and_downloads(
 def test_progress_is_recorded_while_a_batch_writes(
     make_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(writer, "PROGRESS_S", 0.005)
+    monkeypatch.setattr(follower, "PROGRESS_S", 0.005)
     seen: list[tuple[int, int]] = []
-    recorded = jobs_repo.progress_batch
+    recorded = batches_repo.progress
 
     def spy(conn: Any, batch_id: str, rows: int, bytes_: int) -> None:
         seen.append((rows, bytes_))
         recorded(conn, batch_id, rows, bytes_)
 
-    monkeypatch.setattr(jobs_repo, "progress_batch", spy)
+    monkeypatch.setattr(batches_repo, "progress", spy)
     h = make_server(workers=1)
     job_id = h.submit("select * from InvoiceItem")
     record = h.wait_terminal(job_id)

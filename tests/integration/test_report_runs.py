@@ -278,7 +278,7 @@ def test_runs_beyond_the_tenant_limit_wait_in_started(make_server: ServerFactory
     second = rs.start_run(h, report_id, "Summary")
     # What a free worker would do now: the tenant is at its limit, so nothing is claimable.
     assert h.srv.runner is not None
-    assert h.srv.runner._claim_run() is None
+    assert h.srv.runner._claim() is None
     assert rs.runs(h).get(ADMIN, second)["status"] == "STARTED"
     rs.runs(h).cancel(ADMIN, first)
     assert rs.wait_run(h, second, RS.QUERYDATA)["status"] == "QUERYDATA"

@@ -1,4 +1,5 @@
-"""The job repository on SQLite and PostgreSQL: the state machine as compare-and-set updates."""
+"""AQuA jobs in the store on SQLite and PostgreSQL: the job and batch machines as compare-and-set
+updates (``runs_repo`` for the job, ``batches_repo`` for its batches, ``jobs_repo`` the rest)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from aquarium.domain import ids, jobs
-from aquarium.store import jobs_repo, tables
+from aquarium.domain import ids, jobs, runs
+from aquarium.store import batches_repo, jobs_repo, runs_repo, tables, tenants_repo
 from tests.integration import test_store_migrations as support
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 SECOND = dt.timedelta(seconds=1)
 JS, BS, EV = jobs.JobStatus, jobs.BatchStatus, jobs.JobEvent
+AQUA = runs.Kind.AQUA
+MACHINE = jobs.AQUA_JOB
 RACE_THREADS = 8
 RACE_ROUNDS = 50
 
@@ -48,6 +51,7 @@ def add_job(
         for n in reversed(range(batches))
     ]
     with engine.begin() as conn:
+        tenants_repo.record_tenant(conn, tenant)  # every run references its tenant
         jobs_repo.insert_job(conn, job, news)
     return job_id
 
@@ -61,19 +65,20 @@ def get(engine: sa.Engine, job_id: str, tenant: str = "acme") -> jobs_repo.JobRe
 
 def event(engine: sa.Engine, job_id: str, ev: jobs.JobEvent, **kw: object) -> jobs.JobStatus | None:
     with engine.begin() as conn:
-        return jobs_repo.apply_event(conn, job_id, ev, at=T0 + SECOND, **kw)  # type: ignore[arg-type]
+        status = runs_repo.apply_event(conn, AQUA, job_id, ev, at=T0 + SECOND, **kw)  # type: ignore[arg-type]
+    return None if status is None else JS(status)
 
 
 def force_status(engine: sa.Engine, job_id: str, status: jobs.JobStatus) -> None:
     with engine.begin() as conn:
         conn.execute(
-            sa.update(tables.jobs).where(tables.jobs.c.id == job_id).values(status=status.value)
+            sa.update(tables.runs).where(tables.runs.c.id == job_id).values(status=status.value)
         )
 
 
 def claim(engine: sa.Engine, **kw: object) -> str | None:
     with engine.begin() as conn:
-        record = jobs_repo.claim_next(conn, worker="w1", at=T0, **kw)  # type: ignore[arg-type]
+        record = runs_repo.claim_next(conn, {AQUA}, worker="w1", at=T0, **kw)  # type: ignore[arg-type]
     return None if record is None else record.id
 
 
@@ -112,8 +117,8 @@ def test_every_transition_is_allowed_or_refused(
     before = get(engine, job_id)
     result = event(engine, job_id, ev)
     after = get(engine, job_id)
-    if jobs.can_apply(ev, start):
-        assert result == after.status == jobs.TRANSITIONS[ev].to
+    if MACHINE.can_apply(ev, start):
+        assert result == after.status == MACHINE.transition(ev).to
     else:
         assert result is None
         assert after == before
@@ -152,15 +157,21 @@ def test_start_and_requeue(engine: sa.Engine) -> None:
     )
     first = record.batches[0].id
     with engine.begin() as conn:
-        assert jobs_repo.start_batch(conn, first, at=T0)
-        jobs_repo.progress_batch(conn, first, 10, 200)
+        assert batches_repo.start(conn, first, at=T0)
+        batches_repo.progress(conn, first, 10, 200)
     assert get(engine, job_id).batches[0].rows_written == 10
+    before = get(engine, job_id).batches
     assert event(engine, job_id, EV.REQUEUE) == JS.SUBMITTED
     record = get(engine, job_id)
     assert (record.status, record.worker, record.heartbeat_at) == (JS.SUBMITTED, None, None)
+    # The job starts over: fresh batches (new ids) for the same queries, nothing of the attempt.
     assert [(b.status, b.rows_written, b.started_at) for b in record.batches] == [
         (BS.PENDING, 0, None)
     ] * 3
+    assert [(b.position, b.name, b.query) for b in record.batches] == [
+        (b.position, b.name, b.query) for b in before
+    ]
+    assert not {b.id for b in record.batches} & {b.id for b in before}
     assert claim(engine) == job_id
     assert get(engine, job_id).attempt == 2
 
@@ -169,11 +180,11 @@ def _run_first_two_batches(engine: sa.Engine, job_id: str) -> tuple[str, str, st
     """Batch 0 completed with a file, batch 1 executing, batch 2 pending."""
     first, second, third = (batch.id for batch in get(engine, job_id).batches)
     with engine.begin() as conn:
-        assert jobs_repo.start_batch(conn, first, at=T0)
-        assert jobs_repo.complete_batch(
+        assert batches_repo.start(conn, first, at=T0)
+        assert batches_repo.complete(
             conn, first, file_id="f" * 32, record_count=7, sha256="a" * 64, size=99, at=T0
         )
-        assert jobs_repo.start_batch(conn, second, at=T0)
+        assert batches_repo.start(conn, second, at=T0)
     return first, second, third
 
 
@@ -184,9 +195,9 @@ def test_unfinished_batches_become_cancelled(engine: sa.Engine, ev: jobs.JobEven
     _, second, _ = _run_first_two_batches(engine, job_id)
     if ev is EV.ABORT:
         with engine.begin() as conn:
-            assert jobs_repo.fail_batch(conn, second, message="division by zero", at=T0)
-            assert not jobs_repo.fail_batch(conn, second, message="again", at=T0)
-    assert event(engine, job_id, ev) == jobs.TRANSITIONS[ev].to
+            assert batches_repo.fail(conn, second, message="division by zero", at=T0)
+            assert not batches_repo.fail(conn, second, message="again", at=T0)
+    assert event(engine, job_id, ev) == MACHINE.transition(ev).to
     done, running, pending = get(engine, job_id).batches
     assert (done.status, done.file_id, done.record_count, done.bytes_written) == (
         BS.COMPLETED,
@@ -207,11 +218,11 @@ def test_complete_batch_after_cancel_is_refused(engine: sa.Engine) -> None:
     _, second, third = _run_first_two_batches(engine, job_id)
     assert event(engine, job_id, EV.CANCEL) == JS.CANCELLED
     with engine.begin() as conn:
-        assert not jobs_repo.complete_batch(
+        assert not batches_repo.complete(
             conn, second, file_id="e" * 32, record_count=1, sha256="b" * 64, size=1, at=T0
         )
-        assert not jobs_repo.start_batch(conn, third, at=T0)
-        jobs_repo.progress_batch(conn, second, 5, 5)
+        assert not batches_repo.start(conn, third, at=T0)
+        batches_repo.progress(conn, second, 5, 5)
     batch = get(engine, job_id).batches[1]
     assert (batch.status, batch.file_id, batch.rows_written) == (BS.CANCELLED, None, 0)
 
@@ -220,12 +231,12 @@ def test_batches_start_only_while_the_job_executes(engine: sa.Engine) -> None:
     job_id = add_job(engine, batches=1)
     batch = get(engine, job_id).batches[0].id
     with engine.begin() as conn:
-        assert not jobs_repo.start_batch(conn, batch, at=T0)
+        assert not batches_repo.start(conn, batch, at=T0)
     assert event(engine, job_id, EV.START) == JS.EXECUTING
     with engine.begin() as conn:
-        assert jobs_repo.start_batch(conn, batch, at=T0)
-        assert not jobs_repo.start_batch(conn, batch, at=T0)
-        assert not jobs_repo.start_batch(conn, ids.new_id(), at=T0)
+        assert batches_repo.start(conn, batch, at=T0)
+        assert not batches_repo.start(conn, batch, at=T0)
+        assert not batches_repo.start(conn, ids.new_id(), at=T0)
 
 
 def test_claim_next_takes_the_oldest_first(engine: sa.Engine) -> None:
@@ -253,10 +264,10 @@ def test_claim_next_respects_tenant_limits(engine: sa.Engine) -> None:
     add_job(engine, tenant="a", created_at=T0 + SECOND)
     b1 = add_job(engine, tenant="b", created_at=T0 + 2 * SECOND)
 
-    def limits(tenant: str) -> int:
+    def limits(tenant: str, kind: runs.Kind) -> int:
         return 1
 
-    assert [claim(engine, tenant_limits=limits) for _ in range(3)] == [a1, b1, None]
+    assert [claim(engine, limit=limits) for _ in range(3)] == [a1, b1, None]
 
 
 def test_cancel_and_complete_race_has_exactly_one_winner(engine: sa.Engine) -> None:
@@ -288,11 +299,11 @@ def test_batch_completion_racing_a_cancel_stays_consistent(engine: sa.Engine) ->
     def finish(batch_id: str, job_id: str) -> bool:
         barrier.wait()
         with engine.begin() as conn:
-            done = jobs_repo.complete_batch(
+            done = batches_repo.complete(
                 conn, batch_id, file_id="f" * 32, record_count=1, sha256="a" * 64, size=1, at=T0
             )
             if done:
-                jobs_repo.apply_event(conn, job_id, EV.COMPLETE, at=T0)
+                runs_repo.apply_event(conn, AQUA, job_id, EV.COMPLETE, at=T0)
             return done
 
     def cancel(job_id: str) -> bool:
@@ -305,7 +316,7 @@ def test_batch_completion_racing_a_cancel_stays_consistent(engine: sa.Engine) ->
             assert event(engine, job_id, EV.START) == JS.EXECUTING
             batch_id = get(engine, job_id).batches[0].id
             with engine.begin() as conn:
-                assert jobs_repo.start_batch(conn, batch_id, at=T0)
+                assert batches_repo.start(conn, batch_id, at=T0)
             finishing = [pool.submit(finish, batch_id, job_id) for _ in range(RACE_THREADS // 2)]
             cancels = [pool.submit(cancel, job_id) for _ in range(RACE_THREADS // 2)]
             completed = sum(future.result() for future in finishing)
@@ -323,7 +334,7 @@ def test_concurrent_claims_never_share_a_job_or_a_session(engine: sa.Engine) -> 
     def contend(worker: int) -> str | None:
         barrier.wait()
         with engine.begin() as conn:
-            record = jobs_repo.claim_next(conn, worker=f"w{worker}", at=T0)
+            record = runs_repo.claim_next(conn, {AQUA}, worker=f"w{worker}", at=T0)
         return None if record is None else record.id
 
     with ThreadPoolExecutor(RACE_THREADS) as pool:
@@ -342,13 +353,14 @@ def test_heartbeat_and_stale_jobs(engine: sa.Engine) -> None:
     add_job(engine, created_at=T0 + 2 * SECOND)  # submitted: never stale
     assert claim(engine) and claim(engine)
     with engine.begin() as conn:
-        assert jobs_repo.heartbeat(conn, alive, "w1", T0 + 60 * SECOND)
-        assert not jobs_repo.heartbeat(conn, alive, "w2", T0 + 60 * SECOND)
-        found = jobs_repo.stale_jobs(conn, older_than=T0 + 30 * SECOND)
+        runs_repo.heartbeat(conn, [alive, stale], "w2", T0 + 90 * SECOND)  # not w2's
+        runs_repo.heartbeat(conn, [alive], "w1", T0 + 60 * SECOND)
+        found = runs_repo.stale(conn, older_than=T0 + 30 * SECOND)
     assert [record.id for record in found] == [stale]
+    assert get(engine, alive).heartbeat_at == T0 + 60 * SECOND
 
 
-def test_count_active_and_active_job_ids(engine: sa.Engine) -> None:
+def test_count_active(engine: sa.Engine) -> None:
     stateless = [add_job(engine, created_at=T0 + n * SECOND) for n in range(3)]
     stateful = add_job(engine, session=("p", "q"), created_at=T0 + 5 * SECOND)
     add_job(engine, tenant="zeta", created_at=T0 + 9 * SECOND)
@@ -358,8 +370,7 @@ def test_count_active_and_active_job_ids(engine: sa.Engine) -> None:
         assert jobs_repo.count_active(conn, "acme", stateful=False) == 2
         assert jobs_repo.count_active(conn, "acme", stateful=True) == 1
         assert jobs_repo.count_active(conn, "nobody", stateful=False) == 0
-        active = jobs_repo.active_job_ids(conn)
-    assert active[:2] == [stateless[0], stateless[2]] and stateful in active and len(active) == 4
+    assert stateful
 
 
 def test_last_completed_of_a_session(engine: sa.Engine) -> None:
@@ -369,7 +380,7 @@ def test_last_completed_of_a_session(engine: sa.Engine) -> None:
     for job_id, finished in ((older, T0), (newer, T0 + SECOND)):
         assert event(engine, job_id, EV.START) == JS.EXECUTING
         with engine.begin() as conn:
-            assert jobs_repo.apply_event(conn, job_id, EV.COMPLETE, at=finished)
+            assert runs_repo.apply_event(conn, AQUA, job_id, EV.COMPLETE, at=finished)
     with engine.connect() as conn:
         last = jobs_repo.last_completed(conn, "acme", "p", "q")
         moving = jobs_repo.last_completed(conn, "acme", "p", "q", moving_only=True)
@@ -380,14 +391,15 @@ def test_last_completed_of_a_session(engine: sa.Engine) -> None:
 
 
 def test_idempotency_keys(engine: sa.Engine) -> None:
+    first, second = add_job(engine), add_job(engine)
     with engine.begin() as conn:
-        jobs_repo.record_idempotency(conn, "acme", "key-1", "a" * 64, "1" * 32, T0)
-        assert jobs_repo.find_idempotency(conn, "acme", "key-1", since=T0) == ("a" * 64, "1" * 32)
+        jobs_repo.record_idempotency(conn, "acme", "key-1", "a" * 64, first, T0)
+        assert jobs_repo.find_idempotency(conn, "acme", "key-1", since=T0) == ("a" * 64, first)
         assert jobs_repo.find_idempotency(conn, "acme", "key-1", since=T0 + SECOND) is None
         assert jobs_repo.find_idempotency(conn, "zeta", "key-1", since=T0) is None
-        jobs_repo.record_idempotency(conn, "acme", "key-1", "b" * 64, "2" * 32, T0 + 9 * SECOND)
+        jobs_repo.record_idempotency(conn, "acme", "key-1", "b" * 64, second, T0 + 9 * SECOND)
         found = jobs_repo.find_idempotency(conn, "acme", "key-1", since=T0 + SECOND)
-    assert found == ("b" * 64, "2" * 32)
+    assert found == ("b" * 64, second)
 
 
 def test_purge_deletes_old_finished_jobs_with_their_batches(engine: sa.Engine) -> None:
@@ -398,7 +410,7 @@ def test_purge_deletes_old_finished_jobs_with_their_batches(engine: sa.Engine) -
         assert event(engine, job_id, EV.CANCEL) == JS.CANCELLED
     with engine.begin() as conn:
         jobs_repo.record_idempotency(conn, "acme", "k", "a" * 64, old_done, T0)
-        assert jobs_repo.purge_jobs(conn, created_before=T0 + 60 * SECOND) == 1
+        assert runs_repo.purge(conn, AQUA, created_before=T0 + 60 * SECOND) == 1
         assert jobs_repo.get_job(conn, "acme", old_done) is None
         assert jobs_repo.find_idempotency(conn, "acme", "k", since=T0) is None
         batch_jobs = conn.execute(sa.select(tables.batches.c.job_id).distinct()).scalars().all()

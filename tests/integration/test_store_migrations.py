@@ -100,6 +100,13 @@ def test_migrations_apply_twice_and_keep_data(fresh: sa.Engine) -> None:
     assert database.current_revision(fresh) is None
     database.migrate(fresh)
     with fresh.begin() as conn:
+        conn.execute(tables.tenants.insert().values(name="acme"))
+        conn.execute(
+            tables.runs.insert().values(
+                id="1" * 32, tenant="acme", kind="aqua", status="submitted",
+                created_at=sa.func.current_timestamp(), updated_at=sa.func.current_timestamp(),
+            )
+        )  # fmt: skip
         conn.execute(
             tables.idempotency_keys.insert().values(
                 tenant="acme", key="k", request_sha256="0" * 64, job_id="1" * 32,

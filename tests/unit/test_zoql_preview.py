@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from aquarium.domain import errors, tenancy
-from aquarium.services import aqua, zoql_preview
+from aquarium.services import aqua, run_service, zoql_preview
 
 CALLER = tenancy.Principal("demo", "demo", True, tenancy.AuthMethod.SESSION)
 JOB_ID = "a" * 32
@@ -36,9 +36,11 @@ class FakeAqua:
         batch = {"recordCount": 3, "fileId": FILE_ID, "message": self.message}
         return {"id": job_id, "status": status, "batches": [batch]}
 
-    def file(self, caller: tenancy.Principal, file_id: str) -> aqua.FileDownload:
+    def file(self, caller: tenancy.Principal, file_id: str) -> run_service.FileDownload:
         assert file_id == FILE_ID
-        return aqua.FileDownload(self.result, "text/csv", self.result.stat().st_size, "0" * 64)
+        return run_service.FileDownload(
+            self.result, "text/csv", self.result.stat().st_size, "0" * 64
+        )
 
 
 def _preview(fake: FakeAqua, clock: list[float] | None = None) -> zoql_preview.ZoqlPreview:

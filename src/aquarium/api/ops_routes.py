@@ -88,7 +88,6 @@ def healthz(services: Services) -> JSONResponse:
 
 @router.get("/metrics", tags=["Operations"], summary="Prometheus metrics")
 def metrics(services: Services) -> Response:
-    services.aqua.refresh_gauges()
-    if services.report_runs is not None:
-        services.report_runs.refresh_gauges()
+    if services.finder is not None:
+        services.finder.refresh_gauges()
     return Response(generate_latest(observability.REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,18 +1,18 @@
-"""Job statuses and the job state machines (ARCHITECTURE.md "State machines").
+"""The kinds of run and their state machines, as data (ARCHITECTURE.md "State machines").
 
-Two kinds of job run on the same runner: AQuA jobs (with their batches) and Reporting report
-runs. Each kind has one transition table here, the only place that says which status may follow
-which. The store applies an
-event as one compare-and-set update (``... set status = :to where id = :id and status in
-(:from)``); zero rows updated means the event lost a race and is dropped. Terminal states are
-sticky: nothing leaves them.
+Each machine here is the only place that says which status may follow which: the AQuA job
+(:data:`AQUA_JOB`) with its batches (:data:`AQUA_BATCH`), and the Reporting report run
+(:data:`REPORT_RUN`). The store applies an event as one compare-and-set update (``... set
+status = :to where id = :id and status in (:from)``); zero rows updated means the event lost a
+race and is dropped. Terminal states are sticky: nothing leaves them. ``domain/runs.py`` says
+what the roles of a machine mean to the shared lifecycle.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+
+from aquarium.domain import runs
 
 
 class JobStatus(enum.StrEnum):
@@ -55,39 +55,71 @@ class JobEvent(enum.StrEnum):
     REQUEUE = "requeue"  #: its worker was lost; it runs again with attempt + 1
 
 
-Status = TypeVar("Status", bound=enum.StrEnum)
+class BatchEvent(enum.StrEnum):
+    """What can happen to a batch of a stored job."""
+
+    START = "start"  #: its statement begins
+    COMPLETE = "complete"  #: its file is published
+    FAIL = "fail"  #: its statement failed, or passed the time limit
+    CANCEL = "cancel"  #: its job ended (cancelled or aborted) before the batch finished
 
 
-@dataclass(frozen=True)
-class Transition(Generic[Status]):
-    allowed_from: frozenset[Status]
-    to: Status
+AQUA_BATCH = runs.Machine[BatchStatus, BatchEvent](
+    name="AQuA batch",
+    status=BatchStatus,
+    transitions={
+        BatchEvent.START: runs.Transition(frozenset({BatchStatus.PENDING}), BatchStatus.EXECUTING),
+        BatchEvent.COMPLETE: runs.Transition(
+            frozenset({BatchStatus.EXECUTING}), BatchStatus.COMPLETED
+        ),
+        BatchEvent.FAIL: runs.Transition(frozenset({BatchStatus.EXECUTING}), BatchStatus.ABORTED),
+        BatchEvent.CANCEL: runs.Transition(
+            frozenset({BatchStatus.PENDING, BatchStatus.EXECUTING}), BatchStatus.CANCELLED
+        ),
+    },
+    # deleted_notallowed: a query whose object cannot export deleted rows, at validation.
+    entries=frozenset({BatchStatus.PENDING, BatchStatus.DELETED_NOT_ALLOWED}),
+    terminal=frozenset(
+        {
+            BatchStatus.COMPLETED,
+            BatchStatus.ABORTED,
+            BatchStatus.CANCELLED,
+            BatchStatus.DELETED_NOT_ALLOWED,
+        }
+    ),
+    cancel=BatchEvent.CANCEL,
+)
 
-
-TRANSITIONS: dict[JobEvent, Transition[JobStatus]] = {
-    JobEvent.START: Transition(frozenset({JobStatus.SUBMITTED}), JobStatus.EXECUTING),
-    JobEvent.COMPLETE: Transition(frozenset({JobStatus.EXECUTING}), JobStatus.COMPLETED),
-    JobEvent.ABORT: Transition(frozenset({JobStatus.EXECUTING}), JobStatus.ABORTED),
-    JobEvent.CANCEL: Transition(ACTIVE, JobStatus.CANCELLED),
-    JobEvent.REQUEUE: Transition(ACTIVE, JobStatus.SUBMITTED),
-}
-
-# What happens to the batches that have not finished when the job ends this way.
-UNFINISHED_BATCHES_BECOME: dict[JobStatus, BatchStatus] = {
-    JobStatus.ABORTED: BatchStatus.CANCELLED,
-    JobStatus.CANCELLED: BatchStatus.CANCELLED,
-}
-UNFINISHED_BATCH = frozenset({BatchStatus.PENDING, BatchStatus.EXECUTING})
-
-
-def transition(event: JobEvent) -> Transition[JobStatus]:
-    """The statuses ``event`` may apply to and the status it leads to."""
-    return TRANSITIONS[event]
-
-
-def can_apply(event: JobEvent, current: JobStatus) -> bool:
-    """Whether ``event`` would change a job now in ``current`` (pure; the store re-checks)."""
-    return current in TRANSITIONS[event].allowed_from
+AQUA_JOB = runs.RunMachine[JobStatus, JobEvent](
+    name="AQuA job",
+    kind=runs.Kind.AQUA,
+    status=JobStatus,
+    transitions={
+        JobEvent.START: runs.Transition(frozenset({JobStatus.SUBMITTED}), JobStatus.EXECUTING),
+        JobEvent.COMPLETE: runs.Transition(frozenset({JobStatus.EXECUTING}), JobStatus.COMPLETED),
+        JobEvent.ABORT: runs.Transition(frozenset({JobStatus.EXECUTING}), JobStatus.ABORTED),
+        JobEvent.CANCEL: runs.Transition(ACTIVE, JobStatus.CANCELLED),
+        JobEvent.REQUEUE: runs.Transition(ACTIVE, JobStatus.SUBMITTED),
+    },
+    # error: a submit refused at validation is answered with it and never stored.
+    entries=frozenset({JobStatus.SUBMITTED, JobStatus.ERROR}),
+    terminal=TERMINAL,
+    cancel=JobEvent.CANCEL,
+    queued=JobStatus.SUBMITTED,
+    executing=frozenset({JobStatus.EXECUTING}),
+    start=JobEvent.START,
+    requeue=JobEvent.REQUEUE,
+    fail=JobEvent.ABORT,
+    active=ACTIVE,
+    announces_end=True,
+    # A job that ends unfinished cancels the batches that had not finished (finished ones keep
+    # their files); a requeued job runs every query again in one new snapshot.
+    children=runs.Children(
+        machine=AQUA_BATCH,  # type: ignore[arg-type]
+        follow={JobEvent.CANCEL: BatchEvent.CANCEL, JobEvent.ABORT: BatchEvent.CANCEL},
+        renew=JobEvent.REQUEUE,
+    ),
+)
 
 
 # -- report runs (Reporting API, reference reporting.md section 6) ---------------------------
@@ -135,25 +167,46 @@ class ReportRunEvent(enum.StrEnum):
     REQUEUE = "requeue"  #: its worker was lost; it waits again with attempt + 1
 
 
-REPORT_RUN_TRANSITIONS: dict[ReportRunEvent, Transition[ReportRunStatus]] = {
-    ReportRunEvent.START: Transition(
-        frozenset({ReportRunStatus.STARTED}), ReportRunStatus.QUERYDATA
-    ),
-    ReportRunEvent.PROCESS: Transition(
-        frozenset({ReportRunStatus.QUERYDATA}), ReportRunStatus.PROCESSINGDATA
-    ),
-    ReportRunEvent.COMPLETE: Transition(
-        frozenset({ReportRunStatus.PROCESSINGDATA}), ReportRunStatus.COMPLETED
-    ),
-    ReportRunEvent.FAIL: Transition(REPORT_RUN_EXECUTING, ReportRunStatus.ERROR),
-    ReportRunEvent.INVALIDATE: Transition(
-        frozenset({ReportRunStatus.STARTED, ReportRunStatus.QUERYDATA}), ReportRunStatus.INVALID
-    ),
-    ReportRunEvent.CANCEL: Transition(REPORT_RUN_IN_PROGRESS, ReportRunStatus.CANCELLED),
-    ReportRunEvent.REQUEUE: Transition(REPORT_RUN_EXECUTING, ReportRunStatus.STARTED),
+REPORT_RUN = runs.RunMachine[ReportRunStatus, ReportRunEvent](
+    name="report run",
+    kind=runs.Kind.REPORT,
+    status=ReportRunStatus,
+    transitions={
+        ReportRunEvent.START: runs.Transition(
+            frozenset({ReportRunStatus.STARTED}), ReportRunStatus.QUERYDATA
+        ),
+        ReportRunEvent.PROCESS: runs.Transition(
+            frozenset({ReportRunStatus.QUERYDATA}), ReportRunStatus.PROCESSINGDATA
+        ),
+        ReportRunEvent.COMPLETE: runs.Transition(
+            frozenset({ReportRunStatus.PROCESSINGDATA}), ReportRunStatus.COMPLETED
+        ),
+        ReportRunEvent.FAIL: runs.Transition(REPORT_RUN_EXECUTING, ReportRunStatus.ERROR),
+        ReportRunEvent.INVALIDATE: runs.Transition(
+            frozenset({ReportRunStatus.STARTED, ReportRunStatus.QUERYDATA}),
+            ReportRunStatus.INVALID,
+        ),
+        ReportRunEvent.CANCEL: runs.Transition(REPORT_RUN_IN_PROGRESS, ReportRunStatus.CANCELLED),
+        ReportRunEvent.REQUEUE: runs.Transition(REPORT_RUN_EXECUTING, ReportRunStatus.STARTED),
+    },
+    entries=frozenset({ReportRunStatus.STARTED}),
+    terminal=REPORT_RUN_TERMINAL,
+    cancel=ReportRunEvent.CANCEL,
+    queued=ReportRunStatus.STARTED,
+    executing=REPORT_RUN_EXECUTING,
+    start=ReportRunEvent.START,
+    requeue=ReportRunEvent.REQUEUE,
+    fail=ReportRunEvent.FAIL,
+    active=REPORT_RUN_IN_PROGRESS,
+)
+
+#: The machine of every kind of run, by kind.
+MACHINES: dict[runs.Kind, runs.RunMachine[enum.StrEnum, enum.StrEnum]] = {
+    runs.Kind.AQUA: AQUA_JOB,  # type: ignore[dict-item]
+    runs.Kind.REPORT: REPORT_RUN,  # type: ignore[dict-item]
 }
 
 
-def report_run_transition(event: ReportRunEvent) -> Transition[ReportRunStatus]:
-    """The statuses ``event`` may apply to and the status it leads to."""
-    return REPORT_RUN_TRANSITIONS[event]
+def machine(kind: runs.Kind | str) -> runs.RunMachine[enum.StrEnum, enum.StrEnum]:
+    """The state machine of ``kind``."""
+    return MACHINES[runs.Kind(kind)]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -210,3 +211,12 @@ def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int, *, length: int = 3
         # OpenSSL needs a little more than 128 * r * n bytes; its default cap is 32 MiB.
         maxmem=128 * r * n * p + 2 * 1024 * 1024,
     )
+
+
+def callers_tenant(caller: Principal, tenant_of: Callable[[str], Tenant | None]) -> Tenant:
+    """The tenant ``caller`` acts for; :class:`errors.NotAuthenticated` when it no longer exists
+    (removed since the caller's credentials were checked)."""
+    found = tenant_of(caller.tenant)
+    if found is None:
+        raise errors.NotAuthenticated("the tenant no longer exists")
+    return found

@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from aquarium.domain import errors
 from aquarium.engines import base
-from aquarium.export import writer
+from aquarium.export import follower, writer
 from aquarium.zoql import ast, lower, parse
 
 QUOTE = ord('"')
@@ -142,7 +142,7 @@ def write_segments(
         return plain
 
     try:
-        with writer.watching(scratch, progress):
+        with follower.following(scratch, progress):
             snapshot.copy_csv(query, scratch, csv)
         pieces = split(scratch, target, rows_per_segment)
         scratch.unlink()

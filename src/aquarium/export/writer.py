@@ -3,8 +3,8 @@
 The engine writes plain CSV with its own bulk writer; ``gzip`` and ``zip`` wrap it by streaming
 (constant memory); with ``encrypt_to`` the packaged file is then PGP-encrypted (:mod:`pgp`:
 compress first, then encrypt). The checksum and size are of the bytes a client downloads. For
-plain CSV the checksum is computed while the engine writes (:class:`TailHasher` follows the
-growing file), so hashing a multi-gigabyte export adds almost nothing to the job's time.
+plain CSV the checksum is computed while the engine writes (``follower.FileFollower`` follows
+the growing file, and counts its progress in the same read).
 Segmented results (:mod:`segments`) package each segment with :func:`package`.
 """
 
@@ -14,17 +14,15 @@ import contextlib
 import gzip
 import hashlib
 import shutil
-import threading
 import zipfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from aquarium.engines import base
-from aquarium.export import pgp
+from aquarium.export import follower, pgp
 from aquarium.zoql import lower
 
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = follower.CHUNK_BYTES
 CONTENT_TYPES = {
     "CSV": "text/csv;charset=UTF-8",
     "GZIP": "application/x-gzip;charset=UTF-8",
@@ -49,115 +47,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-class TailHasher:
-    """Hashes a file while another writer appends to it; :meth:`finish` returns the digest.
-
-    Engines write CSV strictly front to back, so the bytes already on disk are final.
-    """
-
-    POLL_S = 0.05  # seconds to wait at the current end of the file for more bytes
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._digest = hashlib.sha256()
-        self._done = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._follow, name="aquarium-hash", daemon=True)
-        self._thread.start()
-
-    def _follow(self) -> None:
-        try:
-            while not self.path.exists():
-                if self._done.wait(self.POLL_S):
-                    break
-            if not self.path.exists():
-                return
-            with self.path.open("rb") as handle:
-                while True:
-                    chunk = handle.read(CHUNK_BYTES)
-                    if chunk:
-                        self._digest.update(chunk)
-                    elif self._done.is_set():
-                        # The writer has finished: one last read catches its final bytes.
-                        while chunk := handle.read(CHUNK_BYTES):
-                            self._digest.update(chunk)
-                        return
-                    else:
-                        self._done.wait(self.POLL_S)
-        except BaseException as exc:  # reported by finish(), in the caller's thread
-            self._error = exc
-
-    def finish(self) -> str:
-        """Call once the writer is done; the SHA-256 of the whole file."""
-        self._done.set()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._digest.hexdigest()
-
-    def abandon(self) -> None:
-        """The write failed: stop following."""
-        self._done.set()
-        self._thread.join()
-
-
-Progress = Callable[[int, int], None]  #: (rows written so far, bytes written so far)
-PROGRESS_S = 1.0  # seconds between progress reports of a growing result
-
-
-class ProgressWatcher:
-    """Reports how far an engine has written a CSV file, about every :data:`PROGRESS_S`.
-
-    Rows are the lines past the header (generated text holds no raw line breaks; CONTRACT.md),
-    counted on the bytes already on disk, which engines write strictly front to back. Only
-    what is new since the last look is read.
-    """
-
-    def __init__(self, path: Path, report: Progress, interval_s: float | None = None) -> None:
-        self.path = path
-        self.report = report
-        self.interval_s = PROGRESS_S if interval_s is None else interval_s
-        self._lines = 0
-        self._size = 0
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="aquarium-progress", daemon=True)
-        self._thread.start()
-
-    def _look(self) -> None:
-        try:
-            with self.path.open("rb") as handle:
-                handle.seek(self._size)
-                while chunk := handle.read(CHUNK_BYTES):
-                    self._lines += chunk.count(b"\n")
-                    self._size += len(chunk)
-        except FileNotFoundError:
-            return
-        self.report(max(self._lines - 1, 0), self._size)
-
-    def _watch(self) -> None:
-        while not self._done.wait(self.interval_s):
-            try:
-                self._look()
-            except Exception:  # progress is advisory: never let it break an export
-                return
-
-    def stop(self) -> None:
-        self._done.set()
-        self._thread.join()
-
-
-@contextlib.contextmanager
-def watching(path: Path, report: Progress | None) -> Iterator[None]:
-    """Report progress of the file at ``path`` while the block runs (nothing when ``report``
-    is None)."""
-    if report is None:
-        yield
-        return
-    watcher = ProgressWatcher(path, report)
-    try:
-        yield
-    finally:
-        watcher.stop()
+Progress = follower.Progress
 
 
 def _gzip(source: Path, target: Path) -> None:
@@ -225,23 +115,25 @@ def write_result(
     ``progress`` hears how far the engine has written while it writes.
     """
     if file_format == "CSV" and encrypt_to is None:
-        hasher = TailHasher(target)
+        # The file clients download is the one the engine writes: hash it as it grows.
+        reader = follower.FileFollower(target, hash_it=True, progress=progress)
         try:
-            with watching(target, progress):
-                rows = snapshot.copy_csv(query, target, csv)
+            rows = snapshot.copy_csv(query, target, csv)
         except BaseException:
-            hasher.abandon()
+            reader.abandon()
             raise
+        sha256 = reader.finish()
+        assert sha256 is not None
         return WrittenFile(
             path=target,
             record_count=rows,
             size=target.stat().st_size,
-            sha256=hasher.finish(),
+            sha256=sha256,
             content_type=CONTENT_TYPES[file_format],
         )
     plain = target.with_name(target.name + ".csv")
     try:
-        with watching(plain, progress):
+        with follower.following(plain, progress):
             rows = snapshot.copy_csv(query, plain, csv)
         return package(
             plain,

@@ -1,122 +1,168 @@
-"""The embedded runner: N worker threads in the server process.
+"""The embedded runner: N worker threads in the server process, for every kind of run.
 
-Workers claim work through the store (compare-and-set, so it runs once): AQuA jobs
-(:mod:`execution`) and report runs (:mod:`report_execution`), taking turns between the two
-queues, and keep a heartbeat. A cancel marks the job first (in the service), then
-calls :meth:`InProcessRunner.cancel`, which interrupts the engine statement at once.
-On start, jobs (and report runs) a previous process left running are requeued (or ended after
-``MAX_ATTEMPTS``), so nothing stays "executing" forever.
+Workers claim runs through the store (one compare-and-set claim over every kind, oldest first,
+with admission limits and session order) and hand each to its kind's handler
+(``runner/handlers.py``). Besides the workers, two threads:
+
+- the watchdog (``runner/watchdog.py``): time limits and repeated interrupts, in memory only;
+- the pulse: every :data:`PULSE_S` it asks the store which of its runs it no longer holds (a
+  cancel recorded by another process, or a run taken over elsewhere) and stops them, and every
+  :data:`HEARTBEAT_S` it records that its runs are alive.
+
+A cancel made in this process is immediate: the service records it, then calls
+:meth:`InProcessRunner.cancel`, which interrupts the statement at once. On start, runs a dead
+process left executing are requeued (or failed after :data:`MAX_ATTEMPTS`) and the temporary
+files of dead attempts are removed, so nothing stays "executing" and no partial file stays on
+disk.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
+import socket
 import threading
-import time
-
-import sqlalchemy as sa
+from collections.abc import Mapping
 
 from aquarium import observability
-from aquarium.domain import jobs, tenancy
-from aquarium.runner import execution, report_execution
-from aquarium.store import jobs_repo, report_runs_repo
+from aquarium.domain import jobs, runs
+from aquarium.runner import context, handlers, lifecycle, policy, running, watchdog
+from aquarium.store import database, runs_repo
 
 POLL_S = 0.5  # seconds between looks for work when nobody calls wake()
-HEARTBEAT_S = 5.0  # seconds between heartbeats of running jobs
+PULSE_S = 0.1  # seconds between looks for runs cancelled by another process
+HEARTBEAT_S = 5.0  # seconds between heartbeats of running runs
 STALE_AFTER_S = 30.0  # a heartbeat older than this means the worker is gone
-MAX_ATTEMPTS = 3  # a job whose worker died this often is aborted, not retried
-CANCEL_POLL_S = 0.05  # seconds between repeated interrupts of a cancelled or stopped job
-CANCEL_WATCH_S = 60.0  # seconds such a job is interrupted again until its thread lets go
+MAX_ATTEMPTS = 3  # a run whose worker died this often fails, it is not retried
 RETRIED_TOO_OFTEN = "The worker running this job stopped; it was retried too often."
 INTERNAL = "Internal Server Error."
+RECOVER_S = 10.0  # seconds between looks for runs of dead workers (other processes)
 
 log = observability.logger(__name__)
-Claimed = jobs_repo.JobRecord | report_runs_repo.ReportRunRecord
+
+
+def new_worker_id() -> str:
+    """``host:pid:nonce``: unique per runner, and says where to look whether it is alive."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def dead_here(worker: str | None) -> bool:
+    """Whether ``worker`` ran in a process of this host that no longer exists (its runs can
+    be recovered at once, without waiting for their heartbeat to go stale)."""
+    if worker is None:
+        return True
+    host, pid = socket.gethostname(), None
+    if worker.startswith("inprocess-") and worker[len("inprocess-") :].isdigit():
+        pid = int(worker[len("inprocess-") :])  # an older release's worker, always local
+    else:
+        parts = worker.split(":")
+        if len(parts) == 3 and parts[1].isdigit():
+            host, pid = parts[0], int(parts[1])
+    if pid is None or host != socket.gethostname():
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class InProcessRunner:
-    def __init__(self, ctx: execution.ExecutionContext, *, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        ctx: context.ExecutionContext,
+        *,
+        workers: int | None = None,
+        kinds: Mapping[runs.Kind, handlers.KindHandler] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.workers = workers or os.cpu_count() or 2
-        self.worker_id = f"inprocess-{os.getpid()}"
+        self.worker_id = new_worker_id()
+        self.handlers = dict(kinds or handlers.default())
         self._wake = threading.Condition()
         self._stopping = threading.Event()
-        self._running: dict[str, execution.RunningJob] = {}
-        self._reports: set[str] = set()  # ids in _running that are report runs
-        self._reports_first = False  # which queue the next claim looks at first
+        self._running: dict[str, running.RunningRun] = {}
         self._running_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._watchdog = watchdog.Watchdog(self.in_progress)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         self.recover()
+        self.sweep_temporaries()
         for index in range(self.workers):
-            thread = threading.Thread(
-                target=self._work, name=f"aquarium-worker-{index}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-        beat = threading.Thread(target=self._heartbeat, name="aquarium-heartbeat", daemon=True)
-        beat.start()
-        self._threads.append(beat)
+            self._thread(self._work, f"aquarium-worker-{index}")
+        self._thread(self._pulse, "aquarium-pulse")
+        self._watchdog.start()
+
+    def _thread(self, target: object, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self) -> None:
         self._stopping.set()
         self.wake()
-        with self._running_lock:
-            running = list(self._running.values())
-        for job in running:
-            self._interrupt_until_released(job)
+        in_progress = self.in_progress()
+        for run in in_progress:
+            run.stop(runs.StopReason.SHUTDOWN)
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
+        self._watchdog.stop()
         # Whatever was interrupted by the shutdown runs again on the next start.
-        with self.ctx.metadata.begin() as conn:
-            for job in running:
-                self._requeue(conn, job.job_id)
-        for job in running:
-            self.ctx.notifier.job_changed(job.tenant, job.job_id)
+        for run in in_progress:
+            machine = jobs.machine(run.kind)
+            if lifecycle.apply(self.ctx, run, machine.requeue, held_by=self.worker_id):
+                lifecycle.discard_withdrawn(self.ctx, run.run_id)
 
-    def _requeue(self, conn: sa.Connection, job_id: str) -> None:
-        if job_id in self._reports:
-            event = jobs.ReportRunEvent.REQUEUE
-            report_runs_repo.apply_event(conn, job_id, event, at=self._now())
-        else:
-            jobs_repo.apply_event(conn, job_id, jobs.JobEvent.REQUEUE, at=self._now())
+    def in_progress(self) -> list[running.RunningRun]:
+        with self._running_lock:
+            return list(self._running.values())
 
     def recover(self) -> None:
-        """Requeue (or abort) the jobs a dead process left executing."""
-        recovered: list[jobs_repo.JobRecord] = []
-        with self.ctx.metadata.begin() as conn:
-            for job in jobs_repo.stale_jobs(conn, older_than=self._now()):
-                if job.worker == self.worker_id and job.id in self._running:
-                    continue
-                retry = job.attempt < MAX_ATTEMPTS
-                event = jobs.JobEvent.REQUEUE if retry else jobs.JobEvent.ABORT
-                # A requeued job keeps no message: it is not failing, it is waiting again.
-                message = None if retry else RETRIED_TOO_OFTEN
-                jobs_repo.apply_event(conn, job.id, event, at=self._now(), message=message)
-                log.info("recovered job", job_id=job.id, tenant=job.tenant, action=event.value)
-                recovered.append(job)
-        for job in recovered:
-            self.ctx.notifier.job_changed(job.tenant, job.id)
-        self._recover_report_runs()
+        """Requeue (or fail) the runs of dead workers: a worker of a process of this host that
+        no longer exists, or one whose heartbeat is older than :data:`STALE_AFTER_S`."""
+        now = self._now()
+        with database.read_only(self.ctx.metadata) as conn:
+            held = runs_repo.stale(conn, older_than=now, kinds=self.handlers)
+        stale_before = now - dt.timedelta(seconds=STALE_AFTER_S)
+        for found in held:
+            if found.worker == self.worker_id:
+                continue
+            beat = found.heartbeat_at
+            if beat is not None and beat >= stale_before and not dead_here(found.worker):
+                continue
+            self._recover(found)
 
-    def _recover_report_runs(self) -> None:
-        recovered: list[report_runs_repo.ReportRunRecord] = []
-        with self.ctx.metadata.begin() as conn:
-            for found in report_runs_repo.stale_runs(conn, older_than=self._now()):
-                if found.id in self._running:
-                    continue
-                retry = found.attempt < MAX_ATTEMPTS
-                event = jobs.ReportRunEvent.REQUEUE if retry else jobs.ReportRunEvent.FAIL
-                message = None if retry else RETRIED_TOO_OFTEN
-                report_runs_repo.apply_event(conn, found.id, event, at=self._now(), message=message)
-                log.info("recovered report run", run_id=found.id, action=event.value)
-                recovered.append(found)
-        for found in recovered:
-            self.ctx.notifier.job_changed(found.tenant, found.id)
+    def _recover(self, found: runs_repo.RunRecord) -> None:
+        machine = jobs.machine(found.kind)
+        retry = found.attempt < MAX_ATTEMPTS
+        ref = running.RunningRun(found.id, found.tenant, found.kind)
+        # A requeued run keeps no message: it is not failing, it is waiting again.
+        event = machine.requeue if retry else machine.fail
+        message = None if retry else RETRIED_TOO_OFTEN
+        status = lifecycle.apply(self.ctx, ref, event, message=message, held_by=found.worker)
+        if status is not None:
+            lifecycle.discard_withdrawn(self.ctx, found.id)
+            log.info("recovered run", run_id=found.id, tenant=found.tenant, action=event.value)
+
+    def sweep_temporaries(self) -> None:
+        """Remove the temporary files of runs no worker executes (dead attempts)."""
+        found = self.ctx.results.temporaries()
+        if not found:
+            return
+        with database.read_only(self.ctx.metadata) as conn:
+            alive = runs_repo.executing_ids(conn, {run_id for run_id, _ in found if run_id})
+        for run_id, path in found:
+            if run_id is None or run_id not in alive:
+                self.ctx.results.discard(path)
+                log.info("removed a dead attempt's temporary file", run_id=run_id, path=str(path))
 
     def wake(self) -> None:
         with self._wake:
@@ -124,124 +170,93 @@ class InProcessRunner:
 
     def cancel(self, job_id: str) -> None:
         with self._running_lock:
-            running = self._running.get(job_id)
-        if running is None:
-            return
-        running.cancel_requested_at = time.perf_counter()
-        self._interrupt_until_released(running)
-
-    def _interrupt_until_released(self, running: execution.RunningJob) -> None:
-        running.interrupt()
-        threading.Thread(
-            target=self._keep_interrupting, args=(running,), name="aquarium-cancel", daemon=True
-        ).start()
-
-    @staticmethod
-    def _keep_interrupting(running: execution.RunningJob) -> None:
-        # An engine interrupt only reaches a statement that is running: one that lands while a
-        # statement is being started is lost (DuckDB clears the flag when a query begins).
-        # Repeat it until the job's thread lets go.
-        deadline = time.monotonic() + CANCEL_WATCH_S
-        while not running.finished.wait(CANCEL_POLL_S) and time.monotonic() < deadline:
-            running.interrupt()
+            found = self._running.get(job_id)
+        if found is not None:
+            found.stop(runs.StopReason.CANCEL)
 
     # -- threads --------------------------------------------------------------------------
     def _now(self) -> dt.datetime:
         return self.ctx.clock.now()
 
-    def _claim(self) -> Claimed | None:
-        """The next AQuA job or report run; the two queues take turns at going first."""
-        self._reports_first = not self._reports_first
-        order = (self._claim_run, self._claim_job)
-        for claim in order if self._reports_first else reversed(order):
-            found = claim()
-            if found is not None:
-                self.ctx.notifier.job_changed(found.tenant, found.id)
-                return found
-        return None
+    def _limit(self, tenant: str, kind: runs.Kind) -> int:
+        return policy.executing_limit(self.ctx.tenant(tenant), kind)
 
-    def _claim_job(self) -> Claimed | None:
+    def _claim(self) -> tuple[runs_repo.RunRecord, object] | None:
+        """The next run any handler here can run, with its particulars."""
         with self.ctx.metadata.begin() as conn:
-            return jobs_repo.claim_next(conn, worker=self.worker_id, at=self._now())
-
-    def _claim_run(self) -> Claimed | None:
-        with self.ctx.metadata.begin() as conn:
-            return report_runs_repo.claim_next(
-                conn, worker=self.worker_id, at=self._now(), tenant_limit=self._report_limit
+            claimed = runs_repo.claim_next(
+                conn, self.handlers, worker=self.worker_id, at=self._now(), limit=self._limit
             )
-
-    def _report_limit(self, tenant: str) -> int:
-        found = self.ctx.tenant(tenant)
-        return (found.limits if found else tenancy.Limits()).max_report_runs
+            if claimed is None:
+                return None
+            record = self.handlers[claimed.kind].load(conn, claimed.tenant, claimed.id)
+        self.ctx.notifier.job_changed(claimed.tenant, claimed.id)
+        observability.JOBS.labels(claimed.kind.value, claimed.status).inc()
+        return (claimed, record) if record is not None else None
 
     def _work(self) -> None:
         while not self._stopping.is_set():
             try:
-                job = self._claim()
+                found = self._claim()
             except Exception:
-                log.exception("claiming a job failed")
-                job = None
-            if job is None:
+                log.exception("claiming a run failed")
+                found = None
+            if found is None:
                 with self._wake:
                     self._wake.wait(POLL_S)
                 continue
-            self._run(job)
+            self._run(*found)
 
-    def _run(self, job: Claimed) -> None:
-        running = execution.RunningJob(job.id, job.tenant)
-        report = isinstance(job, report_runs_repo.ReportRunRecord)
+    def _run(self, claimed: runs_repo.RunRecord, record: object) -> None:
+        run = running.RunningRun(claimed.id, claimed.tenant, claimed.kind)
+        machine = jobs.machine(claimed.kind)
         with self._running_lock:
-            if report:
-                self._reports.add(job.id)
             if self._stopping.is_set():
-                # Claimed while stop() ran: stop() has already taken its list of running jobs
-                # and would neither interrupt nor requeue this one.
-                with self.ctx.metadata.begin() as conn:
-                    self._requeue(conn, job.id)
-                self._reports.discard(job.id)
-                self.ctx.notifier.job_changed(job.tenant, job.id)
+                # Claimed while stop() ran: stop() has already taken its list of runs in
+                # progress and would neither interrupt nor requeue this one.
+                lifecycle.apply(self.ctx, run, machine.requeue)
                 return
-            self._running[job.id] = running
+            self._running[run.run_id] = run
         observability.RUNNING.inc()
-        kind = "report" if report else "aqua"
-        status = jobs.ReportRunStatus.QUERYDATA if report else jobs.JobStatus.EXECUTING
-        observability.JOBS.labels(kind, status.value).inc()
         try:
-            if isinstance(job, report_runs_repo.ReportRunRecord):
-                report_execution.run(self.ctx, job, running)
-            else:
-                execution.execute(self.ctx, job, running)
+            self.handlers[claimed.kind].run(self.ctx, record, run)
         except Exception:
-            log.exception("job failed unexpectedly", job_id=job.id, tenant=job.tenant, kind=kind)
-            self._fail(job)
+            log.exception("run failed unexpectedly", run_id=run.run_id, tenant=run.tenant)
+            lifecycle.apply(self.ctx, run, machine.fail, message=INTERNAL)
         finally:
             observability.RUNNING.dec()
             with self._running_lock:
-                self._running.pop(job.id, None)
-                self._reports.discard(job.id)
-            running.finished.set()
+                self._running.pop(run.run_id, None)
+            run.finished.set()
 
-    def _fail(self, job: Claimed) -> None:
-        with self.ctx.metadata.begin() as conn:
-            if isinstance(job, report_runs_repo.ReportRunRecord):
-                event = jobs.ReportRunEvent.FAIL
-                report_runs_repo.apply_event(conn, job.id, event, at=self._now(), message=INTERNAL)
-            else:
-                jobs_repo.apply_event(
-                    conn, job.id, jobs.JobEvent.ABORT, at=self._now(), message=INTERNAL
-                )
-        self.ctx.notifier.job_changed(job.tenant, job.id)
-
-    def _heartbeat(self) -> None:
-        while not self._stopping.wait(HEARTBEAT_S):
-            with self._running_lock:
-                running = list(self._running)
-            if not running:
-                continue
+    def _pulse(self) -> None:
+        ticks = 0
+        beat_every = round(HEARTBEAT_S / PULSE_S)
+        recover_every = round(RECOVER_S / PULSE_S)
+        while not self._stopping.wait(PULSE_S):
+            ticks += 1
             try:
-                with self.ctx.metadata.begin() as conn:
-                    for job_id in running:
-                        repo = report_runs_repo if job_id in self._reports else jobs_repo
-                        repo.heartbeat(conn, job_id, self.worker_id, self._now())
+                in_progress = {run.run_id: run for run in self.in_progress()}
+                if in_progress:
+                    self._stop_released(in_progress)
+                if in_progress and ticks % beat_every == 0:
+                    with self.ctx.metadata.begin() as conn:
+                        runs_repo.heartbeat(conn, in_progress, self.worker_id, self._now())
+                if ticks % recover_every == 0:
+                    self.recover()
             except Exception:
-                log.exception("heartbeat failed")
+                log.exception("the runner's pulse failed")
+
+    def _stop_released(self, in_progress: Mapping[str, running.RunningRun]) -> None:
+        """Stop the runs the store says this worker no longer holds (a cancel recorded by
+        another process: the statement is interrupted within about ``PULSE_S``)."""
+        with database.read_only(self.ctx.metadata) as conn:
+            released = runs_repo.released(conn, in_progress, self.worker_id)
+        for run_id, (kind, status, changed_at) in released.items():
+            run = in_progress[run_id]
+            machine = jobs.machine(kind)
+            if status == machine.transition(machine.cancel).to.value:
+                ago = (self._now() - changed_at).total_seconds()
+                run.stop(runs.StopReason.CANCEL, decided_s_ago=ago)
+            else:
+                run.stop(runs.StopReason.SHUTDOWN)

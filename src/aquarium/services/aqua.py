@@ -9,23 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from aquarium import observability
-from aquarium.catalog import model
-from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, ids, jobs, tenancy
+from aquarium.domain import errors, ids, jobs, runs, tenancy
 from aquarium.domain import notifier as notifier_port
-from aquarium.runner import base as runner_base
 from aquarium.runner import sessions
-from aquarium.services import aqua_request, aqua_wire, job_cache
-from aquarium.storage import base as storage
-from aquarium.store import database, files_repo, jobs_repo
+from aquarium.services import aqua_request, aqua_wire, job_cache, run_service
+from aquarium.store import database, jobs_repo, runs_repo
 from aquarium.zoql import check, plan, translate
 
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
@@ -38,22 +32,8 @@ log = observability.logger(__name__)
 IdempotencyConflict = errors.IdempotencyConflict
 
 
-@dataclass(frozen=True)
-class FileDownload:
-    path: Path
-    content_type: str
-    size: int
-    sha256: str
-
-
 @dataclass
-class AquaService:
-    metadata: sa.Engine
-    catalog: model.Catalog
-    runner: runner_base.JobRunner
-    results: storage.ResultStore
-    clock: clock_port.Clock
-    tenant_of: Callable[[str], tenancy.Tenant | None]
+class AquaService(run_service.RunService):
     documents: job_cache.JobDocumentCache | job_cache.NoCache = field(
         default_factory=job_cache.NoCache
     )
@@ -62,12 +42,6 @@ class AquaService:
 
     def _changed(self, tenant: str, job_id: str) -> None:
         (self.notifier or self.documents).job_changed(tenant, job_id)
-
-    def _tenant(self, principal: tenancy.Principal) -> tenancy.Tenant:
-        tenant = self.tenant_of(principal.tenant)
-        if tenant is None:
-            raise errors.NotAuthenticated("the tenant no longer exists")
-        return tenant
 
     # -- submit ---------------------------------------------------------------------------
     def submit(
@@ -228,14 +202,6 @@ class AquaService:
             raise errors.InvalidJobId()
         return aqua_wire.job_document(job, time_zone=tenant.time_zone)
 
-    def refresh_gauges(self) -> None:
-        """Set the queue-depth and jobs-by-status gauges from the store (for /metrics)."""
-        with database.read_only(self.metadata) as conn:
-            counts = jobs_repo.count_by_status(conn)
-        observability.QUEUE_DEPTH.set(counts.get(jobs.JobStatus.SUBMITTED, 0))
-        for status in jobs.JobStatus:
-            observability.JOBS_BY_STATUS.labels("aqua", status.value).set(counts.get(status, 0))
-
     def get_json(self, principal: tenancy.Principal, job_id: str) -> bytes:
         """The job document as JSON bytes, served from memory while the job is unchanged."""
         cached = self.documents.get(job_id)
@@ -266,8 +232,9 @@ class AquaService:
             job = jobs_repo.get_job(conn, tenant.name, job_id)
             if job is None:
                 raise errors.InvalidJobId()
-            status = jobs_repo.apply_event(
+            status = runs_repo.apply_event(
                 conn,
+                runs.Kind.AQUA,
                 job_id,
                 jobs.JobEvent.CANCEL,
                 at=self.clock.now(),
@@ -287,20 +254,18 @@ class AquaService:
         return aqua_wire.job_document(job, time_zone=tenant.time_zone)
 
     # -- files ----------------------------------------------------------------------------
-    def file(self, principal: tenancy.Principal, file_id: str) -> FileDownload:
+    def file(self, principal: tenancy.Principal, file_id: str) -> run_service.FileDownload:
         """A published result file; NotFound for unknown, foreign, expired or purged ids."""
         tenant = self._tenant(principal)
         file_id = file_id.removesuffix(".csv")
         if not ids.is_id(file_id):
             raise errors.NotFound("no such file")
-        with database.read_only(self.metadata) as conn:
-            record = files_repo.get_file(conn, tenant.name, file_id, now=self.clock.now())
-        path = self.results.local_path(record.path) if record is not None else None
-        if record is None or path is None:
+        found = self._published(tenant.name, file_id)
+        if found is None:
             raise errors.NotFound("no such file, or it has expired")
-        if record.size > tenant.limits.max_file_bytes:
+        if found.size > tenant.limits.max_file_bytes:
             raise errors.FileTooLarge()
-        return FileDownload(path, record.content_type, record.size, record.sha256)
+        return found
 
 
 def _aggregates(query_plan: plan.Plan) -> bool:

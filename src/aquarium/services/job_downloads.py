@@ -9,13 +9,13 @@ Zuora's endpoints (:meth:`AquaService.file`, :meth:`ReportRunService.export`).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from aquarium.domain import errors, tenancy
-from aquarium.services import aqua, job_finder, report_runs
-from aquarium.services.report_runs import NamedFile
+from aquarium.services import aqua, job_finder, report_runs, run_service
 
 FILE_URL = re.compile(r"^/v1/file/(?P<file>[0-9a-f]{32})$")
 EXPORT_URL = re.compile(
@@ -37,7 +37,9 @@ class JobDownloads:
     aqua: aqua.AquaService
     report_runs: report_runs.ReportRunService
 
-    def file(self, caller: tenancy.Principal, job_id: str, file_id: str) -> NamedFile:
+    def file(
+        self, caller: tenancy.Principal, job_id: str, file_id: str
+    ) -> run_service.FileDownload:
         """One result file of an AQuA job; NotFound when the job has no such file."""
         job = self.finder.job(caller, job_id)
         for entry in _downloads(job):
@@ -46,11 +48,13 @@ class JobDownloads:
                 return self._aqua_file(caller, job, entry, file_id)
         raise errors.NotFound(f"job {job_id} has no file {file_id}")
 
-    def export(self, caller: tenancy.Principal, job_id: str, *, pivoted: bool) -> NamedFile:
+    def export(
+        self, caller: tenancy.Principal, job_id: str, *, pivoted: bool
+    ) -> run_service.FileDownload:
         """A report run's export (``pivoted``: a summary's crosstab), as Zuora's export sends it."""
         return self.report_runs.export(caller, job_id, "true" if pivoted else None)
 
-    def only(self, caller: tenancy.Principal, job_id: str) -> NamedFile | None:
+    def only(self, caller: tenancy.Principal, job_id: str) -> run_service.FileDownload | None:
         """The job's file when there is exactly one to take (a report run: its export);
         ``None`` when it has several or none yet."""
         job = self.finder.job(caller, job_id)
@@ -66,14 +70,14 @@ class JobDownloads:
 
     def _aqua_file(
         self, caller: tenancy.Principal, job: dict[str, Any], entry: dict[str, Any], file_id: str
-    ) -> NamedFile:
+    ) -> run_service.FileDownload:
         found = self.aqua.file(caller, file_id)
         stem = "-".join(str(part) for part in (job.get("name"), entry.get("name")) if part)
         extension = next(
             (ext for prefix, ext in EXTENSIONS if found.content_type.startswith(prefix)), ""
         )
         filename = (SAFE_NAME.sub("_", stem) or file_id) + extension
-        return NamedFile(found.path, found.content_type, found.size, found.sha256, filename)
+        return dataclasses.replace(found, filename=filename)
 
 
 def _downloads(job: dict[str, Any]) -> list[dict[str, Any]]:

@@ -18,10 +18,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from aquarium import observability
 from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, jobs, reporting_errors, tenancy
+from aquarium.domain import errors, jobs, reporting_errors, runs, tenancy
 from aquarium.services import aqua, report_runs
-from aquarium.store import database, files_repo, job_finder_repo, jobs_repo, report_runs_repo
+from aquarium.store import (
+    database,
+    files_repo,
+    job_finder_repo,
+    jobs_repo,
+    report_runs_repo,
+    runs_repo,
+)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -165,26 +173,11 @@ class JobFinder:
                 after=query.after,
                 limit=query.limit + 1,
             )
-            shown = rows[: query.limit]
-            aqua_jobs = {
-                job.id: job
-                for job in jobs_repo.jobs_by_ids(
-                    conn, caller.tenant, [r.id for r in shown if r.kind == "aqua"]
-                )
-            }
-            runs = {
-                run.id: run
-                for run in report_runs_repo.runs_by_ids(
-                    conn, caller.tenant, [r.id for r in shown if r.kind == "report"]
-                )
-            }
+        shown = rows[: query.limit]
         now = self.clock.now()
-        listed = [
-            self._summary(aqua_jobs.get(row.id) or runs.get(row.id), row, now) for row in shown
-        ]
         more = len(rows) > query.limit
         return {
-            "jobs": listed,
+            "jobs": [_summary(row, now) for row in shown],
             "nextCursor": _encode_cursor(shown[-1], query.sort) if more and shown else None,
         }
 
@@ -192,19 +185,19 @@ class JobFinder:
     def job(self, caller: tenancy.Principal, job_id: str) -> dict[str, Any]:
         """A job in detail; errors.NotFound for an unknown or foreign id."""
         with database.read_only(self.metadata) as conn:
-            kind = job_finder_repo.kind_of(conn, caller.tenant, job_id)
+            row = job_finder_repo.row(conn, caller.tenant, job_id)
             record: jobs_repo.JobRecord | report_runs_repo.ReportRunRecord | None = None
-            if kind == "aqua":
+            if row is not None and row.kind == runs.Kind.AQUA:
                 record = jobs_repo.get_job(conn, caller.tenant, job_id)
-            elif kind == "report":
+            elif row is not None and row.kind == runs.Kind.REPORT:
                 record = report_runs_repo.get(conn, caller.tenant, job_id)
             files = files_repo.files_of_job(conn, job_id) if record is not None else []
-        if record is None:
+        if row is None or record is None:
             raise errors.NotFound(f"there is no job {job_id}")
-        now = self.clock.now()
+        found = _summary(row, self.clock.now())
         if isinstance(record, jobs_repo.JobRecord):
-            return _aqua_detail(record, files, now)
-        return _run_detail(record, files, now)
+            return found | _aqua_detail(record, files, self.clock.now())
+        return found | _run_detail(record, files)
 
     def state(self, caller: tenancy.Principal, job_id: str) -> dict[str, str] | None:
         """``{"id", "kind", "status"}`` of one of the caller's jobs, or None."""
@@ -217,7 +210,7 @@ class JobFinder:
         finished, ``errors.JobCancelNotAllowed`` for another user's report run (non-admins)."""
         found = self.job(caller, job_id)
         try:
-            if found["kind"] == "aqua":
+            if found["kind"] == runs.Kind.AQUA:
                 self.aqua.cancel(caller, job_id)
             else:
                 self.report_runs.cancel(caller, job_id)
@@ -229,18 +222,17 @@ class JobFinder:
             raise errors.JobCancelNotAllowed(exc.message) from None
         return self.job(caller, job_id)
 
-    # -- wire form ----------------------------------------------------------------------
-    def _summary(
-        self,
-        record: jobs_repo.JobRecord | report_runs_repo.ReportRunRecord | None,
-        row: job_finder_repo.JobRow,
-        now: dt.datetime,
-    ) -> dict[str, Any]:
-        if isinstance(record, jobs_repo.JobRecord):
-            return _aqua_summary(record, now)
-        if isinstance(record, report_runs_repo.ReportRunRecord):
-            return _run_summary(record, now)
-        return _row_summary(row)  # changed kind under us: unlikely, answered plainly
+    def refresh_gauges(self) -> None:
+        """Set the stored-runs-by-status and queue-depth gauges from the store (/metrics)."""
+        waiting = 0
+        with database.read_only(self.metadata) as conn:
+            for kind, machine in jobs.MACHINES.items():
+                counts = runs_repo.count_by_status(conn, kind)
+                waiting += counts.get(machine.queued, 0)
+                for status in machine.statuses:
+                    gauge = observability.JOBS_BY_STATUS.labels(kind.value, status.value)
+                    gauge.set(counts.get(status, 0))
+        observability.QUEUE_DEPTH.set(waiting)
 
 
 def _elapsed_ms(start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime) -> int:
@@ -249,7 +241,28 @@ def _elapsed_ms(start: dt.datetime | None, end: dt.datetime | None, now: dt.date
     return max(int(((end or now) - start).total_seconds() * 1000), 0)
 
 
-def _row_summary(row: job_finder_repo.JobRow) -> dict[str, Any]:
+def _progress(row: job_finder_repo.JobRow, now: dt.datetime) -> dict[str, int]:
+    """How far a run has got: an AQuA job by its batches, a report run as one step."""
+    elapsed = _elapsed_ms(row.started_at, row.finished_at, now)
+    if row.kind == runs.Kind.REPORT:
+        done = row.status == jobs.ReportRunStatus.COMPLETED
+        return {
+            "batches": 1,
+            "batchesDone": 1 if done else 0,
+            "rowsWritten": row.row_count or 0,
+            "bytesWritten": 0,
+            "elapsedMs": elapsed,
+        }
+    return {
+        "batches": row.batches,
+        "batchesDone": row.batches_done,
+        "rowsWritten": row.rows_written,
+        "bytesWritten": row.bytes_written,
+        "elapsedMs": elapsed,
+    }
+
+
+def _summary(row: job_finder_repo.JobRow, now: dt.datetime) -> dict[str, Any]:
     return {
         "id": row.id,
         "kind": row.kind,
@@ -264,58 +277,7 @@ def _row_summary(row: job_finder_repo.JobRow) -> dict[str, Any]:
         "reportId": row.report_id,
         "viewType": row.view_type,
         "message": row.message or None,
-        "progress": None,
-    }
-
-
-def _aqua_summary(job: jobs_repo.JobRecord, now: dt.datetime) -> dict[str, Any]:
-    done = [b for b in job.batches if b.status == jobs.BatchStatus.COMPLETED]
-    return {
-        "id": job.id,
-        "kind": "aqua",
-        "name": job.name or "",
-        "status": job.status.value,
-        "createdBy": job.created_by,
-        "createdAt": stamp(job.created_at),
-        "startedAt": stamp(job.started_at),
-        "finishedAt": stamp(job.finished_at),
-        "partner": job.partner,
-        "project": job.project,
-        "reportId": None,
-        "viewType": None,
-        "message": job.message or None,
-        "progress": {
-            "batches": len(job.batches),
-            "batchesDone": len(done),
-            "rowsWritten": sum(b.rows_written for b in job.batches),
-            "bytesWritten": sum(b.bytes_written for b in job.batches),
-            "elapsedMs": _elapsed_ms(job.started_at, job.finished_at, now),
-        },
-    }
-
-
-def _run_summary(run: report_runs_repo.ReportRunRecord, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "kind": "report",
-        "name": run.report_name,
-        "status": run.status.value,
-        "createdBy": run.created_by,
-        "createdAt": stamp(run.created_at),
-        "startedAt": stamp(run.started_at),
-        "finishedAt": stamp(run.finished_at),
-        "partner": None,
-        "project": None,
-        "reportId": run.report_id,
-        "viewType": run.view_type,
-        "message": run.message or None,
-        "progress": {
-            "batches": 1,
-            "batchesDone": 1 if run.status is jobs.ReportRunStatus.COMPLETED else 0,
-            "rowsWritten": run.row_count or 0,
-            "bytesWritten": 0,
-            "elapsedMs": _elapsed_ms(run.started_at, run.finished_at, now),
-        },
+        "progress": _progress(row, now),
     }
 
 
@@ -332,7 +294,8 @@ def _download(name: str, url: str, file: files_repo.FileRecord) -> dict[str, Any
 def _aqua_detail(
     job: jobs_repo.JobRecord, files: Sequence[files_repo.FileRecord], now: dt.datetime
 ) -> dict[str, Any]:
-    found = _aqua_summary(job, now)
+    """What the detail of an AQuA job adds to its summary: settings, batches, downloads."""
+    found: dict[str, Any] = {}
     found["settings"] = {
         "format": job.format,
         "version": job.version,
@@ -373,12 +336,10 @@ def _aqua_detail(
 
 
 def _run_detail(
-    run: report_runs_repo.ReportRunRecord,
-    files: Sequence[files_repo.FileRecord],
-    now: dt.datetime,
+    run: report_runs_repo.ReportRunRecord, files: Sequence[files_repo.FileRecord]
 ) -> dict[str, Any]:
-    found = _run_summary(run, now)
-    found["rowCount"] = run.row_count
+    """What the detail of a report run adds to its summary: its rows and exports."""
+    found: dict[str, Any] = {"rowCount": run.row_count}
     by_id = {f.id: f for f in files}
     export = f"/api/rest/v1/reportruns/export/{run.id}"
     downloads = []

@@ -20,26 +20,20 @@ silent (IMPL, also in docs/reporting.md):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from aquarium import observability
-from aquarium.catalog import model
-from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, ids, jobs, reporting_errors, tenancy
+from aquarium.domain import errors, ids, jobs, reporting_errors, runs, tenancy
 from aquarium.domain import notifier as notifier_port
 from aquarium.export import report_output
-from aquarium.runner import base as runner_base
-from aquarium.services import report_run_list
-from aquarium.storage import base as storage
-from aquarium.store import database, files_repo, report_runs_repo, reports_repo
+from aquarium.services import report_run_list, run_service
+from aquarium.store import database, report_runs_repo, reports_repo, runs_repo
 from aquarium.zoql import check, report_plan
 
 log = observability.logger(__name__)
@@ -63,33 +57,10 @@ def _run_not_found(run_id: str) -> reporting_errors.ReportRunNotFound:
     return reporting_errors.ReportRunNotFound(f"The report run with id {run_id} does not exist.")
 
 
-@dataclass(frozen=True)
-class NamedFile:
-    """A file to send: where it is, its type, size and checksum, and a name to save it as."""
-
-    path: Path
-    content_type: str
-    size: int
-    sha256: str
-    filename: str
-
-
 @dataclass
-class ReportRunService:
-    metadata: sa.Engine
-    catalog: model.Catalog
-    runner: runner_base.JobRunner
-    results: storage.ResultStore
-    clock: clock_port.Clock
-    tenant_of: Callable[[str], tenancy.Tenant | None]
+class ReportRunService(run_service.RunService):
     #: hears of every change this service commits (live job events)
     notifier: notifier_port.Notifier = field(default_factory=notifier_port.NullNotifier)
-
-    def _tenant(self, caller: tenancy.Principal) -> tenancy.Tenant:
-        found = self.tenant_of(caller.tenant)
-        if found is None:
-            raise errors.NotAuthenticated("the tenant no longer exists")
-        return found
 
     # -- run ------------------------------------------------------------------------------
     def run(
@@ -221,13 +192,13 @@ class ReportRunService:
         reason = _not_ready(run)
         if reason is not None:
             raise reporting_errors.ReportRunNotCompleted(reason)
-        found = self._published(caller, run, run.data_file_id)
-        if isinstance(found, str):
-            raise reporting_errors.ReportResultsExpired(found)
-        page = report_output.read_page(found[1], max(start - 1, 0), size)
+        found = self._result(caller, run, run.data_file_id)
+        page = report_output.read_page(found.path, max(start - 1, 0), size)
         return {"page": page, "size": size, "offset": start, "total": run.row_count or 0}
 
-    def export(self, caller: tenancy.Principal, run_id: str, pivoted: str | None) -> NamedFile:
+    def export(
+        self, caller: tenancy.Principal, run_id: str, pivoted: str | None
+    ) -> run_service.FileDownload:
         """The run's UTF-16 export; ``pivoted=true`` gives a summary's crosstab [EXP]."""
         crosstab = _boolean("pivoted", pivoted)
         try:
@@ -238,28 +209,29 @@ class ReportRunService:
         if reason is not None:
             raise reporting_errors.ReportRunNotCompleted(f"{EXPORT_FAILED} {reason}")
         file_id = run.pivoted_file_id if crosstab and run.pivoted_file_id else run.export_file_id
-        found = self._published(caller, run, file_id)
-        if isinstance(found, str):
-            raise reporting_errors.ReportResultsExpired(f"{EXPORT_FAILED} {found}")
-        record, path = found
+        found = self._result(caller, run, file_id, failing=f"{EXPORT_FAILED} ")
         name = "".join(c if c.isalnum() or c in " -_." else "_" for c in run.report_name)
-        return NamedFile(path, record.content_type, record.size, record.sha256, f"{name}.csv")
+        return dataclasses.replace(found, filename=f"{name}.csv")
 
-    def _published(
-        self, caller: tenancy.Principal, run: report_runs_repo.ReportRunRecord, file_id: str | None
-    ) -> tuple[files_repo.FileRecord, Path] | str:
-        """A result file of the run and where to read it, or why it is gone."""
+    def _result(
+        self,
+        caller: tenancy.Principal,
+        run: report_runs_repo.ReportRunRecord,
+        file_id: str | None,
+        *,
+        failing: str = "",
+    ) -> run_service.FileDownload:
+        """A result file of the run; ``ReportResultsExpired`` (its message after ``failing``)
+        when it is no longer kept."""
         tenant = self._tenant(caller)
-        with database.read_only(self.metadata) as conn:
-            record = files_repo.get_file(conn, tenant.name, file_id or "", now=self.clock.now())
-        path = self.results.local_path(record.path) if record is not None else None
-        if record is None or path is None:
+        found = self._published(tenant.name, file_id or "")
+        if found is None:
             days = tenant.limits.file_retention_s / 86400
-            return (
-                f"The results of report run {run.id} are no longer kept (results are kept "
-                f"{days:g} days); run the report again."
+            raise reporting_errors.ReportResultsExpired(
+                f"{failing}The results of report run {run.id} are no longer kept (results are "
+                f"kept {days:g} days); run the report again."
             )
-        return record, path
+        return found
 
     # -- list -----------------------------------------------------------------------------
     def list_runs(
@@ -301,8 +273,9 @@ class ReportRunService:
                 "Only the user who started the report run or an administrator can cancel it."
             )
         with self.metadata.begin() as conn:
-            status = report_runs_repo.apply_event(
+            status = runs_repo.apply_event(
                 conn,
+                runs.Kind.REPORT,
                 run.id,
                 jobs.ReportRunEvent.CANCEL,
                 at=self.clock.now(),
@@ -321,13 +294,6 @@ class ReportRunService:
         raise reporting_errors.ReportRunNotCancellable(
             f"The report run {run.id} is already {current.status.value} and cannot be canceled."
         )
-
-    def refresh_gauges(self) -> None:
-        """Set the runs-by-status gauge from the store (for /metrics)."""
-        with database.read_only(self.metadata) as conn:
-            counts = report_runs_repo.count_by_status(conn)
-        for status in RS:
-            observability.JOBS_BY_STATUS.labels("report", status.value).set(counts.get(status, 0))
 
 
 _VIEW_FIELDS = ("rowFields", "colFields", "valFields", "selectedFields")

@@ -12,8 +12,13 @@ from typing import Protocol
 
 
 class ResultStore(Protocol):
-    def temporary_path(self, tenant: str, file_id: str) -> Path:
-        """A fresh local path to write ``file_id`` to before it is published."""
+    def temporary_path(self, tenant: str, run_id: str, file_id: str) -> Path:
+        """A fresh local path where run ``run_id`` writes ``file_id`` before it is published."""
+        ...
+
+    def temporaries(self) -> list[tuple[str | None, Path]]:
+        """Every temporary file left in the store, with the run that wrote it (None when its
+        name does not say: written by an older release)."""
         ...
 
     def publish(self, tenant: str, file_id: str, temporary: Path) -> str:

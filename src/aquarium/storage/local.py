@@ -1,4 +1,6 @@
-"""A local-directory ResultStore: ``<root>/<tenant>/<file id>``, partials ``.<id>.partial``."""
+"""A local-directory ResultStore: ``<root>/<tenant>/<file id>``; a file being written is
+``<root>/<tenant>/.<run id>.<file id>.partial`` (and packaging's ``....partial.csv`` beside
+it), so the temporaries of a run whose worker died can be found and removed."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import os
 from pathlib import Path
 
 from aquarium.domain import ids
+
+PARTIAL = ".partial"  # the suffix of a file still being written
 
 
 class LocalResultStore:
@@ -18,8 +22,19 @@ class LocalResultStore:
         directory.mkdir(parents=True, exist_ok=True)
         return directory
 
-    def temporary_path(self, tenant: str, file_id: str) -> Path:
-        return self._tenant_dir(tenant) / f".{file_id}.partial"
+    def temporary_path(self, tenant: str, run_id: str, file_id: str) -> Path:
+        return self._tenant_dir(tenant) / f".{run_id}.{file_id}{PARTIAL}"
+
+    def temporaries(self) -> list[tuple[str | None, Path]]:
+        if not self.root.is_dir():
+            return []
+        found: list[tuple[str | None, Path]] = []
+        for path in sorted(self.root.glob(f"*/.*{PARTIAL}*")):
+            run_id = path.name[1:].split(".", 1)[0]
+            # ".<file id>.partial" (an older release) names no run.
+            written_by = run_id if ids.is_id(run_id) and path.name.count(".") > 2 else None
+            found.append((written_by, path))
+        return found
 
     def publish(self, tenant: str, file_id: str, temporary: Path) -> str:
         final = self._tenant_dir(tenant) / file_id

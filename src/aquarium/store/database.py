@@ -111,12 +111,35 @@ def migrate(engine: sa.Engine) -> None:
     """Bring the metadata schema to the newest revision; does nothing when it is current.
 
     Runs in one transaction (DDL is transactional on both databases), so a failed migration
-    leaves the schema as it was. Safe to call from several processes at once.
+    leaves the schema as it was. Safe to call from several processes at once. On SQLite,
+    foreign keys are off while migrating (a table rebuilt under a new name and swapped in
+    must not cascade into its children) and checked before the commit, as SQLite documents
+    for schema changes.
     """
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_MIGRATION_LOCK)))
-        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(conn, enabled=False)
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_MIGRATION_LOCK)))
+                command.upgrade(alembic_config(conn), "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migrating broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(conn, enabled=True)
+
+
+def _sqlite_foreign_keys(conn: sa.Connection, *, enabled: bool) -> None:
+    # Outside any transaction (the pragma is a no-op inside one): on the driver's connection,
+    # which runs statements as they come (see _sqlite_on_connect).
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
 
 
 def open_metadata(url: str | None, data_dir: Path) -> sa.Engine:

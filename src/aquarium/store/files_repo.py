@@ -76,7 +76,14 @@ def mark_deleted(conn: sa.Connection, file_id: str, at: dt.datetime) -> None:
 
 
 def files_of_job(conn: sa.Connection, job_id: str) -> list[FileRecord]:
-    """The job's files that are not deleted, in creation order."""
+    """The run's files whose bytes are not deleted (expired or not), in creation order."""
     query = sa.select(F).where(F.c.job_id == job_id, F.c.deleted_at.is_(None))
     rows = conn.execute(query.order_by(F.c.created_at, F.c.id)).mappings()
     return [_record(row) for row in rows]
+
+
+def withdraw(conn: sa.Connection, run_id: str, *, at: dt.datetime) -> int:
+    """Make the run's live files unavailable from ``at`` (they expire then; the sweeper
+    deletes their bytes at its next pass); how many were withdrawn."""
+    update = sa.update(F).where(F.c.job_id == run_id, F.c.deleted_at.is_(None), F.c.expires_at > at)
+    return conn.execute(update.values(expires_at=at)).rowcount

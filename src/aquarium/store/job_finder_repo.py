@@ -1,8 +1,10 @@
-"""Jobs of every kind (AQuA jobs and report runs) in one list, for the Job Finder.
+"""Runs of every kind in one list, for the Job Finder: one query over ``runs``.
 
-One ``UNION ALL`` over ``jobs`` and ``report_runs`` with their common columns, filtered,
-sorted and paged by keyset (the sort value and the id of the last row seen), so pages stay
-stable while new jobs arrive. The caller owns the transaction; every query names the tenant.
+Each row carries what the list shows of any kind: the shared columns, the particulars a filter
+or a column names (an AQuA job's partner and project, a report run's report and view) and the
+progress counters (an AQuA job's batches, a report run's rows), so a page is one statement.
+Pages are keyset-paged (the sort value and the id of the last row seen), so they stay stable
+while new runs arrive. The caller owns the transaction; every query names the tenant.
 """
 
 from __future__ import annotations
@@ -10,26 +12,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
-from aquarium.domain import jobs
-from aquarium.store import tables
+from aquarium.domain import jobs, runs
+from aquarium.store import runs_repo, tables
 
-J = tables.jobs
-R = tables.report_runs
-AQUA = "aqua"
-REPORT = "report"
-KINDS = (AQUA, REPORT)
-#: What a list may be sorted by: wire name -> column of the union.
+R = tables.runs
+AQ = tables.aqua_jobs
+RR = tables.report_runs
+B = tables.batches
+KINDS = tuple(kind.value for kind in runs.Kind)
+#: What a list may be sorted by: wire name -> column of a row.
 SORT_COLUMNS = {"createdAt": "created_at", "name": "name", "status": "status"}
-ACTIVE = frozenset({s.value for s in jobs.ACTIVE} | {s.value for s in jobs.REPORT_RUN_IN_PROGRESS})
-FINISHED = frozenset({s.value for s in jobs.TERMINAL} | {s.value for s in jobs.REPORT_RUN_TERMINAL})
+ACTIVE = frozenset(s.value for m in jobs.MACHINES.values() for s in m.active)
+FINISHED = frozenset(s.value for m in jobs.MACHINES.values() for s in m.terminal)
 
 
 @dataclass(frozen=True)
 class JobRow:
-    """One line of the list: what both kinds have."""
+    """One line of the list: what every kind shows."""
 
     id: str
     kind: str
@@ -39,11 +42,16 @@ class JobRow:
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
-    partner: str | None
-    project: str | None
-    report_id: str | None
-    view_type: str | None
     message: str | None
+    partner: str | None  #: AQuA
+    project: str | None  #: AQuA
+    report_id: str | None  #: report runs
+    view_type: str | None  #: report runs
+    row_count: int | None  #: report runs: rows of the result
+    batches: int  #: AQuA: queries of the job
+    batches_done: int  #: AQuA: queries completed
+    rows_written: int  #: AQuA: rows written so far, over every query
+    bytes_written: int  #: AQuA: bytes written so far
 
 
 @dataclass(frozen=True)
@@ -58,30 +66,31 @@ class Filters:
     until: dt.datetime | None = None
 
 
-def _union(tenant: str, kinds: Sequence[str]) -> sa.Subquery:
-    nothing = sa.null()
-    parts = []
-    if AQUA in kinds:
-        parts.append(
-            sa.select(
-                J.c.id, sa.literal(AQUA).label("kind"),
-                sa.func.coalesce(J.c.name, "").label("name"), J.c.status, J.c.created_by,
-                J.c.created_at, J.c.started_at, J.c.finished_at, J.c.partner, J.c.project,
-                sa.cast(nothing, sa.String).label("report_id"),
-                sa.cast(nothing, sa.String).label("view_type"), J.c.message,
-            ).where(J.c.tenant == tenant)
-        )  # fmt: skip
-    if REPORT in kinds:
-        parts.append(
-            sa.select(
-                R.c.id, sa.literal(REPORT).label("kind"), R.c.report_name.label("name"),
-                R.c.status, R.c.created_by, R.c.created_at, R.c.started_at, R.c.finished_at,
-                sa.cast(nothing, sa.String).label("partner"),
-                sa.cast(nothing, sa.String).label("project"), R.c.report_id, R.c.view_type,
-                R.c.message,
-            ).where(R.c.tenant == tenant)
-        )  # fmt: skip
-    return sa.union_all(*parts).subquery("found")
+def _batch_total(expression: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+    """``expression`` summed over the run's batches (0 for runs without batches), an integer
+    (PostgreSQL sums BIGINTs as NUMERIC)."""
+    total = sa.cast(sa.func.coalesce(sa.func.sum(expression), 0), sa.BigInteger)
+    return sa.select(total).where(B.c.job_id == R.c.id).scalar_subquery()
+
+
+def _rows(tenant: str) -> sa.Subquery:
+    done = sa.case((B.c.status == jobs.BatchStatus.COMPLETED.value, 1), else_=0)
+    return (
+        sa.select(
+            R.c.id, R.c.kind, sa.func.coalesce(R.c.name, "").label("name"), R.c.status,
+            R.c.created_by, R.c.created_at, R.c.started_at, R.c.finished_at, R.c.message,
+            AQ.c.partner, AQ.c.project, RR.c.report_id, RR.c.view_type, RR.c.row_count,
+            _batch_total(sa.literal(1)).label("batches"),
+            _batch_total(done).label("batches_done"),
+            _batch_total(B.c.rows_written).label("rows_written"),
+            _batch_total(B.c.bytes_written).label("bytes_written"),
+        )
+        .select_from(R)
+        .outerjoin(AQ, AQ.c.run_id == R.c.id)
+        .outerjoin(RR, RR.c.run_id == R.c.id)
+        .where(R.c.tenant == tenant)
+        .subquery("found")
+    )  # fmt: skip
 
 
 def _status_filter(column: sa.ColumnElement[str], wanted: Sequence[str]) -> sa.ColumnElement[bool]:
@@ -106,12 +115,12 @@ def page(
     after: tuple[object, str] | None = None,
     limit: int = 50,
 ) -> list[JobRow]:
-    """Up to ``limit`` jobs in order, starting after the row ``after`` = (sort value, id)."""
+    """Up to ``limit`` runs in order, starting after the row ``after`` = (sort value, id)."""
     if not filters.kinds:
         return []
-    found = _union(tenant, filters.kinds)
+    found = _rows(tenant)
     key = found.c[SORT_COLUMNS[sort]]
-    where: list[sa.ColumnElement[bool]] = []
+    where: list[sa.ColumnElement[bool]] = [found.c.kind.in_(list(filters.kinds))]
     if filters.statuses:
         where.append(_status_filter(found.c.status, filters.statuses))
     for column, value in (
@@ -135,18 +144,14 @@ def page(
     return [JobRow(**row) for row in conn.execute(query).mappings()]
 
 
-def state_of(conn: sa.Connection, tenant: str, job_id: str) -> tuple[str, str] | None:
-    """``(kind, status)`` of one of the tenant's jobs; None when there is none."""
-    for kind, table in ((AQUA, J), (REPORT, R)):
-        found = conn.execute(
-            sa.select(table.c.status).where(table.c.id == job_id, table.c.tenant == tenant)
-        ).scalar()
-        if found is not None:
-            return kind, str(found)
-    return None
+def row(conn: sa.Connection, tenant: str, run_id: str) -> JobRow | None:
+    """One of the tenant's runs as a list row; None when there is none."""
+    found = _rows(tenant)
+    mapping = conn.execute(sa.select(found).where(found.c.id == run_id)).mappings().first()
+    return None if mapping is None else JobRow(**mapping)
 
 
-def kind_of(conn: sa.Connection, tenant: str, job_id: str) -> str | None:
-    """``aqua`` or ``report`` for one of the tenant's jobs; None when there is none."""
-    found = state_of(conn, tenant, job_id)
-    return None if found is None else found[0]
+def state_of(conn: sa.Connection, tenant: str, run_id: str) -> tuple[str, str] | None:
+    """``(kind, status)`` of one of the tenant's runs; None when there is none."""
+    found = runs_repo.get(conn, tenant, run_id)
+    return None if found is None else (found.kind.value, found.status)

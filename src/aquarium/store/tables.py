@@ -52,13 +52,56 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
 
 metadata = sa.MetaData()
 
-jobs = sa.Table(
-    "jobs",
+
+def _run_id(table: str) -> sa.Column[str]:
+    """The key of a kind's particulars: the run they belong to, removed with it."""
+    return sa.Column(
+        "run_id",
+        sa.String(ID),
+        sa.ForeignKey("runs.id", ondelete="CASCADE", name=f"fk_{table}_run_id_runs"),
+        primary_key=True,
+    )
+
+
+# Every kind of long-running work (domain.runs.Kind): what all kinds share. Statuses are the
+# wire values of the kind's machine (domain.jobs.MACHINES); each kind's particulars live in a
+# table keyed by the run id (aqua_jobs, report_runs).
+runs = sa.Table(
+    "runs",
     metadata,
     sa.Column("id", sa.String(ID), primary_key=True),
-    sa.Column("tenant", sa.String(TENANT), nullable=False),
-    sa.Column("name", sa.String(NAME), nullable=True),  # optional in the request
+    sa.Column(
+        "tenant",
+        sa.String(TENANT),
+        sa.ForeignKey("tenants.name", name="fk_runs_tenant_tenants"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),  # aqua, report
     sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(NAME), nullable=True),  # an AQuA job's name is optional
+    sa.Column("created_by", sa.String(NAME), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),  # the last status change
+    sa.Column("started_at", UtcDateTime(), nullable=True),  # claimed by a worker
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Column("attempt", sa.Integer(), nullable=False, server_default=ZERO),
+    sa.Column("worker", sa.String(NAME), nullable=True),
+    sa.Column("heartbeat_at", UtcDateTime(), nullable=True),
+    sa.Column("message", sa.Text(), nullable=True),
+    # Runs of one tenant with the same session run one at a time, in arrival order (an AQuA
+    # stateful session: partner and project). Null for runs that wait for nobody.
+    sa.Column("session", sa.Text(), nullable=True),
+    # The claim query: the oldest waiting run first.
+    sa.Index("ix_runs_status_created_at", "status", "created_at"),
+    sa.Index("ix_runs_tenant_kind_status", "tenant", "kind", "status"),
+    sa.Index("ix_runs_tenant_created_at", "tenant", "created_at"),
+)
+
+# AQuA jobs: what a submit says besides the shared columns.
+aqua_jobs = sa.Table(
+    "aqua_jobs",
+    metadata,
+    _run_id("aqua_jobs"),
     sa.Column("version", sa.String(8), nullable=False),  # "1.0", "1.1", "1.2"
     sa.Column("format", sa.String(8), nullable=False),  # "CSV", "GZIP", "ZIP"
     sa.Column("encrypted", sa.String(16), nullable=True),
@@ -73,24 +116,13 @@ jobs = sa.Table(
     sa.Column("source_data", sa.String(32), nullable=True),
     sa.Column("use_last_completed_job_queries", sa.Boolean(), nullable=False),
     sa.Column("stateful", sa.Boolean(), nullable=False),
-    sa.Column("created_by", sa.String(NAME), nullable=True),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("started_at", UtcDateTime(), nullable=True),
-    sa.Column("finished_at", UtcDateTime(), nullable=True),
-    sa.Column("attempt", sa.Integer(), nullable=False, server_default=ZERO),
-    sa.Column("worker", sa.String(NAME), nullable=True),
-    sa.Column("heartbeat_at", UtcDateTime(), nullable=True),
     sa.Column("idempotency_key", sa.String(255), nullable=True),
     sa.Column("request_sha256", sa.String(SHA256), nullable=True),
-    sa.Column("error_code", sa.String(16), nullable=True),
-    sa.Column("message", sa.Text(), nullable=True),
     # Stateful jobs: the UpdatedDate window exported, [window_start, window_end); the next
-    # job of the session starts where this one ended (migration 0003).
+    # job of the session starts where this one ended.
     sa.Column("window_start", UtcDateTime(), nullable=True),
     sa.Column("window_end", UtcDateTime(), nullable=True),
-    sa.Index("ix_jobs_tenant_status", "tenant", "status"),
-    # The claim query: oldest submitted job first.
-    sa.Index("ix_jobs_status_created_at", "status", "created_at"),
+    sa.Index("ix_aqua_jobs_partner_project", "partner", "project"),
 )
 
 batches = sa.Table(
@@ -100,7 +132,7 @@ batches = sa.Table(
     sa.Column(
         "job_id",
         sa.String(ID),
-        sa.ForeignKey("jobs.id", ondelete="CASCADE", name="fk_batches_job_id_jobs"),
+        sa.ForeignKey("runs.id", ondelete="CASCADE", name="fk_batches_job_id_runs"),
         nullable=False,
     ),
     sa.Column("position", sa.Integer(), nullable=False),
@@ -124,8 +156,8 @@ batches = sa.Table(
     sa.Index("ix_batches_job_id", "job_id"),
 )
 
-# No foreign key to jobs: a file row outlives a purged job until the sweeper has deleted the
-# file itself.
+# No foreign key to runs: a file row outlives a purged run until the sweeper has deleted the
+# file itself. ``job_id`` is the run that wrote it.
 files = sa.Table(
     "files",
     metadata,
@@ -151,23 +183,25 @@ idempotency_keys = sa.Table(
     sa.Column("tenant", sa.String(TENANT), primary_key=True),
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("request_sha256", sa.String(SHA256), nullable=False),
-    sa.Column("job_id", sa.String(ID), nullable=False),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-)
-
-# One row per job that has a notifyUrl and reached a terminal status: the outbox the
-# notification sender works through (runner/notify.py). Purging the job removes it.
-notifications = sa.Table(
-    "notifications",
-    metadata,
     sa.Column(
         "job_id",
         sa.String(ID),
-        sa.ForeignKey("jobs.id", ondelete="CASCADE", name="fk_notifications_job_id_jobs"),
-        primary_key=True,
+        sa.ForeignKey("runs.id", ondelete="CASCADE", name="fk_idempotency_keys_job_id_runs"),
+        nullable=False,
     ),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# One row per run that asked to be announced (an AQuA job's notifyUrl) and reached a terminal
+# status: the outbox the notification sender works through (runner/notify.py). Purging the run
+# removes it.
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    _run_id("notifications"),
     sa.Column("tenant", sa.String(TENANT), nullable=False),
-    sa.Column("job_status", sa.String(20), nullable=False),  # the terminal status announced
+    sa.Column("url", sa.Text(), nullable=False),  # as submitted, ${JOBID}/${STATUS} unreplaced
+    sa.Column("run_status", sa.String(20), nullable=False),  # the terminal status announced
     sa.Column("state", sa.String(16), nullable=False),  # pending, delivered, failed, refused
     sa.Column("attempts", sa.Integer(), nullable=False, server_default=ZERO),
     # When the next attempt is due (or, while one runs, when its claim lapses); null once done.
@@ -181,12 +215,12 @@ notification_attempts = sa.Table(
     "notification_attempts",
     metadata,
     sa.Column(
-        "job_id",
+        "run_id",
         sa.String(ID),
         sa.ForeignKey(
-            "notifications.job_id",
+            "notifications.run_id",
             ondelete="CASCADE",
-            name="fk_notification_attempts_job_id_notifications",
+            name="fk_notification_attempts_run_id_notifications",
         ),
         primary_key=True,
     ),
@@ -219,36 +253,22 @@ report_definitions = sa.Table(
     sa.Index("ix_report_definitions_tenant_name", "tenant", "name"),
 )
 
-# Reporting API report runs (services/report_runs.py): one row per run, a job of its own kind
-# on the same runner as AQuA jobs. Statuses are domain.jobs.ReportRunStatus values.
+# Reporting API report runs (services/report_runs.py): what a run says besides the shared
+# columns (its report's name is the run's name).
 report_runs = sa.Table(
     "report_runs",
     metadata,
-    sa.Column("id", sa.String(ID), primary_key=True),
-    sa.Column("tenant", sa.String(TENANT), nullable=False),
+    _run_id("report_runs"),
     sa.Column("report_id", sa.String(ID), nullable=False),  # no FK: runs outlive their report
-    sa.Column("report_name", sa.String(NAME), nullable=False),
     sa.Column("ds_name", sa.String(NAME), nullable=False),
     sa.Column("view_type", sa.String(16), nullable=False),  # Detail, Summary
     sa.Column("definition", sa.Text(), nullable=False),  # the report's definition when it ran
     sa.Column("filters_json", sa.Text(), nullable=True),  # runtime filter override, as sent
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("created_by", sa.String(NAME), nullable=False),
-    sa.Column("created_at", UtcDateTime(), nullable=False),  # startedOn on the wire
-    sa.Column("updated_at", UtcDateTime(), nullable=False),  # updatedOn: the last status change
-    sa.Column("started_at", UtcDateTime(), nullable=True),  # claimed by a worker
-    sa.Column("finished_at", UtcDateTime(), nullable=True),
-    sa.Column("attempt", sa.Integer(), nullable=False, server_default=ZERO),
-    sa.Column("worker", sa.String(NAME), nullable=True),
-    sa.Column("heartbeat_at", UtcDateTime(), nullable=True),
-    sa.Column("message", sa.Text(), nullable=True),  # why it is ERROR or INVALID
     sa.Column("row_count", sa.BigInteger(), nullable=True),
     sa.Column("data_file_id", sa.String(ID), nullable=True),  # display values, for report data
     sa.Column("export_file_id", sa.String(ID), nullable=True),  # UTF-16 export, unpivoted
     sa.Column("pivoted_file_id", sa.String(ID), nullable=True),  # UTF-16 export, crosstab
-    sa.Index("ix_report_runs_tenant_status", "tenant", "status"),
-    sa.Index("ix_report_runs_status_created_at", "status", "created_at"),
-    sa.Index("ix_report_runs_tenant_report_id", "tenant", "report_id"),
+    sa.Index("ix_report_runs_report_id", "report_id"),
 )
 
 # Reporting API report labels (folders; services/report_labels.py): one row per label of a

@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from aquarium.api import deps
 from aquarium.domain import errors, jobs
-from aquarium.services import job_downloads, job_events, job_finder, report_runs
+from aquarium.services import job_downloads, job_events, job_finder, run_service
 from aquarium.web import guard, pages
 
 router = APIRouter(route_class=guard.PageRoute, include_in_schema=False)
@@ -199,7 +199,7 @@ def export_run(job_id: str, request: Request, caller: guard.Caller) -> Response:
     return _send(_downloads(request).export(caller.principal, job_id, pivoted=pivoted))
 
 
-def _send(found: report_runs.NamedFile) -> FileResponse:
+def _send(found: run_service.FileDownload) -> FileResponse:
     return FileResponse(
         found.path,
         media_type=found.content_type,

@@ -1,0 +1,27 @@
+"""A tenant's limits as they apply to each kind of run: how many execute at once, how long
+finished runs are kept."""
+
+from __future__ import annotations
+
+from aquarium.domain import runs, tenancy
+
+UNLIMITED = 1 << 30  # an admission limit nothing reaches
+
+
+def executing_limit(tenant: tenancy.Tenant | None, kind: runs.Kind) -> int:
+    """How many runs of ``kind`` the tenant may have executing at once.
+
+    Report runs: the tenant's ``max_report_runs`` (the rest wait in STARTED). AQuA jobs are
+    bounded at submit instead (Zuora's concurrent-job limits, 90028), so any submitted job may
+    start when a worker is free.
+    """
+    if kind is runs.Kind.REPORT:
+        return (tenant.limits if tenant else tenancy.Limits()).max_report_runs
+    return UNLIMITED
+
+
+def retention_s(limits: tenancy.Limits, kind: runs.Kind) -> int:
+    """Seconds a finished run of ``kind`` is kept (its result files: ``file_retention_s``)."""
+    if kind is runs.Kind.REPORT:
+        return limits.report_run_retention_s
+    return limits.job_retention_s

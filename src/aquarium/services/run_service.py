@@ -1,0 +1,54 @@
+"""What the use cases of every kind of run stand on: the stores, the runner, the clock, the
+caller's tenant, and the result files a run published."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from aquarium.catalog import model
+from aquarium.domain import clock as clock_port
+from aquarium.domain import tenancy
+from aquarium.runner import base as runner_base
+from aquarium.storage import base as storage
+from aquarium.store import database, files_repo
+
+
+@dataclass(frozen=True)
+class FileDownload:
+    """A result file to send: where it is, its type, size and checksum, and (where the sender
+    suggests one) a name to save it as."""
+
+    path: Path
+    content_type: str
+    size: int
+    sha256: str
+    filename: str | None = None
+
+
+@dataclass
+class RunService:
+    """The dependencies every kind's service shares (``AquaService``, ``ReportRunService``)."""
+
+    metadata: sa.Engine
+    catalog: model.Catalog
+    runner: runner_base.JobRunner
+    results: storage.ResultStore
+    clock: clock_port.Clock
+    tenant_of: Callable[[str], tenancy.Tenant | None]
+
+    def _tenant(self, caller: tenancy.Principal) -> tenancy.Tenant:
+        return tenancy.callers_tenant(caller, self.tenant_of)
+
+    def _published(self, tenant: str, file_id: str) -> FileDownload | None:
+        """The tenant's published file ``file_id``; None when it is unknown, another tenant's,
+        expired, withdrawn or gone from the result store."""
+        with database.read_only(self.metadata) as conn:
+            record = files_repo.get_file(conn, tenant, file_id, now=self.clock.now())
+        path = self.results.local_path(record.path) if record is not None else None
+        if record is None or path is None:
+            return None
+        return FileDownload(path, record.content_type, record.size, record.sha256)
