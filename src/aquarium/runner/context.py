@@ -21,8 +21,6 @@ from aquarium.domain import notifier as notifier_port
 from aquarium.engines import base
 from aquarium.storage import base as storage
 
-DEFAULT_ZONE = "America/Los_Angeles"  # tenants recorded without one (older data dirs)
-
 
 @dataclass(frozen=True)
 class ExecutionContext:
@@ -43,7 +41,7 @@ class ExecutionContext:
 
     def tenant_or_default(self, name: str) -> tenancy.Tenant:
         """The tenant's settings (Zuora's defaults for a tenant no longer configured)."""
-        return self.tenant(name) or tenancy.Tenant(name=name, time_zone=DEFAULT_ZONE)
+        return self.tenant(name) or tenancy.Tenant(name=name, time_zone=tenancy.DEFAULT_TIME_ZONE)
 
     def now(self) -> dt.datetime:
         return self.clock.now()

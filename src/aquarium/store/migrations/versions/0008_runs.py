@@ -3,7 +3,8 @@
 notifications hang off runs.
 
 Every run references its tenant (a tenant that only jobs still name gets a row of its own,
-with the defaults; importing an older ``tenants.json`` replaces it). Every row is kept: each job becomes a run of kind ``aqua`` (a stateful one with its session,
+with the defaults; importing an older ``tenants.json`` replaces it). Every row is kept: each
+job becomes a run of kind ``aqua`` (a stateful one with its session,
 ``<len(partner)>:<partner>/<project>``) plus its settings, each report run a run of kind
 ``report`` plus its definition; batches, files, idempotency keys, notifications and their
 attempts keep their ids and values.
