@@ -24,7 +24,7 @@ from alembic.script import ScriptDirectory
 from psycopg import sql
 
 from aquarium.domain import tenancy
-from aquarium.store import database, tables
+from aquarium.store import database, jobs_repo, tables
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -224,3 +224,32 @@ def test_postgres_urls_use_psycopg() -> None:
         engine = database.connect(url)
         assert engine.dialect.driver == "psycopg"
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("partner", "project"), [("salesforce", "nightly"), ("p/1:x", "é, ünïcode"), ("ab", "c/d")]
+)
+def test_migrated_sessions_are_the_sessions_new_jobs_get(
+    fresh: sa.Engine, partner: str, project: str
+) -> None:
+    """A stateful job stored before the runs core and one submitted after it wait for each
+    other: migration 0008 writes the session exactly as ``jobs_repo.session_of`` does."""
+    with fresh.begin() as conn:
+        command.upgrade(database.alembic_config(conn), "0007")
+        conn.execute(
+            sa.text(
+                "INSERT INTO jobs (id, tenant, status, version, format, partner, project, "
+                "use_query_labels, date_time_utc, use_last_completed_job_queries, stateful, "
+                "created_at, attempt) VALUES ('1', 'acme', 'submitted', '1.1', 'CSV', :p, :q, "
+                "false, false, false, true, CURRENT_TIMESTAMP, 0)"
+            ),
+            {"p": partner, "q": project},
+        )
+    database.migrate(fresh)
+    with fresh.connect() as conn:
+        stored = conn.execute(sa.select(tables.runs.c.session)).scalar_one()
+    new = jobs_repo.NewJob(
+        id="2", tenant="acme", name=None, version="1.1", format="CSV", stateful=True,
+        partner=partner, project=project, created_at=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    assert stored == jobs_repo.session_of(new)

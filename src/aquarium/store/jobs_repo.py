@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,10 +76,12 @@ _COLUMNS = [*(R.c[name] for name in runs_repo.FIELDS), *(AQ.c[name] for name in 
 
 
 def session_of(job: NewJob) -> str | None:
-    """A stateful job's session (tenant's partner and project): its jobs run one at a time."""
+    """A stateful job's session, ``<len(partner)>:<partner>/<project>`` (unambiguous whatever
+    the names hold; migration 0008 writes the same in SQL): its jobs run one at a time."""
     if not job.stateful:
         return None
-    return json.dumps([job.partner, job.project], ensure_ascii=False)
+    partner, project = job.partner or "", job.project or ""
+    return f"{len(partner)}:{partner}/{project}"
 
 
 def _select() -> sa.Select[Any]:
