@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from aquarium import cli_admin
+from aquarium.cli import admin as cli_admin
 from aquarium.services import auth
 from aquarium.store import tenants_file
 

@@ -10,8 +10,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from aquarium import cli, cli_client, cli_client_aqua, client
-from aquarium import cli_client_view as view
+from aquarium import cli, client
+from aquarium.cli import client_aqua as cli_client_aqua
+from aquarium.cli import client_view as view
+from aquarium.cli import common as cli_client
 from aquarium.client import models
 
 URL = "http://127.0.0.1:9"

@@ -13,8 +13,9 @@ from typing import Annotated
 
 import typer
 
-from aquarium import cli_client, client
-from aquarium import cli_client_view as view
+from aquarium import client
+from aquarium.cli import client_view as view
+from aquarium.cli import common as cli_client
 from aquarium.domain import jobs
 
 app = typer.Typer(help="Reports and report runs on a running server.")

@@ -17,8 +17,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aquarium import cli_admin, cli_client_aqua, cli_client_report
 from aquarium.catalog import model
+from aquarium.cli import admin as cli_admin
+from aquarium.cli import client_aqua as cli_client_aqua
+from aquarium.cli import client_report as cli_client_report
 from aquarium.domain import clock, errors
 from aquarium.engines import base, duckdb_engine, naming, postgres_engine
 from aquarium.services import adhoc_query

@@ -35,8 +35,8 @@ from typing import Annotated
 
 import typer
 
-from aquarium import cli_client_view as view
 from aquarium import client
+from aquarium.cli import client_view as view
 from aquarium.client import config
 
 EXIT_OK = 0

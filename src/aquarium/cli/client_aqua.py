@@ -14,8 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
-from aquarium import cli_client, client
-from aquarium import cli_client_view as view
+from aquarium import client
+from aquarium.cli import client_view as view
+from aquarium.cli import common as cli_client
 from aquarium.domain import jobs
 
 PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")  # what a file id may hold to be used as a file name
