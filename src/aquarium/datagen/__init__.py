@@ -1,6 +1,7 @@
 """Synthetic billing data: generate it (:mod:`.generate`) and load it into a tenant's schema.
 
-:func:`generate_into` is the one entry point the CLI and the demo use.
+:func:`generate_into` is the one entry point the CLI and the demo use; a running server loads
+through its own engine with :func:`generate_through`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import psycopg
 from aquarium.catalog import model
 from aquarium.datagen import generate
 from aquarium.domain import errors
-from aquarium.engines import loading, naming
+from aquarium.engines import duckdb_engine, loading, naming
 from aquarium.store import tenants_file
 
 MAX_SCALE = 1000
@@ -81,7 +82,35 @@ def generate_into(
         assert dsn is not None  # checked above
         with psycopg.connect(dsn) as conn:
             rows = loading.load_postgres(conn, tenant, catalog, tables)
+    _record_tenant(data_dir, tenant, time_zone)
+    return GenerationReport(rows=rows, seconds=time.perf_counter() - started)
+
+
+def generate_through(
+    engine: duckdb_engine.DuckDbEngine,
+    data_dir: Path,
+    tenant: str,
+    *,
+    scale: float,
+    seed: int,
+    time_zone: str | None = None,
+) -> GenerationReport:
+    """:func:`generate_into` for DuckDB, through the engine a running server has open.
+
+    The load is one :meth:`~DuckDbEngine.bulk_transaction`: the server's jobs keep reading the
+    tenant's previous data until it commits. Same checks and errors as :func:`generate_into`.
+    """
+    _check(tenant, scale, "duckdb", None)
+    catalog = model.default()
+    started = time.perf_counter()
+    tables = generate.generate(catalog, scale=scale, seed=seed)
+    with engine.bulk_transaction() as cursor:
+        rows = loading.fill_duckdb(cursor, tenant, catalog, tables)
+    _record_tenant(data_dir, tenant, time_zone)
+    return GenerationReport(rows=rows, seconds=time.perf_counter() - started)
+
+
+def _record_tenant(data_dir: Path, tenant: str, time_zone: str | None) -> None:
     # A tenant that already exists keeps its time zone unless one is given.
     known = tenants_file.tenant_time_zone(data_dir, tenant)
     tenants_file.record_tenant(data_dir, tenant, time_zone=time_zone or known or DEFAULT_TIME_ZONE)
-    return GenerationReport(rows=rows, seconds=time.perf_counter() - started)

@@ -27,7 +27,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from rich.table import Table
 
 from aquarium.catalog import model
@@ -42,6 +41,8 @@ ACCOUNT_TOUCH_RATE = 0.005
 #: New customers per touched account.
 NEW_CUSTOMER_RATE = 0.25
 MAX_DAYS = 3650
+#: The time zone of business dates when the tenant has none recorded.
+DEFAULT_TIME_ZONE = "UTC"
 #: The people (user names) the activity is attributed to (CreatedById / UpdatedById).
 ACTORS = ("billing-ops", "finance", "sales", "api-integration")
 CENT = Decimal("0.01")
@@ -495,19 +496,11 @@ class Simulation:
         self.out.delete("Invoice", invoice)
 
 
-def _open(data_dir: Path, tenant: str) -> duckdb_engine.DuckDbEngine:
+def _open(data_dir: Path) -> duckdb_engine.DuckDbEngine:
     path = data_dir / naming.DUCKDB_FILE
     if not path.exists():
         raise base.TenantDataMissing(f"{path} does not exist; run 'aquarium datagen' first")
-    try:
-        engine = duckdb_engine.DuckDbEngine(path)
-    except duckdb.IOException as exc:
-        raise errors.DataGenerationError(
-            f"{path} is in use by another process (stop the server first): {exc}"
-        ) from None
-    if not engine.has_tenant(tenant):
-        engine.close()
-        raise base.TenantDataMissing(f"tenant {tenant!r} has no billing data in {path}")
+    engine = duckdb_engine.DuckDbEngine(path)
     engine.upgrade()
     return engine
 
@@ -520,28 +513,47 @@ def simulate_into(
     seed: int,
     clock: clock_port.Clock | None = None,
 ) -> SimulationReport:
-    """Play ``days`` days of activity on ``tenant``'s data in ``data_dir`` (no server running).
+    """Play ``days`` days of activity on ``tenant``'s data in ``data_dir`` (no server running;
+    a running server plays it with :func:`simulate_through` on its own engine).
 
-    Raises :class:`DataGenerationError` for days outside 1..3650 or a data dir in use, and
-    :class:`TenantDataMissing` when the tenant has no billing data there.
+    Raises :class:`DataGenerationError` for days outside 1..3650, :class:`TenantDataMissing`
+    when the tenant has no billing data there, and DuckDB's ``IOException`` when another
+    process (a server) has the data open.
     """
-    naming.check_tenant_name(tenant)
-    if not 1 <= days <= MAX_DAYS:
-        raise errors.DataGenerationError(f"days must be between 1 and {MAX_DAYS}, not {days}")
-    clock = clock or clock_port.SystemClock()
-    zone_name = tenants_file.tenant_time_zone(data_dir, tenant) or "UTC"
-    engine = _open(data_dir, tenant)
+    _check(tenant, days)
+    zone_name = tenants_file.tenant_time_zone(data_dir, tenant) or DEFAULT_TIME_ZONE
+    engine = _open(data_dir)
     try:
-        rng = random.Random(seed)
-        writes = billing_writes.BillingWrites(
-            engine, model.default(), clock, new_id=lambda: f"{rng.getrandbits(128):032x}"
+        return simulate_through(
+            engine, tenant, days=days, seed=seed, time_zone=zone_name, clock=clock
         )
-        started_at, started = clock.now(), time.perf_counter()
-        recorder = _Recorder(writes, tenant, rng)
-        today = started_at.astimezone(zoneinfo.ZoneInfo(zone_name)).date()
-        Simulation(recorder, seed, today).run(days)
     finally:
         engine.close()
+
+
+def simulate_through(
+    engine: duckdb_engine.DuckDbEngine,
+    tenant: str,
+    *,
+    days: int,
+    seed: int,
+    time_zone: str = DEFAULT_TIME_ZONE,
+    clock: clock_port.Clock | None = None,
+) -> SimulationReport:
+    """Play ``days`` days of activity on ``tenant``'s data in an open engine; business dates
+    start today in ``time_zone``. Same errors as :func:`simulate_into`."""
+    _check(tenant, days)
+    if not engine.has_tenant(tenant):
+        raise base.TenantDataMissing(f"tenant {tenant!r} has no billing data in {engine.path}")
+    clock = clock or clock_port.SystemClock()
+    rng = random.Random(seed)
+    writes = billing_writes.BillingWrites(
+        engine, model.default(), clock, new_id=lambda: f"{rng.getrandbits(128):032x}"
+    )
+    started_at, started = clock.now(), time.perf_counter()
+    recorder = _Recorder(writes, tenant, rng)
+    today = started_at.astimezone(zoneinfo.ZoneInfo(time_zone)).date()
+    Simulation(recorder, seed, today).run(days)
     return SimulationReport(
         tenant=tenant,
         days=days,
@@ -550,6 +562,12 @@ def simulate_into(
         started_at=started_at,
         seconds=time.perf_counter() - started,
     )
+
+
+def _check(tenant: str, days: int) -> None:
+    naming.check_tenant_name(tenant)
+    if not 1 <= days <= MAX_DAYS:
+        raise errors.DataGenerationError(f"days must be between 1 and {MAX_DAYS}, not {days}")
 
 
 def report_table(report: SimulationReport) -> Table:
