@@ -107,10 +107,28 @@ def reporting_error(error: errors.AquariumError) -> reports.ReportingError:
     return reports.ReportingError(error.describe())
 
 
+LOCAL_PREFIX = "/aquarium/api/v1/local"
+
+
+def local_refusal(error: errors.AquariumError) -> Response:
+    """The CLI's local endpoints (api/local_routes.py): the line the CLI prints and a ZOQL
+    error's caret excerpt, so a command run through the server says what it says without one."""
+    position = getattr(error, "position", None)
+    status = 401 if isinstance(error, errors.NotAuthenticated) else 400
+    document = {
+        "code": error.code,
+        "message": error.describe(),
+        "excerpt": position.excerpt if isinstance(position, errors.SourcePosition) else None,
+    }
+    return JSONResponse({"error": document}, status_code=status)
+
+
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AquariumError)
     if request.url.path.startswith(OBJECT_PREFIX):
         return object_refusal(exc)
+    if request.url.path.startswith(LOCAL_PREFIX):
+        return local_refusal(exc)
     if request.url.path.startswith(FINDER_PREFIX):
         return finder_refusal(exc)
     if request.url.path.startswith(REPORTING_PREFIXES):
