@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aquarium.cli import common
 from aquarium.domain import errors, tenancy
 from aquarium.store import tenants_file
 
@@ -24,7 +25,7 @@ DEFAULT_DATA_DIR = Path(".aquarium")
 DEFAULT_TIME_ZONE = "America/Los_Angeles"
 CLIENT_SECRET_BYTES = 32  # of randomness in a generated client secret
 
-DataDir = Annotated[Path, typer.Option("--data-dir", help="Where Aquarium keeps its files.")]
+DataDir = common.DataDir  # --data-dir, else AQUARIUM_DATA_DIR, else the config file
 TenantOption = Annotated[str, typer.Option("--tenant", help="Tenant name (lowercase).")]
 TenantArgument = Annotated[str, typer.Argument(help="Tenant name (lowercase).")]
 
@@ -33,11 +34,7 @@ user_app = typer.Typer(help="Logins for HTTP Basic and the apiAccessKeyId header
 client_app = typer.Typer(help="OAuth clients (client_credentials).")
 
 
-def _fail(error: errors.AquariumError) -> typer.Exit:
-    # typer.echo, not rich: rich wraps long lines, and the contract is one line per error.
-    typer.echo(f"error: {error.describe()}", err=True)
-    return typer.Exit(code=1)
-
+_fail = common.fail  # the one error line of every command
 
 # -- tenant ----------------------------------------------------------------------------------------
 

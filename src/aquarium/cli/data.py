@@ -1,52 +1,43 @@
-"""The ``aquarium`` command line: data generation, ad-hoc queries, the demo.
+"""``aquarium datagen | simulate | query | demo``: the commands that read or change billing data.
 
-Every command turns an :class:`AquariumError` into one line on stderr and exit code 1, so
-scripts can rely on ``$?``; usage errors exit with 2 (Typer's convention).
+While ``aquarium serve`` runs on the data dir they run through it (:mod:`aquarium.cli.local`):
+DuckDB lets one process open the file for writing, and the server has it open. Without a server
+they open the data themselves. The output is the same either way (the query's CSV byte for
+byte); an error is one line on stderr (:func:`aquarium.cli.common.fail`) and exit code 1.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from aquarium.catalog import model
-from aquarium.cli import admin as cli_admin
-from aquarium.cli import client_aqua as cli_client_aqua
-from aquarium.cli import client_report as cli_client_report
+from aquarium.cli import common, local
 from aquarium.domain import clock, errors
 from aquarium.engines import base, duckdb_engine, naming, postgres_engine
-from aquarium.services import adhoc_query
+from aquarium.services import adhoc_query, local_ops
 from aquarium.store import tenants_file
 from aquarium.zoql import ast
 
 if TYPE_CHECKING:
     from aquarium.datagen import GenerationReport
 
-DEFAULT_DATA_DIR = Path(".aquarium")
 DEFAULT_TIME_ZONE = "America/Los_Angeles"
 DEMO_TENANT = "demo"
 DEMO_SEED = 1
-
-app = typer.Typer(
-    name="aquarium",
-    help="Aquarium: Zuora's AQuA and Reporting APIs, self-hosted.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-err = Console(stderr=True)
-app.add_typer(cli_admin.tenant_app, name="tenant")
-app.add_typer(cli_admin.user_app, name="user")
-app.add_typer(cli_admin.client_app, name="client")
-app.add_typer(cli_client_aqua.app, name="aqua")
-app.add_typer(cli_client_report.app, name="report")
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
 
 
 class EngineName(StrEnum):
@@ -54,18 +45,51 @@ class EngineName(StrEnum):
     postgres = "postgres"
 
 
-DataDir = Annotated[Path, typer.Option("--data-dir", help="Where Aquarium keeps its files.")]
+DataDir = common.DataDir
 Tenant = Annotated[str, typer.Option("--tenant", help="Tenant name (lowercase).")]
 Engine = Annotated[EngineName, typer.Option("--engine", help="Where the billing data lives.")]
 Dsn = Annotated[str | None, typer.Option("--dsn", help="PostgreSQL DSN (with --engine postgres).")]
 
 
-def _fail(error: errors.AquariumError) -> typer.Exit:
-    # Plain echo, not rich: a script greps these lines, and rich would wrap them.
-    typer.echo(f"error: {error.describe()}", err=True)
-    if isinstance(error, errors.ZoqlError) and error.position is not None:
-        typer.echo(error.position.excerpt, err=True)
-    return typer.Exit(code=1)
+def locked(data_dir: Path, exc: duckdb.IOException, *, serving: bool = False) -> str:
+    """The line for DuckDB's "Could not set lock": another process holds the data dir, which
+    for a command means a server that takes no commands (an older release, or one starting),
+    and for ``serve`` another server. Any other I/O error as DuckDB words it."""
+    first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "lock" not in first_line.lower():
+        return first_line
+    holder = _LOCK_HOLDER.search(str(exc))
+    by = f" (process {holder.group(1)})" if holder else ""
+    if serving:
+        return (
+            f"another server seems to be running on {data_dir}{by}: stop it first, "
+            "or serve another --data-dir"
+        )
+    return (
+        f"a server seems to be running on {data_dir}{by} and does not take commands "
+        "(an older release?): stop it, or restart it with this release's 'aquarium serve', "
+        "then run the command again"
+    )
+
+
+@contextlib.contextmanager
+def _reported(data_dir: Path) -> Iterator[None]:
+    """Every way a data command fails, as one line and exit code 1."""
+    try:
+        yield
+    except errors.AquariumError as exc:
+        raise common.fail(exc) from None
+    except local.Refused as exc:
+        raise common.fail(exc.message, excerpt=exc.excerpt) from None
+    except local.Unavailable as exc:
+        raise common.fail(str(exc)) from None
+    except duckdb.IOException as exc:
+        raise common.fail(locked(data_dir, exc)) from None
+
+
+def _server(data_dir: Path, engine: EngineName = EngineName.duckdb) -> local.LocalServer | None:
+    """The server running on ``data_dir``, for data it holds (DuckDB's), else ``None``."""
+    return local.find(data_dir) if engine is EngineName.duckdb else None
 
 
 def _open_engine(data_dir: Path, engine: EngineName, dsn: str | None) -> base.QueryEngine:
@@ -79,9 +103,8 @@ def _open_engine(data_dir: Path, engine: EngineName, dsn: str | None) -> base.Qu
     return duckdb_engine.DuckDbEngine(path, read_only=True)
 
 
-@app.command("datagen")
 def datagen_command(
-    data_dir: DataDir = DEFAULT_DATA_DIR,
+    data_dir: DataDir = common.DEFAULT_DATA_DIR,
     tenant: Tenant = DEMO_TENANT,
     scale: Annotated[float, typer.Option(help="1 = about 1,000 accounts.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = DEMO_SEED,
@@ -92,21 +115,25 @@ def datagen_command(
         typer.Option(help="The tenant's time zone (default: kept, or America/Los_Angeles)."),
     ] = None,
 ) -> None:
-    """Generate deterministic synthetic billing data for a tenant."""
-    from aquarium import datagen  # numpy, pyarrow, mimesis: only loaded for this command
+    """Generate deterministic synthetic billing data for a tenant (replacing what it had)."""
+    with _reported(data_dir):
+        server = _server(data_dir, engine)
+        if server is not None:
+            with server:
+                body = {"tenant": tenant, "scale": scale, "seed": seed, "timeZone": time_zone}
+                report = local_ops.generation_report(server.datagen(body))
+        else:
+            from aquarium import datagen  # numpy, pyarrow, mimesis: only for this command
 
-    try:
-        report = datagen.generate_into(
-            data_dir,
-            tenant,
-            scale=scale,
-            seed=seed,
-            engine=engine.value,
-            dsn=dsn,
-            time_zone=time_zone,
-        )
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
+            report = datagen.generate_into(
+                data_dir,
+                tenant,
+                scale=scale,
+                seed=seed,
+                engine=engine.value,
+                dsn=dsn,
+                time_zone=time_zone,
+            )
     _print_report(report, tenant)
 
 
@@ -123,27 +150,29 @@ def _print_report(report: GenerationReport, tenant: str) -> None:
     )
 
 
-@app.command("simulate")
 def simulate_command(
-    data_dir: DataDir = DEFAULT_DATA_DIR,
+    data_dir: DataDir = common.DEFAULT_DATA_DIR,
     tenant: Tenant = DEMO_TENANT,
     days: Annotated[int, typer.Option(help="Simulated days of business activity.")] = 1,
     seed: Annotated[int, typer.Option(help="Same data and seed, same activity.")] = DEMO_SEED,
 ) -> None:
-    """Write a stream of business activity into a tenant's data (run it while no server runs)."""
+    """Write a stream of business activity into a tenant's data."""
     from aquarium.datagen import simulate  # the generator's text pools: only for this command
 
-    try:
-        report = simulate.simulate_into(data_dir, tenant, days=days, seed=seed)
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
+    with _reported(data_dir):
+        server = _server(data_dir)
+        if server is not None:
+            with server:
+                document = server.simulate({"tenant": tenant, "days": days, "seed": seed})
+            report = local_ops.simulation_report(document)
+        else:
+            report = simulate.simulate_into(data_dir, tenant, days=days, seed=seed)
     Console().print(simulate.report_table(report))
 
 
-@app.command("query")
 def query_command(
     zoql: Annotated[str, typer.Argument(help="The ZOQL / Export ZOQL statement.")],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
+    data_dir: DataDir = common.DEFAULT_DATA_DIR,
     tenant: Tenant = DEMO_TENANT,
     labels: Annotated[bool, typer.Option("--labels", help="Label-style headers.")] = False,
     utc: Annotated[bool, typer.Option("--utc", help="Datetimes in UTC (dateTimeUtc).")] = False,
@@ -155,35 +184,51 @@ def query_command(
     dsn: Dsn = None,
 ) -> None:
     """Run one query and print the CSV AQuA would produce (useQueryLabels off = --labels)."""
-    time_zone = tenants_file.tenant_time_zone(data_dir, tenant) or DEFAULT_TIME_ZONE
+    body: dict[str, Any] = {
+        "tenant": tenant,
+        "zoql": zoql,
+        "labels": labels,
+        "utc": utc,
+        "type": query_type.value,
+        "null": null,
+    }
+    with _reported(data_dir):
+        server = _server(data_dir, engine)
+        if server is not None:
+            with server:
+                server.query(body, sys.stdout.buffer)
+            return
+        _query_directly(data_dir, body, engine, dsn)
+
+
+def _query_directly(
+    data_dir: Path, body: dict[str, Any], engine: EngineName, dsn: str | None
+) -> None:
+    tenant = body["tenant"]
     request = adhoc_query.AdhocQuery(
-        text=zoql,
+        text=body["zoql"],
         tenant=tenant,
-        time_zone=time_zone,
-        use_labels=labels,
-        utc=utc,
-        dialect=query_type,
-        csv=base.CsvOptions(null=null),
+        time_zone=tenants_file.tenant_time_zone(data_dir, tenant) or DEFAULT_TIME_ZONE,
+        use_labels=body["labels"],
+        utc=body["utc"],
+        dialect=ast.Dialect(body["type"]),
+        csv=base.CsvOptions(null=body["null"]),
     )
+    query_engine = _open_engine(data_dir, engine, dsn)
     try:
-        query_engine = _open_engine(data_dir, engine, dsn)
-        try:
-            with tempfile.TemporaryDirectory(prefix="aquarium-query-") as scratch:
-                path = Path(scratch) / "result.csv"
-                adhoc_query.run_to_file(
-                    request, query_engine, model.default(), clock.SystemClock(), path
-                )
-                with path.open("rb") as result:
-                    shutil.copyfileobj(result, sys.stdout.buffer)
-                sys.stdout.buffer.flush()
-        finally:
-            query_engine.close()
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
+        with tempfile.TemporaryDirectory(prefix="aquarium-query-") as scratch:
+            path = Path(scratch) / "result.csv"
+            adhoc_query.run_to_file(
+                request, query_engine, model.default(), clock.SystemClock(), path
+            )
+            with path.open("rb") as result:
+                shutil.copyfileobj(result, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+    finally:
+        query_engine.close()
 
 
-@app.command("demo")
-def demo_command(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+def demo_command(data_dir: DataDir = common.DEFAULT_DATA_DIR) -> None:
     """Create the demo tenant's data (scale 1) unless it exists, and show what there is."""
     if DEMO_TENANT in tenants_file.tenant_names(data_dir):
         Console().print(f"The demo tenant's data is already in {data_dir}/.")
@@ -193,51 +238,3 @@ def demo_command(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
         "Try: .venv/bin/aquarium query --data-dir "
         f'{data_dir} "select AccountNumber, Name, Balance from Account limit 5"'
     )
-
-
-@app.command("serve")
-def serve_command(
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind.")] = 8080,
-    workers: Annotated[int, typer.Option(help="Job worker threads; 0 = one per CPU.")] = 0,
-    no_workers: Annotated[
-        bool, typer.Option("--no-workers", help="Serve the API only; workers run elsewhere.")
-    ] = False,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
-) -> None:
-    """Run the HTTP server (AQuA API) with in-process job workers."""
-    import uvicorn
-
-    from aquarium import observability, server
-    from aquarium.settings import Settings
-
-    observability.configure_logging(log_level)
-    settings = Settings(
-        data_dir=data_dir,
-        host=host,
-        port=port,
-        workers=workers,
-        no_workers=no_workers,
-        log_level=log_level,
-    )
-    try:
-        built = server.build(settings)
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
-    err.print(f"Aquarium listening on http://{host}:{port} (data in {data_dir}/)", highlight=False)
-    uvicorn.run(
-        built.app(),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=5,
-    )
-
-
-def main() -> None:
-    """Entry point of the ``aquarium`` console script."""
-    app()
