@@ -128,7 +128,7 @@ class LocalServer:
     def __init__(self, found: Discovery, *, transport: httpx.BaseTransport | None = None) -> None:
         self.url = found.url
         self._http = httpx.Client(
-            base_url=found.url + LOCAL_PATH,
+            base_url=found.url,
             headers={TOKEN_HEADER: found.token, "Accept-Encoding": "identity"},
             timeout=httpx.Timeout(ANSWER_TIMEOUT_S, read=None),  # simulate runs as long as asked
             transport=transport,
@@ -151,7 +151,7 @@ class LocalServer:
     def serves(self, data_dir: Path) -> bool:
         """Whether the server answers, takes the token, and serves ``data_dir``."""
         try:
-            response = self._http.get("", timeout=ANSWER_TIMEOUT_S)
+            response = self._http.get(LOCAL_PATH, timeout=ANSWER_TIMEOUT_S)
             document = response.json() if response.status_code == 200 else {}
         except (httpx.HTTPError, ValueError):
             return False
@@ -160,7 +160,7 @@ class LocalServer:
     def query(self, body: Mapping[str, Any], out: BinaryIO) -> None:
         """Write the query's CSV to ``out`` as the server sends it."""
         try:
-            with self._http.stream("POST", "/query", json=dict(body)) as response:
+            with self._http.stream("POST", LOCAL_PATH + "/query", json=dict(body)) as response:
                 if response.status_code != 200:
                     response.read()
                     raise self._refusal(response)
@@ -171,14 +171,14 @@ class LocalServer:
         out.flush()
 
     def simulate(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._call("/simulate", body)
+        return self._call("simulate", body)
 
     def datagen(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self._call("/datagen", body)
+        return self._call("datagen", body)
 
-    def _call(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def _call(self, command: str, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            response = self._http.post(path, json=dict(body))
+            response = self._http.post(f"{LOCAL_PATH}/{command}", json=dict(body))
         except httpx.HTTPError as exc:
             raise self._lost(exc) from None
         if response.status_code != 200:
