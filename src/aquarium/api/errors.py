@@ -114,7 +114,9 @@ def local_refusal(error: errors.AquariumError) -> Response:
     """The CLI's local endpoints (api/local_routes.py): the line the CLI prints and a ZOQL
     error's caret excerpt, so a command run through the server says what it says without one."""
     position = getattr(error, "position", None)
-    status = 401 if isinstance(error, errors.NotAuthenticated) else 400
+    status = 400
+    if isinstance(error, errors.NotAuthenticated | errors.NotFound):
+        status = status_of(error)
     document = {
         "code": error.code,
         "message": error.describe(),
