@@ -160,7 +160,7 @@ def test_an_error_reading_the_job_is_not_taken_for_a_missing_stream() -> None:
 # -- a file downloaded by its id -------------------------------------------------------------------
 
 CSV = b"Id,Name\n1,a\n"
-GZIP = gzip.compress(CSV)
+GZIP = gzip.compress(CSV, mtime=0)
 ZIP_HEAD = b"PK\x03\x04" + b"\x00" * 40
 
 
@@ -184,6 +184,17 @@ def serving(data: bytes, **headers: str) -> Callable[[httpx.Request], httpx.Resp
         (GZIP, {"Content-Type": "application/octet-stream"}, ".csv.gz"),
         (ZIP_HEAD, {}, ".zip"),
         (CSV, {"Content-Type": "application/octet-stream"}, ".csv"),
+    ],
+    ids=[
+        "csv",
+        "gzip",
+        "zip",
+        "pgp",
+        "disposition",
+        "disposition-utf8",
+        "octets-gzip",
+        "untyped-zip",
+        "octets-csv",
     ],
 )
 def test_a_file_downloaded_by_id_is_named_with_the_suffix_of_its_answer(
