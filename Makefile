@@ -18,9 +18,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/aquarium serve --data-dir $(DATA_DIR)
 
+# .ci/prepare first: PostgreSQL up, gpg and Debian's chromium installed when missing and
+# possible (silent when everything is there), so a fresh machine needs nothing else.
 # The browser tier runs in a process of its own: Playwright's sync API keeps an event loop
 # running in its process, which would break later tests that call asyncio.run().
 test: $(STAMP)
+	@.ci/prepare
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --ignore=tests/browser
 	$(BIN)/python -m pytest -p no:xdist tests/browser
 

@@ -23,9 +23,10 @@ import duckdb
 import httpx
 
 from aquarium.catalog import model
+from aquarium.domain import tenancy
 from aquarium.engines import naming
 from aquarium.settings import Settings
-from aquarium.store import tenants_file
+from aquarium.store import database, tenants_repo
 from aquarium.zoql import check, lower, report_plan
 from benchmarks import bench_aqua
 from benchmarks.server_process import ServerProcess
@@ -75,7 +76,8 @@ class CancelResults:
 
 def _summary_sql(data_dir: Path) -> lower.LoweredQuery:
     """The SQL Aquarium runs for the summary, planned and lowered as the runner does."""
-    zone = tenants_file.tenant_time_zone(data_dir, TENANT) or tenants_file.DEMO_TIME_ZONE
+    with database.opened(None, data_dir) as metadata, metadata.connect() as conn:
+        zone = tenants_repo.time_zone(conn, TENANT) or tenancy.DEFAULT_TIME_ZONE
     context = check.Context(catalog=model.default(), time_zone=zone, now=dt.datetime.now(dt.UTC))
     query = report_plan.build(
         SUMMARY_DEFINITION, ds_name=DS_NAME, view_type=report_plan.SUMMARY, context=context

@@ -39,45 +39,103 @@ from aquarium.services import (
 )
 from aquarium.settings import Settings
 from aquarium.storage import local
-from aquarium.store import database, files_repo, jobs_repo, report_runs_repo, tenants_file
+from aquarium.store import database, files_repo, jobs_repo, report_runs_repo, tenants_repo
 
 DEMO_TENANT = "demo"
 DEMO_SEED = 1
-DEMO_OWNER = tenants_file.DEMO_USER  # who the demo tenant's starter reports belong to
+DEMO_OWNER = tenants_repo.DEMO_USER  # who the demo tenant's starter reports belong to
 DEMO_REPORTS_MARKER = "demo-reports.saved"  # in the data dir, once the starter reports exist
 RESULTS_DIR = "results"
 
 log = observability.logger(__name__)
 
 
+#: seconds between two reads of the tenants generation: a running server sees a change made
+#: elsewhere (the admin CLI, another node) within this long
+TENANTS_POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class _TenantsSnapshot:
+    generation: int
+    tenants: dict[str, tenancy.Tenant]
+    authenticator: auth.Authenticator
+
+
 class TenantDirectory:
-    """The tenants of the data dir, reloaded when ``tenants.json`` changes (CLI edits)."""
+    """The tenants of the metadata store, held in memory and reloaded when they change.
 
-    def __init__(self, settings: Settings) -> None:
-        self.path = settings.data_dir / tenants_file.TENANTS_FILE
-        self.data_dir = settings.data_dir
-        self._stamp: float | None = None
-        self._tenants: dict[str, tenancy.Tenant] = {}
-        self._lock = threading.Lock()
-        self.secret = auth.load_or_create_secret(settings.data_dir)
-        self._authenticator = auth.Authenticator({}, self.secret)
+    Requests only read the snapshot: no file ``stat`` and no query per request. While the
+    directory runs (:meth:`start`), a thread reads the one-row tenants generation every
+    :data:`TENANTS_POLL_S` and reloads everything when it has moved, so a change committed by
+    another process (``aquarium user add``, another node on the same PostgreSQL) is seen within
+    that period. Polling is one primary-key read a few times a second, whatever the request
+    rate, and works the same on SQLite and PostgreSQL; LISTEN/NOTIFY, which would push the
+    change instead, comes with the scale-out work. Each reload builds a new
+    :class:`~aquarium.services.auth.Authenticator`, so its cache of successful checks never
+    outlives a changed password or a removed login.
+    """
 
-    def _refresh(self) -> None:
-        stamp = self.path.stat().st_mtime if self.path.exists() else None
-        if stamp != self._stamp:
-            with self._lock:
-                self._tenants = tenants_file.load(self.data_dir)
-                self._authenticator = auth.Authenticator(self._tenants, self.secret)
-                self._stamp = stamp
+    def __init__(
+        self, metadata: sa.Engine, secret: bytes, *, poll_s: float = TENANTS_POLL_S
+    ) -> None:
+        self.secret = secret
+        self._metadata = metadata
+        self._poll_s = poll_s
+        self._reload_lock = threading.Lock()
+        self._snapshot = _TenantsSnapshot(-1, {}, auth.Authenticator({}, secret))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Reload now if the generation moved since the last load; whether it did."""
+        with self._reload_lock, database.read_only(self._metadata) as conn:
+            if conn.dialect.name == "postgresql":  # one consistent picture over several queries
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                generation = tenants_repo.generation(conn)
+                if generation == self._snapshot.generation:
+                    return False
+                tenants = tenants_repo.all_tenants(conn)
+            authenticator = auth.Authenticator(tenants, self.secret)
+            self._snapshot = _TenantsSnapshot(generation, tenants, authenticator)
+        log.info("tenants loaded", tenants=len(tenants), generation=generation)
+        return True
+
+    def start(self) -> None:
+        """Watch the generation from a background thread until :meth:`stop`."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._watch, name="aquarium-tenants", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _watch(self) -> None:
+        failing = False
+        while not self._stop.wait(self._poll_s):
+            try:
+                self.refresh()
+            except Exception:
+                if not failing:  # once per outage, not four times a second
+                    log.exception("reading tenants failed; serving the ones loaded before")
+                failing = True
+            else:
+                failing = False
 
     def tenant(self, name: str) -> tenancy.Tenant | None:
-        self._refresh()
-        return self._tenants.get(name)
+        return self._snapshot.tenants.get(name)
 
     @property
     def authenticator(self) -> auth.Authenticator:
-        self._refresh()
-        return self._authenticator
+        return self._snapshot.authenticator
 
 
 @dataclass
@@ -94,6 +152,7 @@ class Server:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
+        self.tenants.start()
         if self.runner is not None:
             self.runner.start()
         threading.Thread(target=self._purge_loop, name="aquarium-purge", daemon=True).start()
@@ -109,6 +168,7 @@ class Server:
             self.runner.stop()
         if self.notifications is not None:
             self.notifications.stop()
+        self.tenants.stop()
         self.engine.close()
         self.metadata.dispose()
 
@@ -116,8 +176,8 @@ class Server:
         """Delete files past retention, and jobs and report runs past the retention of their
         tenant (the default retention for tenants no longer configured)."""
         now = self.services.clock.now()
-        tenant_names = tenants_file.tenant_names(self.settings.data_dir)
         with self.metadata.begin() as conn:
+            tenant_names = tenants_repo.names(conn)
             for record in files_repo.expired_files(conn, now):
                 self.results.delete(record.path)
                 files_repo.mark_deleted(conn, record.id, now)
@@ -164,17 +224,22 @@ def _purge_jobs(
     )
 
 
-def prepare_data_dir(settings: Settings) -> None:
+def prepare_data_dir(settings: Settings, metadata: sa.Engine) -> None:
     """First start: the demo tenant's users, client and (when missing) its billing data."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    tenants_file.ensure_demo(settings.data_dir)
+    with metadata.begin() as conn:
+        tenants_repo.ensure_demo(conn)
     if not _has_billing_data(settings, DEMO_TENANT):
         log.info("generating the demo tenant's data", scale=settings.demo_scale)
         # Imported here: the generator's libraries (pyarrow, mimesis) are not needed to serve.
         from aquarium import datagen
 
         datagen.generate_into(
-            settings.data_dir, DEMO_TENANT, scale=settings.demo_scale, seed=DEMO_SEED
+            settings.data_dir,
+            DEMO_TENANT,
+            scale=settings.demo_scale,
+            seed=DEMO_SEED,
+            metadata_url=settings.metadata_url or None,
         )
 
 
@@ -191,10 +256,9 @@ def _has_billing_data(settings: Settings, tenant: str) -> bool:
 
 def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     """Everything ``aquarium serve`` runs, over ``settings.data_dir``."""
-    prepare_data_dir(settings)
     clock = clock or clock_port.SystemClock()
-    metadata = database.connect(settings.metadata_url or database.sqlite_url(settings.data_dir))
-    database.migrate(metadata)
+    metadata = database.open_metadata(settings.metadata_url or None, settings.data_dir)
+    prepare_data_dir(settings, metadata)
     engine = duckdb_engine.DuckDbEngine(
         settings.data_dir / naming.DUCKDB_FILE,
         memory_limit=settings.duckdb_memory_limit or None,
@@ -204,7 +268,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     if upgraded:
         log.info("billing tables upgraded", tables=len(upgraded))
     results = local.LocalResultStore(settings.data_dir / RESULTS_DIR)
-    tenants = TenantDirectory(settings)
+    tenants = TenantDirectory(metadata, auth.load_or_create_secret(settings.data_dir))
     catalog = model.default()
     # Embedded mode sees every change to its jobs, so polling can be served from memory.
     documents = job_cache.NoCache() if settings.no_workers else job_cache.JobDocumentCache()
@@ -251,11 +315,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     services.events = events
     services.finder = job_finder.JobFinder(metadata, service, services.report_runs, clock)
     services.local = local_ops.LocalOperations(
-        engine=engine,
-        catalog=catalog,
-        clock=clock,
-        data_dir=settings.data_dir,
-        time_zone_of=lambda name: getattr(tenants.tenant(name), "time_zone", None),
+        engine=engine, metadata=metadata, catalog=catalog, clock=clock, data_dir=settings.data_dir
     )
     sender = notify.NotificationSender(metadata, clock, allowed_hosts=settings.notify_allowed_hosts)
     return Server(settings, services, runner, metadata, engine, results, tenants, sender)

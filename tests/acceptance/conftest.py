@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from aquarium.store import tenants_file
+from tests import tenants_setup
 from tests.acceptance import support
 
 DEMO_PARTNERS = ("salesforce", "aquarium-tests")
@@ -61,11 +61,11 @@ def _started(server: support.RunningServer) -> Iterator[support.RunningServer]:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.RunningServer]:
     data_dir = tmp_path_factory.mktemp("small") / "data"
-    tenants_file.ensure_demo(data_dir)
-    tenants_file.set_partners(data_dir, "demo", DEMO_PARTNERS)
-    tenants_file.add_tenant(data_dir, OTHER_TENANT, time_zone=OTHER_TIME_ZONE)
-    tenants_file.add_user(data_dir, OTHER_TENANT, *OTHER_AUTH)
-    tenants_file.add_client(data_dir, OTHER_TENANT, *OTHER_CLIENT)
+    tenants_setup.ensure_demo(data_dir)
+    tenants_setup.set_partners(data_dir, "demo", DEMO_PARTNERS)
+    tenants_setup.add_tenant(data_dir, OTHER_TENANT, time_zone=OTHER_TIME_ZONE)
+    tenants_setup.add_user(data_dir, OTHER_TENANT, *OTHER_AUTH)
+    tenants_setup.add_client(data_dir, OTHER_TENANT, *OTHER_CLIENT)
     support.aquarium_cli(
         data_dir,
         "datagen",
@@ -84,9 +84,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.Running
 @pytest.fixture(scope="module")
 def big_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.RunningServer]:
     data_dir = tmp_path_factory.mktemp("big") / "data"
-    tenants_file.add_tenant(data_dir, LIMITED_TENANT, time_zone="America/Los_Angeles")
-    tenants_file.add_user(data_dir, LIMITED_TENANT, *LIMITED_AUTH)
-    tenants_file.set_limits(data_dir, LIMITED_TENANT, max_stateless_jobs=1)
+    tenants_setup.add_tenant(data_dir, LIMITED_TENANT, time_zone="America/Los_Angeles")
+    tenants_setup.add_user(data_dir, LIMITED_TENANT, *LIMITED_AUTH)
+    tenants_setup.set_limits(data_dir, LIMITED_TENANT, max_stateless_jobs=1)
     support.aquarium_cli(data_dir, "datagen", "--tenant", LIMITED_TENANT, "--scale", "0.3")
     yield from _started(support.start_server("big", data_dir, demo_scale=1.0))
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aquarium.store import tenants_file
+from tests import tenants_setup
 from tests.acceptance import support
 from tests.acceptance.conftest import OTHER_AUTH, OTHER_TENANT, OTHER_TIME_ZONE, _started
 
@@ -22,9 +22,9 @@ UNKNOWN_ID = "0" * 32
 @pytest.fixture(scope="module")
 def crud_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.RunningServer]:
     data_dir = tmp_path_factory.mktemp("crud") / "data"
-    tenants_file.ensure_demo(data_dir)
-    tenants_file.add_tenant(data_dir, OTHER_TENANT, time_zone=OTHER_TIME_ZONE)
-    tenants_file.add_user(data_dir, OTHER_TENANT, *OTHER_AUTH)
+    tenants_setup.ensure_demo(data_dir)
+    tenants_setup.add_tenant(data_dir, OTHER_TENANT, time_zone=OTHER_TIME_ZONE)
+    tenants_setup.add_user(data_dir, OTHER_TENANT, *OTHER_AUTH)
     support.aquarium_cli(data_dir, "datagen", "--tenant", OTHER_TENANT, "--scale", "0.02")
     yield from _started(support.start_server("crud", data_dir, demo_scale=0.02))
 

@@ -8,8 +8,8 @@
   demo/demo. A screenshot of the last page of every test is saved under
   ``test-artifacts/browser/``; when a test fails the server's log tail is printed.
 
-Chromium is ``/usr/bin/chromium`` (``.ci/run`` installs the Debian package when it is missing);
-without it these tests skip, except under ``CI=true`` where they fail.
+Chromium is ``/usr/bin/chromium`` (``make test`` installs the Debian package when it is missing,
+through ``.ci/prepare``); without it these tests skip, except under ``CI=true`` where they fail.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from playwright.sync_api import (
 import aquarium
 from aquarium import datagen
 from aquarium.engines import naming
-from aquarium.store import tenants_file
+from tests import tenants_setup
 from tests.acceptance import support
 from tests.integration.test_runner_support import make_slow
 
@@ -89,8 +89,8 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.RunningServer]:
     data_dir = tmp_path_factory.mktemp("web") / "data"
-    tenants_file.ensure_demo(data_dir)
-    tenants_file.add_user(data_dir, "demo", *VIEWER)
+    tenants_setup.ensure_demo(data_dir)
+    tenants_setup.add_user(data_dir, "demo", *VIEWER)
     datagen.generate_into(data_dir, "demo", scale=SCALE, seed=1)
     with duckdb.connect(str(data_dir / naming.DUCKDB_FILE)) as con:
         for table in SLOW_TABLES:

@@ -10,8 +10,8 @@ import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
 from aquarium.services import auth
-from aquarium.store import tenants_file
 from aquarium.web import sessions
+from tests import tenants_setup
 from tests.acceptance import support
 
 SIGN_IN_PAGE = re.compile(r"/login\?")
@@ -20,7 +20,7 @@ SIGN_IN_PAGE = re.compile(r"/login\?")
 def _expired_cookie(server: support.RunningServer) -> str:
     """A session cookie for demo signed with the server's secret, expired an hour ago."""
     codec = sessions.SessionCodec(auth.load_or_create_secret(server.data_dir), idle_s=60)
-    user = tenants_file.load(server.data_dir)["demo"].user("demo")
+    user = tenants_setup.load(server.data_dir)["demo"].user("demo")
     assert user is not None
     return codec.encode(codec.issue("demo", user, time.time() - 3600))
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aquarium import testing
+from aquarium.api import errors as api_errors
 from aquarium.domain import jobs, tenancy
 from aquarium.engines import duckdb_engine, naming
 from aquarium.services.reports import ReportingError
@@ -43,6 +44,11 @@ def save_report(
     body = {"name": name, "dsName": ds, "definition": json.dumps(definition)}
     report_id: str = h.srv.services.reports.create(ADMIN, body)["id"]
     return report_id
+
+
+def status_of(error: ReportingError) -> int:
+    """The HTTP status the Reporting API answers ``error`` with (the table in api/errors.py)."""
+    return api_errors.REPORTING.status_of(error)
 
 
 def runs(h: Harness) -> Any:

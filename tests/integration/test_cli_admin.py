@@ -1,18 +1,23 @@
-"""``aquarium tenant|user|client ...`` through Typer's runner, on a temporary data directory."""
+"""``aquarium tenant|user|client ...`` through Typer's runner, writing to the metadata store of a
+temporary data directory (SQLite) or to PostgreSQL (``--database-url``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner, Result
 
 from aquarium.cli import admin as cli_admin
+from aquarium.domain import tenancy
 from aquarium.services import auth
-from aquarium.store import tenants_file
+from aquarium.store import database, tables, tenants_file, tenants_repo
+from tests.integration import test_store_migrations as support
 
 PGP_KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBGZ0\n-----END PGP PUBLIC KEY BLOCK-----\n"
 
@@ -32,14 +37,39 @@ APP = _app()
 Run = Callable[..., Result]
 
 
+@pytest.fixture(params=support.BACKENDS)
+def url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Where the commands write: ``None`` (the data dir's SQLite) or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+    else:
+        with support.pg_database(request.getfixturevalue("pg_dsn")) as made:
+            yield made
+
+
 @pytest.fixture
-def run(tmp_path: Path) -> Run:
-    runner = CliRunner(env={"COLUMNS": "200"})
+def run(tmp_path: Path, url: str | None) -> Run:
+    runner = CliRunner(env={"COLUMNS": "200", cli_admin.METADATA_URL_ENV: None})
 
     def invoke(*args: str, stdin: str | None = None) -> Result:
-        return runner.invoke(APP, [*args, "--data-dir", str(tmp_path)], input=stdin)
+        where = ["--data-dir", str(tmp_path)] + (["--database-url", url] if url else [])
+        return runner.invoke(APP, [*args, *where], input=stdin)
 
     return invoke
+
+
+@pytest.fixture
+def load(tmp_path: Path, url: str | None) -> Callable[[], dict[str, tenancy.Tenant]]:
+    """The tenants as the commands stored them."""
+
+    def tenants() -> dict[str, tenancy.Tenant]:
+        with database.opened(url, tmp_path) as engine, engine.connect() as conn:
+            return tenants_repo.all_tenants(conn)
+
+    return tenants
+
+
+Load = Callable[[], dict[str, tenancy.Tenant]]
 
 
 def _ok(result: Result) -> str:
@@ -55,7 +85,7 @@ def _error(result: Result) -> str:
     return lines[0]
 
 
-def test_tenant_add_and_list(run: Run, tmp_path: Path) -> None:
+def test_tenant_add_and_list(run: Run, load: Load) -> None:
     assert "tenant acme created (Europe/Berlin)" in _ok(
         run("tenant", "add", "acme", "--time-zone", "Europe/Berlin")
     )
@@ -67,7 +97,7 @@ def test_tenant_add_and_list(run: Run, tmp_path: Path) -> None:
     for text in ("acme", "Europe/Berlin", "alice (admin)", "acme-cid", "on", "globex"):
         assert text in listing
     assert "America/Los_Angeles" in listing  # the default time zone
-    assert tenants_file.tenant_names(tmp_path) == ["acme", "globex"]
+    assert sorted(load()) == ["acme", "globex"]
 
 
 def test_tenant_add_errors(run: Run) -> None:
@@ -79,21 +109,21 @@ def test_tenant_add_errors(run: Run) -> None:
     assert "must be 1-40 lowercase" in _error(run("tenant", "add", "Bad-Name"))
 
 
-def test_user_add_with_prompt(run: Run, tmp_path: Path) -> None:
+def test_user_add_with_prompt(run: Run, load: Load) -> None:
     _ok(run("tenant", "add", "acme"))
     result = run("user", "add", "--tenant", "acme", "bob", stdin="hunter2\nhunter2\n")
     assert "user bob added to tenant acme" in _ok(result)
     assert "hunter2" not in result.stdout  # hidden input is not echoed
-    authenticator = auth.Authenticator(tenants_file.load(tmp_path), b"s" * 32)
+    authenticator = auth.Authenticator(load(), b"s" * 32)
     principal = authenticator.basic("bob", "hunter2")
     assert principal is not None and not principal.admin
 
 
-def test_user_add_prompt_mismatch_asks_again(run: Run, tmp_path: Path) -> None:
+def test_user_add_prompt_mismatch_asks_again(run: Run, load: Load) -> None:
     _ok(run("tenant", "add", "acme"))
     result = run("user", "add", "--tenant", "acme", "bob", stdin="one\ntwo\nthree\nthree\n")
     _ok(result)
-    authenticator = auth.Authenticator(tenants_file.load(tmp_path), b"s" * 32)
+    authenticator = auth.Authenticator(load(), b"s" * 32)
     assert authenticator.basic("bob", "three") is not None
 
 
@@ -109,17 +139,21 @@ def test_user_add_errors(run: Run) -> None:
     )
 
 
-def test_client_add_generates_id_and_secret(run: Run, tmp_path: Path) -> None:
+def test_client_add_generates_id_and_secret(
+    run: Run, load: Load, tmp_path: Path, url: str | None
+) -> None:
     _ok(run("tenant", "add", "acme"))
     output = _ok(run("client", "add", "--tenant", "acme"))
     fields = dict(line.split(": ", 1) for line in output.splitlines() if ": " in line)
     client_id, secret = fields["client_id"], fields["client_secret"]
     assert len(client_id) == 36 and len(secret) >= 40
-    stored = tenants_file.load(tmp_path)["acme"].clients
+    stored = load()["acme"].clients
     assert [c.client_id for c in stored] == [client_id]
-    authenticator = auth.Authenticator(tenants_file.load(tmp_path), b"s" * 32)
+    authenticator = auth.Authenticator(load(), b"s" * 32)
     assert authenticator.issue_token(client_id, secret, now=dt.datetime.now(dt.UTC))
-    assert secret not in (tmp_path / tenants_file.TENANTS_FILE).read_text()
+    with database.opened(url, tmp_path) as engine, engine.connect() as conn:
+        rows = conn.execute(sa.select(tables.tenant_clients)).all()
+    assert len(rows) == 1 and secret not in repr(rows)  # only its hash
 
 
 def test_client_add_with_given_secret_does_not_echo_it(run: Run) -> None:
@@ -131,38 +165,69 @@ def test_client_add_with_given_secret_does_not_echo_it(run: Run) -> None:
     )
 
 
-def test_set_limit(run: Run, tmp_path: Path) -> None:
+def test_set_limit(run: Run, load: Load) -> None:
     _ok(run("tenant", "add", "acme"))
     _ok(run("tenant", "set-limit", "acme", "file_retention_s", "60"))
     _ok(run("tenant", "set-limit", "acme", "max-stateless-jobs", "2"))
-    limits = tenants_file.load(tmp_path)["acme"].limits
+    limits = load()["acme"].limits
     assert (limits.file_retention_s, limits.max_stateless_jobs) == (60, 2)
     assert "Unknown limit 'colour'" in _error(run("tenant", "set-limit", "acme", "colour", "1"))
     assert "at least 1" in _error(run("tenant", "set-limit", "acme", "segment_rows", "0"))
     assert run("tenant", "set-limit", "acme", "segment_rows", "many").exit_code == 2
 
 
-def test_set_pgp_key(run: Run, tmp_path: Path) -> None:
+def test_set_pgp_key(run: Run, load: Load, tmp_path: Path) -> None:
     _ok(run("tenant", "add", "acme"))
     key_file = tmp_path / "key.asc"
     key_file.write_text(PGP_KEY)
     _ok(run("tenant", "set-pgp-key", "acme", str(key_file)))
-    assert tenants_file.load(tmp_path)["acme"].pgp_public_key == PGP_KEY
+    assert load()["acme"].pgp_public_key == PGP_KEY
     not_a_key = tmp_path / "note.txt"
     not_a_key.write_text("hello")
     assert "PGP public key" in _error(run("tenant", "set-pgp-key", "acme", str(not_a_key)))
     assert "Cannot read" in _error(run("tenant", "set-pgp-key", "acme", str(tmp_path / "nope")))
 
 
-def test_set_partners(run: Run, tmp_path: Path) -> None:
+def test_set_partners(run: Run, load: Load) -> None:
     _ok(run("tenant", "add", "acme"))
     _ok(run("tenant", "set-partners", "acme", "stitch", "fivetran"))
-    assert tenants_file.load(tmp_path)["acme"].partners == ("stitch", "fivetran")
+    assert load()["acme"].partners == ("stitch", "fivetran")
     assert "any" in _ok(run("tenant", "set-partners", "acme"))
-    assert tenants_file.load(tmp_path)["acme"].partners == ()
+    assert load()["acme"].partners == ()
 
 
 def test_malformed_tenants_file_is_one_line(run: Run, tmp_path: Path) -> None:
     (tmp_path / tenants_file.TENANTS_FILE).write_text("{")
     line = _error(run("tenant", "list"))
     assert "The tenants file is malformed." in line and "not valid JSON" in line
+
+
+def test_a_legacy_tenants_file_is_imported_before_the_change(
+    run: Run, load: Load, tmp_path: Path
+) -> None:
+    legacy = {"tenants": {"acme": {"time_zone": "Europe/Paris"}}}
+    (tmp_path / tenants_file.TENANTS_FILE).write_text(json.dumps(legacy))
+    _ok(run("user", "add", "--tenant", "acme", "alice", "--password", "pw"))
+    acme = load()["acme"]
+    assert acme.time_zone == "Europe/Paris" and [u.name for u in acme.users] == ["alice"]
+    assert (tmp_path / f"{tenants_file.TENANTS_FILE}.imported").exists()
+
+
+@pytest.mark.postgres
+def test_the_database_url_may_come_from_the_environment(pg_dsn: str, tmp_path: Path) -> None:
+    with support.pg_database(pg_dsn) as url:
+        runner = CliRunner(env={"COLUMNS": "200", cli_admin.METADATA_URL_ENV: url})
+        result = runner.invoke(APP, ["tenant", "add", "acme", "--data-dir", str(tmp_path)])
+        _ok(result)
+        with database.opened(url, tmp_path) as engine, engine.connect() as conn:
+            assert tenants_repo.names(conn) == ["acme"]
+    assert not (tmp_path / database.METADATA_FILE).exists()
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "postgresql://nobody@127.0.0.1:1/nothing"])
+def test_a_metadata_database_that_cannot_be_opened_is_one_line(tmp_path: Path, url: str) -> None:
+    runner = CliRunner(env={cli_admin.METADATA_URL_ENV: None})
+    result = runner.invoke(
+        APP, ["tenant", "list", "--data-dir", str(tmp_path), "--database-url", url]
+    )
+    assert _error(result).startswith("error: cannot open the metadata database: ")

@@ -27,7 +27,7 @@ from aquarium.domain import errors
 from aquarium.engines import naming
 from aquarium.export import pgp
 from aquarium.services import aqua_wire
-from aquarium.store import tenants_file
+from tests import tenants_setup
 from tests.integration import test_runner_support as support
 from tests.integration.test_runner_support import JS, PRINCIPAL, TENANT, ServerFactory
 
@@ -35,9 +35,9 @@ make_server = support.make_server
 QUERY = "select Id, Name, AccountNumber, Balance from Account"
 
 if shutil.which("gpg") is None:
-    # .ci/run installs Debian's gnupg; elsewhere these tests skip with a reason.
+    # .ci/prepare installs Debian's gnupg where it can; elsewhere these tests skip with a reason.
     if os.environ.get("CI") == "true":
-        pytest.fail("CI=true requires the gpg binary (.ci/run installs gnupg)", pytrace=False)
+        pytest.fail("CI=true requires the gpg binary (.ci/prepare installs gnupg)", pytrace=False)
     pytest.skip("the gpg binary is not installed (Debian package gnupg)", allow_module_level=True)
 SMALL_SCALE = 0.05
 
@@ -99,7 +99,7 @@ def test_results_decrypt_to_the_plain_result(
     make_server: ServerFactory, keypair: Keypair, file_format: str
 ) -> None:
     h = make_server(start=False)
-    tenants_file.set_pgp_key(h.data_dir, TENANT, keypair.public_key)
+    tenants_setup.set_pgp_key(h.srv, TENANT, keypair.public_key)
     encrypted_job = h.submit(QUERY, format=file_format.lower(), encrypted="pgp")
     plain_job = h.submit(QUERY)
     h.srv.start()
@@ -141,9 +141,9 @@ def test_a_key_removed_after_submit_aborts_the_batch(
     make_server: ServerFactory, keypair: Keypair
 ) -> None:
     h = make_server(start=False)
-    tenants_file.set_pgp_key(h.data_dir, TENANT, keypair.public_key)
+    tenants_setup.set_pgp_key(h.srv, TENANT, keypair.public_key)
     job_id = h.submit(QUERY, encrypted="pgp")
-    tenants_file.set_pgp_key(h.data_dir, TENANT, None)
+    tenants_setup.set_pgp_key(h.srv, TENANT, None)
     h.srv.start()
 
     record = h.wait_terminal(job_id)

@@ -15,8 +15,8 @@ from aquarium import datagen
 from aquarium.engines import naming
 from aquarium.export import segments
 from aquarium.services import aqua_wire
-from aquarium.store import tenants_file
 from aquarium.zoql import ast
+from tests import tenants_setup
 from tests.integration import test_runner_support as support
 from tests.integration.test_runner_support import JS, PRINCIPAL, TENANT, ServerFactory
 
@@ -48,7 +48,7 @@ def test_a_stateful_full_load_is_cut_into_segments(
     make_server: ServerFactory, file_format: str
 ) -> None:
     h = make_server(start=False, limits={"segment_rows": SEGMENT_ROWS})
-    tenants_file.set_file_segmentation(h.data_dir, TENANT, True)
+    tenants_setup.set_file_segmentation(h.srv, TENANT, True)
     full = h.submit(QUERY, format=file_format.lower(), **SESSION)
     stateless = h.submit(QUERY, version="1.0")  # never segmented: the reference file
     h.srv.start()
@@ -91,7 +91,7 @@ def test_incremental_and_stateless_jobs_and_other_tenants_get_one_file(
     make_server: ServerFactory,
 ) -> None:
     h = make_server(start=False, limits={"segment_rows": SEGMENT_ROWS})
-    tenants_file.set_file_segmentation(h.data_dir, TENANT, True)
+    tenants_setup.set_file_segmentation(h.srv, TENANT, True)
     first = h.submit(QUERY, **SESSION)
     incremental = h.submit(QUERY, **SESSION)  # same session, same query: an incremental load
     stateless = h.submit(QUERY)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
@@ -12,6 +11,9 @@ from aquarium import datagen
 from aquarium.catalog import model
 from aquarium.domain import errors
 from aquarium.engines import naming
+from aquarium.store import database, tenants_repo
+from tests import tenants_setup
+from tests.integration import test_store_migrations as support
 
 SCALE = 0.02
 
@@ -24,12 +26,20 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> tupl
     return tuple(row)
 
 
+@pytest.mark.postgres
+def test_the_tenant_is_recorded_in_the_metadata_store_given(tmp_path: Path, pg_dsn: str) -> None:
+    with support.pg_database(pg_dsn) as url:
+        datagen.generate_into(tmp_path, "acme", scale=SCALE, seed=3, metadata_url=url)
+        with database.opened(url, tmp_path) as engine, engine.connect() as conn:
+            assert tenants_repo.time_zone(conn, "acme") == "America/Los_Angeles"
+    assert not (tmp_path / database.METADATA_FILE).exists()
+
+
 def test_generate_into_duckdb(tmp_path: Path) -> None:
     report = datagen.generate_into(tmp_path, "acme", scale=SCALE, seed=3, time_zone="Europe/Paris")
     assert report.rows["Account"] == 20
     assert report.total_rows > 1000 and report.rows_per_second > 0
-    tenants = json.loads((tmp_path / "tenants.json").read_text())
-    assert tenants["tenants"]["acme"]["time_zone"] == "Europe/Paris"
+    assert tenants_setup.load(tmp_path)["acme"].time_zone == "Europe/Paris"
     catalog = model.default()
     with duckdb.connect(str(tmp_path / naming.DUCKDB_FILE), read_only=True) as con:
         schema = naming.schema_name("acme")

@@ -72,7 +72,7 @@ def test_a_query_answers_the_csv_and_a_bad_one_the_line_and_caret(
     refused = app.post(QUERY, headers=token, json=query("select Nmae from Account"))
     assert refused.status_code == 400
     error = refused.json()["error"]
-    assert error["code"] == "90005"
+    assert error["code"] == "refused"
     assert "line 1, column 8: unknown field 'Nmae' on Account" in error["message"]
     assert error["excerpt"].splitlines() == ["select Nmae from Account", "       ^"]
     missing = app.post(QUERY, headers=token, json=query("select Id from Account") | {"tenant": "x"})

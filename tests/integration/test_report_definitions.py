@@ -13,7 +13,7 @@ import pytest
 
 from aquarium import server
 from aquarium.settings import Settings
-from aquarium.store import tenants_file
+from tests import tenants_setup
 
 PREFIXES = ["/api/rest/v1", "/reporting/api/rest/v1"]
 DEMO = {"apiAccessKeyId": "demo", "apiSecretAccessKey": "demo"}
@@ -67,8 +67,8 @@ SUMMARY = {
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
     data_dir: Path = tmp_path_factory.mktemp("reports")
     built = server.build(Settings(data_dir=data_dir, demo_scale=0.02, no_workers=True))
-    tenants_file.add_tenant(data_dir, "other", time_zone="UTC")
-    tenants_file.add_user(data_dir, "other", "olga", "olga-secret")
+    tenants_setup.add_tenant(built, "other", time_zone="UTC")
+    tenants_setup.add_user(built, "other", "olga", "olga-secret")
     try:
         yield AppClient(built.app())
     finally:

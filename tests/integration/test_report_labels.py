@@ -11,7 +11,7 @@ import pytest
 
 from aquarium import server
 from aquarium.settings import Settings
-from aquarium.store import tenants_file
+from tests import tenants_setup
 from tests.integration import test_report_definitions as defs
 
 PREFIXES = defs.PREFIXES
@@ -32,9 +32,9 @@ error_of = defs.error_of
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[defs.AppClient]:
     data_dir: Path = tmp_path_factory.mktemp("labels")
     built = server.build(Settings(data_dir=data_dir, demo_scale=0.02, no_workers=True))
-    tenants_file.add_user(data_dir, "demo", "nina", "nina-secret")
-    tenants_file.add_tenant(data_dir, "other", time_zone="UTC")
-    tenants_file.add_user(data_dir, "other", "olga", "olga-secret")
+    tenants_setup.add_user(built, "demo", "nina", "nina-secret")
+    tenants_setup.add_tenant(built, "other", time_zone="UTC")
+    tenants_setup.add_user(built, "other", "olga", "olga-secret")
     try:
         yield defs.AppClient(built.app())
     finally:

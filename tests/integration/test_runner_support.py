@@ -25,7 +25,8 @@ from aquarium.domain import clock as clock_port
 from aquarium.domain import jobs, tenancy
 from aquarium.engines import naming
 from aquarium.settings import Settings
-from aquarium.store import files_repo, jobs_repo, tenants_file
+from aquarium.store import files_repo, jobs_repo
+from tests import tenants_setup
 
 TENANT = "demo"
 SCALE = 1.0  # ~100,000 invoice items: "select * from InvoiceItem" runs for a noticeable time
@@ -198,7 +199,7 @@ class Harness:
         wait_for(settled, "result files to match the completed batches")
 
     def set_limits(self, **limits: int) -> None:
-        tenants_file.set_limits(self.data_dir, TENANT, **limits)
+        tenants_setup.set_limits(self.srv, TENANT, **limits)
 
 
 ServerFactory = Callable[..., Harness]

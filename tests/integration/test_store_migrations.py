@@ -8,6 +8,7 @@ never share one) created next to ``pg_dsn``'s and dropped afterwards.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg import sql
 
+from aquarium.domain import tenancy
 from aquarium.store import database, tables
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -127,6 +129,32 @@ def test_tables_py_and_migrated_schema_agree(fresh: sa.Engine) -> None:
     # Alembic's own comparison: types, nullability, foreign keys.
     with fresh.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), tables.metadata) == []
+
+
+def test_a_placeholder_tenant_needs_only_its_name(fresh: sa.Engine) -> None:
+    # Rows made for tenant names that jobs mention (a later migration) give the name alone.
+    database.migrate(fresh)
+    with fresh.begin() as conn:
+        conn.execute(tables.tenants.insert().values(name="ghost"))
+    with fresh.connect() as conn:
+        row = conn.execute(sa.select(tables.tenants)).mappings().one()
+    assert row["time_zone"] == tenancy.DEFAULT_TIME_ZONE
+    assert (row["limits"], row["file_segmentation"], row["pgp_public_key"]) == ("{}", False, None)
+    assert row["created_at"].tzinfo is dt.UTC and row["updated_at"] == row["created_at"]
+
+
+def test_logins_belong_to_an_existing_tenant(fresh: sa.Engine) -> None:
+    database.migrate(fresh)
+    user = {"name": "alice", "tenant": "ghost", "password_hash": "x", "admin": False,
+            "position": 0, "created_at": dt.datetime.now(dt.UTC)}  # fmt: skip
+    with pytest.raises(sa.exc.IntegrityError), fresh.begin() as conn:
+        conn.execute(tables.tenant_users.insert().values(user))
+    with fresh.begin() as conn:
+        conn.execute(tables.tenants.insert().values(name="ghost"))
+        conn.execute(tables.tenant_users.insert().values(user))
+    with pytest.raises(sa.exc.IntegrityError), fresh.begin() as conn:  # unique in every tenant
+        conn.execute(tables.tenants.insert().values(name="other"))
+        conn.execute(tables.tenant_users.insert().values({**user, "tenant": "other"}))
 
 
 def test_downgrade_to_base_and_up_again(fresh: sa.Engine) -> None:

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 from aquarium import cli, datagen
 from aquarium.cli import common, data, local
 from aquarium.domain import errors
-from aquarium.store import tenants_file
+from aquarium.store import tenants_repo
 from aquarium.zoql import parse
+from tests import tenants_setup
 
 
 @pytest.fixture(autouse=True)
@@ -96,9 +97,9 @@ def test_the_data_dir_comes_from_the_option_else_the_environment_else_the_config
     assert (
         runner.invoke(cli.app, ["tenant", "add", "c", "--data-dir", str(by_option)]).exit_code == 0
     )
-    assert tenants_file.tenant_names(by_file) == ["a"]
-    assert tenants_file.tenant_names(by_env) == ["b"]
-    assert tenants_file.tenant_names(by_option) == ["c"]
+    assert sorted(tenants_setup.load(by_file)) == ["a"]
+    assert sorted(tenants_setup.load(by_env)) == ["b"]
+    assert sorted(tenants_setup.load(by_option)) == ["c"]
 
 
 # -- one line per error ----------------------------------------------------------------------------
@@ -133,7 +134,7 @@ def _boom(*args: Any, **kwargs: Any) -> Any:
 
 
 def _denied(*args: Any, **kwargs: Any) -> Any:
-    raise PermissionError(13, "Permission denied", "/data/tenants.json")
+    raise PermissionError(13, "Permission denied", "/data/metadata.sqlite3")
 
 
 def _interrupted(*args: Any, **kwargs: Any) -> Any:
@@ -145,8 +146,8 @@ COMMANDS = [
     (datagen, "generate_into", ["datagen", "--scale", "0.01"]),
     (local, "find", ["query", "select Id from Account"]),
     (local, "find", ["simulate"]),
-    (tenants_file, "load", ["tenant", "list"]),
-    (tenants_file, "add_tenant", ["tenant", "add", "acme"]),
+    (tenants_repo, "all_tenants", ["tenant", "list"]),
+    (tenants_repo, "add_tenant", ["tenant", "add", "acme"]),
     (common, "connection", ["aqua", "status", "x" * 32]),
     (common, "connection", ["report", "list"]),
 ]
@@ -185,7 +186,7 @@ def test_an_unexpected_error_in_any_command_is_one_line_and_exit_70(
 def test_with_aquarium_debug_the_traceback_is_shown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(tenants_file, "load", _boom)
+    monkeypatch.setattr(tenants_repo, "all_tenants", _boom)
     monkeypatch.setenv("AQUARIUM_DEBUG", "1")
     code, _, err = _main(["tenant", "list", "--data-dir", str(tmp_path)], capsys)
     assert code == common.EXIT_INTERNAL
@@ -195,15 +196,15 @@ def test_with_aquarium_debug_the_traceback_is_shown(
 def test_an_operating_system_error_is_itself_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(tenants_file, "load", _denied)
+    monkeypatch.setattr(tenants_repo, "all_tenants", _denied)
     code, _, err = _main(["tenant", "list", "--data-dir", str(tmp_path)], capsys)
-    assert (code, err) == (1, "error: Permission denied: /data/tenants.json\n")
+    assert (code, err) == (1, "error: Permission denied: /data/metadata.sqlite3\n")
 
 
 def test_ctrl_c_is_one_word_and_exit_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(tenants_file, "load", _interrupted)
+    monkeypatch.setattr(tenants_repo, "all_tenants", _interrupted)
     code, _, err = _main(["tenant", "list", "--data-dir", str(tmp_path)], capsys)
     assert code == common.EXIT_INTERRUPTED and "Traceback" not in err
 

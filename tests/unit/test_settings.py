@@ -112,6 +112,11 @@ def test_each_setting_from_an_option_of_serve(name: str) -> None:
     }
 
 
+def test_the_metadata_url_is_also_database_url_as_in_the_admin_commands() -> None:
+    shown = _serve("--database-url", "postgresql://a@b/c")
+    assert shown["metadata_url"] == "postgresql://a@b/c"
+
+
 def test_an_option_beats_the_environment_which_beats_the_file(tmp_path: Path) -> None:
     path = tmp_path / "aquarium.toml"
     path.write_text('port = 7000\nhost = "10.1.1.1"\nlog_level = "error"\n', "utf-8")

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from aquarium import __version__
 from aquarium.api import (
@@ -52,6 +54,8 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.include_router(local_routes.router)
     app.include_router(web_routes.router)
     app.add_exception_handler(domain_errors.AquariumError, errors.handle_domain_error)
+    app.add_exception_handler(HTTPException, errors.handle_http_error)
+    app.add_exception_handler(RequestValidationError, errors.handle_validation_error)
     app.add_exception_handler(Exception, errors.handle_unexpected)
     # Outermost first when called: normalise the path, then headers, then gzip.
     app.add_middleware(middleware.GzipExceptFiles)

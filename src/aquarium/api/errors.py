@@ -1,146 +1,498 @@
-"""The one place where domain errors become HTTP responses.
+"""The one place where errors become HTTP responses: one table per API family, and the pages.
 
-AQuA refusals keep Zuora's habit of HTTP 200 with an error body (CONTRACT.md); malformed bodies
-are 400, oversized 413, bad credentials 401, unknown files 404, oversized files 403.
+The family is chosen once per request, from the path (:func:`family_of`): AQuA (batch-query,
+files, describe, OAuth: everything under ``/v1/`` but objects, ``/apps/api/``, ``/oauth/``),
+object CRUD (``/v1/object/``), Reporting (``/api/rest/``, ``/reporting/api/rest/``), Aquarium's
+job API (``/aquarium/api/``), and the web pages (everything else). Each family's table maps error
+classes to (HTTP status, code, envelope); the **first** row naming the error's class or one of its
+ancestors wins, so a row for a subclass comes before its parent's. ``code`` is the family's code
+for the row, or ``None`` where each class carries its own (AQuA's 9000x codes, the CRUD codes).
+No table names ``AquariumError`` itself: ``tests/unit/test_error_tables.py`` walks the whole tree
+and fails for a class some table does not map.
+
+Every family answers every error in its own envelope, the framework's own ones too (an unknown
+route or method under its prefix, unreadable parameters) and unexpected exceptions:
+
+- AQuA: Zuora's ``{"id": null, "status": "error", "errorCode", "message"}``; refusals are HTTP 200
+  (CONTRACT.md), malformed bodies 400, oversized 413, bad credentials 401, unknown files 404
+  (``{"status": "error", "message"}``), oversized files 403 (Zuora's XML).
+- Object CRUD: ``{"Success": false, "Errors": [{"Code", "Message"}]}``.
+- Reporting: ``{"success": false, "response": "<JSON string>", "links": null}`` (reference
+  reporting.md 3.3) with ``ZAN-USAGE-REST-ERROR``, ``ZAN-REST-ERROR`` or ``loginFailed``.
+- Job API: ``{"error": {"code", "message"}}`` (docs/job-finder-api.md).
+- The CLI's local endpoints (``/aquarium/api/v1/local/``): the job API's envelope, the message
+  as the CLI prints it and a ZOQL error's caret ``excerpt``.
+- Web pages: an HTML page (``web/pages.py``); the framework's own 404/405 keep its default.
+
+An unexpected exception, and an error no client should see the words of (an engine failure, a
+configuration fault, an error of another family), is answered as :class:`errors.InternalError`
+(HTTP 500, no detail) and logged with the request; so is an engine's text kept out of every body.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
 from aquarium import observability
-from aquarium.domain import errors
-from aquarium.engines import billing_writes
-from aquarium.services import aqua_wire, job_finder, reports
+from aquarium.api import envelopes
+from aquarium.domain import errors, reporting_errors
+from aquarium.web import pages
 
 log = observability.logger(__name__)
 
-STATUS_BY_ERROR: tuple[tuple[type[errors.AquariumError], int], ...] = (
-    (errors.RequestTooLarge, 413),
-    (errors.MalformedRequest, 400),
-    (errors.NotAuthenticated, 401),
-    (errors.NotFound, 404),
-    (errors.FileTooLarge, 403),
+
+class Family(StrEnum):
+    """Who answers a request's errors, by its path."""
+
+    AQUA = "aqua"  #: AQuA, result files, describe, OAuth
+    OBJECTS = "objects"  #: Zuora's object CRUD
+    REPORTING = "reporting"  #: the Reporting API, both path families
+    JOBS = "jobs"  #: Aquarium's own job API
+    LOCAL = "local"  #: the CLI's data commands run by the server (api/local_routes.py)
+    WEB = "web"  #: the Job Finder's pages, and any other path
+
+
+#: First match wins; a prefix matches the path with a slash appended (``/v1/object`` included).
+FAMILY_PREFIXES: tuple[tuple[str, Family], ...] = (
+    ("/v1/object/", Family.OBJECTS),
+    ("/api/rest/", Family.REPORTING),
+    ("/reporting/api/rest/", Family.REPORTING),
+    ("/aquarium/api/v1/local/", Family.LOCAL),
+    ("/aquarium/api/", Family.JOBS),
+    ("/v1/", Family.AQUA),
+    ("/apps/api/", Family.AQUA),
+    ("/oauth/", Family.AQUA),
 )
 
 
-def status_of(error: errors.AquariumError) -> int:
-    for kind, status in STATUS_BY_ERROR:
-        if isinstance(error, kind):
-            return status
-    return 200
+def family_of(path: str) -> Family:
+    """The family of a request path; repeated slashes count as one (CONTRACT.md)."""
+    normal = "/".join(part for part in path.split("/") if part)
+    slashed = f"/{normal}/"
+    for prefix, family in FAMILY_PREFIXES:
+        if slashed.startswith(prefix):
+            return family
+    return Family.WEB
 
 
-def response_for(error: errors.AquariumError) -> Response:
-    status = status_of(error)
-    if isinstance(error, errors.FileTooLarge):
-        return Response(error.message, status_code=403, media_type="application/xml")
-    if isinstance(error, errors.NotAuthenticated):
-        return JSONResponse(
-            {"id": None, "status": "error", "errorCode": error.code, "message": error.message},
-            status_code=401,
-            headers={"WWW-Authenticate": 'Basic realm="Aquarium"'},
-        )
-    if isinstance(error, errors.NotFound):
-        return JSONResponse({"status": "error", "message": error.describe()}, status_code=404)
-    return JSONResponse(aqua_wire.error_document(error), status_code=status)
+Kinds = tuple[type[errors.AquariumError], ...]
 
 
-REPORTING_PREFIXES = ("/api/rest/", "/reporting/api/rest/")
-OBJECT_PREFIX = "/v1/object/"
-FINDER_PREFIX = "/aquarium/api/"
-# Aquarium's own API: (error kind, HTTP status, code), first match wins.
-FINDER_ERRORS: tuple[tuple[type[errors.AquariumError], int, str], ...] = (
-    (errors.NotAuthenticated, 401, "unauthorized"),
-    (errors.NotFound, 404, "not_found"),
-    (job_finder.Forbidden, 403, "forbidden"),
-    (job_finder.NotCancellable, 409, "not_cancellable"),
-    (errors.RequestTooLarge, 413, "too_large"),
+@dataclass(frozen=True)
+class Row:
+    """Errors of ``kinds`` (or their subclasses) answer ``status`` with ``code`` in ``envelope``."""
+
+    kinds: Kinds
+    status: int
+    code: str | None
+    envelope: envelopes.Envelope
+    #: a failure of ours, not a refusal: logged with the request, answered without detail
+    internal: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    family: Family
+    rows: tuple[Row, ...]
+
+    def row_for(self, kind: type[errors.AquariumError]) -> Row | None:
+        """The first row naming ``kind`` or an ancestor; None when no row does."""
+        for row in self.rows:
+            if issubclass(kind, row.kinds):
+                return row
+        return None
+
+    def status_of(self, error: errors.AquariumError) -> int:
+        """The HTTP status this family answers ``error`` with."""
+        return (self.row_for(type(error)) or self.internal_row).status
+
+    @property
+    def internal_row(self) -> Row:
+        found = self.row_for(errors.InternalError)
+        assert found is not None, f"the {self.family} table answers InternalError"
+        return found
+
+
+# -- the tables ------------------------------------------------------------------------------------
+
+#: Failures of ours rather than refusals of a request: every family answers them as InternalError.
+INTERNAL: Kinds = (
+    errors.InternalError,
+    errors.QueryFailed,
+    errors.QueryInterrupted,
+    errors.ProcessingInterrupted,
+    errors.TenantDataMissing,
+    errors.TenancyError,
+    errors.CatalogError,
+    errors.DataGenerationError,
+)
+#: Refusals of other families: raised on these paths they are a bug, so answered as internal.
+FROM_AQUA: Kinds = (errors.AquaError, errors.ZoqlError, errors.FileTooLarge)
+FROM_REPORTING: Kinds = (reporting_errors.ReportingError, errors.ReportDefinitionError)
+FROM_JOBS: Kinds = (errors.JobAlreadyFinished, errors.JobCancelNotAllowed)
+
+AQUA = Table(
+    Family.AQUA,
+    (
+        Row(
+            (errors.NotAuthenticated,),
+            401,
+            None,
+            envelopes.aqua(envelopes.own_message, challenge=True),
+        ),
+        Row((errors.RequestTooLarge,), 413, None, envelopes.aqua_own),
+        Row((errors.MalformedRequest,), 400, None, envelopes.aqua_own),
+        Row((errors.NotFound,), 404, None, envelopes.aqua_not_found),
+        Row((errors.FileTooLarge,), 403, None, envelopes.xml),
+        Row((errors.RouteNotFound,), 404, "50000090", envelopes.aqua(envelopes.own_message)),
+        Row((errors.MethodNotAllowed,), 405, "50000090", envelopes.aqua(envelopes.own_message)),
+        # A refused AQuA request is HTTP 200 with Zuora's error body (CONTRACT.md "AQuA").
+        Row((errors.AquaError, errors.ZoqlError), 200, None, envelopes.aqua_own),
+        Row(
+            (*INTERNAL, *FROM_REPORTING, *FROM_JOBS, errors.WriteError, errors.ApiUnavailable),
+            500,
+            errors.InternalError.code,
+            envelopes.aqua(envelopes.internal_words),
+            internal=True,
+        ),
+    ),
 )
 
+# Zuora's CRUD error codes (its ErrorCode list); the problems of a WriteError carry their own.
+OBJECTS = Table(
+    Family.OBJECTS,
+    (
+        Row(
+            (errors.NotAuthenticated,),
+            401,
+            "INVALID_LOGIN",
+            envelopes.crud(envelopes.fixed("Authentication failed."), challenge=True),
+        ),
+        Row((errors.UnknownObject, errors.RowNotFound), 404, None, envelopes.crud_problems),
+        Row((errors.WriteError,), 400, None, envelopes.crud_problems),
+        Row((errors.RequestTooLarge,), 413, "INVALID_VALUE", envelopes.crud(envelopes.reason)),
+        Row(
+            (errors.MalformedRequest,),
+            400,
+            "INVALID_VALUE",
+            envelopes.crud(envelopes.fixed("The request body is not valid JSON")),
+        ),
+        Row((errors.ApiUnavailable,), 404, "API_DISABLED", envelopes.crud(envelopes.own_message)),
+        Row((errors.RouteNotFound,), 404, "INVALID_VALUE", envelopes.crud(envelopes.own_message)),
+        Row(
+            (errors.MethodNotAllowed,), 405, "INVALID_VALUE", envelopes.crud(envelopes.own_message)
+        ),
+        Row(
+            (*INTERNAL, *FROM_AQUA, *FROM_REPORTING, *FROM_JOBS, errors.NotFound),
+            500,
+            "UNKNOWN_ERROR",
+            envelopes.crud(envelopes.internal_words),
+            internal=True,
+        ),
+    ),
+)
 
-def finder_refusal(error: errors.AquariumError) -> Response:
-    """``{"error": {"code", "message"}}`` (docs/job-finder-api.md); 400 unless listed."""
-    status, code = 400, "bad_request"
-    for kind, found_status, found_code in FINDER_ERRORS:
-        if isinstance(error, kind):
-            status, code = found_status, found_code
-            break
-    message = error.reason or error.message
-    message = message[0].upper() + message[1:]
-    headers = {"WWW-Authenticate": 'Basic realm="Aquarium"'} if status == 401 else None
-    return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
-    )
+USAGE_ERROR = "ZAN-USAGE-REST-ERROR"  # a refusal of what was asked (reference 3.3)
+REST_ERROR = "ZAN-REST-ERROR"  # the framework could not read the request
+LOGIN_FAILED = "loginFailed"
 
 
-def object_refusal(error: errors.AquariumError) -> Response:
-    """Zuora's CRUD envelope ``{"Success": false, "Errors": [...]}``: 404 unknown, 400 else."""
-    if isinstance(error, errors.NotAuthenticated | errors.NotFound | errors.RequestTooLarge):
-        return response_for(error)
-    if not isinstance(error, billing_writes.WriteError):
-        # A body that is not JSON, or not an object, in the CRUD envelope (HTTP 400).
-        error = billing_writes.InvalidValue("The request body is not valid JSON")
-    not_found = isinstance(error, billing_writes.UnknownObject | billing_writes.RowNotFound)
-    problems = [{"Code": p.code, "Message": p.message} for p in error.problems]
-    return JSONResponse(
-        {"Success": False, "Errors": problems}, status_code=404 if not_found else 400
-    )
+def _could_not_read(error: errors.AquariumError) -> str:
+    # Zuora's Reporting service answers unreadable JSON with a 500 REST error [CREATE].
+    return f"Could not read JSON: {error.reason}"
 
 
-def reporting_error(error: errors.AquariumError) -> reports.ReportingError:
-    """Any domain error as the Reporting API states it (reference reporting.md section 3)."""
-    if isinstance(error, reports.ReportingError):
-        return error
-    if isinstance(error, errors.NotAuthenticated):
-        return reports.ReportingError(
-            "Authentication failed.", status=401, code=reports.LOGIN_FAILED
+REPORTING = Table(
+    Family.REPORTING,
+    (
+        Row(
+            (errors.NotAuthenticated,),
+            401,
+            LOGIN_FAILED,
+            envelopes.reporting(envelopes.fixed("Authentication failed.")),
+        ),
+        Row((errors.RequestTooLarge,), 413, REST_ERROR, envelopes.reporting(envelopes.described)),
+        Row((errors.InvalidParameters,), 400, REST_ERROR, envelopes.reporting(envelopes.reason)),
+        Row((errors.MalformedRequest,), 500, REST_ERROR, envelopes.reporting(_could_not_read)),
+        Row(
+            (reporting_errors.UnreadableJson, reporting_errors.RequestBodyMissing),
+            500,
+            REST_ERROR,
+            envelopes.reporting(envelopes.own_message),
+        ),
+        Row(
+            (reporting_errors.MissingParameter,),
+            400,
+            REST_ERROR,
+            envelopes.reporting(envelopes.own_message),
+        ),
+        Row((errors.RouteNotFound,), 404, REST_ERROR, envelopes.reporting(envelopes.own_message)),
+        Row(
+            (errors.MethodNotAllowed,), 405, REST_ERROR, envelopes.reporting(envelopes.own_message)
+        ),
+        Row(
+            (
+                reporting_errors.ReportNotFound,
+                reporting_errors.ReportRunNotFound,
+                reporting_errors.LabelNotFound,
+            ),
+            404,
+            USAGE_ERROR,
+            envelopes.reporting(envelopes.own_message),
+        ),
+        Row(
+            (reporting_errors.ReportDeleteNotAllowed, reporting_errors.ReportRunCancelNotAllowed),
+            403,
+            USAGE_ERROR,
+            envelopes.reporting(envelopes.own_message),
+        ),
+        Row((errors.ApiUnavailable,), 503, USAGE_ERROR, envelopes.reporting(envelopes.own_message)),
+        # Every other refusal of what was asked is a 400 usage error; ReportingError itself last,
+        # so a new kind of Reporting refusal is one too until it is given a row of its own.
+        Row(
+            (
+                reporting_errors.ParentLabelNotFound,
+                reporting_errors.ReportRunNotCancellable,
+                reporting_errors.ReportRunNotCompleted,
+                reporting_errors.ReportResultsExpired,
+                reporting_errors.NoCompletedRun,
+                reporting_errors.InvalidReportingRequest,
+                errors.ReportDefinitionError,
+                reporting_errors.ReportingError,
+            ),
+            400,
+            USAGE_ERROR,
+            envelopes.reporting(envelopes.described),
+        ),
+        Row(
+            (*INTERNAL, *FROM_AQUA, *FROM_JOBS, errors.WriteError, errors.NotFound),
+            500,
+            REST_ERROR,
+            envelopes.reporting(envelopes.internal_words),
+            internal=True,
+        ),
+    ),
+)
+
+JOBS = Table(
+    Family.JOBS,
+    (
+        Row(
+            (errors.NotAuthenticated,),
+            401,
+            "unauthorized",
+            envelopes.jobs(envelopes.reason, challenge=True),
+        ),
+        # A job that went away between two steps of a request is as unknown as any other.
+        Row(
+            (
+                errors.NotFound,
+                errors.RouteNotFound,
+                errors.InvalidJobId,
+                reporting_errors.ReportRunNotFound,
+            ),
+            404,
+            "not_found",
+            envelopes.jobs(envelopes.reason),
+        ),
+        Row((errors.JobCancelNotAllowed,), 403, "forbidden", envelopes.jobs(envelopes.reason)),
+        Row((errors.JobAlreadyFinished,), 409, "not_cancellable", envelopes.jobs(envelopes.reason)),
+        Row((errors.RequestTooLarge,), 413, "too_large", envelopes.jobs(envelopes.reason)),
+        Row(
+            (errors.MethodNotAllowed,), 405, "method_not_allowed", envelopes.jobs(envelopes.reason)
+        ),
+        Row((errors.MalformedRequest,), 400, "bad_request", envelopes.jobs(envelopes.reason)),
+        Row(
+            (*INTERNAL, *FROM_AQUA, *FROM_REPORTING, errors.WriteError, errors.ApiUnavailable),
+            500,
+            "internal_error",
+            envelopes.jobs(envelopes.internal_words),
+            internal=True,
+        ),
+    ),
+)
+
+# ``aquarium query / simulate / datagen`` run by the server for its data dir's owner (the token of
+# DATA_DIR/server.json): a refusal carries the line the command prints when it runs without a
+# server, engine words included, since that is what the same person would read then.
+LOCAL = Table(
+    Family.LOCAL,
+    (
+        Row((errors.NotAuthenticated,), 401, "unauthorized", envelopes.local),
+        Row((errors.NotFound, errors.RouteNotFound), 404, "not_found", envelopes.local),
+        Row((errors.MethodNotAllowed,), 405, "method_not_allowed", envelopes.local),
+        Row(
+            (
+                errors.ZoqlError,
+                errors.AquaError,
+                errors.MalformedRequest,
+                errors.RequestTooLarge,
+                errors.DataGenerationError,
+                errors.TenantDataMissing,
+                errors.TenancyError,
+                errors.QueryFailed,
+                errors.QueryInterrupted,
+                errors.WriteError,
+                errors.CatalogError,
+            ),
+            400,
+            "refused",
+            envelopes.local,
+        ),
+        Row(
+            (
+                errors.InternalError,
+                errors.ProcessingInterrupted,
+                errors.ApiUnavailable,
+                errors.FileTooLarge,
+                *FROM_REPORTING,
+                *FROM_JOBS,
+            ),
+            500,
+            "internal_error",
+            envelopes.jobs(envelopes.internal_words),
+            internal=True,
+        ),
+    ),
+)
+
+WEB = Table(
+    Family.WEB,
+    (
+        Row((errors.NotAuthenticated,), 401, None, envelopes.page(pages.SIGN_IN_AGAIN)),
+        Row(
+            (
+                errors.NotFound,
+                errors.RouteNotFound,
+                errors.ApiUnavailable,
+                errors.InvalidJobId,
+                reporting_errors.ReportNotFound,
+                reporting_errors.ReportRunNotFound,
+                reporting_errors.LabelNotFound,
+            ),
+            404,
+            None,
+            envelopes.page(pages.NOT_FOUND),
+        ),
+        Row(
+            (errors.JobNotCancellable, errors.JobAlreadyFinished),
+            409,
+            None,
+            envelopes.page(pages.NOT_CANCELLABLE),
+        ),
+        Row(
+            (
+                errors.JobCancelNotAllowed,
+                reporting_errors.ReportDeleteNotAllowed,
+                reporting_errors.ReportRunCancelNotAllowed,
+            ),
+            403,
+            None,
+            envelopes.page(pages.NOT_ALLOWED),
+        ),
+        Row(INTERNAL, 500, None, envelopes.page_unexpected, internal=True),
+        Row(
+            (
+                errors.MalformedRequest,
+                errors.RequestTooLarge,
+                errors.MethodNotAllowed,
+                errors.FileTooLarge,
+                errors.AquaError,
+                errors.ZoqlError,
+                errors.WriteError,
+                *FROM_REPORTING,
+            ),
+            400,
+            None,
+            envelopes.page(pages.REFUSED),
+        ),
+    ),
+)
+
+TABLES: dict[Family, Table] = {
+    table.family: table for table in (AQUA, OBJECTS, REPORTING, JOBS, LOCAL, WEB)
+}
+
+
+# -- answering -------------------------------------------------------------------------------------
+
+
+def answer(request: Request, table: Table, error: errors.AquariumError) -> Response:
+    """``error`` as ``table``'s family states it; failures of ours are logged, never detailed."""
+    row = table.row_for(type(error)) or table.internal_row
+    if row.internal:
+        log.error(
+            "internal error",
+            method=request.method,
+            path=request.url.path,
+            error=repr(error),
+            cause=repr(error.__cause__),
         )
-    if isinstance(error, errors.RequestTooLarge):
-        return reports.ReportingError(error.describe(), status=413, code=reports.REST_ERROR)
-    if isinstance(error, errors.MalformedRequest):
-        # Zuora's Reporting service answers unreadable JSON with a 500 REST error.
-        return reports.ReportingError(
-            f"Could not read JSON: {error.reason}", status=500, code=reports.REST_ERROR
+    elif error.__cause__ is not None:
+        # The words of whatever caused a refusal (an engine's, say) go to the log only.
+        log.info(
+            "request refused", path=request.url.path, error=repr(error), cause=repr(error.__cause__)
         )
-    return reports.ReportingError(error.describe())
+    response = row.envelope(request, error, row.status, row.code)
+    if isinstance(error, errors.MethodNotAllowed) and error.allowed:
+        response.headers["Allow"] = error.allowed
+    return response
 
 
-LOCAL_PREFIX = "/aquarium/api/v1/local"
+def respond(request: Request, error: errors.AquariumError) -> Response:
+    """``error`` in the envelope of the request's family."""
+    return answer(request, TABLES[family_of(request.url.path)], error)
 
 
-def local_refusal(error: errors.AquariumError) -> Response:
-    """The CLI's local endpoints (api/local_routes.py): the line the CLI prints and a ZOQL
-    error's caret excerpt, so a command run through the server says what it says without one."""
-    position = getattr(error, "position", None)
-    status = 400
-    if isinstance(error, errors.NotAuthenticated | errors.NotFound):
-        status = status_of(error)
-    document = {
-        "code": error.code,
-        "message": error.describe(),
-        "excerpt": position.excerpt if isinstance(position, errors.SourcePosition) else None,
-    }
-    return JSONResponse({"error": document}, status_code=status)
+def page_for(request: Request, error: errors.AquariumError) -> Response:
+    """``error`` as a Job Finder page (``web/guard.py``, whatever the path)."""
+    return answer(request, WEB, error)
 
 
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AquariumError)
-    if request.url.path.startswith(OBJECT_PREFIX):
-        return object_refusal(exc)
-    if request.url.path.startswith(LOCAL_PREFIX):
-        return local_refusal(exc)
-    if request.url.path.startswith(FINDER_PREFIX):
-        return finder_refusal(exc)
-    if request.url.path.startswith(REPORTING_PREFIXES):
-        refused = reporting_error(exc)
-        return JSONResponse(reports.error_document(refused), status_code=refused.status)
-    return response_for(exc)
+    return respond(request, exc)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    """The router's own 404 (no route) and 405 (no such method) in the family's envelope; the
+    web pages, and any other status, keep the framework's answer."""
+    assert isinstance(exc, HTTPException)
+    family = family_of(request.url.path)
+    if family is Family.WEB or exc.status_code not in {404, 405}:
+        return await http_exception_handler(request, exc)
+    error: errors.AquariumError = errors.RouteNotFound()
+    if exc.status_code == 405:
+        error = errors.MethodNotAllowed(allowed=(exc.headers or {}).get("Allow"))
+    return answer(request, TABLES[family], error)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    """Parameters the router cannot read, in the family's envelope (pages keep the default)."""
+    assert isinstance(exc, RequestValidationError)
+    family = family_of(request.url.path)
+    if family is Family.WEB:
+        return await request_validation_exception_handler(request, exc)
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        for problem in exc.errors()
+    )
+    return answer(request, TABLES[family], errors.InvalidParameters(problems))
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error", path=request.url.path, error=repr(exc))
-    internal = errors.AquariumError(message="Internal Server Error.")
-    internal.code = "90010"
-    return JSONResponse(aqua_wire.error_document(internal), status_code=500)
+    """Any other exception: the family's internal error, its words only in the log."""
+    log.error("unhandled error", method=request.method, path=request.url.path, error=repr(exc))
+    table = TABLES[family_of(request.url.path)]
+    row = table.internal_row
+    return row.envelope(request, errors.InternalError(), row.status, row.code)

@@ -27,7 +27,7 @@ Caller = Annotated[tenancy.Principal, Depends(deps.principal)]
 
 def _service(services: deps.AppServices) -> objects.ObjectService:
     if services.objects is None:
-        raise errors.NotFound("object CRUD is not available on this server")
+        raise errors.ApiUnavailable(message="Object CRUD is not available on this server.")
     return services.objects
 
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from aquarium.api import body, deps
-from aquarium.domain import tenancy
+from aquarium.domain import errors, tenancy
 from aquarium.services import report_labels, reports
 
 PREFIXES = ("/api/rest/v1", "/reporting/api/rest/v1")
@@ -31,7 +31,7 @@ Caller = Annotated[tenancy.Principal, Depends(deps.principal)]
 def _service(request: Request) -> reports.ReportService:
     found = deps.services(request).reports
     if found is None:
-        raise reports.ReportingError("The Reporting API is not available.", status=503)
+        raise errors.ApiUnavailable(message="The Reporting API is not available.")
     return found
 
 

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from aquarium.api import body, deps, report_routes
-from aquarium.domain import tenancy
-from aquarium.services import report_runs, reports
+from aquarium.domain import errors, tenancy
+from aquarium.services import report_runs
 
 router = APIRouter(tags=["Reporting: report runs"])
 Caller = Annotated[tenancy.Principal, Depends(deps.principal)]
@@ -23,7 +23,7 @@ Caller = Annotated[tenancy.Principal, Depends(deps.principal)]
 def _service(request: Request) -> report_runs.ReportRunService:
     found = deps.services(request).report_runs
     if found is None:
-        raise reports.ReportingError("Report runs are not available on this server.", status=503)
+        raise errors.ApiUnavailable(message="Report runs are not available on this server.")
     return found
 
 

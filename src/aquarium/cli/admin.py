@@ -1,33 +1,46 @@
-"""Administration commands: tenants, users and OAuth clients in ``DATA_DIR/tenants.json``.
+"""Administration commands: tenants, users and OAuth clients in the metadata database.
 
 Mounted by :mod:`aquarium.cli` as ``aquarium tenant ...``, ``aquarium user ...`` and
-``aquarium client ...``. Like every Aquarium command, an :class:`AquariumError` becomes one line
-on stderr and exit code 1; usage errors exit with 2 (Typer's convention). A running server reads
-the tenants file when it starts, so changes take effect on its next start (or reload).
+``aquarium client ...``. They write to the metadata store of ``--data-dir`` (its SQLite file), or
+to the PostgreSQL one at ``--database-url`` / ``AQUARIUM_METADATA_URL``; a running server sees a
+change within a second. Like every Aquarium command, an :class:`AquariumError` becomes one line
+on stderr and exit code 1; usage errors exit with 2 (Typer's convention).
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from aquarium.cli import common
 from aquarium.domain import errors, tenancy
-from aquarium.store import tenants_file
+from aquarium.store import database, tenants_repo
 
 DEFAULT_DATA_DIR = Path(".aquarium")
 DEFAULT_TIME_ZONE = "America/Los_Angeles"
 CLIENT_SECRET_BYTES = 32  # of randomness in a generated client secret
+METADATA_URL_ENV = "AQUARIUM_METADATA_URL"  # the variable of aquarium.settings' metadata_url
+_T = TypeVar("_T")
 
 DataDir = common.DataDir  # --data-dir, else AQUARIUM_DATA_DIR, else the config file
 TenantOption = Annotated[str, typer.Option("--tenant", help="Tenant name (lowercase).")]
 TenantArgument = Annotated[str, typer.Argument(help="Tenant name (lowercase).")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar=METADATA_URL_ENV,
+        help="PostgreSQL metadata database; default: the SQLite file in the data dir.",
+    ),
+]
 
 tenant_app = typer.Typer(help="Create and configure tenants.", no_args_is_help=True)
 user_app = typer.Typer(help="Logins for HTTP Basic and the apiAccessKeyId headers.")
@@ -35,6 +48,28 @@ client_app = typer.Typer(help="OAuth clients (client_credentials).")
 
 
 _fail = common.fail  # the one error line of every command
+
+
+def _in_store(
+    data_dir: Path, database_url: str | None, change: Callable[[sa.Connection], _T]
+) -> _T:
+    """``change`` in one transaction of the metadata store; an AquariumError becomes the exit."""
+    try:
+        engine = database.open_metadata(database_url, data_dir)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    except (ValueError, sa.exc.OperationalError) as exc:  # a bad URL, a database that is down
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        typer.echo(f"error: cannot open the metadata database: {reason}", err=True)
+        raise typer.Exit(code=1) from None
+    try:
+        with engine.begin() as conn:
+            return change(conn)
+    except errors.AquariumError as exc:
+        raise _fail(exc) from None
+    finally:
+        engine.dispose()
+
 
 # -- tenant ----------------------------------------------------------------------------------------
 
@@ -46,22 +81,19 @@ def tenant_add(
         str, typer.Option("--time-zone", help="IANA time zone of the tenant's datetimes.")
     ] = DEFAULT_TIME_ZONE,
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Create a tenant (no users or clients yet; add them with 'user add' and 'client add')."""
-    try:
-        tenants_file.add_tenant(data_dir, name, time_zone=time_zone)
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
+    _in_store(
+        data_dir, database_url, lambda c: tenants_repo.add_tenant(c, name, time_zone=time_zone)
+    )
     typer.echo(f"tenant {name} created ({time_zone})")
 
 
 @tenant_app.command("list")
-def tenant_list(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+def tenant_list(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
     """Show every tenant with its time zone, users, OAuth clients and file segmentation."""
-    try:
-        tenants = tenants_file.load(data_dir)
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
+    tenants = _in_store(data_dir, database_url, tenants_repo.all_tenants)
     table = Table(title=f"Tenants in {data_dir}")
     for column in ("name", "time zone", "users", "clients", "segmentation"):
         table.add_column(column, overflow="fold")
@@ -81,6 +113,7 @@ def tenant_set_pgp_key(
         Path, typer.Argument(help="ASCII-armoured PGP public key file.", metavar="FILE")
     ],
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Set the PGP public key that encrypted results of this tenant are encrypted to."""
     try:
@@ -89,10 +122,7 @@ def tenant_set_pgp_key(
         raise _fail(
             tenancy.TenancyError(f"cannot read {key_file}: {getattr(exc, 'strerror', None) or exc}")
         ) from None
-    try:
-        tenants_file.set_pgp_key(data_dir, name, armored)
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
+    _in_store(data_dir, database_url, lambda c: tenants_repo.set_pgp_key(c, name, armored))
     typer.echo(f"PGP public key of tenant {name} set from {key_file}")
 
 
@@ -104,13 +134,11 @@ def tenant_set_limit(
     ],
     value: Annotated[int, typer.Argument(help="A whole number (seconds, bytes, rows...).")],
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Change one limit of a tenant (e.g. 'set-limit acme file_retention_s 86400')."""
     limit = key.replace("-", "_")
-    try:
-        tenants_file.set_limits(data_dir, name, **{limit: value})
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
+    _in_store(data_dir, database_url, lambda c: tenants_repo.set_limits(c, name, {limit: value}))
     typer.echo(f"{limit} of tenant {name} set to {value}")
 
 
@@ -121,12 +149,10 @@ def tenant_set_partners(
         list[str] | None, typer.Argument(help="Accepted partner ids; none = accept any.")
     ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Restrict the partner ids of stateful jobs (others get 90019); no ids lifts the limit."""
-    try:
-        tenants_file.set_partners(data_dir, name, tuple(partners or ()))
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
+    _in_store(data_dir, database_url, lambda c: tenants_repo.set_partners(c, name, partners or ()))
     typer.echo(f"partners of tenant {name}: {', '.join(partners or ()) or 'any'}")
 
 
@@ -135,12 +161,12 @@ def tenant_set_segmentation(
     name: TenantArgument,
     enabled: Annotated[bool, typer.Option("--on/--off", help="Switch file segmentation.")],
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Switch the file segmentation feature of a tenant on or off."""
-    try:
-        tenants_file.set_file_segmentation(data_dir, name, enabled)
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
+    _in_store(
+        data_dir, database_url, lambda c: tenants_repo.set_file_segmentation(c, name, enabled)
+    )
     typer.echo(f"file segmentation of tenant {name}: {'on' if enabled else 'off'}")
 
 
@@ -163,12 +189,14 @@ def user_add(
     ],
     admin: Annotated[bool, typer.Option("--admin", help="May see every job (Job Finder).")] = False,
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Add a user (HTTP Basic / apiAccessKeyId login) to a tenant."""
-    try:
-        tenants_file.add_user(data_dir, tenant, user, password, admin=admin)
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
+    _in_store(
+        data_dir,
+        database_url,
+        lambda c: tenants_repo.add_user(c, tenant, user, password, admin=admin),
+    )
     typer.echo(f"user {user} added to tenant {tenant}{' (admin)' if admin else ''}")
 
 
@@ -185,14 +213,16 @@ def client_add(
         str | None, typer.Option("--secret", help="Default: a new random secret, shown once.")
     ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Add an OAuth client to a tenant; a generated id and secret are printed this once only."""
     chosen_id = str(uuid.uuid4()) if client_id is None else client_id
     chosen_secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES) if secret is None else secret
-    try:
-        tenants_file.add_client(data_dir, tenant, chosen_id, chosen_secret)
-    except errors.AquariumError as exc:
-        raise _fail(exc) from None
+    _in_store(
+        data_dir,
+        database_url,
+        lambda c: tenants_repo.add_client(c, tenant, chosen_id, chosen_secret),
+    )
     typer.echo(f"client added to tenant {tenant}")
     typer.echo(f"client_id: {chosen_id}")
     if secret is None:

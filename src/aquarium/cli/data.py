@@ -9,6 +9,7 @@ byte); an error is one line on stderr (:func:`aquarium.cli.common.fail`) and exi
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import sys
@@ -19,22 +20,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import duckdb
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from aquarium.catalog import model
-from aquarium.cli import common, local
-from aquarium.domain import clock, errors
+from aquarium.cli import admin, common, local
+from aquarium.domain import clock, errors, tenancy
 from aquarium.engines import base, duckdb_engine, naming, postgres_engine
 from aquarium.services import adhoc_query, local_ops
-from aquarium.store import tenants_file
+from aquarium.store import database, tenants_repo
 from aquarium.zoql import ast
 
 if TYPE_CHECKING:
     from aquarium.datagen import GenerationReport
 
-DEFAULT_TIME_ZONE = "America/Los_Angeles"
+DEFAULT_TIME_ZONE = tenancy.DEFAULT_TIME_ZONE
 DEMO_TENANT = "demo"
 DEMO_SEED = 1
 _LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
@@ -85,11 +87,26 @@ def _reported(data_dir: Path) -> Iterator[None]:
         raise common.fail(str(exc)) from None
     except duckdb.IOException as exc:
         raise common.fail(locked(data_dir, exc)) from None
+    except (ValueError, sa.exc.SQLAlchemyError) as exc:  # the metadata store: a bad URL, down
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise common.fail(f"cannot use the metadata database: {reason}") from None
 
 
 def _server(data_dir: Path, engine: EngineName = EngineName.duckdb) -> local.LocalServer | None:
     """The server running on ``data_dir``, for data it holds (DuckDB's), else ``None``."""
     return local.find(data_dir) if engine is EngineName.duckdb else None
+
+
+def _metadata_url() -> str | None:
+    return os.environ.get(admin.METADATA_URL_ENV) or None
+
+
+def _stored_time_zone(data_dir: Path, tenant: str) -> str | None:
+    """The tenant's time zone in the data dir's metadata store; ``None`` when it has none."""
+    if not data_dir.is_dir():
+        return None  # nothing to ask, and no reason to create the data dir
+    with database.opened(_metadata_url(), data_dir) as metadata, metadata.connect() as conn:
+        return tenants_repo.time_zone(conn, tenant)
 
 
 def _open_engine(data_dir: Path, engine: EngineName, dsn: str | None) -> base.QueryEngine:
@@ -133,6 +150,7 @@ def datagen_command(
                 engine=engine.value,
                 dsn=dsn,
                 time_zone=time_zone,
+                metadata_url=_metadata_url(),
             )
     _print_report(report, tenant)
 
@@ -166,7 +184,9 @@ def simulate_command(
                 document = server.simulate({"tenant": tenant, "days": days, "seed": seed})
             report = local_ops.simulation_report(document)
         else:
-            report = simulate.simulate_into(data_dir, tenant, days=days, seed=seed)
+            report = simulate.simulate_into(
+                data_dir, tenant, days=days, seed=seed, metadata_url=_metadata_url()
+            )
     Console().print(simulate.report_table(report))
 
 
@@ -208,7 +228,7 @@ def _query_directly(
     request = adhoc_query.AdhocQuery(
         text=body["zoql"],
         tenant=tenant,
-        time_zone=tenants_file.tenant_time_zone(data_dir, tenant) or DEFAULT_TIME_ZONE,
+        time_zone=_stored_time_zone(data_dir, tenant) or DEFAULT_TIME_ZONE,
         use_labels=body["labels"],
         utc=body["utc"],
         dialect=ast.Dialect(body["type"]),
@@ -230,7 +250,9 @@ def _query_directly(
 
 def demo_command(data_dir: DataDir = common.DEFAULT_DATA_DIR) -> None:
     """Create the demo tenant's data (scale 1) unless it exists, and show what there is."""
-    if DEMO_TENANT in tenants_file.tenant_names(data_dir):
+    with _reported(data_dir):
+        known = _stored_time_zone(data_dir, DEMO_TENANT) is not None
+    if known:
         Console().print(f"The demo tenant's data is already in {data_dir}/.")
     else:
         datagen_command(data_dir=data_dir, tenant=DEMO_TENANT, scale=1.0, seed=DEMO_SEED)

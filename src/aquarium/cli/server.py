@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 #: The settings ``aquarium serve`` takes as options: all of them.
 SERVE_SETTINGS = tuple(Settings.model_fields)
+#: Other names of a setting's option: the admin commands call the metadata store's URL so.
+OPTION_ALIASES = {"metadata_url": ("--database-url",)}
 GRACEFUL_SHUTDOWN_S = 5  # seconds running requests get when the server stops
 
 
@@ -40,8 +42,9 @@ def option_name(field: str) -> str:
 
 
 def settings_options(names: Sequence[str]) -> list[inspect.Parameter]:
-    """One Typer option per setting, ``--data-dir`` for ``data_dir``, with the setting's
-    description and default as help; a list setting is a repeated option, a bool a flag."""
+    """One Typer option per setting, ``--data-dir`` for ``data_dir`` (and the names of
+    :data:`OPTION_ALIASES`), with the setting's description and default as help; a list setting
+    is a repeated option, a bool a flag."""
     options = []
     for name in names:
         field = Settings.model_fields[name]
@@ -52,7 +55,8 @@ def settings_options(names: Sequence[str]) -> list[inspect.Parameter]:
         if kind == list[str]:
             kind, default = list[str] | None, None
         hidden = shown is None or shown is False or shown in ("", [])
-        option = typer.Option(option_name(name), help=help_text, show_default=not hidden)
+        names = (option_name(name), *OPTION_ALIASES.get(name, ()))
+        option = typer.Option(*names, help=help_text, show_default=not hidden)
         annotation = Annotated[kind, option]
         options.append(
             inspect.Parameter(

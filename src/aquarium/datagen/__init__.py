@@ -13,16 +13,16 @@ from pathlib import Path
 
 import duckdb
 import psycopg
+import sqlalchemy as sa
 
 from aquarium.catalog import model
 from aquarium.datagen import generate
 from aquarium.domain import errors
 from aquarium.engines import duckdb_engine, loading, naming
-from aquarium.store import tenants_file
+from aquarium.store import database, tenants_repo
 
 MAX_SCALE = 1000
 ENGINES = ("duckdb", "postgres")
-DEFAULT_TIME_ZONE = "America/Los_Angeles"
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,14 @@ def generate_into(
     engine: str = "duckdb",
     dsn: str | None = None,
     time_zone: str | None = None,
+    metadata_url: str | None = None,
 ) -> GenerationReport:
     """Generate billing data for ``tenant`` and load it, replacing what the tenant had.
 
     DuckDB data goes to ``data_dir / billing.duckdb`` (one file, one schema per tenant);
     PostgreSQL data to the database at ``dsn``. The tenant and its time zone are recorded in
-    ``data_dir``'s tenants file either way. Raises :class:`DataGenerationError` for a scale
+    the metadata store either way: the one at ``metadata_url``, or by default ``data_dir``'s
+    SQLite file (``store.database.open_metadata``). Raises :class:`DataGenerationError` for a scale
     outside (0, 1000], a bad tenant name, an unknown engine, or postgres without a DSN.
     """
     _check(tenant, scale, engine, dsn)
@@ -82,20 +84,22 @@ def generate_into(
         assert dsn is not None  # checked above
         with psycopg.connect(dsn) as conn:
             rows = loading.load_postgres(conn, tenant, catalog, tables)
-    _record_tenant(data_dir, tenant, time_zone)
+    with database.opened(metadata_url, data_dir) as metadata:
+        _record_tenant(metadata, tenant, time_zone)
     return GenerationReport(rows=rows, seconds=time.perf_counter() - started)
 
 
 def generate_through(
     engine: duckdb_engine.DuckDbEngine,
-    data_dir: Path,
+    metadata: sa.Engine,
     tenant: str,
     *,
     scale: float,
     seed: int,
     time_zone: str | None = None,
 ) -> GenerationReport:
-    """:func:`generate_into` for DuckDB, through the engine a running server has open.
+    """:func:`generate_into` for DuckDB, through the engines a running server has open (its
+    billing data and its metadata store).
 
     The load is one :meth:`~DuckDbEngine.bulk_transaction`: the server's jobs keep reading the
     tenant's previous data until it commits. Same checks and errors as :func:`generate_into`.
@@ -106,11 +110,11 @@ def generate_through(
     tables = generate.generate(catalog, scale=scale, seed=seed)
     with engine.bulk_transaction() as cursor:
         rows = loading.fill_duckdb(cursor, tenant, catalog, tables)
-    _record_tenant(data_dir, tenant, time_zone)
+    _record_tenant(metadata, tenant, time_zone)
     return GenerationReport(rows=rows, seconds=time.perf_counter() - started)
 
 
-def _record_tenant(data_dir: Path, tenant: str, time_zone: str | None) -> None:
+def _record_tenant(metadata: sa.Engine, tenant: str, time_zone: str | None) -> None:
     # A tenant that already exists keeps its time zone unless one is given.
-    known = tenants_file.tenant_time_zone(data_dir, tenant)
-    tenants_file.record_tenant(data_dir, tenant, time_zone=time_zone or known or DEFAULT_TIME_ZONE)
+    with metadata.begin() as conn:
+        tenants_repo.record_tenant(conn, tenant, time_zone=time_zone)

@@ -21,8 +21,8 @@ from aquarium.catalog import model
 from aquarium.datagen import activity
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors
-from aquarium.engines import base, billing_writes, duckdb_engine, naming
-from aquarium.store import tenants_file
+from aquarium.engines import billing_writes, duckdb_engine, naming
+from aquarium.store import database, tenants_repo
 
 MAX_DAYS = 3650
 #: The time zone of business dates when the tenant has none recorded.
@@ -52,7 +52,7 @@ class SimulationReport:
 def _open(data_dir: Path) -> duckdb_engine.DuckDbEngine:
     path = data_dir / naming.DUCKDB_FILE
     if not path.exists():
-        raise base.TenantDataMissing(f"{path} does not exist; run 'aquarium datagen' first")
+        raise errors.TenantDataMissing(f"{path} does not exist; run 'aquarium datagen' first")
     engine = duckdb_engine.DuckDbEngine(path)
     engine.upgrade()
     return engine
@@ -65,18 +65,23 @@ def simulate_into(
     days: int,
     seed: int,
     clock: clock_port.Clock | None = None,
+    metadata_url: str | None = None,
 ) -> SimulationReport:
     """Play ``days`` days of activity on ``tenant``'s data in ``data_dir`` (no server running;
     a running server plays it with :func:`simulate_through` on its own engine).
+
+    Days are counted in the tenant's time zone, from the metadata store at ``metadata_url`` (by
+    default ``data_dir``'s); UTC for a tenant it does not know.
 
     Raises :class:`DataGenerationError` for days outside 1..3650, :class:`TenantDataMissing`
     when the tenant has no billing data there, and DuckDB's ``IOException`` when another
     process (a server) has the data open.
     """
     _check(tenant, days)
-    zone_name = tenants_file.tenant_time_zone(data_dir, tenant) or DEFAULT_TIME_ZONE
     engine = _open(data_dir)
     try:
+        with database.opened(metadata_url, data_dir) as metadata, metadata.connect() as conn:
+            zone_name = tenants_repo.time_zone(conn, tenant) or DEFAULT_TIME_ZONE
         return simulate_through(
             engine, tenant, days=days, seed=seed, time_zone=zone_name, clock=clock
         )
@@ -97,7 +102,7 @@ def simulate_through(
     start today in ``time_zone``. Same errors as :func:`simulate_into`."""
     _check(tenant, days)
     if not engine.has_tenant(tenant):
-        raise base.TenantDataMissing(f"tenant {tenant!r} has no billing data in {engine.path}")
+        raise errors.TenantDataMissing(f"tenant {tenant!r} has no billing data in {engine.path}")
     clock = clock or clock_port.SystemClock()
     rng = random.Random(seed)
     writes = billing_writes.BillingWrites(

@@ -5,34 +5,77 @@
     AquariumError                    code, message (Zuora's text), reason (our precise detail)
     ├── ZoqlError                    90005 + line, column, caret excerpt
     │   └── DistinctWithoutCountError 90020
-    ├── AquaError                    an AQuA request refused; HTTP 200 with Zuora's error body
-    │   ├── InvalidJobId              90002
-    │   ├── JobNotCancellable         90003 (the job's own status is echoed)
-    │   ├── TooManyQueries            90004
-    │   ├── StatelessDeletedColumns   90012
-    │   ├── NotifyUrlTooLong          90014
-    │   ├── InvalidIncrementalTime    90015
-    │   ├── NoQueries                 90016
-    │   ├── DeletedNotSupported       90017
-    │   ├── PartnerNotRecognized      90019
-    │   ├── InvalidCurrency           90021
+    ├── AquaError                    an AQuA request refused (Zuora's error body, HTTP 200)
+    │   ├── InvalidJobId              90002 Invalid Job Id.
+    │   ├── JobNotCancellable         90003 Invalid Job Id for job cancellation. (own status)
+    │   ├── TooManyQueries            90004 Invalid number of queries allowed. ...
+    │   ├── StatelessDeletedColumns   90012 Stateless AQuA does not support deleted columns.
+    │   ├── NotifyUrlTooLong          90014 notifyURL must be less than 5000 characters ...
+    │   ├── InvalidIncrementalTime    90015 The incremental timestamp is invalid.
+    │   ├── NoQueries                 90016 There are no queries included in the AQuA ...
+    │   ├── DeletedNotSupported       90017 Objects included in the queries do not support ...
+    │   ├── PartnerNotRecognized      90019 Partner ID is not recognized.
+    │   ├── InvalidCurrency           90021 Invalid currency specified in the ...
     │   ├── QueryTimeLimit            90027 (a batch's message, not a submit answer)
-    │   └── TooManyJobs               90028
-    ├── MalformedRequest             not JSON, not an object, or a wrong kind of value (400)
-    ├── RequestTooLarge              a body over the size limit (HTTP 413)
-    ├── NotAuthenticated             missing or bad credentials (HTTP 401)
-    ├── NotFound                     unknown, expired or foreign file (HTTP 404)
-    ├── FileTooLarge                 over Zuora's 2,047 MB download cap (HTTP 403)
+    │   └── TooManyJobs               90028 The total number of concurrent jobs has exceeded ...
+    ├── MalformedRequest             50000090 Oops, request is malformed. Please check ...
+    │   ├── InvalidParameters         a query, path or header parameter the router cannot read
+    │   ├── IdempotencyConflict       an Idempotency-Key reused for another body within 24 h
+    │   └── BadJobQuery               a job-list parameter that cannot be read (job API)
+    ├── RequestTooLarge              50000090, a body over the size limit
+    ├── NotAuthenticated             90009 User is not authorized. (missing or bad credentials)
+    ├── NotFound                     an unknown, expired or foreign file, object, job or asset
+    ├── RouteNotFound                Not Found: no endpoint at this path
+    ├── MethodNotAllowed             Method Not Allowed: the path has no such method
+    ├── ApiUnavailable               an API this server was built without (Reporting, CRUD)
+    ├── FileTooLarge                 Zuora's 2,047 MB download cap
+    ├── JobAlreadyFinished           job API: cancel of a finished job
+    ├── JobCancelNotAllowed          job API: the caller may not cancel this job
+    ├── ReportingError               a Reporting refusal; message is Zuora's whole text
+    │   │                            (domain/reporting_errors.py)
+    │   ├── ReportNotFound            An error occurred. The report with ID {id} does not exist.
+    │   ├── ReportRunNotFound         The report run with id {id} does not exist.
+    │   ├── LabelNotFound             An error occurred. The label with ID {id} does not exist.
+    │   ├── ParentLabelNotFound       the same words, for a new label's parentId
+    │   ├── ReportDeleteNotAllowed    Only the creator of the report or an administrator ...
+    │   ├── ReportRunCancelNotAllowed Only the user who started the report run or an ...
+    │   ├── ReportRunNotCancellable   The report run {id} is already {STATUS} and cannot ...
+    │   ├── ReportRunNotCompleted     The report run {id} is {STATUS}; its results exist ...
+    │   ├── ReportResultsExpired      The results of report run {id} are no longer kept ...
+    │   ├── NoCompletedRun            The current user has not run this report yet. ...
+    │   ├── InvalidReportingRequest   a value Zuora's validation refuses (the message says which)
+    │   ├── MissingParameter          Required String parameter '{name}' is not present.
+    │   ├── UnreadableJson            Could not read JSON: ... (as Jackson words it)
+    │   └── RequestBodyMissing        Required request body content is missing
+    ├── WriteError                   object CRUD: problems, each a Zuora (Code, Message)
+    │   ├── UnknownObject             INVALID_TYPE  not a catalogue object
+    │   ├── RowNotFound               INVALID_ID    no live row with that id
+    │   ├── InvalidField              INVALID_FIELD unknown field, or one only the system writes
+    │   ├── InvalidValue              INVALID_VALUE wrong type, not an option, dangling reference
+    │   └── MissingRequiredValue      MISSING_REQUIRED_VALUE
     ├── ReportDefinitionError        a report definition (or run-time filter) that cannot be run
+    ├── InternalError                90010 Internal Server Error. (how an unexpected failure is
+    │                                answered; its own text is logged, never sent)
+    ├── QueryFailed                  90007 The query execution has been aborted. (engine's words
+    │   │                            in ``reason``: a batch's or run's message, never an answer)
+    │   └── EncryptionFailed          the result could not be PGP-encrypted
+    ├── QueryInterrupted             90007, the running statement was stopped (cancel, limit)
+    ├── ProcessingInterrupted        a report run's processing was stopped
+    ├── TenantDataMissing            the tenant has no billing data in this engine
+    ├── TenancyError                 a tenant configuration request that cannot be honoured
+    │   └── TenantsFileError          the tenants file (or server secret) is malformed
     ├── CatalogError                 a malformed catalogue file (a packaging bug, never user input)
     └── DataGenerationError          bad generator arguments (scale, tenant name, engine)
 
-The API, the CLI and the UI all render an error through :func:`AquariumError.describe`, so a
-person sees the same words everywhere. Mapping to HTTP happens once, at the edge.
+Classes say what happened, never an HTTP status: ``api/errors.py`` maps each class to a status,
+a code and an envelope, once per API family (AQuA, object CRUD, Reporting, the job API) and for
+the web pages. The API, the CLI and the UI all render an error's words through
+:func:`AquariumError.describe`, so a person sees the same words everywhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 SYNTAX_ERROR_MESSAGE = "There is a syntax error in one of the queries in the AQuA input."
@@ -233,10 +276,24 @@ class TooManyJobs(AquaError):
 
 
 class MalformedRequest(AquariumError):
-    """The body is not a JSON object or a field has the wrong kind of value (HTTP 400)."""
+    """The body is not a JSON object or a field has the wrong kind of value."""
 
     code = "50000090"  # what Zuora answers for e.g. "format": "json" (reference §1.4)
     message = "Oops, request is malformed. Please check your request."
+
+
+class InvalidParameters(MalformedRequest):
+    """A query, path or header parameter the router cannot read; ``reason`` names it."""
+
+
+class IdempotencyConflict(MalformedRequest):
+    """The Idempotency-Key was used within 24 h for a different request body."""
+
+
+class BadJobQuery(MalformedRequest):
+    """A job API list request with a parameter that cannot be read; ``reason`` says which."""
+
+    message = "The request cannot be read."
 
 
 class RequestTooLarge(AquariumError):
@@ -253,5 +310,132 @@ class NotFound(AquariumError):
     message = "Not found."
 
 
+class RouteNotFound(AquariumError):
+    """No endpoint at the requested path (the framework found no route)."""
+
+    message = "Not Found"
+
+
+class MethodNotAllowed(AquariumError):
+    """The path exists but not with this method; ``allowed`` lists the methods it has."""
+
+    message = "Method Not Allowed"
+
+    def __init__(self, reason: str = "", *, allowed: str | None = None) -> None:
+        self.allowed = allowed
+        super().__init__(reason)
+
+
+class ApiUnavailable(AquariumError):
+    """An API this server was built without; ``message`` names it."""
+
+    message = "This API is not available on this server."
+
+
 class FileTooLarge(AquariumError):
     message = "<security:max-object-size>2047MB</security:max-object-size>"
+
+
+class JobAlreadyFinished(AquariumError):
+    """A job API cancel of a job that has finished: nothing changes."""
+
+    message = "The job has finished and cannot be cancelled."
+
+
+class JobCancelNotAllowed(AquariumError):
+    """The caller may not cancel this job (a report run another user started)."""
+
+    message = "You may not do this."
+
+
+@dataclass(frozen=True)
+class WriteProblem:
+    """One reason a write was refused, as Zuora lists it in ``Errors``."""
+
+    code: str
+    message: str
+
+
+class WriteError(AquariumError):
+    """A refused object CRUD write or read; ``problems`` holds every reason (at least one)."""
+
+    code: str = "INVALID_VALUE"
+    message = "The write was refused."
+
+    def __init__(self, reason: str, *, problems: Sequence[WriteProblem] = ()) -> None:
+        super().__init__(reason)
+        self.problems: tuple[WriteProblem, ...] = tuple(problems) or (
+            WriteProblem(self.code, reason),
+        )
+
+
+class UnknownObject(WriteError):
+    code = "INVALID_TYPE"
+
+
+class RowNotFound(WriteError):
+    code = "INVALID_ID"
+
+
+class InvalidField(WriteError):
+    code = "INVALID_FIELD"
+
+
+class InvalidValue(WriteError):
+    code = "INVALID_VALUE"
+
+
+class MissingRequiredValue(WriteError):
+    code = "MISSING_REQUIRED_VALUE"
+
+
+class InternalError(AquariumError):
+    """An unexpected failure as a client is told of it: Zuora's 90010 and nothing more."""
+
+    code = "90010"
+    message = "Internal Server Error."
+
+
+class QueryInterrupted(AquariumError):
+    """The running statement was stopped by ``Snapshot.interrupt`` (e.g. a job cancel)."""
+
+    code = "90007"
+    message = "The query execution has been aborted."
+
+
+class QueryFailed(AquariumError):
+    """The engine refused or failed the statement at run time; ``reason`` holds its words."""
+
+    code = "90007"
+    message = "The query execution has been aborted."
+
+
+class EncryptionFailed(QueryFailed):
+    """The result could not be encrypted (no key any more, an unusable key, no ``gpg``).
+
+    A :class:`QueryFailed`, so the batch aborts with this reason.
+    """
+
+
+class ProcessingInterrupted(AquariumError):
+    """A report run's processing was stopped (``ReportProcessor.interrupt``); files removed."""
+
+    message = "The report run's processing was interrupted."
+
+
+class TenantDataMissing(AquariumError):
+    """The tenant has no billing data in this engine (run ``aquarium datagen`` first)."""
+
+    message = "The tenant has no billing data."
+
+
+class TenancyError(AquariumError):
+    """A tenant configuration request that cannot be honoured; ``reason`` says why."""
+
+    message = "Invalid tenant configuration."
+
+
+class TenantsFileError(TenancyError):
+    """The tenants file (or the server secret) exists but cannot be read as written."""
+
+    message = "The tenants file is malformed."

@@ -1,14 +1,13 @@
 """Tenants and who may act for them: limits, users, OAuth clients, and the authenticated principal.
 
-Everything here is an immutable value. Where the values are kept is ``store/tenants_file.py``;
+Everything here is an immutable value. Where the values are kept is ``store/tenants_repo.py``;
 how credentials are checked is ``services/auth.py``. The secret-hashing scheme lives here because
 both of those layers need it and ``store/`` must not import ``services/``.
 
-Errors (both under :class:`aquarium.domain.errors.AquariumError`)::
-
-    TenancyError          a configuration request that cannot be honoured (unknown tenant,
-    │                     duplicate user, bad time zone, bad limit, ...)
-    └── TenantsFileError  ``tenants.json`` (or ``secret.key``) exists but is malformed
+Errors: ``errors.TenancyError`` (a configuration request that cannot be honoured: unknown
+tenant, duplicate user, bad time zone, bad limit, ...) and its ``errors.TenantsFileError`` (a
+legacy ``tenants.json`` that cannot be imported, or a malformed ``secret.key``), in the one tree
+of ``domain/errors.py``; the names below stay so that callers keep working.
 """
 
 from __future__ import annotations
@@ -20,6 +19,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from aquarium.domain import errors
+
+#: a tenant's time zone when none is given (Zuora tenants default to Pacific time)
+DEFAULT_TIME_ZONE = "America/Los_Angeles"
 
 # Zuora's documented limits (reference aqua.md section 4.3); every tenant may override them.
 DEFAULT_MAX_QUERIES_PER_JOB = 50
@@ -49,16 +51,8 @@ HASH_SCHEME = "scrypt"
 SCRYPT_MAX_MEM_BYTES = 256 * 1024 * 1024
 
 
-class TenancyError(errors.AquariumError):
-    """A tenant configuration request that cannot be honoured; ``reason`` says why."""
-
-    message = "Invalid tenant configuration."
-
-
-class TenantsFileError(TenancyError):
-    """The tenants file (or the server secret) exists but cannot be read as written."""
-
-    message = "The tenants file is malformed."
+TenancyError = errors.TenancyError
+TenantsFileError = errors.TenantsFileError
 
 
 class AuthMethod(StrEnum):
@@ -94,7 +88,7 @@ class Limits:
     report_run_retention_s: int = DEFAULT_REPORT_RUN_RETENTION_S
 
 
-#: Every limit's name, in declaration order (the keys of ``tenants.json`` ``limits``).
+#: Every limit's name, in declaration order (the keys of a tenant's stored ``limits``).
 LIMIT_KEYS: tuple[str, ...] = tuple(Limits.__dataclass_fields__)
 
 

@@ -12,14 +12,9 @@ Values arrive as Python values of the catalogue type (``str``, ``Decimal``, ``in
 such values is the caller's job (``services/objects.py``). SQL is built with sqlglot and every
 value is a DuckDB bound parameter.
 
-Errors (Zuora's CRUD error codes)::
-
-    WriteError (AquariumError)     code, problems: one or more (code, message) pairs
-    ├── UnknownObject              INVALID_TYPE   not a catalogue object
-    ├── RowNotFound                INVALID_ID     no live row with that id (unknown or deleted)
-    ├── InvalidField               INVALID_FIELD  unknown field, or one only the system writes
-    ├── InvalidValue               INVALID_VALUE  wrong type, not an option, dangling reference
-    └── MissingRequiredValue       MISSING_REQUIRED_VALUE
+Refusals are ``errors.WriteError`` and its leaves (Zuora's CRUD codes: ``INVALID_TYPE``,
+``INVALID_ID``, ``INVALID_FIELD``, ``INVALID_VALUE``, ``MISSING_REQUIRED_VALUE``), drawn in
+``domain/errors.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +24,6 @@ import functools
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -38,7 +32,7 @@ from sqlglot import exp
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids
-from aquarium.engines import base, ddl, duckdb_engine, naming
+from aquarium.engines import ddl, duckdb_engine, naming
 from aquarium.zoql import formatting
 
 #: How long a deleted row stays (for incremental exports) before the purge removes it.
@@ -46,47 +40,20 @@ DELETED_RETENTION = dt.timedelta(days=30)
 #: Fields only the write path sets.
 SYSTEM_FIELDS = frozenset({"Id", "CreatedById", "CreatedDate", "UpdatedById", "UpdatedDate"})
 _DIALECT = formatting.DUCKDB
+VALUE_DOES_NOT_FIT = "A value does not fit the column of its field"
 
 Row = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One reason a write was refused, as Zuora lists it in ``Errors``."""
-
-    code: str
-    message: str
-
-
-class WriteError(errors.AquariumError):
-    """A refused write; ``problems`` holds every reason (at least one)."""
-
-    code: str = "INVALID_VALUE"
-    message = "The write was refused."
-
-    def __init__(self, reason: str, *, problems: Sequence[Problem] = ()) -> None:
-        super().__init__(reason)
-        self.problems: tuple[Problem, ...] = tuple(problems) or (Problem(self.code, reason),)
-
-
-class UnknownObject(WriteError):
-    code = "INVALID_TYPE"
-
-
-class RowNotFound(WriteError):
-    code = "INVALID_ID"
-
-
-class InvalidField(WriteError):
-    code = "INVALID_FIELD"
-
-
-class InvalidValue(WriteError):
-    code = "INVALID_VALUE"
-
-
-class MissingRequiredValue(WriteError):
-    code = "MISSING_REQUIRED_VALUE"
+# The refusals live in the one tree (domain/errors.py); these names stay for callers that still
+# say ``billing_writes.RowNotFound`` until issue 10's branches merge.
+Problem = errors.WriteProblem
+WriteError = errors.WriteError
+UnknownObject = errors.UnknownObject
+RowNotFound = errors.RowNotFound
+InvalidField = errors.InvalidField
+InvalidValue = errors.InvalidValue
+MissingRequiredValue = errors.MissingRequiredValue
 
 
 def actor_id(user: str) -> str:
@@ -223,7 +190,7 @@ class BillingWrites:
         """The catalogue object called ``name`` (any case); :class:`UnknownObject` otherwise."""
         found = self.catalog.object(name)
         if found is None:
-            raise UnknownObject(f"There is no object called '{name}'")
+            raise errors.UnknownObject(f"There is no object called '{name}'")
         return found
 
     def _fields(self, obj: model.ObjectDef, values: Mapping[str, Any]) -> Row:
@@ -231,9 +198,9 @@ class BillingWrites:
         for name, value in values.items():
             field = obj.field(name)
             if field is None:
-                raise InvalidField(f"Invalid field '{name}' for object {obj.name}")
+                raise errors.InvalidField(f"Invalid field '{name}' for object {obj.name}")
             if field.name in SYSTEM_FIELDS:
-                raise InvalidField(f"Field '{field.name}' of {obj.name} is read-only")
+                raise errors.InvalidField(f"Field '{field.name}' of {obj.name} is read-only")
             row[field.name] = value
         return row
 
@@ -246,11 +213,15 @@ class BillingWrites:
             if value is None:
                 continue
             if not isinstance(value, str) or not ids.is_id(value):
-                problems.append(Problem("INVALID_VALUE", f"{key} '{value}' is not a valid id"))
+                problems.append(
+                    errors.WriteProblem("INVALID_VALUE", f"{key} '{value}' is not a valid id")
+                )
             elif not _is_live_id(cursor, tenant, target, value):
-                problems.append(Problem("INVALID_VALUE", f"{key} '{value}' names no {target}"))
+                problems.append(
+                    errors.WriteProblem("INVALID_VALUE", f"{key} '{value}' names no {target}")
+                )
         if problems:
-            raise InvalidValue(problems[0].message, problems=problems)
+            raise errors.InvalidValue(problems[0].message, problems=problems)
 
     @contextmanager
     def _transaction(self, tenant: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, dt.datetime]]:
@@ -259,8 +230,9 @@ class BillingWrites:
                 yield cursor, now
         except duckdb.Error as exc:
             # A value the catalogue type accepts but the column can't hold (e.g. too many
-            # digits for DECIMAL(18, 4)): the caller's input, never a server fault.
-            raise InvalidValue(str(exc).splitlines()[0]) from exc
+            # digits for DECIMAL(18, 4)): the caller's input, never a server fault. The engine's
+            # words stay on __cause__ for the log; a client never reads them.
+            raise errors.InvalidValue(VALUE_DOES_NOT_FIT) from exc
 
     # -- writes -----------------------------------------------------------------------------
     def create(
@@ -283,8 +255,8 @@ class BillingWrites:
                     "UpdatedDate": now,
                 }
                 cursor.execute(_insert(tenant, obj, tuple(stamped)), list(stamped.values()))
-        except base.TenantDataMissing as exc:
-            raise InvalidValue(f"tenant {tenant!r} has no billing data") from exc
+        except errors.TenantDataMissing as exc:
+            raise errors.InvalidValue(f"tenant {tenant!r} has no billing data") from exc
         return row_id
 
     def update(
@@ -315,7 +287,7 @@ class BillingWrites:
         *,
         deleting: bool,
     ) -> None:
-        missing = RowNotFound(f"There is no {obj.name} with id '{row_id}'")
+        missing = errors.RowNotFound(f"There is no {obj.name} with id '{row_id}'")
         if not ids.is_id(row_id):
             raise missing
         try:
@@ -327,7 +299,7 @@ class BillingWrites:
                 statement = _update(tenant, obj, tuple(changes))
                 if _count(cursor.execute(statement, [*changes.values(), row_id])) == 0:
                     raise missing
-        except base.TenantDataMissing:
+        except errors.TenantDataMissing:
             raise missing from None
 
     # -- reads ------------------------------------------------------------------------------
@@ -356,7 +328,7 @@ class BillingWrites:
         for name in equals or {}:
             field = obj.field(name)
             if field is None:
-                raise InvalidField(f"Invalid field '{name}' for object {obj.name}")
+                raise errors.InvalidField(f"Invalid field '{name}' for object {obj.name}")
             equal.append(field.name)
         statement = _select(tenant, obj, tuple(equal), limit)
         try:
@@ -364,7 +336,7 @@ class BillingWrites:
                 assert isinstance(snapshot, duckdb_engine.DuckDbSnapshot)
                 result = snapshot.cursor.execute(statement, list((equals or {}).values()))
                 return [_row_of(obj, values) for values in result.fetchall()]
-        except base.TenantDataMissing:
+        except errors.TenantDataMissing:
             return []
 
 

@@ -17,6 +17,7 @@ import duckdb
 from sqlglot import exp
 
 from aquarium import observability
+from aquarium.domain import errors
 from aquarium.engines import base, naming
 from aquarium.zoql import formatting, lower
 
@@ -44,9 +45,9 @@ class DuckDbSnapshot:
         try:
             return self.cursor.execute(statement)
         except duckdb.InterruptException as exc:
-            raise base.QueryInterrupted("the statement was interrupted") from exc
+            raise errors.QueryInterrupted("the statement was interrupted") from exc
         except duckdb.Error as exc:
-            raise base.QueryFailed(str(exc).splitlines()[0]) from exc
+            raise errors.QueryFailed(str(exc).splitlines()[0]) from exc
 
     def copy_csv(self, query: lower.LoweredQuery, path: Path, options: base.CsvOptions) -> int:
         self._prepare(query)
@@ -162,7 +163,7 @@ class DuckDbEngine:
         cursor = self._db.cursor()
         try:
             if not _has_schema(cursor, naming.schema_name(tenant)):
-                raise base.TenantDataMissing(
+                raise errors.TenantDataMissing(
                     f"tenant {tenant!r} has none here; create it with "
                     f"'aquarium datagen --tenant {tenant}'"
                 )
@@ -188,7 +189,7 @@ class DuckDbEngine:
         taken here, and the transaction commits before any snapshot can start after it.
         """
         if not self.has_tenant(tenant):
-            raise base.TenantDataMissing(f"tenant {tenant!r} has no billing data")
+            raise errors.TenantDataMissing(f"tenant {tenant!r} has no billing data")
         with self._write_gate:
             cursor = self._db.cursor()
             try:

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
+from aquarium.domain import errors
 from aquarium.engines import base, naming, parquet
 from aquarium.zoql import formatting, lower
 
@@ -97,9 +98,9 @@ def _errors_mapped() -> Iterator[None]:
     try:
         yield
     except pg_errors.QueryCanceled as exc:
-        raise base.QueryInterrupted("the statement was interrupted") from exc
+        raise errors.QueryInterrupted("the statement was interrupted") from exc
     except psycopg.Error as exc:
-        raise base.QueryFailed(str(exc).splitlines()[0]) from exc
+        raise errors.QueryFailed(str(exc).splitlines()[0]) from exc
 
 
 class PostgresEngine:
@@ -122,7 +123,7 @@ class PostgresEngine:
                 "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [schema]
             ).fetchone()
             if found is None:
-                raise base.TenantDataMissing(
+                raise errors.TenantDataMissing(
                     f"tenant {tenant!r} has none here; create it with "
                     f"'aquarium datagen --tenant {tenant}'"
                 )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import gnupg
 
-from aquarium.engines import base
+from aquarium.domain import errors
 
 #: The download's Content-Type. RFC 3156 registers ``application/pgp-encrypted`` for OpenPGP
 #: encrypted data; Zuora documents none for encrypted AQuA files.
@@ -29,20 +29,17 @@ GPG_OPTIONS = ("--no-autostart",)
 SETUP_HINT = "set one with `aquarium tenant set-pgp-key TENANT FILE`"
 
 
-class EncryptionFailed(base.QueryFailed):
-    """The result could not be encrypted (no key any more, an unusable key, no ``gpg``).
-
-    A :class:`~aquarium.engines.base.QueryFailed`, so the batch aborts with this reason.
-    """
+# In the one tree (domain/errors.py); the name stays for runner/ until issue 10's branches merge.
+EncryptionFailed = errors.EncryptionFailed
 
 
 def encrypt_file(source: Path, target: Path, armored_key: str | None) -> None:
     """Encrypt ``source`` into ``target`` for the holder of ``armored_key``.
 
-    Raises :class:`EncryptionFailed` when the key is missing or unusable, or gpg fails.
+    Raises :class:`errors.EncryptionFailed` when the key is missing or unusable, or gpg fails.
     """
     if not armored_key:
-        raise EncryptionFailed(
+        raise errors.EncryptionFailed(
             f"encrypting the result: the tenant has no PGP public key; {SETUP_HINT}"
         )
     home = tempfile.mkdtemp(prefix="aquarium-gpg-")
@@ -51,7 +48,7 @@ def encrypt_file(source: Path, target: Path, armored_key: str | None) -> None:
         imported = gpg.import_keys(armored_key)
         recipients = list(imported.fingerprints or [])
         if not recipients:
-            raise EncryptionFailed(
+            raise errors.EncryptionFailed(
                 f"encrypting the result: the tenant's PGP public key cannot be used; {SETUP_HINT}"
             )
         with source.open("rb") as plain:
@@ -59,7 +56,9 @@ def encrypt_file(source: Path, target: Path, armored_key: str | None) -> None:
                 plain, recipients, always_trust=True, armor=False, output=str(target)
             )
         if not result.ok:
-            raise EncryptionFailed(f"encrypting the result failed: {result.status or 'gpg error'}")
+            raise errors.EncryptionFailed(
+                f"encrypting the result failed: {result.status or 'gpg error'}"
+            )
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
@@ -68,4 +67,6 @@ def _gpg(home: str) -> gnupg.GPG:
     try:
         return gnupg.GPG(gpgbinary=GPG_BINARY, gnupghome=home, options=list(GPG_OPTIONS))
     except (OSError, ValueError) as exc:  # python-gnupg: binary missing, or it failed to start
-        raise EncryptionFailed(f"encrypting the result: cannot run {GPG_BINARY}: {exc}") from None
+        raise errors.EncryptionFailed(
+            f"encrypting the result: cannot run {GPG_BINARY}: {exc}"
+        ) from None

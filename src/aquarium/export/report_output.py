@@ -70,10 +70,8 @@ class ReportFiles:
     pivoted: writer.WrittenFile | None
 
 
-class ProcessingInterrupted(errors.AquariumError):
-    """:meth:`ReportProcessor.interrupt` stopped a run's processing; its files are removed."""
-
-    message = "The report run's processing was interrupted."
+# In the one tree (domain/errors.py); the name stays for runner/ until issue 10's branches merge.
+ProcessingInterrupted = errors.ProcessingInterrupted
 
 
 # -- statements ---------------------------------------------------------------------------------
@@ -336,7 +334,7 @@ class ReportProcessor:
             self._connection.close()
 
     def interrupt(self) -> None:
-        """Stop the running :meth:`process`, which then raises :class:`ProcessingInterrupted`.
+        """Stop the running :meth:`process`, which then raises ``errors.ProcessingInterrupted``.
 
         Safe from any thread; does nothing when no :meth:`process` runs. It holds for the rest
         of the run it reaches: one landing between two statements stops the next.
@@ -363,7 +361,7 @@ class ReportProcessor:
         Record counts are data rows (crosstab data lines for the pivoted file); sizes and
         checksums are of the bytes on disk. A summary without column groups gets a pivoted file
         identical to its export. ValueError for repeated field ids or nothing to export;
-        :class:`ProcessingInterrupted` when :meth:`interrupt` stopped it. On any failure the
+        :class:`errors.ProcessingInterrupted` when :meth:`interrupt` stopped it. On any failure the
         files it wrote are removed before it raises.
         """
         layout = _export_layout(columns, summary=summary)
@@ -381,9 +379,9 @@ class ReportProcessor:
             outputs.publish()
         except BaseException as exc:
             outputs.discard()
-            if self._stop.is_set() and not isinstance(exc, ProcessingInterrupted):
+            if self._stop.is_set() and not isinstance(exc, errors.ProcessingInterrupted):
                 # Whatever a stopped statement raised, the reason is the interrupt.
-                raise ProcessingInterrupted() from exc
+                raise errors.ProcessingInterrupted() from exc
             raise
         finally:
             with self._lock:
@@ -392,7 +390,7 @@ class ReportProcessor:
 
     def _check(self) -> None:
         if self._stop.is_set():
-            raise ProcessingInterrupted()
+            raise errors.ProcessingInterrupted()
 
     def _run(self, statement: str) -> duckdb.DuckDBPyConnection:
         self._check()

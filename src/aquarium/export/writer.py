@@ -183,7 +183,7 @@ def package(
     to the armoured public key ``encrypt_to`` unless it is None. ``plain`` is consumed (moved or
     removed).
 
-    Raises :class:`pgp.EncryptionFailed` when encryption is asked for and fails.
+    Raises :class:`errors.EncryptionFailed` when encryption is asked for and fails.
     """
     encrypt = encrypt_to is not None
     packed = target.with_name(target.name + ".packed") if encrypt else target

@@ -34,8 +34,8 @@ MAX_IDEMPOTENCY_KEY = 255
 log = observability.logger(__name__)
 
 
-class IdempotencyConflict(errors.MalformedRequest):
-    """The Idempotency-Key was used within 24 h for a different request body."""
+# In the one tree (domain/errors.py); the name stays for callers until issue 10's branches merge.
+IdempotencyConflict = errors.IdempotencyConflict
 
 
 @dataclass(frozen=True)
@@ -151,14 +151,14 @@ class AquaService:
         request_hash: str,
         now: dt.datetime,
     ) -> dict[str, Any] | None:
-        """The job ``key`` made in the last 24 hours, or None; IdempotencyConflict when it was
-        made for a different request."""
+        """The job ``key`` made in the last 24 hours, or None; ``errors.IdempotencyConflict``
+        when it was made for a different request."""
         found = jobs_repo.find_idempotency(conn, tenant.name, key, since=now - IDEMPOTENCY_WINDOW)
         if found is None:
             return None
         stored_hash, job_id = found
         if stored_hash != request_hash:
-            raise IdempotencyConflict(
+            raise errors.IdempotencyConflict(
                 "this Idempotency-Key was used in the last 24 hours for a different request"
             )
         job = jobs_repo.get_job(conn, tenant.name, job_id)

@@ -1,9 +1,9 @@
 """Who is calling: HTTP Basic, the ``apiAccessKeyId`` headers and OAuth bearer tokens.
 
 Reference aqua.md section 1.2 and CONTRACT.md "Everywhere". Users (Basic, headers) and OAuth
-clients (``POST /oauth/token``, then ``Authorization: Bearer``) are configured per tenant in
-``tenants.json``; names and client ids are unique across tenants, so the credentials alone say
-which tenant a request belongs to.
+clients (``POST /oauth/token``, then ``Authorization: Bearer``) are configured per tenant in the
+metadata database (``store/tenants_repo.py``); names and client ids are unique across tenants,
+so the credentials alone say which tenant a request belongs to.
 
 Bearer tokens are self-contained and survive restarts::
 
@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 from aquarium.domain import tenancy
-from aquarium.store import tenants_file
 
 TOKEN_TYPE = "bearer"
 TOKEN_LIFETIME_S = 3599  # seconds; the expires_in Zuora answers (reference aqua.md 1.2)
@@ -127,11 +126,6 @@ class Authenticator:
         self._cache: collections.OrderedDict[bytes, _Login] = collections.OrderedDict()
         self._cache_key = secrets.token_bytes(32)
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_data_dir(cls, data_dir: Path) -> Authenticator:
-        """An authenticator for the tenants and server secret of ``data_dir``."""
-        return cls(tenants_file.load(data_dir), load_or_create_secret(data_dir))
 
     # -- users -------------------------------------------------------------------------------------
 

@@ -19,9 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, jobs, tenancy
+from aquarium.domain import errors, jobs, reporting_errors, tenancy
 from aquarium.services import aqua, report_runs
-from aquarium.services.reports import ReportingError
 from aquarium.store import database, files_repo, job_finder_repo, jobs_repo, report_runs_repo
 
 DEFAULT_LIMIT = 50
@@ -33,22 +32,10 @@ KNOWN_STATUSES = frozenset(
 )
 
 
-class BadQuery(errors.MalformedRequest):
-    """A Job Finder request with a parameter that cannot be read (HTTP 400)."""
-
-    message = "The request cannot be read."
-
-
-class NotCancellable(errors.AquariumError):
-    """The job has finished; a cancel changes nothing (HTTP 409)."""
-
-    message = "The job has finished and cannot be cancelled."
-
-
-class Forbidden(errors.AquariumError):
-    """The caller may not do this to the job (HTTP 403)."""
-
-    message = "You may not do this."
+# In the one tree (domain/errors.py); the names stay for callers until issue 10's branches merge.
+BadQuery = errors.BadJobQuery
+NotCancellable = errors.JobAlreadyFinished
+Forbidden = errors.JobCancelNotAllowed
 
 
 def stamp(value: dt.datetime | None) -> str | None:
@@ -71,7 +58,8 @@ class JobQuery:
 
     @classmethod
     def parse(cls, params: Mapping[str, Sequence[str]]) -> JobQuery:
-        """From query parameters (each a list of values); BadQuery names what is wrong."""
+        """From query parameters (each a list of values); ``errors.BadJobQuery`` says what is
+        wrong."""
 
         def one(name: str) -> str | None:
             values = params.get(name) or []
@@ -80,15 +68,17 @@ class JobQuery:
         kinds = tuple(k.lower() for k in params.get("kind") or ()) or job_finder_repo.KINDS
         unknown = [k for k in kinds if k not in job_finder_repo.KINDS]
         if unknown:
-            raise BadQuery(f"unknown kind {unknown[0]!r}: use aqua or report")
+            raise errors.BadJobQuery(f"unknown kind {unknown[0]!r}: use aqua or report")
         statuses = tuple(s.lower() for s in params.get("status") or ())
         for status in statuses:
             if status not in KNOWN_STATUSES and status not in STATUS_WORDS:
-                raise BadQuery(f"unknown status {status!r}")
+                raise errors.BadJobQuery(f"unknown status {status!r}")
         sort = one("sort") or "-createdAt"
         descending = sort.startswith("-")
         if sort.lstrip("-") not in SORTS:
-            raise BadQuery(f"cannot sort by {sort!r}: use {', '.join(SORTS)} (- for descending)")
+            raise errors.BadJobQuery(
+                f"cannot sort by {sort!r}: use {', '.join(SORTS)} (- for descending)"
+            )
         filters = job_finder_repo.Filters(
             kinds=kinds,
             statuses=statuses,
@@ -114,7 +104,9 @@ def _instant(name: str, value: str | None) -> dt.datetime | None:
     try:
         found = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadQuery(f"{name} must be an ISO 8601 time such as 2026-12-01T00:00:00Z") from None
+        raise errors.BadJobQuery(
+            f"{name} must be an ISO 8601 time such as 2026-12-01T00:00:00Z"
+        ) from None
     return found if found.tzinfo else found.replace(tzinfo=dt.UTC)
 
 
@@ -126,7 +118,7 @@ def _limit(value: str | None) -> int:
     except ValueError:
         number = 0
     if not 1 <= number <= MAX_LIMIT:
-        raise BadQuery(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+        raise errors.BadJobQuery(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return number
 
 
@@ -143,14 +135,14 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[object, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         written, value, last_id = json.loads(raw)
     except (binascii.Error, ValueError, TypeError):
-        raise BadQuery("the cursor is not one this server gave out") from None
+        raise errors.BadJobQuery("the cursor is not one this server gave out") from None
     if written != sort or not isinstance(last_id, str) or not isinstance(value, str):
-        raise BadQuery("the cursor belongs to a list in another order")
+        raise errors.BadJobQuery("the cursor belongs to a list in another order")
     if sort == "createdAt":
         try:
             return dt.datetime.fromisoformat(value), last_id
         except ValueError:
-            raise BadQuery("the cursor is not one this server gave out") from None
+            raise errors.BadJobQuery("the cursor is not one this server gave out") from None
     return value, last_id
 
 
@@ -221,7 +213,8 @@ class JobFinder:
         return None if found is None else {"id": job_id, "kind": found[0], "status": found[1]}
 
     def cancel(self, caller: tenancy.Principal, job_id: str) -> dict[str, Any]:
-        """Cancel a job of either kind in progress; NotCancellable once it has finished."""
+        """Cancel a job of either kind in progress; ``errors.JobAlreadyFinished`` once it has
+        finished, ``errors.JobCancelNotAllowed`` for another user's report run (non-admins)."""
         found = self.job(caller, job_id)
         try:
             if found["kind"] == "aqua":
@@ -229,11 +222,11 @@ class JobFinder:
             else:
                 self.report_runs.cancel(caller, job_id)
         except errors.JobNotCancellable as exc:
-            raise NotCancellable(f"job {job_id} is already {exc.status}") from None
-        except ReportingError as exc:
-            if exc.status == 403:
-                raise Forbidden(exc.message) from None
-            raise NotCancellable(exc.message) from None
+            raise errors.JobAlreadyFinished(f"job {job_id} is already {exc.status}") from None
+        except reporting_errors.ReportRunNotCancellable as exc:
+            raise errors.JobAlreadyFinished(exc.message) from None
+        except reporting_errors.ReportRunCancelNotAllowed as exc:
+            raise errors.JobCancelNotAllowed(exc.message) from None
         return self.job(caller, job_id)
 
     # -- wire form ----------------------------------------------------------------------

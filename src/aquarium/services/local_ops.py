@@ -17,29 +17,27 @@ import datetime as dt
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
-from aquarium.domain import errors
+from aquarium.domain import errors, tenancy
 from aquarium.engines import base, duckdb_engine
 from aquarium.services import adhoc_query
+from aquarium.store import tenants_repo
 from aquarium.zoql import ast
 
 TOKEN_BYTES = 32  # of randomness in a server's local token
 #: A tenant's time zone for ``aquarium query`` when none is recorded (as the CLI's own).
-DEFAULT_QUERY_TIME_ZONE = "America/Los_Angeles"
+DEFAULT_QUERY_TIME_ZONE = tenancy.DEFAULT_TIME_ZONE
 
 if TYPE_CHECKING:  # imported when used: the generator's libraries are not needed to serve
     from aquarium import datagen
     from aquarium.datagen import simulate
-
-
-class WrongToken(errors.NotAuthenticated):
-    """A call to a local endpoint without this server's token."""
 
 
 @dataclass(frozen=True)
@@ -59,24 +57,32 @@ class LocalOperations:
         self,
         *,
         engine: duckdb_engine.DuckDbEngine,
+        metadata: sa.Engine,
         catalog: model.Catalog,
         clock: clock_port.Clock,
         data_dir: Path,
-        time_zone_of: Callable[[str], str | None],
         token: str | None = None,
     ) -> None:
         self.engine = engine
+        self.metadata = metadata
         self.catalog = catalog
         self.clock = clock
         self.data_dir = data_dir
-        self._time_zone_of = time_zone_of
         #: the per-start secret of ``server.json``
         self.token = token or secrets.token_urlsafe(TOKEN_BYTES)
 
+    def _time_zone_of(self, tenant: str) -> str | None:
+        # From the store, as the command reads it without a server: the server's own view of
+        # the tenants may be up to a second behind a datagen that has just recorded one.
+        with self.metadata.connect() as conn:
+            return tenants_repo.time_zone(conn, tenant)
+
     def check_token(self, presented: str | None) -> None:
-        """Raise :class:`WrongToken` unless ``presented`` is this server's token."""
+        """Raise :class:`NotAuthenticated` unless ``presented`` is this server's token."""
         if presented is None or not secrets.compare_digest(presented, self.token):
-            raise WrongToken("this endpoint is for the aquarium commands on this data dir")
+            raise errors.NotAuthenticated(
+                "this endpoint is for the aquarium commands on this data dir"
+            )
 
     def about(self) -> dict[str, Any]:
         """Who answers: the data dir it serves (a copied discovery file names another)."""
@@ -133,7 +139,7 @@ class LocalOperations:
         from aquarium import datagen
 
         report = datagen.generate_through(
-            self.engine, self.data_dir, tenant, scale=scale, seed=seed, time_zone=time_zone
+            self.engine, self.metadata, tenant, scale=scale, seed=seed, time_zone=time_zone
         )
         return {"rows": report.rows, "seconds": report.seconds}
 

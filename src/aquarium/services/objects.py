@@ -1,7 +1,7 @@
 """Zuora's object CRUD use cases (``/v1/object/{object}``) over the billing write path.
 
 Routers call one method with the authenticated principal and get Zuora's success document, or a
-:class:`billing_writes.WriteError` whose ``problems`` become Zuora's ``Errors`` list.
+:class:`errors.WriteError` whose ``problems`` become Zuora's ``Errors`` list.
 
 Request values are JSON and are checked against the catalogue field by field (every problem is
 reported, not just the first): text must be a string; a picklist value one of the field's options
@@ -155,30 +155,26 @@ def _wire_value(value: object, tz: dt.tzinfo) -> object:
     return value
 
 
-_ERROR_KINDS: Mapping[str, type[billing_writes.WriteError]] = {
-    "INVALID_FIELD": billing_writes.InvalidField,
-    "MISSING_REQUIRED_VALUE": billing_writes.MissingRequiredValue,
+_ERROR_KINDS: Mapping[str, type[errors.WriteError]] = {
+    "INVALID_FIELD": errors.InvalidField,
+    "MISSING_REQUIRED_VALUE": errors.MissingRequiredValue,
 }
 
 
 def _check_field(
     obj: model.ObjectDef, field: model.Field | None, name: str, raw: object, row_id: str | None
-) -> billing_writes.Problem | None:
+) -> errors.WriteProblem | None:
     """Why ``name`` may not be written at all (unknown or system field), or ``None``."""
     if field is None:
-        return billing_writes.Problem(
-            "INVALID_FIELD", f"Invalid field '{name}' for object {obj.name}"
-        )
+        return errors.WriteProblem("INVALID_FIELD", f"Invalid field '{name}' for object {obj.name}")
     if field.name not in billing_writes.SYSTEM_FIELDS:
         return None
     if field.name == "Id" and row_id is not None and raw == row_id:
         return None  # a PUT repeating the row's own id changes nothing
-    return billing_writes.Problem(
-        "INVALID_FIELD", f"Field '{field.name}' of {obj.name} is read-only"
-    )
+    return errors.WriteProblem("INVALID_FIELD", f"Field '{field.name}' of {obj.name} is read-only")
 
 
-def _missing(obj: model.ObjectDef, body: Mapping[str, object]) -> list[billing_writes.Problem]:
+def _missing(obj: model.ObjectDef, body: Mapping[str, object]) -> list[errors.WriteProblem]:
     """A problem for each field a create must give that ``body`` leaves out or nulls."""
     offered = set()
     for name, raw in body.items():
@@ -186,7 +182,7 @@ def _missing(obj: model.ObjectDef, body: Mapping[str, object]) -> list[billing_w
         if field is not None and raw is not None:
             offered.add(field.name)
     return [
-        billing_writes.Problem("MISSING_REQUIRED_VALUE", f"Missing required value: {name}")
+        errors.WriteProblem("MISSING_REQUIRED_VALUE", f"Missing required value: {name}")
         for name in REQUIRED_ON_CREATE.get(obj.name, ())
         if name not in offered
     ]
@@ -218,9 +214,9 @@ class ObjectService:
         row_id: str | None = None,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise billing_writes.InvalidValue("The request body must be a JSON object")
+            raise errors.InvalidValue("The request body must be a JSON object")
         values: dict[str, Any] = {}
-        problems: list[billing_writes.Problem] = []
+        problems: list[errors.WriteProblem] = []
         for name, raw in body.items():
             field = obj.field(name)
             problem = _check_field(obj, field, name, raw, row_id)
@@ -231,11 +227,11 @@ class ObjectService:
                     values[field.name] = None if raw is None else COERCE[field.type](field, raw, tz)
                 except _Refused as why:
                     message = f"Invalid value '{_shown(raw)}' for field {field.name}: {why}"
-                    problems.append(billing_writes.Problem("INVALID_VALUE", message))
+                    problems.append(errors.WriteProblem("INVALID_VALUE", message))
         if creating:
             problems += _missing(obj, body)
         if problems:
-            kind = _ERROR_KINDS.get(problems[0].code, billing_writes.InvalidValue)
+            kind = _ERROR_KINDS.get(problems[0].code, errors.InvalidValue)
             raise kind(problems[0].message, problems=problems)
         return values
 
@@ -254,7 +250,7 @@ class ObjectService:
         tz = self._zone(principal)
         row = self.writes.get(principal.tenant, obj.name, row_id)
         if row is None:
-            raise billing_writes.RowNotFound(f"There is no {obj.name} with id '{row_id}'")
+            raise errors.RowNotFound(f"There is no {obj.name} with id '{row_id}'")
         return {name: _wire_value(value, tz) for name, value in row.items() if value is not None}
 
     def update(

@@ -43,7 +43,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aquarium.domain import ids, tenancy
+from aquarium.domain import errors, ids, reporting_errors, tenancy
 from aquarium.services import reports
 from aquarium.store import labels_repo, reports_repo
 
@@ -59,15 +59,17 @@ MAX_PAGE_SIZE = 1000  # reports
 INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 
-def label_not_found(label_id: str, *, status: int = 404) -> reports.ReportingError:
-    return reports.ReportingError(
-        f"An error occurred. The label with ID {label_id} does not exist.", status=status
-    )
+def label_not_found(label_id: str) -> reporting_errors.LabelNotFound:
+    return reporting_errors.LabelNotFound(label_message(label_id))
 
 
-def method_not_allowed() -> reports.ReportingError:
+def label_message(label_id: str) -> str:
+    return f"An error occurred. The label with ID {label_id} does not exist."
+
+
+def method_not_allowed() -> errors.MethodNotAllowed:
     """``GET /reports/reportlabels`` without a label id [BYLBL]."""
-    return reports.ReportingError("Method Not Allowed", status=405, code=reports.REST_ERROR)
+    return errors.MethodNotAllowed()
 
 
 class ReportLabelService:
@@ -103,7 +105,7 @@ class ReportLabelService:
         name = _label_name(fields.get("name"))
         parent_id = fields.get("parentId")
         if parent_id is not None and not isinstance(parent_id, str):
-            raise reports.ReportingError("The label parentId must be a string.")
+            raise reporting_errors.InvalidReportingRequest("The label parentId must be a string.")
         now = self.clock.now()
         with self.metadata.begin() as conn:
             labels_repo.ensure_roots(conn, caller.tenant, now)
@@ -111,11 +113,13 @@ class ReportLabelService:
             by_id = {label.id: label for label in labels_repo.list_for_tenant(conn, caller.tenant)}
             parent = by_id.get(parent_id)
             if parent is None:
-                raise label_not_found(parent_id, status=400)
+                raise reporting_errors.ParentLabelNotFound(label_message(parent_id))
             siblings = [label for label in by_id.values() if label.parent_id == parent.id]
             if any(label.name == name for label in siblings):
                 path = _path(parent, by_id)
-                raise reports.ReportingError(f"A label named {name} already exists in {path}.")
+                raise reporting_errors.InvalidReportingRequest(
+                    f"A label named {name} already exists in {path}."
+                )
             record = labels_repo.LabelRecord(
                 id=ids.new_id(),
                 tenant=caller.tenant,
@@ -160,7 +164,7 @@ class ReportLabelService:
             if found is None:
                 raise reports.not_found(report_id)
             if not label_ids:
-                raise reports.ReportingError(reports.NO_LABELS)
+                raise reporting_errors.InvalidReportingRequest(reports.NO_LABELS)
             self.report_service.check_labels(conn, caller.tenant, label_ids)
             if add:
                 changed = tuple(dict.fromkeys((*found.label_ids, *label_ids)))
@@ -243,25 +247,27 @@ def _path(label: labels_repo.LabelRecord, by_id: Mapping[str, labels_repo.LabelR
 def _body(payload: object) -> Mapping[str, Any]:
     """A request body that must be a JSON object; ``None`` is a request without one."""
     if payload is None:
-        raise reports.ReportingError(BODY_MISSING, status=500, code=reports.REST_ERROR)
+        raise reporting_errors.RequestBodyMissing(BODY_MISSING)
     if not isinstance(payload, Mapping):
-        raise reports.ReportingError(
-            "Could not read JSON: the request body must be a JSON object.",
-            status=500,
-            code=reports.REST_ERROR,
+        raise reporting_errors.UnreadableJson(
+            "Could not read JSON: the request body must be a JSON object."
         )
     return payload
 
 
 def _label_name(value: object) -> str:
     if value is not None and not isinstance(value, str):
-        raise reports.ReportingError("The label name must be a string.")
+        raise reporting_errors.InvalidReportingRequest("The label name must be a string.")
     if value is None or not value.strip():
-        raise reports.ReportingError("The label name is required.")
+        raise reporting_errors.InvalidReportingRequest("The label name is required.")
     if len(value) > MAX_NAME:
-        raise reports.ReportingError(f"The label name is longer than {MAX_NAME} characters.")
+        raise reporting_errors.InvalidReportingRequest(
+            f"The label name is longer than {MAX_NAME} characters."
+        )
     if PATH_SEPARATOR in value:
-        raise reports.ReportingError(f"The label name cannot contain {PATH_SEPARATOR}.")
+        raise reporting_errors.InvalidReportingRequest(
+            f"The label name cannot contain {PATH_SEPARATOR}."
+        )
     return value
 
 
@@ -274,15 +280,17 @@ def _paging(text: str | None) -> tuple[int, int] | None:
     except json.JSONDecodeError:
         paging = None
     if not isinstance(paging, dict):
-        raise reports.ReportingError(
+        raise reporting_errors.InvalidReportingRequest(
             'paging must be a JSON object such as {"pageNo": 0, "pageSize": 20}.'
         )
     number = _integer(paging, "pageNo", 0)
     size = _integer(paging, "pageSize", DEFAULT_PAGE_SIZE)
     if number < 0:
-        raise reports.ReportingError(f"pageNo must be 0 or more, not {number}.")
+        raise reporting_errors.InvalidReportingRequest(f"pageNo must be 0 or more, not {number}.")
     if not 1 <= size <= MAX_PAGE_SIZE:
-        raise reports.ReportingError(f"pageSize must be from 1 to {MAX_PAGE_SIZE}, not {size}.")
+        raise reporting_errors.InvalidReportingRequest(
+            f"pageSize must be from 1 to {MAX_PAGE_SIZE}, not {size}."
+        )
     return number, size
 
 
@@ -291,5 +299,7 @@ def _integer(paging: Mapping[str, Any], key: str, default: int) -> int:
     if isinstance(value, str) and INTEGER_TEXT.fullmatch(value.strip()):
         value = int(value)  # Jackson reads "2" as 2 for an int
     if isinstance(value, bool) or not isinstance(value, int):
-        raise reports.ReportingError(f"{key} must be an integer, not {json.dumps(value)}.")
+        raise reporting_errors.InvalidReportingRequest(
+            f"{key} must be an integer, not {json.dumps(value)}."
+        )
     return value

@@ -1,7 +1,8 @@
 """The Reporting run list's request (``POST /reportruns``): statuses, columns, paging, sort,
 filters, read and checked (CONTRACT.md "List runs"); and its elements.
 
-Every refusal is a :class:`ReportingError` (HTTP 400) naming what is wrong and what is allowed.
+Every refusal is a ``reporting_errors.InvalidReportingRequest`` naming what is wrong and what is
+allowed.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aquarium.domain import jobs
-from aquarium.services.reports import ReportingError
+from aquarium.domain import jobs, reporting_errors
 from aquarium.store import report_runs_repo
 
 RS = jobs.ReportRunStatus
@@ -71,10 +71,14 @@ class ListRequest:
         if body is None:
             body = {}
         if not isinstance(body, Mapping):
-            raise ReportingError("The request body must be a JSON object.")
+            raise reporting_errors.InvalidReportingRequest(
+                "The request body must be a JSON object."
+            )
         pagination = body.get("pagination") or {}
         if not isinstance(pagination, Mapping):
-            raise ReportingError("pagination must be an object {currentPage, pageSize}.")
+            raise reporting_errors.InvalidReportingRequest(
+                "pagination must be an object {currentPage, pageSize}."
+            )
         return cls(
             statuses=tuple(_status(value) for value in statuses),
             columns=_columns(body.get("columns")),
@@ -95,13 +99,17 @@ def _status(value: str) -> jobs.ReportRunStatus:
         return RS(token)
     except ValueError:
         known = ", ".join(status.value for status in RS)
-        raise ReportingError(f"Unknown report run status {value!r}; use {known}.") from None
+        raise reporting_errors.InvalidReportingRequest(
+            f"Unknown report run status {value!r}; use {known}."
+        ) from None
 
 
 def _known_column(name: object, where: str) -> str:
     if not isinstance(name, str) or name not in LIST_COLUMNS:
         known = ", ".join(LIST_COLUMNS)
-        raise ReportingError(f"Unknown {where} {name!r}; use one of {known}.")
+        raise reporting_errors.InvalidReportingRequest(
+            f"Unknown {where} {name!r}; use one of {known}."
+        )
     return name
 
 
@@ -109,7 +117,7 @@ def _columns(value: object) -> tuple[str, ...]:
     if value is None:
         return DEFAULT_COLUMNS
     if not isinstance(value, list):
-        raise ReportingError("columns must be an array of column names.")
+        raise reporting_errors.InvalidReportingRequest("columns must be an array of column names.")
     # The documented example lists a blank column (" "): blanks are ignored.
     named = [c for c in value if not (isinstance(c, str) and not c.strip())]
     return tuple(_known_column(column, "column") for column in named if column != "id")
@@ -117,13 +125,17 @@ def _columns(value: object) -> tuple[str, ...]:
 
 def _page_number(name: str, value: object, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ReportingError(f"pagination.{name} must be an integer.")
+        raise reporting_errors.InvalidReportingRequest(f"pagination.{name} must be an integer.")
     try:
         number = int(value)
     except ValueError:
-        raise ReportingError(f"pagination.{name} must be an integer.") from None
+        raise reporting_errors.InvalidReportingRequest(
+            f"pagination.{name} must be an integer."
+        ) from None
     if not 1 <= number <= maximum:
-        raise ReportingError(f"pagination.{name} must be between 1 and {maximum:,}.")
+        raise reporting_errors.InvalidReportingRequest(
+            f"pagination.{name} must be between 1 and {maximum:,}."
+        )
     return number
 
 
@@ -131,16 +143,20 @@ def _sort(value: object) -> tuple[tuple[str, bool], ...]:
     if value is None or value == []:
         return (("created_at", True),)
     if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-        raise ReportingError("sort must be an array of {field, direction, priority}.")
+        raise reporting_errors.InvalidReportingRequest(
+            "sort must be an array of {field, direction, priority}."
+        )
     ranked = []
     for index, item in enumerate(value):
         field = _known_column(item.get("field"), "sort field")
         direction = str(item.get("direction", "asc")).lower()
         if direction not in {"asc", "desc"}:
-            raise ReportingError(f"The sort direction {direction!r} is not valid: asc or desc.")
+            raise reporting_errors.InvalidReportingRequest(
+                f"The sort direction {direction!r} is not valid: asc or desc."
+            )
         priority = item.get("priority", index)
         if isinstance(priority, bool) or not isinstance(priority, int):
-            raise ReportingError("A sort priority must be an integer.")
+            raise reporting_errors.InvalidReportingRequest("A sort priority must be an integer.")
         ranked.append((priority, index, LIST_COLUMNS[field], direction == "desc"))
     return tuple((column, desc) for _, _, column, desc in sorted(ranked))
 
@@ -149,7 +165,9 @@ def _filters(value: object) -> tuple[report_runs_repo.RunFilter, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-        raise ReportingError("filters must be an array of {field, operator, value}.")
+        raise reporting_errors.InvalidReportingRequest(
+            "filters must be an array of {field, operator, value}."
+        )
     return tuple(_filter(item) for item in value)
 
 
@@ -158,13 +176,19 @@ def _filter(item: Mapping[str, Any]) -> report_runs_repo.RunFilter:
     operator = str(item.get("operator", "="))
     if operator not in report_runs_repo.FILTER_OPERATORS:
         known = ", ".join(report_runs_repo.FILTER_OPERATORS)
-        raise ReportingError(f"The filter operator {operator!r} is not valid; use {known}.")
+        raise reporting_errors.InvalidReportingRequest(
+            f"The filter operator {operator!r} is not valid; use {known}."
+        )
     if operator == "contains" and field in TIME_COLUMNS | NUMBER_COLUMNS:
-        raise ReportingError(f"'contains' needs a text column; {field} is not one.")
+        raise reporting_errors.InvalidReportingRequest(
+            f"'contains' needs a text column; {field} is not one."
+        )
     raw = item.get("value")
     values = raw if operator == "in" else [raw]
     if not isinstance(values, list) or not values:
-        raise ReportingError(f"The 'in' filter on {field} needs a non-empty array of values.")
+        raise reporting_errors.InvalidReportingRequest(
+            f"The 'in' filter on {field} needs a non-empty array of values."
+        )
     typed = [_filter_value(field, v) for v in values]
     return report_runs_repo.RunFilter(
         LIST_COLUMNS[field], operator, typed if operator == "in" else typed[0]
@@ -178,15 +202,17 @@ def _filter_value(field: str, value: object) -> object:
         try:
             parsed = dt.datetime.fromisoformat(str(value))
         except ValueError:
-            raise ReportingError(
+            raise reporting_errors.InvalidReportingRequest(
                 f"The filter on {field} needs an ISO timestamp such as "
                 f"2026-11-01T00:00:00.000+0000, not {value!r}."
             ) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     if field == "rowCount":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ReportingError("The filter on rowCount needs an integer.")
+            raise reporting_errors.InvalidReportingRequest(
+                "The filter on rowCount needs an integer."
+            )
         return value
     if not isinstance(value, str):
-        raise ReportingError(f"The filter on {field} needs a text value.")
+        raise reporting_errors.InvalidReportingRequest(f"The filter on {field} needs a text value.")
     return value

@@ -33,12 +33,11 @@ import sqlalchemy as sa
 from aquarium import observability
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, ids, jobs, tenancy
+from aquarium.domain import errors, ids, jobs, reporting_errors, tenancy
 from aquarium.domain import notifier as notifier_port
 from aquarium.export import report_output
 from aquarium.runner import base as runner_base
 from aquarium.services import report_run_list
-from aquarium.services.reports import REST_ERROR, ReportingError
 from aquarium.storage import base as storage
 from aquarium.store import database, files_repo, report_runs_repo, reports_repo
 from aquarium.zoql import check, report_plan
@@ -60,8 +59,8 @@ def timestamp(value: dt.datetime | None) -> str | None:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
 
 
-def _run_not_found(run_id: str) -> ReportingError:
-    return ReportingError(f"The report run with id {run_id} does not exist.", status=404)
+def _run_not_found(run_id: str) -> reporting_errors.ReportRunNotFound:
+    return reporting_errors.ReportRunNotFound(f"The report run with id {run_id} does not exist.")
 
 
 @dataclass(frozen=True)
@@ -104,9 +103,8 @@ class ReportRunService:
         with self.metadata.begin() as conn:
             report = reports_repo.get(conn, tenant.name, report_id)
             if report is None:
-                raise ReportingError(
-                    f"An error occurred. The report with ID {report_id} does not exist.",
-                    status=404,
+                raise reporting_errors.ReportNotFound(
+                    f"An error occurred. The report with ID {report_id} does not exist."
                 )
             if overrides is not None:
                 self._check_overrides(report.ds_name, overrides, tenant, now)
@@ -139,7 +137,7 @@ class ReportRunService:
         try:
             report_plan.check_filters(overrides, ds_name=ds_name, context=context)
         except errors.ReportDefinitionError as exc:
-            raise ReportingError(exc.describe()) from None
+            raise reporting_errors.InvalidReportingRequest(exc.describe()) from None
 
     # -- read -----------------------------------------------------------------------------
     def _get(self, caller: tenancy.Principal, run_id: str) -> report_runs_repo.ReportRunRecord:
@@ -165,9 +163,9 @@ class ReportRunService:
                 conn, tenant.name, report_id, caller.name, since=since
             )
         if report is None:
-            raise ReportingError(f"The report with id {report_id} does not exist.", status=404)
+            raise reporting_errors.ReportNotFound(f"The report with id {report_id} does not exist.")
         if found is None:
-            raise ReportingError(NOT_RUN_YET)
+            raise reporting_errors.NoCompletedRun(NOT_RUN_YET)
         return self.document(found)
 
     def document(self, run: report_runs_repo.ReportRunRecord) -> dict[str, Any]:
@@ -222,10 +220,10 @@ class ReportRunService:
         run = self._get(caller, run_id)
         reason = _not_ready(run)
         if reason is not None:
-            raise ReportingError(reason)
+            raise reporting_errors.ReportRunNotCompleted(reason)
         found = self._published(caller, run, run.data_file_id)
         if isinstance(found, str):
-            raise ReportingError(found)
+            raise reporting_errors.ReportResultsExpired(found)
         page = report_output.read_page(found[1], max(start - 1, 0), size)
         return {"page": page, "size": size, "offset": start, "total": run.row_count or 0}
 
@@ -234,15 +232,15 @@ class ReportRunService:
         crosstab = _boolean("pivoted", pivoted)
         try:
             run = self._get(caller, run_id)
-        except ReportingError:
-            raise ReportingError(EXPORT_FAILED, status=404) from None
+        except reporting_errors.ReportRunNotFound:
+            raise reporting_errors.ReportRunNotFound(EXPORT_FAILED) from None
         reason = _not_ready(run)
         if reason is not None:
-            raise ReportingError(f"{EXPORT_FAILED} {reason}")
+            raise reporting_errors.ReportRunNotCompleted(f"{EXPORT_FAILED} {reason}")
         file_id = run.pivoted_file_id if crosstab and run.pivoted_file_id else run.export_file_id
         found = self._published(caller, run, file_id)
         if isinstance(found, str):
-            raise ReportingError(f"{EXPORT_FAILED} {found}")
+            raise reporting_errors.ReportResultsExpired(f"{EXPORT_FAILED} {found}")
         record, path = found
         name = "".join(c if c.isalnum() or c in " -_." else "_" for c in run.report_name)
         return NamedFile(path, record.content_type, record.size, record.sha256, f"{name}.csv")
@@ -299,9 +297,8 @@ class ReportRunService:
         tenant = self._tenant(caller)
         run = self._get(caller, run_id)
         if run.created_by != caller.name and not caller.admin:
-            raise ReportingError(
-                "Only the user who started the report run or an administrator can cancel it.",
-                status=403,
+            raise reporting_errors.ReportRunCancelNotAllowed(
+                "Only the user who started the report run or an administrator can cancel it."
             )
         with self.metadata.begin() as conn:
             status = report_runs_repo.apply_event(
@@ -321,7 +318,7 @@ class ReportRunService:
         current = self._get(caller, run_id)
         if current.status is RS.CANCELLED:
             return WAS_CANCELED
-        raise ReportingError(
+        raise reporting_errors.ReportRunNotCancellable(
             f"The report run {run.id} is already {current.status.value} and cannot be canceled."
         )
 
@@ -344,13 +341,15 @@ def _not_ready(run: report_runs_repo.ReportRunRecord) -> str | None:
 
 def _view_type(value: str | None) -> str:
     if value is None or value == "":
-        raise ReportingError(
-            "Required String parameter 'viewType' is not present.", code=REST_ERROR
+        raise reporting_errors.MissingParameter(
+            "Required String parameter 'viewType' is not present."
         )
     for view in report_plan.VIEW_TYPES:
         if value.lower() == view.lower():
             return view
-    raise ReportingError(f"The viewType {value} is not valid: use Detail or Summary.")
+    raise reporting_errors.InvalidReportingRequest(
+        f"The viewType {value} is not valid: use Detail or Summary."
+    )
 
 
 def _overrides(body: object) -> list[Any] | None:
@@ -360,20 +359,24 @@ def _overrides(body: object) -> list[Any] | None:
     if isinstance(body, Mapping) and "filters" in body:
         body = body["filters"]
     if not isinstance(body, list):
-        raise ReportingError("The request body must be an array of filter groups [RUN].")
+        raise reporting_errors.InvalidReportingRequest(
+            "The request body must be an array of filter groups [RUN]."
+        )
     return body
 
 
 def _integer(name: str, value: str | None, *, minimum: int, maximum: int | None = None) -> int:
     if value is None or value == "":
-        raise ReportingError(f"Required int parameter '{name}' is not present.", code=REST_ERROR)
+        raise reporting_errors.MissingParameter(f"Required int parameter '{name}' is not present.")
     try:
         number = int(value)
     except ValueError:
-        raise ReportingError(f"{name} must be an integer, not {value!r}.") from None
+        raise reporting_errors.InvalidReportingRequest(
+            f"{name} must be an integer, not {value!r}."
+        ) from None
     if number < minimum or (maximum is not None and number > maximum):
         bounds = f"between {minimum} and {maximum:,}" if maximum else f"at least {minimum}"
-        raise ReportingError(f"{name} must be {bounds}; it is {number}.")
+        raise reporting_errors.InvalidReportingRequest(f"{name} must be {bounds}; it is {number}.")
     return number
 
 
@@ -382,4 +385,4 @@ def _boolean(name: str, value: str | None) -> bool:
         return False
     if value.lower() in {"true", "false"}:
         return value.lower() == "true"
-    raise ReportingError(f"{name} must be true or false, not {value!r}.")
+    raise reporting_errors.InvalidReportingRequest(f"{name} must be true or false, not {value!r}.")

@@ -35,7 +35,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -43,13 +42,10 @@ import sqlalchemy as sa
 
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, ids, tenancy
+from aquarium.domain import errors, ids, reporting_errors, tenancy
 from aquarium.store import labels_repo, reports_repo
 from aquarium.zoql import check, report_plan
 
-USAGE_ERROR = "ZAN-USAGE-REST-ERROR"
-REST_ERROR = "ZAN-REST-ERROR"
-LOGIN_FAILED = "loginFailed"
 SEARCH_PAGE = 50
 MIN_WORD = 3
 VIEW_TYPES = ("Detail", "Summary")
@@ -70,27 +66,18 @@ JSON_TOKENS: Mapping[type, str] = {
 }
 
 
-class ReportingError(errors.AquariumError):
-    """A refused Reporting API request: its HTTP status and Zuora error code."""
-
-    def __init__(self, message: str, *, status: int = 400, code: str = USAGE_ERROR) -> None:
-        self.status = status
-        self.error_code = code
-        super().__init__(message=message)
+# In the one tree (domain/reporting_errors.py); the name stays for callers until issue 10's
+# branches merge.
+ReportingError = reporting_errors.ReportingError
 
 
-def error_document(error: ReportingError) -> dict[str, Any]:
-    """``{"success": false, "response": "<JSON string>", "links": null}`` (reference 3.3)."""
-    inner = {"errorId": str(uuid.uuid4()), "message": error.message, "errorCode": error.error_code}
-    return {"success": False, "response": json.dumps(inner, indent=1), "links": None}
-
-
-def not_found(report_id: str, *, prefix: bool = True) -> ReportingError:
+def not_found(report_id: str, *, prefix: bool = True) -> reporting_errors.ReportNotFound:
+    """Zuora's two wordings of an unknown report: [DEL][COPY] and, without prefix, [BYID]."""
     if prefix:
-        return ReportingError(
-            f"An error occurred. The report with ID {report_id} does not exist.", status=404
+        return reporting_errors.ReportNotFound(
+            f"An error occurred. The report with ID {report_id} does not exist."
         )
-    return ReportingError(f"The report with id {report_id} does not exist.", status=404)
+    return reporting_errors.ReportNotFound(f"The report with id {report_id} does not exist.")
 
 
 def user_id(tenant: str, user: str) -> str:
@@ -210,8 +197,8 @@ class ReportService:
         order_by: str | None = None,
     ) -> dict[str, Any]:
         if query is None:
-            raise ReportingError(
-                "Required String parameter 'query' is not present.", code=REST_ERROR
+            raise reporting_errors.MissingParameter(
+                "Required String parameter 'query' is not present."
             )
         start = _non_negative("searchStart", search_start)
         words = [word.lower() for word in query.split() if len(word) >= MIN_WORD]
@@ -242,8 +229,8 @@ class ReportService:
         name: str | None,
     ) -> dict[str, Any]:
         if source_id is None:
-            raise ReportingError(
-                "Required String parameter 'from' is not present.", code=REST_ERROR
+            raise reporting_errors.MissingParameter(
+                "Required String parameter 'from' is not present."
             )
         labels = tuple(dict.fromkeys(i.strip() for i in (label_ids or "").split(",") if i.strip()))
         now = self.clock.now()
@@ -273,7 +260,7 @@ class ReportService:
         with self.metadata.begin() as conn:
             found = self._require(conn, caller, report_id)
             if found.created_by != caller.name and not caller.admin:
-                raise ReportingError(NOT_CREATOR, status=403)
+                raise reporting_errors.ReportDeleteNotAllowed(NOT_CREATOR)
             reports_repo.delete(conn, caller.tenant, report_id)
         return DELETED
 
@@ -283,7 +270,7 @@ class ReportService:
             return
         labels_repo.ensure_roots(conn, tenant, self.clock.now())
         if labels_repo.missing(conn, tenant, label_ids):
-            raise ReportingError(NO_LABELS)
+            raise reporting_errors.InvalidReportingRequest(NO_LABELS)
 
     # -- validation ------------------------------------------------------------------------
 
@@ -296,12 +283,10 @@ class ReportService:
         return found
 
     def _validated(self, payload: object, namespace: str | None) -> dict[str, Any]:
-        """The stored columns of a create/save body; a ReportingError when it is invalid."""
+        """The stored columns of a create/save body; a ``ReportingError`` when it is invalid."""
         if not isinstance(payload, Mapping):
-            raise ReportingError(
-                "Could not read JSON: the request body must be a JSON object.",
-                status=500,
-                code=REST_ERROR,
+            raise reporting_errors.UnreadableJson(
+                "Could not read JSON: the request body must be a JSON object."
             )
         name = _text(payload, "name", required=True)
         ds_name = _text(payload, "dsName") or _text(payload, "datasource")
@@ -313,11 +298,15 @@ class ReportService:
             summary = any(definition.get(key) for key in SUMMARY_LISTS)
             view_type = "Summary" if summary else "Detail"
         if view_type not in VIEW_TYPES:
-            raise ReportingError(f"The viewType {view_type} is not valid: use Detail or Summary.")
+            raise reporting_errors.InvalidReportingRequest(
+                f"The viewType {view_type} is not valid: use Detail or Summary."
+            )
         labels = label_ids_of(payload.get("labelIds"))
         chosen = (namespace or "BASIC").upper()
         if chosen not in NAMESPACES:
-            raise ReportingError(f"The namespace {namespace} is not valid.")
+            raise reporting_errors.InvalidReportingRequest(
+                f"The namespace {namespace} is not valid."
+            )
         return {
             "name": name,
             "description": _text(payload, "description") or "",
@@ -334,7 +323,7 @@ class ReportService:
                 found = self.catalog.object(candidate.replace(" ", ""))
                 if found is not None:
                     return found
-        raise ReportingError(INVALID_DATASOURCE)
+        raise reporting_errors.InvalidReportingRequest(INVALID_DATASOURCE)
 
     def _check_definition(self, source: model.ObjectDef, definition: Mapping[str, Any]) -> None:
         """Every view the definition serves must plan (fields, groups, aggregations, filters
@@ -343,7 +332,7 @@ class ReportService:
         try:
             report_plan.validate(definition, ds_name=source.name, context=context)
         except errors.ReportDefinitionError as exc:
-            raise ReportingError(exc.describe()) from None
+            raise reporting_errors.InvalidReportingRequest(exc.describe()) from None
 
 
 def in_my_reports(caller: tenancy.Principal, record: reports_repo.ReportRecord) -> bool:
@@ -369,15 +358,13 @@ def label_ids_of(value: object) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(i if isinstance(i, str) else json.dumps(i) for i in value))
 
 
-def unreadable(java_type: str, value: object) -> ReportingError:
+def unreadable(java_type: str, value: object) -> reporting_errors.UnreadableJson:
     """Jackson's refusal to read ``value`` as ``java_type`` (reference 3.3 [LABEL])."""
     token = JSON_TOKENS.get(type(value), "START_ARRAY")
     if isinstance(value, bool):
         token = "VALUE_TRUE" if value else "VALUE_FALSE"
-    return ReportingError(
-        f"Could not read JSON: Can not deserialize instance of {java_type} out of {token} token",
-        status=500,
-        code=REST_ERROR,
+    return reporting_errors.UnreadableJson(
+        f"Could not read JSON: Can not deserialize instance of {java_type} out of {token} token"
     )
 
 
@@ -385,32 +372,32 @@ def _text(payload: Mapping[str, Any], key: str, *, required: bool = False) -> st
     value = payload.get(key)
     if value is None or value == "":
         if required:
-            raise ReportingError(f"The report {key} is required.")
+            raise reporting_errors.InvalidReportingRequest(f"The report {key} is required.")
         return None
     if not isinstance(value, str):
-        raise ReportingError(f"The report {key} must be a string.")
+        raise reporting_errors.InvalidReportingRequest(f"The report {key} must be a string.")
     return value
 
 
 def _definition(value: object) -> dict[str, Any]:
     if value is None or value == "":
-        raise ReportingError("The report definition is required.")
+        raise reporting_errors.InvalidReportingRequest("The report definition is required.")
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise ReportingError(
-                f"Could not read JSON: {exc.msg}", status=500, code=REST_ERROR
-            ) from None
+            raise reporting_errors.UnreadableJson(f"Could not read JSON: {exc.msg}") from None
     if not isinstance(value, dict):
-        raise ReportingError("The report definition must be a JSON object.")
+        raise reporting_errors.InvalidReportingRequest(
+            "The report definition must be a JSON object."
+        )
     return value
 
 
 def _list(definition: Mapping[str, Any], key: str) -> Sequence[Any]:
     value = definition.get(key) or []
     if not isinstance(value, list):
-        raise ReportingError(f"{key} must be an array.")
+        raise reporting_errors.InvalidReportingRequest(f"{key} must be an array.")
     return value
 
 
@@ -432,7 +419,7 @@ def _non_negative(name: str, value: str | None) -> int:
     except ValueError:
         number = -1
     if number < 0:
-        raise ReportingError(f"{name} must be a non-negative integer.")
+        raise reporting_errors.InvalidReportingRequest(f"{name} must be a non-negative integer.")
     return number
 
 
@@ -456,10 +443,14 @@ def sort_reports(documents: list[dict[str, Any]], order_by: str | None) -> None:
     except json.JSONDecodeError:
         orders = None
     if not isinstance(orders, list) or not all(isinstance(o, Mapping) for o in orders):
-        raise ReportingError("orderBy must be a JSON array of {field, ascend}.")
+        raise reporting_errors.InvalidReportingRequest(
+            "orderBy must be a JSON array of {field, ascend}."
+        )
     for order in reversed(orders):
         key = SORT_FIELDS.get(str(order.get("field")))
         if key is None:
-            raise ReportingError(f"Cannot sort by {order.get('field')}: use name or updated_on.")
+            raise reporting_errors.InvalidReportingRequest(
+                f"Cannot sort by {order.get('field')}: use name or updated_on."
+            )
         descending = str(order.get("ascend", "true")).lower() == "false"
         documents.sort(key=key, reverse=descending)

@@ -1,7 +1,8 @@
 """Engines for the metadata store: an SQLite file (embedded mode) or PostgreSQL (scale-out).
 
-Callers own transactions (``with engine.begin() as conn``) and pass the connection to the
-repository functions in ``jobs_repo`` and ``files_repo``.
+:func:`open_metadata` is the one way in for a data dir (connect, migrate, import a legacy
+``tenants.json``). Callers own transactions (``with engine.begin() as conn``) and pass the
+connection to the repository functions (``jobs_repo``, ``files_repo``, ``tenants_repo``, ...).
 
 SQLite runs in WAL mode and every transaction starts with ``BEGIN IMMEDIATE``: a transaction
 that reads and then writes (claiming a job, for instance) would otherwise fail at once with
@@ -11,6 +12,8 @@ that reads and then writes (claiming a job, for instance) would otherwise fail a
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+
+from aquarium.store import tenants_file
 
 METADATA_FILE = "metadata.sqlite3"
 SQLITE_BUSY_TIMEOUT_MS = 5000  # milliseconds a connection waits for SQLite's write lock
@@ -112,6 +117,37 @@ def migrate(engine: sa.Engine) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_MIGRATION_LOCK)))
         command.upgrade(alembic_config(conn), "head")
+
+
+def open_metadata(url: str | None, data_dir: Path) -> sa.Engine:
+    """The metadata store of ``data_dir``, ready to use: connected, migrated, and holding the
+    tenants of a legacy ``tenants.json`` if the data dir still has one (imported once, then kept
+    as ``tenants.json.imported``; see :mod:`aquarium.store.tenants_file`).
+
+    ``url`` is a PostgreSQL (or SQLite) URL; ``None`` or empty means the SQLite file in
+    ``data_dir``, which is created when missing. The caller disposes of the engine. Raises
+    ``TenantsFileError`` for a legacy file that cannot be imported (the engine is disposed).
+    """
+    if not url:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    engine = connect(url or sqlite_url(data_dir))
+    try:
+        migrate(engine)
+        tenants_file.import_once(engine, data_dir)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+@contextlib.contextmanager
+def opened(url: str | None, data_dir: Path) -> Iterator[sa.Engine]:
+    """:func:`open_metadata` for one ``with`` block (commands that read or change a little)."""
+    engine = open_metadata(url, data_dir)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def current_revision(engine: sa.Engine) -> str | None:

@@ -12,6 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from aquarium.domain import tenancy
+
 ID = 32  # characters of an id (domain.ids)
 TENANT = 40
 SHA256 = 64  # hex characters
@@ -271,4 +273,90 @@ report_labels = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("order", sa.Integer(), nullable=False),  # place among its siblings, from 0
     sa.Index("ix_report_labels_tenant_parent_id", "tenant", "parent_id"),
+)
+
+# Tenants (store/tenants_repo.py): configuration, logins and settings, shared by every node.
+# ``tenants.name`` is what every other table's ``tenant`` column holds. Every column but the name
+# has a server default, so a placeholder row for a tenant that jobs name can be made with the
+# name alone (the legacy tenants.json import then replaces it, see tenants_file).
+TIME_ZONE = 64  # characters of an IANA zone name (the longest is 32)
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("name", sa.String(TENANT), primary_key=True),
+    sa.Column(
+        "time_zone",
+        sa.String(TIME_ZONE),
+        nullable=False,
+        server_default=sa.text(f"'{tenancy.DEFAULT_TIME_ZONE}'"),
+    ),
+    # The limits set for this tenant, a JSON object (tenants_models.LimitsModel); the others
+    # have domain.tenancy's defaults.
+    sa.Column("limits", sa.Text(), nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("file_segmentation", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("pgp_public_key", sa.Text(), nullable=True),  # ASCII armour
+    sa.Column("created_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+    sa.Column("updated_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+)
+
+
+def _tenant_fk(table: str) -> sa.ForeignKey:
+    return sa.ForeignKey("tenants.name", ondelete="CASCADE", name=f"fk_{table}_tenant_tenants")
+
+
+# Logins for HTTP Basic and the apiAccessKeyId headers. The name is the primary key: Basic
+# carries no tenant, so a user name is unique across all tenants.
+tenant_users = sa.Table(
+    "tenant_users",
+    metadata,
+    sa.Column("name", sa.String(NAME), primary_key=True),
+    sa.Column("tenant", sa.String(TENANT), _tenant_fk("tenant_users"), nullable=False),
+    sa.Column("password_hash", sa.Text(), nullable=False),  # scrypt$n$r$p$salt$hash
+    sa.Column("admin", sa.Boolean(), nullable=False),
+    sa.Column("position", sa.Integer(), nullable=False),  # order of creation within the tenant
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_tenant_users_tenant", "tenant"),
+)
+
+# OAuth clients (client_credentials); the id alone names the tenant, so it is unique overall.
+tenant_clients = sa.Table(
+    "tenant_clients",
+    metadata,
+    sa.Column("client_id", sa.String(NAME), primary_key=True),
+    sa.Column("tenant", sa.String(TENANT), _tenant_fk("tenant_clients"), nullable=False),
+    sa.Column("secret_hash", sa.Text(), nullable=False),
+    sa.Column("position", sa.Integer(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_tenant_clients_tenant", "tenant"),
+)
+
+# The partner ids a tenant accepts for stateful jobs; none at all means any partner.
+tenant_partners = sa.Table(
+    "tenant_partners",
+    metadata,
+    sa.Column("tenant", sa.String(TENANT), _tenant_fk("tenant_partners"), primary_key=True),
+    sa.Column("partner", sa.String(NAME), primary_key=True),
+    sa.Column("position", sa.Integer(), nullable=False),  # as given
+)
+
+# One row (id 1): how many tenants writes have committed. Every write increments it in its own
+# transaction (which also serialises tenants writers), so a server reloads its tenants when the
+# number it last saw changes. A missing row reads as generation 0.
+tenants_generation = sa.Table(
+    "tenants_generation",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("generation", sa.BigInteger(), nullable=False),
+    sa.Column("changed_at", UtcDateTime(), nullable=False),
+)
+
+# Legacy tenants.json files imported into this database (store/tenants_file.py), by content.
+tenant_imports = sa.Table(
+    "tenant_imports",
+    metadata,
+    sa.Column("sha256", sa.String(SHA256), primary_key=True),
+    sa.Column("source", sa.Text(), nullable=False),  # the file's path when it was imported
+    sa.Column("tenants", sa.Integer(), nullable=False),  # how many tenants it held
+    sa.Column("imported_at", UtcDateTime(), nullable=False),
 )

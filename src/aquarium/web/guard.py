@@ -6,7 +6,7 @@
 - :func:`checked` adds the CSRF check for state-changing requests: the ``csrf`` form field or
   the ``X-CSRF-Token`` header must carry the session's token, else HTTP 403.
 - :class:`PageRoute` is the one place where a failure of a Job Finder route becomes a response:
-  domain errors through :func:`aquarium.web.pages.error_page`, anything unexpected as a polite
+  domain errors through the web table of ``api/errors.py``, anything unexpected as a polite
   500 page (and a log line), never a traceback or a JSON body.
 """
 
@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 
 from aquarium import observability
 from aquarium.api import deps
+from aquarium.api import errors as api_errors
 from aquarium.domain import errors, tenancy
 from aquarium.services import auth
 from aquarium.web import pages, sessions
@@ -168,7 +169,7 @@ class PageRoute(APIRoute):
             except CsrfRejected:
                 response = pages.forbidden(request)
             except errors.AquariumError as exc:
-                response = pages.error_page(request, exc)
+                response = api_errors.page_for(request, exc)
             except RequestValidationError:
                 response = pages.bad_form(request)
             except Exception as exc:  # the last line of defence: a page, not a traceback

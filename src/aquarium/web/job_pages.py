@@ -172,7 +172,7 @@ async def cancel_job(job_id: str, request: Request, caller: guard.CheckedCaller)
     try:
         await run_in_threadpool(_finder(request).cancel, caller.principal, job_id)
         notice = "cancelled"
-    except job_finder.NotCancellable:
+    except errors.JobAlreadyFinished:
         notice = "not-cancellable"
     return RedirectResponse(_with_notice(back, notice), status_code=303)
 

@@ -2,8 +2,8 @@
 
 Every page goes through :func:`render`, which adds the signed-in user, the CSRF token and the
 security headers (a strict Content-Security-Policy: no inline script or style, nothing from
-another origin). :func:`error_page` is the one mapping of domain errors to pages; the words are
-the same as the API's (:meth:`AquariumError.describe`), headed by what a person should do.
+another origin). :func:`error_page` renders a domain error as a page: the words are the same as
+the API's (:meth:`AquariumError.describe`), headed by what a person should do.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse
 
 from aquarium import __version__
 from aquarium.domain import errors, jobs
-from aquarium.services import job_finder, reports
 
 STATIC_PACKAGE = "aquarium.web"
 STATIC_DIR = "static"
@@ -208,33 +207,21 @@ REFUSED = Problem(400, "That did not work", "Nothing was changed. Check the valu
 NOT_CANCELLABLE = Problem(409, "Nothing to cancel", "The job has already finished.")
 
 
-def problem_of(error: errors.AquariumError) -> Problem:
-    """What a person sees for ``error`` (status, heading, advice)."""
-    if isinstance(error, errors.NotFound | errors.InvalidJobId):
-        return NOT_FOUND
-    if isinstance(error, errors.JobNotCancellable | job_finder.NotCancellable):
-        return NOT_CANCELLABLE
-    if isinstance(error, job_finder.Forbidden):
-        return NOT_ALLOWED
-    if isinstance(error, reports.ReportingError):
-        return {404: NOT_FOUND, 403: NOT_ALLOWED}.get(error.status, REFUSED)
-    if isinstance(error, errors.NotAuthenticated):
-        return Problem(401, "Please sign in again", "Your tenant or user has changed.")
-    return REFUSED
+SIGN_IN_AGAIN = Problem(401, "Please sign in again", "Your tenant or user has changed.")
 
 
-def error_page(request: Request, error: errors.AquariumError) -> HTMLResponse:
-    """The page for a domain error; the one place errors of Job Finder pages become HTTP."""
-    found = problem_of(error)
+def error_page(request: Request, error: errors.AquariumError, problem: Problem) -> HTMLResponse:
+    """The page for a domain error, headed by ``problem``; which problem each error is, is
+    ``api/errors.py``'s web table, the one mapping of errors to HTTP."""
     excerpt = None
     if isinstance(error, errors.ZoqlError) and error.position is not None:
         excerpt = error.position.excerpt
     return render(
         request,
         "error.html",
-        status=found.status,
-        title=found.title,
-        advice=found.advice,
+        status=problem.status,
+        title=problem.title,
+        advice=problem.advice,
         detail=error.describe(),
         excerpt=excerpt,
     )

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from aquarium.api import deps
+from aquarium.domain import errors
 from aquarium.services import reports
 from aquarium.web import guard, job_pages, pages
 
@@ -20,7 +21,7 @@ VIEW_TYPES = ("Detail", "Summary")
 def _reports(request: Request) -> reports.ReportService:
     found = deps.services(request).reports
     if found is None:
-        raise reports.ReportingError("Reporting is not available on this server.", status=404)
+        raise errors.ApiUnavailable(message="Reporting is not available on this server.")
     return found
 
 
@@ -53,7 +54,7 @@ async def run_report(report_id: str, request: Request, caller: guard.CheckedCall
     view_type = str(form.get("viewType") or "")
     runs = deps.services(request).report_runs
     if runs is None:
-        raise reports.ReportingError("Report runs are not available on this server.", status=404)
+        raise errors.ApiUnavailable(message="Report runs are not available on this server.")
     await run_in_threadpool(runs.run, caller.principal, report_id, view_type, None)
     return RedirectResponse("/reports/runs?notice=run-started", status_code=303)
 

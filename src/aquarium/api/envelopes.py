@@ -1,0 +1,161 @@
+"""The bodies of error answers, one builder per envelope, for the tables of ``api/errors.py``.
+
+A builder takes the request, the error, the HTTP status and the code the table chose, and makes
+the response. Words functions pick what a body says: the error's description, our reason alone,
+the class's message, or fixed words (so an internal error says nothing of its cause).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from aquarium.domain import errors
+from aquarium.services import aqua_wire
+from aquarium.web import pages
+
+Words = Callable[[errors.AquariumError], str]
+Envelope = Callable[[Request, errors.AquariumError, int, str | None], Response]
+
+
+# -- words -----------------------------------------------------------------------------------------
+
+
+def described(error: errors.AquariumError) -> str:
+    return error.describe()
+
+
+def reason(error: errors.AquariumError) -> str:
+    """Our reason when there is one, else the class's message; first letter upper case."""
+    text = error.reason or error.message
+    return text[:1].upper() + text[1:]
+
+
+def own_message(error: errors.AquariumError) -> str:
+    return error.message
+
+
+def fixed(text: str) -> Words:
+    return lambda _error: text
+
+
+INTERNAL_MESSAGE = errors.InternalError.message
+internal_words = fixed(INTERNAL_MESSAGE)
+
+
+# -- envelopes -------------------------------------------------------------------------------------
+
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="Aquarium"'}
+
+
+def _json(body: object, status: int, *, challenge: bool = False) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=CHALLENGE if challenge else None)
+
+
+def aqua_own(
+    request: Request, error: errors.AquariumError, status: int, code: str | None
+) -> Response:
+    """Zuora's AQuA error body with the class's own code (aqua_wire.error_document)."""
+    return _json(aqua_wire.error_document(error), status)
+
+
+def aqua(words: Words, *, challenge: bool = False) -> Envelope:
+    def envelope(
+        request: Request, error: errors.AquariumError, status: int, code: str | None
+    ) -> Response:
+        body = {
+            "id": None,
+            "status": "error",
+            "errorCode": code or error.code,
+            "message": words(error),
+        }
+        return _json(body, status, challenge=challenge)
+
+    return envelope
+
+
+def aqua_not_found(
+    request: Request, error: errors.AquariumError, status: int, code: str | None
+) -> Response:
+    return _json({"status": "error", "message": error.describe()}, status)
+
+
+def xml(request: Request, error: errors.AquariumError, status: int, code: str | None) -> Response:
+    """Zuora's download cap answers in XML (reference aqua.md 1.8)."""
+    return Response(error.message, status_code=status, media_type="application/xml")
+
+
+def crud_problems(
+    request: Request, error: errors.AquariumError, status: int, code: str | None
+) -> Response:
+    assert isinstance(error, errors.WriteError)
+    problems = [{"Code": p.code, "Message": p.message} for p in error.problems]
+    return _json({"Success": False, "Errors": problems}, status)
+
+
+def crud(words: Words, *, challenge: bool = False) -> Envelope:
+    def envelope(
+        request: Request, error: errors.AquariumError, status: int, code: str | None
+    ) -> Response:
+        problems = [{"Code": code, "Message": words(error)}]
+        return _json({"Success": False, "Errors": problems}, status, challenge=challenge)
+
+    return envelope
+
+
+def reporting_document(message: str, code: str) -> dict[str, object]:
+    """``{"success": false, "response": "<JSON string>", "links": null}`` (reference 3.3)."""
+    inner = {"errorId": str(uuid.uuid4()), "message": message, "errorCode": code}
+    return {"success": False, "response": json.dumps(inner, indent=1), "links": None}
+
+
+def reporting(words: Words) -> Envelope:
+    def envelope(
+        request: Request, error: errors.AquariumError, status: int, code: str | None
+    ) -> Response:
+        assert code is not None, "every Reporting row names its errorCode"
+        return _json(reporting_document(words(error), code), status)
+
+    return envelope
+
+
+def jobs(words: Words, *, challenge: bool = False) -> Envelope:
+    def envelope(
+        request: Request, error: errors.AquariumError, status: int, code: str | None
+    ) -> Response:
+        body = {"error": {"code": code, "message": words(error)}}
+        return _json(body, status, challenge=challenge)
+
+    return envelope
+
+
+def local(request: Request, error: errors.AquariumError, status: int, code: str | None) -> Response:
+    """The job API's envelope with the line the CLI prints and a ZOQL error's caret excerpt."""
+    position = error.position if isinstance(error, errors.ZoqlError) else None
+    body = {
+        "error": {
+            "code": code,
+            "message": error.describe(),
+            "excerpt": None if position is None else position.excerpt,
+        }
+    }
+    return _json(body, status)
+
+
+def page(problem: pages.Problem) -> Envelope:
+    def envelope(
+        request: Request, error: errors.AquariumError, status: int, code: str | None
+    ) -> Response:
+        return pages.error_page(request, error, problem)
+
+    return envelope
+
+
+def page_unexpected(
+    request: Request, error: errors.AquariumError, status: int, code: str | None
+) -> Response:
+    return pages.unexpected(request)
