@@ -116,7 +116,7 @@ def _open_engine(data_dir: Path, engine: EngineName, dsn: str | None) -> base.Qu
         return postgres_engine.PostgresEngine(dsn)
     path = data_dir / naming.DUCKDB_FILE
     if not path.exists():
-        raise base.TenantDataMissing(f"{path} does not exist; run 'aquarium datagen' first")
+        raise errors.TenantDataMissing(f"{path} does not exist; run 'aquarium datagen' first")
     return duckdb_engine.DuckDbEngine(path, read_only=True)
 
 
