@@ -32,6 +32,7 @@ from aquarium.services import (
     job_cache,
     job_events,
     job_finder,
+    local_ops,
     objects,
     report_runs,
     reports,
@@ -310,6 +311,9 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     )
     services.events = events
     services.finder = job_finder.JobFinder(metadata, service, services.report_runs, clock)
+    services.local = local_ops.LocalOperations(
+        engine=engine, metadata=metadata, catalog=catalog, clock=clock, data_dir=settings.data_dir
+    )
     sender = notify.NotificationSender(metadata, clock, allowed_hosts=settings.notify_allowed_hosts)
     return Server(settings, services, runner, metadata, engine, results, tenants, sender)
 

@@ -1,46 +1,160 @@
-"""Server settings: one pydantic-settings model; every field can come from ``AQUARIUM_<NAME>``."""
+"""Server settings: one pydantic-settings model, each field from three places.
+
+For every field, the first of these that names it wins:
+
+1. an option of ``aquarium serve`` the user typed (``--port 9000``): :func:`load` gets only
+   those, never the command's defaults;
+2. the environment, ``AQUARIUM_<NAME>`` (``AQUARIUM_PORT=9000``; lists as JSON:
+   ``AQUARIUM_NOTIFY_ALLOWED_HOSTS='["10.0.0.0/8"]'``);
+3. the TOML config file named by ``--config FILE`` or ``AQUARIUM_CONFIG`` (keys are the field
+   names: ``port = 9000``);
+
+then the field's default. The commands that read or change a data dir (``query``, ``datagen``,
+``tenant`` ...) find ``data_dir`` the same way, without the serve-only options.
+"""
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+import pydantic
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "AQUARIUM_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used: one line naming the setting (or the file) and why."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AQUARIUM_")
+    """What ``aquarium serve`` runs with (``aquarium serve --help`` lists the same)."""
 
-    #: where metadata (SQLite), billing data (DuckDB), result files and tenants.json live
-    data_dir: Path = Path(".aquarium")
-    #: address the HTTP server binds
-    host: str = "127.0.0.1"
-    #: port the HTTP server binds
-    port: int = 8080
-    #: worker threads running jobs; 0 = one per CPU; None with --no-workers
-    workers: int = 0
-    #: run no workers in this process (scale-out API nodes)
-    no_workers: bool = False
-    #: SQLAlchemy URL of the metadata store; empty = SQLite in the data dir
-    metadata_url: str = ""
-    #: seconds between retention sweeps (expired files and jobs)
-    purge_interval_s: float = Field(default=60.0, gt=0)
-    #: largest accepted request body, bytes (Zuora-shaped bodies are small)
-    max_body_bytes: int = 1024 * 1024
-    #: scale of the demo tenant's data generated on a first start
-    demo_scale: float = 1.0
-    #: DuckDB's memory budget (buffer pool and operators), e.g. "160MB"; empty = DuckDB's default
-    duckdb_memory_limit: str = "160MB"
-    #: DuckDB worker threads; 0 = DuckDB's default (one per core). The default, 1, keeps a
-    #: core for the API and lets a cancel stop a statement in ~0.1 s instead of ~0.5 s (DuckDB
-    #: lets every thread finish its running task first), at ~35% less export throughput.
-    duckdb_threads: int = Field(default=1, ge=0)
-    #: hosts a job's notifyUrl may call: names (``hooks.example.com``, ``*.example.com``),
-    #: addresses or networks (``10.0.0.0/8``). Empty = any host whose addresses are all
-    #: public; private, loopback and link-local addresses are refused unless listed here.
-    #: From the environment as JSON: ``AQUARIUM_NOTIFY_ALLOWED_HOSTS='["127.0.0.1"]'``.
-    notify_allowed_hosts: list[str] = Field(default_factory=list)
-    #: seconds a Job Finder (web UI) session lasts without a request; each page view renews it
-    web_session_idle_s: int = Field(default=8 * 3600, gt=0)
-    #: log level
-    log_level: str = "info"
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    config: Path | None = Field(
+        default=None,
+        description="TOML file holding any of these settings (keys: the setting names).",
+    )
+    data_dir: Path = Field(
+        default=Path(".aquarium"),
+        description="Where metadata, billing data, result files and tenants live.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port the HTTP server binds.")
+    workers: int = Field(
+        default=0, ge=0, description="Worker threads running jobs; 0 = one per CPU."
+    )
+    no_workers: bool = Field(
+        default=False, description="Serve the API only; workers run elsewhere (scale-out)."
+    )
+    metadata_url: str = Field(
+        default="", description="SQLAlchemy URL of the metadata store; empty = SQLite in DATA_DIR."
+    )
+    purge_interval_s: float = Field(
+        default=60.0, gt=0, description="Seconds between retention sweeps (files and jobs)."
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Largest accepted request body, in bytes."
+    )
+    demo_scale: float = Field(
+        default=1.0, gt=0, description="Scale of the demo tenant's data made on a first start."
+    )
+    duckdb_memory_limit: str = Field(
+        default="160MB",
+        description="DuckDB's memory budget, e.g. 160MB; empty = DuckDB's default.",
+    )
+    # The default, 1, keeps a core for the API and lets a cancel stop a statement in ~0.1 s
+    # instead of ~0.5 s (DuckDB lets every thread finish its running task first), at ~35% less
+    # export throughput.
+    duckdb_threads: int = Field(
+        default=1, ge=0, description="DuckDB worker threads; 0 = one per core."
+    )
+    # Empty = any host whose addresses are all public; private, loopback and link-local
+    # addresses are refused unless listed.
+    notify_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Hosts a job's notifyUrl may call: names (*.example.com), addresses or networks "
+            "(10.0.0.0/8); repeat the option for more."
+        ),
+    )
+    web_session_idle_s: int = Field(
+        default=8 * 3600,
+        gt=0,
+        description="Seconds a web UI session lasts without a request (each page renews it).",
+    )
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: options typed (init arguments), environment, config file.
+        return (init_settings, env_settings, ConfigFileSource(settings_cls))
+
+
+class ConfigFileSource(PydanticBaseSettingsSource):
+    """The TOML file named by the ``config`` setting of the sources before it (option or
+    environment); no file named, no values."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        # Unused: __call__ reads the whole file at once.
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        named = self.current_state.get("config")
+        return {} if named in (None, "") else read_config_file(Path(named))
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings in a TOML config file; :class:`SettingsError` naming the file when it is
+    missing, not TOML, or holds a key that is no setting."""
+    try:
+        document = tomllib.loads(path.expanduser().read_text("utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"cannot read the config file {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"the config file {path} is not valid TOML: {exc}") from None
+    known = set(Settings.model_fields) - {"config"}
+    unknown = sorted(set(document) - known)
+    if unknown:
+        raise SettingsError(
+            f"unknown setting(s) {', '.join(unknown)} in {path}; known: {', '.join(sorted(known))}"
+        )
+    return document
+
+
+def load(given: Mapping[str, Any] | None = None) -> Settings:
+    """The settings, ``given`` (options the user typed) first, then environment, then file.
+
+    Raises :class:`SettingsError` with one line naming what is wrong and where it may come from.
+    """
+    try:
+        return Settings(**dict(given or {}))
+    except pydantic.ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+
+
+def _one_line(exc: pydantic.ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        hint = f"--{name.replace('_', '-')}, {ENV_PREFIX}{name.upper()} or the config file"
+        problems.append(f"{name}: {error['msg']} (got {error.get('input')!r}; from {hint})")
+    return "invalid setting " + "; ".join(problems)

@@ -117,9 +117,9 @@ def test_submit_wait_download_saves_the_files_the_api_serves(
     assert [b["status"] for b in job["batches"]] == ["completed", "completed"]
     assert answer["files"] == [str(target / "query0.csv"), str(target / "query1.csv")]
     for batch, path in zip(job["batches"], answer["files"], strict=True):
-        direct = support.download(demo, batch["file_id"]).content
+        direct = support.download(demo, batch["fileId"]).content
         assert Path(path).read_bytes() == direct
-        assert len(support.parse_csv(direct)) == batch["record_count"] + 1
+        assert len(support.parse_csv(direct)) == batch["recordCount"] + 1
     assert f"job {job['id']} batch query0: completed" in done.stderr
 
 
@@ -157,9 +157,7 @@ def test_status_shows_the_job_as_the_api_does(
     env = demo_env(server, home)
     status = ok_json(run_cli(["aqua", "status", finished_job["id"], "--json"], env))
     assert (status["id"], status["status"]) == (finished_job["id"], "completed")
-    assert [(b["id"], b["record_count"], b["file_id"]) for b in status["batches"]] == [
-        (b["batchId"], b["recordCount"], b["fileId"]) for b in finished_job["batches"]
-    ]
+    assert status["batches"] == finished_job["batches"]  # the wire's document, camelCase
     table = run_cli(["aqua", "status", finished_job["id"]], env)
     assert table.returncode == 0
     assert (
@@ -181,9 +179,11 @@ def test_download_by_job_id_or_by_file_id(
     file_id = finished_job["batches"][1]["fileId"]
     assert by_job["files"] == [str(tmp_path / "q0.csv"), str(tmp_path / "q1.csv")]
     by_file = ok_json(run_cli(["aqua", "download", file_id, "--to", str(tmp_path), "--json"], env))
-    assert by_file["files"] == [str(tmp_path / file_id)]
+    assert by_file["files"] == [str(tmp_path / f"{file_id}.csv")]  # the suffix of its type
     direct = support.download(demo, file_id).content
-    assert (tmp_path / "q1.csv").read_bytes() == direct == (tmp_path / file_id).read_bytes()
+    assert (
+        (tmp_path / "q1.csv").read_bytes() == direct == (tmp_path / f"{file_id}.csv").read_bytes()
+    )
 
 
 def test_cancel_of_a_finished_job_exits_1_with_zuoras_refusal(
@@ -223,10 +223,10 @@ def test_list_pages_through_the_tenants_jobs_newest_first(
     first = ok_json(run_cli(["aqua", "list", "--limit", "1", "--json"], env))
     assert [j["id"] for j in first["jobs"]] == [newer["id"]]
     assert first["jobs"][0]["kind"] == "aqua" and first["jobs"][0]["status"] == "completed"
-    assert first["jobs"][0]["progress"]["rows_written"] == newer["batches"][0]["recordCount"]
-    assert first["next_cursor"]
+    assert first["jobs"][0]["progress"]["rowsWritten"] == newer["batches"][0]["recordCount"]
+    assert first["nextCursor"]
     second = ok_json(
-        run_cli(["aqua", "list", "--limit", "1", "--cursor", first["next_cursor"], "--json"], env)
+        run_cli(["aqua", "list", "--limit", "1", "--cursor", first["nextCursor"], "--json"], env)
     )
     assert [j["id"] for j in second["jobs"]] == [older["id"]]
     finished = ok_json(run_cli(["aqua", "list", "--status", "finished", "--json"], env))
@@ -335,11 +335,22 @@ def test_report_run_wait_export_then_runs_export_and_cancel(
     direct = demo.get(f"/api/rest/v1/reportruns/export/{run['id']}")
     assert detail.read_bytes()[:2] == b"\xff\xfe"
     assert detail.read_bytes() == direct.content
-    assert len(detail.read_bytes()[2:].decode("utf-16-le").splitlines()) == run["row_count"] + 1
+    assert len(detail.read_bytes()[2:].decode("utf-16-le").splitlines()) == run["rowCount"] + 1
 
     runs = ok_json(run_cli(["report", "runs", "--status", "completed", "--json"], env))
-    assert run["id"] in {r["id"] for r in runs["runs"]}
-    assert {r["status"] for r in runs["runs"]} == {"COMPLETED"}
+    assert run["id"] in {r["id"] for r in runs["elements"]}
+    assert {r["status"] for r in runs["elements"]} == {"COMPLETED"}
+
+    page = ok_json(
+        run_cli(["report", "data", run["id"], "--offset", "2", "--page-size", "3", "--json"], env)
+    )
+    direct_page = demo.get(
+        f"/api/rest/v1/reportruns/reportdata/{run['id']}", params={"offset": 2, "pageSize": 3}
+    )
+    assert page == direct_page.json()["response"]
+    assert (page["offset"], page["size"], page["total"]) == (2, 3, run["rowCount"])
+    table = run_cli(["report", "data", run["id"], "--page-size", "2"], env)
+    assert table.returncode == 0 and "--offset 3" in table.stderr
 
     summary = ok_json(
         run_cli(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner, Result
 
-from aquarium import cli_admin
+from aquarium.cli import admin as cli_admin
 from aquarium.domain import tenancy
 from aquarium.services import auth
 from aquarium.store import database, tables, tenants_file, tenants_repo

@@ -10,8 +10,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from aquarium import cli, cli_client, cli_client_aqua, client
-from aquarium import cli_client_view as view
+from aquarium import cli, client
+from aquarium.cli import client_aqua as cli_client_aqua
+from aquarium.cli import client_view as view
+from aquarium.cli import common as cli_client
 from aquarium.client import models
 
 URL = "http://127.0.0.1:9"
@@ -69,7 +71,7 @@ def test_an_unusable_query_file_is_a_usage_error(tmp_path: Path, text: str) -> N
         cli_client_aqua.read_query_file(path)
 
 
-def test_json_output_is_plain_values_with_wire_statuses() -> None:
+def test_json_output_is_the_wire_document_with_camel_case_keys() -> None:
     job = models.parse_job(
         {
             "id": "j" * 32,
@@ -90,8 +92,23 @@ def test_json_output_is_plain_values_with_wire_statuses() -> None:
     )
     document = json.loads(json.dumps(view.jsonable({"job": job, "files": [Path("a/q.csv")]})))
     assert document["job"]["status"] == "completed"
-    assert document["job"]["batches"][0]["file_id"] == "f" * 32
+    batch = document["job"]["batches"][0]
+    assert (batch["batchId"], batch["fileId"], batch["recordCount"]) == ("b" * 32, "f" * 32, 3)
+    assert "file_id" not in json.dumps(document)
     assert document["files"] == ["a/q.csv"]
+
+
+def test_a_result_made_in_code_prints_camel_case_keys_too() -> None:
+    progress = models.Progress(
+        batches=2, batches_done=1, rows_written=10, bytes_written=99, elapsed_ms=5
+    )
+    assert view.jsonable(progress) == {
+        "batches": 2,
+        "batchesDone": 1,
+        "rowsWritten": 10,
+        "bytesWritten": 99,
+        "elapsedMs": 5,
+    }
 
 
 @pytest.fixture

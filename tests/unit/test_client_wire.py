@@ -354,6 +354,8 @@ def test_wait_reports_progress_on_every_poll_until_the_job_finishes() -> None:
     }
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/aquarium/api/v1/events":
+            return httpx.Response(404, json={"detail": "Not Found"})  # polls instead
         if request.url.path.startswith("/aquarium/api/v1/jobs/"):
             return httpx.Response(200, json=detail)
         return httpx.Response(200, json=job(next(statuses)))
@@ -376,14 +378,15 @@ def test_wait_goes_on_without_progress_where_the_job_api_is_missing() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.startswith("/aquarium/"):
-            asked_detail.append(1)
+            asked_detail.append(request.url.path)
             return httpx.Response(404, json={"detail": "Not Found"})
         return httpx.Response(200, json=job(next(statuses)))
 
     seen: list[object] = []
     with make(handler, sleep=lambda s: None) as api:
         api.wait(JOB_ID, on_progress=lambda j, d: seen.append(d))
-    assert seen == [None, None] and len(asked_detail) == 1
+    assert seen == [None, None]
+    assert asked_detail == ["/aquarium/api/v1/events", f"/aquarium/api/v1/jobs/{JOB_ID}"]
 
 
 def test_wait_times_out_on_its_clock() -> None:

@@ -17,6 +17,7 @@ from aquarium.api import (
     fast_poll,
     files_routes,
     job_routes,
+    local_routes,
     middleware,
     object_routes,
     ops_routes,
@@ -50,6 +51,7 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.include_router(report_routes.router)
     app.include_router(report_run_routes.router)
     app.include_router(job_routes.router)
+    app.include_router(local_routes.router)
     app.include_router(web_routes.router)
     app.add_exception_handler(domain_errors.AquariumError, errors.handle_domain_error)
     app.add_exception_handler(HTTPException, errors.handle_http_error)

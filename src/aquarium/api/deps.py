@@ -10,7 +10,16 @@ from fastapi import Request
 
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, tenancy
-from aquarium.services import aqua, auth, job_events, job_finder, objects, report_runs, reports
+from aquarium.services import (
+    aqua,
+    auth,
+    job_events,
+    job_finder,
+    local_ops,
+    objects,
+    report_runs,
+    reports,
+)
 from aquarium.settings import Settings
 
 
@@ -38,6 +47,8 @@ class AppServices:
     finder: job_finder.JobFinder | None = None
     #: live job events (``/aquarium/api/v1/events``); told of every committed job change
     events: job_events.JobEvents = field(default_factory=lambda: job_events.JobEvents(_utc))
+    #: the CLI's data commands run here (``/aquarium/api/v1/local``); ``None``: not taken
+    local: local_ops.LocalOperations | None = None
 
 
 def services(request: Request) -> AppServices:

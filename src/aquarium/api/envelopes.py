@@ -133,6 +133,19 @@ def jobs(words: Words, *, challenge: bool = False) -> Envelope:
     return envelope
 
 
+def local(request: Request, error: errors.AquariumError, status: int, code: str | None) -> Response:
+    """The job API's envelope with the line the CLI prints and a ZOQL error's caret excerpt."""
+    position = error.position if isinstance(error, errors.ZoqlError) else None
+    body = {
+        "error": {
+            "code": code,
+            "message": error.describe(),
+            "excerpt": None if position is None else position.excerpt,
+        }
+    }
+    return _json(body, status)
+
+
 def page(problem: pages.Problem) -> Envelope:
     def envelope(
         request: Request, error: errors.AquariumError, status: int, code: str | None

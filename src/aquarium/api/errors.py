@@ -20,6 +20,8 @@ route or method under its prefix, unreadable parameters) and unexpected exceptio
 - Reporting: ``{"success": false, "response": "<JSON string>", "links": null}`` (reference
   reporting.md 3.3) with ``ZAN-USAGE-REST-ERROR``, ``ZAN-REST-ERROR`` or ``loginFailed``.
 - Job API: ``{"error": {"code", "message"}}`` (docs/job-finder-api.md).
+- The CLI's local endpoints (``/aquarium/api/v1/local/``): the job API's envelope, the message
+  as the CLI prints it and a ZOQL error's caret ``excerpt``.
 - Web pages: an HTML page (``web/pages.py``); the framework's own 404/405 keep its default.
 
 An unexpected exception, and an error no client should see the words of (an engine failure, a
@@ -56,6 +58,7 @@ class Family(StrEnum):
     OBJECTS = "objects"  #: Zuora's object CRUD
     REPORTING = "reporting"  #: the Reporting API, both path families
     JOBS = "jobs"  #: Aquarium's own job API
+    LOCAL = "local"  #: the CLI's data commands run by the server (api/local_routes.py)
     WEB = "web"  #: the Job Finder's pages, and any other path
 
 
@@ -64,6 +67,7 @@ FAMILY_PREFIXES: tuple[tuple[str, Family], ...] = (
     ("/v1/object/", Family.OBJECTS),
     ("/api/rest/", Family.REPORTING),
     ("/reporting/api/rest/", Family.REPORTING),
+    ("/aquarium/api/v1/local/", Family.LOCAL),
     ("/aquarium/api/", Family.JOBS),
     ("/v1/", Family.AQUA),
     ("/apps/api/", Family.AQUA),
@@ -318,6 +322,50 @@ JOBS = Table(
     ),
 )
 
+# ``aquarium query / simulate / datagen`` run by the server for its data dir's owner (the token of
+# DATA_DIR/server.json): a refusal carries the line the command prints when it runs without a
+# server, engine words included, since that is what the same person would read then.
+LOCAL = Table(
+    Family.LOCAL,
+    (
+        Row((errors.NotAuthenticated,), 401, "unauthorized", envelopes.local),
+        Row((errors.NotFound, errors.RouteNotFound), 404, "not_found", envelopes.local),
+        Row((errors.MethodNotAllowed,), 405, "method_not_allowed", envelopes.local),
+        Row(
+            (
+                errors.ZoqlError,
+                errors.AquaError,
+                errors.MalformedRequest,
+                errors.RequestTooLarge,
+                errors.DataGenerationError,
+                errors.TenantDataMissing,
+                errors.TenancyError,
+                errors.QueryFailed,
+                errors.QueryInterrupted,
+                errors.WriteError,
+                errors.CatalogError,
+            ),
+            400,
+            "refused",
+            envelopes.local,
+        ),
+        Row(
+            (
+                errors.InternalError,
+                errors.ProcessingInterrupted,
+                errors.ApiUnavailable,
+                errors.FileTooLarge,
+                *FROM_REPORTING,
+                *FROM_JOBS,
+            ),
+            500,
+            "internal_error",
+            envelopes.jobs(envelopes.internal_words),
+            internal=True,
+        ),
+    ),
+)
+
 WEB = Table(
     Family.WEB,
     (
@@ -372,7 +420,7 @@ WEB = Table(
 )
 
 TABLES: dict[Family, Table] = {
-    table.family: table for table in (AQUA, OBJECTS, REPORTING, JOBS, WEB)
+    table.family: table for table in (AQUA, OBJECTS, REPORTING, JOBS, LOCAL, WEB)
 }
 
 

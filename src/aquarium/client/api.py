@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from aquarium.client import errors, files, models, session
+from aquarium.client import errors, events, files, models, session
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 POLL_S = 0.5  # seconds between two polls while waiting
@@ -33,10 +33,10 @@ RUN_COLUMNS = (
     "errorMessage",
 )
 
-#: Called on every poll of :meth:`Client.wait` with the job and, where the server offers it,
+#: Called on every read of :meth:`Client.wait` with the job and, where the server offers it,
 #: its detail with per-batch progress (rows and bytes written so far); ``None`` otherwise.
 JobProgressCallback = Callable[[models.Job, models.JobDetail | None], None]
-#: Called on every poll of :meth:`Client.wait_report_run`.
+#: Called on every read of :meth:`Client.wait_report_run`.
 RunProgressCallback = Callable[[models.ReportRun], None]
 
 
@@ -153,16 +153,19 @@ class Client:
         poll_s: float = POLL_S,
         timeout: float | None = None,
     ) -> models.Job:
-        """Poll until the job is completed, aborted, cancelled or in error, and return it.
+        """Follow the job until it is completed, aborted, cancelled or in error; return it.
 
-        ``on_progress`` is called after every poll, the last time with the finished job. The
+        The job is read again on every change the server's event stream announces (see
+        :mod:`aquarium.client.events`), or every ``poll_s`` seconds where there is no stream.
+        ``on_progress`` is called after every read, the last time with the finished job. The
         per-batch progress comes from Aquarium's own API; against a server without it (Zuora,
         an older Aquarium) the callback gets ``None`` and the wait goes on. ``timeout`` (in
         seconds, ``None`` = no limit) raises :class:`~aquarium.client.errors.TimedOut`.
         """
-        deadline = None if timeout is None else self._clock() + timeout
         with_detail = on_progress is not None
-        while True:
+
+        def refresh() -> models.Job:
+            nonlocal with_detail
             job = self.job(job_id)
             if on_progress is not None:
                 detail = None
@@ -172,11 +175,18 @@ class Client:
                     except errors.NotFound:
                         with_detail = False  # no such API here: the job itself was found
                 on_progress(job, detail)
-            if job.finished:
-                return job
-            if deadline is not None and self._clock() >= deadline:
-                raise errors.TimedOut(f"job {job_id} is still {job.status} after {timeout} s")
-            self._sleep(poll_s)
+            return job
+
+        return events.follow(
+            self._http,
+            job_id,
+            refresh,
+            what=f"job {job_id}",
+            poll_s=poll_s,
+            timeout=timeout,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
 
     def cancel(self, job_id: str) -> models.Job:
         """Cancel a submitted or executing job and return it (``cancelled``).
@@ -192,6 +202,20 @@ class Client:
         existing ``target`` is replaced. Returns ``target``.
         """
         return files.stream_to(self._http, f"/v1/file/{_segment(file_id)}", target, resume=resume)
+
+    def download_file(self, file_id: str, directory: Path, *, resume: bool = True) -> Path:
+        """Stream a result file to ``directory/<file id><suffix>``, the suffix as the answer
+        implies it (:func:`aquarium.client.files.suffix_of`: ``.csv``, ``.csv.gz``, ``.zip``,
+        ``.pgp`` ...); resumes ``directory/<file id>.part`` left by a broken download. Returns
+        the path.
+        """
+        return files.stream_to(
+            self._http,
+            f"/v1/file/{_segment(file_id)}",
+            directory / file_id,
+            resume=resume,
+            name=lambda headers, part: directory / (file_id + files.suffix_of(headers, part)),
+        )
 
     def download_job(self, job: models.Job, directory: Path) -> list[Path]:
         """Download every result file of ``job`` into ``directory``, named after its batch.
@@ -290,19 +314,25 @@ class Client:
         poll_s: float = POLL_S,
         timeout: float | None = None,
     ) -> models.ReportRun:
-        """Poll until the run is COMPLETED, CANCELLED, ERROR or INVALID, and return it."""
-        deadline = None if timeout is None else self._clock() + timeout
-        while True:
+        """Follow the run until it is COMPLETED, CANCELLED, ERROR or INVALID, and return it;
+        read again on every change announced, as :meth:`wait` does."""
+
+        def refresh() -> models.ReportRun:
             run = self.report_run(run_id)
             if on_progress is not None:
                 on_progress(run)
-            if run.finished:
-                return run
-            if deadline is not None and self._clock() >= deadline:
-                raise errors.TimedOut(
-                    f"report run {run_id} is still {run.status} after {timeout} s"
-                )
-            self._sleep(poll_s)
+            return run
+
+        return events.follow(
+            self._http,
+            run_id,
+            refresh,
+            what=f"report run {run_id}",
+            poll_s=poll_s,
+            timeout=timeout,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
 
     def report_runs(
         self,

@@ -11,8 +11,9 @@ one that says the part is already whole (HTTP 416 with the same total) finishes 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -33,6 +34,46 @@ def part_path(target: Path) -> Path:
     return target.with_name(target.name + PART_SUFFIX)
 
 
+#: Where the answer names no file (Content-Disposition), its Content-Type gives the suffix.
+SUFFIX_BY_CONTENT_TYPE = {
+    "text/csv": ".csv",
+    "application/x-gzip": ".csv.gz",  # what Aquarium sends for format gzip
+    "application/gzip": ".csv.gz",
+    "application/zip": ".zip",
+    "application/x-zip-compressed": ".zip",
+    "application/pgp-encrypted": ".pgp",
+}
+#: Neither header helps: the file's first bytes tell a gzip or a zip; anything else is CSV.
+SUFFIX_BY_MAGIC = ((b"\x1f\x8b", ".csv.gz"), (b"PK\x03\x04", ".zip"))
+DEFAULT_SUFFIX = ".csv"
+_FILENAME = re.compile(r"""filename\*?=(?:[\w-]+'[\w-]*')?"?([^";]+)"?""", re.IGNORECASE)
+#: Suffixes taken from a name in Content-Disposition (``a.b.csv.gz`` gives ``.csv.gz``).
+KNOWN_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".gz", ".zip", ".pgp", ".gpg", ".json"})
+
+#: Names the downloaded file once the answer is known: (its headers, the finished part) -> path.
+Namer = Callable[[httpx.Headers, Path], Path]
+
+
+def suffix_of(headers: httpx.Headers, part: Path) -> str:
+    """The file suffix an answer implies: the name in Content-Disposition (``x.csv.gz`` ->
+    ``.csv.gz``), else its Content-Type (:data:`SUFFIX_BY_CONTENT_TYPE`), else the first bytes
+    of the file, else ``.csv``."""
+    named = _FILENAME.search(headers.get("content-disposition", ""))
+    if named:
+        suffixes = [s.lower() for s in Path(named.group(1).strip()).suffixes]
+        known = len(list(itertools.takewhile(KNOWN_SUFFIXES.__contains__, reversed(suffixes))))
+        if known:
+            return "".join(suffixes[-known:])
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in SUFFIX_BY_CONTENT_TYPE:
+        return SUFFIX_BY_CONTENT_TYPE[content_type]
+    with part.open("rb") as data:
+        head = data.read(4)
+    return next(
+        (suffix for magic, suffix in SUFFIX_BY_MAGIC if head.startswith(magic)), DEFAULT_SUFFIX
+    )
+
+
 def stream_to(
     http: session.Session,
     path: str,
@@ -40,8 +81,10 @@ def stream_to(
     *,
     resume: bool,
     params: Mapping[str, str] | None = None,
+    name: Namer | None = None,
 ) -> Path:
-    """GET ``path`` into ``target`` (see the module docstring); returns ``target``."""
+    """GET ``path`` into ``target`` (see the module docstring); returns ``target``, or the path
+    ``name`` gives once the answer is in (the part file is ``target``'s either way)."""
     part = part_path(target)
     offset = part.stat().st_size if resume and part.exists() else 0
     # identity: the bytes as stored, so sizes, ranges and checksums are about the same bytes
@@ -56,15 +99,17 @@ def stream_to(
             total = _total_size(response)
             if total != offset:  # the part is not a prefix of this file: start over
                 part.unlink()
-                return stream_to(http, path, target, resume=False, params=params)
+                return stream_to(http, path, target, resume=False, params=params, name=name)
         else:
             offset = offset if response.status_code == 206 else 0
             total = _total_size(response)
             _write(response, part, offset)
         expected_sha = response.headers.get("x-checksum-sha256")
+        answered = response.headers
     _check(part, total, expected_sha)
-    part.replace(target)
-    return target
+    final = target if name is None else name(answered, part)
+    part.replace(final)
+    return final
 
 
 def _write(response: httpx.Response, part: Path, offset: int) -> None:

@@ -5,13 +5,14 @@ Each ``*.parse`` function takes the decoded JSON of one answer and raises
 relies on is missing or of the wrong kind; members it does not use are ignored, so a newer server
 that adds fields stays readable. Statuses use the domain's str-enums, whose values are the wire
 values; Aquarium's own job list mixes both kinds of job, so its ``status`` stays a string.
+Every result keeps the JSON object it was parsed from in ``wire`` (the ``--json`` output).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aquarium.client import errors
@@ -90,6 +91,14 @@ class _Fields:
         return self._doc.get(key)
 
 
+@dataclass(frozen=True)
+class Wire:
+    """Base of every result: ``wire`` is the JSON object it was parsed from, as the server sent
+    it (camelCase keys); empty for a result made in code. Not part of equality."""
+
+    wire: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False, kw_only=True)
+
+
 _Status = TypeVar("_Status", jobs.JobStatus, jobs.BatchStatus, jobs.ReportRunStatus)
 
 
@@ -106,7 +115,7 @@ def _enum_value(kind: type[_Status], value: str, what: str) -> _Status:
 
 
 @dataclass(frozen=True)
-class Batch:
+class Batch(Wire):
     """One query of an AQuA job, as ``GET /v1/batch-query/jobs/{id}`` answers it."""
 
     id: str
@@ -129,7 +138,7 @@ class Batch:
 
 
 @dataclass(frozen=True)
-class Job:
+class Job(Wire):
     """An AQuA job with its batches."""
 
     id: str
@@ -152,6 +161,7 @@ class Job:
 def parse_batch(document: Any) -> Batch:
     fields = _Fields(document, "batch")
     return Batch(
+        wire=document,
         id=fields.text("batchId"),
         name=fields.text("name"),
         query=fields.text("query"),
@@ -168,6 +178,7 @@ def parse_batch(document: Any) -> Batch:
 def parse_job(document: Any) -> Job:
     fields = _Fields(document, "job")
     return Job(
+        wire=document,
         id=fields.text("id"),
         name=fields.optional_text("name"),
         status=_enum_value(jobs.JobStatus, fields.text("status"), "job"),
@@ -185,7 +196,7 @@ def parse_job(document: Any) -> Job:
 
 
 @dataclass(frozen=True)
-class Progress:
+class Progress(Wire):
     """How far a job has got: batches done, rows and bytes written so far."""
 
     batches: int
@@ -196,7 +207,7 @@ class Progress:
 
 
 @dataclass(frozen=True)
-class JobSummary:
+class JobSummary(Wire):
     """One job of either kind (``aqua`` or ``report``) in Aquarium's job list."""
 
     id: str
@@ -220,7 +231,7 @@ class JobSummary:
 
 
 @dataclass(frozen=True)
-class BatchProgress:
+class BatchProgress(Wire):
     """One batch of a job's detail, with the rows and bytes written so far while it runs."""
 
     id: str
@@ -235,7 +246,7 @@ class BatchProgress:
 
 
 @dataclass(frozen=True)
-class Download:
+class Download(Wire):
     """A finished file of a job, with the Zuora URL that serves it."""
 
     name: str
@@ -246,7 +257,7 @@ class Download:
 
 
 @dataclass(frozen=True)
-class JobDetail:
+class JobDetail(Wire):
     """``GET /aquarium/api/v1/jobs/{id}``: the job, its batches' progress, its finished files."""
 
     summary: JobSummary
@@ -255,7 +266,7 @@ class JobDetail:
 
 
 @dataclass(frozen=True)
-class JobPage:
+class JobPage(Wire):
     """One page of the job list; ``next_cursor`` is ``None`` on the last page."""
 
     jobs: tuple[JobSummary, ...]
@@ -267,6 +278,7 @@ def parse_progress(document: Any) -> Progress | None:
         return None
     fields = _Fields(document, "progress")
     return Progress(
+        wire=document,
         batches=fields.integer("batches"),
         batches_done=fields.integer("batchesDone"),
         rows_written=fields.integer("rowsWritten"),
@@ -278,6 +290,7 @@ def parse_progress(document: Any) -> Progress | None:
 def parse_job_summary(document: Any) -> JobSummary:
     fields = _Fields(document, "job")
     return JobSummary(
+        wire=document,
         id=fields.text("id"),
         kind=fields.text("kind"),
         name=fields.optional_text("name"),
@@ -298,6 +311,7 @@ def parse_job_summary(document: Any) -> JobSummary:
 def parse_batch_progress(document: Any) -> BatchProgress:
     fields = _Fields(document, "batch")
     return BatchProgress(
+        wire=document,
         id=fields.text("id"),
         name=fields.optional_text("name") or "",
         status=fields.text("status"),
@@ -313,6 +327,7 @@ def parse_batch_progress(document: Any) -> BatchProgress:
 def parse_download(document: Any) -> Download:
     fields = _Fields(document, "download")
     return Download(
+        wire=document,
         name=fields.optional_text("name") or "",
         url=fields.text("url"),
         sha256=fields.optional_text("sha256"),
@@ -324,6 +339,7 @@ def parse_download(document: Any) -> Download:
 def parse_job_detail(document: Any) -> JobDetail:
     fields = _Fields(document, "job")
     return JobDetail(
+        wire=document,
         summary=parse_job_summary(document),
         batches=tuple(parse_batch_progress(b) for b in fields.objects("batches")),
         downloads=tuple(parse_download(d) for d in fields.objects("downloads")),
@@ -333,6 +349,7 @@ def parse_job_detail(document: Any) -> JobDetail:
 def parse_job_page(document: Any) -> JobPage:
     fields = _Fields(document, "page")
     return JobPage(
+        wire=document,
         jobs=tuple(parse_job_summary(j) for j in fields.objects("jobs")),
         next_cursor=fields.optional_text("nextCursor"),
     )
@@ -342,7 +359,7 @@ def parse_job_page(document: Any) -> JobPage:
 
 
 @dataclass(frozen=True)
-class Report:
+class Report(Wire):
     """A report definition, as ``GET /reports/search`` lists it."""
 
     id: str
@@ -356,7 +373,7 @@ class Report:
 
 
 @dataclass(frozen=True)
-class ReportRun:
+class ReportRun(Wire):
     """A report run; ``row_count`` and ``completed_on`` appear once it has completed."""
 
     id: str
@@ -378,7 +395,7 @@ class ReportRun:
 
 
 @dataclass(frozen=True)
-class ReportRunPage:
+class ReportRunPage(Wire):
     """One page of the report-run list (pages count from 1)."""
 
     runs: tuple[ReportRun, ...]
@@ -389,7 +406,7 @@ class ReportRunPage:
 
 
 @dataclass(frozen=True)
-class ReportData:
+class ReportData(Wire):
     """A page of a completed run's display values, each row keyed ``Object.Field``."""
 
     rows: tuple[Mapping[str, str], ...]
@@ -401,6 +418,7 @@ class ReportData:
 def parse_report(document: Any) -> Report:
     fields = _Fields(document, "report")
     return Report(
+        wire=document,
         id=fields.text("id"),
         name=fields.text("name"),
         number=fields.optional_text("number"),
@@ -421,6 +439,7 @@ def parse_report_run(document: Any) -> ReportRun:
     profile = fields.member("createdByUserProfile")
     created_by = profile.get("username") if isinstance(profile, dict) else None
     return ReportRun(
+        wire=document,
         id=fields.text("id"),
         report_id=fields.optional_text("reportId"),
         report_name=fields.optional_text("reportName"),
@@ -438,6 +457,7 @@ def parse_report_run(document: Any) -> ReportRun:
 def parse_report_run_page(document: Any) -> ReportRunPage:
     fields = _Fields(document, "run list")
     return ReportRunPage(
+        wire=document,
         runs=tuple(parse_report_run(r) for r in fields.objects("elements")),
         total_count=fields.integer("totalCount"),
         total_pages=fields.integer("totalPage"),
@@ -452,6 +472,7 @@ def parse_report_data(document: Any) -> ReportData:
     if not all(isinstance(row, dict) for row in rows):
         raise errors.ClientError("unexpected answer from the server: report data rows")
     return ReportData(
+        wire=document,
         rows=tuple({str(k): "" if v is None else str(v) for k, v in row.items()} for row in rows),
         offset=fields.integer("offset"),
         size=fields.integer("size"),

@@ -124,9 +124,15 @@ class Session:
         params: Params | None = None,
         headers: Mapping[str, str] | None = None,
         passthrough: Collection[int] = (),
+        timeout: httpx.Timeout | None = None,
     ) -> Iterator[httpx.Response]:
-        """A streamed GET; statuses of 400 and above raise unless listed in ``passthrough``."""
-        request = self._http.build_request("GET", path, params=params, headers=headers)
+        """A streamed GET; statuses of 400 and above raise unless listed in ``passthrough``.
+
+        ``timeout`` replaces the session's for this request (e.g. a longer read timeout).
+        """
+        request = self._http.build_request(
+            "GET", path, params=params, headers=headers, timeout=timeout or self._http.timeout
+        )
         response = self._send(request, stream=True)
         try:
             if response.status_code >= 400 and response.status_code not in passthrough:

@@ -1,6 +1,7 @@
 """Synthetic billing data: generate it (:mod:`.generate`) and load it into a tenant's schema.
 
-:func:`generate_into` is the one entry point the CLI and the demo use.
+:func:`generate_into` is the one entry point the CLI and the demo use; a running server loads
+through its own engine with :func:`generate_through`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from pathlib import Path
 
 import duckdb
 import psycopg
+import sqlalchemy as sa
 
 from aquarium.catalog import model
 from aquarium.datagen import generate
 from aquarium.domain import errors
-from aquarium.engines import loading, naming
+from aquarium.engines import duckdb_engine, loading, naming
 from aquarium.store import database, tenants_repo
 
 MAX_SCALE = 1000
@@ -82,7 +84,37 @@ def generate_into(
         assert dsn is not None  # checked above
         with psycopg.connect(dsn) as conn:
             rows = loading.load_postgres(conn, tenant, catalog, tables)
-    # A tenant that already exists keeps its time zone unless one is given.
-    with database.opened(metadata_url, data_dir) as metadata, metadata.begin() as conn:
-        tenants_repo.record_tenant(conn, tenant, time_zone=time_zone)
+    with database.opened(metadata_url, data_dir) as metadata:
+        _record_tenant(metadata, tenant, time_zone)
     return GenerationReport(rows=rows, seconds=time.perf_counter() - started)
+
+
+def generate_through(
+    engine: duckdb_engine.DuckDbEngine,
+    metadata: sa.Engine,
+    tenant: str,
+    *,
+    scale: float,
+    seed: int,
+    time_zone: str | None = None,
+) -> GenerationReport:
+    """:func:`generate_into` for DuckDB, through the engines a running server has open (its
+    billing data and its metadata store).
+
+    The load is one :meth:`~DuckDbEngine.bulk_transaction`: the server's jobs keep reading the
+    tenant's previous data until it commits. Same checks and errors as :func:`generate_into`.
+    """
+    _check(tenant, scale, "duckdb", None)
+    catalog = model.default()
+    started = time.perf_counter()
+    tables = generate.generate(catalog, scale=scale, seed=seed)
+    with engine.bulk_transaction() as cursor:
+        rows = loading.fill_duckdb(cursor, tenant, catalog, tables)
+    _record_tenant(metadata, tenant, time_zone)
+    return GenerationReport(rows=rows, seconds=time.perf_counter() - started)
+
+
+def _record_tenant(metadata: sa.Engine, tenant: str, time_zone: str | None) -> None:
+    # A tenant that already exists keeps its time zone unless one is given.
+    with metadata.begin() as conn:
+        tenants_repo.record_tenant(conn, tenant, time_zone=time_zone)

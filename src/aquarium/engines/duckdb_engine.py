@@ -6,6 +6,7 @@ Each snapshot is a cursor (DuckDB's own connection to the shared database) insid
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
@@ -200,6 +201,28 @@ class DuckDbEngine:
                 raise
             finally:
                 cursor.close()
+
+    @contextmanager
+    def bulk_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A long write transaction (a tenant's data replaced while the server runs).
+
+        It runs beside snapshots and other writes, which DuckDB keeps apart (MVCC); only its
+        commit takes the write gate, so it is ordered with snapshot starts like any write
+        without holding them up while it loads. A write of the same rows that commits first
+        makes this commit fail (DuckDB's conflict error); then nothing of it remains.
+        """
+        cursor = self._db.cursor()
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            yield cursor
+            with self._write_gate:
+                cursor.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has rolled back already
+                cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         """Close the database; a statement still finishing elsewhere is left to process exit.

@@ -45,30 +45,40 @@ def load_duckdb(
     tables: Iterable[tuple[str, pa.Table]],
 ) -> dict[str, int]:
     """Replace the tenant's billing schema with ``tables``; rows loaded per object."""
-    counts = {obj.name: 0 for obj in catalog}
     con.begin()
     try:
-        for statement in ddl.schema_statements(tenant, catalog, "duckdb", primary_keys=False):
-            con.execute(statement)
-        for name, table in tables:
-            obj = _require(catalog, name, table)
-            insert = exp.insert(
-                exp.select(*[exp.column(f.name, quoted=True) for f in obj.fields]).from_(
-                    _SCAN_NAME
-                ),
-                ddl.table(tenant, obj.name),
-                columns=[exp.to_identifier(f.name, quoted=True) for f in obj.fields],
-            )
-            con.register(_SCAN_NAME, table)
-            try:
-                con.execute(insert.sql(dialect="duckdb"))
-            finally:
-                con.unregister(_SCAN_NAME)
-            counts[obj.name] += table.num_rows
+        counts = fill_duckdb(con, tenant, catalog, tables)
         con.commit()
     except BaseException:
         con.rollback()
         raise
+    return counts
+
+
+def fill_duckdb(
+    con: duckdb.DuckDBPyConnection,
+    tenant: str,
+    catalog: model.Catalog,
+    tables: Iterable[tuple[str, pa.Table]],
+) -> dict[str, int]:
+    """:func:`load_duckdb`'s work inside a transaction the caller owns (a running server's
+    engine commits it: :meth:`DuckDbEngine.bulk_transaction`); rows loaded per object."""
+    counts = {obj.name: 0 for obj in catalog}
+    for statement in ddl.schema_statements(tenant, catalog, "duckdb", primary_keys=False):
+        con.execute(statement)
+    for name, table in tables:
+        obj = _require(catalog, name, table)
+        insert = exp.insert(
+            exp.select(*[exp.column(f.name, quoted=True) for f in obj.fields]).from_(_SCAN_NAME),
+            ddl.table(tenant, obj.name),
+            columns=[exp.to_identifier(f.name, quoted=True) for f in obj.fields],
+        )
+        con.register(_SCAN_NAME, table)
+        try:
+            con.execute(insert.sql(dialect="duckdb"))
+        finally:
+            con.unregister(_SCAN_NAME)
+        counts[obj.name] += table.num_rows
     # No primary-key indexes in DuckDB: exports scan and hash-join, never look rows up by key,
     # and building ART indexes over millions of 32-character ids doubled the load time.
     return counts

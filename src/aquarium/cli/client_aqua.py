@@ -1,7 +1,7 @@
 """``aquarium aqua ...``: AQuA jobs on a running server (submit, status, cancel, download, list).
 
 Connection options, ``--json`` and exit codes are shared by every client command:
-:mod:`aquarium.cli_client`.
+:mod:`aquarium.cli.common`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
-from aquarium import cli_client, client
-from aquarium import cli_client_view as view
+from aquarium import client
+from aquarium.cli import client_view as view
+from aquarium.cli import common
 from aquarium.domain import jobs
 
 PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")  # what a file id may hold to be used as a file name
@@ -77,15 +78,16 @@ def _wait_for_job(api: client.Client, job: client.Job) -> client.Job:
             return api.wait(job.id, on_progress=progress.update)
     except KeyboardInterrupt:
         pass
-    if cli_client.ask_to_cancel(f"job {job.id}"):
+    if common.ask_to_cancel(f"job {job.id}"):
         cancelled = api.cancel(job.id)
         view.note(f"job {job.id} {cancelled.status}")
     else:
         view.note(f"job {job.id} keeps running on the server")
-    raise typer.Exit(cli_client.EXIT_INTERRUPTED)
+    raise typer.Exit(common.EXIT_INTERRUPTED)
 
 
 @app.command("submit")
+@common.with_connection
 def submit(
     query: Annotated[
         list[str] | None, typer.Option("--query", "-q", help="A ZOQL query; repeat for more.")
@@ -105,13 +107,8 @@ def submit(
         Path | None,
         typer.Option("--download", help="Wait, then save every result file in DIR."),
     ] = None,
-    url: cli_client.Url = None,
-    user: cli_client.User = None,
-    password: cli_client.Password = None,
-    client_id: cli_client.ClientId = None,
-    client_secret: cli_client.ClientSecret = None,
-    config_file: cli_client.ConfigFile = None,
-    as_json: cli_client.Json = False,
+    options: common.Options = common.NO_OPTIONS,
+    as_json: common.Json = False,
 ) -> None:
     """Submit an AQuA job; with --wait, follow it to the end (Ctrl-C offers to cancel it)."""
     if (query is None) == (file is None):
@@ -125,8 +122,7 @@ def submit(
         "partner": partner,
         "project": project,
     }
-    options = cli_client.Options(url, user, password, client_id, client_secret, config_file)
-    with cli_client.connected(options) as api:
+    with common.connected(options) as api:
         job = _submit(api, queries, body, overrides)
         view.note(f"job {job.id} {job.status}")
         saved = []
@@ -140,26 +136,18 @@ def submit(
         view.show_job(job, saved)
     if job.finished and job.status != jobs.JobStatus.COMPLETED:
         failed = [b.message for b in job.batches if b.message]
-        raise cli_client.fail(
-            f"job {job.id} ended {job.status}" + (f": {failed[0]}" if failed else "")
-        )
+        raise common.fail(f"job {job.id} ended {job.status}" + (f": {failed[0]}" if failed else ""))
 
 
 @app.command("status")
+@common.with_connection
 def status(
-    job_id: cli_client.JobId,
-    url: cli_client.Url = None,
-    user: cli_client.User = None,
-    password: cli_client.Password = None,
-    client_id: cli_client.ClientId = None,
-    client_secret: cli_client.ClientSecret = None,
-    config_file: cli_client.ConfigFile = None,
-    as_json: cli_client.Json = False,
+    job_id: common.JobId,
+    options: common.Options = common.NO_OPTIONS,
+    as_json: common.Json = False,
 ) -> None:
     """Show a job: its status, and each query's status, record count and files."""
-    with cli_client.connected(
-        cli_client.Options(url, user, password, client_id, client_secret, config_file)
-    ) as api:
+    with common.connected(options) as api:
         job = api.job(job_id)
     if as_json:
         view.print_json(job)
@@ -168,20 +156,14 @@ def status(
 
 
 @app.command("cancel")
+@common.with_connection
 def cancel(
-    job_id: cli_client.JobId,
-    url: cli_client.Url = None,
-    user: cli_client.User = None,
-    password: cli_client.Password = None,
-    client_id: cli_client.ClientId = None,
-    client_secret: cli_client.ClientSecret = None,
-    config_file: cli_client.ConfigFile = None,
-    as_json: cli_client.Json = False,
+    job_id: common.JobId,
+    options: common.Options = common.NO_OPTIONS,
+    as_json: common.Json = False,
 ) -> None:
     """Cancel a submitted or executing job (a finished one is refused: exit 1)."""
-    with cli_client.connected(
-        cli_client.Options(url, user, password, client_id, client_secret, config_file)
-    ) as api:
+    with common.connected(options) as api:
         job = api.cancel(job_id)
     if as_json:
         view.print_json(job)
@@ -190,33 +172,28 @@ def cancel(
 
 
 @app.command("download")
+@common.with_connection
 def download(
     job_or_file_id: Annotated[str, typer.Argument(help="A job id (all its files) or a file id.")],
     to: Annotated[Path, typer.Option("--to", help="Directory to save into.")] = Path("."),
-    url: cli_client.Url = None,
-    user: cli_client.User = None,
-    password: cli_client.Password = None,
-    client_id: cli_client.ClientId = None,
-    client_secret: cli_client.ClientSecret = None,
-    config_file: cli_client.ConfigFile = None,
-    as_json: cli_client.Json = False,
+    options: common.Options = common.NO_OPTIONS,
+    as_json: common.Json = False,
 ) -> None:
-    """Save a job's result files (named after its queries), or one file (named by its id)."""
+    """Save a job's result files (named after its queries), or one file (named by its id and
+    the suffix its answer implies: .csv, .csv.gz, .zip, .pgp)."""
     if not PLAIN_ID.fullmatch(job_or_file_id):  # a file id becomes a file name under --to
         raise typer.BadParameter(f"{job_or_file_id!r} is not a job or file id")
-    with cli_client.connected(
-        cli_client.Options(url, user, password, client_id, client_secret, config_file)
-    ) as api:
+    with common.connected(options) as api:
         try:
             job: client.Job | None = api.job(job_or_file_id)
         except client.NotFound:
             job = None  # not a job id: try it as a file id
         if job is None:
-            saved = [api.download(job_or_file_id, to / job_or_file_id)]
+            saved = [api.download_file(job_or_file_id, to)]
         else:
             saved = api.download_job(job, to)
             if not saved:
-                raise cli_client.fail(f"job {job.id} has no result files (it is {job.status})")
+                raise common.fail(f"job {job.id} has no result files (it is {job.status})")
     if as_json:
         view.print_json({"files": saved})
     else:
@@ -225,6 +202,7 @@ def download(
 
 
 @app.command("list")
+@common.with_connection
 def list_jobs(
     status: Annotated[
         list[str] | None,
@@ -232,18 +210,11 @@ def list_jobs(
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, max=500)] = None,
     cursor: Annotated[str | None, typer.Option("--cursor", help="The next page.")] = None,
-    url: cli_client.Url = None,
-    user: cli_client.User = None,
-    password: cli_client.Password = None,
-    client_id: cli_client.ClientId = None,
-    client_secret: cli_client.ClientSecret = None,
-    config_file: cli_client.ConfigFile = None,
-    as_json: cli_client.Json = False,
+    options: common.Options = common.NO_OPTIONS,
+    as_json: common.Json = False,
 ) -> None:
     """List the tenant's AQuA jobs, newest first."""
-    with cli_client.connected(
-        cli_client.Options(url, user, password, client_id, client_secret, config_file)
-    ) as api:
+    with common.connected(options) as api:
         page = api.jobs(kind="aqua", status=status, limit=limit, cursor=cursor)
     if as_json:
         view.print_json(page)

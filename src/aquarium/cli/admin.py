@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aquarium.cli import common
 from aquarium.domain import errors, tenancy
 from aquarium.store import database, tenants_repo
 
@@ -29,7 +30,7 @@ CLIENT_SECRET_BYTES = 32  # of randomness in a generated client secret
 METADATA_URL_ENV = "AQUARIUM_METADATA_URL"  # the variable of aquarium.settings' metadata_url
 _T = TypeVar("_T")
 
-DataDir = Annotated[Path, typer.Option("--data-dir", help="Where Aquarium keeps its files.")]
+DataDir = common.DataDir  # --data-dir, else AQUARIUM_DATA_DIR, else the config file
 TenantOption = Annotated[str, typer.Option("--tenant", help="Tenant name (lowercase).")]
 TenantArgument = Annotated[str, typer.Argument(help="Tenant name (lowercase).")]
 DatabaseUrl = Annotated[
@@ -46,10 +47,7 @@ user_app = typer.Typer(help="Logins for HTTP Basic and the apiAccessKeyId header
 client_app = typer.Typer(help="OAuth clients (client_credentials).")
 
 
-def _fail(error: errors.AquariumError) -> typer.Exit:
-    # typer.echo, not rich: rich wraps long lines, and the contract is one line per error.
-    typer.echo(f"error: {error.describe()}", err=True)
-    return typer.Exit(code=1)
+_fail = common.fail  # the one error line of every command
 
 
 def _in_store(

@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from aquarium.client import models
 from aquarium.domain import jobs
@@ -31,10 +32,17 @@ err = Console(stderr=True, highlight=False)
 
 
 def jsonable(value: Any) -> Any:
-    """Results as plain JSON values: dataclasses as objects (snake_case keys), enums as their
-    wire value, times as ISO 8601, paths as text."""
+    """Results as plain JSON values: a client result as the JSON object the server sent
+    (camelCase keys, statuses and times as on the wire), any other dataclass as an object with
+    camelCase keys, enums as their wire value, times as ISO 8601, paths as text."""
+    if isinstance(value, models.Wire) and value.wire:
+        return value.wire
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            _camel(f.name): jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name != "wire"
+        }
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.datetime):
@@ -46,6 +54,11 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return value
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
 
 
 def print_json(value: Any) -> None:
@@ -218,6 +231,22 @@ def show_run_page(page: models.ReportRunPage) -> None:
             "" if run.row_count is None else f"{run.row_count:,}",
         )
     out.print(table)
+
+
+def show_report_data(page: models.ReportData) -> None:
+    """A page of report rows as a table whose columns are the rows' keys (``Object.Field``)."""
+    last = page.offset + len(page.rows) - 1
+    shown = f"rows {page.offset:,} to {last:,}" if page.rows else f"no rows from {page.offset:,}"
+    table = Table(title=f"{shown} of {page.total:,}", title_justify="left")
+    columns = list(dict.fromkeys(key for row in page.rows for key in row))
+    for column in columns:
+        table.add_column(Text(column), overflow="fold")
+    for row in page.rows:
+        # Text, not markup: a value holding "[b]" is data.
+        table.add_row(*(Text(row.get(column, "")) for column in columns))
+    out.print(table)
+    if page.rows and last < page.total:
+        note(f"more: --offset {last + 1}")
 
 
 class RunProgress:

@@ -1,0 +1,102 @@
+"""The CLI's way into a running server: ``/aquarium/api/v1/local/...`` (not in openapi.json).
+
+Used by ``aquarium query``, ``simulate``, ``datagen`` and ``demo`` on the server's own data dir
+(:mod:`aquarium.services.local_ops`); every call carries the server's per-start token in
+``X-Aquarium-Local-Token``. Refusals are ``{"error": {"code", "message", "excerpt"}}`` with the
+message as the CLI prints it (``api/errors.py``).
+
+- ``GET /local``: ``{"dataDir"}``, so the CLI knows the server answers and serves its data dir;
+- ``POST /local/query`` ``{"tenant", "zoql", "labels", "utc", "type", "null"}``: the CSV;
+- ``POST /local/simulate`` ``{"tenant", "days", "seed"}``: the simulation report;
+- ``POST /local/datagen`` ``{"tenant", "scale", "seed", "timeZone"}``: ``{"rows", "seconds"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pydantic
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.background import BackgroundTask
+
+from aquarium.api import deps
+from aquarium.domain import errors
+from aquarium.services import local_ops
+from aquarium.zoql import ast
+
+PREFIX = "/aquarium/api/v1/local"
+TOKEN_HEADER = "X-Aquarium-Local-Token"
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def _local(
+    request: Request,
+    token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None,
+) -> local_ops.LocalOperations:
+    found = deps.services(request).local
+    if found is None:
+        raise errors.NotFound("this server takes no local commands")
+    found.check_token(token)
+    return found
+
+
+Local = Annotated[local_ops.LocalOperations, Depends(_local)]
+
+
+class _Body(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class QueryBody(_Body):
+    tenant: str
+    zoql: str
+    labels: bool = False
+    utc: bool = False
+    type: ast.Dialect = ast.Dialect.EXPORT
+    null: str = ""
+
+
+class SimulateBody(_Body):
+    tenant: str
+    days: int
+    seed: int
+
+
+class DatagenBody(_Body):
+    tenant: str
+    scale: float
+    seed: int
+    time_zone: str | None = pydantic.Field(default=None, alias="timeZone")
+
+
+@router.get("")
+def about(local: Local) -> dict[str, Any]:
+    return local.about()
+
+
+@router.post("/query")
+def query(body: QueryBody, local: Local) -> FileResponse:
+    found = local.query(
+        zoql=body.zoql,
+        tenant=body.tenant,
+        use_labels=body.labels,
+        utc=body.utc,
+        dialect=body.type,
+        null=body.null,
+    )
+    return FileResponse(found.path, media_type="text/csv", background=BackgroundTask(found.discard))
+
+
+@router.post("/simulate")
+def simulate(body: SimulateBody, local: Local) -> JSONResponse:
+    return JSONResponse(local.simulate(tenant=body.tenant, days=body.days, seed=body.seed))
+
+
+@router.post("/datagen")
+def datagen(body: DatagenBody, local: Local) -> JSONResponse:
+    return JSONResponse(
+        local.datagen(
+            tenant=body.tenant, scale=body.scale, seed=body.seed, time_zone=body.time_zone
+        )
+    )
