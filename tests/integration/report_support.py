@@ -10,8 +10,8 @@ from typing import Any
 from aquarium import testing
 from aquarium.api import errors as api_errors
 from aquarium.domain import jobs, tenancy
+from aquarium.domain.reporting_errors import ReportingError
 from aquarium.engines import duckdb_engine, naming
-from aquarium.services.reports import ReportingError
 from tests.integration import test_runner_support as support
 from tests.integration.test_runner_support import Harness
 

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from aquarium.domain import errors
-from aquarium.services import aqua
 from aquarium.testing import FakeClock
 from tests.integration import test_runner_support as support
 from tests.integration.test_runner_support import PRINCIPAL, ServerFactory
@@ -38,7 +37,7 @@ def test_same_key_with_another_body_is_a_conflict(make_server: ServerFactory) ->
     h = make_server(start=False)
     h.aqua.submit(PRINCIPAL, support.body(support.FAST_QUERIES[0]), "key")
 
-    with pytest.raises(aqua.IdempotencyConflict) as conflict:
+    with pytest.raises(errors.IdempotencyConflict) as conflict:
         h.aqua.submit(PRINCIPAL, support.body(support.FAST_QUERIES[1]), "key")
 
     assert isinstance(conflict.value, errors.MalformedRequest)

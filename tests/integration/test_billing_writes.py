@@ -142,9 +142,9 @@ def test_deleted_or_unknown_rows_cannot_be_changed(writes: billing_writes.Billin
     row_id = _account(writes)
     writes.delete(TENANT, "Account", row_id, actor="bob")
     for target in (row_id, ids.new_id(), "not-an-id"):
-        with pytest.raises(billing_writes.RowNotFound):
+        with pytest.raises(errors.RowNotFound):
             writes.update(TENANT, "Account", target, {"Name": "x"}, actor="bob")
-        with pytest.raises(billing_writes.RowNotFound):
+        with pytest.raises(errors.RowNotFound):
             writes.delete(TENANT, "Account", target, actor="bob")
         assert writes.get(TENANT, "Account", target) is None
 
@@ -152,7 +152,7 @@ def test_deleted_or_unknown_rows_cannot_be_changed(writes: billing_writes.Billin
 def test_another_tenants_rows_are_unknown(writes: billing_writes.BillingWrites) -> None:
     row_id = _account(writes)
     assert writes.get("nobody", "Account", row_id) is None
-    with pytest.raises(billing_writes.RowNotFound):
+    with pytest.raises(errors.RowNotFound):
         writes.update("nobody", "Account", row_id, {"Name": "x"}, actor="bob")
 
 
@@ -218,17 +218,17 @@ def test_purge_removes_rows_deleted_more_than_30_days_ago(
 def test_the_write_path_refuses_unknown_objects_fields_system_fields_and_bad_references(
     writes: billing_writes.BillingWrites,
 ) -> None:
-    with pytest.raises(billing_writes.UnknownObject):
+    with pytest.raises(errors.UnknownObject):
         writes.create(TENANT, "Opportunity", {}, actor="a")
-    with pytest.raises(billing_writes.InvalidField):
+    with pytest.raises(errors.InvalidField):
         writes.create(TENANT, "Account", {"Nmae": "x"}, actor="a")
-    with pytest.raises(billing_writes.InvalidField):
+    with pytest.raises(errors.InvalidField):
         writes.create(TENANT, "Account", {"UpdatedDate": dt.datetime.now(dt.UTC)}, actor="a")
-    with pytest.raises(billing_writes.InvalidValue, match="names no Account"):
+    with pytest.raises(errors.InvalidValue, match="names no Account"):
         writes.create(TENANT, "Contact", {"AccountId": ids.new_id()}, actor="a")
-    with pytest.raises(billing_writes.InvalidValue, match="not a valid id"):
+    with pytest.raises(errors.InvalidValue, match="not a valid id"):
         writes.create(TENANT, "Contact", {"AccountId": "nope"}, actor="a")
-    with pytest.raises(billing_writes.InvalidValue):
+    with pytest.raises(errors.InvalidValue):
         writes.create(TENANT, "Account", {"Balance": Decimal("1e20")}, actor="a")
 
 
@@ -237,11 +237,11 @@ def test_references_must_be_live(writes: billing_writes.BillingWrites) -> None:
     contact = writes.create(TENANT, "Contact", {"AccountId": account}, actor="a")
     writes.update(TENANT, "Account", account, {"BillToId": contact}, actor="a")
     writes.delete(TENANT, "Contact", contact, actor="a")
-    with pytest.raises(billing_writes.InvalidValue):
+    with pytest.raises(errors.InvalidValue):
         writes.update(TENANT, "Account", account, {"SoldToId": contact}, actor="a")
 
 
-def _problems(error: billing_writes.WriteError) -> set[tuple[str, str]]:
+def _problems(error: errors.WriteError) -> set[tuple[str, str]]:
     return {(p.code, p.message.split(":")[0]) for p in error.problems}
 
 
@@ -258,20 +258,20 @@ def test_the_service_checks_types_picklists_and_required_fields(
         "CreatedDate": "2026-01-01T00:00:00Z",
         "Colour": "red",
     }
-    with pytest.raises(billing_writes.WriteError) as refused:
+    with pytest.raises(errors.WriteError) as refused:
         service.create(ALICE, "account", body)
     codes = [p.code for p in refused.value.problems]
     assert codes.count("INVALID_VALUE") == 6
     assert codes.count("INVALID_FIELD") == 2
-    with pytest.raises(billing_writes.MissingRequiredValue) as missing:
+    with pytest.raises(errors.MissingRequiredValue) as missing:
         service.create(ALICE, "Account", {"Name": "x", "Currency": None})
     assert {p.message for p in missing.value.problems} == {
         "Missing required value: Currency",
         "Missing required value: BillCycleDay",
     }
-    with pytest.raises(billing_writes.InvalidValue):
+    with pytest.raises(errors.InvalidValue):
         service.create(ALICE, "Account", ["not", "an", "object"])
-    with pytest.raises(billing_writes.UnknownObject):
+    with pytest.raises(errors.UnknownObject):
         service.get(ALICE, "Opportunity", ids.new_id())
 
 
@@ -309,7 +309,7 @@ def test_the_service_accepts_strings_for_numbers_and_reads_in_the_tenant_zone(
     updated = service.update(ALICE, "account", created["Id"], {"Id": created["Id"], "Notes": "n"})
     assert updated == {"Success": True, "Id": created["Id"]}
     assert service.delete(ALICE, "account", created["Id"]) == {"success": True, "id": created["Id"]}
-    with pytest.raises(billing_writes.RowNotFound):
+    with pytest.raises(errors.RowNotFound):
         service.get(ALICE, "account", created["Id"])
 
 

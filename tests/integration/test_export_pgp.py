@@ -158,7 +158,7 @@ def test_encrypt_file_refuses_an_unusable_key(tmp_path: Path) -> None:
     broken = (
         "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n"
     )
-    with pytest.raises(pgp.EncryptionFailed, match="cannot be used"):
+    with pytest.raises(errors.EncryptionFailed, match="cannot be used"):
         pgp.encrypt_file(source, tmp_path / "out", broken)
-    with pytest.raises(pgp.EncryptionFailed, match="no PGP public key"):
+    with pytest.raises(errors.EncryptionFailed, match="no PGP public key"):
         pgp.encrypt_file(source, tmp_path / "out", None)

@@ -90,7 +90,7 @@ def test_one_list_holds_both_kinds_with_filters_sort_and_cursor(
     ],
 )
 def test_bad_list_parameters_say_what_is_wrong(params: dict[str, list[str]], message: str) -> None:
-    with pytest.raises(job_finder.BadQuery) as refused:
+    with pytest.raises(errors.BadJobQuery) as refused:
         job_finder.JobQuery.parse(params)
     assert message in refused.value.reason
 
@@ -150,13 +150,13 @@ def test_cancel_either_kind_and_refuse_finished_or_foreign_runs(
     assert finder(h).cancel(ADMIN, job_id)["status"] == "cancelled"
     finished = h.submit(support.FAST_QUERIES[0])
     h.wait_terminal(finished)
-    with pytest.raises(job_finder.NotCancellable):
+    with pytest.raises(errors.JobAlreadyFinished):
         finder(h).cancel(ADMIN, finished)
     report_id = rs.save_report(h, DETAIL)
     run_id = rs.start_run(h, report_id)
     done = rs.wait_run(h, run_id)
     assert done["status"] == "COMPLETED"
-    with pytest.raises(job_finder.NotCancellable):
+    with pytest.raises(errors.JobAlreadyFinished):
         finder(h).cancel(ADMIN, run_id)
     detail = finder(h).job(ADMIN, run_id)
     assert [d["name"] for d in detail["downloads"]] == ["export"]
@@ -166,7 +166,7 @@ def test_cancel_either_kind_and_refuse_finished_or_foreign_runs(
 def test_a_non_admin_cannot_cancel_someone_elses_run(make_server: ServerFactory) -> None:
     s = rs.stepped(make_server)
     run_id = rs.start_run(s.h, rs.save_report(s.h, DETAIL))
-    with pytest.raises(job_finder.Forbidden):
+    with pytest.raises(errors.JobCancelNotAllowed):
         finder(s.h).cancel(NINA, run_id)
     assert finder(s.h).cancel(ADMIN, run_id)["status"] == "CANCELLED"
 

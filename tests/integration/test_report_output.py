@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from aquarium.catalog import model
+from aquarium.domain import errors
 from aquarium.export import report_display as rd
 from aquarium.export import report_output as ro
 from aquarium.export import writer
@@ -517,7 +518,7 @@ def test_interrupt_stops_processing_and_removes_its_files(tmp_path: Path) -> Non
             processor.interrupt()
             worker.join(0.01)
         assert len(outcome) == 1
-        assert isinstance(outcome[0], ro.ProcessingInterrupted)
+        assert isinstance(outcome[0], errors.ProcessingInterrupted)
         assert list(out.iterdir()) == []
 
         # The processor stays usable, and a new run is not stopped by the old interrupt.

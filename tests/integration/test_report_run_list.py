@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from aquarium.domain import tenancy
-from aquarium.services.reports import ReportingError
+from aquarium.domain.reporting_errors import ReportingError
 from tests.integration import report_support as rs
 from tests.integration import test_runner_support as support
 from tests.integration.report_support import ADMIN, NINA, RS

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import pytest
 
+from aquarium.domain.reporting_errors import ReportingError
 from aquarium.services import report_runs as service
-from aquarium.services.reports import ReportingError
 from tests.integration import report_support as rs
 from tests.integration import test_runner_support as support
 from tests.integration.report_support import ADMIN, BOTH, DETAIL, NINA, RS

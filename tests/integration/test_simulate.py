@@ -14,7 +14,7 @@ from aquarium import datagen
 from aquarium.catalog import model
 from aquarium.datagen import simulate
 from aquarium.domain import errors
-from aquarium.engines import base, billing_writes, naming
+from aquarium.engines import billing_writes, naming
 
 TENANT = "sim"
 SCALE = 0.4  # 400 accounts: two touched per simulated day
@@ -127,7 +127,7 @@ def test_exactly_the_rows_written_carry_an_updated_date_after_the_start(
 def test_refuses_bad_arguments_and_missing_data(tmp_path: Path) -> None:
     with pytest.raises(errors.DataGenerationError):
         simulate.simulate_into(tmp_path, TENANT, days=0, seed=1)
-    with pytest.raises(base.TenantDataMissing):
+    with pytest.raises(errors.TenantDataMissing):
         simulate.simulate_into(tmp_path, TENANT, days=1, seed=1)
     with pytest.raises(errors.DataGenerationError):
         simulate.simulate_into(tmp_path, "Bad Name", days=1, seed=1)

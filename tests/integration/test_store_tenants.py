@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 import sqlalchemy as sa
 
-from aquarium.domain import tenancy
+from aquarium.domain import errors, tenancy
 from aquarium.store import tables, tenants_repo
 from tests.integration import test_store_migrations as support
 
@@ -121,7 +121,7 @@ def test_every_write_moves_the_generation_and_a_refused_one_does_not(engine: sa.
         seen.append(generation(engine))
     assert seen == sorted(set(seen)), "strictly increasing"
     before = generation(engine)
-    with pytest.raises(tenancy.TenancyError):
+    with pytest.raises(errors.TenancyError):
         write(engine, lambda c: tenants_repo.add_user(c, "globex", "alice", "pw"))
     write(engine, tenants_repo.ensure_demo)  # nothing missing: nothing written
     assert generation(engine) == before
@@ -173,10 +173,10 @@ def test_logins_are_unique_across_tenants(engine: sa.Engine) -> None:
     write(engine, lambda c: tenants_repo.add_user(c, "acme", "alice", "pw"))
     write(engine, lambda c: tenants_repo.add_client(c, "acme", "cid", "secret"))
     for name in ("globex", "acme"):
-        with pytest.raises(tenancy.TenancyError) as refused:
+        with pytest.raises(errors.TenancyError) as refused:
             write(engine, lambda c, t=name: tenants_repo.add_user(c, t, "alice", "other"))
         assert refused.value.reason == "user 'alice' already exists (tenant 'acme')"
-    with pytest.raises(tenancy.TenancyError) as refused:
+    with pytest.raises(errors.TenancyError) as refused:
         write(engine, lambda c: tenants_repo.add_client(c, "globex", "cid", "secret"))
     assert refused.value.reason == "client 'cid' already exists (tenant 'acme')"
     # A user and a client may share a name: they are looked up in different places.
@@ -185,7 +185,7 @@ def test_logins_are_unique_across_tenants(engine: sa.Engine) -> None:
     assert tenant(engine, "globex").users == ()
     # put_tenant goes through the same primary key.
     taken = tenancy.Tenant("initech", "UTC", users=tenant(engine, "acme").users)
-    with pytest.raises(tenancy.TenancyError, match=r"(?i)user 'alice' already exists"):
+    with pytest.raises(errors.TenancyError, match=r"(?i)user 'alice' already exists"):
         write(engine, lambda c: tenants_repo.put_tenant(c, taken))
     assert read(engine, tenants_repo.names) == ["acme", "globex"]
 
@@ -203,7 +203,7 @@ def test_racing_writers_all_land_and_one_name_goes_to_one_tenant(engine: sa.Engi
             owner = "globex" if index % 2 else "acme"
             write(engine, lambda c: tenants_repo.add_user(c, owner, "shared", "pw"))
             outcomes.append("added")
-        except tenancy.TenancyError as exc:
+        except errors.TenancyError as exc:
             outcomes.append(exc.reason)
 
     threads = [threading.Thread(target=add, args=(n,)) for n in range(THREADS)]
@@ -222,18 +222,18 @@ def test_racing_writers_all_land_and_one_name_goes_to_one_tenant(engine: sa.Engi
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus", "", "../../etc/passwd", "/etc/localtime"])
 def test_bad_time_zone_refused(engine: sa.Engine, zone: str) -> None:
-    with pytest.raises(tenancy.TenancyError, match=r"(?i)unknown time zone"):
+    with pytest.raises(errors.TenancyError, match=r"(?i)unknown time zone"):
         write(engine, lambda c: tenants_repo.add_tenant(c, "acme", time_zone=zone))
-    with pytest.raises(tenancy.TenancyError, match=r"(?i)unknown time zone"):
+    with pytest.raises(errors.TenancyError, match=r"(?i)unknown time zone"):
         write(engine, lambda c: tenants_repo.record_tenant(c, "acme", time_zone=zone))
     assert read(engine, tenants_repo.names) == []
 
 
 @pytest.mark.parametrize("name", ["Acme", "", "1acme", "a-b", "x" * 41])
 def test_bad_tenant_name_refused(engine: sa.Engine, name: str) -> None:
-    with pytest.raises(tenancy.TenancyError, match=r"(?i)tenant name .* must be 1-40 lowercase"):
+    with pytest.raises(errors.TenancyError, match=r"(?i)tenant name .* must be 1-40 lowercase"):
         write(engine, lambda c: tenants_repo.add_tenant(c, name, time_zone="UTC"))
-    with pytest.raises(tenancy.TenancyError, match=r"(?i)tenant name"):
+    with pytest.raises(errors.TenancyError, match=r"(?i)tenant name"):
         write(engine, lambda c: tenants_repo.record_tenant(c, name))
 
 
@@ -271,7 +271,7 @@ def test_refusals_say_what_is_wrong(
 ) -> None:
     write(engine, lambda c: tenants_repo.add_tenant(c, "acme", time_zone="UTC"))
     before = generation(engine)
-    with pytest.raises(tenancy.TenancyError) as refused:
+    with pytest.raises(errors.TenancyError) as refused:
         write(engine, attempt)
     assert message in refused.value.reason
     assert tenant(engine, "acme") == tenancy.Tenant("acme", "UTC")
@@ -292,7 +292,7 @@ CHANGES_OF_GHOST: list[Callable[[sa.Connection], object]] = [
 def test_changing_an_unknown_tenant_is_refused(
     engine: sa.Engine, attempt: Callable[[sa.Connection], object]
 ) -> None:
-    with pytest.raises(tenancy.TenancyError) as refused:
+    with pytest.raises(errors.TenancyError) as refused:
         write(engine, attempt)
     assert refused.value.reason == "unknown tenant 'ghost'"
     assert read(engine, tenants_repo.all_tenants) == {}
@@ -331,7 +331,7 @@ def test_put_tenant_replaces_a_placeholder_and_every_setting(engine: sa.Engine) 
     write(engine, lambda c: tenants_repo.put_tenant(c, tenancy.Tenant("acme", "UTC")))
     assert tenant(engine, "acme") == tenancy.Tenant("acme", "UTC")
     broken = dataclasses.replace(whole, users=(tenancy.User("bob", "plain"),))
-    with pytest.raises(tenancy.TenancyError, match=r"(?i)users\[0\].password_hash: malformed"):
+    with pytest.raises(errors.TenancyError, match=r"(?i)users\[0\].password_hash: malformed"):
         write(engine, lambda c: tenants_repo.put_tenant(c, broken))
 
 
@@ -358,6 +358,6 @@ def test_stored_limits_of_a_newer_release_are_read_and_broken_ones_reported(
     ]:
         with engine.begin() as conn:
             conn.execute(sa.update(tables.tenants).values({limits: stored}))
-        with pytest.raises(tenancy.TenancyError) as refused:
+        with pytest.raises(errors.TenancyError) as refused:
             read(engine, tenants_repo.all_tenants)
         assert refused.value.reason == message

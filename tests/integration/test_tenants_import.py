@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from aquarium.domain import tenancy
+from aquarium.domain import errors, tenancy
 from aquarium.store import database, tables, tenants_file, tenants_repo
 from tests.integration import test_store_migrations as support
 
@@ -222,7 +222,7 @@ def test_a_malformed_file_imports_nothing_and_says_where(
     raw = content if isinstance(content, bytes) else content.encode()
     path.write_bytes(raw)
     for _ in range(2):  # and again: nothing was half done the first time
-        with pytest.raises(tenancy.TenantsFileError) as caught:
+        with pytest.raises(errors.TenantsFileError) as caught:
             database.open_metadata(url, tmp_path)
         described = caught.value.describe()
         assert described.startswith(f"The tenants file is malformed. {path}: ")
@@ -237,7 +237,7 @@ def test_a_login_some_other_tenant_has_imports_nothing(url: str | None, tmp_path
         tenants_repo.add_tenant(conn, "initech", time_zone="UTC")
         tenants_repo.add_user(conn, "initech", "bob", "pw")
     write_legacy(tmp_path, legacy_document())
-    with pytest.raises(tenancy.TenantsFileError) as caught:
+    with pytest.raises(errors.TenantsFileError) as caught:
         database.open_metadata(url, tmp_path)
     assert caught.value.reason == (
         f"{tmp_path / 'tenants.json'}: tenants.acme: user 'bob' already exists (tenant 'initech')"

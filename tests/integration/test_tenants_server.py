@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from aquarium import datagen, server
-from aquarium.domain import tenancy
+from aquarium.domain import errors
 from aquarium.engines import naming
 from aquarium.services import auth
 from aquarium.settings import Settings
@@ -136,7 +136,7 @@ def test_the_server_secret_is_created_once(tmp_path: Path) -> None:
 
 def test_a_short_server_secret_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / auth.SECRET_FILE).write_bytes(b"short")
-    with pytest.raises(tenancy.TenantsFileError, match=r"(?i)5 bytes"):
+    with pytest.raises(errors.TenantsFileError, match=r"(?i)5 bytes"):
         auth.load_or_create_secret(tmp_path)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from aquarium.domain import tenancy
+from aquarium.domain import errors, tenancy
 from aquarium.services import auth
 
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
@@ -148,7 +148,7 @@ def test_rebuilt_authenticator_forgets_removed_users(
 
 
 def test_short_server_secret_refused(tenants: dict[str, tenancy.Tenant]) -> None:
-    with pytest.raises(tenancy.TenancyError):
+    with pytest.raises(errors.TenancyError):
         auth.Authenticator(tenants, b"short")
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aquarium.domain import tenancy
+from aquarium.domain import errors, tenancy
 from aquarium.store import tenants_models
 
 
@@ -22,11 +22,11 @@ def test_limits_model_accepts_exactly_what_check_limit_accepts(key: str, value: 
     try:
         tenancy.check_limit(key, value)
         domain_accepts = True
-    except tenancy.TenancyError:
+    except errors.TenancyError:
         domain_accepts = False
     try:
         checked = tenants_models.check_limits({key: value})
-    except tenancy.TenancyError:
+    except errors.TenancyError:
         assert not domain_accepts
     else:
         assert domain_accepts
@@ -46,7 +46,7 @@ def test_partner_ids_are_trimmed(value: list[str], normalised: list[str]) -> Non
 
 def test_a_message_names_a_few_problems_and_counts_the_rest() -> None:
     entry = {"time_zone": 1, "users": 2, "clients": 3, "partners": 4, "file_segmentation": 5}
-    with pytest.raises(tenancy.TenancyError) as refused:
+    with pytest.raises(errors.TenancyError) as refused:
         tenants_models.check(tenants_models.TENANT_MODEL, entry, root="tenants.acme")
     assert refused.value.reason == (
         "tenants.acme.time_zone: expected a string, found integer; "
@@ -60,5 +60,5 @@ def test_a_whole_tenant_is_checked_and_normalised() -> None:
     tenant = tenancy.Tenant("acme", "UTC", partners=("a", "a ", "b"), pgp_public_key=armour)
     checked = tenants_models.check_tenant(tenant)
     assert checked.partners == ("a", "b") and checked.pgp_public_key == armour + "\n"
-    with pytest.raises(tenancy.TenancyError, match=r"(?i)tenant name 'Acme'"):
+    with pytest.raises(errors.TenancyError, match=r"(?i)tenant name 'Acme'"):
         tenants_models.check_tenant(tenancy.Tenant("Acme", "UTC"))

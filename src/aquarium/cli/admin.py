@@ -120,7 +120,7 @@ def tenant_set_pgp_key(
         armored = key_file.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(
-            tenancy.TenancyError(f"cannot read {key_file}: {getattr(exc, 'strerror', None) or exc}")
+            errors.TenancyError(f"cannot read {key_file}: {getattr(exc, 'strerror', None) or exc}")
         ) from None
     _in_store(data_dir, database_url, lambda c: tenants_repo.set_pgp_key(c, name, armored))
     typer.echo(f"PGP public key of tenant {name} set from {key_file}")

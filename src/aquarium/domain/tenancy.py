@@ -7,7 +7,7 @@ both of those layers need it and ``store/`` must not import ``services/``.
 Errors: ``errors.TenancyError`` (a configuration request that cannot be honoured: unknown
 tenant, duplicate user, bad time zone, bad limit, ...) and its ``errors.TenantsFileError`` (a
 legacy ``tenants.json`` that cannot be imported, or a malformed ``secret.key``), in the one tree
-of ``domain/errors.py``; the names below stay so that callers keep working.
+of ``domain/errors.py``.
 """
 
 from __future__ import annotations
@@ -52,10 +52,6 @@ HASH_SCHEME = "scrypt"
 SCRYPT_MAX_MEM_BYTES = 256 * 1024 * 1024
 
 
-TenancyError = errors.TenancyError
-TenantsFileError = errors.TenantsFileError
-
-
 class AuthMethod(StrEnum):
     """How a request proved who it is."""
 
@@ -94,19 +90,19 @@ LIMIT_KEYS: tuple[str, ...] = tuple(Limits.__dataclass_fields__)
 
 
 def check_limit(key: str, value: int) -> None:
-    """Raise :class:`TenancyError` unless ``value`` is acceptable for the limit ``key``.
+    """Raise :class:`errors.TenancyError` unless ``value`` is acceptable for the limit ``key``.
 
     Every limit is a positive integer except ``stateful_offset_s``, which is 0-3600 seconds.
     """
     if key not in LIMIT_KEYS:
-        raise TenancyError(f"unknown limit {key!r}; known limits: {', '.join(LIMIT_KEYS)}")
+        raise errors.TenancyError(f"unknown limit {key!r}; known limits: {', '.join(LIMIT_KEYS)}")
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TenancyError(f"limit {key} must be an integer, not {value!r}")
+        raise errors.TenancyError(f"limit {key} must be an integer, not {value!r}")
     if key == "stateful_offset_s":
         if not 0 <= value <= MAX_STATEFUL_OFFSET_S:
-            raise TenancyError(f"limit {key} must be between 0 and {MAX_STATEFUL_OFFSET_S}")
+            raise errors.TenancyError(f"limit {key} must be between 0 and {MAX_STATEFUL_OFFSET_S}")
     elif value < 1:
-        raise TenancyError(f"limit {key} must be at least 1")
+        raise errors.TenancyError(f"limit {key} must be at least 1")
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from aquarium.domain import errors
 from aquarium.zoql import lower
-
-# The engine's errors live in the one tree (domain/errors.py). These names stay while the other
-# branches of issue 10 (runner/, cli) still say ``base.QueryFailed``; new code says ``errors.X``.
-QueryInterrupted = errors.QueryInterrupted
-QueryFailed = errors.QueryFailed
-TenantDataMissing = errors.TenantDataMissing
 
 
 @dataclass(frozen=True)
@@ -68,7 +61,7 @@ class QueryEngine(Protocol):
     def snapshot(
         self, tenant: str, now: Callable[[], dt.datetime] = ...
     ) -> AbstractContextManager[Snapshot]:
-        """A read-only snapshot of ``tenant``'s data; raises :class:`TenantDataMissing`.
+        """A read-only snapshot of ``tenant``'s data; raises :class:`errors.TenantDataMissing`.
 
         ``now`` (default: the wall clock) gives :attr:`Snapshot.taken_at`.
         """

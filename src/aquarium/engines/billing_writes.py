@@ -45,17 +45,6 @@ VALUE_DOES_NOT_FIT = "A value does not fit the column of its field"
 Row = dict[str, Any]
 
 
-# The refusals live in the one tree (domain/errors.py); these names stay for callers that still
-# say ``billing_writes.RowNotFound`` until issue 10's branches merge.
-Problem = errors.WriteProblem
-WriteError = errors.WriteError
-UnknownObject = errors.UnknownObject
-RowNotFound = errors.RowNotFound
-InvalidField = errors.InvalidField
-InvalidValue = errors.InvalidValue
-MissingRequiredValue = errors.MissingRequiredValue
-
-
 def actor_id(user: str) -> str:
     """The stable 32-hex id recorded in ``CreatedById``/``UpdatedById`` for ``user``."""
     # Not a security use: a fixed mapping from a name to an id-shaped value.
@@ -187,7 +176,8 @@ class BillingWrites:
 
     # -- checks -----------------------------------------------------------------------------
     def object(self, name: str) -> model.ObjectDef:
-        """The catalogue object called ``name`` (any case); :class:`UnknownObject` otherwise."""
+        """The catalogue object called ``name`` (any case); :class:`errors.UnknownObject`
+        otherwise."""
         found = self.catalog.object(name)
         if found is None:
             raise errors.UnknownObject(f"There is no object called '{name}'")
@@ -268,13 +258,15 @@ class BillingWrites:
         *,
         actor: str,
     ) -> None:
-        """Change fields of a live row; :class:`RowNotFound` when there is none with ``row_id``."""
+        """Change fields of a live row; :class:`errors.RowNotFound` when there is none with
+        ``row_id``."""
         obj = self.object(object_name)
         row = self._fields(obj, values)
         self._change(tenant, obj, row_id, row, actor, deleting=False)
 
     def delete(self, tenant: str, object_name: str, row_id: str, *, actor: str) -> None:
-        """Soft-delete a live row; :class:`RowNotFound` when there is none with ``row_id``."""
+        """Soft-delete a live row; :class:`errors.RowNotFound` when there is none with
+        ``row_id``."""
         self._change(tenant, self.object(object_name), row_id, {}, actor, deleting=True)
 
     def _change(

@@ -29,10 +29,6 @@ GPG_OPTIONS = ("--no-autostart",)
 SETUP_HINT = "set one with `aquarium tenant set-pgp-key TENANT FILE`"
 
 
-# In the one tree (domain/errors.py); the name stays for runner/ until issue 10's branches merge.
-EncryptionFailed = errors.EncryptionFailed
-
-
 def encrypt_file(source: Path, target: Path, armored_key: str | None) -> None:
     """Encrypt ``source`` into ``target`` for the holder of ``armored_key``.
 

@@ -70,10 +70,6 @@ class ReportFiles:
     pivoted: writer.WrittenFile | None
 
 
-# In the one tree (domain/errors.py); the name stays for runner/ until issue 10's branches merge.
-ProcessingInterrupted = errors.ProcessingInterrupted
-
-
 # -- statements ---------------------------------------------------------------------------------
 
 

@@ -71,7 +71,7 @@ def execute(
                 run.attach(None)
     except lifecycle.Stop:
         return
-    except base.TenantDataMissing as exc:
+    except errors.TenantDataMissing as exc:
         _abort(ctx, run, exc.describe())
         return
     lifecycle.apply(ctx, run, EV.COMPLETE)
@@ -112,22 +112,22 @@ def _run_batch(
     try:
         lowered = _lowered(ctx, batch, job)
         if run.reason is not None:
-            raise base.QueryInterrupted("the job was stopped before the statement began")
+            raise errors.QueryInterrupted("the job was stopped before the statement began")
         run.limit(job.tenant.limits.query_time_limit_s)
         written, segmented = _write(ctx, batch, lowered, job, temporaries)
         if run.reason is runs.StopReason.TIME_LIMIT:
             # The limit passed while the file was being packaged (gzip, zip), where the engine
             # interrupt cannot reach: the batch is over its time all the same.
-            raise base.QueryInterrupted(PACKAGING_TIMED_OUT)
+            raise errors.QueryInterrupted(PACKAGING_TIMED_OUT)
     except Exception as exc:
         temporaries.discard()
-        if run.reason is not None or isinstance(exc, base.QueryInterrupted):
+        if run.reason is not None or isinstance(exc, errors.QueryInterrupted):
             # Whatever an interrupted statement raised, the reason is the stop.
             lifecycle.interrupted(
                 run, exc, on_time_limit=lambda: _fail(ctx, run, batch, errors.QueryTimeLimit())
             )
             raise lifecycle.Stop from None
-        if isinstance(exc, errors.ZoqlError | base.QueryFailed):
+        if isinstance(exc, errors.ZoqlError | errors.QueryFailed):
             _fail(ctx, run, batch, exc)
             raise lifecycle.Stop from None
         raise
@@ -176,7 +176,7 @@ def _write(
     if record.encrypted == "pgp":
         encrypt_to = job.tenant.pgp_public_key
         if not encrypt_to:  # removed since the submit: fail before running the query
-            raise pgp.EncryptionFailed(f"the tenant has no PGP public key; {pgp.SETUP_HINT}")
+            raise errors.EncryptionFailed(f"the tenant has no PGP public key; {pgp.SETUP_HINT}")
     csv = base.CsvOptions(null=record.null_replacement or "")
     segmented = segments.applies(
         enabled=job.tenant.file_segmentation,

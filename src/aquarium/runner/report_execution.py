@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from aquarium import observability
 from aquarium.domain import errors, jobs, runs, tenancy
-from aquarium.engines import base, naming
+from aquarium.engines import naming
 from aquarium.export import report_display, report_output
 from aquarium.runner import context, lifecycle, running
 from aquarium.store import report_runs_repo
@@ -134,14 +134,14 @@ def _query_data(
     lowered = lower.lower(query.plan, options)
     try:
         if run.reason is not None:
-            raise base.QueryInterrupted("the run was stopped before its query began")
+            raise errors.QueryInterrupted("the run was stopped before its query began")
         with ctx.engine.snapshot(record.tenant, now=ctx.clock.now) as snapshot:
             run.attach(snapshot)
             try:
                 return snapshot.copy_parquet(lowered, raw)
             finally:
                 run.attach(None)
-    except (base.QueryInterrupted, base.QueryFailed, base.TenantDataMissing) as exc:
+    except (errors.QueryInterrupted, errors.QueryFailed, errors.TenantDataMissing) as exc:
         _stopped(ctx, run, exc, on_time_limit)
         raise lifecycle.Stop from None
 
@@ -175,7 +175,7 @@ def _process_data(
     pivoted_id, pivoted_path = files.new() if query.summary else ("", None)
     try:
         if run.reason is not None:
-            raise report_output.ProcessingInterrupted("the run was stopped before processing")
+            raise errors.ProcessingInterrupted("the run was stopped before processing")
         with report_output.ReportProcessor(tenant.time_zone) as processor:
             run.attach(processor)
             try:
@@ -189,7 +189,7 @@ def _process_data(
                 )
             finally:
                 run.attach(None)
-    except report_output.ProcessingInterrupted as exc:
+    except errors.ProcessingInterrupted as exc:
         _stopped(ctx, run, exc, on_time_limit)
         raise lifecycle.Stop from None
     except Exception as exc:
@@ -201,7 +201,7 @@ def _process_data(
         raise lifecycle.Stop from None
     if run.reason is not None:
         # Stopped while processing ended (the time limit, most likely): the run is over.
-        _stopped(ctx, run, base.QueryInterrupted("stopped while processing"), on_time_limit)
+        _stopped(ctx, run, errors.QueryInterrupted("stopped while processing"), on_time_limit)
         raise lifecycle.Stop
     written = {
         "data": lifecycle.Written(data_id, made.data),

@@ -28,10 +28,6 @@ MAX_IDEMPOTENCY_KEY = 255
 log = observability.logger(__name__)
 
 
-# In the one tree (domain/errors.py); the name stays for callers until issue 10's branches merge.
-IdempotencyConflict = errors.IdempotencyConflict
-
-
 @dataclass
 class AquaService(run_service.RunService):
     documents: job_cache.JobDocumentCache | job_cache.NoCache = field(

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aquarium.domain import tenancy
+from aquarium.domain import errors, tenancy
 
 TOKEN_TYPE = "bearer"
 TOKEN_LIFETIME_S = 3599  # seconds; the expires_in Zuora answers (reference aqua.md 1.2)
@@ -111,7 +111,7 @@ class Authenticator:
         cache_entries: int = CACHE_ENTRIES,
     ) -> None:
         if len(secret) < SECRET_BYTES // 2:
-            raise tenancy.TenancyError("the server secret is too short")
+            raise errors.TenancyError("the server secret is too short")
         self._secret = secret
         self._users: dict[str, _Login] = {}
         self._clients: dict[str, _Login] = {}
@@ -294,7 +294,7 @@ def load_or_create_secret(data_dir: Path) -> bytes:
     """The server secret in ``DATA_DIR/secret.key``: 32 random bytes, made on first use (mode 0600).
 
     Safe when several processes start at once: the file appears complete or not at all. Raises
-    :class:`~aquarium.domain.tenancy.TenantsFileError` for a file too short to be a secret.
+    :class:`~aquarium.domain.errors.TenantsFileError` for a file too short to be a secret.
     """
     path = data_dir / SECRET_FILE
     with contextlib.suppress(FileNotFoundError):
@@ -318,7 +318,7 @@ def load_or_create_secret(data_dir: Path) -> bytes:
 def _read_secret(path: Path) -> bytes:
     secret = path.read_bytes()
     if len(secret) < SECRET_BYTES:
-        raise tenancy.TenantsFileError(
+        raise errors.TenantsFileError(
             f"{path} holds {len(secret)} bytes; a server secret has {SECRET_BYTES}. "
             "Delete it to make a new one (issued tokens stop working).",
             message="The server secret is malformed.",

@@ -40,12 +40,6 @@ KNOWN_STATUSES = frozenset(
 )
 
 
-# In the one tree (domain/errors.py); the names stay for callers until issue 10's branches merge.
-BadQuery = errors.BadJobQuery
-NotCancellable = errors.JobAlreadyFinished
-Forbidden = errors.JobCancelNotAllowed
-
-
 def stamp(value: dt.datetime | None) -> str | None:
     """``2026-12-01T10:00:00.123Z`` or None."""
     if value is None:

@@ -66,11 +66,6 @@ JSON_TOKENS: Mapping[type, str] = {
 }
 
 
-# In the one tree (domain/reporting_errors.py); the name stays for callers until issue 10's
-# branches merge.
-ReportingError = reporting_errors.ReportingError
-
-
 def not_found(report_id: str, *, prefix: bool = True) -> reporting_errors.ReportNotFound:
     """Zuora's two wordings of an unknown report: [DEL][COPY] and, without prefix, [BYID]."""
     if prefix:
@@ -283,7 +278,8 @@ class ReportService:
         return found
 
     def _validated(self, payload: object, namespace: str | None) -> dict[str, Any]:
-        """The stored columns of a create/save body; a ``ReportingError`` when it is invalid."""
+        """The stored columns of a create/save body; a ``reporting_errors.ReportingError``
+        when it is invalid."""
         if not isinstance(payload, Mapping):
             raise reporting_errors.UnreadableJson(
                 "Could not read JSON: the request body must be a JSON object."

@@ -7,7 +7,7 @@ dir's metadata store is opened:
 
 1. No ``tenants.json``: nothing to do.
 2. Read and hash it (SHA-256), then parse and validate all of it. Any problem is one
-   :class:`~aquarium.domain.tenancy.TenantsFileError` naming the file and the entry
+   :class:`~aquarium.domain.errors.TenantsFileError` naming the file and the entry
    (``.../tenants.json: tenants.demo.users[0].name: ...``); nothing is imported and the file
    stays where it is, to be fixed.
 3. One transaction: count a tenants change (which waits for any other tenants writer), and
@@ -38,7 +38,7 @@ import pydantic
 import sqlalchemy as sa
 
 from aquarium import observability
-from aquarium.domain import tenancy
+from aquarium.domain import errors, tenancy
 from aquarium.store import tenants_models, tenants_repo
 
 TENANTS_FILE = "tenants.json"
@@ -73,7 +73,7 @@ def import_once(engine: sa.Engine, data_dir: Path) -> ImportOutcome | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise tenancy.TenantsFileError(f"{path}: {exc.strerror or exc}") from exc
+        raise errors.TenantsFileError(f"{path}: {exc.strerror or exc}") from exc
     sha256 = hashlib.sha256(raw).hexdigest()
     tenants = read(path, raw)
     try:
@@ -96,15 +96,15 @@ def read(path: Path, raw: bytes) -> dict[str, tenancy.Tenant]:
     try:
         document = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise tenancy.TenantsFileError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        raise errors.TenantsFileError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:
-        raise tenancy.TenantsFileError(
+        raise errors.TenantsFileError(
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
     try:
         return tenants_models.LegacyFile.model_validate(document).to_domain()
     except pydantic.ValidationError as exc:
-        raise tenancy.TenantsFileError(f"{path}: {tenants_models.describe(exc)}") from None
+        raise errors.TenantsFileError(f"{path}: {tenants_models.describe(exc)}") from None
 
 
 def _store(
@@ -121,8 +121,8 @@ def _store(
     for name, tenant in tenants.items():
         try:
             tenants_repo.put_tenant(conn, tenant, at=at)
-        except tenancy.TenancyError as exc:
-            raise tenancy.TenantsFileError(f"{path}: tenants.{name}: {exc.reason}") from None
+        except errors.TenancyError as exc:
+            raise errors.TenantsFileError(f"{path}: tenants.{name}: {exc.reason}") from None
     tenants_repo.record_import(conn, sha256=sha256, source=str(path), tenants=len(tenants), at=at)
 
 

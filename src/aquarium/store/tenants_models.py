@@ -287,12 +287,12 @@ def check(adapter: TypeAdapter[_T], value: object, *, root: str = "") -> _T:
     """``value`` validated by ``adapter`` (one of those above); its normalised form. ``root``
     names the value in messages (``partners`` -> ``partners[1]: ...``).
 
-    Raises :class:`~aquarium.domain.tenancy.TenancyError` with every problem, where it was and why.
+    Raises :class:`~aquarium.domain.errors.TenancyError` with every problem, where it was and why.
     """
     try:
         return adapter.validate_python(value)
     except pydantic.ValidationError as exc:
-        raise tenancy.TenancyError(describe(exc, root=root)) from None
+        raise errors.TenancyError(describe(exc, root=root)) from None
 
 
 def check_limits(changes: Mapping[str, object]) -> LimitsModel:
@@ -302,7 +302,7 @@ def check_limits(changes: Mapping[str, object]) -> LimitsModel:
     except pydantic.ValidationError as exc:
         # "limit segment_rows: must be at least 1"; an unknown limit's message says it all.
         problems = [_problem(e, "limit ") if e["loc"] else _text(e) for e in exc.errors()]
-        raise tenancy.TenancyError(_joined(problems)) from None
+        raise errors.TenancyError(_joined(problems)) from None
 
 
 def check_tenant(tenant: tenancy.Tenant) -> tenancy.Tenant:

@@ -2,7 +2,7 @@
 
 Plain functions over a ``sqlalchemy.Connection``; the caller owns the transaction
 (``with engine.begin() as conn``). Input is validated by :mod:`aquarium.store.tenants_models`
-before anything is written (:class:`~aquarium.domain.tenancy.TenancyError` says what is wrong and
+before anything is written (:class:`~aquarium.domain.errors.TenancyError` says what is wrong and
 where); reads give ``domain.tenancy`` values. An unknown tenant is ``None`` for a read and a
 TenancyError for a change.
 
@@ -32,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from aquarium.domain import tenancy
+from aquarium.domain import errors, tenancy
 from aquarium.store import tables
 from aquarium.store import tenants_models as models
 
@@ -123,7 +123,7 @@ def add_tenant(
     )
     at = count_change(conn, at)
     if _exists(conn, name):
-        raise tenancy.TenancyError(f"tenant {name!r} already exists")
+        raise errors.TenancyError(f"tenant {name!r} already exists")
     _insert_tenant(conn, created, at)
     return created
 
@@ -279,8 +279,8 @@ def _exists(conn: sa.Connection, name: str) -> bool:
     return conn.execute(sa.select(T.c.name).where(T.c.name == name)).first() is not None
 
 
-def _unknown(name: str) -> tenancy.TenancyError:
-    return tenancy.TenancyError(f"unknown tenant {name!r}")
+def _unknown(name: str) -> errors.TenancyError:
+    return errors.TenancyError(f"unknown tenant {name!r}")
 
 
 def _required(conn: sa.Connection, name: str) -> tenancy.Tenant:
@@ -381,7 +381,7 @@ def _insert_login(
     except sa.exc.IntegrityError:
         owner = _owner(conn, owner_column, key_column, login)
         suffix = "" if owner is None else f" (tenant {owner!r})"
-        raise tenancy.TenancyError(f"{kind} {login!r} already exists{suffix}") from None
+        raise errors.TenancyError(f"{kind} {login!r} already exists{suffix}") from None
 
 
 def _owner(
@@ -407,12 +407,12 @@ def _stored_limits(tenant: str, stored: str) -> models.LimitsModel:
     except ValueError:
         document = None
     if not isinstance(document, dict):
-        raise tenancy.TenancyError(f"tenant {tenant!r}: the stored limits are not a JSON object")
+        raise errors.TenancyError(f"tenant {tenant!r}: the stored limits are not a JSON object")
     known = {key: value for key, value in document.items() if key in tenancy.LIMIT_KEYS}
     try:
         return models.check_limits(known)
-    except tenancy.TenancyError as exc:
-        raise tenancy.TenancyError(f"tenant {tenant!r}: stored {exc.reason}") from None
+    except errors.TenancyError as exc:
+        raise errors.TenancyError(f"tenant {tenant!r}: stored {exc.reason}") from None
 
 
 def _load(conn: sa.Connection, name: str | None) -> dict[str, tenancy.Tenant]:

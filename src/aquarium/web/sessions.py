@@ -33,7 +33,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 
-from aquarium.domain import tenancy
+from aquarium.domain import errors, tenancy
 
 VERSION = 1
 COOKIE = "aquarium_session"
@@ -66,7 +66,7 @@ class SessionCodec:
 
     def __init__(self, secret: bytes, idle_s: int) -> None:
         if len(secret) < TOKEN_BYTES // 2:
-            raise tenancy.TenancyError("the server secret is too short")
+            raise errors.TenancyError("the server secret is too short")
         self._secret = secret
         self.idle_s = idle_s
 
