@@ -23,7 +23,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from aquarium import observability
 from aquarium.domain import jobs, runs
@@ -100,8 +100,8 @@ class InProcessRunner:
         self._thread(self._pulse, "aquarium-pulse")
         self._watchdog.start()
 
-    def _thread(self, target: object, name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
+    def _thread(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 
