@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from aquarium.store import logins_repo
+from tests import tenants_setup
 from tests.acceptance import support
 from tests.acceptance.conftest import OTHER_AUTH
 
@@ -288,3 +290,70 @@ def test_bad_input_gets_the_reporting_envelope_never_a_500_crash(
     assert message in found["message"], found
     framework = status == 500 or message.startswith("Required")
     assert found["errorCode"] == ("ZAN-REST-ERROR" if framework else "ZAN-USAGE-REST-ERROR")
+
+
+def _bearer(server: support.RunningServer, client_id: str, secret: str) -> httpx.Client | None:
+    """A client sending a fresh bearer token of ``client_id``; None when no token is given."""
+    grant = httpx.post(
+        f"{server.base_url}/oauth/token",
+        data={"client_id": client_id, "client_secret": secret, "grant_type": "client_credentials"},
+    )
+    if grant.status_code != 200:
+        return None
+    token = grant.json()["access_token"]
+    return server.client(auth=None, headers={"Authorization": f"Bearer {token}"})
+
+
+def _eventually(check: Any) -> Any:
+    """``check()`` once it is truthy (the server reloads changed tenants in the background)."""
+    deadline = time.monotonic() + support.JOB_TIMEOUT_S
+    while not (found := check()) and time.monotonic() < deadline:
+        time.sleep(support.POLL_INTERVAL_S)
+    return found
+
+
+def test_the_seeds_find_then_cancel_works_through_oauth_as_the_clients_user(
+    server: support.RunningServer, demo: httpx.Client, completed: dict[str, Any]
+) -> None:
+    """The /reporting paths take OAuth only: a client acts as the user it belongs to (the demo
+    client: user demo, an admin), so it finds the user's runs and may cancel them."""
+    bearer = _bearer(server, *support.DEMO_CLIENT)
+    assert bearer is not None
+    prefix = "/reporting/api/rest/v1"
+    body = {"columns": ["reportId", "createdByUserProfile.username", "status"]}
+    listed = ok(bearer.post(f"{prefix}/reportruns?status=COMPLETED", json=body))
+    mine = {e["id"]: e for e in listed["elements"]}
+    assert completed["id"] in mine, listed
+    assert mine[completed["id"]]["createdByUserProfile"] == {"username": "demo"}
+    # Allowed to cancel the user's run: the answer is the documented refusal of a finished one.
+    done = refused(bearer.delete(f"{prefix}/reportruns/{completed['id']}"), 400)
+    assert "is already COMPLETED" in done["message"]
+    report = report_named(bearer, "Usage by account", prefix)
+    started = ok(bearer.post(f"{prefix}/reports/{report['id']}/reportrun?viewType=Detail"))
+    run = ok(bearer.get(f"{prefix}/reportruns/{started['reportRunId']}"))
+    assert run["createdByUserProfile"] == {"username": "demo"}
+    in_progress = ok(bearer.post(f"{prefix}/reportruns?{IN_PROGRESS}", json=body))
+    for element in in_progress["elements"]:
+        answer = bearer.delete(f"{prefix}/reportruns/{element['id']}")
+        # Cancelled, or finished between the list and the DELETE: never refused as not allowed.
+        assert answer.status_code in {200, 400}, answer.text
+
+
+def test_a_client_of_a_non_admin_has_that_users_rights_and_stops_with_it(
+    server: support.RunningServer, completed: dict[str, Any]
+) -> None:
+    tenants_setup.add_user(server.data_dir, "demo", "nora", "nora-password")
+    tenants_setup.change(
+        server.data_dir,
+        lambda conn: logins_repo.add_client(conn, "demo", "nora-client", "s", user="nora"),
+    )
+    bearer = _eventually(lambda: _bearer(server, "nora-client", "s"))
+    assert bearer is not None
+    prefix = "/reporting/api/rest/v1"
+    listed = ok(bearer.post(f"{prefix}/reportruns", json={}))
+    assert completed["id"] not in {e["id"] for e in listed["elements"]}  # demo's, not nora's
+    assert refused(bearer.delete(f"{prefix}/reportruns/{completed['id']}"), 403)
+    tenants_setup.change(server.data_dir, lambda conn: logins_repo.remove_user(conn, "nora"))
+    gone = _eventually(lambda: bearer.post(f"{prefix}/reportruns", json={}).status_code == 401)
+    assert gone, "the token of a client whose user was removed still works"
+    assert _bearer(server, "nora-client", "s") is None

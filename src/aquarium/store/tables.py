@@ -340,6 +340,8 @@ tenant_users = sa.Table(
 )
 
 # OAuth clients (client_credentials); the id alone names the tenant, so it is unique overall.
+# A client acts as its owner, a user of the same tenant (tenants_repo checks the tenant);
+# removing that user leaves the client with no owner, and its tokens are refused.
 tenant_clients = sa.Table(
     "tenant_clients",
     metadata,
@@ -348,7 +350,16 @@ tenant_clients = sa.Table(
     sa.Column("secret_hash", sa.Text(), nullable=False),
     sa.Column("position", sa.Integer(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column(
+        "owner",
+        sa.String(NAME),
+        sa.ForeignKey(
+            "tenant_users.name", ondelete="SET NULL", name="fk_tenant_clients_owner_tenant_users"
+        ),
+        nullable=True,
+    ),
     sa.Index("ix_tenant_clients_tenant", "tenant"),
+    sa.Index("ix_tenant_clients_owner", "owner"),
 )
 
 # The partner ids a tenant accepts for stateful jobs; none at all means any partner.
