@@ -297,8 +297,10 @@ def test_a_stepped_run_pauses_in_each_phase(make_server: ServerFactory) -> None:
     assert s.step(run_id) == RS.QUERYDATA
     assert s.h.files_of(run_id) == []
     assert s.step(run_id) == RS.PROCESSINGDATA
-    assert rs.runs(s.h).get(ADMIN, run_id)["rowCount"] > 0
+    # The rows are counted, but they are no result until the run has COMPLETED.
+    assert "rowCount" not in rs.runs(s.h).get(ADMIN, run_id)
     assert s.step(run_id) == RS.COMPLETED
+    assert rs.runs(s.h).get(ADMIN, run_id)["rowCount"] > 0
     assert len(s.h.files_of(run_id)) == 2
 
 
@@ -321,7 +323,16 @@ def test_cancel_in_each_phase_stops_the_run_and_leaves_no_files(
     assert s.step(run_id) == RS.CANCELLED
     assert s.step(run_id) == RS.CANCELLED
     document = rs.runs(s.h).get(ADMIN, run_id)
-    assert document["status"] == "CANCELLED" and "completedOn" in document
+    # A cancelled run never completed and has no result: no completedOn, no rowCount (also
+    # when it was cancelled in PROCESSINGDATA, with its rows counted), no errorMessage.
+    assert document["status"] == "CANCELLED"
+    assert not {"completedOn", "rowCount", "errorMessage"} & set(document), document
+    listed = rs.runs(s.h).list_runs(
+        ADMIN, [], {"columns": ["completedOn", "rowCount", "errorMessage", "dsName"]}
+    )
+    [element] = [e for e in listed["elements"] if e["id"] == run_id]
+    assert element == {"id": run_id, "completedOn": None, "rowCount": None,
+                       "errorMessage": None, "dsName": "InvoiceItem"}  # fmt: skip
     assert rs.runs(s.h).cancel(ADMIN, run_id) == service.WAS_CANCELED
     assert s.h.files_of(run_id) == []
     assert s.h.disk_files() == set()

@@ -45,12 +45,7 @@ EXPORT_FAILED = "There are errors when exporting the report."
 MAX_PAGE_SIZE = 10_000  # report data rows per page
 
 
-def timestamp(value: dt.datetime | None) -> str | None:
-    """``2018-04-13T02:11:38.464+0000`` (UTC, milliseconds) or None."""
-    if value is None:
-        return None
-    utc = value.astimezone(dt.UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
+timestamp = report_run_list.timestamp
 
 
 def _run_not_found(run_id: str) -> reporting_errors.ReportRunNotFound:
@@ -140,24 +135,15 @@ class ReportRunService(run_service.RunService):
         return self.document(found)
 
     def document(self, run: report_runs_repo.ReportRunRecord) -> dict[str, Any]:
-        """A run as Get Report Run answers it [GRR]."""
-        found: dict[str, Any] = {
-            "id": run.id,
-            "reportId": run.report_id,
-            "reportName": run.report_name,
-            "reportType": run.view_type,
-            "status": run.status.value,
-            "startedOn": timestamp(run.created_at),
-            "updatedOn": timestamp(run.updated_at),
-            "createdByUserProfile": {"username": run.created_by},
-            "reportDefinition": self._definition(run),
-        }
-        if run.finished_at is not None:
-            found["completedOn"] = timestamp(run.finished_at)
-        if run.row_count is not None:
-            found["rowCount"] = run.row_count
-        if run.message and run.status in {RS.ERROR, RS.INVALID}:
-            found["errorMessage"] = run.message
+        """A run as Get Report Run answers it [GRR]; ``completedOn`` and ``rowCount`` only once
+        COMPLETED, ``errorMessage`` only for ERROR and INVALID (``report_runs_repo.SHOWN``, the
+        values the run list shows and filters on)."""
+        found: dict[str, Any] = report_run_list.element(run, _DOCUMENT_COLUMNS)
+        found["reportDefinition"] = self._definition(run)
+        for column in _WHEN_SET:
+            value = report_run_list.wire_value(run, column)
+            if value is not None and value != "":
+                found[column] = value
         return found
 
     def _definition(self, run: report_runs_repo.ReportRunRecord) -> str:
@@ -194,7 +180,7 @@ class ReportRunService(run_service.RunService):
             raise reporting_errors.ReportRunNotCompleted(reason)
         found = self._result(caller, run, run.data_file_id)
         page = report_output.read_page(found.path, max(start - 1, 0), size)
-        return {"page": page, "size": size, "offset": start, "total": run.row_count or 0}
+        return {"page": page, "size": size, "offset": start, "total": run.result_rows or 0}
 
     def export(
         self, caller: tenancy.Principal, run_id: str, pivoted: str | None
@@ -259,7 +245,7 @@ class ReportRunService(run_service.RunService):
             "currentPage": request.page,
             "pageSize": request.page_size,
             "elements": [
-                report_run_list.element(self.document(run), request.columns) for run in page
+                report_run_list.element(run, request.columns) for run in page
             ],
         }
 
@@ -297,6 +283,17 @@ class ReportRunService(run_service.RunService):
 
 
 _VIEW_FIELDS = ("rowFields", "colFields", "valFields", "selectedFields")
+#: Get Report Run's members, in order (after ``id``); then those of :data:`_WHEN_SET` that apply.
+_DOCUMENT_COLUMNS = (
+    "reportId",
+    "reportName",
+    "reportType",
+    "status",
+    "startedOn",
+    "updatedOn",
+    "createdByUserProfile.username",
+)
+_WHEN_SET = ("completedOn", "rowCount", "errorMessage")
 
 
 def _not_ready(run: report_runs_repo.ReportRunRecord) -> str | None:
