@@ -357,3 +357,23 @@ def test_a_client_of_a_non_admin_has_that_users_rights_and_stops_with_it(
     gone = _eventually(lambda: bearer.post(f"{prefix}/reportruns", json={}).status_code == 401)
     assert gone, "the token of a client whose user was removed still works"
     assert _bearer(server, "nora-client", "s") is None
+
+
+def test_run_a_report_twice_with_one_idempotency_key_starts_one_run(demo: httpx.Client) -> None:
+    report = report_named(demo, "Accounts by status")
+    key = {"Idempotency-Key": f"retry-{time.time_ns()}"}
+    path = f"/api/rest/v1/reports/{report['id']}/reportrun?viewType=Summary"
+    first = ok(demo.post(path, headers=key))
+    again = ok(demo.post(path.replace("/api/", "/reporting/api/", 1), headers=key))
+    assert again == first
+    other = refused(demo.post(path.replace("Summary", "Detail"), headers=key), 422)
+    assert other["errorCode"] == "ZAN-USAGE-REST-ERROR"
+    # Keys are the tenant's, across APIs: one used by an AQuA submit names that job.
+    aqua_key = {"Idempotency-Key": f"aqua-{time.time_ns()}"}
+    submitted = demo.post(
+        "/v1/batch-query/", json=support.stateless("select Id from Account"), headers=aqua_key
+    )
+    assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
+    assert refused(demo.post(path, headers=aqua_key), 422)["message"].startswith(
+        "This Idempotency-Key was used"
+    )

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from aquarium import testing
 from aquarium.domain.reporting_errors import ReportingError
 from aquarium.services import report_runs as service
 from tests.integration import report_support as rs
@@ -469,3 +470,37 @@ def test_last_completed_run_is_the_callers_own(make_server: ServerFactory) -> No
     with pytest.raises(ReportingError) as refused:
         rs.runs(s.h).latest(ADMIN, "f" * 32)
     assert rs.status_of(refused.value) == 404
+
+
+# -- Idempotency-Key -----------------------------------------------------------------------
+
+
+def test_an_idempotency_key_answers_the_run_it_started(make_server: ServerFactory) -> None:
+    """Two Run a Report requests with one key start one run [DEV-RUN]; the key is bound to the
+    report and view for 24 hours (Zuora's idempotent requests), whatever the body says."""
+    clock = testing.FakeClock()
+    s = rs.stepped(make_server, clock=clock)
+    service_ = rs.runs(s.h)
+    report_id = rs.save_report(s.h, BOTH)
+    first = service_.run(ADMIN, report_id, "Summary", None, "key-1")
+    again = service_.run(ADMIN, report_id, "summary", [], "key-1")
+    assert again == first
+    assert s.runner.wakes == 1
+    listed = service_.list_runs(ADMIN, [], {})
+    assert [e["id"] for e in listed["elements"]] == [first["reportRunId"]]
+    other = service_.run(ADMIN, report_id, "Summary", None, "key-2")
+    assert other != first
+    for view, report in (("Detail", report_id), ("Summary", rs.save_report(s.h, BOTH))):
+        with pytest.raises(ReportingError) as refused:
+            service_.run(ADMIN, report, view, None, "key-1")
+        assert rs.status_of(refused.value) == 422
+        assert "Idempotency-Key was used" in refused.value.message
+    with pytest.raises(ReportingError) as too_long:
+        service_.run(ADMIN, report_id, "Summary", None, "k" * 256)
+    assert rs.status_of(too_long.value) == 400
+    # A refused request records nothing: its key is free for the next one.
+    with pytest.raises(ReportingError):
+        service_.run(ADMIN, "0" * 32, "Summary", None, "key-3")
+    assert service_.run(ADMIN, report_id, "Summary", None, "key-3") != first
+    clock.advance(hours=24, seconds=1)
+    assert service_.run(ADMIN, report_id, "Summary", None, "key-1") != first

@@ -36,10 +36,12 @@ async def _optional_json(request: Request) -> object:
 
 
 async def run_report(report_id: str, request: Request, caller: Caller) -> JSONResponse:
-    """Run the report in ``viewType`` (Detail or Summary); the body may override its filters."""
+    """Run the report in ``viewType`` (Detail or Summary); the body may override its filters.
+    An ``Idempotency-Key`` sent again within 24 hours answers the run it started."""
     payload = await _optional_json(request)
     view_type = request.query_params.get("viewType")
-    return _ok(_service(request).run(caller, report_id, view_type, payload))
+    key = request.headers.get("idempotency-key")
+    return _ok(_service(request).run(caller, report_id, view_type, payload, key))
 
 
 def get_run(run_id: str, request: Request, caller: Caller) -> JSONResponse:
