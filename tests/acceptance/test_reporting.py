@@ -377,3 +377,49 @@ def test_run_a_report_twice_with_one_idempotency_key_starts_one_run(demo: httpx.
     assert refused(demo.post(path, headers=aqua_key), 422)["message"].startswith(
         "This Idempotency-Key was used"
     )
+
+
+REPORTING_JSON = "application/json;charset=UTF-8"
+
+
+def test_reporting_answers_json_with_zuoras_charset_and_aqua_keeps_its_own(
+    server: support.RunningServer, demo: httpx.Client, completed: dict[str, Any]
+) -> None:
+    """[KC-OVR]: JSON answers are application/json;charset=UTF-8, refusals of every kind too;
+    the export keeps its UTF-16 type and AQuA its plain application/json."""
+    answers = [
+        demo.get(f"/api/rest/v1/reportruns/{completed['id']}"),
+        demo.post("/reporting/api/rest/v1/reportruns", json={}),
+        demo.get(f"/api/rest/v1/reportruns/{'0' * 32}"),  # 404, the Reporting envelope
+        demo.get("/api/rest/v1/no-such-endpoint"),  # the framework's 404, same envelope
+        httpx.get(f"{server.base_url}/api/rest/v1/reportruns/{completed['id']}"),  # 401
+        demo.post("/api/rest/v1/reportruns", content=b"{nope"),  # 500, unreadable JSON
+    ]
+    for answer in answers:
+        assert answer.headers["content-type"] == REPORTING_JSON, (answer.url, answer.text)
+        assert answer.json()["success"] in {True, False}
+    exported = demo.get(f"/api/rest/v1/reportruns/export/{completed['id']}")
+    assert exported.headers["content-type"] == "text/csv;charset=utf-16"
+    aqua = demo.get(f"/v1/batch-query/jobs/{'0' * 32}")
+    assert aqua.headers["content-type"] == "application/json"
+
+
+def test_entity_id_and_entity_name_together_are_refused(
+    demo: httpx.Client, completed: dict[str, Any]
+) -> None:
+    """[OVR]: an entity is chosen by entityId or entityName; sending both is an error."""
+    path = f"/api/rest/v1/reportruns/{completed['id']}"
+    for headers in ({"entityId": "e1"}, {"entityName": "Global"}, {"entityId": "", "x": "y"}):
+        assert ok(demo.get(path, headers=headers))["id"] == completed["id"]
+    for prefix in PREFIXES:
+        both = {"entityId": "e1", "entityName": "Global"}
+        for method, where in (("GET", path), ("POST", "/api/rest/v1/reportruns")):
+            answer = demo.request(method, where.replace("/api/rest/v1", prefix, 1), headers=both)
+            found = refused(answer, 400)
+            assert found["errorCode"] == "ZAN-USAGE-REST-ERROR"
+            assert "not both" in found["message"]
+    # Credentials come first: a stranger sending both is told to authenticate.
+    anonymous = httpx.get(
+        f"{demo.base_url}{path}", headers={"entityId": "e1", "entityName": "Global"}
+    )
+    assert refused(anonymous, 401)["errorCode"] == "loginFailed"

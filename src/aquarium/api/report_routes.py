@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from aquarium.api import body, deps
+from aquarium.api import body, deps, envelopes
 from aquarium.domain import errors, tenancy
 from aquarium.services import report_labels, reports
 
@@ -25,7 +25,16 @@ PREFIXES = ("/api/rest/v1", "/reporting/api/rest/v1")
 router = APIRouter(tags=["Reporting: report definitions"])
 
 
-Caller = Annotated[tenancy.Principal, Depends(deps.principal)]
+def reporting_caller(request: Request) -> tenancy.Principal:
+    """The caller (HTTP 401 first), then Zuora's entity headers: ``entityId`` or
+    ``entityName``, not both (HTTP 400)."""
+    caller = deps.principal(request)
+    headers = request.headers
+    reports.check_entity_headers(headers.get("entityid"), headers.get("entityname"))
+    return caller
+
+
+Caller = Annotated[tenancy.Principal, Depends(reporting_caller)]
 
 
 def _service(request: Request) -> reports.ReportService:
@@ -43,8 +52,7 @@ async def _body_or_none(request: Request) -> object:
     return await body.json_body_or_none(request, deps.services(request).settings.max_body_bytes)
 
 
-def _ok(response: Any) -> JSONResponse:
-    return JSONResponse({"success": True, "response": response})
+_ok = envelopes.reporting_ok
 
 
 async def create_report(request: Request, caller: Caller) -> JSONResponse:

@@ -7,17 +7,15 @@ the export uses the Reporting envelope; errors are raised and ``api/errors.py`` 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from aquarium.api import body, deps, report_routes
-from aquarium.domain import errors, tenancy
+from aquarium.api import body, deps, envelopes, report_routes
+from aquarium.domain import errors
 from aquarium.services import report_runs
 
 router = APIRouter(tags=["Reporting: report runs"])
-Caller = Annotated[tenancy.Principal, Depends(deps.principal)]
+Caller = report_routes.Caller
 
 
 def _service(request: Request) -> report_runs.ReportRunService:
@@ -27,8 +25,7 @@ def _service(request: Request) -> report_runs.ReportRunService:
     return found
 
 
-def _ok(response: Any) -> JSONResponse:
-    return JSONResponse({"success": True, "response": response})
+_ok = envelopes.reporting_ok
 
 
 async def _optional_json(request: Request) -> object:
