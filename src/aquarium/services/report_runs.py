@@ -164,6 +164,10 @@ class ReportRunService(run_service.RunService):
     def get(self, caller: tenancy.Principal, run_id: str) -> dict[str, Any]:
         return self.document(self._get(caller, run_id))
 
+    def record(self, caller: tenancy.Principal, run_id: str) -> report_runs_repo.ReportRunRecord:
+        """The stored run (for the Job Finder's pages); ``ReportRunNotFound`` when unknown."""
+        return self._get(caller, run_id)
+
     def latest(self, caller: tenancy.Principal, report_id: str) -> dict[str, Any]:
         """The caller's latest COMPLETED run of the report in the last 60 days [LAST]."""
         tenant = self._tenant(caller)
