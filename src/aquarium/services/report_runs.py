@@ -184,9 +184,9 @@ class ReportRunService(run_service.RunService):
         return self.document(found)
 
     def document(self, run: report_runs_repo.ReportRunRecord) -> dict[str, Any]:
-        """A run as Get Report Run answers it [GRR]; ``completedOn`` and ``rowCount`` only once
-        COMPLETED, ``errorMessage`` only for ERROR and INVALID (``report_runs_repo.SHOWN``, the
-        values the run list shows and filters on)."""
+        """A run as Get Report Run answers it [GRR]; ``completedOn`` once it ended on its own
+        (not CANCELLED), ``rowCount`` only once COMPLETED, ``errorMessage`` only for ERROR and
+        INVALID (``report_runs_repo.SHOWN``, the values the run list shows and filters on)."""
         found: dict[str, Any] = report_run_list.element(run, _DOCUMENT_COLUMNS)
         found["reportDefinition"] = self._definition(run)
         for column in _WHEN_SET:

@@ -54,7 +54,8 @@ class ReportRunRecord(NewReportRun, runs_repo.Lifecycle):
     data_file_id: str | None
     export_file_id: str | None
     pivoted_file_id: str | None
-    #: when it COMPLETED; None for any other status (a cancelled run never completed)
+    #: when it ended on its own (COMPLETED, ERROR, INVALID); None while in progress and for a
+    #: CANCELLED run, which was stopped and never completed
     completed_at: dt.datetime | None
     #: the result's row count once COMPLETED; None before and for runs with no result
     result_rows: int | None
@@ -66,6 +67,8 @@ _FIELDS = tuple(f.name for f in dataclasses.fields(ReportRunRecord))
 _PARTICULARS = ("report_id", "ds_name", "view_type", "definition", "filters_json")
 _RESULTS = ("row_count", "data_file_id", "export_file_id", "pivoted_file_id")
 _FAILED = (RS.ERROR.value, RS.INVALID.value)
+#: Runs that ended on their own (a cancelled one was stopped: it never completed).
+_ENDED = (RS.COMPLETED.value, *_FAILED)
 
 
 def _when(condition: sa.ColumnElement[bool], value: sa.ColumnElement[Any]) -> sa.Case[Any]:
@@ -76,7 +79,7 @@ def _when(condition: sa.ColumnElement[bool], value: sa.ColumnElement[Any]) -> sa
 #: document and the run list's columns, filters and sorts alike (one definition, so a filter
 #: never matches a value the answer hides).
 SHOWN = (
-    _when(R.c.status == RS.COMPLETED.value, R.c.finished_at).label("completed_at"),
+    _when(R.c.status.in_(_ENDED), R.c.finished_at).label("completed_at"),
     _when(R.c.status == RS.COMPLETED.value, RR.c.row_count).label("result_rows"),
     _when(R.c.status.in_(_FAILED), R.c.message).label("error_message"),
 )
