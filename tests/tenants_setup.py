@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 import sqlalchemy as sa
 
 from aquarium.domain import tenancy
-from aquarium.store import database, tenants_repo
+from aquarium.store import database, logins_repo, tenants_repo
 
 if TYPE_CHECKING:
     from aquarium import server
@@ -51,14 +51,14 @@ def add_user(
     where: Path | server.Server, tenant: str, user: str, password: str, *, admin: bool = False
 ) -> tenancy.User:
     return change(
-        where, lambda conn: tenants_repo.add_user(conn, tenant, user, password, admin=admin)
+        where, lambda conn: logins_repo.add_user(conn, tenant, user, password, admin=admin)
     )
 
 
 def add_client(
     where: Path | server.Server, tenant: str, client_id: str, secret: str
 ) -> tenancy.OAuthClient:
-    return change(where, lambda conn: tenants_repo.add_client(conn, tenant, client_id, secret))
+    return change(where, lambda conn: logins_repo.add_client(conn, tenant, client_id, secret))
 
 
 def set_limits(where: Path | server.Server, tenant: str, **limits: int) -> tenancy.Limits:

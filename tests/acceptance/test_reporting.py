@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from aquarium.store import logins_repo
+from tests import tenants_setup
 from tests.acceptance import support
 from tests.acceptance.conftest import OTHER_AUTH
 
@@ -288,3 +290,136 @@ def test_bad_input_gets_the_reporting_envelope_never_a_500_crash(
     assert message in found["message"], found
     framework = status == 500 or message.startswith("Required")
     assert found["errorCode"] == ("ZAN-REST-ERROR" if framework else "ZAN-USAGE-REST-ERROR")
+
+
+def _bearer(server: support.RunningServer, client_id: str, secret: str) -> httpx.Client | None:
+    """A client sending a fresh bearer token of ``client_id``; None when no token is given."""
+    grant = httpx.post(
+        f"{server.base_url}/oauth/token",
+        data={"client_id": client_id, "client_secret": secret, "grant_type": "client_credentials"},
+    )
+    if grant.status_code != 200:
+        return None
+    token = grant.json()["access_token"]
+    return server.client(auth=None, headers={"Authorization": f"Bearer {token}"})
+
+
+def _eventually(check: Any) -> Any:
+    """``check()`` once it is truthy (the server reloads changed tenants in the background)."""
+    deadline = time.monotonic() + support.JOB_TIMEOUT_S
+    while not (found := check()) and time.monotonic() < deadline:
+        time.sleep(support.POLL_INTERVAL_S)
+    return found
+
+
+def test_the_seeds_find_then_cancel_works_through_oauth_as_the_clients_user(
+    server: support.RunningServer, demo: httpx.Client, completed: dict[str, Any]
+) -> None:
+    """The /reporting paths take OAuth only: a client acts as the user it belongs to (the demo
+    client: user demo, an admin), so it finds the user's runs and may cancel them."""
+    bearer = _bearer(server, *support.DEMO_CLIENT)
+    assert bearer is not None
+    prefix = "/reporting/api/rest/v1"
+    body = {"columns": ["reportId", "createdByUserProfile.username", "status"]}
+    listed = ok(bearer.post(f"{prefix}/reportruns?status=COMPLETED", json=body))
+    mine = {e["id"]: e for e in listed["elements"]}
+    assert completed["id"] in mine, listed
+    assert mine[completed["id"]]["createdByUserProfile"] == {"username": "demo"}
+    # Allowed to cancel the user's run: the answer is the documented refusal of a finished one.
+    done = refused(bearer.delete(f"{prefix}/reportruns/{completed['id']}"), 400)
+    assert "is already COMPLETED" in done["message"]
+    report = report_named(bearer, "Usage by account", prefix)
+    started = ok(bearer.post(f"{prefix}/reports/{report['id']}/reportrun?viewType=Detail"))
+    run = ok(bearer.get(f"{prefix}/reportruns/{started['reportRunId']}"))
+    assert run["createdByUserProfile"] == {"username": "demo"}
+    in_progress = ok(bearer.post(f"{prefix}/reportruns?{IN_PROGRESS}", json=body))
+    for element in in_progress["elements"]:
+        answer = bearer.delete(f"{prefix}/reportruns/{element['id']}")
+        # Cancelled, or finished between the list and the DELETE: never refused as not allowed.
+        assert answer.status_code in {200, 400}, answer.text
+
+
+def test_a_client_of_a_non_admin_has_that_users_rights_and_stops_with_it(
+    server: support.RunningServer, completed: dict[str, Any]
+) -> None:
+    tenants_setup.add_user(server.data_dir, "demo", "nora", "nora-password")
+    tenants_setup.change(
+        server.data_dir,
+        lambda conn: logins_repo.add_client(conn, "demo", "nora-client", "s", user="nora"),
+    )
+    bearer = _eventually(lambda: _bearer(server, "nora-client", "s"))
+    assert bearer is not None
+    prefix = "/reporting/api/rest/v1"
+    listed = ok(bearer.post(f"{prefix}/reportruns", json={}))
+    assert completed["id"] not in {e["id"] for e in listed["elements"]}  # demo's, not nora's
+    assert refused(bearer.delete(f"{prefix}/reportruns/{completed['id']}"), 403)
+    tenants_setup.change(server.data_dir, lambda conn: logins_repo.remove_user(conn, "nora"))
+    gone = _eventually(lambda: bearer.post(f"{prefix}/reportruns", json={}).status_code == 401)
+    assert gone, "the token of a client whose user was removed still works"
+    assert _bearer(server, "nora-client", "s") is None
+
+
+def test_run_a_report_twice_with_one_idempotency_key_starts_one_run(demo: httpx.Client) -> None:
+    report = report_named(demo, "Accounts by status")
+    key = {"Idempotency-Key": f"retry-{time.time_ns()}"}
+    path = f"/api/rest/v1/reports/{report['id']}/reportrun?viewType=Summary"
+    first = ok(demo.post(path, headers=key))
+    again = ok(demo.post(path.replace("/api/", "/reporting/api/", 1), headers=key))
+    assert again == first
+    other = refused(demo.post(path.replace("Summary", "Detail"), headers=key), 422)
+    assert other["errorCode"] == "ZAN-USAGE-REST-ERROR"
+    # Keys are the tenant's, across APIs: one used by an AQuA submit names that job.
+    aqua_key = {"Idempotency-Key": f"aqua-{time.time_ns()}"}
+    submitted = demo.post(
+        "/v1/batch-query/", json=support.stateless("select Id from Account"), headers=aqua_key
+    )
+    assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
+    assert refused(demo.post(path, headers=aqua_key), 422)["message"].startswith(
+        "This Idempotency-Key was used"
+    )
+
+
+REPORTING_JSON = "application/json;charset=UTF-8"
+
+
+def test_reporting_answers_json_with_zuoras_charset_and_aqua_keeps_its_own(
+    server: support.RunningServer, demo: httpx.Client, completed: dict[str, Any]
+) -> None:
+    """[KC-OVR]: JSON answers are application/json;charset=UTF-8, refusals of every kind too;
+    the export keeps its UTF-16 type and AQuA its plain application/json."""
+    answers = [
+        demo.get(f"/api/rest/v1/reportruns/{completed['id']}"),
+        demo.post("/reporting/api/rest/v1/reportruns", json={}),
+        demo.get(f"/api/rest/v1/reportruns/{'0' * 32}"),  # 404, the Reporting envelope
+        demo.get("/api/rest/v1/no-such-endpoint"),  # the framework's 404, same envelope
+        httpx.get(f"{server.base_url}/api/rest/v1/reportruns/{completed['id']}"),  # 401
+        demo.post("/api/rest/v1/reportruns", content=b"{nope"),  # 500, unreadable JSON
+    ]
+    for answer in answers:
+        assert answer.headers["content-type"] == REPORTING_JSON, (answer.url, answer.text)
+        assert answer.json()["success"] in {True, False}
+    exported = demo.get(f"/api/rest/v1/reportruns/export/{completed['id']}")
+    assert exported.headers["content-type"] == "text/csv;charset=utf-16"
+    aqua = demo.get(f"/v1/batch-query/jobs/{'0' * 32}")
+    assert aqua.headers["content-type"] == "application/json"
+
+
+def test_entity_id_and_entity_name_together_are_refused(
+    demo: httpx.Client, completed: dict[str, Any]
+) -> None:
+    """[OVR]: an entity is chosen by entityId or entityName; sending both is an error."""
+    path = f"/api/rest/v1/reportruns/{completed['id']}"
+    for headers in ({"entityId": "e1"}, {"entityName": "Global"}, {"entityId": "", "x": "y"}):
+        assert ok(demo.get(path, headers=headers))["id"] == completed["id"]
+    for prefix in PREFIXES:
+        both = {"entityId": "e1", "entityName": "Global"}
+        for method, where in (("GET", path), ("POST", "/api/rest/v1/reportruns")):
+            answer = demo.request(method, where.replace("/api/rest/v1", prefix, 1), headers=both)
+            found = refused(answer, 400)
+            assert found["errorCode"] == "ZAN-USAGE-REST-ERROR"
+            assert "not both" in found["message"]
+    # Credentials come first: a stranger sending both is told to authenticate.
+    anonymous = httpx.get(
+        f"{demo.base_url}{path}", headers={"entityId": "e1", "entityName": "Global"}
+    )
+    assert refused(anonymous, 401)["errorCode"] == "loginFailed"

@@ -27,9 +27,7 @@ def _app() -> typer.Typer:
     app = typer.Typer()
     app.add_typer(cli_admin.tenant_app, name="tenant")
     app.add_typer(cli_admin.user_app, name="user")
-    client_app = typer.Typer()
-    client_app.command("add")(cli_admin.client_add)
-    app.add_typer(client_app, name="client")
+    app.add_typer(cli_admin.client_app, name="client")
     return app
 
 
@@ -143,7 +141,9 @@ def test_client_add_generates_id_and_secret(
     run: Run, load: Load, tmp_path: Path, url: str | None
 ) -> None:
     _ok(run("tenant", "add", "acme"))
+    _ok(run("user", "add", "alice", "--tenant", "acme", "--password", "pw", "--admin"))
     output = _ok(run("client", "add", "--tenant", "acme"))
+    assert "acting as user alice (admin)" in output
     fields = dict(line.split(": ", 1) for line in output.splitlines() if ": " in line)
     client_id, secret = fields["client_id"], fields["client_secret"]
     assert len(client_id) == 36 and len(secret) >= 40
@@ -158,11 +158,61 @@ def test_client_add_generates_id_and_secret(
 
 def test_client_add_with_given_secret_does_not_echo_it(run: Run) -> None:
     _ok(run("tenant", "add", "acme"))
+    _ok(run("user", "add", "alice", "--tenant", "acme", "--password", "pw"))
     output = _ok(run("client", "add", "--tenant", "acme", "--client-id", "c1", "--secret", "xyz"))
     assert "client_id: c1" in output and "xyz" not in output
     assert "already exists" in _error(
         run("client", "add", "--tenant", "acme", "--client-id", "c1", "--secret", "xyz")
     )
+
+
+def test_a_client_acts_as_the_user_it_is_given(run: Run, load: Load) -> None:
+    _ok(run("tenant", "add", "acme"))
+    _ok(run("tenant", "add", "globex"))
+    assert "has no user for the client to act as" in _error(
+        run("client", "add", "--tenant", "acme", "--client-id", "c0", "--secret", "s")
+    )
+    _ok(run("user", "add", "alice", "--tenant", "acme", "--password", "pw", "--admin"))
+    _ok(run("user", "add", "bob", "--tenant", "acme", "--password", "pw"))
+    _ok(run("user", "add", "gus", "--tenant", "globex", "--password", "pw"))
+    added = _ok(run("client", "add", "--tenant", "acme", "--client-id", "c1", "--secret", "s",
+                    "--user", "bob"))  # fmt: skip
+    assert "client added to tenant acme, acting as user bob" in added
+    assert "no user of tenant 'acme'" in _error(
+        run("client", "add", "--tenant", "acme", "--client-id", "c2", "--secret", "s",
+            "--user", "gus")
+    )  # fmt: skip
+    assert [(c.client_id, c.user) for c in load()["acme"].clients] == [("c1", "bob")]
+    listing = _ok(run("client", "list"))
+    assert "c1" in listing and "user bob" in listing and "acme" in listing
+    assert "now acts as user alice (admin)" in _ok(
+        run("client", "set-user", "c1", "--user", "alice")
+    )
+    assert "alice (admin)" in _ok(run("client", "list", "--tenant", "acme"))
+    assert "Unknown tenant 'ghost'" in _error(run("client", "list", "--tenant", "ghost"))
+    assert "c1 (as alice)" in _ok(run("tenant", "list"))
+
+
+def test_removing_a_clients_user_leaves_it_acting_as_nobody(run: Run, load: Load) -> None:
+    _ok(run("tenant", "add", "acme"))
+    _ok(run("user", "add", "alice", "--tenant", "acme", "--password", "pw", "--admin"))
+    _ok(run("client", "add", "--tenant", "acme", "--client-id", "c1", "--secret", "s"))
+    grant = auth.Authenticator(load(), b"s" * 32).issue_token(
+        "c1", "s", now=dt.datetime.now(dt.UTC)
+    )
+    assert grant is not None
+    removed = run("user", "remove", "alice")
+    assert "user alice removed from tenant acme" in _ok(removed)
+    assert "c1 acts as nobody now" in removed.stderr
+    assert load()["acme"].clients[0].user is None
+    authenticator = auth.Authenticator(load(), b"s" * 32)
+    assert authenticator.bearer(grant.access_token, now=dt.datetime.now(dt.UTC)) is None
+    assert authenticator.issue_token("c1", "s", now=dt.datetime.now(dt.UTC)) is None
+    assert "nobody" in _ok(run("client", "list"))
+    assert "Unknown user 'alice'" in _error(run("user", "remove", "alice"))
+    assert "client c1 removed from tenant acme" in _ok(run("client", "remove", "c1"))
+    assert load()["acme"].clients == ()
+    assert "Unknown client 'c1'" in _error(run("client", "remove", "c1"))
 
 
 def test_set_limit(run: Run, load: Load) -> None:

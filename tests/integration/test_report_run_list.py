@@ -10,6 +10,7 @@ import pytest
 
 from aquarium.domain import tenancy
 from aquarium.domain.reporting_errors import ReportingError
+from aquarium.services import report_run_list
 from tests.integration import report_support as rs
 from tests.integration import test_runner_support as support
 from tests.integration.report_support import ADMIN, NINA, RS
@@ -163,6 +164,55 @@ def test_filters_narrow_the_list(listed: tuple[rs.Stepped, dict[str, str]]) -> N
         s, filters=[{"field": "status", "operator": "in", "value": ["INVALID", "CANCELED"]}]
     )
     assert listed_in["totalCount"] == 70
+
+
+def test_columns_filters_and_sorts_read_the_values_the_answer_shows(
+    listed: tuple[rs.Stepped, dict[str, str]],
+) -> None:
+    """Every column shows what Get Report Run shows (null where it has nothing), and a filter
+    on a column matches exactly the runs whose shown value matches: dsName is never null,
+    and what a run hides (a cancelled run's end time, rows counted before a cancel, the cancel's
+    message) neither matches a filter nor orders a sort."""
+    s, status_of = listed
+    columns = [c for c in report_run_list.LIST_COLUMNS if c != "id"]
+    shown = _list(s, columns=columns, pagination={"pageSize": 1000})["elements"]
+    assert len(shown) == 300
+    by_status: dict[str, dict[str, Any]] = {}
+    for element in shown:
+        by_status.setdefault(status_of[element["id"]], element)
+    for status, element in by_status.items():
+        document = rs.runs(s.h).get(ADMIN, element["id"])
+        for column in columns:
+            if column == "createdByUserProfile.username":
+                assert element["createdByUserProfile"] == document["createdByUserProfile"]
+                continue
+            expected = document.get(column, "Product" if column == "dsName" else None)
+            assert element[column] == expected, (status, column)
+        assert element["dsName"] == "Product"
+        assert (element["completedOn"] is not None) == (status in {"COMPLETED", "INVALID"})
+        assert (element["rowCount"] is not None) == (status == "COMPLETED")
+        assert (element["errorMessage"] is not None) == (status == "INVALID"), status
+    for column in ("dsName", "completedOn", "startedOn", "rowCount", "errorMessage", "reportType"):
+        values = Counter(
+            e[column] for e in shown if e[column] is not None
+        )  # what the answer shows, run by run
+        for value, count in list(values.items())[:3]:
+            found = _list(s, filters=[{"field": column, "operator": "=", "value": value}])
+            assert found["totalCount"] == count, (column, value)
+    hidden = _list(
+        s, filters=[{"field": "errorMessage", "operator": "contains", "value": "cancel"}]
+    )
+    assert hidden["totalCount"] == 0
+    ordered = _list(
+        s,
+        statuses=["CANCELLED", "COMPLETED"],
+        columns=["completedOn", "status"],
+        sort=[{"field": "completedOn", "direction": "desc"}],
+        pagination={"pageSize": 1000},
+    )["elements"]
+    stamps = [e["completedOn"] for e in ordered if e["completedOn"] is not None]
+    assert stamps == sorted(stamps, reverse=True)
+    assert {e["status"] for e in ordered if e["completedOn"] is None} == {"CANCELLED"}
 
 
 def test_a_user_who_is_not_an_admin_lists_only_their_runs(

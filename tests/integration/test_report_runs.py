@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from aquarium import testing
 from aquarium.domain.reporting_errors import ReportingError
 from aquarium.services import report_runs as service
 from tests.integration import report_support as rs
@@ -297,8 +298,10 @@ def test_a_stepped_run_pauses_in_each_phase(make_server: ServerFactory) -> None:
     assert s.step(run_id) == RS.QUERYDATA
     assert s.h.files_of(run_id) == []
     assert s.step(run_id) == RS.PROCESSINGDATA
-    assert rs.runs(s.h).get(ADMIN, run_id)["rowCount"] > 0
+    # The rows are counted, but they are no result until the run has COMPLETED.
+    assert "rowCount" not in rs.runs(s.h).get(ADMIN, run_id)
     assert s.step(run_id) == RS.COMPLETED
+    assert rs.runs(s.h).get(ADMIN, run_id)["rowCount"] > 0
     assert len(s.h.files_of(run_id)) == 2
 
 
@@ -321,7 +324,16 @@ def test_cancel_in_each_phase_stops_the_run_and_leaves_no_files(
     assert s.step(run_id) == RS.CANCELLED
     assert s.step(run_id) == RS.CANCELLED
     document = rs.runs(s.h).get(ADMIN, run_id)
-    assert document["status"] == "CANCELLED" and "completedOn" in document
+    # A cancelled run never completed and has no result: no completedOn, no rowCount (also
+    # when it was cancelled in PROCESSINGDATA, with its rows counted), no errorMessage.
+    assert document["status"] == "CANCELLED"
+    assert not {"completedOn", "rowCount", "errorMessage"} & set(document), document
+    listed = rs.runs(s.h).list_runs(
+        ADMIN, [], {"columns": ["completedOn", "rowCount", "errorMessage", "dsName"]}
+    )
+    [element] = [e for e in listed["elements"] if e["id"] == run_id]
+    assert element == {"id": run_id, "completedOn": None, "rowCount": None,
+                       "errorMessage": None, "dsName": "InvoiceItem"}  # fmt: skip
     assert rs.runs(s.h).cancel(ADMIN, run_id) == service.WAS_CANCELED
     assert s.h.files_of(run_id) == []
     assert s.h.disk_files() == set()
@@ -458,3 +470,37 @@ def test_last_completed_run_is_the_callers_own(make_server: ServerFactory) -> No
     with pytest.raises(ReportingError) as refused:
         rs.runs(s.h).latest(ADMIN, "f" * 32)
     assert rs.status_of(refused.value) == 404
+
+
+# -- Idempotency-Key -----------------------------------------------------------------------
+
+
+def test_an_idempotency_key_answers_the_run_it_started(make_server: ServerFactory) -> None:
+    """Two Run a Report requests with one key start one run [DEV-RUN]; the key is bound to the
+    report and view for 24 hours (Zuora's idempotent requests), whatever the body says."""
+    clock = testing.FakeClock()
+    s = rs.stepped(make_server, clock=clock)
+    service_ = rs.runs(s.h)
+    report_id = rs.save_report(s.h, BOTH)
+    first = service_.run(ADMIN, report_id, "Summary", None, "key-1")
+    again = service_.run(ADMIN, report_id, "summary", [], "key-1")
+    assert again == first
+    assert s.runner.wakes == 1
+    listed = service_.list_runs(ADMIN, [], {})
+    assert [e["id"] for e in listed["elements"]] == [first["reportRunId"]]
+    other = service_.run(ADMIN, report_id, "Summary", None, "key-2")
+    assert other != first
+    for view, report in (("Detail", report_id), ("Summary", rs.save_report(s.h, BOTH))):
+        with pytest.raises(ReportingError) as refused:
+            service_.run(ADMIN, report, view, None, "key-1")
+        assert rs.status_of(refused.value) == 422
+        assert "Idempotency-Key was used" in refused.value.message
+    with pytest.raises(ReportingError) as too_long:
+        service_.run(ADMIN, report_id, "Summary", None, "k" * 256)
+    assert rs.status_of(too_long.value) == 400
+    # A refused request records nothing: its key is free for the next one.
+    with pytest.raises(ReportingError):
+        service_.run(ADMIN, "0" * 32, "Summary", None, "key-3")
+    assert service_.run(ADMIN, report_id, "Summary", None, "key-3") != first
+    clock.advance(hours=24, seconds=1)
+    assert service_.run(ADMIN, report_id, "Summary", None, "key-1") != first

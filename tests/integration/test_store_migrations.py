@@ -253,3 +253,48 @@ def test_migrated_sessions_are_the_sessions_new_jobs_get(
         partner=partner, project=project, created_at=dt.datetime.now(dt.UTC),
     )  # fmt: skip
     assert stored == jobs_repo.session_of(new)
+
+
+def test_clients_made_before_owners_act_as_their_tenants_first_admin(fresh: sa.Engine) -> None:
+    """Migration 0009: a client gets its tenant's first admin, else its first user, else none
+    (its tokens are then refused until it is given one)."""
+    now = dt.datetime.now(dt.UTC)
+    users = [  # (name, tenant, admin, position)
+        ("bob", "acme", False, 0), ("alice", "acme", True, 1), ("ann", "acme", True, 2),
+        ("carl", "globex", False, 1), ("cora", "globex", False, 0),
+    ]  # fmt: skip
+    clients = [("c-acme", "acme"), ("c-globex", "globex"), ("c-initech", "initech")]
+    with fresh.begin() as conn:
+        command.upgrade(database.alembic_config(conn), "0008")
+        for tenant in ("acme", "globex", "initech"):
+            conn.execute(sa.text("INSERT INTO tenants (name) VALUES (:t)"), {"t": tenant})
+        for name, tenant, admin, position in users:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO tenant_users (name, tenant, password_hash, admin, position, "
+                    "created_at) VALUES (:n, :t, 'x', :a, :p, :at)"
+                ),
+                {"n": name, "t": tenant, "a": admin, "p": position, "at": now},
+            )
+        for position, (client_id, tenant) in enumerate(clients):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO tenant_clients (client_id, tenant, secret_hash, position, "
+                    "created_at) VALUES (:c, :t, 'x', :p, :at)"
+                ),
+                {"c": client_id, "t": tenant, "p": position, "at": now},
+            )
+    database.migrate(fresh)
+    clients_table = tables.tenant_clients
+    with fresh.connect() as conn:
+        rows = conn.execute(sa.select(clients_table.c.client_id, clients_table.c.owner)).all()
+    owners = {row.client_id: row.owner for row in rows}
+    assert owners == {"c-acme": "alice", "c-globex": "cora", "c-initech": None}
+    # Removing the owner leaves the client, acting as nobody.
+    with fresh.begin() as conn:
+        conn.execute(tables.tenant_users.delete().where(tables.tenant_users.c.name == "alice"))
+    with fresh.connect() as conn:
+        owner = conn.execute(
+            sa.select(clients_table.c.owner).where(clients_table.c.client_id == "c-acme")
+        ).scalar_one()
+    assert owner is None

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from aquarium.domain import errors, tenancy
-from aquarium.store import tables, tenants_repo
+from aquarium.store import logins_repo, tables, tenants_repo
 from tests.integration import test_store_migrations as support
 
 store = support.store
@@ -58,9 +58,9 @@ def test_an_empty_store(engine: sa.Engine) -> None:
 def test_round_trip(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         tenants_repo.add_tenant(conn, "acme", time_zone="Europe/Berlin")
-        tenants_repo.add_user(conn, "acme", "alice", "wonderland", admin=True)
-        tenants_repo.add_user(conn, "acme", "bob", "builder")
-        tenants_repo.add_client(conn, "acme", "acme-client", "s3cret")
+        logins_repo.add_user(conn, "acme", "alice", "wonderland", admin=True)
+        logins_repo.add_user(conn, "acme", "bob", "builder")
+        logins_repo.add_client(conn, "acme", "acme-client", "s3cret")
         limits = tenants_repo.set_limits(conn, "acme", {"file_retention_s": 60})
         limits = tenants_repo.set_limits(conn, "acme", {"segment_rows": 10})
         tenants_repo.set_pgp_key(conn, "acme", PGP_KEY)
@@ -91,8 +91,8 @@ def test_round_trip(engine: sa.Engine) -> None:
 def test_nothing_but_hashes_is_stored(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         tenants_repo.add_tenant(conn, "acme", time_zone="UTC")
-        tenants_repo.add_user(conn, "acme", "alice", "wonderland")
-        tenants_repo.add_client(conn, "acme", "cid", "s3cret-client")
+        logins_repo.add_user(conn, "acme", "alice", "wonderland")
+        logins_repo.add_client(conn, "acme", "cid", "s3cret-client")
     with engine.connect() as conn:
         rows = [
             json.dumps([str(v) for v in row])
@@ -106,8 +106,8 @@ def test_every_write_moves_the_generation_and_a_refused_one_does_not(engine: sa.
     writes: list[Callable[[sa.Connection], object]] = [
         lambda c: tenants_repo.add_tenant(c, "acme", time_zone="UTC"),
         lambda c: tenants_repo.record_tenant(c, "acme", time_zone="Asia/Tokyo"),
-        lambda c: tenants_repo.add_user(c, "acme", "alice", "pw"),
-        lambda c: tenants_repo.add_client(c, "acme", "cid", "secret"),
+        lambda c: logins_repo.add_user(c, "acme", "alice", "pw"),
+        lambda c: logins_repo.add_client(c, "acme", "cid", "secret"),
         lambda c: tenants_repo.set_limits(c, "acme", {"max_report_runs": 3}),
         lambda c: tenants_repo.set_partners(c, "acme", ["stitch"]),
         lambda c: tenants_repo.set_file_segmentation(c, "acme", True),
@@ -122,7 +122,7 @@ def test_every_write_moves_the_generation_and_a_refused_one_does_not(engine: sa.
     assert seen == sorted(set(seen)), "strictly increasing"
     before = generation(engine)
     with pytest.raises(errors.TenancyError):
-        write(engine, lambda c: tenants_repo.add_user(c, "globex", "alice", "pw"))
+        write(engine, lambda c: logins_repo.add_user(c, "globex", "alice", "pw"))
     write(engine, tenants_repo.ensure_demo)  # nothing missing: nothing written
     assert generation(engine) == before
 
@@ -130,7 +130,7 @@ def test_every_write_moves_the_generation_and_a_refused_one_does_not(engine: sa.
 def test_record_tenant_adds_or_sets_the_time_zone_and_keeps_the_rest(engine: sa.Engine) -> None:
     created = write(engine, lambda c: tenants_repo.record_tenant(c, "acme"))
     assert created == tenancy.Tenant("acme", tenancy.DEFAULT_TIME_ZONE)
-    write(engine, lambda c: tenants_repo.add_user(c, "acme", "alice", "pw"))
+    write(engine, lambda c: logins_repo.add_user(c, "acme", "alice", "pw"))
     changed = write(engine, lambda c: tenants_repo.record_tenant(c, "acme", time_zone="UTC"))
     assert changed.time_zone == "UTC" and [u.name for u in changed.users] == ["alice"]
     kept = write(engine, lambda c: tenants_repo.record_tenant(c, "acme"))
@@ -151,7 +151,7 @@ def test_ensure_demo_is_idempotent(engine: sa.Engine) -> None:
 def test_ensure_demo_completes_a_datagen_tenant(engine: sa.Engine) -> None:
     # `aquarium datagen --tenant demo` records the tenant through record_tenant, without logins.
     write(engine, lambda c: tenants_repo.record_tenant(c, "demo", time_zone="Europe/Paris"))
-    write(engine, lambda c: tenants_repo.add_user(c, "demo", "someone", "else"))
+    write(engine, lambda c: logins_repo.add_user(c, "demo", "someone", "else"))
     demo = write(engine, tenants_repo.ensure_demo)
     assert demo.time_zone == "Europe/Paris"  # an existing tenant keeps its settings
     assert [u.name for u in demo.users] == ["someone", "demo"]
@@ -161,7 +161,7 @@ def test_ensure_demo_completes_a_datagen_tenant(engine: sa.Engine) -> None:
 
 def test_ensure_demo_leaves_a_demo_login_of_another_tenant_alone(engine: sa.Engine) -> None:
     write(engine, lambda c: tenants_repo.add_tenant(c, "acme", time_zone="UTC"))
-    write(engine, lambda c: tenants_repo.add_user(c, "acme", "demo", "not-demo"))
+    write(engine, lambda c: logins_repo.add_user(c, "acme", "demo", "not-demo"))
     demo = write(engine, tenants_repo.ensure_demo)
     assert demo.users == () and len(demo.clients) == 1
     assert [u.name for u in tenant(engine, "acme").users] == ["demo"]
@@ -170,19 +170,20 @@ def test_ensure_demo_leaves_a_demo_login_of_another_tenant_alone(engine: sa.Engi
 def test_logins_are_unique_across_tenants(engine: sa.Engine) -> None:
     write(engine, lambda c: tenants_repo.add_tenant(c, "acme", time_zone="UTC"))
     write(engine, lambda c: tenants_repo.add_tenant(c, "globex", time_zone="UTC"))
-    write(engine, lambda c: tenants_repo.add_user(c, "acme", "alice", "pw"))
-    write(engine, lambda c: tenants_repo.add_client(c, "acme", "cid", "secret"))
+    write(engine, lambda c: logins_repo.add_user(c, "acme", "alice", "pw"))
+    write(engine, lambda c: logins_repo.add_client(c, "acme", "cid", "secret"))
     for name in ("globex", "acme"):
         with pytest.raises(errors.TenancyError) as refused:
-            write(engine, lambda c, t=name: tenants_repo.add_user(c, t, "alice", "other"))
+            write(engine, lambda c, t=name: logins_repo.add_user(c, t, "alice", "other"))
         assert refused.value.reason == "user 'alice' already exists (tenant 'acme')"
+    write(engine, lambda c: logins_repo.add_user(c, "globex", "gus", "pw"))
     with pytest.raises(errors.TenancyError) as refused:
-        write(engine, lambda c: tenants_repo.add_client(c, "globex", "cid", "secret"))
+        write(engine, lambda c: logins_repo.add_client(c, "globex", "cid", "secret"))
     assert refused.value.reason == "client 'cid' already exists (tenant 'acme')"
     # A user and a client may share a name: they are looked up in different places.
-    write(engine, lambda c: tenants_repo.add_client(c, "globex", "alice", "secret"))
+    write(engine, lambda c: logins_repo.add_client(c, "globex", "alice", "secret"))
     assert [u.name for u in tenant(engine, "acme").users] == ["alice"]
-    assert tenant(engine, "globex").users == ()
+    assert [u.name for u in tenant(engine, "globex").users] == ["gus"]
     # put_tenant goes through the same primary key.
     taken = tenancy.Tenant("initech", "UTC", users=tenant(engine, "acme").users)
     with pytest.raises(errors.TenancyError, match=r"(?i)user 'alice' already exists"):
@@ -199,9 +200,9 @@ def test_racing_writers_all_land_and_one_name_goes_to_one_tenant(engine: sa.Engi
     def add(index: int) -> None:
         barrier.wait()
         try:
-            write(engine, lambda c: tenants_repo.add_user(c, "acme", f"u{index}", "pw"))
+            write(engine, lambda c: logins_repo.add_user(c, "acme", f"u{index}", "pw"))
             owner = "globex" if index % 2 else "acme"
-            write(engine, lambda c: tenants_repo.add_user(c, owner, "shared", "pw"))
+            write(engine, lambda c: logins_repo.add_user(c, owner, "shared", "pw"))
             outcomes.append("added")
         except errors.TenancyError as exc:
             outcomes.append(exc.reason)
@@ -239,13 +240,13 @@ def test_bad_tenant_name_refused(engine: sa.Engine, name: str) -> None:
 
 REFUSALS: list[tuple[Callable[[sa.Connection], object], str]] = [
     (lambda c: tenants_repo.add_tenant(c, "acme", time_zone="UTC"), "tenant 'acme' already exists"),
-    (lambda c: tenants_repo.add_user(c, "acme", "al:ice", "pw"), "user name 'al:ice' must be non-"),
-    (lambda c: tenants_repo.add_user(c, "acme", "", "pw"), "user name '' must be non-empty"),
-    (lambda c: tenants_repo.add_user(c, "acme", " al", "pw"), "without ':' or surrounding spaces"),
-    (lambda c: tenants_repo.add_user(c, "acme", "x" * 256, "pw"), "longer than 255 characters"),
-    (lambda c: tenants_repo.add_user(c, "acme", "alice", ""), "the password must not be empty"),
-    (lambda c: tenants_repo.add_client(c, "acme", "c\n", "s"), "client id 'c\\n' must be non-"),
-    (lambda c: tenants_repo.add_client(c, "acme", "cid", ""), "the client secret must not be em"),
+    (lambda c: logins_repo.add_user(c, "acme", "al:ice", "pw"), "user name 'al:ice' must be non-"),
+    (lambda c: logins_repo.add_user(c, "acme", "", "pw"), "user name '' must be non-empty"),
+    (lambda c: logins_repo.add_user(c, "acme", " al", "pw"), "without ':' or surrounding spaces"),
+    (lambda c: logins_repo.add_user(c, "acme", "x" * 256, "pw"), "longer than 255 characters"),
+    (lambda c: logins_repo.add_user(c, "acme", "alice", ""), "the password must not be empty"),
+    (lambda c: logins_repo.add_client(c, "acme", "c\n", "s"), "client id 'c\\n' must be non-"),
+    (lambda c: logins_repo.add_client(c, "acme", "cid", ""), "the client secret must not be em"),
     (lambda c: tenants_repo.set_limits(c, "acme", {"nope": 1}), "unknown limit 'nope'; known lim"),
     (lambda c: tenants_repo.set_limits(c, "acme", {"segment_rows": 0}), "limit segment_rows: mu"),
     (
@@ -279,8 +280,8 @@ def test_refusals_say_what_is_wrong(
 
 
 CHANGES_OF_GHOST: list[Callable[[sa.Connection], object]] = [
-    lambda c: tenants_repo.add_user(c, "ghost", "alice", "pw"),
-    lambda c: tenants_repo.add_client(c, "ghost", "cid", "secret"),
+    lambda c: logins_repo.add_user(c, "ghost", "alice", "pw"),
+    lambda c: logins_repo.add_client(c, "ghost", "cid", "secret"),
     lambda c: tenants_repo.set_limits(c, "ghost", {"segment_rows": 5}),
     lambda c: tenants_repo.set_partners(c, "ghost", ["stitch"]),
     lambda c: tenants_repo.set_file_segmentation(c, "ghost", True),
@@ -315,13 +316,13 @@ def test_put_tenant_replaces_a_placeholder_and_every_setting(engine: sa.Engine) 
     with engine.begin() as conn:  # as a migration would make it for a tenant that jobs name
         conn.execute(tables.tenants.insert().values(name="acme"))
     assert tenant(engine, "acme") == tenancy.Tenant("acme", tenancy.DEFAULT_TIME_ZONE)
-    write(engine, lambda c: tenants_repo.add_user(c, "acme", "old", "pw"))
+    write(engine, lambda c: logins_repo.add_user(c, "acme", "old", "pw"))
     whole = tenancy.Tenant(
         "acme",
         "Asia/Tokyo",
         limits=tenancy.Limits(segment_rows=7),
         users=(tenancy.User("alice", tenancy.hash_secret("pw"), admin=True),),
-        clients=(tenancy.OAuthClient("cid", tenancy.hash_secret("s")),),
+        clients=(tenancy.OAuthClient("cid", tenancy.hash_secret("s"), user="alice"),),
         partners=("stitch",),
         file_segmentation=True,
         pgp_public_key=PGP_KEY,

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from aquarium.domain import errors, tenancy
-from aquarium.store import database, tables, tenants_file, tenants_repo
+from aquarium.store import database, logins_repo, tables, tenants_file, tenants_repo
 from tests.integration import test_store_migrations as support
 
 PGP_KEY = (
@@ -114,7 +114,8 @@ def test_a_legacy_file_is_imported_whole_and_kept_as_a_backup(
         ("alice", HASHES["wonderland"], True),
         ("bob", HASHES["builder"], False),
     ]
-    assert acme.clients == (tenancy.OAuthClient("acme-client", HASHES["s3cret"]),)
+    # A client from before owners acts as the tenant's first admin.
+    assert acme.clients == (tenancy.OAuthClient("acme-client", HASHES["s3cret"], "alice"),)
     assert acme.partners == ("stitch", "fivetran")
     assert acme.file_segmentation is True and acme.pgp_public_key == PGP_KEY
     assert found["globex"] == tenancy.Tenant("globex", "UTC")
@@ -139,7 +140,7 @@ def test_a_file_is_imported_once_and_later_changes_stay(url: str | None, tmp_pat
     raw = write_legacy(tmp_path, legacy_document())
     with database.opened(url, tmp_path) as engine, engine.begin() as conn:
         tenants_repo.record_tenant(conn, "acme", time_zone="Asia/Tokyo")
-        tenants_repo.add_user(conn, "acme", "carol", "pw")
+        logins_repo.add_user(conn, "acme", "carol", "pw")
     # The backup put back (or a crash between the import and the rename): not imported again.
     (tmp_path / tenants_file.TENANTS_FILE).write_bytes(raw)
     acme = stored(url, tmp_path)["acme"]
@@ -235,7 +236,7 @@ def test_a_malformed_file_imports_nothing_and_says_where(
 def test_a_login_some_other_tenant_has_imports_nothing(url: str | None, tmp_path: Path) -> None:
     with database.opened(url, tmp_path) as engine, engine.begin() as conn:
         tenants_repo.add_tenant(conn, "initech", time_zone="UTC")
-        tenants_repo.add_user(conn, "initech", "bob", "pw")
+        logins_repo.add_user(conn, "initech", "bob", "pw")
     write_legacy(tmp_path, legacy_document())
     with pytest.raises(errors.TenantsFileError) as caught:
         database.open_metadata(url, tmp_path)

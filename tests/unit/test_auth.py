@@ -37,7 +37,7 @@ def tenants() -> dict[str, tenancy.Tenant]:
         name="demo",
         time_zone="America/Los_Angeles",
         users=(tenancy.User("demo", auth.hash_secret("demo"), admin=True),),
-        clients=(tenancy.OAuthClient(CLIENT_ID, auth.hash_secret("demo")),),
+        clients=(tenancy.OAuthClient(CLIENT_ID, auth.hash_secret("demo"), user="demo"),),
     )
     acme = tenancy.Tenant(
         name="acme",
@@ -162,11 +162,51 @@ def test_token_round_trip(authenticator: auth.Authenticator) -> None:
     assert list(wire) == ["access_token", "token_type", "expires_in", "scope", "jti"]
     assert wire["token_type"] == "bearer"
     assert wire["expires_in"] == 3599
-    assert f"user.{CLIENT_ID}" in grant.scope.split(" ")
+    assert "user.demo" in grant.scope.split(" ")
     principal = authenticator.bearer(grant.access_token, now=NOW + dt.timedelta(seconds=3598))
+    # The client acts as the user it belongs to: the user's name and rights (reference 2.2).
     assert principal == tenancy.Principal(
-        "demo", CLIENT_ID, admin=False, how=tenancy.AuthMethod.BEARER
+        "demo", "demo", admin=True, how=tenancy.AuthMethod.BEARER, client=CLIENT_ID
     )
+
+
+def _owned(user: tenancy.User | None, *, owner: str | None) -> dict[str, tenancy.Tenant]:
+    demo = tenancy.Tenant(
+        name="demo",
+        time_zone="UTC",
+        users=() if user is None else (user,),
+        clients=(tenancy.OAuthClient(CLIENT_ID, auth.hash_secret("demo"), user=owner),),
+    )
+    other = tenancy.Tenant(
+        name="other", time_zone="UTC", users=(tenancy.User("olga", auth.hash_secret("o"), True),)
+    )
+    return {"demo": demo, "other": other}
+
+
+def test_a_token_acts_as_whoever_owns_the_client_now() -> None:
+    alice = tenancy.User("alice", auth.hash_secret("a"), admin=False)
+    bob = tenancy.User("bob", auth.hash_secret("b"), admin=True)
+    before = _owned(alice, owner="alice")
+    grant = auth.Authenticator(before, SECRET).issue_token(CLIENT_ID, "demo", now=NOW)
+    assert grant is not None
+    principal = auth.Authenticator(before, SECRET).bearer(grant.access_token, now=NOW)
+    assert principal is not None and (principal.name, principal.admin) == ("alice", False)
+    after = _owned(bob, owner="bob")
+    principal = auth.Authenticator(after, SECRET).bearer(grant.access_token, now=NOW)
+    assert principal is not None and (principal.name, principal.admin) == ("bob", True)
+
+
+@pytest.mark.parametrize("owner", [None, "gone", "olga"], ids=["none", "removed", "foreign"])
+def test_a_client_of_nobody_gets_no_token_and_its_tokens_stop(owner: str | None) -> None:
+    alice = tenancy.User("alice", auth.hash_secret("a"), admin=True)
+    grant = auth.Authenticator(_owned(alice, owner="alice"), SECRET).issue_token(
+        CLIENT_ID, "demo", now=NOW
+    )
+    assert grant is not None
+    # The owner went (the store set it to null), or names a user of no tenant or another one.
+    orphaned = auth.Authenticator(_owned(None, owner=owner), SECRET)
+    assert orphaned.bearer(grant.access_token, now=NOW) is None
+    assert orphaned.issue_token(CLIENT_ID, "demo", now=NOW) is None
 
 
 def test_tokens_survive_a_restart(
@@ -347,7 +387,8 @@ def test_a_signature_differing_only_in_unused_base64_bits_is_refused() -> None:
     tenant = tenancy.Tenant(
         name="demo",
         time_zone="UTC",
-        clients=(tenancy.OAuthClient("cid", tenancy.hash_secret("s")),),
+        users=(tenancy.User("u", tenancy.hash_secret("p")),),
+        clients=(tenancy.OAuthClient("cid", tenancy.hash_secret("s"), user="u"),),
     )
     authenticator = auth.Authenticator({"demo": tenant}, b"k" * 32)
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -59,9 +59,9 @@ def test_a_tampered_or_foreign_cookie_is_nobody(codec: sessions.SessionCodec) ->
 
 
 def test_an_oauth_token_is_not_a_session() -> None:
-    client = tenancy.OAuthClient("c1", auth.hash_secret("secret"))
+    client = tenancy.OAuthClient("c1", auth.hash_secret("secret"), user=USER.name)
     authenticator = auth.Authenticator(
-        {"demo": tenancy.Tenant("demo", "UTC", clients=(client,))}, SECRET
+        {"demo": tenancy.Tenant("demo", "UTC", users=(USER,), clients=(client,))}, SECRET
     )
     grant = authenticator.issue_token("c1", "secret", now=dt.datetime.now(dt.UTC))
     assert grant is not None

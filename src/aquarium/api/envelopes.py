@@ -107,6 +107,22 @@ def crud(words: Words, *, challenge: bool = False) -> Envelope:
     return envelope
 
 
+#: Zuora's Reporting service answers JSON as ``application/json;charset=UTF-8`` [KC-OVR]
+#: (reference reporting.md 3.1); AQuA's documented answers say ``application/json`` alone.
+REPORTING_MEDIA_TYPE = "application/json;charset=UTF-8"
+
+
+class ReportingJSONResponse(JSONResponse):
+    """A JSON answer of the Reporting API, success or refusal, with Zuora's charset."""
+
+    media_type = REPORTING_MEDIA_TYPE
+
+
+def reporting_ok(response: object) -> ReportingJSONResponse:
+    """``{"success": true, "response": ...}`` (reference 3.2)."""
+    return ReportingJSONResponse({"success": True, "response": response})
+
+
 def reporting_document(message: str, code: str) -> dict[str, object]:
     """``{"success": false, "response": "<JSON string>", "links": null}`` (reference 3.3)."""
     inner = {"errorId": str(uuid.uuid4()), "message": message, "errorCode": code}
@@ -118,7 +134,7 @@ def reporting(words: Words) -> Envelope:
         request: Request, error: errors.AquariumError, status: int, code: str | None
     ) -> Response:
         assert code is not None, "every Reporting row names its errorCode"
-        return _json(reporting_document(words(error), code), status)
+        return ReportingJSONResponse(reporting_document(words(error), code), status_code=status)
 
     return envelope
 

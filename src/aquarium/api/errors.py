@@ -212,6 +212,20 @@ def _could_not_read(error: errors.AquariumError) -> str:
     return f"Could not read JSON: {error.reason}"
 
 
+#: The class's own words in the Reporting envelope (Zuora's whole text, given by the service).
+_REPORTING_OWN = envelopes.reporting(envelopes.own_message)
+#: Reporting refusals of an unknown thing and of a caller without the right (pages answer so too).
+REPORTING_NOT_FOUND: Kinds = (
+    reporting_errors.ReportNotFound,
+    reporting_errors.ReportRunNotFound,
+    reporting_errors.LabelNotFound,
+)
+REPORTING_NOT_ALLOWED: Kinds = (
+    reporting_errors.ReportDeleteNotAllowed,
+    reporting_errors.ReportRunCancelNotAllowed,
+    reporting_errors.AdministratorRequired,
+)
+
 REPORTING = Table(
     Family.REPORTING,
     (
@@ -228,35 +242,17 @@ REPORTING = Table(
             (reporting_errors.UnreadableJson, reporting_errors.RequestBodyMissing),
             500,
             REST_ERROR,
-            envelopes.reporting(envelopes.own_message),
+            _REPORTING_OWN,
         ),
-        Row(
-            (reporting_errors.MissingParameter,),
-            400,
-            REST_ERROR,
-            envelopes.reporting(envelopes.own_message),
-        ),
+        Row((reporting_errors.MissingParameter,), 400, REST_ERROR, _REPORTING_OWN),
         Row((errors.RouteNotFound,), 404, REST_ERROR, envelopes.reporting(envelopes.own_message)),
         Row(
             (errors.MethodNotAllowed,), 405, REST_ERROR, envelopes.reporting(envelopes.own_message)
         ),
-        Row(
-            (
-                reporting_errors.ReportNotFound,
-                reporting_errors.ReportRunNotFound,
-                reporting_errors.LabelNotFound,
-            ),
-            404,
-            USAGE_ERROR,
-            envelopes.reporting(envelopes.own_message),
-        ),
-        Row(
-            (reporting_errors.ReportDeleteNotAllowed, reporting_errors.ReportRunCancelNotAllowed),
-            403,
-            USAGE_ERROR,
-            envelopes.reporting(envelopes.own_message),
-        ),
-        Row((errors.ApiUnavailable,), 503, USAGE_ERROR, envelopes.reporting(envelopes.own_message)),
+        Row(REPORTING_NOT_FOUND, 404, USAGE_ERROR, _REPORTING_OWN),
+        Row(REPORTING_NOT_ALLOWED, 403, USAGE_ERROR, _REPORTING_OWN),
+        Row((reporting_errors.IdempotencyKeyReused,), 422, USAGE_ERROR, _REPORTING_OWN),
+        Row((errors.ApiUnavailable,), 503, USAGE_ERROR, _REPORTING_OWN),
         # Every other refusal of what was asked is a 400 usage error; ReportingError itself last,
         # so a new kind of Reporting refusal is one too until it is given a row of its own.
         Row(
@@ -267,6 +263,7 @@ REPORTING = Table(
                 reporting_errors.ReportResultsExpired,
                 reporting_errors.NoCompletedRun,
                 reporting_errors.InvalidReportingRequest,
+                reporting_errors.EntityConflict,
                 errors.ReportDefinitionError,
                 reporting_errors.ReportingError,
             ),
@@ -376,9 +373,7 @@ WEB = Table(
                 errors.RouteNotFound,
                 errors.ApiUnavailable,
                 errors.InvalidJobId,
-                reporting_errors.ReportNotFound,
-                reporting_errors.ReportRunNotFound,
-                reporting_errors.LabelNotFound,
+                *REPORTING_NOT_FOUND,
             ),
             404,
             None,
@@ -391,11 +386,7 @@ WEB = Table(
             envelopes.page(pages.NOT_CANCELLABLE),
         ),
         Row(
-            (
-                errors.JobCancelNotAllowed,
-                reporting_errors.ReportDeleteNotAllowed,
-                reporting_errors.ReportRunCancelNotAllowed,
-            ),
+            (errors.JobCancelNotAllowed, *REPORTING_NOT_ALLOWED),
             403,
             None,
             envelopes.page(pages.NOT_ALLOWED),

@@ -17,15 +17,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from aquarium.api import body, deps
+from aquarium.api import body, deps, envelopes
 from aquarium.domain import errors, tenancy
-from aquarium.services import report_labels, reports
+from aquarium.services import report_admin, report_labels, reports
 
 PREFIXES = ("/api/rest/v1", "/reporting/api/rest/v1")
 router = APIRouter(tags=["Reporting: report definitions"])
 
 
-Caller = Annotated[tenancy.Principal, Depends(deps.principal)]
+def reporting_caller(request: Request) -> tenancy.Principal:
+    """The caller (HTTP 401 first), then Zuora's entity headers: ``entityId`` or
+    ``entityName``, not both (HTTP 400)."""
+    caller = deps.principal(request)
+    headers = request.headers
+    reports.check_entity_headers(headers.get("entityid"), headers.get("entityname"))
+    return caller
+
+
+Caller = Annotated[tenancy.Principal, Depends(reporting_caller)]
 
 
 def _service(request: Request) -> reports.ReportService:
@@ -39,12 +48,15 @@ def _labels(request: Request) -> report_labels.ReportLabelService:
     return report_labels.ReportLabelService(_service(request))
 
 
+def _admin(request: Request) -> report_admin.ReportAdminService:
+    return report_admin.ReportAdminService(_service(request))
+
+
 async def _body_or_none(request: Request) -> object:
     return await body.json_body_or_none(request, deps.services(request).settings.max_body_bytes)
 
 
-def _ok(response: Any) -> JSONResponse:
-    return JSONResponse({"success": True, "response": response})
+_ok = envelopes.reporting_ok
 
 
 async def create_report(request: Request, caller: Caller) -> JSONResponse:
@@ -135,6 +147,21 @@ def reports_by_label(label_id: str, request: Request, caller: Caller) -> JSONRes
     )
 
 
+def get_settings(request: Request, caller: Caller) -> JSONResponse:
+    """The tenant's Reporting settings: ``{"emailDomains": [...]}`` (empty: any domain)."""
+    return _ok(_admin(request).settings(caller))
+
+
+async def update_settings(request: Request, caller: Caller) -> JSONResponse:
+    """Replace the tenant's ``emailDomains`` (administrators)."""
+    return _ok(_admin(request).update_settings(caller, await _body_or_none(request)))
+
+
+async def transfer_ownership(request: Request, caller: Caller) -> JSONResponse:
+    """Give ``reportIds`` or ``reportNames`` to ``newOwnerUserId`` (administrators)."""
+    return _ok(_admin(request).transfer(caller, await _body_or_none(request)))
+
+
 def reports_by_no_label() -> JSONResponse:
     """Without a label id: HTTP 405, as Zuora answers."""
     raise report_labels.method_not_allowed()
@@ -145,6 +172,8 @@ ROUTES: tuple[tuple[str, Callable[..., Any], str, str], ...] = (
     ("/reports", list_reports, "GET", "List My Reports"),
     ("/reports/search", search_reports, "GET", "Search reports by name"),
     ("/reports/copy", copy_report, "POST", "Copy a report"),
+    # Before /reports/{report_id}, whose Save would take it for a report id.
+    ("/reports/transfer-ownership", transfer_ownership, "POST", "Transfer report ownership"),
     ("/reports/report/{report_id}", get_report, "GET", "Get a report by id"),
     ("/reports/{report_id}", update_report, "POST", "Save (update) a report"),
     ("/reports/{report_id}", delete_report, "DELETE", "Delete a report"),
@@ -161,6 +190,8 @@ ROUTES: tuple[tuple[str, Callable[..., Any], str, str], ...] = (
         "Get reports by label",
     ),
     ("/reports/reportlabels", reports_by_no_label, "GET", "Get reports by label (no label id)"),
+    ("/settings", get_settings, "GET", "Get tenant settings"),
+    ("/settings", update_settings, "POST", "Update tenant settings"),
 )
 
 Route = tuple[str, Callable[..., Any], str, str]

@@ -7,17 +7,15 @@ the export uses the Reporting envelope; errors are raised and ``api/errors.py`` 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from aquarium.api import body, deps, report_routes
-from aquarium.domain import errors, tenancy
+from aquarium.api import body, deps, envelopes, report_routes
+from aquarium.domain import errors
 from aquarium.services import report_runs
 
 router = APIRouter(tags=["Reporting: report runs"])
-Caller = Annotated[tenancy.Principal, Depends(deps.principal)]
+Caller = report_routes.Caller
 
 
 def _service(request: Request) -> report_runs.ReportRunService:
@@ -27,8 +25,7 @@ def _service(request: Request) -> report_runs.ReportRunService:
     return found
 
 
-def _ok(response: Any) -> JSONResponse:
-    return JSONResponse({"success": True, "response": response})
+_ok = envelopes.reporting_ok
 
 
 async def _optional_json(request: Request) -> object:
@@ -36,10 +33,12 @@ async def _optional_json(request: Request) -> object:
 
 
 async def run_report(report_id: str, request: Request, caller: Caller) -> JSONResponse:
-    """Run the report in ``viewType`` (Detail or Summary); the body may override its filters."""
+    """Run the report in ``viewType`` (Detail or Summary); the body may override its filters.
+    An ``Idempotency-Key`` sent again within 24 hours answers the run it started."""
     payload = await _optional_json(request)
     view_type = request.query_params.get("viewType")
-    return _ok(_service(request).run(caller, report_id, view_type, payload))
+    key = request.headers.get("idempotency-key")
+    return _ok(_service(request).run(caller, report_id, view_type, payload, key))
 
 
 def get_run(run_id: str, request: Request, caller: Caller) -> JSONResponse:

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from aquarium.cli import common
 from aquarium.domain import errors, tenancy
-from aquarium.store import database, tenants_repo
+from aquarium.store import database, logins_repo, tables, tenants_repo
 
 DEFAULT_DATA_DIR = Path(".aquarium")
 DEFAULT_TIME_ZONE = "America/Los_Angeles"
@@ -100,7 +100,7 @@ def tenant_list(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl 
     for name in sorted(tenants):
         tenant = tenants[name]
         users = ", ".join(f"{u.name} (admin)" if u.admin else u.name for u in tenant.users)
-        clients = ", ".join(client.client_id for client in tenant.clients)
+        clients = ", ".join(f"{c.client_id} (as {c.user or 'nobody'})" for c in tenant.clients)
         segmentation = "on" if tenant.file_segmentation else "off"
         table.add_row(name, tenant.time_zone, users or "-", clients or "-", segmentation)
     Console().print(table)
@@ -195,12 +195,53 @@ def user_add(
     _in_store(
         data_dir,
         database_url,
-        lambda c: tenants_repo.add_user(c, tenant, user, password, admin=admin),
+        lambda c: logins_repo.add_user(c, tenant, user, password, admin=admin),
     )
     typer.echo(f"user {user} added to tenant {tenant}{' (admin)' if admin else ''}")
 
 
+@user_app.command("remove")
+def user_remove(
+    user: Annotated[str, typer.Argument(help="The user name.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Remove a user: its password, sessions and its OAuth clients' tokens stop working."""
+
+    def remove(conn: sa.Connection) -> tuple[str, list[str]]:
+        tenant = logins_repo.remove_user(conn, user)
+        found = tenants_repo.get_tenant(conn, tenant)
+        clients = [] if found is None else found.clients
+        return tenant, [client.client_id for client in clients if client.user is None]
+
+    tenant, orphans = _in_store(data_dir, database_url, remove)
+    typer.echo(f"user {user} removed from tenant {tenant}")
+    for client_id in orphans:
+        typer.echo(
+            f"client {client_id} acts as nobody now (its tokens are refused): give it a user "
+            f"with 'aquarium client set-user {client_id} --user NAME'",
+            err=True,
+        )
+
+
 # -- client ----------------------------------------------------------------------------------------
+
+ClientUser = Annotated[
+    str | None,
+    typer.Option(
+        "--user",
+        help="The user of the tenant the client acts as (its rights and name); default: the "
+        "tenant's first admin.",
+    ),
+]
+
+
+def _acting_as(tenant: tenancy.Tenant | None, client: tenancy.OAuthClient) -> str:
+    """``user alice (admin)``, or ``nobody`` for a client whose user is gone."""
+    user = tenant.user(client.user) if tenant is not None and client.user else None
+    if user is None:
+        return "nobody"
+    return f"user {user.name}{' (admin)' if user.admin else ''}"
 
 
 @client_app.command("add")
@@ -212,20 +253,73 @@ def client_add(
     secret: Annotated[
         str | None, typer.Option("--secret", help="Default: a new random secret, shown once.")
     ] = None,
+    user: ClientUser = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Add an OAuth client to a tenant; a generated id and secret are printed this once only."""
+    """Add an OAuth client to a tenant, acting as one of its users (its rights, its name on
+    what the client makes); a generated id and secret are printed this once only."""
     chosen_id = str(uuid.uuid4()) if client_id is None else client_id
     chosen_secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES) if secret is None else secret
-    _in_store(
-        data_dir,
-        database_url,
-        lambda c: tenants_repo.add_client(c, tenant, chosen_id, chosen_secret),
-    )
-    typer.echo(f"client added to tenant {tenant}")
+
+    def add(conn: sa.Connection) -> str:
+        client = logins_repo.add_client(conn, tenant, chosen_id, chosen_secret, user=user)
+        return _acting_as(tenants_repo.get_tenant(conn, tenant), client)
+
+    acting_as = _in_store(data_dir, database_url, add)
+    typer.echo(f"client added to tenant {tenant}, acting as {acting_as}")
     typer.echo(f"client_id: {chosen_id}")
     if secret is None:
         # Only the hash is stored: this is the one chance to see it.
         typer.echo(f"client_secret: {chosen_secret}")
         typer.echo("Store the secret now; it cannot be shown again.", err=True)
+
+
+@client_app.command("list")
+def client_list(
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant's.")] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Show every OAuth client with its tenant and the user it acts as."""
+    tenants = _in_store(data_dir, database_url, tenants_repo.all_tenants)
+    if tenant is not None and tenant not in tenants:
+        raise _fail(errors.TenancyError(f"unknown tenant {tenant!r}"))
+    table = Table(title=f"OAuth clients in {data_dir}")
+    for column in ("client id", "tenant", "acts as"):
+        table.add_column(column, overflow="fold")
+    for name in sorted(tenants) if tenant is None else [tenant]:
+        for client in tenants[name].clients:
+            table.add_row(client.client_id, name, _acting_as(tenants[name], client))
+    Console().print(table)
+
+
+@client_app.command("set-user")
+def client_set_user(
+    client_id: Annotated[str, typer.Argument(help="The client id.")],
+    user: Annotated[
+        str, typer.Option("--user", help="A user of the client's tenant for it to act as.")
+    ],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Make an OAuth client act as another user of its tenant (its tokens too, at once)."""
+
+    def change(conn: sa.Connection) -> str:
+        client = logins_repo.set_client_user(conn, client_id, user)
+        key = tables.tenant_clients.c.client_id
+        tenant = tenants_repo.login_tenant(conn, key, client_id)
+        return _acting_as(None if tenant is None else tenants_repo.get_tenant(conn, tenant), client)
+
+    typer.echo(f"client {client_id} now acts as {_in_store(data_dir, database_url, change)}")
+
+
+@client_app.command("remove")
+def client_remove(
+    client_id: Annotated[str, typer.Argument(help="The client id.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Remove an OAuth client; its tokens stop working."""
+    tenant = _in_store(data_dir, database_url, lambda c: logins_repo.remove_client(c, client_id))
+    typer.echo(f"client {client_id} removed from tenant {tenant}")

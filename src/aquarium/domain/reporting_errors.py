@@ -42,6 +42,11 @@ class ReportRunCancelNotAllowed(ReportingError):
     """Only the user who started the run or a tenant administrator may cancel it."""
 
 
+class AdministratorRequired(ReportingError):
+    """Only a tenant administrator may do this (update tenant settings [TUPD], transfer report
+    ownership: Zuora's Reporting Administrator role [XFER])."""
+
+
 class ReportRunNotCancellable(ReportingError):
     """The run has finished (COMPLETED, ERROR, INVALID): a cancel changes nothing."""
 
@@ -62,6 +67,10 @@ class InvalidReportingRequest(ReportingError):
     """A parameter or body value Zuora's validation refuses; the message says which and why."""
 
 
+class EntityConflict(ReportingError):
+    """Both ``entityId`` and ``entityName`` headers were sent; Zuora takes one [OVR]."""
+
+
 class MissingParameter(ReportingError):
     """A required query parameter is absent (Spring's ``Required ... parameter`` words)."""
 
@@ -72,3 +81,8 @@ class UnreadableJson(ReportingError):
 
 class RequestBodyMissing(ReportingError):
     """An endpoint that reads a body got none (Spring's words)."""
+
+
+class IdempotencyKeyReused(ReportingError):
+    """An ``Idempotency-Key`` named another operation in the last 24 hours (Zuora: HTTP 422,
+    "a mismatch of tenant IDs, URLs or HTTP methods")."""

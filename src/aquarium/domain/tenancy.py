@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -116,10 +116,17 @@ class User:
 
 @dataclass(frozen=True)
 class OAuthClient:
-    """An OAuth client (``client_credentials`` grant). Ids are unique across tenants."""
+    """An OAuth client (``client_credentials`` grant). Ids are unique across tenants.
+
+    In Zuora an OAuth client belongs to a user and acts as that user (reference reporting.md
+    2.2: the ``/reporting`` paths take OAuth only). ``user`` names that user of the same tenant;
+    ``None`` (its user was removed) means the client acts as nobody: its tokens are refused.
+    """
 
     client_id: str
     secret_hash: str
+    #: the user of the tenant the client acts as (rights and name); ``None``: nobody
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,20 +150,36 @@ class Tenant:
         """The OAuth client with ``client_id``, or ``None``."""
         return next((client for client in self.clients if client.client_id == client_id), None)
 
+    def default_client_user(self) -> str | None:
+        """Who a client given no user acts as: the first admin user, else the first user (in
+        order of creation); ``None`` for a tenant without users."""
+        return default_client_user(self.users)
+
     def accepts_partner(self, partner: str) -> bool:
         """Whether a job may name ``partner`` (any partner when none are configured)."""
         return not self.partners or partner in self.partners
 
 
+def default_client_user(users: Sequence[User]) -> str | None:
+    """The user an OAuth client acts as when none is named: the first admin of ``users``, else
+    the first of them; ``None`` when there are none. Migration 0009 gave every client that
+    existed before owners this same user."""
+    chosen = next((user for user in users if user.admin), users[0] if users else None)
+    return None if chosen is None else chosen.name
+
+
 @dataclass(frozen=True)
 class Principal:
-    """Who a request acts as: a user (Basic, headers) or an OAuth client (bearer token)."""
+    """Who a request acts as: a user, signed in (Basic, headers, the Job Finder) or through one
+    of the user's OAuth clients (bearer token)."""
 
     tenant: str
-    #: the user name, or the OAuth client id for a bearer token
+    #: the user name (for a bearer token: the user the OAuth client acts as)
     name: str
     admin: bool
     how: AuthMethod
+    #: the OAuth client id when the request came with one of its bearer tokens
+    client: str | None = None
 
 
 def hash_secret(secret: str) -> str:

@@ -22,8 +22,8 @@ from aquarium.services import aqua_request, aqua_wire, job_cache, run_service
 from aquarium.store import database, jobs_repo, runs_repo
 from aquarium.zoql import check, plan, translate
 
-IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
-MAX_IDEMPOTENCY_KEY = 255
+IDEMPOTENCY_WINDOW = run_service.IDEMPOTENCY_WINDOW
+MAX_IDEMPOTENCY_KEY = run_service.MAX_IDEMPOTENCY_KEY
 
 log = observability.logger(__name__)
 

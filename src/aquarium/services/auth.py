@@ -9,8 +9,12 @@ Bearer tokens are self-contained and survive restarts::
 
     base64url(JSON {"tenant", "client", "exp", "jti"}) "." base64url(HMAC-SHA256(secret, payload))
 
-signed with the server secret in ``DATA_DIR/secret.key``. A token stops working when it expires,
-when the server secret changes, or when its client is removed from the tenant.
+signed with the server secret in ``DATA_DIR/secret.key``. A token acts as the user its client
+belongs to (``OAuthClient.user``: that user's name and rights, as in Zuora, where an OAuth
+client acts as the user it was made for), looked up at each request: a client given another
+user acts as that one from the next request on. A token stops working when it expires, when the
+server secret changes, when its client is removed, or when the client has no user (its user was
+removed); such a client gets no new token either.
 
 Every method answers ``None`` for anything that does not authenticate (unknown user, wrong
 password, garbage header, tampered or expired token) and never raises for bad input, so the edge
@@ -92,6 +96,8 @@ class _Login:
     name: str
     admin: bool
     secret_hash: str
+    #: a client's user (whom its tokens act as); ``None`` for users, and for a client of nobody
+    user: str | None = None
 
 
 class Authenticator:
@@ -120,7 +126,9 @@ class Authenticator:
                 login = _Login(tenant.name, user.name, user.admin, user.password_hash)
                 self._users[user.name] = login
             for client in tenant.clients:
-                login = _Login(tenant.name, client.client_id, False, client.secret_hash)
+                login = _Login(
+                    tenant.name, client.client_id, False, client.secret_hash, client.user
+                )
                 self._clients[client.client_id] = login
         self._cache_entries = cache_entries
         self._cache: collections.OrderedDict[bytes, _Login] = collections.OrderedDict()
@@ -147,9 +155,10 @@ class Authenticator:
         self, client_id: str, client_secret: str, *, now: dt.datetime
     ) -> TokenGrant | None:
         """A bearer token for the client, valid :data:`TOKEN_LIFETIME_S` from ``now``; ``None``
-        when the id or secret is wrong."""
+        when the id or secret is wrong, or the client acts as nobody (its user is gone)."""
         login = self._check(self._clients, "client", client_id, client_secret)
-        if login is None:
+        user = None if login is None else self._user_of(login)
+        if login is None or user is None:
             return None
         jti = str(uuid.uuid4())
         payload = {
@@ -160,12 +169,12 @@ class Authenticator:
         }
         body = _b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
         token = f"{body}.{_b64encode(self._sign(body))}"
-        scope = f"entity.{login.tenant} tenant.{login.tenant} user.{login.name}"
+        scope = f"entity.{login.tenant} tenant.{login.tenant} user.{user.name}"
         return TokenGrant(access_token=token, scope=scope, jti=jti)
 
     def bearer(self, token: str, *, now: dt.datetime) -> tenancy.Principal | None:
-        """The client a token was issued to, or ``None`` when it is malformed, forged, expired,
-        or its client no longer exists."""
+        """The user the token's client acts as, or ``None`` when the token is malformed, forged
+        or expired, or its client no longer exists or acts as nobody."""
         payload = self._verified_payload(token)
         if payload is None:
             return None
@@ -177,7 +186,10 @@ class Authenticator:
         login = self._clients.get(client)
         if login is None or login.tenant != tenant:
             return None
-        return _principal(login, tenancy.AuthMethod.BEARER)
+        user = self._user_of(login)
+        if user is None:
+            return None
+        return _principal(user, tenancy.AuthMethod.BEARER, client=login.name)
 
     # -- HTTP --------------------------------------------------------------------------------------
 
@@ -211,6 +223,11 @@ class Authenticator:
         return None if pair is None else self.basic(*pair)
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _user_of(self, client: _Login) -> _Login | None:
+        """The user of the client's own tenant it acts as; ``None`` when it has none."""
+        user = self._users.get(client.user) if client.user is not None else None
+        return user if user is not None and user.tenant == client.tenant else None
 
     def _check(
         self, logins: Mapping[str, _Login], kind: str, name: str, secret: str
@@ -326,8 +343,12 @@ def _read_secret(path: Path) -> bytes:
     return secret
 
 
-def _principal(login: _Login, how: tenancy.AuthMethod) -> tenancy.Principal:
-    return tenancy.Principal(tenant=login.tenant, name=login.name, admin=login.admin, how=how)
+def _principal(
+    login: _Login, how: tenancy.AuthMethod, *, client: str | None = None
+) -> tenancy.Principal:
+    return tenancy.Principal(
+        tenant=login.tenant, name=login.name, admin=login.admin, how=how, client=client
+    )
 
 
 def _b64encode(data: bytes) -> str:

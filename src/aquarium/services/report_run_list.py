@@ -1,6 +1,11 @@
 """The Reporting run list's request (``POST /reportruns``): statuses, columns, paging, sort,
 filters, read and checked (CONTRACT.md "List runs"); and its elements.
 
+Each wire column names one column of ``report_runs_repo.RUNS`` (:data:`LIST_COLUMNS`), and a
+filter, a sort and an element's value all read that column: what a filter matches is exactly
+what the answer shows (``dsName`` included; ``completedOn``, ``rowCount`` and ``errorMessage``
+only where the run's status gives them, ``report_runs_repo.SHOWN``).
+
 Every refusal is a ``reporting_errors.InvalidReportingRequest`` naming what is wrong and what is
 allowed.
 """
@@ -18,7 +23,7 @@ from aquarium.store import report_runs_repo
 RS = jobs.ReportRunStatus
 MAX_LIST_PAGE_SIZE = 1_000  # runs per page of the run list
 DEFAULT_LIST_PAGE_SIZE = 250
-# Wire column names of the run list -> report_runs columns.
+# Wire column names of the run list -> report_runs_repo.RUNS columns (ReportRunRecord fields).
 LIST_COLUMNS: Mapping[str, str] = {
     "id": "id",
     "reportId": "report_id",
@@ -28,10 +33,10 @@ LIST_COLUMNS: Mapping[str, str] = {
     "status": "status",
     "startedOn": "created_at",
     "updatedOn": "updated_at",
-    "completedOn": "finished_at",
+    "completedOn": "completed_at",
     "createdByUserProfile.username": "created_by",
-    "rowCount": "row_count",
-    "errorMessage": "message",
+    "rowCount": "result_rows",
+    "errorMessage": "error_message",
 }
 DEFAULT_COLUMNS = (
     "reportId",
@@ -47,13 +52,34 @@ NUMBER_COLUMNS = frozenset({"rowCount"})
 STATUS_ALIASES = {"CANCELED": RS.CANCELLED}
 
 
-def element(document: Mapping[str, Any], columns: Sequence[str]) -> dict[str, Any]:
-    element: dict[str, Any] = {"id": document["id"]}
+def timestamp(value: dt.datetime | None) -> str | None:
+    """``2018-04-13T02:11:38.464+0000`` (UTC, milliseconds) or None."""
+    if value is None:
+        return None
+    utc = value.astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
+
+
+def wire_value(run: report_runs_repo.ReportRunRecord, column: str) -> Any:
+    """The value of the wire ``column`` for ``run``: its :data:`LIST_COLUMNS` field, as JSON."""
+    value = getattr(run, LIST_COLUMNS[column])
+    if column in TIME_COLUMNS:
+        return timestamp(value)
+    if column == "status":
+        return run.status.value
+    return value
+
+
+def element(run: report_runs_repo.ReportRunRecord, columns: Sequence[str]) -> dict[str, Any]:
+    """The run as a list element: ``id`` and the asked columns (the user name nested as
+    ``{"createdByUserProfile": {"username": ...}}``, as the column's name says)."""
+    element: dict[str, Any] = {"id": run.id}
     for column in columns:
+        value = wire_value(run, column)
         if column == "createdByUserProfile.username":
-            element["createdByUserProfile"] = document["createdByUserProfile"]
+            element["createdByUserProfile"] = {"username": value}
         else:
-            element[column] = document.get(column)
+            element[column] = value
     return element
 
 

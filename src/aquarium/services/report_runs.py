@@ -16,24 +16,32 @@ silent (IMPL, also in docs/reporting.md):
 - A run-time filter override (the Run a Report body, an array of filter groups) replaces the
   report's saved filters for that run; bad filters are refused at once (HTTP 400), while a
   definition that cannot serve the requested view makes the run INVALID.
+- ``Idempotency-Key`` on Run a Report [DEV-RUN]: as Zuora's REST API documents idempotent
+  requests, a key names the run it started for 24 hours, and the same key on the same operation
+  (the report and view type) answers that run again, whatever the body; the key on another
+  operation (another report, view type, or an AQuA submit: keys are the tenant's) is HTTP 422.
+  Only a request that started a run records its key; a refused one can be sent again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+
 from aquarium import observability
 from aquarium.domain import errors, ids, jobs, reporting_errors, runs, tenancy
 from aquarium.domain import notifier as notifier_port
 from aquarium.export import report_output
 from aquarium.services import report_run_list, run_service
-from aquarium.store import database, report_runs_repo, reports_repo, runs_repo
+from aquarium.store import database, jobs_repo, report_runs_repo, reports_repo, runs_repo
 from aquarium.zoql import check, report_plan
 
 log = observability.logger(__name__)
@@ -45,12 +53,7 @@ EXPORT_FAILED = "There are errors when exporting the report."
 MAX_PAGE_SIZE = 10_000  # report data rows per page
 
 
-def timestamp(value: dt.datetime | None) -> str | None:
-    """``2018-04-13T02:11:38.464+0000`` (UTC, milliseconds) or None."""
-    if value is None:
-        return None
-    utc = value.astimezone(dt.UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
+timestamp = report_run_list.timestamp
 
 
 def _run_not_found(run_id: str) -> reporting_errors.ReportRunNotFound:
@@ -64,42 +67,79 @@ class ReportRunService(run_service.RunService):
 
     # -- run ------------------------------------------------------------------------------
     def run(
-        self, caller: tenancy.Principal, report_id: str, view_type: str | None, body: object
+        self,
+        caller: tenancy.Principal,
+        report_id: str,
+        view_type: str | None,
+        body: object,
+        idempotency_key: str | None = None,
     ) -> dict[str, str]:
-        """Start a run of the report in ``view_type``; ``{"reportRunId": ...}``."""
+        """Start a run of the report in ``view_type``; ``{"reportRunId": ...}``. With an
+        ``idempotency_key`` used for the same report and view in the last 24 hours: that run."""
         tenant = self._tenant(caller)
         view = _view_type(view_type)
         overrides = _overrides(body)
+        key = _idempotency_key(idempotency_key)
+        operation = _operation_hash(report_id, view)
         now = self.clock.now()
-        with self.metadata.begin() as conn:
-            report = reports_repo.get(conn, tenant.name, report_id)
-            if report is None:
-                raise reporting_errors.ReportNotFound(
-                    f"An error occurred. The report with ID {report_id} does not exist."
-                )
-            if overrides is not None:
-                self._check_overrides(report.ds_name, overrides, tenant, now)
-            run_id = ids.new_id()
-            report_runs_repo.insert(
-                conn,
-                report_runs_repo.NewReportRun(
-                    id=run_id,
-                    tenant=tenant.name,
-                    report_id=report.id,
-                    report_name=report.name,
-                    ds_name=report.ds_name,
-                    view_type=view,
-                    definition=report.definition,
-                    filters_json=None if overrides is None else json.dumps(overrides),
-                    created_by=caller.name,
-                    created_at=now,
-                ),
-            )
+        try:
+            with self.metadata.begin() as conn:
+                replay = None if key is None else _replayed(conn, tenant.name, key, operation, now)
+                if replay is not None:
+                    return replay
+                run_id = self._insert(conn, caller, tenant, report_id, view, overrides, now)
+                if key is not None:
+                    jobs_repo.record_idempotency(conn, tenant.name, key, operation, run_id, now)
+        except sa.exc.IntegrityError:
+            # PostgreSQL: a concurrent request with the same new key committed first.
+            if key is None:
+                raise
+            with self.metadata.begin() as conn:
+                replay = _replayed(conn, tenant.name, key, operation, now)
+            if replay is None:
+                raise
+            return replay
         observability.JOBS.labels("report", RS.STARTED.value).inc()
         log.info("report run started", run_id=run_id, tenant=tenant.name, report_id=report_id)
         self.notifier.job_changed(tenant.name, run_id)
         self.runner.wake()
         return {"reportRunId": run_id}
+
+    def _insert(
+        self,
+        conn: sa.Connection,
+        caller: tenancy.Principal,
+        tenant: tenancy.Tenant,
+        report_id: str,
+        view: str,
+        overrides: list[Any] | None,
+        now: dt.datetime,
+    ) -> str:
+        """A new run of the report, STARTED; its id."""
+        report = reports_repo.get(conn, tenant.name, report_id)
+        if report is None:
+            raise reporting_errors.ReportNotFound(
+                f"An error occurred. The report with ID {report_id} does not exist."
+            )
+        if overrides is not None:
+            self._check_overrides(report.ds_name, overrides, tenant, now)
+        run_id = ids.new_id()
+        report_runs_repo.insert(
+            conn,
+            report_runs_repo.NewReportRun(
+                id=run_id,
+                tenant=tenant.name,
+                report_id=report.id,
+                report_name=report.name,
+                ds_name=report.ds_name,
+                view_type=view,
+                definition=report.definition,
+                filters_json=None if overrides is None else json.dumps(overrides),
+                created_by=caller.name,
+                created_at=now,
+            ),
+        )
+        return run_id
 
     def _check_overrides(
         self, ds_name: str, overrides: list[Any], tenant: tenancy.Tenant, now: dt.datetime
@@ -124,6 +164,10 @@ class ReportRunService(run_service.RunService):
     def get(self, caller: tenancy.Principal, run_id: str) -> dict[str, Any]:
         return self.document(self._get(caller, run_id))
 
+    def record(self, caller: tenancy.Principal, run_id: str) -> report_runs_repo.ReportRunRecord:
+        """The stored run (for the Job Finder's pages); ``ReportRunNotFound`` when unknown."""
+        return self._get(caller, run_id)
+
     def latest(self, caller: tenancy.Principal, report_id: str) -> dict[str, Any]:
         """The caller's latest COMPLETED run of the report in the last 60 days [LAST]."""
         tenant = self._tenant(caller)
@@ -140,24 +184,15 @@ class ReportRunService(run_service.RunService):
         return self.document(found)
 
     def document(self, run: report_runs_repo.ReportRunRecord) -> dict[str, Any]:
-        """A run as Get Report Run answers it [GRR]."""
-        found: dict[str, Any] = {
-            "id": run.id,
-            "reportId": run.report_id,
-            "reportName": run.report_name,
-            "reportType": run.view_type,
-            "status": run.status.value,
-            "startedOn": timestamp(run.created_at),
-            "updatedOn": timestamp(run.updated_at),
-            "createdByUserProfile": {"username": run.created_by},
-            "reportDefinition": self._definition(run),
-        }
-        if run.finished_at is not None:
-            found["completedOn"] = timestamp(run.finished_at)
-        if run.row_count is not None:
-            found["rowCount"] = run.row_count
-        if run.message and run.status in {RS.ERROR, RS.INVALID}:
-            found["errorMessage"] = run.message
+        """A run as Get Report Run answers it [GRR]; ``completedOn`` once it ended on its own
+        (not CANCELLED), ``rowCount`` only once COMPLETED, ``errorMessage`` only for ERROR and
+        INVALID (``report_runs_repo.SHOWN``, the values the run list shows and filters on)."""
+        found: dict[str, Any] = report_run_list.element(run, _DOCUMENT_COLUMNS)
+        found["reportDefinition"] = self._definition(run)
+        for column in _WHEN_SET:
+            value = report_run_list.wire_value(run, column)
+            if value is not None and value != "":
+                found[column] = value
         return found
 
     def _definition(self, run: report_runs_repo.ReportRunRecord) -> str:
@@ -194,7 +229,7 @@ class ReportRunService(run_service.RunService):
             raise reporting_errors.ReportRunNotCompleted(reason)
         found = self._result(caller, run, run.data_file_id)
         page = report_output.read_page(found.path, max(start - 1, 0), size)
-        return {"page": page, "size": size, "offset": start, "total": run.row_count or 0}
+        return {"page": page, "size": size, "offset": start, "total": run.result_rows or 0}
 
     def export(
         self, caller: tenancy.Principal, run_id: str, pivoted: str | None
@@ -258,9 +293,7 @@ class ReportRunService(run_service.RunService):
             "totalPage": math.ceil(total / request.page_size),
             "currentPage": request.page,
             "pageSize": request.page_size,
-            "elements": [
-                report_run_list.element(self.document(run), request.columns) for run in page
-            ],
+            "elements": [report_run_list.element(run, request.columns) for run in page],
         }
 
     # -- cancel ---------------------------------------------------------------------------
@@ -297,6 +330,17 @@ class ReportRunService(run_service.RunService):
 
 
 _VIEW_FIELDS = ("rowFields", "colFields", "valFields", "selectedFields")
+#: Get Report Run's members, in order (after ``id``); then those of :data:`_WHEN_SET` that apply.
+_DOCUMENT_COLUMNS = (
+    "reportId",
+    "reportName",
+    "reportType",
+    "status",
+    "startedOn",
+    "updatedOn",
+    "createdByUserProfile.username",
+)
+_WHEN_SET = ("completedOn", "rowCount", "errorMessage")
 
 
 def _not_ready(run: report_runs_repo.ReportRunRecord) -> str | None:
@@ -316,6 +360,43 @@ def _view_type(value: str | None) -> str:
     raise reporting_errors.InvalidReportingRequest(
         f"The viewType {value} is not valid: use Detail or Summary."
     )
+
+
+def _idempotency_key(value: str | None) -> str | None:
+    """The ``Idempotency-Key`` header's value; ``None`` when absent or empty."""
+    if not value:
+        return None
+    if len(value) > run_service.MAX_IDEMPOTENCY_KEY:
+        raise reporting_errors.InvalidReportingRequest(
+            f"The Idempotency-Key header is limited to {run_service.MAX_IDEMPOTENCY_KEY} "
+            "characters."
+        )
+    return value
+
+
+def _operation_hash(report_id: str, view: str) -> str:
+    """What an Idempotency-Key is bound to: running this report in this view."""
+    operation = json.dumps(["reporting", "run a report", report_id, view])
+    return hashlib.sha256(operation.encode("utf-8")).hexdigest()
+
+
+def _replayed(
+    conn: sa.Connection, tenant: str, key: str, operation: str, now: dt.datetime
+) -> dict[str, str] | None:
+    """The answer that started a run with ``key`` in the last 24 hours, or None; the key used
+    for another operation is ``IdempotencyKeyReused``."""
+    found = jobs_repo.find_idempotency(
+        conn, tenant, key, since=now - run_service.IDEMPOTENCY_WINDOW
+    )
+    if found is None:
+        return None
+    bound_to, run_id = found
+    if bound_to != operation:
+        raise reporting_errors.IdempotencyKeyReused(
+            "This Idempotency-Key was used in the last 24 hours for another request (another "
+            "report, view type or API)."
+        )
+    return {"reportRunId": run_id}
 
 
 def _overrides(body: object) -> list[Any] | None:

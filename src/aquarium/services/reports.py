@@ -331,6 +331,17 @@ class ReportService:
             raise reporting_errors.InvalidReportingRequest(exc.describe()) from None
 
 
+ENTITY_CONFLICT = "Send either the entityId or the entityName header, not both."
+
+
+def check_entity_headers(entity_id: str | None, entity_name: str | None) -> None:
+    """Zuora picks a multi-entity tenant's entity from ``entityId`` *or* ``entityName``; both
+    at once is an error [OVR] (its words are not documented: these are Aquarium's). A tenant
+    here is one entity, so either header alone is accepted and changes nothing."""
+    if (entity_id or "").strip() and (entity_name or "").strip():
+        raise reporting_errors.EntityConflict(ENTITY_CONFLICT)
+
+
 def in_my_reports(caller: tenancy.Principal, record: reports_repo.ReportRecord) -> bool:
     """Whether ``record`` is in the caller's My Reports: theirs, with no label or that label."""
     home = labels_repo.root_id(caller.tenant, labels_repo.MY_REPORTS)

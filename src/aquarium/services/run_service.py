@@ -3,6 +3,7 @@ caller's tenant, and the result files a run published."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,12 @@ from aquarium.domain import tenancy
 from aquarium.runner import base as runner_base
 from aquarium.storage import base as storage
 from aquarium.store import database, files_repo
+
+#: How long an ``Idempotency-Key`` names what it made: Zuora removes a key 24 hours after it is
+#: set (developer.zuora.com, "Idempotent requests"); the key goes sooner with its run's purge.
+IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
+#: Zuora: "The value should be less than 255 characters long."
+MAX_IDEMPOTENCY_KEY = 255
 
 
 @dataclass(frozen=True)

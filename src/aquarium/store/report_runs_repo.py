@@ -43,24 +43,53 @@ class NewReportRun:
 
 @dataclass(frozen=True, kw_only=True)
 class ReportRunRecord(NewReportRun, runs_repo.Lifecycle):
-    """One stored report run: its definition, what happened since, its results."""
+    """One stored report run: its definition, what happened since, its results.
+
+    ``completed_at``, ``result_rows`` and ``error_message`` are what the Reporting API shows
+    (:data:`SHOWN`), computed by the same SQL a run list filters and sorts on.
+    """
 
     status: jobs.ReportRunStatus
     row_count: int | None
     data_file_id: str | None
     export_file_id: str | None
     pivoted_file_id: str | None
+    #: when it ended on its own (COMPLETED, ERROR, INVALID); None while in progress and for a
+    #: CANCELLED run, which was stopped and never completed
+    completed_at: dt.datetime | None
+    #: the result's row count once COMPLETED; None before and for runs with no result
+    result_rows: int | None
+    #: why an ERROR or INVALID run failed; None for every other status
+    error_message: str | None
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(ReportRunRecord))
 _PARTICULARS = ("report_id", "ds_name", "view_type", "definition", "filters_json")
 _RESULTS = ("row_count", "data_file_id", "export_file_id", "pivoted_file_id")
+_FAILED = (RS.ERROR.value, RS.INVALID.value)
+#: Runs that ended on their own (a cancelled one was stopped: it never completed).
+_ENDED = (RS.COMPLETED.value, *_FAILED)
+
+
+def _when(condition: sa.ColumnElement[bool], value: sa.ColumnElement[Any]) -> sa.Case[Any]:
+    return sa.case((condition, value), else_=sa.null())
+
+
+#: What the Reporting API shows of a run's end, by the status it ended in: the values of the run
+#: document and the run list's columns, filters and sorts alike (one definition, so a filter
+#: never matches a value the answer hides).
+SHOWN = (
+    _when(R.c.status.in_(_ENDED), R.c.finished_at).label("completed_at"),
+    _when(R.c.status == RS.COMPLETED.value, RR.c.row_count).label("result_rows"),
+    _when(R.c.status.in_(_FAILED), R.c.message).label("error_message"),
+)
 #: A report run as one row, its columns named as the record's fields.
 RUNS = (
     sa.select(
         *(R.c[name] for name in runs_repo.FIELDS if name not in {"name", "kind", "session"}),
         R.c.name.label("report_name"),
         *(RR.c[name] for name in (*_PARTICULARS, *_RESULTS)),
+        *SHOWN,
     )
     .select_from(sa.join(R, RR, RR.c.run_id == R.c.id))
     .where(R.c.kind == KIND.value)
@@ -69,6 +98,8 @@ RUNS = (
 V = RUNS.c
 #: Columns a list may sort or filter by.
 COLUMNS = frozenset(V.keys())
+#: Columns holding times (compared as they are shown, to the millisecond).
+TIME_COLUMNS = frozenset({"created_at", "updated_at", "completed_at", "started_at", "finished_at"})
 #: Operators a list filter may use.
 FILTER_OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "contains", "in")
 
@@ -136,9 +167,40 @@ class RunFilter:
     value: object
 
 
+#: Times are shown to the millisecond (``2018-04-13T02:11:38.464+0000``): a filter compares a
+#: stored time as shown, so ``=`` a shown value finds its run whatever the microseconds.
+SHOWN_TIME_STEP = dt.timedelta(milliseconds=1)
+
+
+def _shown_instant(value: object) -> tuple[dt.datetime, dt.datetime]:
+    """``[start, end)``: the stored times shown as ``value`` (a datetime) is."""
+    assert isinstance(value, dt.datetime)
+    start = value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return start, start + SHOWN_TIME_STEP
+
+
+def _time_condition(column: sa.ColumnElement[Any], found: RunFilter) -> sa.ColumnElement[bool]:
+    if found.operator == "in":
+        assert isinstance(found.value, list | tuple)
+        spans = [_shown_instant(value) for value in found.value]
+        return sa.or_(*(sa.and_(column >= start, column < end) for start, end in spans))
+    start, end = _shown_instant(found.value)
+    conditions: dict[str, sa.ColumnElement[bool]] = {
+        "=": sa.and_(column >= start, column < end),
+        "!=": sa.or_(column < start, column >= end),
+        ">": column >= end,
+        ">=": column >= start,
+        "<": column < start,
+        "<=": column < end,
+    }
+    return conditions[found.operator]
+
+
 def _condition(found: RunFilter) -> sa.ColumnElement[bool]:
     column = V[found.column]
     value = found.value
+    if found.column in TIME_COLUMNS:
+        return _time_condition(column, found)
     if found.operator == "contains":
         text = str(value).lower()
         for special in ("!", "%", "_"):

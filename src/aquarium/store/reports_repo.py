@@ -91,3 +91,18 @@ def list_for_tenant(conn: sa.Connection, tenant: str) -> list[ReportRecord]:
 def delete(conn: sa.Connection, tenant: str, report_id: str) -> bool:
     result = conn.execute(R.delete().where(R.c.id == report_id, R.c.tenant == tenant))
     return result.rowcount == 1
+
+
+def set_owner(conn: sa.Connection, record: ReportRecord) -> bool:
+    """Write ``record``'s creator (its owner), labels and ``updated_*`` (a transfer of
+    ownership); ``False`` when there is no such report."""
+    values = {
+        "created_by": record.created_by,
+        "updated_by": record.updated_by,
+        "updated_at": record.updated_at,
+        "label_ids": json.dumps(list(record.label_ids)),
+    }
+    result = conn.execute(
+        R.update().where(R.c.id == record.id, R.c.tenant == record.tenant).values(**values)
+    )
+    return result.rowcount == 1

@@ -295,6 +295,23 @@ report_labels = sa.Table(
     sa.Index("ix_report_labels_tenant_parent_id", "tenant", "parent_id"),
 )
 
+# The Reporting API's tenant settings (services/report_admin.py): one row per tenant that set
+# them; a tenant without a row has the defaults (no email domain restriction).
+report_settings = sa.Table(
+    "report_settings",
+    metadata,
+    sa.Column(
+        "tenant",
+        sa.String(TENANT),
+        sa.ForeignKey("tenants.name", ondelete="CASCADE", name="fk_report_settings_tenant_tenants"),
+        primary_key=True,
+    ),
+    # The email domains scheduled report results may go to, a JSON array (empty: any).
+    sa.Column("email_domains", sa.Text(), nullable=False, server_default=sa.text("'[]'")),
+    sa.Column("updated_by", sa.String(NAME), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
 # Tenants (store/tenants_repo.py): configuration, logins and settings, shared by every node.
 # ``tenants.name`` is what every other table's ``tenant`` column holds. Every column but the name
 # has a server default, so a placeholder row for a tenant that jobs name can be made with the
@@ -340,6 +357,8 @@ tenant_users = sa.Table(
 )
 
 # OAuth clients (client_credentials); the id alone names the tenant, so it is unique overall.
+# A client acts as its owner, a user of the same tenant (tenants_repo checks the tenant);
+# removing that user leaves the client with no owner, and its tokens are refused.
 tenant_clients = sa.Table(
     "tenant_clients",
     metadata,
@@ -348,7 +367,16 @@ tenant_clients = sa.Table(
     sa.Column("secret_hash", sa.Text(), nullable=False),
     sa.Column("position", sa.Integer(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column(
+        "owner",
+        sa.String(NAME),
+        sa.ForeignKey(
+            "tenant_users.name", ondelete="SET NULL", name="fk_tenant_clients_owner_tenant_users"
+        ),
+        nullable=True,
+    ),
     sa.Index("ix_tenant_clients_tenant", "tenant"),
+    sa.Index("ix_tenant_clients_owner", "owner"),
 )
 
 # The partner ids a tenant accepts for stateful jobs; none at all means any partner.

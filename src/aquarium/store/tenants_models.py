@@ -198,6 +198,9 @@ class UserModel(_Strict):
 class ClientModel(_Strict):
     client_id: ClientId
     secret_hash: SecretHash
+    #: the user of the tenant the client acts as; absent (files from before owners): the
+    #: tenant's first admin user, else its first user (``domain.tenancy.default_client_user``)
+    user: UserName | None = None
 
 
 class TenantModel(_Strict):
@@ -211,14 +214,32 @@ class TenantModel(_Strict):
     file_segmentation: bool = False
     pgp_public_key: PgpKey | None = None
 
+    @pydantic.model_validator(mode="after")
+    def _clients_act_as_own_users(self) -> TenantModel:
+        names = {user.name for user in self.users}
+        for index, client in enumerate(self.clients):
+            if client.user is not None and client.user not in names:
+                raise PydanticCustomError(
+                    "client_user",
+                    "clients[{index}].user: {user} is no user of this tenant",
+                    {"index": index, "user": repr(client.user)},
+                )
+        return self
+
     def to_domain(self, name: str) -> tenancy.Tenant:
-        """The tenant called ``name`` (repeated partner ids once, in their first place)."""
+        """The tenant called ``name`` (repeated partner ids once, in their first place); a
+        client without a user acts as the tenant's default one."""
+        users = tuple(tenancy.User(u.name, u.password_hash, u.admin) for u in self.users)
+        default_user = tenancy.default_client_user(users)
         return tenancy.Tenant(
             name=name,
             time_zone=self.time_zone,
             limits=self.limits.applied_to(tenancy.Limits()),
-            users=tuple(tenancy.User(u.name, u.password_hash, u.admin) for u in self.users),
-            clients=tuple(tenancy.OAuthClient(c.client_id, c.secret_hash) for c in self.clients),
+            users=users,
+            clients=tuple(
+                tenancy.OAuthClient(c.client_id, c.secret_hash, c.user or default_user)
+                for c in self.clients
+            ),
             partners=tuple(dict.fromkeys(self.partners)),
             file_segmentation=self.file_segmentation,
             pgp_public_key=self.pgp_public_key,

@@ -143,40 +143,8 @@ def record_tenant(
     if not _exists(conn, name):
         _insert_tenant(conn, tenancy.Tenant(name, time_zone or tenancy.DEFAULT_TIME_ZONE), at)
     elif time_zone is not None:
-        _update(conn, name, at, time_zone=time_zone)
-    return _required(conn, name)
-
-
-def add_user(
-    conn: sa.Connection,
-    tenant: str,
-    user: str,
-    password: str,
-    *,
-    admin: bool = False,
-    at: dt.datetime | None = None,
-) -> tenancy.User:
-    """Add a login to ``tenant``. User names are unique across all tenants (Basic has no tenant)."""
-    models.check(models.USER_NAME, user)
-    models.check(models.PASSWORD, password)
-    created = tenancy.User(name=user, password_hash=tenancy.hash_secret(password), admin=admin)
-    at = count_change(conn, at)
-    _update(conn, tenant, at)
-    _insert_users(conn, tenant, [created], at)
-    return created
-
-
-def add_client(
-    conn: sa.Connection, tenant: str, client_id: str, secret: str, *, at: dt.datetime | None = None
-) -> tenancy.OAuthClient:
-    """Add an OAuth client to ``tenant``. Client ids are unique across all tenants."""
-    models.check(models.CLIENT_ID, client_id)
-    models.check(models.CLIENT_SECRET, secret)
-    created = tenancy.OAuthClient(client_id=client_id, secret_hash=tenancy.hash_secret(secret))
-    at = count_change(conn, at)
-    _update(conn, tenant, at)
-    _insert_clients(conn, tenant, [created], at)
-    return created
+        touch(conn, name, at, time_zone=time_zone)
+    return required_tenant(conn, name)
 
 
 def set_limits(
@@ -189,7 +157,7 @@ def set_limits(
     if stored is None:
         raise _unknown(tenant)
     merged = {**_stored_limits(tenant, stored).overrides(), **given}
-    _update(conn, tenant, at, limits=json.dumps(merged, sort_keys=True))
+    touch(conn, tenant, at, limits=json.dumps(merged, sort_keys=True))
     return models.check_limits(merged).applied_to(tenancy.Limits())
 
 
@@ -203,7 +171,7 @@ def set_partners(
     given: list[str] = models.check(models.PARTNERS, list(partners), root="partners")
     cleaned = tuple(dict.fromkeys(given))
     at = count_change(conn, at)
-    _update(conn, tenant, at)
+    touch(conn, tenant, at)
     _insert_partners(conn, tenant, cleaned)
     return cleaned
 
@@ -212,7 +180,7 @@ def set_file_segmentation(
     conn: sa.Connection, tenant: str, enabled: bool, *, at: dt.datetime | None = None
 ) -> None:
     """Switch the file segmentation feature of ``tenant`` on or off."""
-    _update(conn, tenant, count_change(conn, at), file_segmentation=enabled)
+    touch(conn, tenant, count_change(conn, at), file_segmentation=enabled)
 
 
 def set_pgp_key(
@@ -220,7 +188,7 @@ def set_pgp_key(
 ) -> None:
     """Set (or with ``None`` remove) the ASCII-armoured PGP public key results are encrypted to."""
     key = None if armored_key is None else models.check(models.PGP_KEY, armored_key)
-    _update(conn, tenant, count_change(conn, at), pgp_public_key=key)
+    touch(conn, tenant, count_change(conn, at), pgp_public_key=key)
 
 
 def ensure_demo(conn: sa.Connection, *, at: dt.datetime | None = None) -> tenancy.Tenant:
@@ -232,17 +200,23 @@ def ensure_demo(conn: sa.Connection, *, at: dt.datetime | None = None) -> tenanc
     Returns the demo tenant as stored.
     """
     if not _demo_missing(conn):
-        return _required(conn, DEMO_TENANT)
+        return required_tenant(conn, DEMO_TENANT)
     user = tenancy.User(DEMO_USER, tenancy.hash_secret(DEMO_PASSWORD), admin=True)
-    client = tenancy.OAuthClient(DEMO_CLIENT_ID, tenancy.hash_secret(DEMO_CLIENT_SECRET))
+    client = tenancy.OAuthClient(
+        DEMO_CLIENT_ID, tenancy.hash_secret(DEMO_CLIENT_SECRET), user=DEMO_USER
+    )
     at = count_change(conn, at)
     if not _exists(conn, DEMO_TENANT):
         _insert_tenant(conn, tenancy.Tenant(DEMO_TENANT, DEMO_TIME_ZONE), at)
-    if _owner(conn, U.c.tenant, U.c.name, DEMO_USER) is None:
-        _insert_users(conn, DEMO_TENANT, [user], at)
-    if _owner(conn, C.c.tenant, C.c.client_id, DEMO_CLIENT_ID) is None:
-        _insert_clients(conn, DEMO_TENANT, [client], at)
-    return _required(conn, DEMO_TENANT)
+    if login_tenant(conn, U.c.name, DEMO_USER) is None:
+        insert_users(conn, DEMO_TENANT, [user], at)
+    if login_tenant(conn, C.c.client_id, DEMO_CLIENT_ID) is None:
+        if login_tenant(conn, U.c.name, DEMO_USER) != DEMO_TENANT:
+            # The demo user is another tenant's: the client acts as the demo tenant's default.
+            users = required_tenant(conn, DEMO_TENANT).users
+            client = dataclasses.replace(client, user=tenancy.default_client_user(users))
+        insert_clients(conn, DEMO_TENANT, [client], at)
+    return required_tenant(conn, DEMO_TENANT)
 
 
 def put_tenant(
@@ -255,11 +229,11 @@ def put_tenant(
     if not _exists(conn, tenant.name):
         _insert_tenant(conn, tenant, at)
         return
-    _update(conn, tenant.name, at, **_tenant_values(tenant))
+    touch(conn, tenant.name, at, **_tenant_values(tenant))
     for table in (U, C):
         conn.execute(sa.delete(table).where(table.c.tenant == tenant.name))
-    _insert_users(conn, tenant.name, tenant.users, at)
-    _insert_clients(conn, tenant.name, tenant.clients, at)
+    insert_users(conn, tenant.name, tenant.users, at)
+    insert_clients(conn, tenant.name, tenant.clients, at)
     _insert_partners(conn, tenant.name, tenant.partners)
 
 
@@ -283,14 +257,14 @@ def _unknown(name: str) -> errors.TenancyError:
     return errors.TenancyError(f"unknown tenant {name!r}")
 
 
-def _required(conn: sa.Connection, name: str) -> tenancy.Tenant:
+def required_tenant(conn: sa.Connection, name: str) -> tenancy.Tenant:
     found = get_tenant(conn, name)
     if found is None:
         raise _unknown(name)
     return found
 
 
-def _update(conn: sa.Connection, name: str, at: dt.datetime, **values: object) -> None:
+def touch(conn: sa.Connection, name: str, at: dt.datetime, **values: object) -> None:
     """Set columns of tenant ``name`` (and its ``updated_at``); TenancyError if it is unknown."""
     result = conn.execute(sa.update(T).where(T.c.name == name).values(**values, updated_at=at))
     if result.rowcount == 0:
@@ -313,8 +287,8 @@ def _tenant_values(tenant: tenancy.Tenant) -> dict[str, object]:
 def _insert_tenant(conn: sa.Connection, tenant: tenancy.Tenant, at: dt.datetime) -> None:
     values = _tenant_values(tenant)
     conn.execute(T.insert().values(name=tenant.name, **values, created_at=at, updated_at=at))
-    _insert_users(conn, tenant.name, tenant.users, at)
-    _insert_clients(conn, tenant.name, tenant.clients, at)
+    insert_users(conn, tenant.name, tenant.users, at)
+    insert_clients(conn, tenant.name, tenant.clients, at)
     _insert_partners(conn, tenant.name, tenant.partners)
 
 
@@ -324,7 +298,7 @@ def _next_position(conn: sa.Connection, table: sa.Table, tenant: str) -> int:
     return 0 if found is None else int(found) + 1
 
 
-def _insert_users(
+def insert_users(
     conn: sa.Connection, tenant: str, users: Sequence[tenancy.User], at: dt.datetime
 ) -> None:
     position = _next_position(conn, U, tenant)
@@ -337,10 +311,10 @@ def _insert_users(
             "position": position + offset,
             "created_at": at,
         }
-        _insert_login(conn, U.insert().values(values), "user", user.name, U.c.tenant, U.c.name)
+        _insert_login(conn, U.insert().values(values), "user", user.name, U.c.name)
 
 
-def _insert_clients(
+def insert_clients(
     conn: sa.Connection, tenant: str, clients: Sequence[tenancy.OAuthClient], at: dt.datetime
 ) -> None:
     position = _next_position(conn, C, tenant)
@@ -351,9 +325,10 @@ def _insert_clients(
             "secret_hash": client.secret_hash,
             "position": position + offset,
             "created_at": at,
+            "owner": client.user,
         }
         statement = C.insert().values(values)
-        _insert_login(conn, statement, "client", client.client_id, C.c.tenant, C.c.client_id)
+        _insert_login(conn, statement, "client", client.client_id, C.c.client_id)
 
 
 def _insert_partners(conn: sa.Connection, tenant: str, partners: Sequence[str]) -> None:
@@ -365,12 +340,7 @@ def _insert_partners(conn: sa.Connection, tenant: str, partners: Sequence[str]) 
 
 
 def _insert_login(
-    conn: sa.Connection,
-    statement: sa.Insert,
-    kind: str,
-    login: str,
-    owner_column: sa.Column[str],
-    key_column: sa.Column[str],
+    conn: sa.Connection, statement: sa.Insert, kind: str, login: str, key_column: sa.Column[str]
 ) -> None:
     """Insert one user or client; the primary key refuses a name some tenant already has."""
     try:
@@ -379,23 +349,24 @@ def _insert_login(
         with conn.begin_nested():
             conn.execute(statement)
     except sa.exc.IntegrityError:
-        owner = _owner(conn, owner_column, key_column, login)
+        owner = login_tenant(conn, key_column, login)
         suffix = "" if owner is None else f" (tenant {owner!r})"
         raise errors.TenancyError(f"{kind} {login!r} already exists{suffix}") from None
 
 
-def _owner(
-    conn: sa.Connection, owner_column: sa.Column[str], key_column: sa.Column[str], login: str
-) -> str | None:
-    found: str | None = conn.execute(sa.select(owner_column).where(key_column == login)).scalar()
+def login_tenant(conn: sa.Connection, key_column: sa.Column[str], login: str) -> str | None:
+    """The tenant of the user name or client id ``login`` (``key_column`` says which: ``U.c.name``
+    or ``C.c.client_id``), or ``None`` when no tenant has it."""
+    tenant_column = key_column.table.c.tenant
+    found: str | None = conn.execute(sa.select(tenant_column).where(key_column == login)).scalar()
     return found
 
 
 def _demo_missing(conn: sa.Connection) -> bool:
     return (
         not _exists(conn, DEMO_TENANT)
-        or _owner(conn, U.c.tenant, U.c.name, DEMO_USER) is None
-        or _owner(conn, C.c.tenant, C.c.client_id, DEMO_CLIENT_ID) is None
+        or login_tenant(conn, U.c.name, DEMO_USER) is None
+        or login_tenant(conn, C.c.client_id, DEMO_CLIENT_ID) is None
     )
 
 
@@ -429,7 +400,9 @@ def _load(conn: sa.Connection, name: str | None) -> dict[str, tenancy.Tenant]:
         users[row["tenant"]].append(tenancy.User(row["name"], row["password_hash"], row["admin"]))
     clients: dict[str, list[tenancy.OAuthClient]] = collections.defaultdict(list)
     for row in rows(C, C.c.tenant, C.c.position):
-        clients[row["tenant"]].append(tenancy.OAuthClient(row["client_id"], row["secret_hash"]))
+        clients[row["tenant"]].append(
+            tenancy.OAuthClient(row["client_id"], row["secret_hash"], row["owner"])
+        )
     partners: dict[str, list[str]] = collections.defaultdict(list)
     for row in rows(P, P.c.tenant, P.c.position):
         partners[row["tenant"]].append(row["partner"])
