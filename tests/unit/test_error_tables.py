@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from starlette.requests import Request
 
+from aquarium.api import error_responses
 from aquarium.api import errors as api_errors
 from aquarium.domain import errors
 from aquarium.domain import reporting_errors as rep
@@ -159,7 +160,7 @@ def test_each_family_answers_in_its_own_envelope(
     table: api_errors.Table, kind: type[errors.AquariumError]
 ) -> None:
     error = _sample(kind)
-    response = api_errors.answer(_request(), table, error)
+    response = error_responses.answer(_request(), table, error)
     row = table.row_for(kind)
     assert row is not None and response.status_code == row.status
     body = bytes(response.body)
