@@ -172,6 +172,7 @@ OBJECTS = Table(
         Row((errors.UnknownObject, errors.RowNotFound), 404, None, envelopes.crud_problems),
         Row((errors.WriteError,), 400, None, envelopes.crud_problems),
         Row((errors.RequestTooLarge,), 413, "INVALID_VALUE", envelopes.crud(envelopes.reason)),
+        Row((errors.UnacceptableJson,), 400, "INVALID_VALUE", envelopes.crud(envelopes.reason)),
         Row(
             (errors.MalformedRequest,),
             400,
@@ -214,6 +215,9 @@ REPORTING = Table(
         ),
         Row((errors.RequestTooLarge,), 413, REST_ERROR, envelopes.reporting(envelopes.described)),
         Row((errors.InvalidParameters,), 400, REST_ERROR, envelopes.reporting(envelopes.reason)),
+        # JSON that parses but breaks a limit every endpoint shares (a lone surrogate, deep
+        # nesting, a huge number): our refusal, not a parse error, so 400 rather than Zuora's 500.
+        Row((errors.UnacceptableJson,), 400, REST_ERROR, envelopes.reporting(_could_not_read)),
         Row((errors.MalformedRequest,), 500, REST_ERROR, envelopes.reporting(_could_not_read)),
         Row(
             (reporting_errors.UnreadableJson, reporting_errors.RequestBodyMissing),

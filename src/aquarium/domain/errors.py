@@ -21,6 +21,8 @@
     ├── MalformedRequest             50000090 Oops, request is malformed. Please check ...
     │   ├── InvalidParameters         a query, path or header parameter the router cannot read
     │   ├── IdempotencyConflict       an Idempotency-Key reused for another body within 24 h
+    │   ├── UnacceptableJson          JSON beyond what any endpoint reads: text that is not
+    │   │                             Unicode or holds NUL, deep nesting, numbers past 64 bits
     │   └── BadJobQuery               a job-list parameter that cannot be read (job API)
     ├── RequestTooLarge              50000090, a body over the size limit
     ├── NotAuthenticated             90009 User is not authorized. (missing or bad credentials)
@@ -288,6 +290,12 @@ class InvalidParameters(MalformedRequest):
 
 class IdempotencyConflict(MalformedRequest):
     """The Idempotency-Key was used within 24 h for a different request body."""
+
+
+class UnacceptableJson(MalformedRequest):
+    """JSON that parses but that no endpoint accepts (``services/json_input.py``): text that is
+    not valid Unicode (a lone surrogate) or holds NUL, arrays and objects nested too deep, an
+    integer beyond 64 bits, a number that is not finite. ``reason`` says which and where."""
 
 
 class BadJobQuery(MalformedRequest):

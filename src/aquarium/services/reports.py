@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids, reporting_errors, tenancy
+from aquarium.services import json_input
 from aquarium.store import labels_repo, reports_repo
 from aquarium.zoql import check, report_plan
 
@@ -380,9 +381,11 @@ def _definition(value: object) -> dict[str, Any]:
         raise reporting_errors.InvalidReportingRequest("The report definition is required.")
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise reporting_errors.UnreadableJson(f"Could not read JSON: {exc.msg}") from None
+            value = json_input.loads(value, what="the report definition")
+        except errors.UnacceptableJson:
+            raise
+        except errors.MalformedRequest as exc:
+            raise reporting_errors.UnreadableJson(f"Could not read JSON: {exc.reason}") from None
     if not isinstance(value, dict):
         raise reporting_errors.InvalidReportingRequest(
             "The report definition must be a JSON object."
@@ -435,8 +438,10 @@ def sort_reports(documents: list[dict[str, Any]], order_by: str | None) -> None:
         documents.sort(key=SORT_FIELDS["name"])
         return
     try:
-        orders = json.loads(order_by)
-    except json.JSONDecodeError:
+        orders = json_input.loads(order_by, what="orderBy")
+    except errors.UnacceptableJson:
+        raise
+    except errors.MalformedRequest:
         orders = None
     if not isinstance(orders, list) or not all(isinstance(o, Mapping) for o in orders):
         raise reporting_errors.InvalidReportingRequest(
