@@ -294,9 +294,15 @@ def _incremental_time(body: Mapping[str, Any], time_zone: str) -> dt.datetime | 
         raise errors.InvalidIncrementalTime(f"expected 'YYYY-MM-DD hh:mm:ss', got {value!r}")
     try:
         naive = dt.datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S")
+        aware = naive.replace(tzinfo=zoneinfo.ZoneInfo(time_zone))
+        aware.astimezone(dt.UTC)  # the window is compared in UTC: it must exist there
     except ValueError as exc:
         raise errors.InvalidIncrementalTime(str(exc)) from None
-    return naive.replace(tzinfo=zoneinfo.ZoneInfo(time_zone))
+    except OverflowError:
+        raise errors.InvalidIncrementalTime(
+            f"{value!r} in {time_zone} falls outside years 1-9999 in UTC"
+        ) from None
+    return aware
 
 
 def _offset(body: Mapping[str, Any]) -> int | None:
