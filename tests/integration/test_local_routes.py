@@ -135,3 +135,13 @@ def test_a_body_of_the_wrong_shape_says_which_member(app: AppClient, token: dict
     assert answer.status_code == 400
     message = answer.json()["error"]["message"].lower()
     assert "body.zoql" in message and "body.extra" in message
+
+
+@pytest.mark.parametrize("null", [",", '"', "a\nb"])
+def test_a_null_the_csv_cannot_hold_is_refused_before_the_engine(
+    app: AppClient, token: dict[str, str], null: str
+) -> None:
+    answer = app.post(QUERY, headers=token, json=query("select Id from Account", null=null))
+    assert answer.status_code == 400
+    message = answer.json()["error"]["message"]
+    assert "The null replacement cannot hold" in message and "DELIMITER" not in message

@@ -20,10 +20,30 @@ from typing import Protocol
 
 from aquarium.zoql import lower
 
+#: What a null replacement cannot hold: both engines write it unquoted in place of a null (a
+#: value equal to it is quoted instead), so these would split or join fields and records; DuckDB
+#: and PostgreSQL refuse some of them outright.
+NULL_FORBIDDEN = {",": "a comma", '"': "a double quote", "\n": "a line feed", "\r": "a return"}
+MAX_NULL_CHARS = 100  # written for every null: a long one multiplies the file's size
+
+
+def null_problem(text: str) -> str | None:
+    """Why ``text`` cannot stand for null in a CSV result, or None when it can."""
+    found = [word for char, word in NULL_FORBIDDEN.items() if char in text]
+    if found:
+        return (
+            f"cannot hold {' or '.join(found)}: a null is written unquoted, so the file would not "
+            "read back as written"
+        )
+    if len(text) > MAX_NULL_CHARS:
+        return f"is limited to {MAX_NULL_CHARS} characters"
+    return None
+
 
 @dataclass(frozen=True)
 class CsvOptions:
-    """CSV details the engine's writer applies; ``null`` is Zuora's ``nullReplacement``."""
+    """CSV details the engine's writer applies; ``null`` is Zuora's ``nullReplacement``, one
+    :func:`null_problem` has no objection to."""
 
     null: str = ""
 

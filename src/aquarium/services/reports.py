@@ -49,6 +49,7 @@ from aquarium.zoql import check, report_plan
 
 SEARCH_PAGE = 50
 MIN_WORD = 3
+MAX_NAME_CHARS = 255  # a report name (the column holds no more; PostgreSQL enforces it)
 VIEW_TYPES = ("Detail", "Summary")
 NAMESPACES = ("BASIC", "ADVANCED")
 SUMMARY_LISTS = report_plan.SUMMARY_LISTS
@@ -229,6 +230,7 @@ class ReportService:
                 "Required String parameter 'from' is not present."
             )
         labels = tuple(dict.fromkeys(i.strip() for i in (label_ids or "").split(",") if i.strip()))
+        _check_name(name)
         now = self.clock.now()
         with self.metadata.begin() as conn:
             found = reports_repo.get(conn, caller.tenant, source_id)
@@ -286,6 +288,7 @@ class ReportService:
                 "Could not read JSON: the request body must be a JSON object."
             )
         name = _text(payload, "name", required=True)
+        _check_name(name)
         ds_name = _text(payload, "dsName") or _text(payload, "datasource")
         source = self._source(ds_name, _text(payload, "datasource"))
         definition = _definition(payload.get("definition"))
@@ -374,6 +377,13 @@ def _text(payload: Mapping[str, Any], key: str, *, required: bool = False) -> st
     if not isinstance(value, str):
         raise reporting_errors.InvalidReportingRequest(f"The report {key} must be a string.")
     return value
+
+
+def _check_name(name: str | None) -> None:
+    if name is not None and len(name) > MAX_NAME_CHARS:
+        raise reporting_errors.InvalidReportingRequest(
+            f"The report name is longer than {MAX_NAME_CHARS} characters."
+        )
 
 
 def _definition(value: object) -> dict[str, Any]:
