@@ -20,6 +20,21 @@ from typing import Protocol
 
 from aquarium.zoql import lower
 
+#: What a client reads when the engine fails a statement (``errors.QueryFailed``'s reason); the
+#: engine's own words go to the log, with the job's id.
+ENGINE_FAILED = "The query engine could not run this query; the server's log has the reason"
+OUT_OF_MEMORY = (
+    "The query needs more memory than the server gives one query: select fewer columns, or "
+    "split it into several queries"
+)
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an engine's message (DuckDB adds the statement and a caret below it)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 #: What a null replacement cannot hold: both engines write it unquoted in place of a null (a
 #: value equal to it is quoted instead), so these would split or join fields and records; DuckDB
 #: and PostgreSQL refuse some of them outright.
@@ -68,7 +83,8 @@ class Snapshot(Protocol):
         ...
 
     def interrupt(self) -> None:
-        """Stop the running statement, from any thread; a no-op when nothing runs."""
+        """Stop the running statement (or one waiting for room in the engine's memory), from any
+        thread; a no-op when nothing runs."""
         ...
 
 
