@@ -17,11 +17,13 @@ Every family answers every error in its own envelope, the framework's own ones t
 route or method under its prefix, unreadable parameters) and unexpected exceptions:
 
 - AQuA: Zuora's ``{"id": null, "status": "error", "errorCode", "message"}``; refusals are HTTP 200
-  (CONTRACT.md), malformed bodies 400, oversized 413, bad credentials 401, unknown files 404
-  (``{"status": "error", "message"}``), oversized files 403 (Zuora's XML).
+  (CONTRACT.md), malformed bodies 400 (JSON beyond the shared limits too: UnacceptableJson),
+  oversized 413, bad credentials 401, unknown files 404 (``{"status": "error", "message"}``),
+  oversized files 403 (Zuora's XML).
 - Object CRUD: ``{"Success": false, "Errors": [{"Code", "Message"}]}``.
 - Reporting: ``{"success": false, "response": "<JSON string>", "links": null}`` (reference
-  reporting.md 3.3) with ``ZAN-USAGE-REST-ERROR``, ``ZAN-REST-ERROR`` or ``loginFailed``.
+  reporting.md 3.3) with ``ZAN-USAGE-REST-ERROR``, ``ZAN-REST-ERROR`` or ``loginFailed``; text
+  that is not JSON is Zuora's documented 500, JSON beyond the shared limits our 400.
 - Job API: ``{"error": {"code", "message"}}`` (docs/job-finder-api.md).
 - The CLI's local endpoints (``/aquarium/api/v1/local/``): the job API's envelope, the message
   as the CLI prints it and a ZOQL error's caret ``excerpt``.
