@@ -83,10 +83,10 @@ IN_JOBS = [
 
 @pytest.mark.parametrize(("field", "body", "where"), IN_JOBS, ids=[case[0] for case in IN_JOBS])
 def test_a_lone_surrogate_in_a_job_is_refused_where_it_is(
-    demo: httpx.Client, field: str, body: dict[str, Any], where: str
+    scratch: httpx.Client, field: str, body: dict[str, Any], where: str
 ) -> None:
     job = {**support.stateless("select Id from Account"), **body}
-    message = aqua_refusal(_post(demo, "/v1/batch-query/", _with_surrogate(job)))
+    message = aqua_refusal(_post(scratch, "/v1/batch-query/", _with_surrogate(job)))
     assert "not valid Unicode" in message and message.endswith(f"{where}."), (field, message)
 
 
@@ -113,42 +113,42 @@ def test_a_lone_surrogate_in_a_job_is_refused_where_it_is(
     ],
 )
 def test_a_lone_surrogate_in_a_reporting_body_is_a_400(
-    demo: httpx.Client, field: str, path: str, body: dict[str, Any]
+    scratch: httpx.Client, field: str, path: str, body: dict[str, Any]
 ) -> None:
-    message = reporting_refusal(_post(demo, REPORTS + path, _with_surrogate(body)))
+    message = reporting_refusal(_post(scratch, REPORTS + path, _with_surrogate(body)))
     assert "not valid Unicode" in message, (field, message)
 
 
-def test_a_lone_surrogate_in_label_ids_or_a_run_filter_is_a_400(demo: httpx.Client) -> None:
-    created = demo.post(f"{REPORTS}/reports", json={"name": "labelled", "dsName": "Account",
+def test_a_lone_surrogate_in_label_ids_or_a_run_filter_is_a_400(scratch: httpx.Client) -> None:
+    created = scratch.post(f"{REPORTS}/reports", json={"name": "labelled", "dsName": "Account",
                                                     "definition": DEFINITION})  # fmt: skip
     assert created.status_code == 200, created.text
     report_id = created.json()["response"]["id"]
-    labelled = _post(demo, f"{REPORTS}/reports/{report_id}/reportlabels", f'["{SURROGATE}"]')
+    labelled = _post(scratch, f"{REPORTS}/reports/{report_id}/reportlabels", f'["{SURROGATE}"]')
     assert "not valid Unicode" in reporting_refusal(labelled)
     override = [{"field": {"id": "Account.Name"}, "operator": {"value": "="}, "value": "@@"}]
     run = _post(
-        demo,
+        scratch,
         f"{REPORTS}/reports/{report_id}/reportrun?viewType=Detail",
         _with_surrogate(override),
     )
     assert "not valid Unicode" in reporting_refusal(run)
 
 
-def test_a_lone_surrogate_inside_a_definition_string_is_a_400(demo: httpx.Client) -> None:
+def test_a_lone_surrogate_inside_a_definition_string_is_a_400(scratch: httpx.Client) -> None:
     inner = json.dumps({"selectedFields": [{"id": "Account.@@"}]})
     body = {"name": "stringly", "dsName": "Account", "definition": inner}
     # The definition is a JSON string holding JSON: the escape must survive one decoding.
     raw = json.dumps(body).replace("@@", "\\" + SURROGATE)
-    message = reporting_refusal(_post(demo, f"{REPORTS}/reports", raw))
+    message = reporting_refusal(_post(scratch, f"{REPORTS}/reports", raw))
     assert "the report definition holds text that is not valid Unicode" in message
 
 
 def test_a_lone_surrogate_in_an_object_is_refused_without_engine_words(
-    demo: httpx.Client,
+    scratch: httpx.Client,
 ) -> None:
     message = crud_refusal(
-        _post(demo, "/v1/object/Account", _with_surrogate({**ACCOUNT, "Name": "@@"}))
+        _post(scratch, "/v1/object/Account", _with_surrogate({**ACCOUNT, "Name": "@@"}))
     )
     assert "not valid Unicode" in message and message.endswith("at Name")
     assert "Error" not in message
@@ -157,17 +157,17 @@ def test_a_lone_surrogate_in_an_object_is_refused_without_engine_words(
 # -- defect 3: deep JSON ------------------------------------------------------------------------
 
 
-def test_deep_json_is_refused_by_every_json_endpoint(demo: httpx.Client) -> None:
-    created = demo.post("/v1/object/Account", json=ACCOUNT)
+def test_deep_json_is_refused_by_every_json_endpoint(scratch: httpx.Client) -> None:
+    created = scratch.post("/v1/object/Account", json=ACCOUNT)
     account_id = created.json()["Id"]
-    report = demo.post(f"{REPORTS}/reports", json={"name": "deep", "dsName": "Account",
+    report = scratch.post(f"{REPORTS}/reports", json={"name": "deep", "dsName": "Account",
                                                    "definition": DEFINITION})  # fmt: skip
     report_id = report.json()["response"]["id"]
     for path in ("/v1/batch-query/", "/apps/api/batch-query/"):
-        assert "levels deep" in aqua_refusal(_post(demo, path, DEEP))
-    assert "levels deep" in crud_refusal(_post(demo, "/v1/object/Account", DEEP))
+        assert "levels deep" in aqua_refusal(_post(scratch, path, DEEP))
+    assert "levels deep" in crud_refusal(_post(scratch, "/v1/object/Account", DEEP))
     assert "levels deep" in crud_refusal(
-        _post(demo, f"/v1/object/Account/{account_id}", DEEP, method="PUT")
+        _post(scratch, f"/v1/object/Account/{account_id}", DEEP, method="PUT")
     )
     for method, path in [
         ("POST", "/reports"),
@@ -179,19 +179,19 @@ def test_deep_json_is_refused_by_every_json_endpoint(demo: httpx.Client) -> None
         ("POST", "/reportruns"),
     ]:
         for prefix in (REPORTS, "/reporting" + REPORTS):
-            message = reporting_refusal(_post(demo, prefix + path, DEEP, method=method))
+            message = reporting_refusal(_post(scratch, prefix + path, DEEP, method=method))
             assert "levels deep" in message, (method, path)
 
 
-def test_a_deep_definition_string_is_refused(demo: httpx.Client) -> None:
+def test_a_deep_definition_string_is_refused(scratch: httpx.Client) -> None:
     body = {"name": "deep string", "dsName": "Account", "definition": DEEP.decode()}
-    message = reporting_refusal(demo.post(f"{REPORTS}/reports", json=body))
+    message = reporting_refusal(scratch.post(f"{REPORTS}/reports", json=body))
     assert "the report definition nests" in message
 
 
-def test_a_deep_job_list_cursor_is_a_bad_request(demo: httpx.Client) -> None:
+def test_a_deep_job_list_cursor_is_a_bad_request(scratch: httpx.Client) -> None:
     cursor = base64.urlsafe_b64encode(DEEP).decode().rstrip("=")
-    answer = demo.get("/aquarium/api/v1/jobs", params={"cursor": cursor})
+    answer = scratch.get("/aquarium/api/v1/jobs", params={"cursor": cursor})
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["code"] == "bad_request"
 
@@ -199,12 +199,12 @@ def test_a_deep_job_list_cursor_is_a_bad_request(demo: httpx.Client) -> None:
 # -- defect 4: huge integers ----------------------------------------------------------------------
 
 
-def test_huge_integers_are_refused_where_the_issue_found_them(demo: httpx.Client) -> None:
+def test_huge_integers_are_refused_where_the_issue_found_them(scratch: httpx.Client) -> None:
     offset = (
         '{"version": "1.1", "partner": "salesforce", "project": "p", "offset": ' + HUGE + ", "
         '"queries": [{"name": "q", "query": "select Id from Account"}]}'
     )
-    assert "beyond 64 bits" in aqua_refusal(_post(demo, "/v1/batch-query/", offset))
+    assert "beyond 64 bits" in aqua_refusal(_post(scratch, "/v1/batch-query/", offset))
     priority = json.dumps(
         {
             "name": "sorted",
@@ -215,14 +215,14 @@ def test_huge_integers_are_refused_where_the_issue_found_them(demo: httpx.Client
         }
     )
     priority = priority.replace('"sortPriority": 0', f'"sortPriority": {HUGE}')
-    assert "beyond 64 bits" in reporting_refusal(_post(demo, f"{REPORTS}/reports", priority))
+    assert "beyond 64 bits" in reporting_refusal(_post(scratch, f"{REPORTS}/reports", priority))
     cycle = json.dumps(ACCOUNT).replace('"BillCycleDay": 1', f'"BillCycleDay": {HUGE}')
-    assert "beyond 64 bits" in crud_refusal(_post(demo, "/v1/object/Account", cycle))
+    assert "beyond 64 bits" in crud_refusal(_post(scratch, "/v1/object/Account", cycle))
     row_count = '{"filters": [{"field": "rowCount", "operator": ">", "value": ' + "9" * 31 + "}]}"
-    assert "beyond 64 bits" in reporting_refusal(_post(demo, f"{REPORTS}/reportruns", row_count))
+    assert "beyond 64 bits" in reporting_refusal(_post(scratch, f"{REPORTS}/reportruns", row_count))
 
 
-def test_the_widest_64_bit_row_count_filter_is_answered(demo: httpx.Client) -> None:
+def test_the_widest_64_bit_row_count_filter_is_answered(scratch: httpx.Client) -> None:
     body = {"filters": [{"field": "rowCount", "operator": "<", "value": 2**63 - 1}]}
-    answer = demo.post(f"{REPORTS}/reportruns", json=body)
+    answer = scratch.post(f"{REPORTS}/reportruns", json=body)
     assert answer.status_code == 200, answer.text
