@@ -5,6 +5,8 @@
   user, OAuth client and data (scale 0.02) for isolation tests.
 - ``big_server`` (module): demo tenant at scale 1, slow enough to cancel a running job, plus a
   tenant ``limited`` (scale 0.3) allowed one concurrent stateless job.
+- ``scratch_server`` (session): demo tenant at scale 0.05 for tests that write data or make
+  reports (the ``server``'s data is counted by other tests).
 
 When a test fails, the tail of every running server's log is printed with the failure.
 """
@@ -79,6 +81,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.Running
         OTHER_TIME_ZONE,
     )
     yield from _started(support.start_server("small", data_dir, demo_scale=0.05))
+
+
+@pytest.fixture(scope="session")
+def scratch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.RunningServer]:
+    """A small server whose data tests may change (the shared ``server``'s is counted)."""
+    data_dir = tmp_path_factory.mktemp("scratch") / "data"
+    tenants_setup.ensure_demo(data_dir)
+    tenants_setup.set_partners(data_dir, "demo", DEMO_PARTNERS)
+    yield from _started(support.start_server("scratch", data_dir, demo_scale=0.05))
+
+
+@pytest.fixture(scope="session")
+def scratch(scratch_server: support.RunningServer) -> httpx.Client:
+    """An httpx client of the scratch server, logged in as demo/demo (HTTP Basic)."""
+    return scratch_server.client()
 
 
 @pytest.fixture(scope="module")

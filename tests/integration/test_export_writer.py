@@ -51,3 +51,25 @@ def test_checksum_size_and_rows_describe_the_file(
     assert lines[-1] == ""
     assert len(lines) - 2 == written.record_count > 1000
     assert not list(tmp_path.glob("*.csv")), "the plain CSV behind gzip/zip is removed"
+
+
+@pytest.mark.parametrize(
+    ("query_name", "entry"),
+    [
+        ("../../etc/cron.d/x", ".._.._etc_cron.d_x.csv"),
+        ("C:\\Windows\\x", "C:_Windows_x.csv"),
+        ("two\nlines", "two_lines.csv"),
+        ("Accounts 2026 (all)", "Accounts 2026 (all).csv"),
+    ],
+)
+def test_a_zip_entry_never_leaves_the_folder_it_is_unzipped_in(
+    duck: duckdb_engine.DuckDbEngine, tmp_path: Path, query_name: str, entry: str
+) -> None:
+    target = tmp_path / "result"
+    with duck.snapshot("acme") as snapshot:
+        writer.write_result(
+            snapshot, _lowered(), target, file_format="ZIP", query_name=query_name,
+            csv=base.CsvOptions(),
+        )  # fmt: skip
+    with zipfile.ZipFile(target) as archive:
+        assert archive.namelist() == [entry]

@@ -108,3 +108,40 @@ def test_simulate_and_datagen_change_the_servers_own_data(
         json={"tenant": "Bad Name", "scale": 0.01, "seed": 1},
     )
     assert refused.status_code == 400 and refused.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b"[" * 1000 + b"]" * 1000, "levels deep"),  # issue 11, defect 3
+        (
+            b'{"tenant": "demo", "zoql": "select Id from Account where Name = \'\\ud800\'"}',
+            "Unicode",
+        ),
+        (b'{"tenant": "demo", "days": ' + b"9" * 5000 + b', "seed": 1}', "beyond 64 bits"),
+    ],
+)
+def test_bodies_beyond_the_json_limits_are_refused_like_everywhere(
+    app: AppClient, token: dict[str, str], raw: bytes, words: str
+) -> None:
+    for path in ("/query", "/simulate", "/datagen"):
+        answer = app.post(local_routes.PREFIX + path, headers=token, content=raw)
+        assert answer.status_code == 400, answer.text
+        assert words in answer.json()["error"]["message"]
+
+
+def test_a_body_of_the_wrong_shape_says_which_member(app: AppClient, token: dict[str, str]) -> None:
+    answer = app.post(QUERY, headers=token, json={"tenant": "demo", "zoql": 3, "extra": 1})
+    assert answer.status_code == 400
+    message = answer.json()["error"]["message"].lower()
+    assert "body.zoql" in message and "body.extra" in message
+
+
+@pytest.mark.parametrize("null", [",", '"', "a\nb"])
+def test_a_null_the_csv_cannot_hold_is_refused_before_the_engine(
+    app: AppClient, token: dict[str, str], null: str
+) -> None:
+    answer = app.post(QUERY, headers=token, json=query("select Id from Account", null=null))
+    assert answer.status_code == 400
+    message = answer.json()["error"]["message"]
+    assert "The null replacement cannot hold" in message and "DELIMITER" not in message

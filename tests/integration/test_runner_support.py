@@ -226,6 +226,7 @@ def make_server(billing_file: Path, tmp_path: Path) -> Iterator[ServerFactory]:
         prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
         data_dir: Path | None = None,
         limits: dict[str, int] | None = None,
+        memory_limit: str | None = None,
     ) -> Harness:
         if data_dir is None:
             data_dir = tmp_path / f"data{len(built)}"
@@ -234,7 +235,10 @@ def make_server(billing_file: Path, tmp_path: Path) -> Iterator[ServerFactory]:
             if prepare is not None:
                 with duckdb.connect(str(data_dir / naming.DUCKDB_FILE)) as con:
                     prepare(con)
-        srv = server.build(Settings(data_dir=data_dir, workers=workers), clock)
+        settings = Settings(data_dir=data_dir, workers=workers)
+        if memory_limit is not None:
+            settings = settings.model_copy(update={"duckdb_memory_limit": memory_limit})
+        srv = server.build(settings, clock)
         harness = Harness(data_dir, srv)
         built.append(harness)
         if limits:

@@ -163,3 +163,21 @@ def test_a_report_runs_results_are_recorded_with_its_event(engine: sa.Engine) ->
         found = report_runs_repo.get(conn, "acme", run)
     assert found is not None
     assert (found.status, found.row_count, found.report_name) == (RS.PROCESSINGDATA, 42, "Invoices")
+
+
+def test_a_filter_bound_beyond_the_calendar_compares_as_its_edge(engine: sa.Engine) -> None:
+    """Issue 11, defect 2: an instant with no UTC datetime (written at the calendar's edge in a
+    far zone) is bound as the calendar's last or first microsecond, on both databases."""
+    run_id = add_run(engine)
+    latest = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone(-dt.timedelta(hours=12)))
+    earliest = dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=14)))
+
+    def found(*filters: report_runs_repo.RunFilter) -> list[str]:
+        with engine.connect() as conn:
+            _, page = report_runs_repo.query(conn, "acme", filters=filters)
+        return [run.id for run in page]
+
+    assert found(report_runs_repo.RunFilter("created_at", "<", latest)) == [run_id]
+    assert found(report_runs_repo.RunFilter("created_at", ">", earliest)) == [run_id]
+    assert found(report_runs_repo.RunFilter("created_at", ">=", latest)) == []
+    assert found(report_runs_repo.RunFilter("created_at", "<", earliest)) == []

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from aquarium.domain import errors
+from aquarium.engines import base
 from aquarium.services import aqua_request
+from aquarium.store import tables
 from aquarium.zoql import ast
 
 TZ = "America/Los_Angeles"
@@ -154,3 +156,104 @@ def test_stateful_needs_both_partner_and_project() -> None:
 
 def test_unknown_fields_are_ignored() -> None:
     assert parse(one_query(somethingNew=True, warehouseSize="xsmall")).queries
+
+
+# -- issue 11, defects 5 and 7: refused at submit what could never work ------------------------
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("a\nb", "a line feed"),  # the issue's 3-record file that read as 5
+        ("a\r\nb", "a line feed or a return"),
+        (",", "a comma"),
+        ('"', "a double quote"),
+        ("N/A, none", "a comma"),
+        ("x" * 101, "limited to 100 characters"),
+    ],
+)
+def test_a_null_replacement_the_csv_cannot_hold_is_refused(value: str, words: str) -> None:
+    with pytest.raises(errors.MalformedRequest, match="'nullReplacement' ") as caught:
+        parse(one_query(nullReplacement=value))
+    assert words in caught.value.reason
+
+
+@pytest.mark.parametrize("value", ["", "NULL", "\\N", "null", " ", "N/A", "∅", "'", "#", "\t"])
+def test_null_replacements_written_faithfully_are_kept(value: str) -> None:
+    assert parse(one_query(nullReplacement=value)).null_replacement == value
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("file:///etc/passwd", "must be an http or https URL, not file"),
+        ("javascript:alert(1)", "must be an http or https URL, not javascript"),
+        ("https://example.com/cb\r\nX-Injected: 1", "control character"),
+        ("https://example.com/cb?job=${JOBID}\n", "control character"),
+        ("example.com/cb", "not one without a scheme"),
+        ("https:///cb", "has no host name"),
+        ("https://exa mple.com/", "no valid host name"),
+        ("http://example.com:99999/", "no valid port"),
+    ],
+)
+def test_a_notify_url_that_can_never_be_called_is_refused(url: str, words: str) -> None:
+    with pytest.raises(errors.MalformedRequest, match="'notifyUrl' ") as caught:
+        parse(one_query(notifyUrl=url))
+    assert words in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example/cb?jobId=${JOBID}&status=${STATUS}",
+        "http://127.0.0.1:8000/${JOBID}",
+        "HTTPS://Hooks.Example.com/a b",
+        " https://example.com/padded ",
+        "http://[::1]/x",
+        "https://bücher.example/x",
+    ],
+)
+def test_callable_notify_urls_are_kept_as_sent(url: str) -> None:
+    assert parse(one_query(notifyUrl=url)).notify_url == url
+
+
+def test_a_notify_url_of_5000_characters_is_still_90014() -> None:
+    with pytest.raises(errors.NotifyUrlTooLong):
+        parse(one_query(notifyUrl="https://example.com/" + "a" * 5000))
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"queries": [{"name": "n" * 100_000, "query": "select Id from Account"}]}, "'name'"),
+        (one_query(version="1.1", partner="p" * 256, project="x"), "'partner'"),
+        (one_query(version="1.1", partner="p", project="x" * 256), "'project'"),
+        ({"queries": [{"query": "select Id from Account", "apiVersion": "9" * 17}]}, "apiVersion"),
+    ],
+)
+def test_text_longer_than_its_column_is_refused(body: dict[str, Any], words: str) -> None:
+    with pytest.raises(errors.MalformedRequest, match="is limited to") as caught:
+        parse(body)
+    assert words in caught.value.reason
+
+
+def test_text_as_long_as_its_column_is_kept() -> None:
+    request = parse(
+        {
+            "version": "1.1",
+            "partner": "p" * 255,
+            "project": "x" * 255,
+            "queries": [{"name": "n" * 255, "query": "select Id from Account"}],
+        }
+    )
+    assert request.queries[0].name == "n" * 255 and request.partner == "p" * 255
+
+
+def test_the_limits_are_the_columns() -> None:
+    def length(column: Any) -> int:
+        found: int = column.type.length
+        return found
+
+    batches, aqua = tables.batches.c, tables.aqua_jobs.c
+    assert length(batches.name) == aqua_request.MAX_QUERY_NAME_CHARS
+    assert length(batches.api_version) == aqua_request.MAX_API_VERSION_CHARS
+    assert length(aqua.partner) == length(aqua.project) == aqua_request.MAX_SESSION_CHARS
+    assert length(aqua.null_replacement) >= base.MAX_NULL_CHARS

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from starlette.requests import Request
 
+from aquarium.api import error_responses
 from aquarium.api import errors as api_errors
 from aquarium.domain import errors
 from aquarium.domain import reporting_errors as rep
@@ -117,6 +118,14 @@ def test_one_internal_row_per_family_answers_500(table: api_errors.Table) -> Non
         (api_errors.Family.WEB, rep.ReportRunCancelNotAllowed, 403, None),
         (api_errors.Family.WEB, rep.ReportRunNotCancellable, 400, None),
         (api_errors.Family.WEB, errors.JobAlreadyFinished, 409, None),
+        # issue 11: JSON beyond the shared limits is a 400 everywhere, Reporting included
+        (api_errors.Family.AQUA, errors.UnacceptableJson, 400, None),
+        (api_errors.Family.OBJECTS, errors.UnacceptableJson, 400, "INVALID_VALUE"),
+        (api_errors.Family.REPORTING, errors.UnacceptableJson, 400, "ZAN-REST-ERROR"),
+        (api_errors.Family.JOBS, errors.UnacceptableJson, 400, "bad_request"),
+        (api_errors.Family.LOCAL, errors.UnacceptableJson, 400, "refused"),
+        (api_errors.Family.AQUA, errors.EngineOutOfMemory, 500, "90010"),
+        (api_errors.Family.LOCAL, errors.EngineOutOfMemory, 400, "refused"),
     ],
 )
 def test_the_wire_answers_pinned(
@@ -159,7 +168,7 @@ def test_each_family_answers_in_its_own_envelope(
     table: api_errors.Table, kind: type[errors.AquariumError]
 ) -> None:
     error = _sample(kind)
-    response = api_errors.answer(_request(), table, error)
+    response = error_responses.answer(_request(), table, error)
     row = table.row_for(kind)
     assert row is not None and response.status_code == row.status
     body = bytes(response.body)

@@ -429,3 +429,14 @@ def test_the_documented_run_time_filter_override() -> None:
         "((\"Product\".\"Name\" ILIKE '%Hockey%' ESCAPE '!') OR "
         '("Product"."EffectiveStartDate" > CAST(\'2018-03-31\' AS DATE)))'
     ) in text
+
+
+@pytest.mark.parametrize("field_id", [".Name", "Account..Name", "Name.", "Account.Name.Id", "a b"])
+def test_a_field_id_that_names_no_field_is_refused(field_id: str) -> None:
+    """Issue 11, defect 7: '.Name' was accepted (a lenient split found Name) and failed later."""
+    reason = refusal({"selectedFields": [{"id": field_id}]})
+    assert reason == f"The field {field_id} is not a valid field of the datasource."
+    clause = {"field": {"id": field_id}, "operator": {"value": "="}, "value": "x"}
+    assert "is not a valid field" in refusal(
+        {"selectedFields": [{"id": "Name"}], "detailFilters": [clause]}
+    )

@@ -366,3 +366,36 @@ def test_consecutive_day_ranges_tile_time() -> None:
 def test_relative_dates_beyond_the_calendar_are_refused() -> None:
     with pytest.raises(temporal.TemporalError, match="outside years 1-9999"):
         _at("today - 10000000 days")
+
+
+# -- the calendar's edges (issue 11, defect 2) ------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=temporal.zone("-12:00")),
+            temporal.Beyond.AFTER,
+        ),
+        (dt.datetime(1, 1, 1, tzinfo=temporal.zone("+14:00")), temporal.Beyond.BEFORE),
+        (dt.datetime(9999, 12, 31, 11, 59, tzinfo=temporal.zone("-12:00")), None),
+        (dt.datetime(1, 1, 1, tzinfo=temporal.zone("-01:00")), None),
+    ],
+)
+def test_utc_marks_instants_beyond_the_calendar(
+    value: dt.datetime, expected: temporal.Beyond | None
+) -> None:
+    found = temporal.utc(value)
+    if expected is None:
+        assert found == value and isinstance(found, dt.datetime) and found.tzinfo is dt.UTC
+    else:
+        assert found is expected
+
+
+@pytest.mark.parametrize("zone", [LA, temporal.zone("+14:00"), temporal.zone("-12:00")])
+def test_the_calendars_last_day_ends_beyond_it(zone: dt.tzinfo) -> None:
+    last = temporal.day_range(dt.date.max, zone)
+    assert last.end is temporal.Beyond.AFTER
+    first = temporal.day_range(dt.date.min, zone)
+    offset = dt.datetime(2, 1, 1, tzinfo=zone).utcoffset()
+    assert offset is not None
+    assert (first.start is temporal.Beyond.BEFORE) == (offset > dt.timedelta(0))

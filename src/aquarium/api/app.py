@@ -13,7 +13,7 @@ from aquarium import __version__
 from aquarium.api import (
     aqua_routes,
     deps,
-    errors,
+    error_responses,
     fast_poll,
     files_routes,
     job_routes,
@@ -53,10 +53,10 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.include_router(job_routes.router)
     app.include_router(local_routes.router)
     app.include_router(web_routes.router)
-    app.add_exception_handler(domain_errors.AquariumError, errors.handle_domain_error)
-    app.add_exception_handler(HTTPException, errors.handle_http_error)
-    app.add_exception_handler(RequestValidationError, errors.handle_validation_error)
-    app.add_exception_handler(Exception, errors.handle_unexpected)
+    app.add_exception_handler(domain_errors.AquariumError, error_responses.handle_domain_error)
+    app.add_exception_handler(HTTPException, error_responses.handle_http_error)
+    app.add_exception_handler(RequestValidationError, error_responses.handle_validation_error)
+    app.add_exception_handler(Exception, error_responses.handle_unexpected)
     # Outermost first when called: normalise the path, then headers, then gzip.
     app.add_middleware(middleware.GzipExceptFiles)
     app.add_middleware(fast_poll.FastJobPolling, services=lambda: services)

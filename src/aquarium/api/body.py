@@ -1,13 +1,14 @@
-"""Reading request bodies: size limit, ``Content-Encoding: gzip``, JSON that must be an object."""
+"""Reading request bodies: size limit, ``Content-Encoding: gzip``, then JSON read with the limits
+every endpoint shares (``services/json_input.py``: valid Unicode, bounded nesting and numbers)."""
 
 from __future__ import annotations
 
-import json
 import zlib
 
 from fastapi import Request
 
 from aquarium.domain import errors
+from aquarium.services import json_input
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -37,7 +38,8 @@ def _gunzip(body: bytes, limit: int) -> bytes:
 
 
 async def json_body(request: Request, limit: int) -> object:
-    """The body as JSON; MalformedRequest when it is not JSON."""
+    """The body as JSON; MalformedRequest when it is not JSON, UnacceptableJson when it breaks a
+    limit of ``json_input``."""
     return _parse(await read_limited(request, limit))
 
 
@@ -51,7 +53,4 @@ async def json_body_or_none(request: Request, limit: int) -> object:
 
 
 def _parse(raw: bytes) -> object:
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise errors.MalformedRequest(f"the body is not valid JSON: {exc}") from None
+    return json_input.loads(raw)

@@ -155,7 +155,7 @@ def local(request: Request, error: errors.AquariumError, status: int, code: str 
     body = {
         "error": {
             "code": code,
-            "message": error.describe(),
+            "message": errors.operator_words(error),
             "excerpt": None if position is None else position.excerpt,
         }
     }

@@ -1,4 +1,7 @@
-"""The one place where errors become HTTP responses: one table per API family, and the pages.
+"""How errors become HTTP responses: one table per API family, and the pages.
+
+This module holds the tables and chooses the family; ``api/error_responses.py`` answers with them
+(the framework's exception handlers, the web guard's pages).
 
 The family is chosen once per request, from the path (:func:`family_of`): AQuA (batch-query,
 files, describe, OAuth: everything under ``/v1/`` but objects, ``/apps/api/``, ``/oauth/``),
@@ -14,11 +17,13 @@ Every family answers every error in its own envelope, the framework's own ones t
 route or method under its prefix, unreadable parameters) and unexpected exceptions:
 
 - AQuA: Zuora's ``{"id": null, "status": "error", "errorCode", "message"}``; refusals are HTTP 200
-  (CONTRACT.md), malformed bodies 400, oversized 413, bad credentials 401, unknown files 404
-  (``{"status": "error", "message"}``), oversized files 403 (Zuora's XML).
+  (CONTRACT.md), malformed bodies 400 (JSON beyond the shared limits too: UnacceptableJson),
+  oversized 413, bad credentials 401, unknown files 404 (``{"status": "error", "message"}``),
+  oversized files 403 (Zuora's XML).
 - Object CRUD: ``{"Success": false, "Errors": [{"Code", "Message"}]}``.
 - Reporting: ``{"success": false, "response": "<JSON string>", "links": null}`` (reference
-  reporting.md 3.3) with ``ZAN-USAGE-REST-ERROR``, ``ZAN-REST-ERROR`` or ``loginFailed``.
+  reporting.md 3.3) with ``ZAN-USAGE-REST-ERROR``, ``ZAN-REST-ERROR`` or ``loginFailed``; text
+  that is not JSON is Zuora's documented 500, JSON beyond the shared limits our 400.
 - Job API: ``{"error": {"code", "message"}}`` (docs/job-finder-api.md).
 - The CLI's local endpoints (``/aquarium/api/v1/local/``): the job API's envelope, the message
   as the CLI prints it and a ZOQL error's caret ``excerpt``.
@@ -34,21 +39,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fastapi import Request
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
-from starlette.exceptions import HTTPException
-
-from aquarium import observability
 from aquarium.api import envelopes
 from aquarium.domain import errors, reporting_errors
 from aquarium.web import pages
-
-log = observability.logger(__name__)
 
 
 class Family(StrEnum):
@@ -181,6 +174,7 @@ OBJECTS = Table(
         Row((errors.UnknownObject, errors.RowNotFound), 404, None, envelopes.crud_problems),
         Row((errors.WriteError,), 400, None, envelopes.crud_problems),
         Row((errors.RequestTooLarge,), 413, "INVALID_VALUE", envelopes.crud(envelopes.reason)),
+        Row((errors.UnacceptableJson,), 400, "INVALID_VALUE", envelopes.crud(envelopes.reason)),
         Row(
             (errors.MalformedRequest,),
             400,
@@ -237,6 +231,9 @@ REPORTING = Table(
         ),
         Row((errors.RequestTooLarge,), 413, REST_ERROR, envelopes.reporting(envelopes.described)),
         Row((errors.InvalidParameters,), 400, REST_ERROR, envelopes.reporting(envelopes.reason)),
+        # JSON that parses but breaks a limit every endpoint shares (a lone surrogate, deep
+        # nesting, a huge number): our refusal, not a parse error, so 400 rather than Zuora's 500.
+        Row((errors.UnacceptableJson,), 400, REST_ERROR, envelopes.reporting(_could_not_read)),
         Row((errors.MalformedRequest,), 500, REST_ERROR, envelopes.reporting(_could_not_read)),
         Row(
             (reporting_errors.UnreadableJson, reporting_errors.RequestBodyMissing),
@@ -413,77 +410,3 @@ WEB = Table(
 TABLES: dict[Family, Table] = {
     table.family: table for table in (AQUA, OBJECTS, REPORTING, JOBS, LOCAL, WEB)
 }
-
-
-# -- answering -------------------------------------------------------------------------------------
-
-
-def answer(request: Request, table: Table, error: errors.AquariumError) -> Response:
-    """``error`` as ``table``'s family states it; failures of ours are logged, never detailed."""
-    row = table.row_for(type(error)) or table.internal_row
-    if row.internal:
-        log.error(
-            "internal error",
-            method=request.method,
-            path=request.url.path,
-            error=repr(error),
-            cause=repr(error.__cause__),
-        )
-    elif error.__cause__ is not None:
-        # The words of whatever caused a refusal (an engine's, say) go to the log only.
-        log.info(
-            "request refused", path=request.url.path, error=repr(error), cause=repr(error.__cause__)
-        )
-    response = row.envelope(request, error, row.status, row.code)
-    if isinstance(error, errors.MethodNotAllowed) and error.allowed:
-        response.headers["Allow"] = error.allowed
-    return response
-
-
-def respond(request: Request, error: errors.AquariumError) -> Response:
-    """``error`` in the envelope of the request's family."""
-    return answer(request, TABLES[family_of(request.url.path)], error)
-
-
-def page_for(request: Request, error: errors.AquariumError) -> Response:
-    """``error`` as a Job Finder page (``web/guard.py``, whatever the path)."""
-    return answer(request, WEB, error)
-
-
-async def handle_domain_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, errors.AquariumError)
-    return respond(request, exc)
-
-
-async def handle_http_error(request: Request, exc: Exception) -> Response:
-    """The router's own 404 (no route) and 405 (no such method) in the family's envelope; the
-    web pages, and any other status, keep the framework's answer."""
-    assert isinstance(exc, HTTPException)
-    family = family_of(request.url.path)
-    if family is Family.WEB or exc.status_code not in {404, 405}:
-        return await http_exception_handler(request, exc)
-    error: errors.AquariumError = errors.RouteNotFound()
-    if exc.status_code == 405:
-        error = errors.MethodNotAllowed(allowed=(exc.headers or {}).get("Allow"))
-    return answer(request, TABLES[family], error)
-
-
-async def handle_validation_error(request: Request, exc: Exception) -> Response:
-    """Parameters the router cannot read, in the family's envelope (pages keep the default)."""
-    assert isinstance(exc, RequestValidationError)
-    family = family_of(request.url.path)
-    if family is Family.WEB:
-        return await request_validation_exception_handler(request, exc)
-    problems = "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
-        for problem in exc.errors()
-    )
-    return answer(request, TABLES[family], errors.InvalidParameters(problems))
-
-
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    """Any other exception: the family's internal error, its words only in the log."""
-    log.error("unhandled error", method=request.method, path=request.url.path, error=repr(exc))
-    table = TABLES[family_of(request.url.path)]
-    row = table.internal_row
-    return row.envelope(request, errors.InternalError(), row.status, row.code)

@@ -13,13 +13,15 @@ message as the CLI prints it (``api/errors.py``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 import pydantic
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
 
+from aquarium.api import body as request_body
 from aquarium.api import deps
 from aquarium.domain import errors
 from aquarium.services import local_ops
@@ -70,13 +72,37 @@ class DatagenBody(_Body):
     time_zone: str | None = pydantic.Field(default=None, alias="timeZone")
 
 
+BodyT = TypeVar("BodyT", bound=_Body)
+
+
+def _json(model: type[BodyT]) -> Callable[[Request], Awaitable[BodyT]]:
+    """A dependency reading the body as ``model``: through ``api/body.py`` like every JSON body
+    (its limits: Unicode, nesting, numbers), then pydantic; InvalidParameters says what is
+    wrong, as the framework's own validation did."""
+
+    async def read(request: Request) -> BodyT:
+        limit = deps.services(request).settings.max_body_bytes
+        payload = await request_body.json_body(request, limit)
+        try:
+            return model.model_validate(payload)
+        except pydantic.ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in ('body', *problem['loc']))}: {problem['msg']}"
+                for problem in exc.errors()
+            )
+            raise errors.InvalidParameters(problems) from None
+
+    return read
+
+
 @router.get("")
 def about(local: Local) -> dict[str, Any]:
     return local.about()
 
 
+# The token (Local) is checked before the body is read: dependencies run in this order.
 @router.post("/query")
-def query(body: QueryBody, local: Local) -> FileResponse:
+def query(local: Local, body: Annotated[QueryBody, Depends(_json(QueryBody))]) -> FileResponse:
     found = local.query(
         zoql=body.zoql,
         tenant=body.tenant,
@@ -89,12 +115,16 @@ def query(body: QueryBody, local: Local) -> FileResponse:
 
 
 @router.post("/simulate")
-def simulate(body: SimulateBody, local: Local) -> JSONResponse:
+def simulate(
+    local: Local, body: Annotated[SimulateBody, Depends(_json(SimulateBody))]
+) -> JSONResponse:
     return JSONResponse(local.simulate(tenant=body.tenant, days=body.days, seed=body.seed))
 
 
 @router.post("/datagen")
-def datagen(body: DatagenBody, local: Local) -> JSONResponse:
+def datagen(
+    local: Local, body: Annotated[DatagenBody, Depends(_json(DatagenBody))]
+) -> JSONResponse:
     return JSONResponse(
         local.datagen(
             tenant=body.tenant, scale=body.scale, seed=body.seed, time_zone=body.time_zone

@@ -71,7 +71,7 @@ def fail(
         position = getattr(problem, "position", None)
         if excerpt is None and isinstance(position, errors.SourcePosition):
             excerpt = position.excerpt
-        problem = problem.describe()
+        problem = errors.operator_words(problem)
     # typer.echo, not rich: rich wraps long lines, and scripts read one line per error.
     typer.echo(f"error: {problem}", err=True)
     if excerpt:

@@ -21,6 +21,8 @@
     ├── MalformedRequest             50000090 Oops, request is malformed. Please check ...
     │   ├── InvalidParameters         a query, path or header parameter the router cannot read
     │   ├── IdempotencyConflict       an Idempotency-Key reused for another body within 24 h
+    │   ├── UnacceptableJson          JSON beyond what any endpoint reads: text that is not
+    │   │                             Unicode or holds NUL, deep nesting, numbers past 64 bits
     │   └── BadJobQuery               a job-list parameter that cannot be read (job API)
     ├── RequestTooLarge              50000090, a body over the size limit
     ├── NotAuthenticated             90009 User is not authorized. (missing or bad credentials)
@@ -59,8 +61,10 @@
     ├── ReportDefinitionError        a report definition (or run-time filter) that cannot be run
     ├── InternalError                90010 Internal Server Error. (how an unexpected failure is
     │                                answered; its own text is logged, never sent)
-    ├── QueryFailed                  90007 The query execution has been aborted. (engine's words
-    │   │                            in ``reason``: a batch's or run's message, never an answer)
+    ├── QueryFailed                  90007 The query execution has been aborted. (what failed in
+    │   │                            a client's terms: a batch's or run's message, never an
+    │   │                            answer; the engine's own words in ``engine_text``, logged)
+    │   ├── EngineOutOfMemory         the statement needed more than the engine's memory budget
     │   └── EncryptionFailed          the result could not be PGP-encrypted
     ├── QueryInterrupted             90007, the running statement was stopped (cancel, limit)
     ├── ProcessingInterrupted        a report run's processing was stopped
@@ -293,6 +297,12 @@ class IdempotencyConflict(MalformedRequest):
     """The Idempotency-Key was used within 24 h for a different request body."""
 
 
+class UnacceptableJson(MalformedRequest):
+    """JSON that parses but that no endpoint accepts (``services/json_input.py``): text that is
+    not valid Unicode (a lone surrogate) or holds NUL, arrays and objects nested too deep, an
+    integer beyond 64 bits, a number that is not finite. ``reason`` says which and where."""
+
+
 class BadJobQuery(MalformedRequest):
     """A job API list request with a parameter that cannot be read; ``reason`` says which."""
 
@@ -407,10 +417,31 @@ class QueryInterrupted(AquariumError):
 
 
 class QueryFailed(AquariumError):
-    """The engine refused or failed the statement at run time; ``reason`` holds its words."""
+    """The engine refused or failed the statement at run time.
+
+    ``reason`` says what failed in a client's terms, and becomes a batch's or a run's message;
+    ``engine_text`` holds the engine's own words ("Binder Error: ..."), for the log only.
+    """
 
     code = "90007"
     message = "The query execution has been aborted."
+
+    def __init__(self, reason: str = "", *, engine_text: str | None = None) -> None:
+        self.engine_text = engine_text
+        super().__init__(reason)
+
+
+def operator_words(error: AquariumError) -> str:
+    """:meth:`AquariumError.describe` plus the engine's own words when there are some: for the
+    server's operator (the CLI, its local endpoints), never for an API client."""
+    engine_text = getattr(error, "engine_text", None)
+    described = error.describe()
+    return f"{described} (engine: {engine_text})" if engine_text else described
+
+
+class EngineOutOfMemory(QueryFailed):
+    """The statement needed more memory than the engine's budget (DuckDB's ``memory_limit``),
+    which every statement running at the same moment shares."""
 
 
 class EncryptionFailed(QueryFailed):

@@ -20,10 +20,45 @@ from typing import Protocol
 
 from aquarium.zoql import lower
 
+#: What a client reads when the engine fails a statement (``errors.QueryFailed``'s reason); the
+#: engine's own words go to the log, with the job's id.
+ENGINE_FAILED = "The query engine could not run this query; the server's log has the reason"
+OUT_OF_MEMORY = (
+    "The query needs more memory than the server gives one query: select fewer columns, or "
+    "split it into several queries"
+)
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an engine's message (DuckDB adds the statement and a caret below it)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+#: What a null replacement cannot hold: both engines write it unquoted in place of a null (a
+#: value equal to it is quoted instead), so these would split or join fields and records; DuckDB
+#: and PostgreSQL refuse some of them outright.
+NULL_FORBIDDEN = {",": "a comma", '"': "a double quote", "\n": "a line feed", "\r": "a return"}
+MAX_NULL_CHARS = 100  # written for every null: a long one multiplies the file's size
+
+
+def null_problem(text: str) -> str | None:
+    """Why ``text`` cannot stand for null in a CSV result, or None when it can."""
+    found = [word for char, word in NULL_FORBIDDEN.items() if char in text]
+    if found:
+        return (
+            f"cannot hold {' or '.join(found)}: a null is written unquoted, so the file would not "
+            "read back as written"
+        )
+    if len(text) > MAX_NULL_CHARS:
+        return f"is limited to {MAX_NULL_CHARS} characters"
+    return None
+
 
 @dataclass(frozen=True)
 class CsvOptions:
-    """CSV details the engine's writer applies; ``null`` is Zuora's ``nullReplacement``."""
+    """CSV details the engine's writer applies; ``null`` is Zuora's ``nullReplacement``, one
+    :func:`null_problem` has no objection to."""
 
     null: str = ""
 
@@ -48,7 +83,8 @@ class Snapshot(Protocol):
         ...
 
     def interrupt(self) -> None:
-        """Stop the running statement, from any thread; a no-op when nothing runs."""
+        """Stop the running statement (or one waiting for room in the engine's memory), from any
+        thread; a no-op when nothing runs."""
         ...
 
 

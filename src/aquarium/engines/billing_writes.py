@@ -32,6 +32,7 @@ from sqlglot import exp
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids
+from aquarium.engines import base as base_engine
 from aquarium.engines import ddl, duckdb_engine, naming
 from aquarium.zoql import formatting
 
@@ -218,6 +219,9 @@ class BillingWrites:
         try:
             with self.engine.write_transaction(tenant, self.clock.now) as (cursor, now):
                 yield cursor, now
+        except duckdb.OutOfMemoryException as exc:
+            # The engine's budget, not the caller's value: a failure of ours (logged).
+            raise errors.EngineOutOfMemory(engine_text=base_engine.first_line(exc)) from exc
         except duckdb.Error as exc:
             # A value the catalogue type accepts but the column can't hold (e.g. too many
             # digits for DECIMAL(18, 4)): the caller's input, never a server fault. The engine's

@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from aquarium import observability
 from aquarium.domain import errors
-from aquarium.engines import base, naming
+from aquarium.engines import base, memory_gate, naming
 from aquarium.zoql import formatting, lower
 
 log = observability.logger(__name__)
@@ -29,25 +29,57 @@ def _literal(value: str) -> str:
     return exp.Literal.string(value).sql(dialect=formatting.DUCKDB)
 
 
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """DuckDB's exceptions as the error tree's: an interrupt, the memory budget exhausted, any
+    other failure. Clients read the tree's words; DuckDB's stay in ``engine_text`` (for the
+    log) and on ``__cause__``."""
+    try:
+        yield
+    except duckdb.InterruptException as exc:
+        raise errors.QueryInterrupted("the statement was interrupted") from exc
+    except duckdb.OutOfMemoryException as exc:
+        raise errors.EngineOutOfMemory(
+            base.OUT_OF_MEMORY, engine_text=base.first_line(exc)
+        ) from exc
+    except duckdb.Error as exc:
+        raise errors.QueryFailed(base.ENGINE_FAILED, engine_text=base.first_line(exc)) from exc
+
+
+UNBOUNDED = 1 << 30  # the capacity of a gate that holds nothing back
+
+
+def _count(rows: list[tuple[object, ...]]) -> int:
+    """The row count a COPY answers."""
+    return int(str(rows[0][0])) if rows else 0
+
+
 class DuckDbSnapshot:
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, taken_at: dt.datetime) -> None:
+    def __init__(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        taken_at: dt.datetime,
+        gate: memory_gate.MemoryGate | None = None,
+    ) -> None:
         self.cursor = cursor
         self.taken_at = taken_at
         self._time_zone: str | None = None
-        self._lock = threading.Lock()
+        self._gate = gate or memory_gate.MemoryGate(UNBOUNDED)
+        self._stop_waiting = False  # an interrupt reached a statement waiting at the gate
 
     def _prepare(self, query: lower.LoweredQuery) -> None:
         if query.session_time_zone != self._time_zone:
             self.cursor.execute(f"SET SESSION TimeZone = {_literal(query.session_time_zone)}")
             self._time_zone = query.session_time_zone
 
-    def _run(self, statement: str) -> duckdb.DuckDBPyConnection:
-        try:
-            return self.cursor.execute(statement)
-        except duckdb.InterruptException as exc:
-            raise errors.QueryInterrupted("the statement was interrupted") from exc
-        except duckdb.Error as exc:
-            raise errors.QueryFailed(str(exc).splitlines()[0]) from exc
+    def _run(self, statement: str, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
+        """The statement's rows, once the memory gate admits a statement as wide as ``query``.
+        Fetched inside the error mapping: DuckDB may fail while it streams rows to Python (a
+        value Python cannot hold), not only when it starts."""
+        self._stop_waiting = False
+        admitted = self._gate.admit(len(query.headers), stopped=lambda: self._stop_waiting)
+        with admitted, engine_errors():
+            return self.cursor.execute(statement).fetchall()
 
     def copy_csv(self, query: lower.LoweredQuery, path: Path, options: base.CsvOptions) -> int:
         self._prepare(query)
@@ -59,20 +91,20 @@ class DuckDbSnapshot:
             f"(FORMAT csv, HEADER true, COMMENT '', USE_TMP_FILE false, "
             f"NULLSTR {_literal(options.null)})"
         )
-        result = self._run(statement).fetchone()
-        return int(result[0]) if result else 0
+        return _count(self._run(statement, query))
 
     def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
         self._prepare(query)
         statement = f"COPY ({query.sql}) TO {_literal(str(path))} (FORMAT parquet)"
-        result = self._run(statement).fetchone()
-        return int(result[0]) if result else 0
+        return _count(self._run(statement, query))
 
     def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
         self._prepare(query)
-        return self._run(query.sql).fetchall()
+        return self._run(query.sql, query)
 
     def interrupt(self) -> None:
+        self._stop_waiting = True
+        self._gate.wake()
         self.cursor.interrupt()
 
 
@@ -122,6 +154,9 @@ class DuckDbEngine:
             # Fewer threads: a cancel stops the statement sooner (DuckDB finishes the running
             # tasks of every thread first) and a core stays free for the API.
             self._db.execute(f"SET GLOBAL threads = {int(threads)}")
+        # The statements of every snapshot share the budget (memory_gate.py).
+        found = self._db.execute("SELECT current_setting('memory_limit')").fetchone()
+        self._gate = memory_gate.MemoryGate(memory_gate.capacity_of(str(found[0]) if found else ""))
 
     def upgrade(self) -> list[str]:
         """Bring billing tables made by older versions up to date; returns what it changed.
@@ -150,11 +185,17 @@ class DuckDbEngine:
         finally:
             cursor.close()
 
+    def _small(self) -> AbstractContextManager[None]:
+        """Room for a small statement (a lookup, a row written): even these wait while a
+        statement that needs the whole budget runs (memory_gate.py)."""
+        return self._gate.admit(1, stopped=lambda: False)
+
     def has_tenant(self, tenant: str) -> bool:
         """Whether the tenant's schema exists."""
         cursor = self._db.cursor()
         try:
-            return _has_schema(cursor, naming.schema_name(tenant))
+            with self._small():
+                return _has_schema(cursor, naming.schema_name(tenant))
         finally:
             cursor.close()
 
@@ -162,22 +203,27 @@ class DuckDbEngine:
     def snapshot(self, tenant: str, now: Now = _utc_now) -> Iterator[base.Snapshot]:
         cursor = self._db.cursor()
         try:
-            if not _has_schema(cursor, naming.schema_name(tenant)):
-                raise errors.TenantDataMissing(
-                    f"tenant {tenant!r} has none here; create it with "
-                    f"'aquarium datagen --tenant {tenant}'"
-                )
-            cursor.execute("SET enable_progress_bar = false")  # no terminal art in server logs
-            # Inside the write gate, so every row stamped before taken_at is committed and
-            # visible, and none stamped after it is (stateful windows rely on this).
-            with self._write_gate:
-                cursor.execute("BEGIN TRANSACTION READ ONLY")
-                # DuckDB starts a database's transaction at its first access, not at BEGIN.
-                cursor.execute(f"SELECT 1 FROM {_any_table(tenant)} LIMIT 0").fetchall()
-                taken_at = now()
-            yield DuckDbSnapshot(cursor, taken_at)
+            with self._small(), engine_errors():
+                taken_at = self._begin(cursor, tenant, now)
+            yield DuckDbSnapshot(cursor, taken_at, self._gate)
         finally:
             cursor.close()
+
+    def _begin(self, cursor: duckdb.DuckDBPyConnection, tenant: str, now: Now) -> dt.datetime:
+        """Start the read-only transaction of a snapshot; the instant it was taken."""
+        if not _has_schema(cursor, naming.schema_name(tenant)):
+            raise errors.TenantDataMissing(
+                f"tenant {tenant!r} has none here; create it with "
+                f"'aquarium datagen --tenant {tenant}'"
+            )
+        cursor.execute("SET enable_progress_bar = false")  # no terminal art in server logs
+        # Inside the write gate, so every row stamped before taken_at is committed and
+        # visible, and none stamped after it is (stateful windows rely on this).
+        with self._write_gate:
+            cursor.execute("BEGIN TRANSACTION READ ONLY")
+            # DuckDB starts a database's transaction at its first access, not at BEGIN.
+            cursor.execute(f"SELECT 1 FROM {_any_table(tenant)} LIMIT 0").fetchall()
+            return now()
 
     @contextmanager
     def write_transaction(
@@ -190,7 +236,7 @@ class DuckDbEngine:
         """
         if not self.has_tenant(tenant):
             raise errors.TenantDataMissing(f"tenant {tenant!r} has no billing data")
-        with self._write_gate:
+        with self._small(), self._write_gate:
             cursor = self._db.cursor()
             try:
                 cursor.execute("BEGIN TRANSACTION")

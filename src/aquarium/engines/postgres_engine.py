@@ -19,7 +19,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 
 from aquarium.domain import errors
-from aquarium.engines import base, naming, parquet
+from aquarium.engines import base, duckdb_engine, naming, parquet
 from aquarium.zoql import formatting, lower
 
 
@@ -65,7 +65,8 @@ class PostgresSnapshot:
         text = path.with_suffix(".csv")
         try:
             self.copy_csv(dataclasses.replace(query, headers=()), text, base.CsvOptions())
-            return parquet.csv_to_parquet(text, path, types)
+            with duckdb_engine.engine_errors():
+                return parquet.csv_to_parquet(text, path, types)
         finally:
             text.unlink(missing_ok=True)
 
@@ -99,8 +100,12 @@ def _errors_mapped() -> Iterator[None]:
         yield
     except pg_errors.QueryCanceled as exc:
         raise errors.QueryInterrupted("the statement was interrupted") from exc
+    except pg_errors.OutOfMemory as exc:
+        raise errors.EngineOutOfMemory(
+            base.OUT_OF_MEMORY, engine_text=base.first_line(exc)
+        ) from exc
     except psycopg.Error as exc:
-        raise errors.QueryFailed(str(exc).splitlines()[0]) from exc
+        raise errors.QueryFailed(base.ENGINE_FAILED, engine_text=base.first_line(exc)) from exc
 
 
 class PostgresEngine:

@@ -37,6 +37,7 @@ import duckdb
 from sqlglot import exp
 
 from aquarium.domain import errors
+from aquarium.engines import duckdb_engine
 from aquarium.export import writer
 from aquarium.export.report_display import (
     SUMMARY_ROLES,
@@ -390,7 +391,8 @@ class ReportProcessor:
 
     def _run(self, statement: str) -> duckdb.DuckDBPyConnection:
         self._check()
-        return self._connection.execute(statement)
+        with duckdb_engine.engine_errors():  # DuckDB's words stay out of the run's message
+            return self._connection.execute(statement)
 
     def _write_data(
         self, raw: Path, columns: Sequence[ReportColumn], target: Path, outputs: _Outputs

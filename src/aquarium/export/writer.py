@@ -55,6 +55,13 @@ def _gzip(source: Path, target: Path) -> None:
         shutil.copyfileobj(raw, packed, CHUNK_BYTES)
 
 
+def zip_entry_name(query_name: str) -> str:
+    """``<query name>.csv``, with path separators and control characters made ``_``: unzipping
+    a result never writes outside the folder it is unzipped in (``../x`` stays one file)."""
+    safe = "".join("_" if char in "/\\" or ord(char) < 0x20 else char for char in query_name)
+    return f"{safe}.csv"
+
+
 def _zip(source: Path, target: Path, entry_name: str) -> None:
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.write(source, arcname=entry_name)
@@ -81,7 +88,7 @@ def package(
         if file_format == "GZIP":
             _gzip(plain, packed)
         elif file_format == "ZIP":
-            _zip(plain, packed, f"{query_name}.csv")
+            _zip(plain, packed, zip_entry_name(query_name))
         else:
             plain.replace(packed)
         if encrypt:

@@ -71,7 +71,12 @@ def execute(
                 run.attach(None)
     except lifecycle.Stop:
         return
-    except errors.TenantDataMissing as exc:
+    except (errors.TenantDataMissing, errors.QueryFailed) as exc:
+        # The snapshot could not be opened: no batch has begun.
+        log.warning(
+            "job aborted", job_id=run.run_id, tenant=run.tenant, reason=exc.describe(),
+            engine=getattr(exc, "engine_text", None),
+        )  # fmt: skip
         _abort(ctx, run, exc.describe())
         return
     lifecycle.apply(ctx, run, EV.COMPLETE)
@@ -250,8 +255,13 @@ def _fail(
     batch: batches_repo.BatchRecord,
     error: errors.AquariumError,
 ) -> None:
-    """The batch failed: it is aborted with the reason, and so is its job."""
+    """The batch failed: it is aborted with the reason, and so is its job. The engine's own
+    words, if any, go to the log with the job's id, never into the message."""
     message = error.describe()
+    log.warning(
+        "batch aborted", job_id=run.run_id, tenant=run.tenant, batch=batch.name,
+        reason=message, engine=getattr(error, "engine_text", None),
+    )  # fmt: skip
     with ctx.changing(run.tenant, run.run_id) as conn:
         batches_repo.fail(conn, batch.id, message=message, at=ctx.now())
     _abort(ctx, run, message)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import ipaddress
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -56,6 +57,7 @@ STATUS_NAMES: dict[jobs.JobStatus, str] = {
     jobs.JobStatus.ERROR: "Error",
 }
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_HOST_NAME = re.compile(rb"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")  # as IDNA encodes it
 
 log = observability.logger(__name__)
 
@@ -68,9 +70,32 @@ class Refused(Exception):
 
 
 def substitute(template: str, job_id: str, status: jobs.JobStatus) -> str:
-    """The URL to call: ``${JOBID}`` and ``${STATUS}`` replaced (the rest as submitted)."""
+    """The URL to call: ``${JOBID}`` and ``${STATUS}`` replaced, surrounding blanks dropped (the
+    rest as submitted)."""
     name = STATUS_NAMES.get(status, status.value.capitalize())
-    return template.replace("${JOBID}", job_id).replace("${STATUS}", name)
+    return template.strip().replace("${JOBID}", job_id).replace("${STATUS}", name)
+
+
+def template_problem(template: str) -> str | None:
+    """Why a notifyUrl as submitted could never be called, or None (checked at submit).
+
+    A control character (a CR or LF would split the request), a scheme other than http or https
+    (``file:``, ``javascript:``), no host or not a host name, a port beyond 65535. Whether the
+    host may be called (:class:`HostPolicy`) is decided at each attempt: DNS answers change.
+    """
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in template):
+        return "holds a control character (a line break or a tab, say)"
+    try:
+        url = httpx.URL(substitute(template, "0" * 32, jobs.JobStatus.COMPLETED))
+    except httpx.InvalidURL as exc:
+        return f"is not a URL: {exc}"
+    if url.scheme not in ("http", "https"):
+        return f"must be an http or https URL, not {url.scheme or 'one without a scheme'}"
+    if not (_HOST_NAME.fullmatch(url.raw_host) or _address(url.host)):
+        return "has no host name" if not url.host else f"has no valid host name ({url.host!r})"
+    if url.port is not None and not 0 < url.port < 2**16:
+        return f"has no valid port ({url.port})"
+    return None
 
 
 def resolve(host: str, port: int) -> list[str]:

@@ -114,7 +114,11 @@ def _planned(
             overrides=overrides,
         )
     except (errors.ReportDefinitionError, ValueError, TypeError, AttributeError) as exc:
-        reason = exc.describe() if isinstance(exc, errors.AquariumError) else str(exc)
+        if isinstance(exc, errors.AquariumError):
+            reason = exc.describe()
+        else:  # Python's words about a stored definition are no client's business
+            log.exception("report definition unreadable", run_id=run.run_id, tenant=run.tenant)
+            reason = errors.ReportDefinitionError.message
         lifecycle.end(ctx, run, EV.INVALIDATE, reason)
         return None
 
@@ -193,11 +197,10 @@ def _process_data(
         _stopped(ctx, run, exc, on_time_limit)
         raise lifecycle.Stop from None
     except Exception as exc:
-        # A value the display rules cannot show (report_output raises ValueError) or a DuckDB
-        # failure while formatting: the run ends in ERROR with the reason, not a bare 500.
+        # A value the display rules cannot show or a DuckDB failure while formatting: the run
+        # ends in ERROR, its words in the log with the run's id, not in the message.
         log.exception("report run processing failed", run_id=run.run_id, tenant=run.tenant)
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        lifecycle.end(ctx, run, EV.FAIL, f"{PROCESSING_FAILED} {reason}")
+        lifecycle.end(ctx, run, EV.FAIL, f"{PROCESSING_FAILED} {_processing_reason(exc)}")
         raise lifecycle.Stop from None
     if run.reason is not None:
         # Stopped while processing ended (the time limit, most likely): the run is over.
@@ -210,6 +213,13 @@ def _process_data(
     if made.pivoted is not None:
         written["pivoted"] = lifecycle.Written(pivoted_id, made.pivoted)
     return written
+
+
+def _processing_reason(exc: Exception) -> str:
+    """What a client reads when processing failed (``PROCESSING_FAILED`` comes first)."""
+    if isinstance(exc, errors.EngineOutOfMemory):
+        return "the results need more memory than the server gives one run."
+    return "an error occurred while the results were formatted; the server's log has the reason."
 
 
 def _publish(
@@ -247,4 +257,8 @@ def _stopped(
     if run.reason is not None:
         lifecycle.interrupted(run, exc, on_time_limit=on_time_limit)
         return
+    log.warning(
+        "report run failed", run_id=run.run_id, tenant=run.tenant, reason=exc.describe(),
+        engine=getattr(exc, "engine_text", None),
+    )  # fmt: skip
     lifecycle.end(ctx, run, EV.FAIL, exc.describe())

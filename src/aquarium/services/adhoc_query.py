@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
+from aquarium.domain import errors
 from aquarium.engines import base, naming
 from aquarium.zoql import ast, check, lower, translate
 
@@ -48,7 +49,13 @@ def run_to_file(
     clock: clock_port.Clock,
     path: Path,
 ) -> int:
-    """Write the result CSV to ``path``; return the number of data rows."""
+    """Write the result CSV to ``path``; return the number of data rows.
+
+    MalformedRequest for a null replacement the CSV cannot hold (``base.null_problem``).
+    """
+    problem = base.null_problem(query.csv.null)
+    if problem is not None:
+        raise errors.MalformedRequest(f"the null replacement {problem}")
     lowered = lowered_for(query, engine, catalog, clock)
     with engine.snapshot(query.tenant) as snapshot:
         return snapshot.copy_csv(lowered, path, query.csv)

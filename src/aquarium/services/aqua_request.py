@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aquarium.domain import errors
+from aquarium.engines import base
+from aquarium.runner import notify
+from aquarium.services import currencies
 from aquarium.zoql import ast
 
 VERSIONS = {"1.0": "1.0", "1.1": "1.1", "1.2": "1.2"}
@@ -28,169 +31,14 @@ SOURCE_DATA = ("LIVE", "WAREHOUSE")
 DELETED_FORMATS = ("Numeric", "Boolean")  # capitalised exactly (reference §2.2)
 MAX_NAME_CHARS = 32
 MAX_NOTIFY_URL_CHARS = 5000
+# Where Zuora documents no limit, what the metadata columns hold (store/tables.py; PostgreSQL
+# enforces them) and a file name can be: a query's name names its zip entry.
+MAX_QUERY_NAME_CHARS = 255
+MAX_SESSION_CHARS = 255  # partner, project
+MAX_API_VERSION_CHARS = 16
 MAX_OFFSET_S = 3600
 DEFAULT_API_VERSION = "91.0"
 INCREMENTAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
-# Active ISO 4217 codes: convertToCurrencies names currencies, and Zuora refuses others (90021).
-ISO_CURRENCIES = frozenset(
-    (
-        "AED",
-        "AFN",
-        "ALL",
-        "AMD",
-        "ANG",
-        "AOA",
-        "ARS",
-        "AUD",
-        "AWG",
-        "AZN",
-        "BAM",
-        "BBD",
-        "BDT",
-        "BGN",
-        "BHD",
-        "BIF",
-        "BMD",
-        "BND",
-        "BOB",
-        "BRL",
-        "BSD",
-        "BTN",
-        "BWP",
-        "BYN",
-        "BZD",
-        "CAD",
-        "CDF",
-        "CHF",
-        "CLP",
-        "CNY",
-        "COP",
-        "CRC",
-        "CUP",
-        "CVE",
-        "CZK",
-        "DJF",
-        "DKK",
-        "DOP",
-        "DZD",
-        "EGP",
-        "ERN",
-        "ETB",
-        "EUR",
-        "FJD",
-        "FKP",
-        "GBP",
-        "GEL",
-        "GHS",
-        "GIP",
-        "GMD",
-        "GNF",
-        "GTQ",
-        "GYD",
-        "HKD",
-        "HNL",
-        "HTG",
-        "HUF",
-        "IDR",
-        "ILS",
-        "INR",
-        "IQD",
-        "IRR",
-        "ISK",
-        "JMD",
-        "JOD",
-        "JPY",
-        "KES",
-        "KGS",
-        "KHR",
-        "KMF",
-        "KPW",
-        "KRW",
-        "KWD",
-        "KYD",
-        "KZT",
-        "LAK",
-        "LBP",
-        "LKR",
-        "LRD",
-        "LSL",
-        "LYD",
-        "MAD",
-        "MDL",
-        "MGA",
-        "MKD",
-        "MMK",
-        "MNT",
-        "MOP",
-        "MRU",
-        "MUR",
-        "MVR",
-        "MWK",
-        "MXN",
-        "MYR",
-        "MZN",
-        "NAD",
-        "NGN",
-        "NIO",
-        "NOK",
-        "NPR",
-        "NZD",
-        "OMR",
-        "PAB",
-        "PEN",
-        "PGK",
-        "PHP",
-        "PKR",
-        "PLN",
-        "PYG",
-        "QAR",
-        "RON",
-        "RSD",
-        "RUB",
-        "RWF",
-        "SAR",
-        "SBD",
-        "SCR",
-        "SDG",
-        "SEK",
-        "SGD",
-        "SHP",
-        "SLE",
-        "SOS",
-        "SRD",
-        "SSP",
-        "STN",
-        "SVC",
-        "SYP",
-        "SZL",
-        "THB",
-        "TJS",
-        "TMT",
-        "TND",
-        "TOP",
-        "TRY",
-        "TTD",
-        "TWD",
-        "TZS",
-        "UAH",
-        "UGX",
-        "USD",
-        "UYU",
-        "UZS",
-        "VES",
-        "VND",
-        "VUV",
-        "WST",
-        "XAF",
-        "XCD",
-        "XOF",
-        "XPF",
-        "YER",
-        "ZAR",
-        "ZMW",
-        "ZWL",
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -245,13 +93,16 @@ def _malformed(reason: str) -> errors.MalformedRequest:
     return errors.MalformedRequest(reason)
 
 
-def _string(body: Mapping[str, Any], key: str) -> str | None:
+def _string(body: Mapping[str, Any], key: str, limit: int | None = None) -> str | None:
     value = body.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _malformed(f"'{key}' must be a string")
-    return str(value)
+    text = str(value)
+    if limit is not None and len(text) > limit:
+        raise _malformed(f"'{key}' is limited to {limit:,} characters; it has {len(text):,}")
+    return text
 
 
 def _boolean(body: Mapping[str, Any], key: str, default: bool = False) -> bool:
@@ -294,9 +145,15 @@ def _incremental_time(body: Mapping[str, Any], time_zone: str) -> dt.datetime | 
         raise errors.InvalidIncrementalTime(f"expected 'YYYY-MM-DD hh:mm:ss', got {value!r}")
     try:
         naive = dt.datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S")
+        aware = naive.replace(tzinfo=zoneinfo.ZoneInfo(time_zone))
+        aware.astimezone(dt.UTC)  # the window is compared in UTC: it must exist there
     except ValueError as exc:
         raise errors.InvalidIncrementalTime(str(exc)) from None
-    return naive.replace(tzinfo=zoneinfo.ZoneInfo(time_zone))
+    except OverflowError:
+        raise errors.InvalidIncrementalTime(
+            f"{value!r} in {time_zone} falls outside years 1-9999 in UTC"
+        ) from None
+    return aware
 
 
 def _offset(body: Mapping[str, Any]) -> int | None:
@@ -307,6 +164,26 @@ def _offset(body: Mapping[str, Any]) -> int | None:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_OFFSET_S:
         raise _malformed(f"'offset' must be a whole number of seconds from 0 to {MAX_OFFSET_S}")
+    return value
+
+
+def _notify_url(body: Mapping[str, Any]) -> str | None:
+    value = _string(body, "notifyUrl")
+    if not value:
+        return value  # none: echoed as sent, never called
+    if len(value) >= MAX_NOTIFY_URL_CHARS:
+        raise errors.NotifyUrlTooLong(f"it has {len(value):,} characters")
+    problem = notify.template_problem(value)
+    if problem is not None:
+        raise _malformed(f"'notifyUrl' {problem}")
+    return value
+
+
+def _null_replacement(body: Mapping[str, Any]) -> str | None:
+    value = _string(body, "nullReplacement")
+    problem = None if value is None else base.null_problem(value)
+    if problem is not None:
+        raise _malformed(f"'nullReplacement' {problem}")
     return value
 
 
@@ -336,7 +213,7 @@ def _currencies(item: Mapping[str, Any], name: str) -> str | None:
     if value is None or not value.strip():
         return None
     codes = [code.strip() for code in value.split(",")]
-    bad = [code for code in codes if code not in ISO_CURRENCIES]
+    bad = [code for code in codes if code not in currencies.ISO_4217]
     if bad:
         raise errors.InvalidCurrency(f"query '{name}': {', '.join(map(repr, bad))}")
     return ",".join(codes)
@@ -345,7 +222,7 @@ def _currencies(item: Mapping[str, Any], name: str) -> str | None:
 def _query(item: object, index: int) -> QuerySpec:
     if not isinstance(item, Mapping):
         raise _malformed(f"queries[{index}] must be an object with a 'query'")
-    name = _string(item, "name") or f"query{index}"
+    name = _string(item, "name", MAX_QUERY_NAME_CHARS) or f"query{index}"
     text = item.get("query")
     if not isinstance(text, str) or not text.strip():
         raise errors.ZoqlError("the query text is missing", query_name=name)
@@ -356,7 +233,7 @@ def _query(item: object, index: int) -> QuerySpec:
         name=name,
         query=text,
         type=ast.Dialect(kind),
-        api_version=_string(item, "apiVersion") or DEFAULT_API_VERSION,
+        api_version=_string(item, "apiVersion", MAX_API_VERSION_CHARS) or DEFAULT_API_VERSION,
         convert_to_currencies=_currencies(item, name),
         deleted=_deleted(item, name),
     )
@@ -385,10 +262,9 @@ def parse(
     name = _string(body, "name")
     if name is not None and len(name) > MAX_NAME_CHARS:
         raise _malformed(f"'name' is limited to {MAX_NAME_CHARS} characters")
-    notify_url = _string(body, "notifyUrl")
-    if notify_url is not None and len(notify_url) >= MAX_NOTIFY_URL_CHARS:
-        raise errors.NotifyUrlTooLong(f"it has {len(notify_url):,} characters")
-    partner, project = _string(body, "partner"), _string(body, "project")
+    notify_url = _notify_url(body)
+    partner = _string(body, "partner", MAX_SESSION_CHARS)
+    project = _string(body, "project", MAX_SESSION_CHARS)
     if partner and partners and partner not in partners:
         raise errors.PartnerNotRecognized(f"unknown partner {partner!r}")
     request = JobRequest(
@@ -403,7 +279,7 @@ def parse(
         notify_url=notify_url,
         incremental_time=_incremental_time(body, time_zone),
         offset=_offset(body),
-        null_replacement=_string(body, "nullReplacement"),
+        null_replacement=_null_replacement(body),
         source_data=_choice(body, "sourceData", SOURCE_DATA, "LIVE")
         if body.get("sourceData") is not None
         else None,

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from aquarium import observability
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, jobs, reporting_errors, runs, tenancy
-from aquarium.services import aqua, report_runs
+from aquarium.services import aqua, json_input, report_runs
 from aquarium.store import (
     database,
     files_repo,
@@ -134,10 +134,12 @@ def _encode_cursor(row: job_finder_repo.JobRow, sort: str) -> str:
 
 def _decode_cursor(cursor: str, sort: str) -> tuple[object, str]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        written, value, last_id = json.loads(raw)
-    except (binascii.Error, ValueError, TypeError):
-        raise errors.BadJobQuery("the cursor is not one this server gave out") from None
+        parts = json_input.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, errors.MalformedRequest):
+        parts = None
+    if not isinstance(parts, list) or len(parts) != 3:
+        raise errors.BadJobQuery("the cursor is not one this server gave out")
+    written, value, last_id = parts
     if written != sort or not isinstance(last_id, str) or not isinstance(value, str):
         raise errors.BadJobQuery("the cursor belongs to a list in another order")
     if sort == "createdAt":

@@ -124,7 +124,12 @@ def _datetime(field: model.Field, value: object, tz: dt.tzinfo) -> object:
         except ValueError:
             pass
         else:
-            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+            aware = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+            try:
+                aware.astimezone(dt.UTC)  # stored in UTC: it must exist there
+            except OverflowError:
+                raise _Refused("the date-time falls outside years 1-9999 in UTC") from None
+            return aware
     raise _Refused("expected an ISO 8601 date-time, e.g. 2026-01-31T12:00:00-08:00")
 
 

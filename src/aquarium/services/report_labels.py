@@ -44,7 +44,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aquarium.domain import errors, ids, reporting_errors, tenancy
-from aquarium.services import reports
+from aquarium.services import json_input, reports
 from aquarium.store import labels_repo, reports_repo
 
 LABEL_CHANGED = "The reports label status has successfully been changed."
@@ -276,8 +276,10 @@ def _paging(text: str | None) -> tuple[int, int] | None:
     if text is None or not text.strip():
         return None
     try:
-        paging = json.loads(text)
-    except json.JSONDecodeError:
+        paging = json_input.loads(text, what="paging")
+    except errors.UnacceptableJson:
+        raise
+    except errors.MalformedRequest:
         paging = None
     if not isinstance(paging, dict):
         raise reporting_errors.InvalidReportingRequest(

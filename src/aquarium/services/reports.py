@@ -43,11 +43,13 @@ import sqlalchemy as sa
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids, reporting_errors, tenancy
+from aquarium.services import json_input
 from aquarium.store import labels_repo, reports_repo
 from aquarium.zoql import check, report_plan
 
 SEARCH_PAGE = 50
 MIN_WORD = 3
+MAX_NAME_CHARS = 255  # a report name (the column holds no more; PostgreSQL enforces it)
 VIEW_TYPES = ("Detail", "Summary")
 NAMESPACES = ("BASIC", "ADVANCED")
 SUMMARY_LISTS = report_plan.SUMMARY_LISTS
@@ -228,6 +230,7 @@ class ReportService:
                 "Required String parameter 'from' is not present."
             )
         labels = tuple(dict.fromkeys(i.strip() for i in (label_ids or "").split(",") if i.strip()))
+        _check_name(name)
         now = self.clock.now()
         with self.metadata.begin() as conn:
             found = reports_repo.get(conn, caller.tenant, source_id)
@@ -285,6 +288,7 @@ class ReportService:
                 "Could not read JSON: the request body must be a JSON object."
             )
         name = _text(payload, "name", required=True)
+        _check_name(name)
         ds_name = _text(payload, "dsName") or _text(payload, "datasource")
         source = self._source(ds_name, _text(payload, "datasource"))
         definition = _definition(payload.get("definition"))
@@ -386,14 +390,23 @@ def _text(payload: Mapping[str, Any], key: str, *, required: bool = False) -> st
     return value
 
 
+def _check_name(name: str | None) -> None:
+    if name is not None and len(name) > MAX_NAME_CHARS:
+        raise reporting_errors.InvalidReportingRequest(
+            f"The report name is longer than {MAX_NAME_CHARS} characters."
+        )
+
+
 def _definition(value: object) -> dict[str, Any]:
     if value is None or value == "":
         raise reporting_errors.InvalidReportingRequest("The report definition is required.")
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise reporting_errors.UnreadableJson(f"Could not read JSON: {exc.msg}") from None
+            value = json_input.loads(value, what="the report definition")
+        except errors.UnacceptableJson:
+            raise
+        except errors.MalformedRequest as exc:
+            raise reporting_errors.UnreadableJson(f"Could not read JSON: {exc.reason}") from None
     if not isinstance(value, dict):
         raise reporting_errors.InvalidReportingRequest(
             "The report definition must be a JSON object."
@@ -446,8 +459,10 @@ def sort_reports(documents: list[dict[str, Any]], order_by: str | None) -> None:
         documents.sort(key=SORT_FIELDS["name"])
         return
     try:
-        orders = json.loads(order_by)
-    except json.JSONDecodeError:
+        orders = json_input.loads(order_by, what="orderBy")
+    except errors.UnacceptableJson:
+        raise
+    except errors.MalformedRequest:
         orders = None
     if not isinstance(orders, list) or not all(isinstance(o, Mapping) for o in orders):
         raise reporting_errors.InvalidReportingRequest(

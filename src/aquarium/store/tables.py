@@ -28,6 +28,10 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
     SQLite has no time zone type: SQLAlchemy stores the wall-clock digits and drops the offset, so
     values are converted to UTC before they are stored (which also keeps SQLite's text comparison
     in the same order as time) and read back as UTC. Naive values are refused, not guessed.
+
+    A value with no UTC datetime (written at the calendar's edge in a far zone, say
+    ``9999-12-31T23:59:59-12:00`` as a filter's bound) is bound as the calendar's last (or first)
+    microsecond in UTC: every time the store holds compares with it as with the instant written.
     """
 
     impl = sa.DateTime(timezone=True)
@@ -38,7 +42,11 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: the metadata store needs aware ones")
-        utc = value.astimezone(dt.UTC)
+        try:
+            utc = value.astimezone(dt.UTC)
+        except OverflowError:
+            edge = dt.datetime.max if value.year == dt.MAXYEAR else dt.datetime.min
+            utc = edge.replace(tzinfo=dt.UTC)
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:

@@ -23,8 +23,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from aquarium import observability
-from aquarium.api import deps
-from aquarium.api import errors as api_errors
+from aquarium.api import deps, error_responses
 from aquarium.domain import errors, tenancy
 from aquarium.services import auth
 from aquarium.web import pages, sessions
@@ -169,7 +168,7 @@ class PageRoute(APIRoute):
             except CsrfRejected:
                 response = pages.forbidden(request)
             except errors.AquariumError as exc:
-                response = api_errors.page_for(request, exc)
+                response = error_responses.page_for(request, exc)
             except RequestValidationError:
                 response = pages.bad_form(request)
             except Exception as exc:  # the last line of defence: a page, not a traceback

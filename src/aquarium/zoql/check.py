@@ -17,6 +17,11 @@ from aquarium.zoql.conditions import ConditionChecker
 from aquarium.zoql.scope import Scope
 
 MAX_GROUP_BY = 5  # reference §8.2
+# Output columns of one query. Zuora documents none; the engine's memory sets one: DuckDB holds
+# a batch of 2,048 rows of every column at once, and at the default budget (160 MB) 600 columns
+# of 32-character ids already exhaust it (docs/aqua.md). The widest catalogue query, every field
+# of InvoiceItem and of all it joins, has 329.
+MAX_COLUMNS = 500
 GROUP_BY_MESSAGE = (
     "One or more columns in the SELECT statement does not appear in the GROUP BY statement."
 )
@@ -131,6 +136,11 @@ def _select(query: ast.Query, scope: Scope) -> Positioned:
         else:
             plain.add(key)
         columns.append((column, item.pos))
+    if len(columns) > MAX_COLUMNS:
+        raise scope.error(
+            f"a query selects at most {MAX_COLUMNS} columns; this one selects {len(columns):,}",
+            columns[MAX_COLUMNS][1],
+        )
     return columns
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from aquarium.catalog import model
-from aquarium.zoql import ast, plan, temporal
+from aquarium.zoql import ast, numbers, plan, temporal
 from aquarium.zoql.scope import NUMERIC, Scope
 
 MAX_CONDITIONS = {ast.Dialect.ZOQL: 200, ast.Dialect.EXPORT: 1000}
@@ -150,7 +150,12 @@ class ConditionChecker:
         }.get(expr.type)
         if converter is not None:
             return converter(expr, op, literal)
-        return plan.Comparison(op, expr, self._scalar(expr, literal))
+        constant = self._scalar(expr, literal)
+        if isinstance(constant.value, Decimal):
+            # Exact for the engine whatever the digits (numbers.py).
+            fitted = numbers.fit(constant.value, op, numbers.domain_of(expr))
+            constant = plan.Constant(constant.type, fitted)
+        return plan.Comparison(op, expr, constant)
 
     def _mismatch(self, expr: plan.Expr, literal: ast.Literal, wanted: str) -> Exception:
         shown = (
@@ -239,5 +244,7 @@ class ConditionChecker:
         return plan.Comparison(new_op, expr, constant)
 
 
-def _instant(value: dt.datetime) -> plan.Constant:
-    return plan.Constant(model.FieldType.DATETIME, value.astimezone(dt.UTC))
+def _instant(value: temporal.Instant) -> plan.Constant:
+    return plan.Constant(
+        model.FieldType.DATETIME, temporal.utc(value) if isinstance(value, dt.datetime) else value
+    )

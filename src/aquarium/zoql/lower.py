@@ -15,7 +15,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from aquarium.catalog import model
-from aquarium.zoql import formatting, plan, types, visibility
+from aquarium.zoql import formatting, plan, temporal, types, visibility
 
 LIKE_ESCAPE = "!"  # Zuora has no escape character; '!' only protects against engine defaults
 COMPARISONS: dict[str, type[exp.Binary]] = {
@@ -146,6 +146,9 @@ class _Lowerer:
             return exp.Boolean(this=value)
         if isinstance(value, Decimal):
             return exp.Literal.number(format(value, "f"))
+        if isinstance(value, temporal.Beyond):
+            # 'infinity' and '-infinity' are timestamps on both engines, after (before) all others.
+            return exp.Cast(this=exp.Literal.string(value.value), to=types.build("TIMESTAMPTZ"))
         if isinstance(value, dt.datetime):
             return exp.Cast(
                 this=exp.Literal.string(value.isoformat()), to=types.build("TIMESTAMPTZ")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from aquarium.catalog import model
+from aquarium.zoql import temporal
 
 AGGREGATES = ("avg", "count", "max", "min", "sum")
 DATE_FUNCTIONS = ("date", "year", "month", "week", "weekofyear", "quarter")
@@ -78,7 +79,7 @@ class DatePart:
 
 
 Expr = FieldRef | Aggregate | DatePart
-ConstantValue = str | Decimal | bool | dt.date | dt.datetime
+ConstantValue = str | Decimal | bool | dt.date | dt.datetime | temporal.Beyond
 
 
 @dataclass(frozen=True)

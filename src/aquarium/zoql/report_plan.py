@@ -13,6 +13,7 @@ before grouping). A run-time filter override replaces the saved filters of the r
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ VIEW_TYPES = (DETAIL, SUMMARY)
 MAX_GROUPS = 10  # row and column groups together (reference 8)
 MAX_VALUES = 100  # summary value columns (reference 8)
 SUMMARY_LISTS = ("rowFields", "colFields", "valFields")
+#: a field id: ``Field`` of the data source or ``Object.Field``
+FIELD_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?")
 # Aggregation tokens (reference 7.3: SUM and COUNT seen; the UI's others, spelt plainly).
 AGGREGATIONS: Mapping[str, tuple[str, bool]] = {
     "SUM": ("sum", False),
@@ -111,6 +114,9 @@ class _Builder:
         field_id = descriptor.get("id") or descriptor.get("name")
         if not isinstance(field_id, str) or not field_id.strip():
             raise _fail(f"A field of {where} has no id.")
+        if FIELD_ID.fullmatch(field_id.strip()) is None:
+            # '.Name', 'Account..Name', 'a b': never a field, though a lenient split finds one.
+            raise _fail(f"The field {field_id} is not a valid field of the datasource.")
         qualifier, _, name = field_id.strip().rpartition(".")
         node = ast.Column(
             qualifier=ast.Name(qualifier, 0) if qualifier else None,

@@ -3,11 +3,18 @@
 All results are concrete: a :class:`datetime.date`, or an aware :class:`datetime.datetime`.
 A literal without a zone is read in the tenant's time zone. Relative literals are evaluated
 against the ``now`` the caller passes, so one job sees one "now".
+
+Instants are compared in UTC (:func:`utc`). Python's calendar ends with year 9999 and starts with
+year 1, in UTC as in any zone, so an instant written at the calendar's edge in another zone
+(``9999-12-31T23:59:59-12:00``, ``0001-01-01T00:00:00+14:00``), or the end of the day
+``9999-12-31``, has no UTC datetime: it is :class:`Beyond` the calendar, and compares like the
+engines' ``infinity``, after (or before) every stored instant.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import re
 import zoneinfo
@@ -33,13 +40,34 @@ class TemporalError(ValueError):
     """The text looks temporal but is not a valid literal; the message says why."""
 
 
+class Beyond(enum.Enum):
+    """An instant outside the UTC calendar Python holds (years 1 to 9999); values are the words
+    both engines read as such an instant."""
+
+    BEFORE = "-infinity"  #: before 0001-01-01T00:00:00Z
+    AFTER = "infinity"  #: after 9999-12-31T23:59:59.999999Z
+
+
+#: An instant in UTC, or one beyond the calendar
+Instant = dt.datetime | Beyond
+
+
 @dataclass(frozen=True)
 class DayRange:
-    """A calendar day in some zone, as the half-open instant range [start, end)."""
+    """A calendar day in some zone, as the half-open instant range [start, end) in UTC."""
 
     day: dt.date
-    start: dt.datetime
-    end: dt.datetime
+    start: Instant
+    end: Instant
+
+
+def utc(value: dt.datetime) -> Instant:
+    """The aware ``value`` in UTC, or where it lies :class:`Beyond` the calendar."""
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        # Only the calendar's first and last days can leave it when moved to UTC.
+        return Beyond.AFTER if value.year == dt.MAXYEAR else Beyond.BEFORE
 
 
 def parse_date(text: str) -> dt.date | None:
@@ -164,8 +192,12 @@ def parse_relative(
 
 
 def day_range(day: dt.date, tz: dt.tzinfo) -> DayRange:
-    """The instants of one calendar day in zone ``tz`` (23 or 25 hours long on DST changes)."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+    """The instants of one calendar day in zone ``tz`` (23 or 25 hours long on DST changes).
+
+    The last day of the calendar ends :attr:`Beyond.AFTER` it.
+    """
+    start = utc(dt.datetime.combine(day, dt.time(), tzinfo=tz))
+    if day == dt.date.max:
+        return DayRange(day, start, Beyond.AFTER)
     following = day + dt.timedelta(days=1)
-    end = dt.datetime.combine(following, dt.time(), tzinfo=tz)
-    return DayRange(day, start, end)
+    return DayRange(day, start, utc(dt.datetime.combine(following, dt.time(), tzinfo=tz)))

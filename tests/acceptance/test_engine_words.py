@@ -1,0 +1,54 @@
+"""Issue 11, defects 6 and 8 over real HTTP: what a client reads when the engine fails (batch and
+job messages, the job API) is ours and Zuora's, never the engine's; the issue's 2,000-column
+query is refused at submit; the server goes on serving. (A report run's errorMessage:
+``tests/integration/test_report_runs.py``.)
+
+The widest query the catalogue allows (every field of InvoiceItem and of all it joins, 329
+columns) needs more than the default memory budget (160 MB): it used to abort with "Out of
+Memory Error: ... (152.5 MiB/152.5 MiB used)".
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from aquarium.catalog import model
+from tests.acceptance import support
+
+ENGINE_WORDS = ("Error:", "MiB", "Binder", "Conversion", "Catalog", "DuckDB", "LINE ")
+OUT_OF_MEMORY = (
+    "The query execution has been aborted. The query needs more memory than the server gives "
+    "one query: select fewer columns, or split it into several queries."
+)
+
+
+def _widest() -> str:
+    item = model.default().require("InvoiceItem")
+    stars = ", ".join(f"{relation.name}.*" for relation in item.related)
+    return f"select InvoiceItem.*, {stars} from InvoiceItem"
+
+
+def test_an_aborted_batch_says_what_failed_in_our_words(demo: httpx.Client) -> None:
+    submitted = support.submit_ok(demo, support.stateless(_widest(), "select Id from Account"))
+    done = support.wait_for_job(demo, submitted["id"])
+    assert done["status"] == "aborted", done
+    assert [b["status"] for b in done["batches"]] == ["aborted", "cancelled"]
+    assert done["batches"][0]["message"] == OUT_OF_MEMORY
+    listed = demo.get(f"/aquarium/api/v1/jobs/{submitted['id']}").json()
+    assert listed["message"] == OUT_OF_MEMORY
+    for text in (json.dumps(done), json.dumps(listed)):
+        assert not any(word in text for word in ENGINE_WORDS), text
+    # The engine is usable at once.
+    support.run_job(demo, support.stateless("select Id, Name from Account"))
+
+
+def test_the_issues_2000_column_query_is_refused_at_submit(demo: httpx.Client) -> None:
+    issue = "select " + ", ".join(["Id"] * 2000) + " from Account"  # 9 KB
+    answer = support.assert_error(
+        demo.post("/v1/batch-query/", json=support.stateless(issue)), "90005"
+    )
+    assert answer["message"].endswith(
+        "a query selects at most 500 columns; this one selects 2,000"
+    ), answer

@@ -1,0 +1,153 @@
+"""engines/memory_gate.py: statements go in together while their columns fit the capacity, a
+wider one runs alone, waiting is first come first served, a stop reaches a waiting statement and
+no wait is endless.
+
+Judged by the order things happen in, staged with events; never by how long they take.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from aquarium.domain import errors
+from aquarium.engines import memory_gate
+
+WAIT_S = 10.0  # generous: only a broken gate makes a test wait this long
+CAPACITY = 100
+
+
+def never() -> bool:
+    return False
+
+
+class Statement:
+    """A statement of ``columns`` columns in a thread: admitted, then held until finished."""
+
+    def __init__(
+        self,
+        gate: memory_gate.MemoryGate,
+        log: list[str],
+        name: str,
+        columns: int,
+        stopped: Callable[[], bool] = never,
+    ) -> None:
+        self.admitted = threading.Event()
+        self._finish = threading.Event()
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                with gate.admit(columns, stopped=stopped):
+                    log.append(f"{name} in")
+                    self.admitted.set()
+                    assert self._finish.wait(WAIT_S)
+                    log.append(f"{name} out")
+            except BaseException as exc:
+                self.error = exc
+                self.admitted.set()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def finish(self) -> None:
+        self._finish.set()
+        self.thread.join(WAIT_S)
+        assert not self.thread.is_alive()
+
+
+def queued(gate: memory_gate.MemoryGate, count: int) -> None:
+    """Return once ``count`` statements wait at ``gate``."""
+    for _ in range(int(WAIT_S / memory_gate.POLL_S)):
+        if gate.waiting == count:
+            return
+        threading.Event().wait(memory_gate.POLL_S)
+    raise AssertionError(f"{gate.waiting} statements wait, not {count}")
+
+
+def test_statements_that_fit_run_together() -> None:
+    gate, log = memory_gate.MemoryGate(CAPACITY), []
+    statements = [Statement(gate, log, name, 30) for name in "abc"]
+    for statement in statements:
+        assert statement.admitted.wait(WAIT_S)
+    for statement in statements:
+        statement.finish()
+    assert sorted(log[:3]) == ["a in", "b in", "c in"]
+
+
+def test_one_that_does_not_fit_waits_and_those_after_it_wait_behind_it() -> None:
+    gate, log = memory_gate.MemoryGate(CAPACITY), []
+    running = Statement(gate, log, "running", 60)
+    assert running.admitted.wait(WAIT_S)
+    big = Statement(gate, log, "big", 60)
+    queued(gate, 1)
+    small = Statement(gate, log, "small", 1)  # would fit, but comes after big
+    queued(gate, 2)
+    running.finish()
+    assert big.admitted.wait(WAIT_S) and small.admitted.wait(WAIT_S)
+    big.finish()
+    small.finish()
+    assert log[:4] == ["running in", "running out", "big in", "small in"]
+
+
+def test_a_statement_wider_than_the_capacity_runs_alone() -> None:
+    gate, log = memory_gate.MemoryGate(CAPACITY), []
+    before = Statement(gate, log, "before", 1)
+    assert before.admitted.wait(WAIT_S)
+    hog = Statement(gate, log, "hog", 2_000)
+    queued(gate, 1)
+    after = Statement(gate, log, "after", 1)
+    queued(gate, 2)
+    before.finish()
+    assert hog.admitted.wait(WAIT_S)
+    assert not after.admitted.is_set()
+    hog.finish()
+    assert after.admitted.wait(WAIT_S)
+    after.finish()
+    assert log == ["before in", "before out", "hog in", "hog out", "after in", "after out"]
+
+
+def test_a_stop_reaches_a_waiting_statement_and_the_queue_moves_on() -> None:
+    gate, log = memory_gate.MemoryGate(CAPACITY), []
+    running = Statement(gate, log, "running", CAPACITY)
+    assert running.admitted.wait(WAIT_S)
+    stop = threading.Event()
+    stopped = Statement(gate, log, "stopped", 10, stopped=stop.is_set)
+    queued(gate, 1)
+    stop.set()
+    gate.wake()
+    assert stopped.admitted.wait(WAIT_S)
+    assert isinstance(stopped.error, errors.QueryInterrupted)
+    stopped.thread.join(WAIT_S)
+    running.finish()
+    again = Statement(gate, log, "again", 10)
+    assert again.admitted.wait(WAIT_S)
+    again.finish()
+    assert "stopped in" not in log and gate.waiting == 0
+
+
+def test_the_head_of_the_queue_waits_only_so_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory_gate, "HEAD_WAIT_S", 0.0)
+    gate, log = memory_gate.MemoryGate(CAPACITY), []
+    long_running = Statement(gate, log, "long", CAPACITY)
+    assert long_running.admitted.wait(WAIT_S)
+    next_one = Statement(gate, log, "next", CAPACITY)
+    assert next_one.admitted.wait(WAIT_S)
+    next_one.finish()
+    long_running.finish()
+    assert log[:3] == ["long in", "next in", "next out"]
+
+
+@pytest.mark.parametrize(
+    ("written", "columns"),
+    [("152.5 MiB", 305), ("160MB", 305), ("61.0 MiB", 122), ("1.5 GiB", 3072), ("100 KiB", 1)],
+)
+def test_the_capacity_of_a_budget(written: str, columns: int) -> None:
+    assert memory_gate.capacity_of(written) == columns
+
+
+def test_a_budget_that_is_no_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a memory size"):
+        memory_gate.capacity_of("lots")
