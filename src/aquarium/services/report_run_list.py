@@ -100,7 +100,10 @@ class ListRequest:
             raise reporting_errors.InvalidReportingRequest(
                 "The request body must be a JSON object."
             )
-        pagination = body.get("pagination") or {}
+        # Only a missing (or null) member is absent: false, 0, "" or [] is a wrong type.
+        pagination = body.get("pagination")
+        if pagination is None:
+            pagination = {}
         if not isinstance(pagination, Mapping):
             raise reporting_errors.InvalidReportingRequest(
                 "pagination must be an object {currentPage, pageSize}."
