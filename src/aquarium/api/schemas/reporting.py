@@ -63,21 +63,24 @@ REPORT_REQUEST = component(
         ],
     },
 )
+SEP = report_labels.PATH_SEPARATOR
 LABEL_REQUEST = obj(
     {
         "name": string(
             maxLength=report_labels.MAX_NAME,
-            pattern=rf"^[^{report_labels.PATH_SEPARATOR}]*\S[^{report_labels.PATH_SEPARATOR}]*$",
+            pattern=rf"^[^{SEP}]*[^{SEP}\s][^{SEP}]*$",
         ),
         "parentId": text(description="My Reports when absent"),
     },
     ["name"],
 )
-LABEL_IDS_REQUEST = obj({"labelIds": {"anyOf": [{"type": "null"}, STRING_LIST]}})
+# Adding or taking off no label is refused (NO_LABELS).
+LABEL_IDS_REQUEST = obj({"labelIds": {**STRING_LIST, "minItems": 1}}, ["labelIds"])
 SETTINGS_REQUEST = obj(
     {
         "emailDomains": {
-            "type": "array",
+            "type": ["array", "null"],
+            "description": "[] (or null): any domain",
             "maxItems": report_admin.MAX_EMAIL_DOMAINS,
             "items": DOMAIN,
         }
@@ -109,7 +112,22 @@ RUN_REQUEST: Schema = {
     ]
 }
 COLUMN = {"enum": list(report_run_list.LIST_COLUMNS)}
-PAGE_NUMBER = {"anyOf": [{"type": "integer"}, string(pattern=r"^\s*[+-]?[0-9]+\s*$")]}
+
+
+def page_number(maximum: int, default: int) -> Schema:
+    """A page number or size from 1 to ``maximum`` (a power of ten), as a number or its
+    digits."""
+    digits = len(str(maximum)) - 1
+    assert maximum == 10**digits, "the pattern below spells powers of ten only"
+    return {
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": maximum},
+            string(pattern=rf"^\s*\+?0*(?:[1-9][0-9]{{0,{digits - 1}}}|10{{{digits}}})\s*$"),
+        ],
+        "default": default,
+    }
+
+
 LIST_REQUEST = component(
     "ReportRunListRequest",
     {
@@ -122,8 +140,10 @@ LIST_REQUEST = component(
             "pagination": {
                 "type": ["object", "null"],
                 "properties": {
-                    "currentPage": {**PAGE_NUMBER, "default": 1},
-                    "pageSize": {**PAGE_NUMBER, "default": report_run_list.DEFAULT_LIST_PAGE_SIZE},
+                    "currentPage": page_number(report_run_list.MAX_LIST_PAGE, 1),
+                    "pageSize": page_number(
+                        report_run_list.MAX_LIST_PAGE_SIZE, report_run_list.DEFAULT_LIST_PAGE_SIZE
+                    ),
                 },
             },
             "sort": {
@@ -131,7 +151,7 @@ LIST_REQUEST = component(
                 "items": obj(
                     {
                         "field": COLUMN,
-                        "direction": {"type": ["string", "number", "boolean", "null"]},
+                        "direction": string(pattern="^(?:[Aa][Ss][Cc]|[Dd][Ee][Ss][Cc])$"),
                         "priority": {"type": "integer"},
                     },
                     ["field"],
