@@ -3,8 +3,9 @@
     python -m tests.fuzz.campaign [--seconds 600] [--out .fuzz] [--seed N]
 
 Starts the fuzz tier's server (``tests/fuzz/live.py``) over a scratch data dir, runs
-``schemathesis run`` on the committed ``openapi.json`` with every check on (``no_undocumented_server_error``
-in place of ``not_a_server_error``, see ``tests/fuzz/hooks.py``) and every phase (examples,
+``schemathesis run`` on the committed ``openapi.json`` with every check on
+(``no_undocumented_server_error`` in place of ``not_a_server_error``, see
+``tests/fuzz/hooks.py``) and every phase (examples,
 coverage, fuzzing, stateful) with ``--max-time``: schemathesis repeats fuzzing and stateful
 testing until the budget is spent. A random seed unless ``--seed`` (printed either way, so a run
 can be repeated). Writes ``OUT/report.json`` (schemathesis's own), ``OUT/summary.json`` (the
