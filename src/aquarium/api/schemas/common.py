@@ -8,6 +8,7 @@ the document (a builder not named here fails ``tests/unit/test_openapi.py``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -194,6 +195,65 @@ def envelope_name(row: api_errors.Row) -> str:
     return row.envelope.__qualname__.split(".")[0]
 
 
+def _reporting_error(message: str, code: str) -> dict[str, Any]:
+    """Zuora's Reporting refusal with the errorId of its own example (reference 3.3)."""
+    inner = {"errorId": "a7983e5f-d58c-4be0-b732-9588ff95171c", "message": message}
+    text = json.dumps({**inner, "errorCode": code}, indent=1)
+    return {"success": False, "response": text, "links": None}
+
+
+F = api_errors.Family
+#: Examples of refusals, by family and status: the words the services use (reference texts).
+ERROR_EXAMPLES: dict[tuple[api_errors.Family, int], dict[str, Any]] = {
+    (F.AQUA, 401): {
+        "unauthorized": {
+            "id": None,
+            "status": "error",
+            "errorCode": "90009",
+            "message": "User is not authorized.",
+        }
+    },
+    (F.AQUA, 404): {
+        "no_file": {"status": "error", "message": "Not found. No such file, or it has expired."}
+    },
+    (F.OBJECTS, 404): {
+        "unknown_id": {
+            "Success": False,
+            "Errors": [
+                {
+                    "Code": "INVALID_ID",
+                    "Message": "There is no Account with id '2c92c0f966cd4f580166ec0ac89d5bb7'",
+                }
+            ],
+        }
+    },
+    (F.REPORTING, 401): {
+        "login_failed": _reporting_error("Authentication failed.", api_errors.LOGIN_FAILED)
+    },
+    (F.REPORTING, 404): {
+        "unknown_report": _reporting_error(
+            "The report with id ff808081629755b80162bcc5bd624d2d does not exist.",
+            api_errors.USAGE_ERROR,
+        )
+    },
+    (F.REPORTING, 500): {
+        "unreadable_json": _reporting_error(
+            "Could not read JSON: Unexpected character ('n' (code 110)): was expecting comma "
+            "to separate OBJECT entries",
+            api_errors.REST_ERROR,
+        )
+    },
+    (F.JOBS, 404): {
+        "unknown_job": {
+            "error": {
+                "code": "not_found",
+                "message": "There is no job 2c92c0f966cd4f580166ec0ac89d5bb7",
+            }
+        }
+    },
+}
+
+
 def error_answers(family: api_errors.Family) -> dict[int, Answer]:
     """Every status ``family``'s table can answer, with the envelopes it answers them in.
 
@@ -208,16 +268,24 @@ def error_answers(family: api_errors.Family) -> dict[int, Answer]:
         kept = by_status.setdefault(row.status, [])
         if body not in kept:
             kept.append(body)
-    return {status: _answer(status, bodies) for status, bodies in sorted(by_status.items())}
+    return {
+        status: _answer(status, bodies, ERROR_EXAMPLES.get((family, status), {}))
+        for status, bodies in sorted(by_status.items())
+    }
 
 
-def _answer(status: int, bodies: list[Body]) -> Answer:
+def _answer(status: int, bodies: list[Body], examples: Mapping[str, Any]) -> Answer:
     merged: dict[str, list[Schema]] = {}
     for body in bodies:
         merged.setdefault(body.media_type, []).append(body.schema)
+    # The examples go with the first media type (every family's JSON).
     joined = tuple(
-        Body(media, schemas[0] if len(schemas) == 1 else {"anyOf": schemas})
-        for media, schemas in merged.items()
+        Body(
+            media,
+            schemas[0] if len(schemas) == 1 else {"anyOf": schemas},
+            examples if i == 0 else {},
+        )
+        for i, (media, schemas) in enumerate(merged.items())
     )
     headers = ALLOW if status == 405 else CHALLENGE if status == 401 else {}
     return Answer(DESCRIPTIONS.get(status, "Refused"), joined, headers)

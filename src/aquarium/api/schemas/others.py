@@ -43,21 +43,61 @@ CRUD: dict[str, Operation] = {
 # -- the job API -----------------------------------------------------------------------------
 
 STAMP = {"type": ["string", "null"], "examples": ["2026-12-01T10:00:00.123Z"]}
+NULLABLE_TEXT = {"type": ["string", "null"]}
+COUNT = {"type": ["integer", "null"], "minimum": 0}
+DOWNLOAD = obj(
+    {
+        "name": string(),
+        "url": string(),
+        "sha256": NULLABLE_TEXT,
+        "size": COUNT,
+        "recordCount": COUNT,
+    },
+    ["name", "url"],
+)
 JOB = component(
     "FinderJob",
     obj(
         {
             "id": common.HEX_ID,
             "kind": {"enum": ["aqua", "report"]},
-            "name": {"type": ["string", "null"]},
+            "name": NULLABLE_TEXT,
             "status": string(),
-            "createdBy": {"type": ["string", "null"]},
+            "createdBy": NULLABLE_TEXT,
             "createdAt": STAMP,
             "startedAt": STAMP,
             "finishedAt": STAMP,
-            "progress": {"type": "object"},
+            "partner": NULLABLE_TEXT,
+            "project": NULLABLE_TEXT,
+            "reportId": NULLABLE_TEXT,
+            "viewType": NULLABLE_TEXT,
+            "message": NULLABLE_TEXT,
+            "progress": obj(
+                {
+                    "batches": {"type": "integer"},
+                    "batchesDone": {"type": "integer"},
+                    "rowsWritten": COUNT,
+                    "bytesWritten": COUNT,
+                    "elapsedMs": COUNT,
+                }
+            ),
+            "settings": {"type": "object", "description": "an AQuA job's, in the detail"},
+            "batches": {"type": "array", "items": {"type": "object"}},
+            "downloads": {"type": "array", "items": DOWNLOAD},
+            "rowCount": COUNT,
         },
-        ["id", "kind", "status"],
+        [
+            "id",
+            "kind",
+            "name",
+            "status",
+            "createdBy",
+            "createdAt",
+            "startedAt",
+            "finishedAt",
+            "message",
+            "progress",
+        ],
     ),
 )
 JOB_EXAMPLE = {

@@ -177,56 +177,101 @@ def ok(payload: Schema) -> Schema:
     return obj({"success": {"const": True}, "response": payload}, ["success", "response"])
 
 
+FLAG = {"type": "boolean"}
+WHO = string(description="a user's 32-hex id")
 REPORT = component(
     "Report",
     obj(
         {
             "id": common.HEX_ID,
             "name": string(),
-            "number": string(examples=["REP0000007"]),
+            "number": string(pattern="^REP[0-9]{7,}$", examples=["REP0000007"]),
+            "type": string(),
             "dsName": string(),
             "datasource": string(),
-            "description": string(),
-            "definition": string(),
-            "viewType": {"enum": list(reports.VIEW_TYPES)},
             "namespace": {"enum": list(reports.NAMESPACES)},
+            "description": string(),
+            "definition": string(contentMediaType="application/json"),
+            "viewType": {"enum": list(reports.VIEW_TYPES)},
+            "version": {"type": ["integer", "string"]},
             "labelIds": {"type": "array", "items": string()},
-            "createdOn": string(),
+            "createdBy": WHO,
+            "updatedBy": WHO,
+            "userId": WHO,
+            "creator": string(),
+            "updater": string(),
+            "createdOn": string(examples=["2018-04-13T01:52:10+0000"]),
             "updatedOn": string(),
+            "deleted": FLAG,
+            "favorite": FLAG,
+            "shared": FLAG,
+            "zuora": FLAG,
+            "hidden": FLAG,
+            "prototypeId": string(),
         },
-        ["id", "name", "dsName", "definition", "viewType"],
+        [
+            "id",
+            "name",
+            "number",
+            "type",
+            "dsName",
+            "datasource",
+            "namespace",
+            "description",
+            "definition",
+            "viewType",
+            "labelIds",
+            "createdBy",
+            "updatedBy",
+            "createdOn",
+            "updatedOn",
+            "creator",
+            "updater",
+            "deleted",
+        ],
     ),
 )
 LABEL = component(
     "ReportLabel",
     obj(
-        {"id": common.HEX_ID, "name": string(), "type": string(), "parentId": text()},
-        ["id", "name", "parentId"],
+        {
+            "id": common.HEX_ID,
+            "name": string(),
+            "type": string(),
+            "parentId": text(),
+            "labelNamePath": string(),
+            "order": {"type": "integer"},
+            "home": FLAG,
+            "root": FLAG,
+            "shared": FLAG,
+            "createdOn": string(),
+            "updatedOn": string(),
+        },
+        ["id", "name", "type", "parentId", "labelNamePath", "home", "root", "createdOn"],
     ),
 )
+RUN_STATUS = {
+    "enum": ["STARTED", "QUERYDATA", "PROCESSINGDATA", "COMPLETED", "CANCELLED", "ERROR", "INVALID"]
+}
+SHOWN_TIME = string(examples=["2018-04-13T02:11:38.464+0000"])
 RUN = component(
     "ReportRun",
     obj(
         {
             "id": common.HEX_ID,
             "reportId": common.HEX_ID,
-            "status": {
-                "enum": [
-                    "STARTED",
-                    "QUERYDATA",
-                    "PROCESSINGDATA",
-                    "COMPLETED",
-                    "CANCELLED",
-                    "ERROR",
-                    "INVALID",
-                ]
-            },
+            "reportName": string(),
+            "status": RUN_STATUS,
             "reportType": {"enum": list(reports.VIEW_TYPES)},
-            "reportDefinition": string(),
-            "startedOn": {"type": ["string", "integer", "null"]},
-            "updatedOn": {"type": ["string", "integer", "null"]},
+            "reportDefinition": string(contentMediaType="application/json"),
+            "startedOn": SHOWN_TIME,
+            "updatedOn": SHOWN_TIME,
+            "completedOn": SHOWN_TIME,
+            "rowCount": {"type": "integer", "minimum": 0},
+            "errorMessage": string(),
+            "createdByUserProfile": obj({"username": string()}, ["username"]),
         },
-        ["id", "status"],
+        ["id", "reportId", "status", "reportType", "reportDefinition", "startedOn"],
     ),
 )
 WORDS = string(examples=["The report run has been canceled"])
@@ -235,11 +280,30 @@ PAGED: Schema = obj(
         "totalCount": {"type": "integer"},
         "totalPage": {"type": "integer"},
         "pageSize": {"type": "integer"},
-        "elements": {"type": "array", "items": {"type": "object"}},
+        "elements": {"type": "array", "items": REPORT},
+        "pageNo": {"type": "integer", "minimum": 0},
     },
-    ["totalCount", "totalPage", "pageSize", "elements"],
+    ["totalCount", "totalPage", "pageNo", "pageSize", "elements"],
 )
-RUN_LIST = {**PAGED, "required": [*PAGED["required"], "currentPage"]}
+#: A run of the list: ``id`` and the columns asked for (the user name nested).
+RUN_ELEMENT = obj(
+    {
+        "id": common.HEX_ID,
+        "status": RUN_STATUS,
+        "createdByUserProfile": obj({"username": {"type": ["string", "null"]}}),
+    },
+    ["id"],
+)
+RUN_LIST = obj(
+    {
+        "totalCount": {"type": "integer", "minimum": 0},
+        "totalPage": {"type": "integer", "minimum": 0},
+        "currentPage": {"type": "integer", "minimum": 1},
+        "pageSize": {"type": "integer", "minimum": 1},
+        "elements": {"type": "array", "items": RUN_ELEMENT},
+    },
+    ["totalCount", "totalPage", "currentPage", "pageSize", "elements"],
+)
 REPORT_LIST = obj(
     {"reports": {"type": "array", "items": REPORT}, "count": {"type": "integer"}},
     ["reports", "count"],
