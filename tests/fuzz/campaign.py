@@ -114,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
         shutil.copyfile(server.log_path, out / "server.log")
         shutil.rmtree(scratch, ignore_errors=True)
-    report = json.loads((out / "report.json").read_text("utf-8"))
+    try:
+        report = json.loads((out / "report.json").read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"schemathesis exited {done.returncode} without a report: {exc}", file=sys.stderr)
+        return done.returncode or 1
     figures = summary(report, args.seconds, wall)
     (out / "summary.json").write_text(json.dumps(figures, indent=2) + "\n", "utf-8")
     print(json.dumps(figures, indent=2))
