@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests import tenants_setup
-from tests.acceptance import support
+from tests.acceptance import openapi_check, support
 
 DEMO_PARTNERS = ("salesforce", "aquarium-tests")
 OTHER_TENANT = "other"
@@ -49,6 +49,14 @@ def _server_log_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
         for running in _RUNNING:
             print(f"\n===== log of server '{running.name}' ({running.log_path}) =====")
             print(running.log_tail())
+
+
+@pytest.fixture(autouse=True)
+def _answers_match_openapi() -> Iterator[None]:
+    """Fails the test during which an answer broke openapi.json (tests/acceptance/openapi_check)."""
+    yield
+    broken = openapi_check.taken()
+    assert not broken, "answers that openapi.json does not describe:\n" + "\n".join(broken)
 
 
 def _started(server: support.RunningServer) -> Iterator[support.RunningServer]:

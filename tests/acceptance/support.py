@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from tests.acceptance import openapi_check
+
 DEMO_AUTH = ("demo", "demo")
 DEMO_CLIENT = ("11111111-2222-3333-4444-555555555555", "demo")
 STARTUP_TIMEOUT_S = 90.0
@@ -71,8 +73,13 @@ class RunningServer:
     clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, auth: tuple[str, str] | None = DEMO_AUTH, **kwargs: Any) -> httpx.Client:
-        """An httpx client on this server (closed when the server stops)."""
-        made = httpx.Client(base_url=self.base_url, auth=auth, timeout=30.0, **kwargs)
+        """An httpx client on this server (closed when the server stops); every answer it gets
+        is checked against openapi.json (``openapi_check``)."""
+        hooks = kwargs.pop("event_hooks", {})
+        hooks = {**hooks, "response": [*hooks.get("response", []), openapi_check.check]}
+        made = httpx.Client(
+            base_url=self.base_url, auth=auth, timeout=30.0, event_hooks=hooks, **kwargs
+        )
         self.clients.append(made)
         return made
 

@@ -200,3 +200,29 @@ def test_file_id_with_csv_suffix_downloads_the_file(
     file_id = finished["batches"][0]["fileId"]  # type: ignore[index]
     expected = support.download(demo, file_id).content
     assert support.download(demo, f"{file_id}.csv").content == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/v1/batch-query/jobs/" + "0" * 32, {"GET", "DELETE"}),
+        ("/apps/api/batch-query/", {"POST"}),
+        ("/v1/object/Account/" + "0" * 32, {"GET", "PUT", "DELETE"}),
+        ("/api/rest/v1/reportruns/" + "0" * 32, {"GET", "DELETE"}),
+        ("/reporting/api/rest/v1/reportruns/" + "0" * 32, {"GET", "DELETE"}),
+        ("/aquarium/api/v1/jobs/" + "0" * 32, {"GET", "DELETE"}),
+    ],
+)
+def test_options_and_405_list_every_method_of_the_path(
+    demo: httpx.Client, path: str, methods: set[str]
+) -> None:
+    """OPTIONS answers 204 with ``Allow``; a method the path does not take answers 405 in the
+    family's envelope with the same ``Allow`` (issue 11: DELETE used to be missing)."""
+    options = demo.options(path)
+    assert options.status_code == 204, options.text
+    allowed = {part.strip() for part in options.headers["Allow"].split(",")}
+    assert allowed == methods | {"OPTIONS"}
+    wrong = demo.patch(path)
+    assert wrong.status_code == 405, wrong.text
+    assert {part.strip() for part in wrong.headers["Allow"].split(",")} == allowed
+    assert "detail" not in wrong.json()

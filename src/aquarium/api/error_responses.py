@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from aquarium import observability
+from aquarium.api import allow
 from aquarium.api import errors as api_errors
 from aquarium.domain import errors
 
@@ -62,8 +63,18 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:
     """The router's own 404 (no route) and 405 (no such method) in the family's envelope; the
-    web pages, and any other status, keep the framework's answer."""
+    web pages, and any other status, keep the framework's answer.
+
+    A 405 says every method the path takes in ``Allow`` (``api/allow.py``), and OPTIONS, which
+    no route takes, is answered here: HTTP 204 with that ``Allow`` on every path a route takes.
+    """
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allowed = allow.header(request.app.router.routes, request.url.path)
+        if allowed is not None:
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allowed})
+            exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allowed})
     family = api_errors.family_of(request.url.path)
     if family is api_errors.Family.WEB or exc.status_code not in {404, 405}:
         return await http_exception_handler(request, exc)

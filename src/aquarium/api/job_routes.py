@@ -33,7 +33,7 @@ def _finder(request: Request) -> job_finder.JobFinder:
     return found
 
 
-@router.get("/jobs", summary="List AQuA jobs and report runs")
+@router.get("/jobs", summary="List AQuA jobs and report runs", operation_id="finder_list_jobs")
 def list_jobs(request: Request, caller: Caller) -> JSONResponse:
     """Filters ``kind``, ``status``, ``partner``, ``project``, ``createdBy``, ``since``,
     ``until``; ``sort``; ``limit``; ``cursor`` (the previous page's ``nextCursor``)."""
@@ -42,17 +42,27 @@ def list_jobs(request: Request, caller: Caller) -> JSONResponse:
     return JSONResponse(_finder(request).list_jobs(caller, query))
 
 
-@router.get("/jobs/{job_id}", summary="A job in detail, with per-batch progress")
+@router.get(
+    "/jobs/{job_id}",
+    summary="A job in detail, with per-batch progress",
+    operation_id="finder_get_job",
+)
 def get_job(job_id: str, request: Request, caller: Caller) -> JSONResponse:
     return JSONResponse(_finder(request).job(caller, job_id))
 
 
-@router.delete("/jobs/{job_id}", summary="Cancel an AQuA job or a report run")
+@router.delete(
+    "/jobs/{job_id}", summary="Cancel an AQuA job or a report run", operation_id="finder_cancel_job"
+)
 def cancel_job(job_id: str, request: Request, caller: Caller) -> JSONResponse:
     return JSONResponse(_finder(request).cancel(caller, job_id))
 
 
-@router.get("/events", summary="Server-Sent Events: job changes of the caller's tenant")
+@router.get(
+    "/events",
+    summary="Server-Sent Events: job changes of the caller's tenant",
+    operation_id="finder_events",
+)
 async def events(request: Request, caller: Caller) -> StreamingResponse:
     """``event: job`` with ``{"id", "kind", "status", "at"}``; ``?job=ID`` for one job."""
     services = deps.services(request)

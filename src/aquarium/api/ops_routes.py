@@ -25,13 +25,20 @@ def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.get("/v1/describe", tags=["Describe"], summary="List the objects")
+@router.get(
+    "/v1/describe", tags=["Describe"], summary="List the objects", operation_id="describe_objects"
+)
 def describe_objects(request: Request, services: Services, caller: Caller) -> Response:
     catalog = services.aqua.catalog
     return Response(describe.objects_xml(catalog, _base_url(request)), media_type=XML)
 
 
-@router.get("/v1/describe/{object_name}", tags=["Describe"], summary="Describe one object")
+@router.get(
+    "/v1/describe/{object_name}",
+    tags=["Describe"],
+    summary="Describe one object",
+    operation_id="describe_object",
+)
 def describe_object(
     object_name: str, request: Request, services: Services, caller: Caller
 ) -> Response:
@@ -39,7 +46,9 @@ def describe_object(
     return Response(describe.object_xml(catalog, object_name, _base_url(request)), media_type=XML)
 
 
-@router.post("/oauth/token", tags=["OAuth"], summary="Create an OAuth token")
+@router.post(
+    "/oauth/token", tags=["OAuth"], summary="Create an OAuth token", operation_id="create_token"
+)
 async def create_token(request: Request, services: Services) -> JSONResponse:
     """``client_credentials`` grant; the client may also authenticate with a Basic header."""
     raw = await body.read_limited(request, TOKEN_BODY_LIMIT)
@@ -79,14 +88,14 @@ async def create_token(request: Request, services: Services) -> JSONResponse:
     )
 
 
-@router.get("/healthz", tags=["Operations"], summary="Ready to accept jobs")
+@router.get("/healthz", tags=["Operations"], summary="Ready to accept jobs", operation_id="healthz")
 def healthz(services: Services) -> JSONResponse:
     if not services.ready:
         return JSONResponse({"status": "starting"}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/metrics", tags=["Operations"], summary="Prometheus metrics")
+@router.get("/metrics", tags=["Operations"], summary="Prometheus metrics", operation_id="metrics")
 def metrics(services: Services) -> Response:
     if services.finder is not None:
         services.finder.refresh_gauges()

@@ -24,6 +24,7 @@ from aquarium.services import currencies
 from aquarium.zoql import ast
 
 VERSIONS = {"1.0": "1.0", "1.1": "1.1", "1.2": "1.2"}
+NUMBER_VERSIONS = {1.0: "1.0", 1.1: "1.1", 1.2: "1.2"}
 STATEFUL_VERSIONS = frozenset({"1.1", "1.2"})  # 1.2 behaves as 1.1 (CONTRACT.md)
 FORMATS = ("CSV", "GZIP", "ZIP")
 ENCRYPTIONS = ("none", "pgp")
@@ -130,7 +131,8 @@ def _version(body: Mapping[str, Any]) -> str:
     value = body.get("version", "1.0")
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _malformed("'version' must be 1.0, 1.1 or 1.2")
-    text = f"{value:.1f}" if isinstance(value, int | float) else value.strip()
+    # A number must be the version itself: 1.04 is not "1.0" (Zuora's OpenAPI types it Float).
+    text = NUMBER_VERSIONS.get(value, "") if isinstance(value, int | float) else value.strip()
     if text not in VERSIONS:
         raise _malformed(f"'version' must be 1.0, 1.1 or 1.2, not {value!r}")
     return VERSIONS[text]

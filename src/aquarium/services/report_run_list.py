@@ -22,6 +22,7 @@ from aquarium.store import report_runs_repo
 
 RS = jobs.ReportRunStatus
 MAX_LIST_PAGE_SIZE = 1_000  # runs per page of the run list
+MAX_LIST_PAGE = 1_000_000  # the last page number the run list reads
 DEFAULT_LIST_PAGE_SIZE = 250
 # Wire column names of the run list -> report_runs_repo.RUNS columns (ReportRunRecord fields).
 LIST_COLUMNS: Mapping[str, str] = {
@@ -100,7 +101,9 @@ class ListRequest:
             raise reporting_errors.InvalidReportingRequest(
                 "The request body must be a JSON object."
             )
-        pagination = body.get("pagination") or {}
+        # Absent or null: the defaults; 0, "" or [] are no pagination object (refused below).
+        pagination = body.get("pagination")
+        pagination = {} if pagination is None else pagination
         if not isinstance(pagination, Mapping):
             raise reporting_errors.InvalidReportingRequest(
                 "pagination must be an object {currentPage, pageSize}."
@@ -108,7 +111,7 @@ class ListRequest:
         return cls(
             statuses=tuple(_status(value) for value in statuses),
             columns=_columns(body.get("columns")),
-            page=_page_number("currentPage", pagination.get("currentPage", 1), 1_000_000),
+            page=_page_number("currentPage", pagination.get("currentPage", 1), MAX_LIST_PAGE),
             page_size=_page_number(
                 "pageSize", pagination.get("pageSize", DEFAULT_LIST_PAGE_SIZE), MAX_LIST_PAGE_SIZE
             ),
