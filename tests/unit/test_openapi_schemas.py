@@ -1,5 +1,6 @@
 """openapi.json describes every body and answer (api/schemas/), and says it rightly.
 
+- the document is valid OpenAPI 3.1 (openapi-spec-validator), and broken, it is caught;
 - every schema is a valid JSON Schema (Draft 2020-12, OpenAPI 3.1's dialect);
 - every example validates against its own schema;
 - every operation answers every status its family's table of api/errors.py holds;
@@ -14,6 +15,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from openapi_spec_validator import validate as validate_openapi
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from aquarium.api import errors as api_errors
 from aquarium.api import openapi
@@ -47,6 +50,18 @@ def media_objects() -> Iterator[tuple[str, dict[str, Any]]]:
 def validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
     """A validator of ``schema`` whose ``#/components/...`` references reach the document's."""
     return jsonschema.Draft202012Validator({**schema, "components": DOCUMENT["components"]})
+
+
+@pytest.mark.unit
+def test_the_document_is_valid_openapi() -> None:
+    validate_openapi(DOCUMENT)
+
+
+@pytest.mark.unit
+def test_a_broken_document_is_caught() -> None:
+    broken = {**DOCUMENT, "paths": {"/v1/batch-query": {"post": {"responses": "none"}}}}
+    with pytest.raises(OpenAPIValidationError):
+        validate_openapi(broken)
 
 
 @pytest.mark.unit

@@ -41,8 +41,8 @@ TRANSFERRED = "Transfer ownership successfully"  # [XFER]
 TRANSFER_LABEL = "Transferred Reports {date}"  # [XFER]: "Transferred Reports YYYY-mm-DD"
 MAX_EMAIL_DOMAINS = 1000
 MAX_DOMAIN_CHARS = 253  # the longest host name
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # one part of a host name
-_DOMAIN = re.compile(rf"(?=.{{1,{MAX_DOMAIN_CHARS}}}\Z)(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
+HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # one part of a host name
+_DOMAIN = re.compile(rf"(?=.{{1,{MAX_DOMAIN_CHARS}}}\Z)(?:{HOST_LABEL}\.)+[A-Za-z]{{2,63}}")
 
 
 class ReportAdminService:

@@ -24,7 +24,7 @@ STRING_LIST: Schema = {
     "items": {"type": ["string", "number", "boolean", "null"]},
 }
 #: ``report_admin._DOMAIN`` in ECMA-262 words (the service strips blanks around each domain).
-_PART = report_admin._LABEL
+_PART = report_admin.HOST_LABEL
 DOMAIN = string(
     pattern=rf"^\s*(?=\S{{1,{report_admin.MAX_DOMAIN_CHARS}}}\s*$)(?:{_PART}\.)+[A-Za-z]{{2,63}}\s*$",
     examples=["CorporationXYZ.com"],
