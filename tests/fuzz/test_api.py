@@ -19,7 +19,7 @@ import schemathesis
 from tests.acceptance import support
 from tests.fuzz import hooks  # noqa: F401  (registers the auth, the hook and the check)
 
-DEFAULT_EXAMPLES = 5
+DEFAULT_EXAMPLES = 3
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi.json"
 SETTINGS = Path(__file__).with_name("schemathesis.toml")
 
