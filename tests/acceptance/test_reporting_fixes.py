@@ -80,3 +80,25 @@ def test_transfer_ownership_is_its_own_operation_and_settings_exist(scratch: htt
         assert "Send reportIds or reportNames" in inner["message"], inner  # not a Save
         settings = _ok(scratch.get(f"{prefix}/settings"))
         assert isinstance(settings["emailDomains"], list), settings
+
+
+def test_a_report_name_cannot_inject_headers_or_paths_into_the_export(
+    scratch: httpx.Client,
+) -> None:
+    """The export's file name comes from the report's name, which may hold anything JSON
+    holds: quotes, CR/LF, slashes. The name is written with letters, digits and ' -_.' only."""
+    name = 'evil"\r\nX-Injected: 1; filename=../../etc/passwd'
+    definition = {"selectedFields": [{"id": "Account.Name"}]}
+    body = {"name": name, "dsName": "Account", "definition": definition}
+    report = _ok(scratch.post(f"{REPORTS}/reports", json=body))
+    run_id = _ok(scratch.post(f"{REPORTS}/reports/{report['id']}/reportrun?viewType=Detail"))[
+        "reportRunId"
+    ]
+    assert _ended(scratch, run_id)["status"] == "COMPLETED"
+    exported = scratch.get(f"{REPORTS}/reportruns/export/{run_id}")
+    assert exported.status_code == 200, exported.text
+    assert "x-injected" not in exported.headers
+    disposition = exported.headers["content-disposition"]
+    # Starlette writes it as filename="..." or, holding a space, as filename*=utf-8''...
+    assert "evil___X-Injected_" in disposition and disposition.endswith("etc_passwd.csv")
+    assert not any(bad in disposition for bad in ("\r", "\n", "/", '"evil"')), disposition
