@@ -149,3 +149,49 @@ def test_the_cookie_is_no_credential_of_any_api(
         answer = client.request(method, path, json=body, headers=cookie)
         assert answer.status_code == 401, (method, path, answer.text)
     assert _status(client, job_id) == "submitted"
+
+
+# -- the APIs: a browser's remembered Basic password is no use to another site --------------------
+
+CROSS_SITE = {**DEMO, "Sec-Fetch-Site": "cross-site"}
+
+
+def test_a_state_changing_api_request_from_another_sites_page_is_refused(client: Client) -> None:
+    """A browser given the Basic password once (the APIs send a Basic challenge) sends it with
+    any site's form post; the browser also says where the post came from, and it is refused
+    (HTTP 403, the family's envelope) before anything is done."""
+    job_id = _submitted(client)
+    before = client.request("GET", "/aquarium/api/v1/jobs", headers=DEMO).json()["jobs"]
+    for site in ("cross-site", "same-site", "Cross-Site"):
+        headers = {**DEMO, "Sec-Fetch-Site": site}
+        for method, path, body, family_code in (
+            ("POST", "/v1/batch-query/", JOB, "90009"),
+            ("POST", "/apps/api/batch-query/", JOB, "90009"),
+            ("DELETE", f"/aquarium/api/v1/jobs/{job_id}", None, "forbidden"),
+            ("POST", "/v1/object/Account", {"Name": "x", "Currency": "USD"}, "INVALID_LOGIN"),
+            ("POST", "/api/rest/v1/settings", {"emailDomains": ["evil.example"]}, "loginFailed"),
+            ("POST", "/reporting/api/rest/v1/reportlabels", {"name": "forged"}, "loginFailed"),
+        ):
+            answer = client.request(method, path, json=body, headers=headers)
+            assert answer.status_code == 403, (site, method, path, answer.text)
+            assert answer.headers["Zuora-Request-Id"]
+            assert family_code in answer.text, answer.text
+            assert "Cross-site" in answer.text or "another site" in answer.text, answer.text
+    after = client.request("GET", "/aquarium/api/v1/jobs", headers=DEMO).json()["jobs"]
+    assert after == before and _status(client, job_id) == "submitted"
+    settings = client.request("GET", "/api/rest/v1/settings", headers=DEMO).json()["response"]
+    assert "evil.example" not in settings["emailDomains"]
+
+
+def test_reads_and_this_sites_own_requests_are_not_refused(client: Client) -> None:
+    for site in ("same-origin", "none"):
+        answer = client.request(
+            "POST", "/v1/batch-query/", json=JOB, headers={**DEMO, "Sec-Fetch-Site": site}
+        )
+        assert answer.status_code == 200 and answer.json()["status"] == "submitted", answer.text
+    job_id = _submitted(client)
+    read = client.request("GET", f"/v1/batch-query/jobs/{job_id}", headers=CROSS_SITE)
+    assert read.status_code == 200 and read.json()["id"] == job_id
+    # The Job Finder's pages are judged by their CSRF token, not by the header.
+    page = client.request("POST", f"/jobs/{job_id}/cancel", headers={"Sec-Fetch-Site": "none"})
+    assert page.status_code in {303, 401, 403}
