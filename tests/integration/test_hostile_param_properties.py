@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 import httpx
 import pytest
@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from aquarium import server
 from aquarium.settings import Settings
+from aquarium.web import sessions
 from tests.integration import test_hostile_body_properties as bodies
 
 App = bodies.App
@@ -176,3 +177,81 @@ def test_a_forged_job_list_cursor_is_refused_in_the_job_api_envelope(
     response = app.request("GET", "/aquarium/api/v1/jobs", params=params)
     jobs_answer(response)
     bodies._no_engine_words(response, json.dumps(parts))
+
+
+# -- form bodies: OAuth and the sign-in form -------------------------------------------------------
+
+FORM_VALUES = st.sampled_from(
+    [*EDGE_WORDS, "client_credentials", "demo", "/jobs", "//evil.example"]
+)
+
+
+@bodies._settings(examples=80)
+@given(
+    raw=st.binary(max_size=80)
+    | st.dictionaries(
+        st.sampled_from(["grant_type", "client_id", "client_secret", "scope", "x"]),
+        FORM_VALUES | st.text(max_size=8),
+    ).map(lambda form: urlencode(form, encoding="utf-8", errors="surrogatepass").encode()),
+    basic=st.none() | st.sampled_from(["Basic ", "Basic %%%", "Basic ZGVtbzpkZW1v", "Bearer x"]),
+)
+def test_any_oauth_token_request_is_answered_as_oauth_does(
+    app: App, raw: bytes, basic: str | None
+) -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if basic is not None:
+        headers["Authorization"] = basic
+    answer = app.request("POST", "/oauth/token", content=raw, headers=headers)
+    assert answer.status_code in {200, 400, 401}, answer.text
+    document = answer.json()
+    if answer.status_code == 200:
+        assert document["token_type"] == "bearer" and document["access_token"], document
+    else:
+        assert set(document) >= {"error"} or set(document) == {
+            "id", "status", "errorCode", "message"}, document  # fmt: skip
+
+
+@bodies._settings(examples=40)
+@given(
+    form=st.fixed_dictionaries(
+        {},
+        optional={name: FORM_VALUES | st.text(max_size=8) for name in ("user", "password", "next")},
+    ),
+    token=st.sampled_from(["same", "other", "none"]),
+)
+def test_any_sign_in_form_is_answered_with_a_page(
+    app: App, form: dict[str, str], token: str
+) -> None:
+    cookie = {"Cookie": f"{sessions.LOGIN_COOKIE}=t0k3n"} if token != "none" else {}
+    data = {**form, sessions.CSRF_FIELD: "t0k3n" if token == "same" else "forged"}
+    raw = urlencode(data, encoding="utf-8", errors="surrogatepass").encode()
+    headers = {**cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    answer = app.request("POST", "/login", content=raw, headers=headers)
+    assert answer.status_code in {200, 303, 403}, answer.text
+    if answer.status_code == 303:  # signed in: only to a path of this site
+        assert answer.headers["location"].startswith("/")
+        assert not answer.headers["location"].startswith(("//", "/\\"))
+    else:
+        assert "text/html" in answer.headers["content-type"]
+
+
+NEXTS = st.sampled_from(
+    ["//evil.example", "/\\evil.example", "https://evil.example/", "javascript:alert(1)",
+     "/jobs", "/login?next=//evil.example", "/\r\nSet-Cookie: x=1", "", "jobs"]
+) | st.text(max_size=12)  # fmt: skip
+
+
+@bodies._settings(examples=40)
+@given(next_url=NEXTS)
+def test_after_signing_in_only_a_path_of_this_site_is_followed(app: App, next_url: str) -> None:
+    form = {"user": "demo", "password": "demo", "next": next_url, sessions.CSRF_FIELD: "t0k3n"}
+    raw = urlencode(form, encoding="utf-8", errors="surrogatepass").encode()
+    headers = {
+        "Cookie": f"{sessions.LOGIN_COOKIE}=t0k3n",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    answer = app.request("POST", "/login", content=raw, headers=headers)
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\")), location
+    assert not any(ord(c) < 0x20 for c in location), location
