@@ -174,6 +174,8 @@ JOB = {
     "dateTimeUtc": "true",
     "partner": "p",
     "project": "q",
+    "incrementalTime": "2020-01-01 00:00:00",
+    "offset": 60,
     "nullReplacement": "NULL",
     "notifyUrl": "https://example.com/done?job=${JOBID}",
     "queries": [
@@ -311,6 +313,7 @@ def test_the_documented_bodies_are_accepted(app: App, ids: Ids) -> None:
 #: Strings at the edges: of the calendar, of numbers, of lengths, of what a CSV or a header holds.
 EDGE_STRINGS = st.sampled_from(
     ["", " ", "9999-12-31", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00",
+     "9999-12-31 23:59:59", "0001-01-01 00:00:00", "2024-02-30 25:61:61",
      "0000-00-00", "2024-02-30", "today - 99999999 days", "9" * 51, "-" + "9" * 31, "1e400", "NaN",
      "a\nb", ",", '"', "\r\nX-Evil: 1", "file:///etc/passwd", "javascript:alert(1)", ".Name",
      "Account.", "Account.Nope", "x" * 300, "b" * 100_000, "select", "' or 1=1 --", "%", "\\",
