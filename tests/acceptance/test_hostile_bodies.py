@@ -126,6 +126,15 @@ def test_a_lone_surrogate_in_label_ids_or_a_run_filter_is_a_400(scratch: httpx.C
     report_id = created.json()["response"]["id"]
     labelled = _post(scratch, f"{REPORTS}/reports/{report_id}/reportlabels", f'["{SURROGATE}"]')
     assert "not valid Unicode" in reporting_refusal(labelled)
+    # The documented body, {"labelIds": [...]}, to add and to take off a label.
+    for method in ("POST", "DELETE"):
+        documented = _post(
+            scratch,
+            f"{REPORTS}/reports/{report_id}/reportlabels",
+            _with_surrogate({"labelIds": ["@@"]}),
+            method=method,
+        )
+        assert reporting_refusal(documented).endswith("at labelIds[0]"), method
     override = [{"field": {"id": "Account.Name"}, "operator": {"value": "="}, "value": "@@"}]
     run = _post(
         scratch,
@@ -177,6 +186,8 @@ def test_deep_json_is_refused_by_every_json_endpoint(scratch: httpx.Client) -> N
         ("DELETE", f"/reports/{report_id}/reportlabels"),
         ("POST", f"/reports/{report_id}/reportrun?viewType=Detail"),
         ("POST", "/reportruns"),
+        ("POST", "/settings"),
+        ("POST", "/reports/transfer-ownership"),
     ]:
         for prefix in (REPORTS, "/reporting" + REPORTS):
             message = reporting_refusal(_post(scratch, prefix + path, DEEP, method=method))

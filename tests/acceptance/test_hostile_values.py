@@ -139,6 +139,11 @@ def test_the_job_lists_take_instants_at_the_calendars_edge(scratch: httpx.Client
     assert listed.json()["jobs"], listed.json()
     empty = scratch.get("/aquarium/api/v1/jobs", params={"since": wide["until"]})
     assert empty.status_code == 200 and empty.json()["jobs"] == []
+    # The calendar's last day as a plain date, as the issue wrote it.
+    last_day = scratch.get("/aquarium/api/v1/jobs", params={"until": "9999-12-31"})
+    assert last_day.status_code == 200 and last_day.json()["jobs"], last_day.text
+    after = scratch.get("/aquarium/api/v1/jobs", params={"since": "9999-12-31"})
+    assert after.status_code == 200 and after.json()["jobs"] == [], after.text
     runs = scratch.post(
         f"{REPORTS}/reportruns",
         json={
@@ -154,6 +159,14 @@ def test_the_job_lists_take_instants_at_the_calendars_edge(scratch: httpx.Client
         json={"filters": [{"field": "updatedOn", "operator": ">=", "value": wide["until"]}]},
     )
     assert beyond.status_code == 200 and beyond.json()["response"]["totalCount"] == 0
+    every = scratch.post(f"{REPORTS}/reportruns", json={}).json()["response"]["totalCount"]
+    for operator, expected in (("<", every), (">=", 0)):
+        plain = scratch.post(
+            f"{REPORTS}/reportruns",
+            json={"filters": [{"field": "startedOn", "operator": operator, "value": "9999-12-31"}]},
+        )
+        assert plain.status_code == 200, plain.text
+        assert plain.json()["response"]["totalCount"] == expected, (operator, plain.text)
 
 
 def test_values_that_cannot_be_stored_are_refused_not_500(scratch: httpx.Client) -> None:

@@ -57,9 +57,11 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.add_exception_handler(HTTPException, error_responses.handle_http_error)
     app.add_exception_handler(RequestValidationError, error_responses.handle_validation_error)
     app.add_exception_handler(Exception, error_responses.handle_unexpected)
-    # Outermost first when called: normalise the path, then headers, then gzip.
+    # Outermost first when called: normalise the path, then headers, refuse cross-site posts,
+    # then gzip.
     app.add_middleware(middleware.GzipExceptFiles)
     app.add_middleware(fast_poll.FastJobPolling, services=lambda: services)
+    app.add_middleware(middleware.RefuseCrossSite)
     app.add_middleware(middleware.ZuoraHeaders)
     app.add_middleware(middleware.NormalisePath)
     return app

@@ -143,6 +143,7 @@ AQUA = Table(
             None,
             envelopes.aqua(envelopes.own_message, challenge=True),
         ),
+        Row((errors.CrossSiteRequest,), 403, None, envelopes.aqua_own),
         Row((errors.RequestTooLarge,), 413, None, envelopes.aqua_own),
         Row((errors.MalformedRequest,), 400, None, envelopes.aqua_own),
         Row((errors.NotFound,), 404, None, envelopes.aqua_not_found),
@@ -170,6 +171,12 @@ OBJECTS = Table(
             401,
             "INVALID_LOGIN",
             envelopes.crud(envelopes.fixed("Authentication failed."), challenge=True),
+        ),
+        Row(
+            (errors.CrossSiteRequest,),
+            403,
+            "INVALID_LOGIN",
+            envelopes.crud(envelopes.fixed("Cross-site requests are not accepted.")),
         ),
         Row((errors.UnknownObject, errors.RowNotFound), 404, None, envelopes.crud_problems),
         Row((errors.WriteError,), 400, None, envelopes.crud_problems),
@@ -229,6 +236,7 @@ REPORTING = Table(
             LOGIN_FAILED,
             envelopes.reporting(envelopes.fixed("Authentication failed.")),
         ),
+        Row((errors.CrossSiteRequest,), 403, LOGIN_FAILED, envelopes.reporting(envelopes.reason)),
         Row((errors.RequestTooLarge,), 413, REST_ERROR, envelopes.reporting(envelopes.described)),
         Row((errors.InvalidParameters,), 400, REST_ERROR, envelopes.reporting(envelopes.reason)),
         # JSON that parses but breaks a limit every endpoint shares (a lone surrogate, deep
@@ -299,7 +307,12 @@ JOBS = Table(
             "not_found",
             envelopes.jobs(envelopes.reason),
         ),
-        Row((errors.JobCancelNotAllowed,), 403, "forbidden", envelopes.jobs(envelopes.reason)),
+        Row(
+            (errors.JobCancelNotAllowed, errors.CrossSiteRequest),
+            403,
+            "forbidden",
+            envelopes.jobs(envelopes.reason),
+        ),
         Row((errors.JobAlreadyFinished,), 409, "not_cancellable", envelopes.jobs(envelopes.reason)),
         Row((errors.RequestTooLarge,), 413, "too_large", envelopes.jobs(envelopes.reason)),
         Row(
@@ -323,6 +336,7 @@ LOCAL = Table(
     Family.LOCAL,
     (
         Row((errors.NotAuthenticated,), 401, "unauthorized", envelopes.local),
+        Row((errors.CrossSiteRequest,), 403, "forbidden", envelopes.local),
         Row((errors.NotFound, errors.RouteNotFound), 404, "not_found", envelopes.local),
         Row((errors.MethodNotAllowed,), 405, "method_not_allowed", envelopes.local),
         Row(
@@ -383,7 +397,7 @@ WEB = Table(
             envelopes.page(pages.NOT_CANCELLABLE),
         ),
         Row(
-            (errors.JobCancelNotAllowed, *REPORTING_NOT_ALLOWED),
+            (errors.JobCancelNotAllowed, errors.CrossSiteRequest, *REPORTING_NOT_ALLOWED),
             403,
             None,
             envelopes.page(pages.NOT_ALLOWED),

@@ -208,6 +208,8 @@ def register(target: APIRouter, routes: tuple[Route, ...]) -> None:
                 methods=[method],
                 summary=summary + (" (reporting path)" if reporting else ""),
                 operation_id=endpoint.__name__ + ("_reporting" if reporting else ""),
+                # Not an operation but Zuora's refusal of one (a label id missing): undocumented.
+                include_in_schema=endpoint is not reports_by_no_label,
             )
 
 

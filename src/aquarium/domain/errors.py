@@ -26,6 +26,7 @@
     │   └── BadJobQuery               a job-list parameter that cannot be read (job API)
     ├── RequestTooLarge              50000090, a body over the size limit
     ├── NotAuthenticated             90009 User is not authorized. (missing or bad credentials)
+    ├── CrossSiteRequest             90009, HTTP 403: another site's page sent this request
     ├── NotFound                     an unknown, expired or foreign file, object, job or asset
     ├── RouteNotFound                Not Found: no endpoint at this path
     ├── MethodNotAllowed             Method Not Allowed: the path has no such method
@@ -315,6 +316,15 @@ class RequestTooLarge(AquariumError):
 
 
 class NotAuthenticated(AquariumError):
+    code = "90009"
+    message = "User is not authorized."
+
+
+class CrossSiteRequest(AquariumError):
+    """A browser sent this state-changing API request from another site's page (its
+    ``Sec-Fetch-Site`` header says so): refused before the credentials are read, so a password
+    a browser remembers for this server cannot be used by another site (docs/security.md)."""
+
     code = "90009"
     message = "User is not authorized."
 

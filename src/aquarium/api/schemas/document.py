@@ -14,7 +14,7 @@ import copy
 from typing import Any
 
 from aquarium.api import errors as api_errors
-from aquarium.api.schemas import aqua, common, others, reporting
+from aquarium.api.schemas import aqua, common, others, parameters, reporting
 from aquarium.api.schemas.common import Answer, Operation
 
 OPERATIONS: dict[str, Operation] = {
@@ -50,6 +50,14 @@ def operation_of(operation_id: str) -> Operation:
     return OPERATIONS[operation_id]
 
 
+def parameters_of(operation_id: str) -> tuple[parameters.Parameter, ...]:
+    """The query and header parameters the router of ``operation_id`` (or of its twin) reads."""
+    for suffix in TWIN_SUFFIXES:
+        if operation_id.endswith(suffix) and operation_id.removesuffix(suffix) in OPERATIONS:
+            return parameters.PARAMETERS.get(operation_id.removesuffix(suffix), ())
+    return parameters.PARAMETERS.get(operation_id, ())
+
+
 def complete(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` (FastAPI's) with bodies, answers, OPTIONS and security written in."""
     for path, item in document["paths"].items():
@@ -71,6 +79,9 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
 
 def _complete_operation(operation: dict[str, Any], family: api_errors.Family) -> None:
     spec = operation_of(operation["operationId"])
+    read_by_router = parameters_of(operation["operationId"])
+    if read_by_router:
+        operation.setdefault("parameters", []).extend(copy.deepcopy(read_by_router))
     if spec.request is not None:
         content: dict[str, Any] = {}
         for body in (spec.request, *spec.extra_requests):

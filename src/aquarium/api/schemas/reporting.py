@@ -426,12 +426,17 @@ OPERATIONS: dict[str, Operation] = {
     "label_report": with_body(answer(WORDS), LABEL_IDS_REQUEST, example={"labelIds": [RUN_ID]}),
     "unlabel_report": with_body(answer(WORDS), LABEL_IDS_REQUEST, example={"labelIds": [RUN_ID]}),
     "reports_by_label": answer({"anyOf": [{"type": "array", "items": REPORT}, PAGED]}),
-    "reports_by_no_label": Operation({}),
     "get_settings": answer(
         obj({"emailDomains": {"type": "array", "items": string()}}, ["emailDomains"])
     ),
     "update_settings": with_body(
-        answer(obj({"emailDomains": {"type": "array", "items": string()}}, ["emailDomains"])),
+        answer(
+            obj(
+                {"status": string(), "code": {"type": "integer"}, "message": string()},
+                ["status", "code", "message"],
+            ),
+            saved={"success": True, "response": report_admin.SETTINGS_SAVED},
+        ),
         SETTINGS_REQUEST,
         example={"emailDomains": ["CorporationXYZ.com"]},
     ),
