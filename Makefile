@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= .aquarium
 
-.PHONY: venv run test check fmt lint typecheck bench clean openapi
+.PHONY: venv run test check fmt lint typecheck bench clean openapi fuzz
 
 venv: $(STAMP)
 
@@ -40,11 +40,19 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
+# The fuzz tier for a time budget (FUZZ_SECONDS, default 10 minutes), randomised (FUZZ_SEED to
+# repeat a run); figures printed and written to $(FUZZ_DIR)/summary.json. `make test` runs the
+# same tier bounded and seeded (tests/fuzz).
+FUZZ_SECONDS ?= 600
+FUZZ_DIR ?= .fuzz
+fuzz: $(STAMP)
+	PYTHONPATH=src $(BIN)/python -m tests.fuzz.campaign --seconds $(FUZZ_SECONDS) --out $(FUZZ_DIR) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .fuzz
 
 openapi: $(STAMP)
 	$(BIN)/python -m aquarium.api.openapi openapi.json

@@ -14,6 +14,7 @@ TIER_BY_DIRECTORY = {
     "unit": "unit",
     "integration": "integration",
     "acceptance": "acceptance",
+    "fuzz": "fuzz",
     "browser": "browser",
 }
 

@@ -252,6 +252,10 @@ def test_another_tenant_sees_none_of_the_runs(listed: tuple[rs.Stepped, dict[str
         ([], {"pagination": {"pageSize": 1001}}, "pagination.pageSize must be between 1 and 1,000"),
         ([], {"pagination": {"pageSize": "many"}}, "pagination.pageSize must be an integer"),
         ([], {"pagination": 5}, "pagination must be an object"),
+        # Found by the fuzz tier: a falsy member of the wrong type was taken as absent.
+        ([], {"pagination": False}, "pagination must be an object"),
+        ([], {"pagination": []}, "pagination must be an object"),
+        ([], {"pagination": 0}, "pagination must be an object"),
         (
             [],
             {"filters": [{"field": "startedOn", "operator": ">", "value": "yesterday"}]},

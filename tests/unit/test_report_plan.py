@@ -229,6 +229,9 @@ def test_an_override_replaces_the_saved_filters() -> None:
             "Account.Name appears twice in the report; each column once.",
         ),
         ({"selectedFields": "Name"}, "Detail", "selectedFields must be an array."),
+        # Found by the fuzz tier: a falsy member of the wrong type was taken as absent.
+        ({"selectedFields": False}, "Detail", "selectedFields must be an array."),
+        ({"selectedFields": {}}, "Detail", "selectedFields must be an array."),
         (
             {"selectedFields": ["Name"]},
             "Detail",

@@ -415,7 +415,10 @@ def _definition(value: object) -> dict[str, Any]:
 
 
 def _list(definition: Mapping[str, Any], key: str) -> Sequence[Any]:
-    value = definition.get(key) or []
+    # Only a missing (or null) member is absent: false, 0, "" or {} is a wrong type.
+    value = definition.get(key)
+    if value is None:
+        return []
     if not isinstance(value, list):
         raise reporting_errors.InvalidReportingRequest(f"{key} must be an array.")
     return value

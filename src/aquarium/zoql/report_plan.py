@@ -81,7 +81,10 @@ def _fail(reason: str) -> errors.ReportDefinitionError:
 
 def entries(definition: Mapping[str, Any], key: str) -> Sequence[Any]:
     """The list ``definition[key]`` (empty when absent); an error when it is not a list."""
-    value = definition.get(key) or []
+    # Only a missing (or null) member is absent: false, 0, "" or {} is a wrong type.
+    value = definition.get(key)
+    if value is None:
+        return []
     if not isinstance(value, list):
         raise _fail(f"{key} must be an array.")
     return value
