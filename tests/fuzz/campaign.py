@@ -32,8 +32,8 @@ from tests.fuzz import live
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_SECONDS = 600
 SETTINGS = Path(__file__).with_name("schemathesis.toml")
-#: The committed document (kept equal to the application's by tests/unit); the server's own
-#: ``/openapi.json`` is FastAPI's, without the bodies and answers ``api/schemas/`` adds.
+#: The committed document: the one the server serves at ``/openapi.json`` (tests/unit/test_openapi.py
+#: keeps them equal), read from the file so a run needs no request before its first case.
 OPENAPI = REPO / "openapi.json"
 
 

@@ -20,12 +20,21 @@ def methods_of(routes: Sequence[BaseRoute], path: str) -> tuple[str, ...]:
     """Every method some route takes at ``path``, OPTIONS included when any is taken (the
     exception handlers answer it); empty when no route's path matches.
 
-    Routes of included routers are walked too (FastAPI keeps them nested)."""
-    found: set[str] = set()
+    Where routes of a literal path and of a template both match (``/reports/copy`` and
+    ``/reports/{report_id}``), the most literal ones answer: ``copy`` is no report id, so what
+    the template's routes would do there (look the report "copy" up and not find it) is no
+    method the path takes. Routes of included routers are walked too (FastAPI keeps them
+    nested)."""
+    by_parameters: dict[int, set[str]] = {}
     for route in iter_route_contexts(routes):
         template, methods = route.path, route.methods
-        if template and methods and compile_path(template)[0].match(path):
-            found.update(method.upper() for method in methods)
+        if not (template and methods):
+            continue
+        pattern, _, convertors = compile_path(template)
+        if pattern.match(path):
+            taken = by_parameters.setdefault(len(convertors), set())
+            taken.update(method.upper() for method in methods)
+    found = by_parameters[min(by_parameters)] if by_parameters else set()
     if found:
         found.add("OPTIONS")
     return tuple(sorted(found, key=_rank))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +25,7 @@ from aquarium.api import (
     report_routes,
     report_run_routes,
 )
+from aquarium.api.schemas import document as schema_document
 from aquarium.domain import errors as domain_errors
 from aquarium.web import routes as web_routes
 
@@ -44,6 +46,16 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
         lifespan=lifespan or no_lifespan,
     )
     app.state.services = services
+
+    def openapi_document() -> dict[str, Any]:
+        """FastAPI's document completed with bodies, answers and OPTIONS (``api/schemas/``):
+        served at ``/openapi.json``, the same as the committed ``openapi.json``."""
+        if app.openapi_schema is None:
+            schema_document.complete(FastAPI.openapi(app))
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi_document  # type: ignore[method-assign]
     app.include_router(aqua_routes.router)
     app.include_router(files_routes.router)
     app.include_router(ops_routes.router)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from aquarium.api import app as api_app
-from aquarium.api.schemas import document as schema_document
 
 DEFAULT_PATH = Path("openapi.json")
 
@@ -19,7 +18,7 @@ DEFAULT_PATH = Path("openapi.json")
 def document() -> dict[str, Any]:
     """The OpenAPI document of the HTTP API (no services needed to describe it), with the
     bodies and answers the routers cannot declare (``api/schemas/``)."""
-    return schema_document.complete(api_app.create_app(None).openapi())
+    return api_app.create_app(None).openapi()
 
 
 def render() -> str:
