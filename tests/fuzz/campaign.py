@@ -32,8 +32,8 @@ from tests.fuzz import live
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_SECONDS = 600
 SETTINGS = Path(__file__).with_name("schemathesis.toml")
-#: The committed document: the one the server serves at ``/openapi.json`` (tests/unit/test_openapi.py
-#: keeps them equal), read from the file so a run needs no request before its first case.
+#: The committed document: the one the server serves at ``/openapi.json`` (kept equal by
+#: tests/unit/test_openapi.py), read from the file so a run needs no request before its first case.
 OPENAPI = REPO / "openapi.json"
 
 
