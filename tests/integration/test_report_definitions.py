@@ -241,3 +241,18 @@ def test_tenant_isolation_and_auth(client: AppClient, prefix: str) -> None:
     anonymous = client.get(f"{prefix}/reports", headers={"apiAccessKeyId": "demo"})
     assert anonymous.status_code == 401
     assert error_of(anonymous)["errorCode"] == "loginFailed"
+
+
+@pytest.mark.parametrize("start", [" 1", "1_0", "\u0661", "+1", "-1", "9" * 19, "9" * 5000, "x"])
+def test_search_start_is_decimal_digits_or_nothing(client: AppClient, start: str) -> None:
+    """Found by the fuzz tier: int() took blanks, "_" and other scripts' digits, and raised
+    past 4,300 digits; searchStart is ASCII digits (empty: absent, as Spring reads it)."""
+    refused = client.get(
+        "/api/rest/v1/reports/search", params={"query": "a", "searchStart": start}, headers=DEMO
+    )
+    assert refused.status_code == 400, refused.text
+    assert error_of(refused)["message"] == "searchStart must be a non-negative integer."
+    empty = client.get(
+        "/api/rest/v1/reports/search", params={"query": "a", "searchStart": ""}, headers=DEMO
+    )
+    assert empty.status_code == 200

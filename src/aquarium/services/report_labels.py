@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,7 +55,6 @@ PATH_SEPARATOR = "/"
 MAX_NAME = 255  # characters
 DEFAULT_PAGE_SIZE = 20  # reports
 MAX_PAGE_SIZE = 1000  # reports
-INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 
 def label_not_found(label_id: str) -> reporting_errors.LabelNotFound:
@@ -298,7 +296,7 @@ def _paging(text: str | None) -> tuple[int, int] | None:
 
 def _integer(paging: Mapping[str, Any], key: str, default: int) -> int:
     value = paging.get(key, default)
-    if isinstance(value, str) and INTEGER_TEXT.fullmatch(value.strip()):
+    if isinstance(value, str) and reports.DECIMAL.fullmatch(value.strip()):
         value = int(value)  # Jackson reads "2" as 2 for an int
     if isinstance(value, bool) or not isinstance(value, int):
         raise reporting_errors.InvalidReportingRequest(

@@ -40,7 +40,7 @@ from aquarium import observability
 from aquarium.domain import errors, ids, jobs, reporting_errors, runs, tenancy
 from aquarium.domain import notifier as notifier_port
 from aquarium.export import report_output
-from aquarium.services import report_run_list, run_service
+from aquarium.services import report_run_list, reports, run_service
 from aquarium.store import database, jobs_repo, report_runs_repo, reports_repo, runs_repo
 from aquarium.zoql import check, report_plan
 
@@ -415,12 +415,9 @@ def _overrides(body: object) -> list[Any] | None:
 def _integer(name: str, value: str | None, *, minimum: int, maximum: int | None = None) -> int:
     if value is None or value == "":
         raise reporting_errors.MissingParameter(f"Required int parameter '{name}' is not present.")
-    try:
-        number = int(value)
-    except ValueError:
-        raise reporting_errors.InvalidReportingRequest(
-            f"{name} must be an integer, not {value!r}."
-        ) from None
+    if not reports.DECIMAL.fullmatch(value):
+        raise reporting_errors.InvalidReportingRequest(f"{name} must be an integer, not {value!r}.")
+    number = int(value)
     if number < minimum or (maximum is not None and number > maximum):
         bounds = f"between {minimum} and {maximum:,}" if maximum else f"at least {minimum}"
         raise reporting_errors.InvalidReportingRequest(f"{name} must be {bounds}; it is {number}.")

@@ -35,6 +35,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -52,6 +53,10 @@ MIN_WORD = 3
 MAX_NAME_CHARS = 255  # a report name (the column holds no more; PostgreSQL enforces it)
 VIEW_TYPES = ("Detail", "Summary")
 NAMESPACES = ("BASIC", "ADVANCED")
+#: An integer as a parameter's text: at most 18 ASCII digits, so it fits 64 bits (int() also
+#: takes blanks, "_" and other scripts' digits, which Jackson and Spring refuse, and raises past
+#: 4,300 digits).
+DECIMAL = re.compile(r"-?[0-9]{1,18}")
 SUMMARY_LISTS = report_plan.SUMMARY_LISTS
 INVALID_DATASOURCE = "The datasource name is not a valid datasource."
 NO_LABELS = "Cannot find any matching label(s) for id(s) provided in request."
@@ -436,11 +441,9 @@ def _matches(document: Mapping[str, Any], word: str) -> bool:
 
 def _non_negative(name: str, value: str | None) -> int:
     if value is None or value == "":
-        return 0
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
+        return 0  # Spring reads an empty parameter as an absent one
+    # Decimal digits only: int() would also take " 5", "5_0" and other scripts' digits.
+    number = int(value) if DECIMAL.fullmatch(value) else -1
     if number < 0:
         raise reporting_errors.InvalidReportingRequest(f"{name} must be a non-negative integer.")
     return number

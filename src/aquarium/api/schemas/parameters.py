@@ -30,13 +30,21 @@ def any_case(*words: str, optional: bool = False) -> str:
     return f"^(?:{'|'.join(spelled)}){'?' if optional else ''}$"
 
 
+#: The largest integer a parameter's text may spell (``reports.DECIMAL``: 18 digits).
+LARGEST = 10**18 - 1
+
+
 def query(name: str, schema: dict[str, Any], description: str, required: bool = False) -> Parameter:
+    """A query parameter; one that is not an array is never exploded, so a value of another
+    type (an object, say) is sent under the parameter's own name, where the service refuses
+    it, rather than as other parameters it ignores."""
     return {
         "name": name,
         "in": "query",
         "required": required,
         "description": description,
         "schema": schema,
+        **({} if schema.get("type") == "array" else {"style": "form", "explode": False}),
     }
 
 
@@ -84,7 +92,16 @@ PARAMETERS: dict[str, tuple[Parameter, ...]] = {
     "create_report": (NAMESPACE,),
     "search_reports": (
         query("query", {"type": "string"}, "words each report found holds", required=True),
-        query("searchStart", {"type": "integer", "minimum": 0}, "the first of 50 reports (from 0)"),
+        query(
+            "searchStart",
+            {
+                "anyOf": [
+                    {"type": "integer", "minimum": 0, "maximum": LARGEST},
+                    {"type": "string", "maxLength": 0},
+                ]
+            },
+            "the first of 50 reports (from 0; empty: 0, as Spring reads an empty parameter)",
+        ),
     ),
     "copy_report": (
         query("from", {"type": "string"}, "the id of the report to copy", required=True),
@@ -105,7 +122,7 @@ PARAMETERS: dict[str, tuple[Parameter, ...]] = {
     "report_data": (
         query(
             "offset",
-            {"type": "integer", "minimum": 0},
+            {"type": "integer", "minimum": 0, "maximum": LARGEST},
             "the first line (the header is line 0, so 1 is the first row)",
             required=True,
         ),
