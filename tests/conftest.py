@@ -1,4 +1,6 @@
-"""Shared fixtures: tiers marked by directory; PostgreSQL found or skipped (never under CI)."""
+"""Shared fixtures: tiers marked by directory; PostgreSQL found or skipped (never under CI); each
+test's report kept on its item (``rep_setup``, ``rep_call``), and servers' logs printed with a
+failure."""
 
 from __future__ import annotations
 
@@ -17,6 +19,28 @@ TIER_BY_DIRECTORY = {
     "fuzz": "fuzz",
     "browser": "browser",
 }
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _server_log_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A failing test prints the tail of the log of every server it was using."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        from tests.acceptance import support
+
+        for running in support.RUNNING:
+            print(f"\n===== log of server '{running.name}' ({running.log_path}) =====")
+            print(running.log_tail())
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -29,27 +29,6 @@ OTHER_CLIENT = ("other-client", "other-secret")
 LIMITED_TENANT = "limited"
 LIMITED_AUTH = ("limited-user", "limited-password")
 
-_RUNNING: list[support.RunningServer] = []
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[pytest.TestReport]:
-    report: pytest.TestReport = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report
-
-
-@pytest.fixture(autouse=True)
-def _server_log_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        for running in _RUNNING:
-            print(f"\n===== log of server '{running.name}' ({running.log_path}) =====")
-            print(running.log_tail())
-
 
 @pytest.fixture(autouse=True)
 def _answers_match_openapi() -> Iterator[None]:
@@ -57,15 +36,6 @@ def _answers_match_openapi() -> Iterator[None]:
     yield
     broken = openapi_check.taken()
     assert not broken, "answers that openapi.json does not describe:\n" + "\n".join(broken)
-
-
-def _started(server: support.RunningServer) -> Iterator[support.RunningServer]:
-    _RUNNING.append(server)
-    try:
-        yield server
-    finally:
-        _RUNNING.remove(server)
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.Running
         "--time-zone",
         OTHER_TIME_ZONE,
     )
-    yield from _started(support.start_server("small", data_dir, demo_scale=0.05))
+    yield from support.serving(support.start_server("small", data_dir, demo_scale=0.05))
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +67,7 @@ def scratch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support
     data_dir = tmp_path_factory.mktemp("scratch") / "data"
     tenants_setup.ensure_demo(data_dir)
     tenants_setup.set_partners(data_dir, "demo", DEMO_PARTNERS)
-    yield from _started(support.start_server("scratch", data_dir, demo_scale=0.05))
+    yield from support.serving(support.start_server("scratch", data_dir, demo_scale=0.05))
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +83,7 @@ def big_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.Run
     tenants_setup.add_user(data_dir, LIMITED_TENANT, *LIMITED_AUTH)
     tenants_setup.set_limits(data_dir, LIMITED_TENANT, max_stateless_jobs=1)
     support.aquarium_cli(data_dir, "datagen", "--tenant", LIMITED_TENANT, "--scale", "0.3")
-    yield from _started(support.start_server("big", data_dir, demo_scale=1.0))
+    yield from support.serving(support.start_server("big", data_dir, demo_scale=1.0))
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,21 @@ class RunningServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=15)
+
+
+#: The servers tests are using now: a failing test prints the tail of each one's log
+#: (tests/conftest.py).
+RUNNING: list[RunningServer] = []
+
+
+def serving(server: RunningServer) -> Iterator[RunningServer]:
+    """Yield ``server`` for a fixture, its log shown with any failure meanwhile; stop it after."""
+    RUNNING.append(server)
+    try:
+        yield server
+    finally:
+        RUNNING.remove(server)
+        server.stop()
 
 
 def start_server(

@@ -20,35 +20,9 @@ import pytest
 from tests.acceptance import support
 from tests.fuzz import hooks, live
 
-_RUNNING: list[support.RunningServer] = []
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[pytest.TestReport]:
-    report: pytest.TestReport = yield
-    setattr(item, f"rep_{report.when}", report)
-    return report
-
-
-@pytest.fixture(autouse=True)
-def _server_log_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        for running in _RUNNING:
-            print(f"\n===== log of server '{running.name}' ({running.log_path}) =====")
-            print(running.log_tail())
-
 
 @pytest.fixture(scope="session")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.RunningServer]:
     running = live.start(tmp_path_factory.mktemp("fuzz"))
-    _RUNNING.append(running)
     hooks.use_base_url(running.base_url)
-    try:
-        yield running
-    finally:
-        _RUNNING.remove(running)
-        running.stop()
+    yield from support.serving(running)

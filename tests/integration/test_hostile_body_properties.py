@@ -78,9 +78,9 @@ class Ids:
     label: str
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    data_dir: Path = tmp_path_factory.mktemp("hostile-properties")
+def serving_app(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[App]:
+    """The application over a demo tenant (scale 0.02) and no workers, for a fixture."""
+    data_dir: Path = tmp_path_factory.mktemp(name)
     built = server.build(Settings(data_dir=data_dir, demo_scale=0.02, no_workers=True))
     found = App(built.app())
     try:
@@ -88,6 +88,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     finally:
         found.close()
         built.stop()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    yield from serving_app(tmp_path_factory, "hostile-properties")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import quote, unquote, urlencode
 
 import httpx
@@ -18,8 +17,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aquarium import server
-from aquarium.settings import Settings
 from aquarium.web import sessions
 from tests.integration import test_hostile_body_properties as bodies
 
@@ -28,14 +25,7 @@ App = bodies.App
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    data_dir: Path = tmp_path_factory.mktemp("hostile-params")
-    built = server.build(Settings(data_dir=data_dir, demo_scale=0.02, no_workers=True))
-    found = App(built.app())
-    try:
-        yield found
-    finally:
-        found.close()
-        built.stop()
+    yield from bodies.serving_app(tmp_path_factory, "hostile-params")
 
 
 def jobs_answer(response: httpx.Response) -> None:
