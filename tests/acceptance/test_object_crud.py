@@ -14,7 +14,7 @@ import pytest
 
 from tests import tenants_setup
 from tests.acceptance import support
-from tests.acceptance.conftest import OTHER_AUTH, OTHER_TENANT, OTHER_TIME_ZONE, _started
+from tests.acceptance.conftest import OTHER_AUTH, OTHER_TENANT, OTHER_TIME_ZONE
 
 UNKNOWN_ID = "0" * 32
 
@@ -26,7 +26,7 @@ def crud_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.Ru
     tenants_setup.add_tenant(data_dir, OTHER_TENANT, time_zone=OTHER_TIME_ZONE)
     tenants_setup.add_user(data_dir, OTHER_TENANT, *OTHER_AUTH)
     support.aquarium_cli(data_dir, "datagen", "--tenant", OTHER_TENANT, "--scale", "0.02")
-    yield from _started(support.start_server("crud", data_dir, demo_scale=0.02))
+    yield from support.serving(support.start_server("crud", data_dir, demo_scale=0.02))
 
 
 @pytest.fixture(scope="module")
