@@ -12,12 +12,13 @@ Implementations: :mod:`duckdb_engine` (embedded) and :mod:`postgres_engine` (sca
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from aquarium.domain import errors
 from aquarium.zoql import lower
 
 #: What a client reads when the engine fails a statement (``errors.QueryFailed``'s reason); the
@@ -33,6 +34,25 @@ def first_line(error: BaseException) -> str:
     """The first line of an engine's message (DuckDB adds the statement and a caret below it)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+@contextmanager
+def mapped_errors(
+    interrupted: type[BaseException],
+    out_of_memory: type[BaseException],
+    failed: type[BaseException],
+) -> Iterator[None]:
+    """An engine's exceptions as the error tree's: an interrupt, its memory exhausted, any other
+    failure. Clients read the tree's words; the engine's stay in ``engine_text`` (for the log)
+    and on ``__cause__``."""
+    try:
+        yield
+    except interrupted as exc:
+        raise errors.QueryInterrupted("the statement was interrupted") from exc
+    except out_of_memory as exc:
+        raise errors.EngineOutOfMemory(OUT_OF_MEMORY, engine_text=first_line(exc)) from exc
+    except failed as exc:
+        raise errors.QueryFailed(ENGINE_FAILED, engine_text=first_line(exc)) from exc
 
 
 #: What a null replacement cannot hold: both engines write it unquoted in place of a null (a

@@ -29,21 +29,9 @@ def _literal(value: str) -> str:
     return exp.Literal.string(value).sql(dialect=formatting.DUCKDB)
 
 
-@contextmanager
-def engine_errors() -> Iterator[None]:
-    """DuckDB's exceptions as the error tree's: an interrupt, the memory budget exhausted, any
-    other failure. Clients read the tree's words; DuckDB's stay in ``engine_text`` (for the
-    log) and on ``__cause__``."""
-    try:
-        yield
-    except duckdb.InterruptException as exc:
-        raise errors.QueryInterrupted("the statement was interrupted") from exc
-    except duckdb.OutOfMemoryException as exc:
-        raise errors.EngineOutOfMemory(
-            base.OUT_OF_MEMORY, engine_text=base.first_line(exc)
-        ) from exc
-    except duckdb.Error as exc:
-        raise errors.QueryFailed(base.ENGINE_FAILED, engine_text=base.first_line(exc)) from exc
+def engine_errors() -> AbstractContextManager[None]:
+    """DuckDB's exceptions as the error tree's (``base.mapped_errors``)."""
+    return base.mapped_errors(duckdb.InterruptException, duckdb.OutOfMemoryException, duckdb.Error)
 
 
 UNBOUNDED = 1 << 30  # the capacity of a gate that holds nothing back

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import io
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -94,18 +94,9 @@ def _duckdb_type(column: psycopg.Column) -> str:
     return PG_TYPES.get(column.type_code, "VARCHAR")
 
 
-@contextmanager
-def _errors_mapped() -> Iterator[None]:
-    try:
-        yield
-    except pg_errors.QueryCanceled as exc:
-        raise errors.QueryInterrupted("the statement was interrupted") from exc
-    except pg_errors.OutOfMemory as exc:
-        raise errors.EngineOutOfMemory(
-            base.OUT_OF_MEMORY, engine_text=base.first_line(exc)
-        ) from exc
-    except psycopg.Error as exc:
-        raise errors.QueryFailed(base.ENGINE_FAILED, engine_text=base.first_line(exc)) from exc
+def _errors_mapped() -> AbstractContextManager[None]:
+    """PostgreSQL's exceptions as the error tree's (``base.mapped_errors``)."""
+    return base.mapped_errors(pg_errors.QueryCanceled, pg_errors.OutOfMemory, psycopg.Error)
 
 
 class PostgresEngine:
