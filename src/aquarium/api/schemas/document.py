@@ -42,20 +42,23 @@ SECURITY: list[dict[str, list[str]]] = [
 ]
 
 
-def operation_of(operation_id: str) -> Operation:
-    """The entry of ``operation_id`` (or of the operation it is the twin of); KeyError if none."""
+def base_id(operation_id: str) -> str:
+    """The id of the operation ``operation_id`` is the twin of on another path family, or
+    ``operation_id`` itself."""
     for suffix in TWIN_SUFFIXES:
         if operation_id.endswith(suffix) and operation_id.removesuffix(suffix) in OPERATIONS:
-            return OPERATIONS[operation_id.removesuffix(suffix)]
-    return OPERATIONS[operation_id]
+            return operation_id.removesuffix(suffix)
+    return operation_id
+
+
+def operation_of(operation_id: str) -> Operation:
+    """The entry of ``operation_id`` (or of the operation it is the twin of); KeyError if none."""
+    return OPERATIONS[base_id(operation_id)]
 
 
 def parameters_of(operation_id: str) -> tuple[parameters.Parameter, ...]:
     """The query and header parameters the router of ``operation_id`` (or of its twin) reads."""
-    for suffix in TWIN_SUFFIXES:
-        if operation_id.endswith(suffix) and operation_id.removesuffix(suffix) in OPERATIONS:
-            return parameters.PARAMETERS.get(operation_id.removesuffix(suffix), ())
-    return parameters.PARAMETERS.get(operation_id, ())
+    return parameters.PARAMETERS.get(base_id(operation_id), ())
 
 
 def complete(document: dict[str, Any]) -> dict[str, Any]:
