@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from aquarium import server
-from aquarium.settings import Settings
+from tests.integration.demo_server import demo_server
 
 DEMO = {"apiAccessKeyId": "demo", "apiSecretAccessKey": "demo"}
 WRONG = {"apiAccessKeyId": "demo", "apiSecretAccessKey": "wrong"}
@@ -39,12 +38,8 @@ class App:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Server]:
-    data_dir: Path = tmp_path_factory.mktemp("envelopes")
-    found = server.build(Settings(data_dir=data_dir, demo_scale=0.02, no_workers=True))
-    try:
+    with demo_server(tmp_path_factory, "envelopes") as found:
         yield found
-    finally:
-        found.stop()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,9 +27,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aquarium import server
 from aquarium.services import report_labels
-from aquarium.settings import Settings
+from tests.integration.demo_server import demo_server
 
 DEMO = {"apiAccessKeyId": "demo", "apiSecretAccessKey": "demo"}
 HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -80,14 +78,12 @@ class Ids:
 
 def serving_app(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[App]:
     """The application over a demo tenant (scale 0.02) and no workers, for a fixture."""
-    data_dir: Path = tmp_path_factory.mktemp(name)
-    built = server.build(Settings(data_dir=data_dir, demo_scale=0.02, no_workers=True))
-    found = App(built.app())
-    try:
-        yield found
-    finally:
-        found.close()
-        built.stop()
+    with demo_server(tmp_path_factory, name) as built:
+        found = App(built.app())
+        try:
+            yield found
+        finally:
+            found.close()
 
 
 @pytest.fixture(scope="module")

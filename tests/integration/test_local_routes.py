@@ -4,14 +4,13 @@ the API's schema, refusals in the words the CLI prints, and work done on the ser
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aquarium import server
 from aquarium.api import local_routes
-from aquarium.settings import Settings
+from tests.integration.demo_server import demo_server
 from tests.integration.test_report_definitions import AppClient
 
 QUERY = local_routes.PREFIX + "/query"
@@ -19,12 +18,8 @@ QUERY = local_routes.PREFIX + "/query"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Server]:
-    data_dir: Path = tmp_path_factory.mktemp("local")
-    made = server.build(Settings(data_dir=data_dir, demo_scale=0.02, no_workers=True))
-    try:
+    with demo_server(tmp_path_factory, "local") as made:
         yield made
-    finally:
-        made.stop()
 
 
 @pytest.fixture(scope="module")

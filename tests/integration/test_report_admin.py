@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from aquarium import server
 from aquarium.services import reports
-from aquarium.settings import Settings
 from tests import tenants_setup
+from tests.integration.demo_server import demo_server
 from tests.integration.test_report_definitions import DETAIL, AppClient, body
 
 PREFIXES = ["/api/rest/v1", "/reporting/api/rest/v1"]
@@ -26,15 +24,11 @@ OLGA = {"apiAccessKeyId": "olga", "apiSecretAccessKey": "olga-secret"}  # admin 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
-    data_dir: Path = tmp_path_factory.mktemp("report-admin")
-    built = server.build(Settings(data_dir=data_dir, demo_scale=0.02, no_workers=True))
-    tenants_setup.add_user(built, "demo", "nina", "nina-secret")
-    tenants_setup.add_tenant(built, "other", time_zone="Asia/Tokyo")
-    tenants_setup.add_user(built, "other", "olga", "olga-secret", admin=True)
-    try:
+    with demo_server(tmp_path_factory, "report-admin") as built:
+        tenants_setup.add_user(built, "demo", "nina", "nina-secret")
+        tenants_setup.add_tenant(built, "other", time_zone="Asia/Tokyo")
+        tenants_setup.add_user(built, "other", "olga", "olga-secret", admin=True)
         yield AppClient(built.app())
-    finally:
-        built.stop()
 
 
 def ok(response: httpx.Response) -> Any:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from aquarium import server
-from aquarium.settings import Settings
 from tests import tenants_setup
+from tests.integration.demo_server import demo_server
 
 PREFIXES = ["/api/rest/v1", "/reporting/api/rest/v1"]
 DEMO = {"apiAccessKeyId": "demo", "apiSecretAccessKey": "demo"}
@@ -65,14 +63,10 @@ SUMMARY = {
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
-    data_dir: Path = tmp_path_factory.mktemp("reports")
-    built = server.build(Settings(data_dir=data_dir, demo_scale=0.02, no_workers=True))
-    tenants_setup.add_tenant(built, "other", time_zone="UTC")
-    tenants_setup.add_user(built, "other", "olga", "olga-secret")
-    try:
+    with demo_server(tmp_path_factory, "reports") as built:
+        tenants_setup.add_tenant(built, "other", time_zone="UTC")
+        tenants_setup.add_user(built, "other", "olga", "olga-secret")
         yield AppClient(built.app())
-    finally:
-        built.stop()
 
 
 def body(name: str, definition: dict[str, object], ds: str = "Account") -> dict[str, object]:

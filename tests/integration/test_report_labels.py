@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from aquarium import server
-from aquarium.settings import Settings
 from tests import tenants_setup
 from tests.integration import test_report_definitions as defs
+from tests.integration.demo_server import demo_server
 
 PREFIXES = defs.PREFIXES
 DEMO = defs.DEMO  # an administrator of tenant demo
@@ -30,15 +28,11 @@ error_of = defs.error_of
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[defs.AppClient]:
-    data_dir: Path = tmp_path_factory.mktemp("labels")
-    built = server.build(Settings(data_dir=data_dir, demo_scale=0.02, no_workers=True))
-    tenants_setup.add_user(built, "demo", "nina", "nina-secret")
-    tenants_setup.add_tenant(built, "other", time_zone="UTC")
-    tenants_setup.add_user(built, "other", "olga", "olga-secret")
-    try:
+    with demo_server(tmp_path_factory, "labels") as built:
+        tenants_setup.add_user(built, "demo", "nina", "nina-secret")
+        tenants_setup.add_tenant(built, "other", time_zone="UTC")
+        tenants_setup.add_user(built, "other", "olga", "olga-secret")
         yield defs.AppClient(built.app())
-    finally:
-        built.stop()
 
 
 def ok(response: httpx.Response) -> Any:

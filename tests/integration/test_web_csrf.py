@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,8 +19,8 @@ import pytest
 
 from aquarium import server
 from aquarium.services import auth
-from aquarium.settings import Settings
 from aquarium.web import sessions
+from tests.integration.demo_server import demo_server
 
 DEMO = {"apiAccessKeyId": "demo", "apiSecretAccessKey": "demo"}
 JOB = {"format": "csv", "version": "1.1", "queries": [{"query": "select Id from Account"}]}
@@ -45,12 +44,8 @@ class Client:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Server]:
-    data_dir: Path = tmp_path_factory.mktemp("csrf")
-    found = server.build(Settings(data_dir=data_dir, demo_scale=0.02, no_workers=True))
-    try:
+    with demo_server(tmp_path_factory, "csrf") as found:
         yield found
-    finally:
-        found.stop()
 
 
 @pytest.fixture(scope="module")
