@@ -7,6 +7,7 @@ generator. Lookups are case-insensitive (ZOQL names are) and return the canonica
 from __future__ import annotations
 
 import enum
+import fnmatch
 import functools
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -82,6 +83,12 @@ class ObjectDef:
     related: tuple[Relation, ...] = ()
     deleted_export: bool = True
     description: str = ""
+    #: Where Zuora documents this object (a docs URL or reference section).
+    source: str = ""
+    #: The tenant feature this object needs (e.g. ``InvoiceSettlement``); ``None``: every tenant.
+    feature: str | None = None
+    #: The tenant feature that makes this object legacy: still exported, no longer written.
+    deprecated_by: str | None = None
     _fields_by_key: Mapping[str, Field] = field(default_factory=dict, repr=False, compare=False)
     _related_by_key: Mapping[str, Relation] = field(default_factory=dict, repr=False, compare=False)
 
@@ -168,6 +175,9 @@ def _object(name: str, spec: Mapping[str, Any]) -> ObjectDef:
         related=related,
         deleted_export=bool(spec.get("deleted_export", True)),
         description=spec.get("description", ""),
+        source=spec.get("source", ""),
+        feature=spec.get("feature"),
+        deprecated_by=spec.get("deprecated_by"),
         _fields_by_key={f.name.lower(): f for f in fields},
         _related_by_key={r.name.lower(): r for r in related},
     )
@@ -192,11 +202,17 @@ def _check_relations(catalog: Catalog) -> None:
             seen.add(rel.name)
 
 
-def parse(document: Mapping[str, Any]) -> Catalog:
-    """Build and check a catalogue from the parsed data file."""
-    objects = {
-        name.lower(): _object(name, spec) for name, spec in document.get("objects", {}).items()
-    }
+def parse(*documents: Mapping[str, Any]) -> Catalog:
+    """Build and check a catalogue from parsed data files (their objects, in order).
+
+    An object may be declared in one file only; joins may reach objects of any file.
+    """
+    objects: dict[str, ObjectDef] = {}
+    for document in documents:
+        for name, spec in document.get("objects", {}).items():
+            if name.lower() in objects:
+                raise errors.CatalogError(f"object {name!r} is declared twice")
+            objects[name.lower()] = _object(name, spec)
     catalog = Catalog(objects=objects)
     _check_relations(catalog)
     return catalog
@@ -208,8 +224,17 @@ def load_file(path: Path) -> Catalog:
         return parse(tomllib.load(handle))
 
 
+#: The data files of the shipped catalogue: ``objects.toml`` (the core objects) first, then
+#: ``objects_<family>.toml`` in name order.
+DATA_FILES = "objects*.toml"
+
+
 @functools.cache
 def default() -> Catalog:
     """The catalogue that ships with Aquarium (loaded once per process)."""
-    text = resources.files("aquarium.catalog").joinpath("objects.toml").read_text("utf-8")
-    return parse(tomllib.loads(text))
+    package = resources.files("aquarium.catalog")
+    names = sorted(
+        (entry.name for entry in package.iterdir() if fnmatch.fnmatch(entry.name, DATA_FILES)),
+        key=lambda name: (name != "objects.toml", name),
+    )
+    return parse(*(tomllib.loads(package.joinpath(name).read_text("utf-8")) for name in names))

@@ -89,3 +89,10 @@ def build_accounting_code(world: w.World) -> dict[str, Any]:
         "Status": col.options(("Active",), np.zeros(len(CODES), dtype=np.int64)),
         "Notes": col.options(("",), np.zeros(len(CODES), dtype=np.int64), index < 0),
     }
+
+
+#: The builder of each object this module plans (see :mod:`aquarium.datagen.generate`).
+BUILDERS: dict[str, w.Builder] = {
+    "AccountingPeriod": build_accounting_period,
+    "AccountingCode": build_accounting_code,
+}

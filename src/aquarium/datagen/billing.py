@@ -277,3 +277,14 @@ def build_invoice_adjustment(world: w.World) -> dict[str, Any]:
         "CancelledOn": col.stamps(cancelled_at, cancelled),
         "Comments": col.take(world.pools.sentences, rng.integers(0, 200, n)),
     }
+
+
+#: The builder of each object this module plans (see :mod:`aquarium.datagen.generate`).
+BUILDERS: dict[str, w.Builder] = {
+    "Invoice": build_invoice,
+    "InvoiceItem": build_invoice_item,
+    "InvoiceItemAdjustment": build_invoice_item_adjustment,
+    "InvoiceAdjustment": build_invoice_adjustment,
+}
+#: Objects built in slices of at most ``generate.CHUNK_ROWS`` rows (memory).
+CHUNKED = frozenset({"InvoiceItem"})

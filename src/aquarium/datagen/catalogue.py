@@ -156,3 +156,11 @@ def build_product_rate_plan_charge(world: w.World) -> dict[str, Any]:
         "TaxMode": col.options(("TaxExclusive", "TaxInclusive"), (rng.random(n) < 0.1) * 1),
         "AccountingCode": col.options(accounting.CODE_NAMES, p["accounting_code"]),
     }
+
+
+#: The builder of each object this module plans (see :mod:`aquarium.datagen.generate`).
+BUILDERS: dict[str, w.Builder] = {
+    "Product": build_product,
+    "ProductRatePlan": build_product_rate_plan,
+    "ProductRatePlanCharge": build_product_rate_plan_charge,
+}

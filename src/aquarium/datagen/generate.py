@@ -8,7 +8,7 @@ catalogue's fields. The same (catalogue, scale, seed) always yields identical ta
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -27,44 +27,31 @@ from aquarium.datagen import (
 from aquarium.datagen import world as w
 from aquarium.domain import errors
 
-Builder = Callable[[w.World], dict[str, Any]]
 
-#: Plan passes, in dependency order (each reads the plans of the ones before it).
-PLANS: tuple[Callable[[w.World], None], ...] = (
-    accounting.plan,
-    parties.plan,
-    catalogue.plan,
-    subscriptions.plan,
-    billing.plan,
-    money.plan,
-    usage.plan,
+class Family(Protocol):
+    """A generator module: one plan pass and the builders of the objects it plans."""
+
+    def plan(self, world: w.World) -> None: ...  # pragma: no cover - a protocol
+
+    BUILDERS: dict[str, w.Builder]
+
+
+#: Generator modules, in dependency order: each plan reads the plans of the ones before it.
+FAMILIES: tuple[Family, ...] = (
+    accounting,
+    parties,
+    catalogue,
+    subscriptions,
+    billing,
+    money,
+    usage,
 )
-BUILDERS: dict[str, Builder] = {
-    "Account": parties.build_account,
-    "Contact": parties.build_contact,
-    "PaymentMethod": parties.build_payment_method,
-    "Product": catalogue.build_product,
-    "ProductRatePlan": catalogue.build_product_rate_plan,
-    "ProductRatePlanCharge": catalogue.build_product_rate_plan_charge,
-    "Subscription": subscriptions.build_subscription,
-    "Amendment": subscriptions.build_amendment,
-    "RatePlan": subscriptions.build_rate_plan,
-    "RatePlanCharge": subscriptions.build_rate_plan_charge,
-    "RatePlanChargeTier": subscriptions.build_rate_plan_charge_tier,
-    "Invoice": billing.build_invoice,
-    "InvoiceItem": billing.build_invoice_item,
-    "InvoiceItemAdjustment": billing.build_invoice_item_adjustment,
-    "InvoiceAdjustment": billing.build_invoice_adjustment,
-    "Payment": money.build_payment,
-    "InvoicePayment": money.build_invoice_payment,
-    "Refund": money.build_refund,
-    "CreditBalanceAdjustment": money.build_credit_balance_adjustment,
-    "AccountingPeriod": accounting.build_accounting_period,
-    "AccountingCode": accounting.build_accounting_code,
-    "Usage": usage.build_usage,
+PLANS: tuple[Callable[[w.World], None], ...] = tuple(family.plan for family in FAMILIES)
+BUILDERS: dict[str, w.Builder] = {
+    name: builder for family in FAMILIES for name, builder in family.BUILDERS.items()
 }
 #: Objects built and yielded in slices of at most CHUNK_ROWS rows, to bound memory.
-CHUNKED = frozenset({"InvoiceItem", "Usage", "RatePlanChargeTier"})
+CHUNKED = frozenset(name for family in FAMILIES for name in getattr(family, "CHUNKED", ()))
 CHUNK_ROWS = 500_000
 ARROW_TYPES: dict[model.FieldType, pa.DataType] = {
     model.FieldType.TEXT: pa.string(),

@@ -252,3 +252,12 @@ def build_credit_balance_adjustment(world: w.World) -> dict[str, Any]:
         "CancelledOn": col.stamps(p["created"], np.zeros(n, dtype=bool)),
         "ReferenceId": col.null_text(n),
     }
+
+
+#: The builder of each object this module plans (see :mod:`aquarium.datagen.generate`).
+BUILDERS: dict[str, w.Builder] = {
+    "Payment": build_payment,
+    "InvoicePayment": build_invoice_payment,
+    "Refund": build_refund,
+    "CreditBalanceAdjustment": build_credit_balance_adjustment,
+}

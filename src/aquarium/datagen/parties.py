@@ -199,3 +199,11 @@ def build_payment_method(world: w.World) -> dict[str, Any]:
         "LastTransactionStatus": col.options(("Approved", "Declined"), (failures > 0) * 1),
         "NumConsecutiveFailures": col.integers(failures),
     }
+
+
+#: The builder of each object this module plans (see :mod:`aquarium.datagen.generate`).
+BUILDERS: dict[str, w.Builder] = {
+    "Account": build_account,
+    "Contact": build_contact,
+    "PaymentMethod": build_payment_method,
+}

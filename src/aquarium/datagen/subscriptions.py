@@ -341,3 +341,15 @@ def build_rate_plan_charge_tier(world: w.World) -> dict[str, Any]:
         "PriceFormat": col.options(("FlatFee", "PerUnit"), (~flat) * 1),
         "Currency": col.options(w.CURRENCIES, currency),
     }
+
+
+#: The builder of each object this module plans (see :mod:`aquarium.datagen.generate`).
+BUILDERS: dict[str, w.Builder] = {
+    "Subscription": build_subscription,
+    "Amendment": build_amendment,
+    "RatePlan": build_rate_plan,
+    "RatePlanCharge": build_rate_plan_charge,
+    "RatePlanChargeTier": build_rate_plan_charge_tier,
+}
+#: Objects built in slices of at most ``generate.CHUNK_ROWS`` rows (memory).
+CHUNKED = frozenset({"RatePlanChargeTier"})

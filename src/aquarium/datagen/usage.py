@@ -77,3 +77,11 @@ def build_usage(world: w.World) -> dict[str, Any]:
         "SourceType": col.options(("Import", "API"), (~imported) * 1),
         "RbeStatus": col.options(("Pending", "Processed", "Importing"), p["processed"] * 1),
     }
+
+
+#: The builder of each object this module plans (see :mod:`aquarium.datagen.generate`).
+BUILDERS: dict[str, w.Builder] = {
+    "Usage": build_usage,
+}
+#: Objects built in slices of at most ``generate.CHUNK_ROWS`` rows (memory).
+CHUNKED = frozenset({"Usage"})

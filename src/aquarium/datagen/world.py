@@ -9,7 +9,9 @@ object name; every plan has ``created`` and ``updated`` (microseconds since the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -74,6 +76,10 @@ class World:
     def forget(self, name: str) -> None:
         """Drop the cached ids of ``name`` once no later object refers to it (memory)."""
         self._ids.pop(name, None)
+
+
+#: Builds one object's columns (by field name) from the world's plans.
+Builder = Callable[[World], dict[str, Any]]
 
 
 def new(seed: int, scale: float) -> World:
