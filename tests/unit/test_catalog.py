@@ -200,3 +200,51 @@ def test_minimal_document_gets_standard_fields() -> None:
     catalog = model.parse({"objects": {"Thing": {}}})
     thing = catalog.require("thing")
     assert [f.name for f in thing.fields] == list(STANDARD)
+
+
+def test_files_extend_objects_of_other_files() -> None:
+    core = {"objects": {"Thing": {"fields": {"Size": {"type": "integer"}}}}}
+    family = {
+        "objects": {"Part": {"fields": {"ThingId": {"type": "text"}}}},
+        "extend": {
+            "Thing": {
+                "fields": {"Colour": {"type": "text", "label": "Colour"}},
+                "related": {"FirstPart": {"object": "Part", "key": "FirstPartId"}},
+            },
+            "thing": {"fields": {"FirstPartId": {"type": "text"}}},
+        },
+    }
+    thing = model.parse(core, family).require("Thing")
+    names = [f.name for f in thing.fields]
+    assert names[:4] == ["Id", "Size", "Colour", "FirstPartId"]
+    assert names[4:] == [name for name in STANDARD if name != "Id"]
+    relation = thing.relation("firstpart")
+    assert relation is not None and relation.object == "Part"
+
+
+@pytest.mark.parametrize(
+    "documents",
+    [
+        pytest.param(({"objects": {"Thing": {}}}, {"objects": {"THING": {}}}), id="declared-twice"),
+        pytest.param(({"extend": {"Nothing": {"fields": {}}}},), id="extends-unknown-object"),
+        pytest.param(
+            (
+                {"objects": {"Thing": {"fields": {"Size": {"type": "integer"}}}}},
+                {"extend": {"Thing": {"fields": {"size": {"type": "text"}}}}},
+            ),
+            id="extends-a-field-twice",
+        ),
+        pytest.param(
+            ({"objects": {"Thing": {}}}, {"extend": {"Thing": {"label": "Other"}}}),
+            id="extends-more-than-fields-and-joins",
+        ),
+    ],
+)
+def test_bad_extensions_are_rejected(documents: tuple[dict[str, Any], ...]) -> None:
+    with pytest.raises(errors.CatalogError):
+        model.parse(*documents)
+
+
+def test_every_object_records_where_zuora_documents_it(catalog: model.Catalog) -> None:
+    undocumented = [obj.name for obj in catalog if not obj.source.startswith("https://")]
+    assert undocumented == []

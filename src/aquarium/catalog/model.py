@@ -205,17 +205,40 @@ def _check_relations(catalog: Catalog) -> None:
 def parse(*documents: Mapping[str, Any]) -> Catalog:
     """Build and check a catalogue from parsed data files (their objects, in order).
 
-    An object may be declared in one file only; joins may reach objects of any file.
+    An object is declared (``[objects.X]``) in one file only. Any file may extend an object
+    declared in any file with ``[extend.X.fields]`` and ``[extend.X.related.Alias]``: those
+    fields come after the declared ones (before the standard fields the loader adds), those
+    joins after the declared joins. Joins may reach objects of any file.
     """
-    objects: dict[str, ObjectDef] = {}
+    specs: dict[str, dict[str, Any]] = {}
+    names: dict[str, str] = {}
     for document in documents:
         for name, spec in document.get("objects", {}).items():
-            if name.lower() in objects:
+            if name.lower() in specs:
                 raise errors.CatalogError(f"object {name!r} is declared twice")
-            objects[name.lower()] = _object(name, spec)
+            specs[name.lower()] = {**spec, "fields": dict(spec.get("fields", {}))}
+            specs[name.lower()]["related"] = dict(spec.get("related", {}))
+            names[name.lower()] = name
+    for document in documents:
+        for name, extension in document.get("extend", {}).items():
+            _extend(specs.get(name.lower()), name, extension)
+    objects = {key: _object(names[key], spec) for key, spec in specs.items()}
     catalog = Catalog(objects=objects)
     _check_relations(catalog)
     return catalog
+
+
+def _extend(spec: dict[str, Any] | None, name: str, extension: Mapping[str, Any]) -> None:
+    if spec is None:
+        raise errors.CatalogError(f"extend.{name}: no object {name!r} is declared")
+    for part in ("fields", "related"):
+        for key, value in extension.get(part, {}).items():
+            if key.lower() in {k.lower() for k in spec[part]}:
+                raise errors.CatalogError(f"extend.{name}.{part}: {key!r} is already declared")
+            spec[part][key] = value
+    unknown = set(extension) - {"fields", "related"}
+    if unknown:
+        raise errors.CatalogError(f"extend.{name} may add fields and related only, not {unknown}")
 
 
 def load_file(path: Path) -> Catalog:

@@ -36,6 +36,8 @@ class Family(Protocol):
     BUILDERS: dict[str, w.Builder]
 
 
+#: Optional in a family: ``COLUMNS``, builders of extra columns of objects another family
+#: builds (fields a family adds to a core object with ``[extend.X.fields]``), and ``CHUNKED``.
 #: Generator modules, in dependency order: each plan reads the plans of the ones before it.
 FAMILIES: tuple[Family, ...] = (
     accounting,
@@ -49,6 +51,15 @@ FAMILIES: tuple[Family, ...] = (
 PLANS: tuple[Callable[[w.World], None], ...] = tuple(family.plan for family in FAMILIES)
 BUILDERS: dict[str, w.Builder] = {
     name: builder for family in FAMILIES for name, builder in family.BUILDERS.items()
+}
+#: Builders of extra columns, by object: run after the object's own builder, same world.
+EXTRA_COLUMNS: dict[str, tuple[w.Builder, ...]] = {
+    name: tuple(
+        getattr(family, "COLUMNS", {})[name]
+        for family in FAMILIES
+        if name in getattr(family, "COLUMNS", {})
+    )
+    for name in BUILDERS
 }
 #: Objects built and yielded in slices of at most CHUNK_ROWS rows, to bound memory.
 CHUNKED = frozenset(name for family in FAMILIES for name in getattr(family, "CHUNKED", ()))
@@ -90,11 +101,18 @@ def generate(catalog: model.Catalog, *, scale: float, seed: int) -> Iterator[tup
     for obj in catalog:
         n = world.count(obj.name)
         if obj.name not in CHUNKED or n <= CHUNK_ROWS:
-            yield obj.name, _table(world, obj, BUILDERS[obj.name](world))
+            yield obj.name, _table(world, obj, _built(world, obj.name))
             continue
         for chunk, start in enumerate(range(0, n, CHUNK_ROWS), start=1):
             view = world.sliced(obj.name, start, min(n, start + CHUNK_ROWS), chunk)
-            yield obj.name, _table(view, obj, BUILDERS[obj.name](view))
+            yield obj.name, _table(view, obj, _built(view, obj.name))
+
+
+def _built(world: w.World, name: str) -> dict[str, Any]:
+    built = BUILDERS[name](world)
+    for extra in EXTRA_COLUMNS[name]:
+        built.update(extra(world))
+    return built
 
 
 def _table(world: w.World, obj: model.ObjectDef, built: dict[str, Any]) -> pa.Table:
