@@ -33,6 +33,29 @@ EXPECTED_OBJECTS = {
     "AccountingCode",
     "Usage",
 }
+#: The objects of objects_operations.toml (issue 12).
+OPERATIONS_OBJECTS = {
+    "AchNocEventLog",
+    "BillingRun",
+    "PaymentRun",
+    "CommunicationProfile",
+    "Export",
+    "Import",
+    "PaymentGatewayReconciliationEventLog",
+    "PaymentReconciliationJob",
+    "PaymentReconciliationLog",
+    "SmartPreventionAudit",
+    "HpmCaptchaValidationResult",
+    "UpdaterBatch",
+    "UpdaterDetail",
+    "StoredCredentialProfile",
+    "PaymentMethodTransactionLog",
+    "PaymentTransactionLog",
+    "RefundTransactionLog",
+    "CalloutHistory",
+    "EmailHistory",
+    "PaymentMethodSnapshot",
+}
 STANDARD = ("Id", "CreatedById", "CreatedDate", "UpdatedById", "UpdatedDate")
 # Field names quoted in reference section 9 that must exist exactly as spelled there.
 REFERENCE_FIELDS = {
@@ -58,8 +81,7 @@ def catalog() -> model.Catalog:
 
 
 def test_has_all_objects(catalog: model.Catalog) -> None:
-    assert {o.name for o in catalog} == EXPECTED_OBJECTS
-    assert len(catalog) == 22
+    assert EXPECTED_OBJECTS | OPERATIONS_OBJECTS <= {o.name for o in catalog}
 
 
 def test_every_object_has_the_standard_fields(catalog: model.Catalog) -> None:

@@ -20,6 +20,10 @@ from aquarium.datagen import (
     catalogue,
     columns,
     money,
+    operations,
+    operations_cards,
+    operations_gateway,
+    operations_notify,
     parties,
     subscriptions,
     usage,
@@ -47,6 +51,10 @@ FAMILIES: tuple[Family, ...] = (
     billing,
     money,
     usage,
+    operations,
+    operations_gateway,
+    operations_cards,
+    operations_notify,
 )
 PLANS: tuple[Callable[[w.World], None], ...] = tuple(family.plan for family in FAMILIES)
 BUILDERS: dict[str, w.Builder] = {
