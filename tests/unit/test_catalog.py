@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -81,7 +83,9 @@ def catalog() -> model.Catalog:
 
 
 def test_has_all_objects(catalog: model.Catalog) -> None:
-    assert EXPECTED_OBJECTS | OPERATIONS_OBJECTS <= {o.name for o in catalog}
+    assert {o.name for o in catalog} >= EXPECTED_OBJECTS | OPERATIONS_OBJECTS
+    core = resources.files("aquarium.catalog").joinpath("objects.toml").read_text("utf-8")
+    assert {o.name for o in model.parse(tomllib.loads(core))} == EXPECTED_OBJECTS
 
 
 def test_every_object_has_the_standard_fields(catalog: model.Catalog) -> None:
