@@ -50,6 +50,7 @@ def discover(server: support.RunningServer, **config: str) -> dict[str, dict[str
         capture_output=True,
         text=True,
         timeout=DISCOVERY_TIMEOUT_S,
+        check=False,
     )
     assert finished.returncode == 0, finished.stderr[-4000:]
     return {stream["stream"]: stream for stream in json.loads(finished.stdout)}
