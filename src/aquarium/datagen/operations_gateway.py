@@ -93,6 +93,7 @@ def plan(world: w.World) -> None:
     world.plans["RefundTransactionLog"] = {
         "refund": index,
         "created": w.after(rng, ref["created"][index], 0.0005),
+        "transaction": rng.integers(0, 10**9, len(index)),
     }
     pm = world.plans["PaymentMethod"]
     index = at_least_one(np.flatnonzero(parties.ELECTRONIC_PM[pm["type"]]), len(pm["created"]))
@@ -148,6 +149,7 @@ def _plan_reconciliation(world: w.World) -> None:
     world.plans["PaymentGatewayReconciliationEventLog"] = {
         "payment": payment,
         "type": event,
+        "payout": rng.integers(0, 10**8, len(payment)),
         "created": pay["settled"][payment],
     }
 
@@ -197,11 +199,10 @@ def build_refund_transaction_log(world: w.World) -> dict[str, Any]:
     p = world.plans["RefundTransactionLog"]
     ref = world.plans["Refund"]
     pay = world.plans["Payment"]
-    rng = world.rng("RefundTransactionLog")
     i = p["refund"]
     n = len(i)
     failed = (ref["status"][i] == 2) * 1
-    transaction = col.numbered("", rng.integers(0, 10**9, n), 10)
+    transaction = col.numbered("", p["transaction"], 10)
     request = col.join(
         "gateway=",
         _gateway_names(pay["gateway"][ref["payment"][i]]),
@@ -316,9 +317,7 @@ def build_gateway_reconciliation_event_log(world: w.World) -> dict[str, Any]:
     """PaymentGatewayReconciliationEventLog columns: the gateway's word on each settled payment."""
     p = world.plans["PaymentGatewayReconciliationEventLog"]
     pay = world.plans["Payment"]
-    rng = world.rng("PaymentGatewayReconciliationEventLog")
     i = p["payment"]
-    n = len(i)
     payout = p["type"] == 3
     return {
         "PaymentId": world.fk("Payment", i),
@@ -330,13 +329,78 @@ def build_gateway_reconciliation_event_log(world: w.World) -> dict[str, Any]:
         "Currency": col.options(
             w.CURRENCIES, world.plans["Account"]["currency"][pay["account"][i]]
         ),
-        "PayoutId": col.numbered("po_", rng.integers(0, 10**8, n), 8, payout),
+        "PayoutId": col.numbered("po_", p["payout"], 8, payout),
         "Message": col.options(
             ("Settled", "Rejected by the issuer", "Chargeback received", "Paid out"), p["type"]
         ),
     }
 
 
+def build_payment_columns(world: w.World) -> dict[str, Any]:
+    """Payment: the gateway's reconciliation status and payout, as its reconciliation event says
+    (null for payments no settlement report covered)."""
+    p = world.plans["PaymentGatewayReconciliationEventLog"]
+    n = world.count("Payment")
+    event = np.full(n, -1, dtype=np.int64)
+    event[p["payment"]] = np.arange(len(p["payment"]))
+    has = event >= 0
+    kind = np.where(has, p["type"][np.maximum(event, 0)], 0)
+    payout = np.where(has, p["payout"][np.maximum(event, 0)], 0)
+    return {
+        "GatewayReconciliationStatus": col.options(
+            ("Settled", "Rejected", "Chargeback", "PaidOut"), kind, has
+        ),
+        "GatewayReconciliationReason": col.options(
+            ("", "Rejected by the issuer", "Chargeback received", ""),
+            kind,
+            has & ((kind == 1) | (kind == 2)),
+        ),
+        "PayoutId": col.numbered("po_", payout, 8, has & (kind == 3)),
+    }
+
+
+def build_refund_columns(world: w.World) -> dict[str, Any]:
+    """Refund: the gateway side of each refund, as its transaction log says; external and
+    cancelled refunds were never submitted."""
+    p = world.plans["RefundTransactionLog"]
+    ref = world.plans["Refund"]
+    pay = world.plans["Payment"]
+    rng = world.rng("Refund:gateway")
+    n = world.count("Refund")
+    submitted = np.zeros(n, dtype=bool)
+    submitted[p["refund"]] = True
+    transaction = np.zeros(n, dtype=np.int64)
+    transaction[p["refund"]] = p["transaction"]
+    sent_at = np.zeros(n, dtype=np.int64)
+    sent_at[p["refund"]] = p["created"]
+    failed = ref["status"] == 2
+    settled = submitted & ~failed
+    state = np.where(submitted, np.where(failed, 3, money.SETTLED), 0)
+    electronic = ref["electronic"]
+    return {
+        "Gateway": _gateway_names(pay["gateway"][ref["payment"]], electronic),
+        "GatewayResponse": col.options(("Approved", "Declined"), failed * 1, submitted),
+        "GatewayResponseCode": col.options(("100", "200"), failed * 1, submitted),
+        "GatewayState": col.options(money.GATEWAY_STATES, state),
+        "ReferenceID": col.numbered("", transaction, 10, submitted),
+        "SubmittedOn": col.stamps(sent_at, submitted),
+        "SettledOn": col.stamps(w.after(rng, np.maximum(sent_at, ref["created"]), 2), settled),
+        "MarkedForSubmissionOn": col.stamps(ref["created"], electronic),
+        "CancelledOn": col.stamps(ref["updated"], ref["status"] == 1),
+        "SoftDescriptor": col.options(
+            ("AQUARIUM*REFUND",), np.zeros(n, dtype=np.int64), electronic
+        ),
+        "TransferredToAccounting": col.options(
+            ("Processing", "Yes", "No", "Error", "Ignore"), np.where(ref["status"] == 0, 1, 2)
+        ),
+    }
+
+
+#: Columns this module adds to objects other families build.
+COLUMNS: dict[str, w.Builder] = {
+    "Payment": build_payment_columns,
+    "Refund": build_refund_columns,
+}
 #: The builder of each object this module plans (see :mod:`aquarium.datagen.generate`).
 BUILDERS: dict[str, w.Builder] = {
     "PaymentTransactionLog": build_payment_transaction_log,

@@ -147,6 +147,18 @@ def build_callout_history(world: w.World) -> dict[str, Any]:
     }
 
 
+def build_invoice_columns(world: w.World) -> dict[str, Any]:
+    """Invoice.LastEmailSentDate: when the latest email about the invoice was sent."""
+    p = world.plans["EmailHistory"]
+    n = world.count("Invoice")
+    about = p["kind"] == INVOICE
+    last = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(last, p["object"][about], p["created"][about])
+    return {"LastEmailSentDate": col.stamps(last, last >= 0)}
+
+
+#: Columns this module adds to objects other families build.
+COLUMNS: dict[str, w.Builder] = {"Invoice": build_invoice_columns}
 #: The builder of each object this module plans (see :mod:`aquarium.datagen.generate`).
 BUILDERS: dict[str, w.Builder] = {
     "EmailHistory": build_email_history,
