@@ -98,7 +98,7 @@ def test_every_operational_object_has_rows(con: duckdb.DuckDBPyConnection, name:
     assert _one(con, f'SELECT count(*) FROM "{name}"') > 0
 
 
-@pytest.mark.parametrize(("child", "key", "parent"), FOREIGN_KEYS, ids=lambda v: str(v))
+@pytest.mark.parametrize(("child", "key", "parent"), FOREIGN_KEYS, ids=str)
 def test_keys_resolve(con: duckdb.DuckDBPyConnection, child: str, key: str, parent: str) -> None:
     assert _one(con, f'SELECT count({key}) FROM "{child}"') > 0
     _none(
@@ -111,7 +111,7 @@ def test_keys_resolve(con: duckdb.DuckDBPyConnection, child: str, key: str, pare
 def test_email_and_callout_objects_are_the_accounts_invoices_payments_refunds(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    for name in ("EmailHistory", "CalloutHistory"):
+    for name, sent in (("EmailHistory", "SendTime"), ("CalloutHistory", "CreateTime")):
         _none(
             con,
             f"""SELECT count(*) FROM "{name}" h
@@ -120,7 +120,7 @@ def test_email_and_callout_objects_are_the_accounts_invoices_payments_refunds(
             LEFT JOIN Refund r ON r.Id = h.ObjectId AND h.EventCategory = 'RefundProcessed'
             WHERE coalesce(i.AccountId, p.AccountId, r.AccountId) IS DISTINCT FROM h.AccountId
                OR coalesce(i.CreatedDate, p.CreatedDate, r.CreatedDate) > coalesce(
-                  h.{"SendTime" if name == "EmailHistory" else "CreateTime"}, TIMESTAMP '1970-01-01')""",
+                  h.{sent}, TIMESTAMP '1970-01-01')""",
         )
     _none(
         con,
@@ -130,7 +130,8 @@ def test_email_and_callout_objects_are_the_accounts_invoices_payments_refunds(
     )
     _none(
         con,
-        "SELECT count(*) FROM EmailHistory h JOIN Invoice i ON i.Id = h.ObjectId WHERE i.Status <> 'Posted'",
+        "SELECT count(*) FROM EmailHistory h JOIN Invoice i ON i.Id = h.ObjectId "
+        "WHERE i.Status <> 'Posted'",
     )
 
 
@@ -165,7 +166,8 @@ def test_bill_runs_count_the_invoices_they_generated(con: duckdb.DuckDBPyConnect
 def test_payment_runs_count_their_payments(con: duckdb.DuckDBPyConnection) -> None:
     _none(
         con,
-        """SELECT count(*) FROM Payment p LEFT JOIN PaymentRun r ON r.PaymentRunNumber = p.SourceName
+        """SELECT count(*) FROM Payment p
+        LEFT JOIN PaymentRun r ON r.PaymentRunNumber = p.SourceName
         WHERE p.Source = 'PaymentRun' AND r.Id IS NULL""",
     )
     _none(
@@ -247,7 +249,8 @@ def test_ach_notifications_of_change_follow_ach_payments(con: duckdb.DuckDBPyCon
         """SELECT count(*) FROM AchNocEventLog n JOIN Payment p ON p.Id = n.PaymentId
         JOIN PaymentMethod m ON m.Id = n.PaymentMethodId
         WHERE m.Type <> 'ACH' OR p.PaymentMethodId <> n.PaymentMethodId
-           OR p.AccountId <> n.AccountId OR n.Gateway <> p.Gateway OR n.EventDate <= p.CreatedDate""",
+           OR p.AccountId <> n.AccountId OR n.Gateway <> p.Gateway
+           OR n.EventDate <= p.CreatedDate""",
     )
 
 
