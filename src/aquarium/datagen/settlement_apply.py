@@ -87,12 +87,15 @@ def _payments_to_invoices(world: w.World) -> None:
     pay = world.plans["Payment"]
     n_inv = len(inv["day"])
     doc = lines(items["invoice"], items["amount"], tax["item"], tax["amount"])
-    # A charge adjustment can make a payment exceed the lines: the last line takes the rest.
+    # A charge adjustment can make a payment exceed the lines: the last item line takes the
+    # rest (a tax line is never paid beyond its tax).
     capacity = doc["amount"].copy()
-    _, counts, first = _offsets(doc["parent"], capacity, n_inv)
     excess = np.maximum(0, w.group_sum(pay["applied"], pay["invoice"], n_inv) - inv["amount"])
-    has = counts > 0
-    np.add.at(capacity, (first + counts - 1)[has], excess[has])
+    last_item = np.full(n_inv, -1)
+    item_lines = np.flatnonzero(doc["tax"] < 0)
+    np.maximum.at(last_item, doc["parent"][item_lines], item_lines)
+    has = last_item >= 0
+    np.add.at(capacity, last_item[has], excess[has])
     line, app, amount = overlap(doc, capacity, pay["invoice"], pay["applied"], n_inv)
     world.plans["_invoice_lines"] = doc
     world.plans["_pai_invoice"] = {"line": line, "app": app, "amount": amount}

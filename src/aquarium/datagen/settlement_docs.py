@@ -72,12 +72,18 @@ def plan(world: w.World) -> None:
     _plan_splits(world)
 
 
-def _some(rng: np.random.Generator, eligible: Arr, share: float | Arr) -> Arr:
-    """Indices of ``eligible`` rows drawn with chance ``share``; at least one if any is eligible."""
-    chosen = np.flatnonzero(eligible & (rng.random(len(eligible)) < share))
-    if len(chosen) == 0 and eligible.any():
-        chosen = np.flatnonzero(eligible)[:1]
-    return chosen
+def _some(
+    rng: np.random.Generator, eligible: Arr, share: float | Arr, must: Arr | None = None
+) -> Arr:
+    """Indices of ``eligible`` rows drawn with chance ``share``, sorted; at least one row (one
+    where ``must`` holds, if ``must`` is given and holds on an eligible row) if any is eligible,
+    so every export has rows even at the smallest scales."""
+    drawn = eligible & (rng.random(len(eligible)) < share)
+    wanted = eligible if must is None else eligible & must
+    if not (drawn & wanted).any():
+        fallback = np.flatnonzero(wanted if wanted.any() else eligible)[:1]
+        drawn[fallback] = True
+    return np.flatnonzero(drawn)
 
 
 def _tax(amount: Arr, bps: Arr) -> Arr:
@@ -196,7 +202,8 @@ def _memo_header(
 def _plan_debit_memos(world: w.World) -> None:
     rng = world.rng("plan:DebitMemo")
     inv = world.plans["Invoice"]
-    invoice = _some(rng, inv["status"] == billing.POSTED, DEBIT_MEMO_SHARE)
+    taxed = world.plans["Account"]["tax_bps"][inv["account"]] > 0
+    invoice = _some(rng, inv["status"] == billing.POSTED, DEBIT_MEMO_SHARE, taxed)
     lines = _memo_lines(rng, world, invoice, 2, 0.05, 0.3)
     memo = _memo_header(rng, world, invoice, lines, 30)
     item_created = w.after(rng, memo["created"][lines["memo"]], 0.0001)
@@ -211,7 +218,8 @@ def _plan_credit_memos(world: w.World) -> None:
     # Most credit memos correct an invoice still open; some come after it was paid (refunded).
     posted = inv["status"] == billing.POSTED
     share = np.where(inv["balance"] > 0, CREDIT_MEMO_SHARE_OPEN, CREDIT_MEMO_SHARE)
-    invoice = _some(rng, posted, share)
+    taxed = world.plans["Account"]["tax_bps"][inv["account"]] > 0
+    invoice = _some(rng, posted, share, taxed)
     lines = _memo_lines(rng, world, invoice, 2, 0.1, 1.0)
     memo = _memo_header(rng, world, invoice, lines, 45)
     item_created = w.after(rng, memo["created"][lines["memo"]], 0.0001)
