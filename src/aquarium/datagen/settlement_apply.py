@@ -20,25 +20,31 @@ from aquarium.datagen import world as w
 
 Arr = Any
 INVOICE, DEBIT_MEMO, REFUND = 0, 1, 2  # what a credit memo's application draws for
+#: What a PaymentApplicationItem's ``target`` indexes, by its ``kind``.
+ON_INVOICE_ITEM, ON_TAXATION_ITEM, ON_DEBIT_MEMO_ITEM, ON_DEBIT_TAXATION_ITEM = 0, 1, 2, 3
 #: Refund.SourceType per refund origin: credit balance (money.py), payment, credit memo.
 FROM_CREDIT_BALANCE, FROM_PAYMENT, FROM_CREDIT_MEMO = 0, 1, 2
 
 
 def lines(item_parent: Arr, item_amount: Arr, tax_item: Arr, tax_amount: Arr) -> dict[str, Arr]:
-    """A document's lines sorted by document: each item, then its tax (``tax`` -1 on items)."""
+    """A document's lines: each item, then its tax (``tax`` -1 on items, the taxation item on
+    taxes). Items must be laid out document by document, with at most one tax each; the lines
+    then are too, without sorting."""
     n_items, n_tax = len(item_parent), len(tax_item)
-    item = np.concatenate([np.arange(n_items), tax_item]).astype(np.int64)
-    kind = np.concatenate([np.zeros(n_items, dtype=np.int64), np.ones(n_tax, dtype=np.int64)])
-    parent = item_parent[item] if len(item) else item
-    order = np.lexsort((kind, item, parent))
-    tax = np.concatenate([np.full(n_items, -1), np.arange(n_tax)]).astype(np.int64)
-    amount = np.concatenate([item_amount, tax_amount]).astype(np.int64)
-    return {
-        "parent": parent[order],
-        "item": item[order],
-        "tax": tax[order],
-        "amount": amount[order],
-    }
+    has_tax = np.zeros(n_items, dtype=np.int64)
+    has_tax[tax_item] = 1
+    item_at = np.arange(n_items) + np.cumsum(has_tax) - has_tax
+    tax_at = item_at[tax_item] + 1
+    n = n_items + n_tax
+    item = np.empty(n, dtype=np.int64)
+    item[item_at] = np.arange(n_items)
+    item[tax_at] = tax_item
+    tax = np.full(n, -1, dtype=np.int64)
+    tax[tax_at] = np.arange(n_tax)
+    amount = np.empty(n, dtype=np.int64)
+    amount[item_at] = item_amount
+    amount[tax_at] = tax_amount
+    return {"parent": item_parent[item], "item": item, "tax": tax, "amount": amount}
 
 
 def _offsets(parent: Arr, amount: Arr, n_parent: int) -> tuple[Arr, Arr, Arr]:
@@ -97,8 +103,13 @@ def _payments_to_invoices(world: w.World) -> None:
     has = last_item >= 0
     np.add.at(capacity, last_item[has], excess[has])
     line, app, amount = overlap(doc, capacity, pay["invoice"], pay["applied"], n_inv)
-    world.plans["_invoice_lines"] = doc
-    world.plans["_pai_invoice"] = {"line": line, "app": app, "amount": amount}
+    tax_line = doc["tax"][line]
+    world.plans["_pai_invoice"] = {
+        "app": app,
+        "target": np.where(tax_line < 0, doc["item"][line], tax_line),
+        "kind": np.where(tax_line < 0, ON_INVOICE_ITEM, ON_TAXATION_ITEM).astype(np.int8),
+        "amount": amount,
+    }
 
 
 def _payments_to_debit_memos(world: w.World) -> None:

@@ -206,8 +206,9 @@ def build_taxation_item(world: w.World) -> dict[str, Any]:
     """TaxationItem columns: one per invoice item with tax, of exactly that tax."""
     p = world.plans["TaxationItem"]
     balance = np.maximum(0, p["amount"] - p["paid"] - p["credited"])
-    return _tax_line(world, "TaxationItem", p["bps"]) | {
-        "InvoiceId": world.fk("Invoice", p["invoice"]),
+    bps = world.plans["Account"]["tax_bps"][p["account"]]
+    return _tax_line(world, "TaxationItem", bps) | {
+        "InvoiceId": world.fk("Invoice", world.plans["InvoiceItem"]["invoice"][p["item"]]),
         "InvoiceItemId": world.fk("InvoiceItem", p["item"]),
         "CreditAmount": col.money(p["credited"]),
         "PaymentAmount": col.money(p["paid"]),

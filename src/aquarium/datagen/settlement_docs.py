@@ -92,7 +92,6 @@ def _tax(amount: Arr, bps: Arr) -> Arr:
 
 def _plan_taxation(world: w.World) -> None:
     items = world.plans["InvoiceItem"]
-    acc = world.plans["Account"]
     item = np.flatnonzero(items["tax"] > 0)
     account = items["account"][item]
     of_item = np.full(len(items["tax"]), -1, dtype=np.int64)
@@ -100,11 +99,8 @@ def _plan_taxation(world: w.World) -> None:
     items["taxation_item"] = of_item
     world.plans["TaxationItem"] = {
         "item": item,
-        "invoice": items["invoice"][item],
         "account": account,
-        "charge": items["charge"][item],
         "amount": items["tax"][item],
-        "bps": acc["tax_bps"][account],
         "created": items["created"][item],
     }
 

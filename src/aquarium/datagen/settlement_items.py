@@ -35,9 +35,10 @@ def plan(world: w.World) -> None:
     n_tax = len(tax["amount"])
     pai = world.plans["PaymentApplicationItem"]
     cmai = world.plans["CreditMemoApplicationItem"]
-    tax["paid"] = _sum_on(pai["taxation_item"], pai["amount"], n_tax)
+    on_tax = pai["kind"] == apply.ON_TAXATION_ITEM
+    tax["paid"] = w.group_sum(pai["amount"][on_tax], pai["target"][on_tax], n_tax)
     tax["credited"] = _sum_on(cmai["taxation_item"], cmai["amount"], n_tax)
-    for name in ("_pai_invoice", "_pa_debit", "_cm_uses", "_invoice_lines"):
+    for name in ("_pai_invoice", "_pa_debit", "_cm_uses"):
         world.plans.pop(name)
 
 
@@ -82,24 +83,19 @@ def _debit_memo_lines(world: w.World) -> None:
     by_payment = app < len(debit["payment"])
     pa_row = n_pay + app[by_payment]
     line = line[by_payment]
-    inv_doc = world.plans["_invoice_lines"]
     inv_part = world.plans["_pai_invoice"]
-    inv_line = inv_part["line"]
-    inv_is_item = inv_doc["tax"][inv_line] < 0
-    n_inv_rows = len(inv_line)
-    none = np.full(n_inv_rows, -1)
     pa = world.plans["PaymentApplication"]
     application = np.concatenate([inv_part["app"], pa_row])
+    debit_tax = doc["tax"][line]
+    debit_kind = np.where(debit_tax < 0, apply.ON_DEBIT_MEMO_ITEM, apply.ON_DEBIT_TAXATION_ITEM)
     world.plans["PaymentApplicationItem"] = {
         "application": application,
-        "invoice_item": np.concatenate(
-            [np.where(inv_is_item, inv_doc["item"][inv_line], -1), np.full(len(line), -1)]
+        # The line paid: ``target`` indexes InvoiceItem, TaxationItem, DebitMemoItem or
+        # DebitTaxationItem as ``kind`` says (settlement_apply.ON_*).
+        "target": np.concatenate(
+            [inv_part["target"], np.where(debit_tax < 0, doc["item"][line], debit_tax)]
         ),
-        "taxation_item": np.concatenate([inv_doc["tax"][inv_line], np.full(len(line), -1)]),
-        "debit_memo_item": np.concatenate(
-            [none, np.where(doc["tax"][line] < 0, doc["item"][line], -1)]
-        ),
-        "debit_taxation_item": np.concatenate([none, doc["tax"][line]]),
+        "kind": np.concatenate([inv_part["kind"], debit_kind.astype(np.int8)]),
         "account": pa["account"][application],
         "amount": np.concatenate([inv_part["amount"], amount[by_payment]]).astype(np.int64),
         "created": pa["created"][application],
@@ -207,17 +203,23 @@ def build_payment_application(world: w.World) -> dict[str, Any]:
 
 def build_payment_application_item(world: w.World) -> dict[str, Any]:
     """PaymentApplicationItem columns: one line of the invoice or debit memo each."""
-    keys = {
-        "PaymentApplicationId": ("PaymentApplication", "application"),
-        "InvoiceItemId": ("InvoiceItem", "invoice_item"),
-        "TaxationItemId": ("TaxationItem", "taxation_item"),
-        "DebitMemoItemId": ("DebitMemoItem", "debit_memo_item"),
-        "DebitTaxationItemId": ("DebitTaxationItem", "debit_taxation_item"),
+    p = world.plans["PaymentApplicationItem"]
+    keys = {"PaymentApplicationId": ("PaymentApplication", "application")}
+    targets = {
+        "InvoiceItemId": ("InvoiceItem", apply.ON_INVOICE_ITEM),
+        "TaxationItemId": ("TaxationItem", apply.ON_TAXATION_ITEM),
+        "DebitMemoItemId": ("DebitMemoItem", apply.ON_DEBIT_MEMO_ITEM),
+        "DebitTaxationItemId": ("DebitTaxationItem", apply.ON_DEBIT_TAXATION_ITEM),
     }
-    amount = world.plans["PaymentApplicationItem"]["amount"]
-    return _application(world, "PaymentApplicationItem", keys) | {
-        "AppliedAmount": col.money(amount)
+    lines = {
+        field: world.fk(target, p["target"], p["kind"] == kind)
+        for field, (target, kind) in targets.items()
     }
+    return (
+        _application(world, "PaymentApplicationItem", keys)
+        | lines
+        | {"AppliedAmount": col.money(p["amount"])}
+    )
 
 
 def build_credit_memo_application(world: w.World) -> dict[str, Any]:
