@@ -13,6 +13,7 @@ import pytest
 
 from aquarium.catalog import model
 from aquarium.datagen import generate
+from aquarium.datagen import world as w
 from aquarium.engines import loading, naming
 
 SCALE = 0.3
@@ -493,3 +494,31 @@ def test_documents_come_after_what_they_settle(con: duckdb.DuckDBPyConnection) -
         "SELECT a.Id FROM PaymentApplication a JOIN Payment p ON p.Id = a.PaymentId "
         "WHERE a.CreatedDate <= p.CreatedDate",
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "application", "key"),
+    [
+        ("Invoice", "CreditMemoApplication", "InvoiceId"),
+        ("CreditMemo", "CreditMemoApplication", "CreditMemoId"),
+        ("DebitMemo", "CreditMemoApplication", "DebitMemoId"),
+        ("DebitMemo", "PaymentApplication", "DebitMemoId"),
+    ],
+)
+def test_documents_are_updated_by_their_applications(
+    con: duckdb.DuckDBPyConnection, name: str, application: str, key: str
+) -> None:
+    _none(
+        con,
+        f"SELECT d.Id FROM {name} d JOIN {application} a ON a.{key} = d.Id "
+        "WHERE d.UpdatedDate < a.CreatedDate",
+    )
+
+
+@pytest.mark.parametrize("name", sorted({row[0] for row in FOREIGN_KEYS}))
+def test_nothing_happens_after_the_data_ends(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    # world.after keeps "strictly after" over "not past the end": chains of events at the very
+    # end may pass it by a few microseconds, never by more.
+    end = w.END_US + 1_000
+    assert _one(con, f"SELECT epoch_us(max(CreatedDate)) FROM {name}") <= end
+    assert _one(con, f"SELECT epoch_us(max(UpdatedDate)) FROM {name}") <= end

@@ -191,7 +191,10 @@ def _credit_memo_applications(world: w.World) -> None:
         "amount": taken,
         "invoice": np.where(kind == INVOICE, cm["invoice"][memo], -1),
         "debit_memo": np.where(on_dm, target[memo], -1),
-        "created": start + (rng.random(len(memo)) * lag * 86_400e6).astype(np.int64) + 1,
+        "created": np.minimum(
+            start + (rng.random(len(memo)) * lag * 86_400e6).astype(np.int64) + 1,
+            np.maximum(w.END_US, start + 1),
+        ),
     }
 
 
@@ -254,6 +257,28 @@ def _balances(world: w.World) -> None:
     acc["debit_memo_balance"] = w.group_sum(dm["balance"], dm["account"], n_acc)
     acc["credit_memo_balance"] = w.group_sum(cm["balance"], cm["account"], n_acc)
     acc["unapplied"] = w.group_sum(pay["unapplied"], pay["account"], n_acc)
+    _touch(world)
+
+
+def _touch(world: w.World) -> None:
+    """A document is updated when money last moved on it (UpdatedDate >= that event)."""
+    uses = world.plans["_cm_uses"]
+    rip = world.plans["RefundInvoicePayment"]
+    debit = world.plans["_pa_debit"]
+    events = (
+        ("Invoice", uses["invoice"], uses["created"]),
+        ("Invoice", rip["invoice"], rip["created"]),
+        ("CreditMemo", uses["memo"], uses["created"]),
+        ("DebitMemo", uses["debit_memo"], uses["created"]),
+        ("DebitMemo", debit["debit_memo"], debit["created"]),
+        ("Payment", debit["payment"], debit["created"]),
+        ("Payment", rip["payment"], rip["created"]),
+    )
+    for name, row, when in events:
+        plan = world.plans[name]
+        updated = plan.setdefault("updated", plan["created"].copy())
+        has = row >= 0
+        np.maximum.at(updated, row[has], when[has])
 
 
 def invoice_columns(world: w.World) -> dict[str, Any]:
