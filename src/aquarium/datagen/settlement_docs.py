@@ -22,10 +22,8 @@ The story of the whole family, in the order it happens:
   CreditMemoAmount`` for posted invoices, and ``Account.Balance`` their sum (debit memos are in
   ``Account.TotalDebitMemoBalance``).
 
-Contract with later families (journal entries, revenue schedules): every transaction plan made
-here, ``world.plans[X]`` for X in :data:`TRANSACTIONS`, has ``amount`` (int64 cents, >= 0),
-``account`` (index into Account) and ``created`` (µs since the epoch); ``CreditMemoItem`` and
-``DebitMemoItem`` also have ``charge`` (index into RatePlanCharge, -1 if none).
+The plans later families may read (:data:`TRANSACTIONS`) and what they promise are listed in
+:mod:`aquarium.datagen.settlement`.
 """
 
 from __future__ import annotations
@@ -38,6 +36,7 @@ from aquarium.datagen import billing
 from aquarium.datagen import world as w
 
 Arr = Any
+#: Transaction plans with ``amount``, ``account`` and ``created`` (see settlement.py).
 TRANSACTIONS = (
     "TaxationItem",
     "CreditMemo",
