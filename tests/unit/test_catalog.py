@@ -59,8 +59,8 @@ def catalog() -> model.Catalog:
 
 
 def test_has_all_objects(catalog: model.Catalog) -> None:
-    assert {o.name for o in catalog} == EXPECTED_OBJECTS
-    assert len(catalog) == 22
+    # The core objects; family files (objects_<family>.toml) add more.
+    assert {o.name for o in catalog} >= EXPECTED_OBJECTS
 
 
 def test_every_object_has_the_standard_fields(catalog: model.Catalog) -> None:

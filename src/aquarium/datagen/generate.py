@@ -21,6 +21,7 @@ from aquarium.datagen import (
     columns,
     money,
     parties,
+    settlement,
     subscriptions,
     usage,
 )
@@ -46,6 +47,7 @@ FAMILIES: tuple[Family, ...] = (
     subscriptions,
     billing,
     money,
+    settlement,
     usage,
 )
 PLANS: tuple[Callable[[w.World], None], ...] = tuple(family.plan for family in FAMILIES)
