@@ -26,6 +26,7 @@ from aquarium.datagen import (
     operations_gateway,
     operations_notify,
     parties,
+    settlement,
     subscriptions,
     usage,
 )
@@ -51,6 +52,7 @@ FAMILIES: tuple[Family, ...] = (
     subscriptions,
     billing,
     money,
+    settlement,
     usage,
     core_fields,
     operations,
