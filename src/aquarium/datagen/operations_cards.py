@@ -215,10 +215,12 @@ def build_stored_credential_profile(world: w.World) -> dict[str, Any]:
     n = len(i)
     day = p["created"] // col.US_PER_DAY
     status = p["status"]
+    card_type = pm["card_type"][i]
     return {
         "PaymentMethodId": world.fk("PaymentMethod", i),
         "Number": col.integers(np.ones(n)),
-        "Brand": col.options(("Visa", "Mastercard"), np.maximum(pm["card_type"][i], 0)),
+        # Only Visa and MasterCard cards have profiles (a one-account world may have neither).
+        "Brand": col.options(("Visa", "Mastercard"), np.where(card_type <= 1, card_type, -1)),
         "Type": col.options(("Recurring", "Unscheduled"), (rng.random(n) < 0.1) * 1),
         "Status": col.options(("Agreed", "Active", "Cancelled"), status),
         "ConsentAgreementSrc": col.options(("External",), np.zeros(n, dtype=np.int64)),
