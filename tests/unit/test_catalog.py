@@ -58,6 +58,7 @@ OPERATIONS_OBJECTS = {
     "CalloutHistory",
     "EmailHistory",
     "PaymentMethodSnapshot",
+    "Entity",
 }
 STANDARD = ("Id", "CreatedById", "CreatedDate", "UpdatedById", "UpdatedDate")
 # Field names quoted in reference section 9 that must exist exactly as spelled there.

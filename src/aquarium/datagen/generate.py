@@ -20,6 +20,7 @@ from aquarium.datagen import (
     catalogue,
     columns,
     core_fields,
+    entity,
     money,
     operations,
     operations_cards,
@@ -59,6 +60,7 @@ FAMILIES: tuple[Family, ...] = (
     operations_gateway,
     operations_cards,
     operations_notify,
+    entity,
 )
 PLANS: tuple[Callable[[w.World], None], ...] = tuple(family.plan for family in FAMILIES)
 BUILDERS: dict[str, w.Builder] = {
