@@ -19,8 +19,10 @@ from aquarium.datagen import (
     billing,
     catalogue,
     columns,
+    ledger,
     money,
     parties,
+    revenue,
     subscriptions,
     usage,
 )
@@ -47,6 +49,8 @@ FAMILIES: tuple[Family, ...] = (
     billing,
     money,
     usage,
+    revenue,
+    ledger,
 )
 PLANS: tuple[Callable[[w.World], None], ...] = tuple(family.plan for family in FAMILIES)
 BUILDERS: dict[str, w.Builder] = {
