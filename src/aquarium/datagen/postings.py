@@ -60,6 +60,8 @@ TRANSACTION_TYPES = (
 AR, CASH, ON_ACCOUNT = accounting.RECEIVABLE, accounting.CASH, accounting.ON_ACCOUNT
 ADJUSTMENTS, DEFERRED = accounting.ADJUSTMENTS, revenue.DEFERRED_REVENUE
 SALES_TAX = accounting.CODE_NAMES.index("Sales Tax Payable")
+#: A posted credit or debit memo (the Invoice Settlement family's memo status).
+MEMO_POSTED = 1
 
 
 @dataclass(frozen=True)
@@ -211,13 +213,14 @@ def _contract(
     debit: int,
     credit: int,
     container: tuple[str, str] | None = None,
+    posts: Callable[[w.World, w.Plan], Arr] | None = None,
     feature: str | None = None,
 ) -> Source:
     """A source planned by another family under the contract in the module docstring.
 
-    ``container``: (container object, the plan key holding its row), when the plan has it.
+    ``container``: (container object, the plan key holding its row); ``posts``: which rows
+    post (default: all).
     """
-    container_key = container[1] if container else ""
 
     def read(world: w.World) -> Postings:
         p = world.plans[name]
@@ -230,25 +233,64 @@ def _contract(
             debit=_full(n, debit),
             credit=_full(n, credit),
             kind=_kind(kind, n),
-            valid=p["status"] == 0 if "status" in p else np.ones(n, dtype=bool),
-            container=p[container_key] if container_key in p else _full(n, -1),
+            valid=np.ones(n, dtype=bool) if posts is None else posts(world, p),
+            container=p[container[1]] if container else _full(n, -1),
         )
 
     return Source(name, read, container[0] if container else None, feature)
 
 
-def _settlement(name: str, kind: str, debit: int, credit: int) -> Source:
-    return _contract(name, kind, debit, credit, feature="InvoiceSettlement")
+def _on_posted(memo: str) -> Callable[[w.World, w.Plan], Arr]:
+    """Rows of a memo item or tax post when their memo is posted (not cancelled)."""
+
+    def posts(world: w.World, p: w.Plan) -> Arr:
+        result: Arr = world.plans[memo]["status"][p["memo"]] == MEMO_POSTED
+        return result
+
+    return posts
+
+
+def _on_posted_invoice(world: w.World, p: w.Plan) -> Arr:
+    result: Arr = world.plans["Invoice"]["status"][p["invoice"]] == billing.POSTED
+    return result
+
+
+def _settlement(
+    name: str, kind: str, debit: int, credit: int, container: tuple[str, str]
+) -> Source:
+    memo = container[0] if container[0].endswith("Memo") else None
+    posts = _on_posted(memo) if memo else None
+    return _contract(name, kind, debit, credit, container, posts, "InvoiceSettlement")
 
 
 #: Every posting source, in the order of Zuora's journal entry detail objects.
 SOURCES: tuple[Source, ...] = (
     Source("CreditBalanceAdjustment", _credit_balance_adjustments),
-    _settlement("CreditMemoApplicationItem", "Credit Memo Application Item", ON_ACCOUNT, AR),
-    _settlement("CreditMemoItem", "Credit Memo Item (Charge)", ADJUSTMENTS, ON_ACCOUNT),
-    _settlement("CreditTaxationItem", "Credit Memo Item (Tax)", SALES_TAX, ON_ACCOUNT),
-    _settlement("DebitMemoItem", "Debit Memo Item (Charge)", AR, ADJUSTMENTS),
-    _settlement("DebitTaxationItem", "Debit Memo Item (Tax)", AR, SALES_TAX),
+    _settlement(
+        "CreditMemoApplicationItem",
+        "Credit Memo Application Item",
+        ON_ACCOUNT,
+        AR,
+        ("CreditMemoApplication", "application"),
+    ),
+    _settlement(
+        "CreditMemoItem",
+        "Credit Memo Item (Charge)",
+        ADJUSTMENTS,
+        ON_ACCOUNT,
+        ("CreditMemo", "memo"),
+    ),
+    _settlement(
+        "CreditTaxationItem",
+        "Credit Memo Item (Tax)",
+        SALES_TAX,
+        ON_ACCOUNT,
+        ("CreditMemo", "memo"),
+    ),
+    _settlement(
+        "DebitMemoItem", "Debit Memo Item (Charge)", AR, ADJUSTMENTS, ("DebitMemo", "memo")
+    ),
+    _settlement("DebitTaxationItem", "Debit Memo Item (Tax)", AR, SALES_TAX, ("DebitMemo", "memo")),
     Source("InvoiceAdjustment", _adjustments("InvoiceAdjustment", "Invoice Adjustment"), "Invoice"),
     Source("InvoiceItem", _invoice_items, "Invoice"),
     Source(
@@ -257,11 +299,29 @@ SOURCES: tuple[Source, ...] = (
         "Invoice",
     ),
     Source("InvoicePayment", _invoice_payments, "Payment"),
-    _settlement("PaymentApplication", "Electronic Payment Application", CASH, AR),
-    _settlement("PaymentApplicationItem", "Electronic Payment Application Item", CASH, AR),
-    _settlement("RefundApplication", "Electronic Refund Application", ON_ACCOUNT, CASH),
-    _settlement("RefundApplicationItem", "Electronic Refund Application Item", ON_ACCOUNT, CASH),
-    _contract("RefundInvoicePayment", "Electronic Refund", AR, CASH),
+    _settlement(
+        "PaymentApplication", "Electronic Payment Application", CASH, AR, ("Payment", "payment")
+    ),
+    _settlement(
+        "PaymentApplicationItem",
+        "Electronic Payment Application Item",
+        CASH,
+        AR,
+        ("PaymentApplication", "application"),
+    ),
+    _settlement(
+        "RefundApplication", "Electronic Refund Application", ON_ACCOUNT, CASH, ("Refund", "refund")
+    ),
+    _settlement(
+        "RefundApplicationItem",
+        "Electronic Refund Application Item",
+        ON_ACCOUNT,
+        CASH,
+        ("RefundApplication", "application"),
+    ),
+    _contract("RefundInvoicePayment", "Electronic Refund", AR, CASH, ("Payment", "payment")),
     Source("RevenueEventItem", _revenue_events),
-    _contract("TaxationItem", "Taxation Item", AR, SALES_TAX, ("Invoice", "invoice")),
+    _contract(
+        "TaxationItem", "Taxation Item", AR, SALES_TAX, ("Invoice", "invoice"), _on_posted_invoice
+    ),
 )

@@ -37,6 +37,10 @@ DEFERRED_REVENUE = accounting.CODE_NAMES.index("Deferred Revenue")
 CURRENT_PERIOD = int(accounting.period_of(np.array([w.END_DAY]))[0])
 #: Plan keys every schedule and event row has (the concatenated data sources keep these).
 COMMON = ("amount", "period", "account", "charge", "subscription", "created", "updated")
+#: Memo items with revenue schedules (objects of the Invoice Settlement family, when planned).
+MEMO_ITEMS = ("CreditMemoItem", "DebitMemoItem")
+#: A posted credit or debit memo (the Invoice Settlement family's memo status).
+MEMO_POSTED = 1
 
 
 def months_of(world: w.World, charge: Any) -> Any:
@@ -132,17 +136,47 @@ def plan(world: w.World) -> None:
         "subscription": items["subscription"][item],
         "created": iia_plan["created"][adj],
     }
-    iia = _schedule(world, per_adjustment, rng)
-    world.plans["RevenueScheduleItemInvoiceItem"] = ii
-    world.plans["RevenueScheduleItemInvoiceItemAdjustment"] = iia
-    world.plans["RevenueScheduleItem"] = _union(ii, iia)
+    schedules = {
+        "InvoiceItem": ii,
+        "InvoiceItemAdjustment": _schedule(world, per_adjustment, rng),
+        **{memo: _memo_schedule(world, memo, rng) for memo in MEMO_ITEMS},
+    }
     rng = world.rng("plan:RevenueEventItem")
-    ei = _events(world, ii, rng)
-    eia = _events(world, iia, rng)
-    world.plans["RevenueEventItemInvoiceItem"] = ei
-    world.plans["RevenueEventItemInvoiceItemAdjustment"] = eia
-    world.plans["RevenueEventItem"] = _union(ei, eia, extra=("day",))
+    for kind, schedule in schedules.items():
+        world.plans[f"RevenueScheduleItem{kind}"] = schedule
+        world.plans[f"RevenueEventItem{kind}"] = _events(world, schedule, rng)
+    world.plans["RevenueScheduleItem"] = _union(
+        *(world.plans[f"RevenueScheduleItem{kind}"] for kind in schedules)
+    )
+    world.plans["RevenueEventItem"] = _union(
+        *(world.plans[f"RevenueEventItem{kind}"] for kind in schedules), extra=("day",)
+    )
     _plan_summaries(world)
+
+
+def _memo_schedule(world: w.World, name: str, rng: np.random.Generator) -> dict[str, Any]:
+    """Schedules of the charge lines of posted memos: a credit memo item schedules a negative
+    amount (revenue given back), a debit memo item a positive one. Empty when the Invoice
+    Settlement family is not generated.
+    """
+    if name not in world.plans:
+        empty = np.zeros(0, dtype=np.int64)
+        return {key: empty for key in (*COMMON, "source", "memo", "memo_item")}
+    p = world.plans[name]
+    memo = name.removesuffix("Item")
+    posted = world.plans[memo]["status"][p["memo"]] == MEMO_POSTED
+    rows = np.flatnonzero(posted & (p["charge"] >= 0))
+    per_line = {
+        "amount": (-1 if memo == "CreditMemo" else 1) * p["amount"][rows].astype(np.int64),
+        "day": p["created"][rows] // col.US_PER_DAY,
+        "memo": p["memo"][rows],
+        "memo_item": rows,
+        "account": p["account"][rows],
+        "charge": p["charge"][rows],
+        "subscription": p["subscription"][rows],
+        "created": p["created"][rows],
+    }
+    return _schedule(world, per_line, rng)
 
 
 def _union(*plans: dict[str, Any], extra: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -215,6 +249,18 @@ def build_event_item(world: w.World) -> dict[str, Any]:
     }
 
 
+def _memo_builder(name: str, memo: str) -> w.Builder:
+    def build(world: w.World) -> dict[str, Any]:
+        p = world.plans[name]
+        return _columns(world, name) | {
+            f"{memo}Id": world.fk(memo, p["memo"]),
+            f"{memo}ItemId": world.fk(f"{memo}Item", p["memo_item"]),
+        }
+
+    build.__doc__ = f"{name} columns: the {memo} item each row belongs to."
+    return build
+
+
 def _invoice_builder(name: str) -> w.Builder:
     def build(world: w.World) -> dict[str, Any]:
         return _invoice_columns(world, name)
@@ -236,6 +282,11 @@ BUILDERS: dict[str, w.Builder] = {
             "RevenueEventItemInvoiceItem",
             "RevenueEventItemInvoiceItemAdjustment",
         )
+    },
+    **{
+        f"Revenue{kind}Item{memo}Item": _memo_builder(f"Revenue{kind}Item{memo}Item", memo)
+        for kind in ("Schedule", "Event")
+        for memo in ("CreditMemo", "DebitMemo")
     },
 }
 #: Objects built in slices of at most ``generate.CHUNK_ROWS`` rows (memory).
