@@ -23,16 +23,7 @@ SCALE = 0.2
 SEED = 5
 TENANT = "ledger"
 LEDGER = ("JournalRun", "JournalEntry", "JournalEntryItem")
-REVENUE = (
-    "RevenueChargeSummaryItem",
-    "RevenueScheduleItem",
-    "RevenueScheduleItemInvoiceItem",
-    "RevenueScheduleItemInvoiceItemAdjustment",
-    "RevenueEventItem",
-    "RevenueEventItemInvoiceItem",
-    "RevenueEventItemInvoiceItemAdjustment",
-)
-#: (source object, the source's amount as the detail posts it) for the sources built here.
+#: Each posting source and its amount as its detail posts it (``s``: the source row).
 AMOUNTS = {
     "InvoiceItem": "s.ChargeAmount",
     "InvoiceItemAdjustment": "s.Amount",
@@ -40,6 +31,35 @@ AMOUNTS = {
     "InvoicePayment": "s.Amount",
     "CreditBalanceAdjustment": "s.Amount",
     "RevenueEventItem": "abs(s.Amount)",
+    # The Invoice Settlement family, TaxationItem and RefundInvoicePayment, when generated.
+    "CreditMemoItem": "s.AmountWithoutTax",
+    "DebitMemoItem": "s.AmountWithoutTax",
+    "CreditTaxationItem": "s.TaxAmount",
+    "DebitTaxationItem": "s.TaxAmount",
+    "CreditMemoApplicationItem": "s.Amount",
+    "PaymentApplication": "s.AppliedAmount",
+    "PaymentApplicationItem": "s.AppliedAmount",
+    "RefundApplication": "s.Amount",
+    "RefundApplicationItem": "s.Amount",
+    "RefundInvoicePayment": "s.RefundAmount",
+    "TaxationItem": "s.TaxAmount",
+}
+#: Memo lines post only once their memo is posted: (line object, its memo object).
+MEMO_LINES = (
+    ("CreditMemoItem", "CreditMemo"),
+    ("CreditTaxationItem", "CreditMemo"),
+    ("DebitMemoItem", "DebitMemo"),
+    ("DebitTaxationItem", "DebitMemo"),
+)
+#: Revenue schedule variants: (suffix, key of what they schedule, its signed amount SQL).
+SCHEDULED = {
+    "InvoiceItem": ("InvoiceItemId", "s.ChargeAmount"),
+    "InvoiceItemAdjustment": (
+        "InvoiceItemAdjustmentId",
+        "CASE s.Type WHEN 'Credit' THEN -s.Amount ELSE s.Amount END",
+    ),
+    "CreditMemoItem": ("CreditMemoItemId", "-s.AmountWithoutTax"),
+    "DebitMemoItem": ("DebitMemoItemId", "s.AmountWithoutTax"),
 }
 
 
@@ -52,6 +72,26 @@ def catalog() -> model.Catalog:
 def details(catalog: model.Catalog) -> tuple[str, ...]:
     """The journal entry detail objects of the catalogue (those whose source is built)."""
     return tuple(s.detail for s in postings.SOURCES if catalog.object(s.detail) is not None)
+
+
+@pytest.fixture(scope="module")
+def sources(catalog: model.Catalog) -> tuple[str, ...]:
+    """The posting sources generated here (their detail object is in the catalogue)."""
+    return tuple(s for s in AMOUNTS if catalog.object(f"JournalEntryDetail{s}") is not None)
+
+
+@pytest.fixture(scope="module")
+def revenue(catalog: model.Catalog) -> tuple[str, ...]:
+    """The revenue objects of the catalogue (memo variants only with Invoice Settlement)."""
+    kinds = ("ChargeSummary", "Schedule", "Event")
+    return tuple(o.name for o in catalog if o.name.startswith(tuple(f"Revenue{k}" for k in kinds)))
+
+
+@pytest.fixture(scope="module")
+def scheduled(catalog: model.Catalog) -> dict[str, tuple[str, str]]:
+    """The schedule variants generated here."""
+    present = catalog.object("RevenueScheduleItemCreditMemoItem") is not None
+    return {k: v for k, v in SCHEDULED.items() if present or "Memo" not in k}
 
 
 @pytest.fixture(scope="module")
@@ -78,17 +118,22 @@ def _details_union(details: tuple[str, ...]) -> str:
     )
 
 
-def test_every_ledger_object_has_rows(con: duckdb.DuckDBPyConnection, details: tuple[str, ...]):
-    assert len(details) >= 6
-    for name in (*LEDGER, *details, *REVENUE):
+def test_every_ledger_object_has_rows(
+    con: duckdb.DuckDBPyConnection, details: tuple[str, ...], revenue: tuple[str, ...]
+) -> None:
+    assert len(details) >= 6 and len(revenue) >= 7
+    for name in (*LEDGER, *details, *revenue):
         assert _one(con, f"SELECT count(*) FROM {name}") > 0, name
 
 
 def test_every_direct_join_key_resolves(
-    con: duckdb.DuckDBPyConnection, catalog: model.Catalog, details: tuple[str, ...]
+    con: duckdb.DuckDBPyConnection,
+    catalog: model.Catalog,
+    details: tuple[str, ...],
+    revenue: tuple[str, ...],
 ) -> None:
     checked = 0
-    for name in (*LEDGER, *details, *REVENUE):
+    for name in (*LEDGER, *details, *revenue):
         obj = catalog.require(name)
         for rel in obj.related:
             if rel.via != obj.name:
@@ -105,8 +150,11 @@ def test_every_direct_join_key_resolves(
     assert checked > 60
 
 
-def test_posted_transactions_carry_their_journal_entry(con: duckdb.DuckDBPyConnection) -> None:
-    for source in AMOUNTS:
+def test_posted_transactions_carry_their_journal_entry(
+    con: duckdb.DuckDBPyConnection, sources: tuple[str, ...]
+) -> None:
+    assert len(sources) >= 6
+    for source in sources:
         detail = f"JournalEntryDetail{source}"
         mismatched = _one(
             con,
@@ -122,8 +170,11 @@ def test_posted_transactions_carry_their_journal_entry(con: duckdb.DuckDBPyConne
         assert dangling == 0, source
 
 
-def test_one_detail_per_transaction_row_of_its_amount(con: duckdb.DuckDBPyConnection) -> None:
-    for source, amount in AMOUNTS.items():
+def test_one_detail_per_transaction_row_of_its_amount(
+    con: duckdb.DuckDBPyConnection, sources: tuple[str, ...]
+) -> None:
+    for source in sources:
+        amount = AMOUNTS[source]
         detail = f"JournalEntryDetail{source}"
         assert _one(con, f"SELECT count(*) - count(DISTINCT TransactionId) FROM {detail}") == 0, (
             source
@@ -137,7 +188,7 @@ def test_one_detail_per_transaction_row_of_its_amount(con: duckdb.DuckDBPyConnec
 
 
 def test_only_posted_and_processed_transactions_are_journaled(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection, sources: tuple[str, ...]
 ) -> None:
     unposted = _one(
         con,
@@ -158,6 +209,22 @@ def test_only_posted_and_processed_transactions_are_journaled(
             "(JournalEntryId IS NOT NULL)",
         )
         assert wrong == 0, source
+    for line, memo in MEMO_LINES:
+        if line not in sources:
+            continue
+        wrong = _one(
+            con,
+            f"SELECT count(*) FROM {line} AS s JOIN {memo} AS m ON m.Id = s.{memo}Id "
+            "WHERE (m.Status = 'Posted') <> (s.JournalEntryId IS NOT NULL)",
+        )
+        assert wrong == 0, line
+    if "TaxationItem" in sources:
+        wrong = _one(
+            con,
+            "SELECT count(*) FROM TaxationItem AS s JOIN Invoice AS i ON i.Id = s.InvoiceId "
+            "WHERE (i.Status = 'Posted') <> (s.JournalEntryId IS NOT NULL)",
+        )
+        assert wrong == 0
 
 
 def test_details_sum_to_their_journal_entry_items(
@@ -252,24 +319,26 @@ def test_one_run_per_accounting_period_after_its_transactions(
     assert early == 0
 
 
-def test_schedules_sum_to_what_they_schedule(con: duckdb.DuckDBPyConnection) -> None:
-    items = _one(
+def test_schedules_sum_to_what_they_schedule(
+    con: duckdb.DuckDBPyConnection, scheduled: dict[str, tuple[str, str]]
+) -> None:
+    for kind, (key, amount) in scheduled.items():
+        wrong = _one(
+            con,
+            f"SELECT count(*) FROM (SELECT {key}, sum(Amount) AS total, count(*) AS n, "
+            "count(DISTINCT AccountingPeriodId) AS periods "
+            f"FROM RevenueScheduleItem{kind} GROUP BY ALL) AS r "
+            f"JOIN {kind} AS s ON s.Id = r.{key} WHERE r.total <> {amount} OR r.n <> r.periods",
+        )
+        assert wrong == 0, kind
+        assert _one(con, f"SELECT count(*) FROM RevenueScheduleItem{kind}") > 0, kind
+    unprocessed = _one(
         con,
-        "SELECT count(*) FROM (SELECT InvoiceItemId, sum(Amount) AS total, count(*) AS n, "
-        "count(DISTINCT AccountingPeriodId) AS periods FROM RevenueScheduleItemInvoiceItem "
-        "GROUP BY ALL) AS r JOIN InvoiceItem AS s ON s.Id = r.InvoiceItemId "
-        "WHERE r.total <> s.ChargeAmount OR r.n <> r.periods",
-    )
-    assert items == 0
-    adjustments = _one(
-        con,
-        "SELECT count(*) FROM (SELECT InvoiceItemAdjustmentId, sum(Amount) AS total "
-        "FROM RevenueScheduleItemInvoiceItemAdjustment GROUP BY ALL) AS r "
+        "SELECT count(*) FROM RevenueScheduleItemInvoiceItemAdjustment AS r "
         "JOIN InvoiceItemAdjustment AS s ON s.Id = r.InvoiceItemAdjustmentId "
-        "WHERE r.total <> CASE s.Type WHEN 'Credit' THEN -s.Amount ELSE s.Amount END "
-        "OR s.Status <> 'Processed'",
+        "WHERE s.Status <> 'Processed'",
     )
-    assert adjustments == 0
+    assert unprocessed == 0
     first = _one(
         con,
         "SELECT count(*) FROM (SELECT InvoiceItemId, min(p.StartDate) AS first "
@@ -285,12 +354,9 @@ def test_schedules_sum_to_what_they_schedule(con: duckdb.DuckDBPyConnection) -> 
 
 
 def test_events_recognise_the_ended_periods_of_their_schedules(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection, scheduled: dict[str, tuple[str, str]]
 ) -> None:
-    for kind, key in (
-        ("InvoiceItem", "InvoiceItemId"),
-        ("InvoiceItemAdjustment", "InvoiceItemAdjustmentId"),
-    ):
+    for kind, (key, _) in scheduled.items():
         mismatched = _one(
             con,
             f"WITH s AS (SELECT r.{key} AS k, sum(r.Amount) AS total "
@@ -310,13 +376,18 @@ def test_events_recognise_the_ended_periods_of_their_schedules(
     assert late == 0
 
 
-def test_union_sources_hold_every_schedule_and_event(con: duckdb.DuckDBPyConnection) -> None:
+def test_union_sources_hold_every_schedule_and_event(
+    con: duckdb.DuckDBPyConnection, scheduled: dict[str, tuple[str, str]]
+) -> None:
     for kind in ("Schedule", "Event"):
         whole = con.execute(f"SELECT count(*), sum(Amount) FROM Revenue{kind}Item").fetchone()
         parts = con.execute(
-            f"SELECT sum(n), sum(total) FROM (SELECT count(*) AS n, sum(Amount) AS total "
-            f"FROM Revenue{kind}ItemInvoiceItem UNION ALL SELECT count(*), sum(Amount) "
-            f"FROM Revenue{kind}ItemInvoiceItemAdjustment)"
+            "SELECT sum(n), sum(total) FROM ("
+            + " UNION ALL ".join(
+                f"SELECT count(*) AS n, sum(Amount) AS total FROM Revenue{kind}Item{variant}"
+                for variant in scheduled
+            )
+            + ")"
         ).fetchone()
         assert whole == parts, kind
 
@@ -370,10 +441,13 @@ def _lowered(text: str) -> lower.LoweredQuery:
 
 
 def test_every_ledger_object_answers_zoql_with_its_joins(
-    duck: duckdb_engine.DuckDbEngine, details: tuple[str, ...]
+    duck: duckdb_engine.DuckDbEngine,
+    details: tuple[str, ...],
+    sources: tuple[str, ...],
+    revenue: tuple[str, ...],
 ) -> None:
     with duck.snapshot("acme") as snapshot:
-        for name in (*LEDGER, *details, *REVENUE):
+        for name in (*LEDGER, *details, *revenue):
             rows = snapshot.fetch(_lowered(f"select * from {name} limit 5"))
             assert len(rows) == 5, name
         for name in details:
@@ -384,7 +458,7 @@ def test_every_ledger_object_answers_zoql_with_its_joins(
                 )
             )
             assert joined and all(None not in row for row in joined), name
-        for source in AMOUNTS:
+        for source in sources:
             posted = snapshot.fetch(
                 _lowered(
                     f"select Id, JournalEntry.Number, JournalRun.Number from {source} "
