@@ -36,6 +36,13 @@ DEBIT, CREDIT = 0, 1
 TRANSFERRED_BEFORE = accounting.CLOSED_BEFORE
 
 
+def _unique(key: Any, space: int) -> tuple[Any, Any]:
+    """``np.unique(key, return_inverse=True)`` for keys in ``range(space)``, without sorting."""
+    present = np.bincount(key, minlength=space) > 0
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[key]
+
+
 def _posted(world: w.World, source: postings.Source) -> dict[str, Any]:
     """The rows of one source that post, with their codes, period and currency."""
     p = source.read(world)
@@ -67,9 +74,9 @@ def plan(world: w.World) -> None:
     key = np.concatenate(
         [(d["period"] * N_TYPES + d["kind"]) * N_CURRENCIES + d["currency"] for d in parts]
     )
-    entries, entry = np.unique(key, return_inverse=True)
+    entries, entry = _unique(key, accounting.PERIOD_COUNT * N_TYPES * N_CURRENCIES)
     entry_period = entries // (N_TYPES * N_CURRENCIES)
-    runs, entry_run = np.unique(entry_period, return_inverse=True)
+    runs, entry_run = _unique(entry_period, accounting.PERIOD_COUNT)
     created = np.concatenate([d["created"] for d in parts])
     last = np.zeros(len(runs), dtype=np.int64)
     np.maximum.at(last, entry_run[entry], created)
@@ -126,7 +133,7 @@ def _plan_items(world: w.World, parts: list[dict[str, Any]], entry: Any) -> None
     key = np.concatenate(
         [(entry * 2 + DEBIT) * N_CODES + debit, (entry * 2 + CREDIT) * N_CODES + credit]
     )
-    items, group = np.unique(key, return_inverse=True)
+    items, group = _unique(key, len(world.plans["JournalEntry"]["kind"]) * 2 * N_CODES)
     item_entry = items // (2 * N_CODES)
     world.plans["JournalEntryItem"] = {
         "entry": item_entry,

@@ -7,10 +7,11 @@ positive amount (a negative amount posts the other way round), the transaction t
 the row posts at all, and its container document.
 
 The objects of other families are read through small adapters, because their plans name things
-their own way; objects planned after this registry was written (the Invoice Settlement family,
-TaxationItem, RefundInvoicePayment) follow one contract, read by :func:`_contract`: plan keys
-``amount`` (int64 cents), ``account`` and ``created``, optionally ``status`` (0 posts) and a
-container key. A source whose plan is absent is skipped (its detail object has no rows).
+their own way. The Invoice Settlement family, TaxationItem and RefundInvoicePayment follow that
+family's plan contract, read by :func:`_contract`: ``amount`` (int64 cents, >= 0), ``account``,
+``created``, and the key of the row's container (``memo``, ``application``, ``payment``, ...);
+memo lines post only when their memo is posted. A source whose plan is absent (its family is
+not generated) is skipped: its detail object has no rows.
 """
 
 from __future__ import annotations
