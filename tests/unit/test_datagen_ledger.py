@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from aquarium.catalog import model
-from aquarium.datagen import generate, ledger, revenue
+from aquarium.datagen import generate, ledger, postings, revenue
 
 SCALE = 0.02
 #: Objects whose builders this family owns, and a core object it adds a column to.
@@ -26,10 +26,27 @@ def tables() -> dict[str, pa.Table]:
     return _tables()
 
 
+def test_the_catalogue_has_the_whole_family() -> None:
+    catalog = model.default()
+    for name in (*ledger.BUILDERS, *revenue.BUILDERS):
+        source = catalog.require(name).source
+        assert source.startswith(("https://docs.zuora.com/", "https://developer.zuora.com/")), name
+    for posting in postings.SOURCES:
+        detail = catalog.require(posting.detail)
+        assert detail.feature == posting.feature, posting.detail
+        assert detail.relation(posting.source) is not None, posting.detail
+        assert detail.relation("JournalRun") is not None, posting.detail
+        assert catalog.require(posting.source).relation("JournalEntry") is not None, posting.source
+    assert len(postings.SOURCES) == 17
+    for name in revenue.BUILDERS:
+        expected = "InvoiceSettlement" if "Memo" in name else None
+        assert catalog.require(name).feature == expected, name
+
+
 def test_same_seed_same_ledger(tables: dict[str, pa.Table]) -> None:
     again = _tables()
     built = [name for name in OWN if name in tables]
-    assert len(built) >= 16
+    assert len(built) == len(OWN) == 31  # 3 + 17 details + 11 revenue
     for name in built:
         assert tables[name].equals(again[name]), name
 

@@ -23,6 +23,7 @@ from aquarium.datagen import (
     money,
     parties,
     revenue,
+    settlement,
     subscriptions,
     usage,
 )
@@ -48,6 +49,7 @@ FAMILIES: tuple[Family, ...] = (
     subscriptions,
     billing,
     money,
+    settlement,
     usage,
     revenue,
     ledger,

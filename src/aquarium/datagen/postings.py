@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aquarium.datagen import accounting, billing, parties, revenue
+from aquarium.datagen import accounting, billing, parties, revenue, settlement_docs
 from aquarium.datagen import columns as col
 from aquarium.datagen import world as w
 
@@ -61,8 +61,6 @@ TRANSACTION_TYPES = (
 AR, CASH, ON_ACCOUNT = accounting.RECEIVABLE, accounting.CASH, accounting.ON_ACCOUNT
 ADJUSTMENTS, DEFERRED = accounting.ADJUSTMENTS, revenue.DEFERRED_REVENUE
 SALES_TAX = accounting.CODE_NAMES.index("Sales Tax Payable")
-#: A posted credit or debit memo (the Invoice Settlement family's memo status).
-MEMO_POSTED = 1
 
 
 @dataclass(frozen=True)
@@ -245,15 +243,28 @@ def _on_posted(memo: str) -> Callable[[w.World, w.Plan], Arr]:
     """Rows of a memo item or tax post when their memo is posted (not cancelled)."""
 
     def posts(world: w.World, p: w.Plan) -> Arr:
-        result: Arr = world.plans[memo]["status"][p["memo"]] == MEMO_POSTED
+        result: Arr = world.plans[memo]["status"][p["memo"]] == settlement_docs.MEMO_STATUS_POSTED
         return result
 
     return posts
 
 
-def _on_posted_invoice(world: w.World, p: w.Plan) -> Arr:
-    result: Arr = world.plans["Invoice"]["status"][p["invoice"]] == billing.POSTED
-    return result
+def _taxation_items(world: w.World) -> Postings:
+    """Tax lines of invoice items (plan key ``item``) post with their invoice."""
+    p = world.plans["TaxationItem"]
+    invoice = world.plans["InvoiceItem"]["invoice"][p["item"]]
+    n = len(invoice)
+    return Postings(
+        amount=p["amount"].astype(np.int64),
+        account=p["account"],
+        day=world.plans["Invoice"]["day"][invoice],
+        created=p["created"],
+        debit=_full(n, AR),
+        credit=_full(n, SALES_TAX),
+        kind=_kind("Taxation Item", n),
+        valid=world.plans["Invoice"]["status"][invoice] == billing.POSTED,
+        container=invoice,
+    )
 
 
 def _settlement(
@@ -320,9 +331,7 @@ SOURCES: tuple[Source, ...] = (
         CASH,
         ("RefundApplication", "application"),
     ),
-    _contract("RefundInvoicePayment", "Electronic Refund", AR, CASH, ("Payment", "payment")),
+    _contract("RefundInvoicePayment", "Electronic Refund", AR, CASH, ("Refund", "refund")),
     Source("RevenueEventItem", _revenue_events),
-    _contract(
-        "TaxationItem", "Taxation Item", AR, SALES_TAX, ("Invoice", "invoice"), _on_posted_invoice
-    ),
+    Source("TaxationItem", _taxation_items, "Invoice"),
 )

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from aquarium.datagen import accounting, billing
+from aquarium.datagen import accounting, billing, settlement_docs
 from aquarium.datagen import catalogue as cat
 from aquarium.datagen import columns as col
 from aquarium.datagen import world as w
@@ -39,8 +39,6 @@ CURRENT_PERIOD = int(accounting.period_of(np.array([w.END_DAY]))[0])
 COMMON = ("amount", "period", "account", "charge", "subscription", "created", "updated")
 #: Memo items with revenue schedules (objects of the Invoice Settlement family, when planned).
 MEMO_ITEMS = ("CreditMemoItem", "DebitMemoItem")
-#: A posted credit or debit memo (the Invoice Settlement family's memo status).
-MEMO_POSTED = 1
 
 
 def months_of(world: w.World, charge: Any) -> Any:
@@ -164,7 +162,7 @@ def _memo_schedule(world: w.World, name: str, rng: np.random.Generator) -> dict[
         return {key: empty for key in (*COMMON, "source", "memo", "memo_item")}
     p = world.plans[name]
     memo = name.removesuffix("Item")
-    posted = world.plans[memo]["status"][p["memo"]] == MEMO_POSTED
+    posted = world.plans[memo]["status"][p["memo"]] == settlement_docs.MEMO_STATUS_POSTED
     rows = np.flatnonzero(posted & (p["charge"] >= 0))
     per_line = {
         "amount": (-1 if memo == "CreditMemo" else 1) * p["amount"][rows].astype(np.int64),
