@@ -44,7 +44,7 @@ def _unique(key: Any, space: int) -> tuple[Any, Any]:
 
 
 def _posted(world: w.World, source: postings.Source) -> dict[str, Any]:
-    """The rows of one source that post, with their codes, period and currency."""
+    """The rows of one source that post, as positive amounts with their debit and credit codes."""
     p = source.read(world)
     valid = p.valid
     if not valid.any():
@@ -52,28 +52,32 @@ def _posted(world: w.World, source: postings.Source) -> dict[str, Any]:
     row = np.flatnonzero(valid)
     amount = p.amount[row].astype(np.int64)
     negative = amount < 0
+    # Narrow types: detail plans are as long as their transaction objects (memory at scale).
     return {
-        "row": row,
+        "row": row.astype(np.int32),
         "amount": np.abs(amount),
-        "account": p.account[row],
-        "day": p.day[row],
+        "account": p.account[row].astype(np.int32),
+        "day": p.day[row].astype(np.int32),
         "created": p.created[row],
-        "debit": np.where(negative, p.credit[row], p.debit[row]),
-        "credit": np.where(negative, p.debit[row], p.credit[row]),
-        "kind": p.kind[row],
-        "container": p.container[row],
-        "period": accounting.period_of(p.day[row]),
-        "currency": world.plans["Account"]["currency"][p.account[row]],
+        "debit": np.where(negative, p.credit[row], p.debit[row]).astype(np.int8),
+        "credit": np.where(negative, p.debit[row], p.credit[row]).astype(np.int8),
+        "kind": p.kind[row].astype(np.int8),
+        "container": p.container[row].astype(np.int32),
     }
+
+
+def _entry_keys(world: w.World, part: dict[str, Any]) -> Any:
+    """The (period, transaction type, currency) of each posting, as one integer."""
+    period = accounting.period_of(part["day"]).astype(np.int64)
+    currency = world.plans["Account"]["currency"][part["account"]]
+    return (period * N_TYPES + part["kind"]) * N_CURRENCIES + currency
 
 
 def plan(world: w.World) -> None:
     """Post every source's rows into runs, entries and entry items."""
     active = [s for s in postings.SOURCES if s.source in world.plans]
     parts = [_posted(world, s) for s in active]
-    key = np.concatenate(
-        [(d["period"] * N_TYPES + d["kind"]) * N_CURRENCIES + d["currency"] for d in parts]
-    )
+    key = np.concatenate([_entry_keys(world, d) for d in parts])
     entries, entry = _unique(key, accounting.PERIOD_COUNT * N_TYPES * N_CURRENCIES)
     entry_period = entries // (N_TYPES * N_CURRENCIES)
     runs, entry_run = _unique(entry_period, accounting.PERIOD_COUNT)
@@ -104,12 +108,13 @@ def plan(world: w.World) -> None:
         stop = start + len(part["row"])
         mine = entry[start:stop]
         start = stop
+        created = entry_created[mine]
         world.plans[source.detail] = part | {
-            "journal_entry": mine,
-            "created": entry_created[mine],
-            "updated": entry_created[mine],
+            "journal_entry": mine.astype(np.int32),
+            "created": created,
+            "updated": created,
         }
-        posted = np.full(world.count(source.source), -1, dtype=np.int64)
+        posted = np.full(world.count(source.source), -1, dtype=np.int32)
         posted[part["row"]] = mine
         world.plans[source.source]["journal_entry"] = posted
     for source in postings.SOURCES:
