@@ -459,6 +459,12 @@ def test_every_ledger_object_answers_zoql_with_its_joins(
             )
             assert joined and all(None not in row for row in joined), name
         for source in sources:
+            tied = snapshot.fetch(
+                _lowered(
+                    f"select TransactionId, {source}.Id from JournalEntryDetail{source} limit 5"
+                )
+            )
+            assert tied and all(row[0] == row[1] for row in tied), source
             posted = snapshot.fetch(
                 _lowered(
                     f"select Id, JournalEntry.Number, JournalRun.Number from {source} "
