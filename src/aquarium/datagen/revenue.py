@@ -72,8 +72,13 @@ def _schedule(world: w.World, rows: dict[str, Any], rng: np.random.Generator) ->
     """Schedule items of the transactions in ``rows`` (keys: amount, day, charge, ... per row)."""
     start = accounting.period_of(rows["day"])
     parent, period, part = spread(rows["amount"], start, months_of(world, rows["charge"]))
-    plan = {key: value[parent] for key, value in rows.items() if key not in ("amount", "day")}
-    plan.update(amount=part, period=period, source=parent)
+    # Row indices as int32: schedules can outnumber their transactions (memory at scale).
+    plan = {
+        key: value[parent] if key == "created" else value[parent].astype(np.int32)
+        for key, value in rows.items()
+        if key not in ("amount", "day")
+    }
+    plan.update(amount=part, period=period.astype(np.int32), source=parent.astype(np.int32))
     plan["updated"] = w.after(rng, plan["created"], 2)
     return plan
 
@@ -183,7 +188,7 @@ def _union(*plans: dict[str, Any], extra: tuple[str, ...] = ()) -> dict[str, Any
 
 def _plan_summaries(world: w.World) -> None:
     schedule = world.plans["RevenueScheduleItem"]
-    key = schedule["charge"] * accounting.PERIOD_COUNT + schedule["period"]
+    key = schedule["charge"].astype(np.int64) * accounting.PERIOD_COUNT + schedule["period"]
     keys, first, group = np.unique(key, return_index=True, return_inverse=True)
     created = np.zeros(len(keys), dtype=np.int64)
     np.maximum.at(created, group, schedule["created"])
