@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 import lark
+from lark.parsers import lalr_parser_state
 
 from aquarium.domain import errors
 from aquarium.zoql import ast
@@ -148,11 +149,13 @@ def _describe_expected(expected: set[str]) -> str:
 
 def _expected(exc: lark.exceptions.UnexpectedToken) -> set[str]:
     # A token the contextual lexer could not place comes with its lexer state's terminals,
-    # which never include the end of the statement: the parser state says whether it could end.
+    # which never include the end of the statement; the parser state's actions (what the basic
+    # lexer reported) say whether the statement could end there.
     expected = set(exc.expected) - {"<END-OF-FILE>"}
-    interactive = exc.interactive_parser
-    if interactive is not None and "$END" not in expected and "$END" in interactive.accepts():
-        expected.add("$END")
+    state = exc.state
+    if isinstance(state, lalr_parser_state.ParserState):
+        actions: dict[str, Any] = state.parse_conf.parse_table.states[state.position]
+        expected |= {"$END"} & actions.keys()
     return expected
 
 
