@@ -83,3 +83,11 @@ def test_misplaced_keywords_are_still_refused(text: str, reason: str) -> None:
     with pytest.raises(errors.ZoqlError) as caught:
         parse.parse(text)
     assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize("dialect", list(ast.Dialect))
+def test_every_field_of_a_join_named_like_a_keyword(dialect: ast.Dialect) -> None:
+    query = parse.parse("select Order.*, Id from OrderAction", dialect)
+    star = query.select[0].expr
+    assert isinstance(star, ast.ObjectStar)
+    assert star.qualifier.text == "Order"
