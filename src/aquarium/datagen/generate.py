@@ -25,6 +25,7 @@ from aquarium.datagen import (
     orders_metrics,
     orders_snapshots,
     parties,
+    settlement,
     subscriptions,
     usage,
 )
@@ -51,6 +52,7 @@ FAMILIES: tuple[Family, ...] = (
     orders_discounts,
     billing,
     money,
+    settlement,
     usage,
     orders,
     orders_metrics,
