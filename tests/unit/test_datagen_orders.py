@@ -54,3 +54,12 @@ def test_chunked_objects_are_the_same_built_in_slices(monkeypatch: pytest.Monkey
         assert whole[name].num_rows > 97, name  # really built in several slices
         keep = [c for c in whole[name].column_names if c not in AUDIT | PER_SLICE.get(name, set())]
         assert sliced[name].select(keep).equals(whole[name].select(keep)), name
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_single_account_world_builds(seed: int) -> None:
+    """One account (scale 0.0001): amendments, usage, posted invoices may all be absent."""
+    catalog = model.default()
+    for name, table in generate.generate(catalog, scale=0.0001, seed=seed):
+        if name in FAMILY:
+            assert table.schema == generate.arrow_schema(catalog.require(name)), name

@@ -60,7 +60,9 @@ def plan(world: w.World) -> None:
     am = world.plans["Amendment"]
     by_date = np.lexsort((am["created"], am["subscription"]))  # groups stay where they were
     last = np.where(sub["am_count"] > 0, sub["am_start"] + sub["am_count"] - 1, -1)
-    sub["version_amendment"] = np.where(last >= 0, by_date[np.maximum(last, 0)], -1)
+    sub["version_amendment"] = (
+        np.where(last >= 0, by_date[np.maximum(last, 0)], -1) if len(by_date) else last
+    )
 
 
 def _plan_snapshots(world: w.World) -> None:
