@@ -7,10 +7,13 @@ words keep working as keywords where the grammar expects the keyword.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from aquarium.catalog import model
 from aquarium.domain import errors
-from aquarium.zoql import ast, parse
+from aquarium.zoql import ast, check, lower, parse, report_plan
 
 
 def _names(expr: object) -> tuple[str | None, str]:
@@ -91,3 +94,20 @@ def test_every_field_of_a_join_named_like_a_keyword(dialect: ast.Dialect) -> Non
     star = query.select[0].expr
     assert isinstance(star, ast.ObjectStar)
     assert star.qualifier.text == "Order"
+
+
+@pytest.mark.parametrize(
+    ("ds", "fields"),
+    [
+        ("OrderAction", ["Order.OrderNumber", "OrderAction.Type"]),
+        ("Order", ["Order.Status", "Account.Name"]),
+    ],
+)
+def test_reporting_names_the_order_data_source_and_join(ds: str, fields: list[str]) -> None:
+    """Reporting reads field ids, not ZOQL text (no grammar): Order works there as a name too."""
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    context = check.Context(catalog=model.default(), time_zone="UTC", now=now)
+    definition = {"selectedFields": [{"id": field, "sortPriority": 0} for field in fields]}
+    query = report_plan.build(definition, ds_name=ds, view_type="Detail", context=context)
+    text = lower.lower(query.plan, lower.Options(schema="s", raw=True)).sql
+    assert '"s"."Order" AS "Order"' in text, text
