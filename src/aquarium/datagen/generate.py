@@ -20,6 +20,10 @@ from aquarium.datagen import (
     catalogue,
     columns,
     money,
+    orders,
+    orders_discounts,
+    orders_metrics,
+    orders_snapshots,
     parties,
     settlement,
     subscriptions,
@@ -45,10 +49,14 @@ FAMILIES: tuple[Family, ...] = (
     parties,
     catalogue,
     subscriptions,
+    orders_discounts,
     billing,
     money,
     settlement,
     usage,
+    orders,
+    orders_metrics,
+    orders_snapshots,
 )
 PLANS: tuple[Callable[[w.World], None], ...] = tuple(family.plan for family in FAMILIES)
 BUILDERS: dict[str, w.Builder] = {
