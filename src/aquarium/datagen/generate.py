@@ -19,12 +19,14 @@ from aquarium.datagen import (
     billing,
     catalogue,
     columns,
+    ledger,
     money,
     orders,
     orders_discounts,
     orders_metrics,
     orders_snapshots,
     parties,
+    revenue,
     settlement,
     subscriptions,
     usage,
@@ -57,6 +59,8 @@ FAMILIES: tuple[Family, ...] = (
     orders,
     orders_metrics,
     orders_snapshots,
+    revenue,
+    ledger,
 )
 PLANS: tuple[Callable[[w.World], None], ...] = tuple(family.plan for family in FAMILIES)
 BUILDERS: dict[str, w.Builder] = {
