@@ -60,6 +60,20 @@ OPERATIONS_OBJECTS = {
     "PaymentMethodSnapshot",
     "Entity",
 }
+ORDERS_OBJECTS = {
+    "Order",
+    "OrderAction",
+    "OrderLineItem",
+    "ContactSnapshot",
+    "ProductRatePlanChargeTier",
+    "ChargeMetrics",
+    "ChargeMetricsRun",
+    "DiscountAppliedMetrics",
+    "DiscountApplyDetail",
+    "DiscountClass",
+    "BookingTransaction",
+    "ProcessedUsage",
+}
 STANDARD = ("Id", "CreatedById", "CreatedDate", "UpdatedById", "UpdatedDate")
 # Field names quoted in reference section 9 that must exist exactly as spelled there.
 REFERENCE_FIELDS = {
@@ -88,6 +102,8 @@ def test_has_all_objects(catalog: model.Catalog) -> None:
     assert {o.name for o in catalog} >= EXPECTED_OBJECTS | OPERATIONS_OBJECTS
     core = resources.files("aquarium.catalog").joinpath("objects.toml").read_text("utf-8")
     assert {o.name for o in model.parse(tomllib.loads(core))} == EXPECTED_OBJECTS
+    # Family files (objects_<family>.toml) add objects to the 22 core ones.
+    assert {o.name for o in catalog} >= EXPECTED_OBJECTS | ORDERS_OBJECTS
 
 
 def test_every_object_has_the_standard_fields(catalog: model.Catalog) -> None:

@@ -64,9 +64,14 @@ class World:
         return len(self.plans[name]["created"])
 
     def ids(self, name: str) -> pa.Array:
-        """The ``Id`` column of object ``name`` (made once, then reused by foreign keys)."""
+        """The ``Id`` column of object ``name`` (made once, then reused by foreign keys).
+
+        The same in every slice of a chunked build: a slice that refers to an object not built
+        yet makes the ids the whole build makes (never from the slice's own generator).
+        """
         if name not in self._ids:
-            self._ids[name] = columns.make_ids(self.rng(f"id:{name}"), self.count(name))
+            rng = columns.rng_for(self.seed, f"id:{name}")
+            self._ids[name] = columns.make_ids(rng, self.count(name))
         return self._ids[name]
 
     def fk(self, name: str, index: Arr, valid: Arr | None = None) -> pa.Array:
