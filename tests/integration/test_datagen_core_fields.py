@@ -218,10 +218,13 @@ def test_payment_reconciliation_fields_agree_with_the_gateway_events(
     _none(
         con,
         """SELECT count(*) FROM Payment p
-        LEFT JOIN PaymentGatewayReconciliationEventLog e ON e.PaymentId = p.Id
-        WHERE p.GatewayReconciliationStatus IS DISTINCT FROM CASE e.EventType
-                WHEN 'PayoutCompleted' THEN 'PaidOut' ELSE e.EventType END
-           OR p.PayoutId IS DISTINCT FROM e.PayoutId""",
+        LEFT JOIN PaymentGatewayReconciliationEventLog e
+            ON e.RelatedGatewayReferenceId = p.ReferenceId
+        LEFT JOIN PaymentReconciliationJob j ON j.Id = e.PaymentReconciliationJobId
+        WHERE p.GatewayReconciliationStatus IS DISTINCT FROM replace(e.EventType, 'Transaction', '')
+           OR p.GatewayReconciliationReason IS DISTINCT FROM e.GatewayReasonMessage
+           OR p.PayoutId IS DISTINCT FROM CASE WHEN e.EventType = 'TransactionSettled'
+                THEN 'po_' || lpad(substr(j.JobNumber, 5), 8, '0') END""",
     )
     assert _one(con, "SELECT count(*) FROM Payment WHERE PayoutId IS NOT NULL") > 0
 

@@ -56,8 +56,18 @@ FOREIGN_KEYS = (
     ("AchNocEventLog", "PaymentMethodId", "PaymentMethod"),
     ("AchNocEventLog", "AccountId", "Account"),
     ("PaymentReconciliationLog", "PaymentReconciliationJobId", "PaymentReconciliationJob"),
-    ("PaymentReconciliationLog", "PaymentId", "Payment"),
-    ("PaymentGatewayReconciliationEventLog", "PaymentId", "Payment"),
+    ("PaymentReconciliationLog", "RelatedObjectId", "Payment"),
+    (
+        "PaymentReconciliationLog",
+        "PaymentGatewayReconciliationEventLogId",
+        "PaymentGatewayReconciliationEventLog",
+    ),
+    (
+        "PaymentGatewayReconciliationEventLog",
+        "PaymentReconciliationJobId",
+        "PaymentReconciliationJob",
+    ),
+    ("HpmCaptchaValidationResult", "PaymentMethodTransactionLogId", "PaymentMethodTransactionLog"),
     ("UpdaterDetail", "UpdaterBatchId", "UpdaterBatch"),
     ("UpdaterDetail", "PaymentMethodId", "PaymentMethod"),
     ("UpdaterDetail", "AccountId", "Account"),
@@ -257,31 +267,45 @@ def test_ach_notifications_of_change_follow_ach_payments(con: duckdb.DuckDBPyCon
     )
 
 
-def test_reconciliation_jobs_count_their_lines(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
-        con,
-        """SELECT count(*) FROM PaymentReconciliationJob j LEFT JOIN (
-            SELECT PaymentReconciliationJobId AS job, count(*) AS n,
-                   count(*) FILTER (WHERE Status = 'Reconciled') AS ok
-            FROM PaymentReconciliationLog GROUP BY 1) l ON l.job = j.Id
-        WHERE j.TotalRecords <> coalesce(l.n, 0) OR j.ReconciledRecords <> coalesce(l.ok, 0)
-           OR j.FailedRecords <> j.TotalRecords - j.ReconciledRecords
-           OR j.CompletedOn < j.StartedOn""",
-    )
-    _none(
-        con,
-        """SELECT count(*) FROM PaymentReconciliationLog l
-        JOIN PaymentReconciliationJob j ON j.Id = l.PaymentReconciliationJobId
-        JOIN Payment p ON p.Id = l.PaymentId
-        WHERE l.Amount <> p.Amount OR l.Currency <> p.Currency OR j.Gateway <> p.Gateway
-           OR l.GatewayReferenceId <> p.ReferenceId OR j.ReportDate <> p.SettledOn::DATE""",
-    )
+def test_reconciliation_events_are_settled_payments_of_their_job(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
     _none(
         con,
         """SELECT count(*) FROM PaymentGatewayReconciliationEventLog e
-        JOIN Payment p ON p.Id = e.PaymentId
-        WHERE e.Amount <> p.Amount OR e.Currency <> p.Currency OR e.Gateway <> p.Gateway
-           OR (e.PayoutId IS NOT NULL) <> (e.EventType = 'PayoutCompleted')""",
+        JOIN PaymentReconciliationJob j ON j.Id = e.PaymentReconciliationJobId
+        JOIN Payment p ON p.ReferenceId = e.RelatedGatewayReferenceId
+        WHERE e.Amount <> p.Amount OR j.GatewayName <> p.Gateway
+           OR j.PeriodStart <> p.SettledOn::DATE OR j.PeriodEnd <> j.PeriodStart
+           OR e.EventDate <> j.PeriodStart OR e.RelatedGatewaySecondReferenceId <> p.GatewayOrderId
+           OR j.CompletedOn < j.CreatedDate
+           OR e.GatewayRawRecord NOT LIKE 'ref=' || p.ReferenceId || ';%'""",
+    )
+    # Each matched event has one log line naming its payment; unmatched ones have none.
+    _none(
+        con,
+        """SELECT count(*) FROM PaymentGatewayReconciliationEventLog e
+        LEFT JOIN Payment p ON p.ReferenceId = e.RelatedGatewayReferenceId
+        LEFT JOIN (SELECT PaymentGatewayReconciliationEventLogId AS event, count(*) AS n,
+                          any_value(RelatedObjectId) AS payment,
+                          any_value(PaymentReconciliationJobId) AS job
+                   FROM PaymentReconciliationLog GROUP BY 1) l ON l.event = e.Id
+        WHERE coalesce(l.n, 0) <> (p.Id IS NOT NULL)::INT OR l.payment <> p.Id
+           OR l.job <> e.PaymentReconciliationJobId""",
+    )
+    assert (
+        _one(
+            con,
+            """SELECT count(*) FROM PaymentGatewayReconciliationEventLog e
+            LEFT JOIN Payment p ON p.ReferenceId = e.RelatedGatewayReferenceId
+            WHERE p.Id IS NULL""",
+        )
+        > 0
+    )
+    _none(
+        con,
+        """SELECT count(*) FROM PaymentReconciliationLog
+        WHERE (ErrorCode IS NOT NULL) <> (Status = 'Error') OR RelatedObjectType <> 'Payment'""",
     )
 
 
@@ -335,8 +359,11 @@ def test_screening_allows_created_methods_and_blocks_others(
         con,
         """SELECT count(*) FROM HpmCaptchaValidationResult h LEFT JOIN PaymentMethod m
             ON m.Id = h.PaymentMethodId
-        WHERE h.Success <> (h.PaymentMethodId IS NOT NULL) OR m.AccountId <> h.AccountId
-           OR (h.Success AND h.Score < 0.5) OR (NOT h.Success AND h.Score >= 0.5)""",
+        LEFT JOIN PaymentMethodTransactionLog l ON l.Id = h.PaymentMethodTransactionLogId
+        WHERE (h.ValidateDecision = 'Accept') <> (h.PaymentMethodId IS NOT NULL)
+           OR m.AccountId <> h.AccountId OR l.PaymentMethodId <> h.PaymentMethodId
+           OR (h.PaymentMethodTransactionLogId IS NULL) <> (h.PaymentMethodId IS NULL)
+           OR (h.Score >= h.ScoreThreshold) <> (h.ValidateDecision = 'Accept')""",
     )
     assert _one(con, "SELECT count(*) FROM SmartPreventionAudit WHERE Decision = 'Blocked'") > 0
 
@@ -399,6 +426,11 @@ def test_every_record_belongs_to_the_tenants_entity(con: duckdb.DuckDBPyConnecti
         ("select Invoice.InvoiceNumber, BillingRun.BillingRunNumber from Invoice", 1),
         ("select TransactionId, Payment.PaymentNumber, Account.Name from PaymentTransactionLog", 2),
         ("select Id, UpdaterBatch.BatchNumber, PaymentMethod.Type from UpdaterDetail", 1),
+        (
+            "select Status, Payment.Amount, PaymentGatewayReconciliationEventLog.Amount, "
+            "PaymentReconciliationJob.GatewayName from PaymentReconciliationLog",
+            3,
+        ),
         ("select Subject, BillToContact.WorkEmail, Entity.Name from EmailHistory", 1),
         (
             "select DiscountAmount, DiscountPercentage, Currency, Entity.Name "

@@ -27,6 +27,7 @@ from aquarium.datagen import (
     operations_cards,
     operations_gateway,
     operations_notify,
+    operations_recon,
     orders,
     orders_discounts,
     orders_metrics,
@@ -72,6 +73,7 @@ FAMILIES: tuple[Family, ...] = (
     operations_gateway,
     operations_cards,
     operations_notify,
+    operations_recon,
     entity,
 )
 PLANS: tuple[Callable[[w.World], None], ...] = tuple(family.plan for family in FAMILIES)

@@ -45,6 +45,8 @@ BATCH_HOUR_S = 2 * 3600
 BLOCKED_PER_SCALE = 30
 CAPTCHA_FAILED_PER_SCALE = 20
 RULES = ("Velocity per IP", "Velocity per account", "BIN country mismatch")
+#: reCAPTCHA v3 scores at or above this (in 1/10000) pass.
+CAPTCHA_THRESHOLD = 5000
 
 
 def _month_start_day(months: Any) -> Any:
@@ -255,22 +257,33 @@ def build_smart_prevention_audit(world: w.World) -> dict[str, Any]:
 
 
 def build_hpm_captcha_validation_result(world: w.World) -> dict[str, Any]:
-    """HpmCaptchaValidationResult columns: passed checks (a card followed) and failed ones."""
+    """HpmCaptchaValidationResult columns: accepted checks (a card and its validation log
+    followed) and rejected ones (nothing followed)."""
     p = world.plans["HpmCaptchaValidationResult"]
     rng = world.rng("HpmCaptchaValidationResult")
     n = world.count("HpmCaptchaValidationResult")
     passed = p["method"] >= 0
-    score = np.where(passed, rng.integers(7000, 10001, n), rng.integers(0, 4000, n))
+    score = np.where(passed, rng.integers(7000, 10000, n), rng.integers(0, 4000, n))
     pages = col.make_ids(world.rng("HpmCaptchaValidationResult:pages"), 3)
+    logs = world.plans["PaymentMethodTransactionLog"]["method"]
+    log_of = np.full(world.count("PaymentMethod"), -1, dtype=np.int64)
+    log_of[logs] = np.arange(len(logs))
+    log = np.where(passed, log_of[np.maximum(p["method"], 0)], -1)
+    decision = col.options(("Accept", "Reject"), (~passed) * 1)
     return {
-        "PageId": col.take(pages, rng.integers(0, 3, n)),
         "AccountId": world.fk("Account", p["account"]),
-        "PaymentMethodId": world.fk("PaymentMethod", p["method"]),
+        "TraceId": col.make_ids(rng, n),
         "IpAddress": _ips(rng, n),
+        "HostedPageId": col.take(pages, rng.integers(0, 3, n)),
+        "PaymentMethodId": world.fk("PaymentMethod", p["method"]),
+        "PaymentMethodTransactionLogId": world.fk("PaymentMethodTransactionLog", log),
         "Score": col.decimal_units(score),
-        "Success": col.booleans(passed),
-        "ErrorCode": col.options(("CAPTCHA_FAILED",), np.zeros(n, dtype=np.int64), ~passed),
-        "ValidationTime": col.stamps(p["created"]),
+        "ScoreThreshold": col.decimal_units(np.full(n, CAPTCHA_THRESHOLD)),
+        "ValidateDecision": decision,
+        "RecaptchaVersion": col.options(("v3",), np.zeros(n, dtype=np.int64)),
+        "ValidateResponse": col.join(
+            '{"success":true,"score":', col.numbered("0.", score // 10, 3), "}"
+        ),
     }
 
 

@@ -1,5 +1,5 @@
 """Gateway logs: payment, refund and payment method transaction logs, ACH notifications of
-change, settlement reconciliation (jobs, their log lines, gateway events).
+change.
 
 Invariants:
 
@@ -9,9 +9,8 @@ Invariants:
 - Each electronic refund that was submitted (processed or in error) has one ``Refund`` log with
   the refund's amount; ``Settled`` for processed refunds, ``FailedToSettle`` for errors.
 - Each electronic payment method has one ``Authorization`` log at its creation.
-- Reconciliation jobs are one per (gateway, settlement day); their log lines are the payments
-  settled that day through that gateway, with the payment's amount and currency, and the job's
-  counts are those of its lines. Each line has one gateway reconciliation event.
+
+Gateway reconciliation (jobs, events, logs) is in :mod:`aquarium.datagen.operations_recon`.
 """
 
 from __future__ import annotations
@@ -53,11 +52,6 @@ NOC_REASONS = (
     "Incorrect receiving DFI identification",
     "Incorrect individual identification number",
 )
-RECONCILED_SHARE = 0.6
-RECON_STATUS = ("Reconciled", "Unmatched", "Error")
-EVENT_TYPES = ("Settled", "Rejected", "Chargeback", "PayoutCompleted")
-#: Settlement reports are processed at 03:00 UTC the day after settlement.
-REPORT_HOUR_S = 3 * 3600
 
 
 def at_least_one(index: Any, parent_rows: int) -> Any:
@@ -109,49 +103,6 @@ def plan(world: w.World) -> None:
         index = at_least_one(np.flatnonzero(ach)[:1], n_pay)
     created = w.after(rng, pay["created"][index] + 2 * col.US_PER_DAY, 3)
     world.plans["AchNocEventLog"] = {"payment": index, "created": created}
-    _plan_reconciliation(world)
-
-
-def _plan_reconciliation(world: w.World) -> None:
-    pay = world.plans["Payment"]
-    n_pay = len(pay["created"])
-    rng = world.rng("plan:PaymentReconciliationLog")
-    chosen = pay["electronic"] & (rng.random(n_pay) < RECONCILED_SHARE)
-    payment = at_least_one(np.flatnonzero(chosen), n_pay)
-    day = pay["settled"][payment] // col.US_PER_DAY
-    key = pay["gateway"][payment] * 1_000_000 + day
-    keys, job = np.unique(key, return_inverse=True)
-    n_jobs = len(keys)
-    status = col.pick(rng, len(payment), (0.97, 0.02, 0.01))
-    job_day = keys % 1_000_000
-    started = np.minimum((job_day + 1) * col.US_PER_DAY + REPORT_HOUR_S * 1_000_000, w.END_US)
-    completed = np.minimum(started + rng.integers(10, 1800, n_jobs) * 1_000_000, w.END_US)
-    line_created = started[job] + (completed[job] - started[job]) // 2
-    world.plans["PaymentReconciliationLog"] = {
-        "payment": payment,
-        "job": job,
-        "status": status,
-        "created": line_created,
-    }
-    world.plans["PaymentReconciliationJob"] = {
-        "gateway": keys // 1_000_000,
-        "day": job_day,
-        "total": np.bincount(job, minlength=n_jobs),
-        "reconciled": np.bincount(job, weights=status == 0, minlength=n_jobs).astype(np.int64),
-        "started": started,
-        "completed": completed,
-        "created": started,
-        "updated": completed,
-    }
-    rng = world.rng("plan:PaymentGatewayReconciliationEventLog")
-    reconciled = status == 0
-    event = np.where(reconciled, col.pick(rng, len(payment), (0.9, 0, 0.01, 0.09)), 1)
-    world.plans["PaymentGatewayReconciliationEventLog"] = {
-        "payment": payment,
-        "type": event,
-        "payout": rng.integers(0, 10**8, len(payment)),
-        "created": pay["settled"][payment],
-    }
 
 
 def _gateway_names(index: Any, valid: Any | None = None) -> pa.Array:
@@ -274,91 +225,6 @@ def build_ach_noc_event_log(world: w.World) -> dict[str, Any]:
     }
 
 
-def build_payment_reconciliation_job(world: w.World) -> dict[str, Any]:
-    """PaymentReconciliationJob columns: one settlement report per gateway and day."""
-    p = world.plans["PaymentReconciliationJob"]
-    n = world.count("PaymentReconciliationJob")
-    return {
-        "JobNumber": col.numbered("PRJ-", np.arange(n) + 1, 8),
-        "Gateway": _gateway_names(p["gateway"]),
-        "ReportDate": col.dates(p["day"]),
-        "Status": col.options(("Pending", "Processing", "Completed", "Failed"), np.full(n, 2)),
-        "StartedOn": col.stamps(p["started"]),
-        "CompletedOn": col.stamps(p["completed"]),
-        "TotalRecords": col.integers(p["total"]),
-        "ReconciledRecords": col.integers(p["reconciled"]),
-        "FailedRecords": col.integers(p["total"] - p["reconciled"]),
-    }
-
-
-def build_payment_reconciliation_log(world: w.World) -> dict[str, Any]:
-    """PaymentReconciliationLog columns: each settled payment as its gateway reported it."""
-    p = world.plans["PaymentReconciliationLog"]
-    pay = world.plans["Payment"]
-    i = p["payment"]
-    status = p["status"]
-    return {
-        "PaymentReconciliationJobId": world.fk("PaymentReconciliationJob", p["job"]),
-        "PaymentId": world.fk("Payment", i),
-        "GatewayReferenceId": col.numbered("", pay["reference"][i], 10),
-        "Amount": col.money(pay["applied"][i] + pay["extra"][i]),
-        "Currency": col.options(
-            w.CURRENCIES, world.plans["Account"]["currency"][pay["account"][i]]
-        ),
-        "Status": col.options(RECON_STATUS, status),
-        "Message": col.options(
-            ("", "No matching payment reference", "Amount mismatch"), status, status > 0
-        ),
-        "TransactionDate": col.stamps(pay["settled"][i]),
-    }
-
-
-def build_gateway_reconciliation_event_log(world: w.World) -> dict[str, Any]:
-    """PaymentGatewayReconciliationEventLog columns: the gateway's word on each settled payment."""
-    p = world.plans["PaymentGatewayReconciliationEventLog"]
-    pay = world.plans["Payment"]
-    i = p["payment"]
-    payout = p["type"] == 3
-    return {
-        "PaymentId": world.fk("Payment", i),
-        "Gateway": _gateway_names(pay["gateway"][i]),
-        "EventType": col.options(EVENT_TYPES, p["type"]),
-        "EventDate": col.stamps(p["created"]),
-        "GatewayReferenceId": col.numbered("", pay["reference"][i], 10),
-        "Amount": col.money(pay["applied"][i] + pay["extra"][i]),
-        "Currency": col.options(
-            w.CURRENCIES, world.plans["Account"]["currency"][pay["account"][i]]
-        ),
-        "PayoutId": col.numbered("po_", p["payout"], 8, payout),
-        "Message": col.options(
-            ("Settled", "Rejected by the issuer", "Chargeback received", "Paid out"), p["type"]
-        ),
-    }
-
-
-def build_payment_columns(world: w.World) -> dict[str, Any]:
-    """Payment: the gateway's reconciliation status and payout, as its reconciliation event says
-    (null for payments no settlement report covered)."""
-    p = world.plans["PaymentGatewayReconciliationEventLog"]
-    n = world.count("Payment")
-    event = np.full(n, -1, dtype=np.int64)
-    event[p["payment"]] = np.arange(len(p["payment"]))
-    has = event >= 0
-    kind = np.where(has, p["type"][np.maximum(event, 0)], 0)
-    payout = np.where(has, p["payout"][np.maximum(event, 0)], 0)
-    return {
-        "GatewayReconciliationStatus": col.options(
-            ("Settled", "Rejected", "Chargeback", "PaidOut"), kind, has
-        ),
-        "GatewayReconciliationReason": col.options(
-            ("", "Rejected by the issuer", "Chargeback received", ""),
-            kind,
-            has & ((kind == 1) | (kind == 2)),
-        ),
-        "PayoutId": col.numbered("po_", payout, 8, has & (kind == 3)),
-    }
-
-
 def build_refund_columns(world: w.World) -> dict[str, Any]:
     """Refund: the gateway side of each refund, as its transaction log says; external and
     cancelled refunds were never submitted."""
@@ -397,19 +263,13 @@ def build_refund_columns(world: w.World) -> dict[str, Any]:
 
 
 #: Columns this module adds to objects other families build.
-COLUMNS: dict[str, w.Builder] = {
-    "Payment": build_payment_columns,
-    "Refund": build_refund_columns,
-}
+COLUMNS: dict[str, w.Builder] = {"Refund": build_refund_columns}
 #: The builder of each object this module plans (see :mod:`aquarium.datagen.generate`).
 BUILDERS: dict[str, w.Builder] = {
     "PaymentTransactionLog": build_payment_transaction_log,
     "RefundTransactionLog": build_refund_transaction_log,
     "PaymentMethodTransactionLog": build_payment_method_transaction_log,
     "AchNocEventLog": build_ach_noc_event_log,
-    "PaymentReconciliationJob": build_payment_reconciliation_job,
-    "PaymentReconciliationLog": build_payment_reconciliation_log,
-    "PaymentGatewayReconciliationEventLog": build_gateway_reconciliation_event_log,
 }
 #: Objects built in slices of at most ``generate.CHUNK_ROWS`` rows (one log per electronic
 #: payment: about 0.8 million at scale 50).
