@@ -341,10 +341,10 @@ tenants = sa.Table(
     sa.Column("limits", sa.Text(), nullable=False, server_default=sa.text("'{}'")),
     sa.Column("file_segmentation", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("pgp_public_key", sa.Text(), nullable=True),  # ASCII armour
-    # Zuora's Invoice Settlement (domain.tenancy.Tenant.invoice_settlement); on by default
-    sa.Column("invoice_settlement", sa.Boolean(), nullable=False, server_default=sa.true()),
     sa.Column("created_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+    # Zuora's Invoice Settlement (domain.tenancy.Tenant.invoice_settlement); on by default
+    sa.Column("invoice_settlement", sa.Boolean(), nullable=False, server_default=sa.true()),
 )
 
 
