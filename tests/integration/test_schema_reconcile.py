@@ -11,16 +11,19 @@ existing row alone, and make every catalogue object queryable for each old tenan
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import psycopg
 import pytest
+from psycopg import sql
 
-from aquarium import server
+from aquarium import datagen, server
 from aquarium.catalog import model, views
 from aquarium.domain import clock, tenancy
-from aquarium.engines import ddl, naming
+from aquarium.engines import ddl, naming, postgres_engine
 from aquarium.services import adhoc_query
 from aquarium.settings import Settings
 from aquarium.store import custom_fields_repo, database
@@ -124,3 +127,45 @@ def test_a_second_start_changes_nothing(aged: Aged) -> None:
         found = built.tenants.tenant(tenant)
         fields = found.custom_fields if found else ()
         assert built.engine.reconcile(tenant, views.storage_view(model.default(), fields)) == []
+
+
+@pytest.mark.postgres
+def test_postgres_adds_and_drops_columns_and_missing_tables(pg_dsn: str, tmp_path: Path) -> None:
+    """The same on PostgreSQL: a missing table and custom-field column are added (rows kept),
+    a second pass changes nothing, and dropping the column takes it away."""
+    tenant = f"rc{uuid.uuid4().hex[:10]}"
+    schema = naming.schema_name(tenant)
+    datagen.generate_into(tmp_path, tenant, scale=0.02, seed=5, engine="postgres", dsn=pg_dsn)
+    engine = postgres_engine.PostgresEngine(pg_dsn)
+    try:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP TABLE {}.{}").format(sql.Identifier(schema), sql.Identifier("Usage"))
+            )
+            accounts = conn.execute(
+                sql.SQL("SELECT count(*) FROM {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier("Account")
+                )
+            ).fetchone()
+        storage = views.storage_view(model.default(), (FIELD,))
+        ran = engine.reconcile(tenant, storage)
+        assert len(ran) == 2 and "Usage" in ran[0] and "Tier__c" in ran[1], ran
+        assert engine.reconcile(tenant, storage) == []
+        with psycopg.connect(pg_dsn) as conn:
+            found = conn.execute(
+                sql.SQL("SELECT count(*), count({}) FROM {}.{}").format(
+                    sql.Identifier("Tier__c"), sql.Identifier(schema), sql.Identifier("Account")
+                )
+            ).fetchone()
+        assert accounts is not None and found == (accounts[0], 0)
+        engine.drop_column(tenant, "Account", "Tier__c")
+        with psycopg.connect(pg_dsn) as conn:
+            left = conn.execute(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = 'Account' AND column_name = 'Tier__c'",
+                [schema],
+            ).fetchone()
+        assert left == (0,)
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

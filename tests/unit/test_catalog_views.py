@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from aquarium.catalog import model, views
-from aquarium.domain import errors, tenancy
+from aquarium.domain import tenancy, tenancy_errors
 from aquarium.services import tenant_catalogs
 
 IS = tenancy.INVOICE_SETTLEMENT
@@ -113,7 +113,7 @@ def _check(name: str, **kwargs: object) -> tenancy.CustomField:
     ],
 )
 def test_names_follow_zuoras_rules(name: str, words: str) -> None:
-    with pytest.raises(errors.CustomFieldError, match=words):
+    with pytest.raises(tenancy_errors.CustomFieldError, match=words):
         _check(name)
 
 
@@ -139,13 +139,13 @@ def test_a_good_field_is_spelt_as_the_catalogue_spells_its_object() -> None:
     ],
 )
 def test_types_values_and_objects_are_checked(kwargs: dict[str, object], words: str) -> None:
-    with pytest.raises(errors.CustomFieldError, match="(?i)" + words):
+    with pytest.raises(tenancy_errors.CustomFieldError, match="(?i)" + words):
         _check("Fine__c", **kwargs)
 
 
 def test_a_standard_field_name_is_refused() -> None:
     extended = model.parse({"objects": {"Account": {"fields": {"Legacy__c": {"type": "text"}}}}})
-    with pytest.raises(errors.CustomFieldError, match="already has a standard field"):
+    with pytest.raises(tenancy_errors.CustomFieldError, match="already has a standard field"):
         views.check_new_field(
             extended, (), object_name="Account", name="legacy__c", field_type="text"
         )

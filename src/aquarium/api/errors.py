@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from aquarium.api import envelopes
-from aquarium.domain import errors, reporting_errors
+from aquarium.domain import errors, reporting_errors, tenancy_errors
 from aquarium.web import pages
 
 
@@ -132,7 +132,11 @@ INTERNAL: Kinds = (
 #: Refusals of other families: raised on these paths they are a bug, so answered as internal.
 FROM_AQUA: Kinds = (errors.AquaError, errors.ZoqlError, errors.FileTooLarge)
 FROM_REPORTING: Kinds = (reporting_errors.ReportingError, errors.ReportDefinitionError)
-FROM_JOBS: Kinds = (errors.JobAlreadyFinished, errors.JobCancelNotAllowed, errors.AdminRequired)
+FROM_JOBS: Kinds = (
+    errors.JobAlreadyFinished,
+    errors.JobCancelNotAllowed,
+    tenancy_errors.AdminRequired,
+)
 
 AQUA = Table(
     Family.AQUA,
@@ -302,21 +306,21 @@ JOBS = Table(
                 errors.RouteNotFound,
                 errors.InvalidJobId,
                 reporting_errors.ReportRunNotFound,
-                errors.CustomFieldNotFound,
+                tenancy_errors.CustomFieldNotFound,
             ),
             404,
             "not_found",
             envelopes.jobs(envelopes.reason),
         ),
         Row(
-            (errors.JobCancelNotAllowed, errors.CrossSiteRequest, errors.AdminRequired),
+            (errors.JobCancelNotAllowed, errors.CrossSiteRequest, tenancy_errors.AdminRequired),
             403,
             "forbidden",
             envelopes.jobs(envelopes.reason),
         ),
         # The admin API of custom fields: a field that cannot be added, or a bad settings value.
         Row(
-            (errors.CustomFieldError,),
+            (tenancy_errors.CustomFieldError,),
             400,
             "invalid_custom_field",
             envelopes.jobs(envelopes.reason),
@@ -393,7 +397,7 @@ WEB = Table(
                 errors.ApiUnavailable,
                 errors.InvalidJobId,
                 *REPORTING_NOT_FOUND,
-                errors.CustomFieldNotFound,
+                tenancy_errors.CustomFieldNotFound,
             ),
             404,
             None,
@@ -409,14 +413,14 @@ WEB = Table(
             (
                 errors.JobCancelNotAllowed,
                 errors.CrossSiteRequest,
-                errors.AdminRequired,
+                tenancy_errors.AdminRequired,
                 *REPORTING_NOT_ALLOWED,
             ),
             403,
             None,
             envelopes.page(pages.NOT_ALLOWED),
         ),
-        Row((errors.CustomFieldError,), 400, None, envelopes.page(pages.REFUSED)),
+        Row((tenancy_errors.CustomFieldError,), 400, None, envelopes.page(pages.REFUSED)),
         Row(INTERNAL, 500, None, envelopes.page_unexpected, internal=True),
         Row(
             (

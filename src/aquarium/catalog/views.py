@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from aquarium.catalog import model
-from aquarium.domain import errors, tenancy
+from aquarium.domain import tenancy, tenancy_errors
 
 #: Zuora's suffix of a custom field's API name.
 SUFFIX = "__c"
@@ -204,7 +204,7 @@ def check_new_field(
     values: Sequence[str] = (),
 ) -> tenancy.CustomField:
     """The custom field to add, spelt as the catalogue spells its object; a
-    :class:`errors.CustomFieldError` saying exactly what is wrong otherwise.
+    :class:`tenancy_errors.CustomFieldError` saying exactly what is wrong otherwise.
 
     Zuora's rules: the API name ends in ``__c``, starts with a letter, holds letters, digits and
     ``_`` only, is at most :data:`MAX_NAME` characters, differs (in any letter case) from every
@@ -214,15 +214,15 @@ def check_new_field(
     """
     obj = shipped.object(object_name)
     if obj is None:
-        raise errors.CustomFieldError(f"there is no object {object_name!r}")
+        raise tenancy_errors.CustomFieldError(f"there is no object {object_name!r}")
     if obj.name not in CUSTOM_FIELD_OBJECTS:
-        raise errors.CustomFieldError(
+        raise tenancy_errors.CustomFieldError(
             f"{obj.name} takes no custom fields; Zuora allows them on "
             f"{', '.join(sorted(n for n in CUSTOM_FIELD_OBJECTS if shipped.object(n)))}"
         )
     _check_name(name)
     if obj.field(name) is not None:
-        raise errors.CustomFieldError(f"{obj.name} already has a standard field {name!r}")
+        raise tenancy_errors.CustomFieldError(f"{obj.name} already has a standard field {name!r}")
     taken = next(
         (
             f
@@ -232,7 +232,9 @@ def check_new_field(
         None,
     )
     if taken is not None:
-        raise errors.CustomFieldError(f"{obj.name} already has a custom field {taken.name!r}")
+        raise tenancy_errors.CustomFieldError(
+            f"{obj.name} already has a custom field {taken.name!r}"
+        )
     kind = _type(field_type)
     return tenancy.CustomField(
         object=obj.name,
@@ -245,15 +247,15 @@ def check_new_field(
 
 def _check_name(name: str) -> None:
     if not name.endswith(SUFFIX):
-        raise errors.CustomFieldError(f"the name {name!r} must end in {SUFFIX!r}")
+        raise tenancy_errors.CustomFieldError(f"the name {name!r} must end in {SUFFIX!r}")
     if len(name) > MAX_NAME:
-        raise errors.CustomFieldError(
+        raise tenancy_errors.CustomFieldError(
             f"the name {name!r} is {len(name)} characters; at most {MAX_NAME} are allowed"
         )
     if len(name) == len(SUFFIX) or not name[0].isascii() or not name[0].isalpha():
-        raise errors.CustomFieldError(f"the name {name!r} must start with a letter")
+        raise tenancy_errors.CustomFieldError(f"the name {name!r} must start with a letter")
     if NAME_PATTERN.fullmatch(name) is None:
-        raise errors.CustomFieldError(
+        raise tenancy_errors.CustomFieldError(
             f"the name {name!r} may hold letters, digits and '_' only (no spaces)"
         )
 
@@ -263,33 +265,39 @@ def _type(field_type: str) -> tenancy.CustomFieldType:
         return tenancy.CustomFieldType(field_type.lower())
     except ValueError:
         known = ", ".join(t.value for t in tenancy.CustomFieldType)
-        raise errors.CustomFieldError(f"unknown type {field_type!r}; use one of {known}") from None
+        raise tenancy_errors.CustomFieldError(
+            f"unknown type {field_type!r}; use one of {known}"
+        ) from None
 
 
 def _label(label: str | None, name: str) -> str:
     if label is None or not label.strip():
         return name.removesuffix(SUFFIX).replace("_", " ")
     if len(label) > MAX_LABEL:
-        raise errors.CustomFieldError(f"the label is longer than {MAX_LABEL} characters")
+        raise tenancy_errors.CustomFieldError(f"the label is longer than {MAX_LABEL} characters")
     return label.strip()
 
 
 def _values(kind: tenancy.CustomFieldType, values: Sequence[str]) -> tuple[str, ...]:
     if kind is not tenancy.CustomFieldType.PICKLIST:
         if values:
-            raise errors.CustomFieldError(f"only a picklist takes values, not a {kind.value}")
+            raise tenancy_errors.CustomFieldError(
+                f"only a picklist takes values, not a {kind.value}"
+            )
         return ()
     cleaned = tuple(value.strip() for value in values)
     if not cleaned:
-        raise errors.CustomFieldError("a picklist needs its values (--values a,b,c)")
+        raise tenancy_errors.CustomFieldError("a picklist needs its values (--values a,b,c)")
     if any(not value for value in cleaned):
-        raise errors.CustomFieldError("a picklist value may not be empty")
+        raise tenancy_errors.CustomFieldError("a picklist value may not be empty")
     if any(len(value) > MAX_VALUE for value in cleaned):
-        raise errors.CustomFieldError(f"a picklist value is longer than {MAX_VALUE} characters")
+        raise tenancy_errors.CustomFieldError(
+            f"a picklist value is longer than {MAX_VALUE} characters"
+        )
     seen: set[str] = set()
     for value in cleaned:
         if value.lower() in seen:
-            raise errors.CustomFieldError(
+            raise tenancy_errors.CustomFieldError(
                 f"the picklist value {value!r} is given twice (values are unique in any case)"
             )
         seen.add(value.lower())

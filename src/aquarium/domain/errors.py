@@ -34,7 +34,7 @@
     ├── FileTooLarge                 Zuora's 2,047 MB download cap
     ├── JobAlreadyFinished           job API: cancel of a finished job
     ├── JobCancelNotAllowed          job API: the caller may not cancel this job
-    ├── AdminRequired                job API: only the tenant's administrators may do this
+    ├── AdminRequired                only the tenant's administrators may (tenancy_errors.py)
     ├── ReportingError               a Reporting refusal; message is Zuora's whole text
     │   │                            (domain/reporting_errors.py)
     │   ├── ReportNotFound            An error occurred. The report with ID {id} does not exist.
@@ -74,7 +74,7 @@
     ├── TenantDataMissing            the tenant has no billing data in this engine
     ├── TenancyError                 a tenant configuration request that cannot be honoured
     │   ├── TenantsFileError          the tenants file (or server secret) is malformed
-    │   └── CustomFieldError          a custom field that cannot be added (name, type, object)
+    │   └── CustomFieldError          a custom field that cannot be added (tenancy_errors.py)
     │       └── CustomFieldNotFound    no custom field of that name on that object
     ├── CatalogError                 a malformed catalogue file (a packaging bug, never user input)
     └── DataGenerationError          bad generator arguments (scale, tenant name, engine)
@@ -375,12 +375,6 @@ class JobCancelNotAllowed(AquariumError):
     message = "You may not do this."
 
 
-class AdminRequired(AquariumError):
-    """Only an administrator of the tenant may do this (its custom fields, its features)."""
-
-    message = "Only an administrator of the tenant may do this."
-
-
 @dataclass(frozen=True)
 class WriteProblem:
     """One reason a write was refused, as Zuora lists it in ``Errors``."""
@@ -494,18 +488,6 @@ class TenancyError(AquariumError):
     """A tenant configuration request that cannot be honoured; ``reason`` says why."""
 
     message = "Invalid tenant configuration."
-
-
-class CustomFieldError(TenancyError):
-    """A custom field that cannot be added: its name, type, values or object; nothing changed."""
-
-    message = "Invalid custom field."
-
-
-class CustomFieldNotFound(CustomFieldError):
-    """No custom field of that name on that object of the tenant."""
-
-    message = "No such custom field."
 
 
 class TenantsFileError(TenancyError):

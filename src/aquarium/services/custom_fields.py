@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from aquarium.catalog import model, views
 from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, tenancy
+from aquarium.domain import tenancy, tenancy_errors
 from aquarium.store import custom_fields_repo, database, tenants_repo
 
 
@@ -72,9 +72,10 @@ class CustomFields:
     # -- the admin API's callers --------------------------------------------------------------
     @staticmethod
     def admin_tenant(caller: tenancy.Principal) -> str:
-        """The caller's tenant; :class:`errors.AdminRequired` unless the caller is its admin."""
+        """The caller's tenant; :class:`tenancy_errors.AdminRequired` unless the caller is one
+        of its administrators."""
         if not caller.admin:
-            raise errors.AdminRequired("custom fields and features are for administrators")
+            raise tenancy_errors.AdminRequired("custom fields and features are for administrators")
         return caller.tenant
 
     # -- reads ------------------------------------------------------------------------------
@@ -89,7 +90,7 @@ class CustomFields:
             return found.custom_fields
         obj = self.shipped.object(object_name)
         if obj is None:
-            raise errors.CustomFieldError(f"there is no object {object_name!r}")
+            raise tenancy_errors.CustomFieldError(f"there is no object {object_name!r}")
         return tuple(f for f in found.custom_fields if f.object == obj.name)
 
     def features(self, tenant: str) -> dict[str, bool]:
@@ -111,7 +112,8 @@ class CustomFields:
     ) -> tenancy.CustomField:
         """Declare a custom field and add its column (null for existing rows); the field.
 
-        :class:`errors.CustomFieldError` says what breaks Zuora's rules; nothing is changed then.
+        :class:`tenancy_errors.CustomFieldError` says what breaks Zuora's rules; nothing is
+        changed then.
         """
         with self.metadata.begin() as conn:
             at = custom_fields_repo.lock(conn, tenant, self.clock.now())
@@ -133,7 +135,7 @@ class CustomFields:
 
     def remove(self, tenant: str, object_name: str, name: str) -> tenancy.CustomField:
         """Remove a custom field and drop its column (its values are gone); the field as it was.
-        :class:`errors.CustomFieldNotFound` when the object has no such custom field."""
+        :class:`tenancy_errors.CustomFieldNotFound` when the object has no such custom field."""
         with self.metadata.begin() as conn:
             removed = custom_fields_repo.delete(conn, tenant, object_name, name, self.clock.now())
             if self.schema is not None:
@@ -144,17 +146,17 @@ class CustomFields:
     def add_document(self, tenant: str, body: object) -> dict[str, Any]:
         """The admin API's ``POST``: ``{object, name, type, label?, values?}``; the field."""
         if not isinstance(body, dict):
-            raise errors.CustomFieldError("the body must be a JSON object")
+            raise tenancy_errors.CustomFieldError("the body must be a JSON object")
         unknown = sorted(set(body) - {"object", "name", "type", "label", "values"})
         if unknown:
-            raise errors.CustomFieldError(f"unknown members {', '.join(unknown)}")
+            raise tenancy_errors.CustomFieldError(f"unknown members {', '.join(unknown)}")
         text = {
             key: _text(body, key, required=key != "label")
             for key in ("object", "name", "type", "label")
         }
         values = body.get("values") or []
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise errors.CustomFieldError("values must be a list of strings")
+            raise tenancy_errors.CustomFieldError("values must be a list of strings")
         field = self.add(
             tenant,
             text["object"] or "",
@@ -168,12 +170,14 @@ class CustomFields:
     def features_document(self, tenant: str, body: object) -> dict[str, bool]:
         """The admin API's ``PUT`` of features: ``{"invoiceSettlement": bool}``; all of them."""
         if not isinstance(body, dict) or set(body) - {"invoiceSettlement"}:
-            raise errors.CustomFieldError('the body must be {"invoiceSettlement": true|false}')
+            raise tenancy_errors.CustomFieldError(
+                'the body must be {"invoiceSettlement": true|false}'
+            )
         enabled = body.get("invoiceSettlement")
         if enabled is None:
             return self.features(tenant)
         if not isinstance(enabled, bool):
-            raise errors.CustomFieldError("invoiceSettlement must be true or false")
+            raise tenancy_errors.CustomFieldError("invoiceSettlement must be true or false")
         return self.set_invoice_settlement(tenant, enabled)
 
     def set_invoice_settlement(self, tenant: str, enabled: bool) -> dict[str, bool]:
@@ -189,7 +193,7 @@ def _text(body: dict[str, Any], key: str, *, required: bool) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        raise errors.CustomFieldError(f"{key} must be a non-empty string")
+        raise tenancy_errors.CustomFieldError(f"{key} must be a non-empty string")
     return value
 
 

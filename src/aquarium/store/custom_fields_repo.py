@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from aquarium.domain import errors, tenancy
+from aquarium.domain import tenancy, tenancy_errors
 from aquarium.store import tables, tenants_repo
 
 F = tables.tenant_custom_fields
@@ -66,7 +66,7 @@ def insert(conn: sa.Connection, tenant: str, field: tenancy.CustomField, at: dt.
                 )
             )
     except sa.exc.IntegrityError:
-        raise errors.CustomFieldError(
+        raise tenancy_errors.CustomFieldError(
             f"{field.object} already has a custom field {field.name!r}"
         ) from None
 
@@ -75,11 +75,11 @@ def delete(
     conn: sa.Connection, tenant: str, object_name: str, name: str, at: dt.datetime | None = None
 ) -> tenancy.CustomField:
     """Remove a custom field of ``tenant`` (object and name in any letter case); the field as it
-    was. :class:`errors.CustomFieldNotFound` when there is none."""
+    was. :class:`tenancy_errors.CustomFieldNotFound` when there is none."""
     lock(conn, tenant, at)
     found = find(fields(conn, tenant).get(tenant, ()), object_name, name)
     if found is None:
-        raise errors.CustomFieldNotFound(f"{object_name} has no custom field {name!r}")
+        raise tenancy_errors.CustomFieldNotFound(f"{object_name} has no custom field {name!r}")
     conn.execute(
         sa.delete(F).where(
             F.c.tenant == tenant, F.c.object == found.object, F.c.name_key == name.lower()
