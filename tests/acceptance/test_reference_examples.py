@@ -130,6 +130,8 @@ def test_composite_body_of_reference_section_2_is_accepted_echoed_and_runs(
     done = support.wait_for_job(demo, submitted["id"])
     assert done["status"] == "completed", done
     assert_success_document(done)
+    # GET gives it as the text the request sent: a production client decodes a string.
+    assert done["incrementalTime"] == "2015-01-21 10:30:01"
     (batch,) = done["batches"]
     rows = support.parse_csv(support.download(demo, batch["fileId"]).content)
     assert len(rows) == batch["recordCount"] + 1

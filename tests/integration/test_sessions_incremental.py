@@ -12,6 +12,7 @@ import io
 import random
 import threading
 import time
+import zoneinfo
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ import pytest
 from aquarium.datagen import simulate
 from aquarium.domain import errors
 from aquarium.engines import naming
+from aquarium.services import aqua_wire
 from tests.integration import test_runner_support as support
 from tests.integration.test_runner_support import JS, PRINCIPAL, SCHEMA, TENANT, ServerFactory
 
@@ -322,3 +324,40 @@ def test_every_batch_of_a_job_reads_one_snapshot(make_server: ServerFactory) -> 
     finally:
         stop.set()
         thread.join()
+
+
+def test_get_job_gives_the_window_start_as_text(make_server: ServerFactory) -> None:
+    """Submit echoes ``incrementalTime`` as epoch ms; GET gives a string in the tenant's zone:
+    the request's, else the session window's start (provisional at submit, settled at start),
+    the full-load marker for the session's first job; stateless jobs have none."""
+    h = make_server()
+    tenant = h.srv.tenants.tenant(TENANT)
+    assert tenant is not None
+    zone = zoneinfo.ZoneInfo(tenant.time_zone)
+    first = _submit(h)
+    assert h.aqua.get(PRINCIPAL, first)["incrementalTime"] == aqua_wire.FULL_LOAD_START
+    _rows(h, first)
+    assert h.aqua.get(PRINCIPAL, first)["incrementalTime"] == aqua_wire.FULL_LOAD_START
+    ended = h.wait_terminal(first).window_end
+    assert ended is not None
+    expected = ended.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    second = _submit(h)
+    assert h.aqua.get(PRINCIPAL, second)["incrementalTime"] == expected
+    _rows(h, second)
+    assert h.aqua.get(PRINCIPAL, second)["incrementalTime"] == expected
+
+    submitted = h.aqua.submit(
+        PRINCIPAL,
+        {
+            "version": "1.1",
+            "partner": "p",
+            "project": "q",
+            "incrementalTime": "2020-02-03 04:05:06",
+            "queries": [{"name": "accounts", "query": QUERY}],
+        },
+    )
+    assert isinstance(submitted["incrementalTime"], int)
+    assert h.aqua.get(PRINCIPAL, submitted["id"])["incrementalTime"] == "2020-02-03 04:05:06"
+    stateless = h.submit("select Id from Account", version="1.0")
+    assert "incrementalTime" not in h.aqua.get(PRINCIPAL, stateless)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aquarium.catalog import model
+from aquarium.catalog import listing, model
 from aquarium.domain import errors
 
 EXPECTED_OBJECTS = {
@@ -248,3 +249,13 @@ def test_bad_extensions_are_rejected(documents: tuple[dict[str, Any], ...]) -> N
 def test_every_object_records_where_zuora_documents_it(catalog: model.Catalog) -> None:
     undocumented = [obj.name for obj in catalog if not obj.source.startswith("https://")]
     assert undocumented == []
+
+
+def test_docs_catalog_lists_every_object_as_the_catalogue_says() -> None:
+    path = Path(__file__).resolve().parents[2] / "docs" / "catalog.md"
+    text = path.read_text("utf-8")
+    assert listing.rewrite(text, model.default()) == text, (
+        "docs/catalog.md is stale: run `python -m aquarium.catalog.listing docs/catalog.md`"
+    )
+    for obj in model.default():
+        assert f"| {obj.name} |" in text

@@ -85,6 +85,18 @@ def continues(
     )
 
 
+def window_start(
+    incremental_time_ms: int | None, previous: jobs_repo.JobRecord | None, at: dt.datetime
+) -> dt.datetime | None:
+    """Where a session job's window starts if its snapshot is taken ``at``: ``incrementalTime``,
+    else where the session's previous job ended (None: a full load from the beginning)."""
+    if incremental_time_ms is not None:
+        return dt.datetime.fromtimestamp(incremental_time_ms / 1000, dt.UTC)
+    if previous is not None and previous.created_at >= at - FULL_LOAD_AFTER:
+        return previous.window_end or previous.started_at
+    return None
+
+
 def scope(
     conn: sa.Connection, job: jobs_repo.JobRecord, tenant: tenancy.Tenant, taken_at: dt.datetime
 ) -> JobScope:
@@ -103,11 +115,7 @@ def scope(
     previous = previous_job(conn, job.tenant, job.partner, job.project)
     if previous is not None and previous.id == job.id:
         previous = None
-    start: dt.datetime | None = None
-    if job.incremental_time_ms is not None:
-        start = dt.datetime.fromtimestamp(job.incremental_time_ms / 1000, dt.UTC)
-    elif previous is not None and previous.created_at >= taken_at - FULL_LOAD_AFTER:
-        start = previous.window_end or previous.started_at
+    start = window_start(job.incremental_time_ms, previous, taken_at)
     batches: dict[str, BatchScope] = {}
     for batch in job.batches:
         incremental = start is not None and (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -76,12 +76,19 @@ class AquaService(run_service.RunService):
                 self._check_queries(tenant, queries, now)
                 self._check_capacity(conn, tenant, request)
                 job_id = ids.new_id()
+                previous = (
+                    sessions.previous_job(conn, tenant.name, request.partner, request.project)
+                    if request.stateful
+                    else None
+                )
+                new_job = _new_job(
+                    job_id, tenant, principal, request, now, idempotency_key, request_hash
+                )
+                if request.stateful:
+                    start = sessions.window_start(new_job.incremental_time_ms, previous, now)
+                    new_job = replace(new_job, window_start=start)
                 jobs_repo.insert_job(
-                    conn,
-                    _new_job(
-                        job_id, tenant, principal, request, now, idempotency_key, request_hash
-                    ),
-                    _new_batches(conn, tenant, job_id, queries, request),
+                    conn, new_job, _new_batches(job_id, queries, request, previous)
                 )
                 if idempotency_key is not None:
                     jobs_repo.record_idempotency(
@@ -101,7 +108,7 @@ class AquaService(run_service.RunService):
         log.info("job submitted", job_id=job_id, tenant=tenant.name, queries=len(queries))
         self._changed(tenant.name, job_id)
         self.runner.wake()
-        return aqua_wire.job_document(job, time_zone=tenant.time_zone)
+        return aqua_wire.job_document(job, time_zone=tenant.time_zone, submitted=True)
 
     def _replay(
         self, tenant: tenancy.Tenant, key: str, request_hash: str, now: dt.datetime
@@ -132,7 +139,11 @@ class AquaService(run_service.RunService):
                 "this Idempotency-Key was used in the last 24 hours for a different request"
             )
         job = jobs_repo.get_job(conn, tenant.name, job_id)
-        return None if job is None else aqua_wire.job_document(job, time_zone=tenant.time_zone)
+        return (
+            None
+            if job is None
+            else aqua_wire.job_document(job, time_zone=tenant.time_zone, submitted=True)
+        )
 
     def _queries(
         self, conn: sa.Connection, tenant: tenancy.Tenant, request: aqua_request.JobRequest
@@ -308,19 +319,13 @@ def _new_job(
 
 
 def _new_batches(
-    conn: sa.Connection,
-    tenant: tenancy.Tenant,
     job_id: str,
     queries: tuple[aqua_request.QuerySpec, ...],
     request: aqua_request.JobRequest,
+    previous: jobs_repo.JobRecord | None,
 ) -> list[jobs_repo.NewBatch]:
-    """The job's batches; ``full`` is what the session suggests now (the runner decides again
-    when the job starts, once the jobs before it have finished)."""
-    previous = (
-        sessions.previous_job(conn, tenant.name, request.partner, request.project)
-        if request.stateful
-        else None
-    )
+    """The job's batches; ``full`` is what the session (its ``previous`` job) suggests now: the
+    runner decides again when the job starts, once the jobs before it have finished."""
     batches = []
     for position, query in enumerate(queries):
         deleted_json = json.dumps(query.deleted.wire()) if query.deleted else None

@@ -7,6 +7,7 @@ Zuora's documents show it (``2014-09-03 08:20:07``) in the tenant's time zone.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zoneinfo
 from typing import Any
@@ -41,8 +42,16 @@ def batch_document(batch: jobs_repo.BatchRecord) -> dict[str, Any]:
     return document
 
 
-def job_document(job: jobs_repo.JobRecord, *, time_zone: str) -> dict[str, Any]:
-    """The job object of submit, GET, DELETE and last-completed answers."""
+def job_document(
+    job: jobs_repo.JobRecord, *, time_zone: str, submitted: bool = False
+) -> dict[str, Any]:
+    """The job object of submit (``submitted``), GET, DELETE and last-completed answers.
+
+    ``incrementalTime``: the submit answer echoes the request's as epoch milliseconds (Zuora's
+    example); the other answers give a string ``YYYY-MM-DD hh:mm:ss`` in the tenant's zone: the
+    request's, else a stateful job's window start (:data:`FULL_LOAD_START` for a full load), as
+    a production client decodes it as a required string (CONTRACT.md).
+    """
     document: dict[str, Any] = {
         "id": job.id,
         "name": job.name,
@@ -62,13 +71,31 @@ def job_document(job: jobs_repo.JobRecord, *, time_zone: str) -> dict[str, Any]:
         "partner": job.partner,
         "project": job.project,
         "notifyUrl": job.notify_url,
-        "incrementalTime": job.incremental_time_ms,
+        "incrementalTime": (
+            job.incremental_time_ms if submitted else _incremental_text(job, time_zone)
+        ),
         "offset": job.offset_seconds,
         "nullReplacement": job.null_replacement,
         "sourceData": job.source_data,
     }
     document.update({key: value for key, value in optional.items() if value is not None})
     return document
+
+
+#: ``incrementalTime`` of a stateful job whose window has no start: a full load.
+FULL_LOAD_START = "1970-01-01 00:00:00"
+
+
+def _incremental_text(job: jobs_repo.JobRecord, time_zone: str) -> str | None:
+    if job.incremental_time_ms is not None:
+        start = dt.datetime.fromtimestamp(job.incremental_time_ms / 1000, dt.UTC)
+    elif job.stateful:
+        start = job.window_start
+    else:
+        return None
+    if start is None:
+        return FULL_LOAD_START
+    return start.astimezone(zoneinfo.ZoneInfo(time_zone)).strftime(START_TIME_FORMAT)
 
 
 def encode(document: dict[str, Any]) -> bytes:

@@ -53,6 +53,8 @@ class NewJob:
     created_by: str | None = None
     idempotency_key: str | None = None
     request_sha256: str | None = None
+    #: stateful: first UpdatedDate exported (provisional at submit, settled when it starts)
+    window_start: dt.datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +62,6 @@ class JobRecord(NewJob, runs_repo.Lifecycle):
     """One stored job: what was submitted, what happened since, its batches by position."""
 
     status: jobs.JobStatus
-    window_start: dt.datetime | None = None  #: stateful: first UpdatedDate exported
     window_end: dt.datetime | None = None  #: stateful: UpdatedDates before it were exported
     batches: tuple[BatchRecord, ...] = ()
 
@@ -68,7 +69,7 @@ class JobRecord(NewJob, runs_repo.Lifecycle):
 _RUN_FIELDS = ("id", "tenant", "name", "created_by", "created_at")
 #: What a submit sets in ``aqua_jobs``; the job's window is recorded when it starts.
 _SUBMITTED = tuple(f.name for f in dataclasses.fields(NewJob) if f.name not in _RUN_FIELDS)
-_SETTINGS = (*_SUBMITTED, "window_start", "window_end")
+_SETTINGS = (*_SUBMITTED, "window_end")
 _FIELDS = tuple(f.name for f in dataclasses.fields(JobRecord) if f.name != "batches")
 #: A job as one row: the run's shared columns and the job's settings.
 JOBS = sa.join(R, AQ, AQ.c.run_id == R.c.id)
