@@ -87,6 +87,7 @@ FULL_LOAD_START = "1970-01-01 00:00:00"
 
 
 def _incremental_text(job: jobs_repo.JobRecord, time_zone: str) -> str | None:
+    start: dt.datetime | None
     if job.incremental_time_ms is not None:
         start = dt.datetime.fromtimestamp(job.incremental_time_ms / 1000, dt.UTC)
     elif job.stateful:
