@@ -185,7 +185,9 @@ class DuckDbEngine:
                 ).fetchall()
         finally:
             cursor.close()
-        return sorted({str(row[0]).removeprefix(naming.SCHEMA_PREFIX) for row in rows})
+        names = {str(row[0]).removeprefix(naming.SCHEMA_PREFIX) for row in rows}
+        # A schema someone else made under the prefix is no tenant of ours.
+        return sorted(name for name in names if naming.TENANT_NAME.fullmatch(name))
 
     def reconcile(self, tenant: str, catalog: model.Catalog) -> list[str]:
         """Give the tenant's schema every table and column of ``catalog`` (its storage view),
