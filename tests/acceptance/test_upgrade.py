@@ -240,8 +240,8 @@ def test_every_catalogue_object_answers_for_every_old_tenant(upgraded: checks.Up
     (acme's even lacks a table the fixture dropped): opening the data dir adds every missing
     table and column, empty, so each object answers ``select *`` with its own header."""
     names = [obj.name for obj in model.default()]
-    per_job = 50  # Zuora's (and the tenants' default) queries per job
-    for tenant in upgraded.manifest["tenants"]:
+    for tenant, described in upgraded.manifest["tenants"].items():
+        per_job = described["limits"].get("max_queries_per_job", 50)  # Zuora's default: 50
         client = upgraded.tenant_client(tenant)
         for start in range(0, len(names), per_job):
             chunk = names[start : start + per_job]
