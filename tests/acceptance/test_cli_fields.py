@@ -134,3 +134,32 @@ def test_without_a_server_the_command_changes_the_files_and_datagen_fills_it(
     assert after.returncode == 0 and int(after.stdout.splitlines()[1]) > 0, after.stdout
     listed = cli(data_dir, "tenant", "fields", "acme", "Invoice")
     assert listed.returncode == 0 and "Score__c" not in listed.stdout
+
+
+def test_the_admin_api_over_http(served: support.RunningServer, client: httpx.Client) -> None:
+    """Every answer is also checked against openapi.json (the autouse fixture of conftest)."""
+    fields = "/aquarium/api/v1/custom-fields"
+    body = {"object": "Subscription", "name": "Plan__c", "type": "boolean", "label": "Plan"}
+    created = client.post(fields, json=body)
+    assert created.status_code == 201, created.text
+    assert created.json() == body
+    assert client.get(fields, params={"object": "Subscription"}).json() == {"fields": [body]}
+    bad = client.post(fields, json={**body, "name": "Plan"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_custom_field"
+    assert client.delete(f"{fields}/Subscription/Plan__c").status_code == 204
+    gone = client.delete(f"{fields}/Subscription/Plan__c")
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+    assert client.put(FEATURES, json={"invoiceSettlement": False}).json() == {
+        "invoiceSettlement": False
+    }
+    assert client.put(FEATURES, json={"invoiceSettlement": True}).status_code == 200
+    added = cli(
+        served.data_dir, "user", "add", "clerk", "--tenant", "demo", "--password", "clerk-pw"
+    )
+    assert added.returncode == 0, added.stderr
+    clerk = served.client(auth=("clerk", "clerk-pw"))
+    deadline = time.monotonic() + 5
+    while (answer := clerk.get(fields)).status_code == 401:  # until the server reloads
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert answer.status_code == 403 and answer.json()["error"]["code"] == "forbidden"
