@@ -238,6 +238,9 @@ def test_a_report_groups_on_it(built: server.Server, region: dict[str, Any]) -> 
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert runs.get(admin, run_id)["status"] == "COMPLETED", runs.get(admin, run_id)
+    page = runs.data(admin, run_id, "1", "997")["page"]
+    regions = {(row.get("Account.Name"), row.get("Account.Region__c")) for row in page}
+    assert {("Zeta", "EMEA"), ("Xi", "EMEA")} <= regions, page[:3]
 
 
 def test_only_administrators_manage_fields(built: server.Server) -> None:
