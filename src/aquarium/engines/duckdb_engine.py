@@ -196,7 +196,7 @@ class DuckDbEngine:
         One transaction through the write gate; a tenant without a schema here is left alone.
         """
         schema = naming.schema_name(tenant)
-        with self._small(), self._write_gate:
+        with self._small(), self._write_gate, engine_errors():
             cursor = self._db.cursor()
             try:
                 if not _has_schema(cursor, schema):
@@ -220,7 +220,7 @@ class DuckDbEngine:
         """Drop one column of the tenant's table (a removed custom field); its data is gone.
         Nothing happens when the tenant, the table or the column is not there."""
         schema = naming.schema_name(tenant)
-        with self._small(), self._write_gate:
+        with self._small(), self._write_gate, engine_errors():
             cursor = self._db.cursor()
             try:
                 if _has_schema(cursor, schema):
