@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.acceptance import support
+from tests.acceptance import test_tap_zuora as tap_zuora
 
 pytestmark = pytest.mark.xdist_group("acceptance-fields")
 
@@ -163,3 +164,28 @@ def test_the_admin_api_over_http(served: support.RunningServer, client: httpx.Cl
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert answer.status_code == 403 and answer.json()["error"]["code"] == "forbidden"
+
+
+def test_tap_zuora_discovers_the_custom_fields(
+    served: support.RunningServer, client: httpx.Client
+) -> None:
+    """tap-zuora (from PyPI, unchanged) sees a tenant's custom fields with their types."""
+    fields = "/aquarium/api/v1/custom-fields"
+    declared = [
+        {"object": "Account", "name": "Segment__c", "type": "picklist", "values": ["SMB", "ENT"]},
+        {"object": "Subscription", "name": "Renewed__c", "type": "date"},
+        {"object": "Invoice", "name": "Score__c", "type": "number"},
+    ]
+    for body in declared:
+        assert client.post(fields, json=body).status_code == 201
+    try:
+        streams = tap_zuora.discover(served)
+    finally:
+        for body in declared:
+            client.delete(f"{fields}/{body['object']}/{body['name']}")
+    account = streams["Account"]["schema"]["properties"]
+    assert account["Segment__c"]["type"] == ["string", "null"]
+    renewed = streams["Subscription"]["schema"]["properties"]["Renewed__c"]
+    assert renewed == {"type": ["string", "null"], "format": "date-time"}
+    assert streams["Invoice"]["schema"]["properties"]["Score__c"]["type"] == ["number", "null"]
+    assert "Segment__c" not in streams["Contact"]["schema"]["properties"]
