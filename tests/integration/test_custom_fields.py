@@ -21,8 +21,10 @@ import pytest
 from aquarium import server
 from aquarium.domain import jobs, tenancy
 from aquarium.engines import naming
+from aquarium.services import auth
 from aquarium.settings import Settings
 from aquarium.store import logins_repo, tenants_repo
+from aquarium.web import sessions
 
 DEMO = {"apiAccessKeyId": "demo", "apiSecretAccessKey": "demo"}
 OTHER = {"apiAccessKeyId": "olga", "apiSecretAccessKey": "olga-password"}
@@ -144,6 +146,29 @@ def test_describe_shows_it_after_the_standard_fields(demo: Client, region: dict[
     assert shown.findtext("type") == "picklist"
     assert [o.text for o in shown.findall("options/option")] == ["EMEA", "APAC", "AMER"]
     assert [c.text for c in shown.findall("contexts/context")] == ["export"]
+
+
+def _signed_in_get(built: server.Server, tenant: str, user: str, path: str) -> str:
+    """A Job Finder page as ``user`` of ``tenant``, signed in (its session cookie)."""
+    settings = built.services.settings
+    codec = sessions.SessionCodec(
+        auth.load_or_create_secret(settings.data_dir), settings.web_session_idle_s
+    )
+    found = built.services.aqua.tenant_of(tenant)
+    login = found.user(user) if found is not None else None
+    assert login is not None
+    cookie = f"{sessions.COOKIE}={codec.encode(codec.issue(tenant, login, time.time()))}"
+    answer = Client(built.app(), {"Cookie": cookie})("GET", path)
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def test_the_objects_page_shows_it_to_its_tenant_only(
+    built: server.Server, demo: Client, region: dict[str, Any]
+) -> None:
+    page = _signed_in_get(built, "demo", "demo", "/objects/Account")
+    assert '<code>Region__c</code> <span class="sub">custom</span>' in page
+    assert "Region__c" not in _signed_in_get(built, "other", "olga", "/objects/Account")
 
 
 def test_select_star_filter_group_and_sort(demo: Client, region: dict[str, Any]) -> None:
