@@ -445,8 +445,10 @@ class Simulation:
             )
 
     def delete_something(self, account_id: str) -> None:
-        """Delete what nothing refers to: a usage record, a spare contact, or a draft invoice."""
-        usage = self.out.find("Usage", AccountId=account_id)
+        """Delete what nothing refers to: a pending usage record, a spare contact never
+        snapshotted, or a draft invoice. Processed usage is billed (ProcessedUsage refers to it)
+        and, as in Zuora, cannot be deleted."""
+        usage = self.out.find("Usage", AccountId=account_id, RbeStatus="Pending")
         if usage:
             self.out.delete("Usage", self.rng.choice(usage)["Id"])
             return
@@ -454,7 +456,11 @@ class Simulation:
         if account is None:
             return
         used = {account.get("BillToId"), account.get("SoldToId")}
-        spare = [c for c in self.out.find("Contact", AccountId=account_id) if c["Id"] not in used]
+        spare = [
+            c
+            for c in self.out.find("Contact", AccountId=account_id)
+            if c["Id"] not in used and not self.out.find("ContactSnapshot", ContactId=c["Id"])
+        ]
         if spare:
             self.out.delete("Contact", self.rng.choice(spare)["Id"])
             return

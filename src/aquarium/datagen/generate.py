@@ -21,7 +21,12 @@ from aquarium.datagen import (
     columns,
     custom,
     money,
+    orders,
+    orders_discounts,
+    orders_metrics,
+    orders_snapshots,
     parties,
+    settlement,
     subscriptions,
     usage,
 )
@@ -45,9 +50,14 @@ FAMILIES: tuple[Family, ...] = (
     parties,
     catalogue,
     subscriptions,
+    orders_discounts,
     billing,
     money,
+    settlement,
     usage,
+    orders,
+    orders_metrics,
+    orders_snapshots,
 )
 PLANS: tuple[Callable[[w.World], None], ...] = tuple(family.plan for family in FAMILIES)
 BUILDERS: dict[str, w.Builder] = {

@@ -6,6 +6,7 @@ Invariants (all amounts in cents in the plan):
   posted invoice through one ``InvoicePayment`` of ``AppliedInvoiceAmount``.
 - ``Invoice.Balance = Amount + AdjustmentAmount - PaymentAmount`` for posted invoices; a draft
   invoice's balance is its amount (nothing can be applied yet) and a canceled one's is zero.
+  :mod:`aquarium.datagen.settlement` later adds ``+ RefundAmount - CreditMemoAmount``.
 - ``Account.Balance`` (and ``TotalInvoiceBalance``) is the sum of the balances of the account's
   *posted* invoices, as in Zuora, where drafts are not yet receivable.
 - An overpayment is a credit balance adjustment of type ``Increase``; a processed refund takes

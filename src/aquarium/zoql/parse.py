@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 import lark
+from lark.parsers import lalr_parser_state
 
 from aquarium.domain import errors
 from aquarium.zoql import ast
@@ -83,10 +84,12 @@ def _parser(dialect: ast.Dialect) -> lark.Lark:
     grammar = resources.files("aquarium.zoql").joinpath("grammar.lark").read_text("utf-8")
     grammar = grammar.replace("__STRING__", STRING_PATTERNS[dialect])
     # The builder runs inside the LALR parser (no intermediate tree): half the parse time.
+    # The contextual lexer reads a keyword as a name where the parser expects a name and not
+    # that keyword (grammar.lark header): 'select * from Order' is a query, not an error.
     return lark.Lark(
         grammar,
         parser="lalr",
-        lexer="basic",
+        lexer="contextual",
         maybe_placeholders=False,
         transformer=_Builder(dialect),
     )
@@ -144,6 +147,18 @@ def _describe_expected(expected: set[str]) -> str:
     return ", expected " + (words[0] if len(words) == 1 else "one of " + ", ".join(words))
 
 
+def _expected(exc: lark.exceptions.UnexpectedToken) -> set[str]:
+    # A token the contextual lexer could not place comes with its lexer state's terminals,
+    # which never include the end of the statement; the parser state's actions (what the basic
+    # lexer reported) say whether the statement could end there.
+    expected = set(exc.expected) - {"<END-OF-FILE>"}
+    state = exc.state
+    if isinstance(state, lalr_parser_state.ParserState):
+        actions: dict[str, Any] = state.parse_conf.parse_table.states[state.position]
+        expected |= {"$END"} & actions.keys()
+    return expected
+
+
 def _syntax_error(text: str, exc: lark.exceptions.UnexpectedInput) -> errors.ZoqlError:
     offset = exc.pos_in_stream if exc.pos_in_stream is not None else len(text)
     position = errors.SourcePosition.locate(text, offset)
@@ -156,7 +171,7 @@ def _syntax_error(text: str, exc: lark.exceptions.UnexpectedInput) -> errors.Zoq
         return errors.ZoqlError(f"unexpected character {char!r}", position)
     if isinstance(exc, lark.exceptions.UnexpectedToken):
         token = exc.token
-        expected = _describe_expected(exc.expected)
+        expected = _describe_expected(_expected(exc))
         if token.type == "$END":
             end = errors.SourcePosition.locate(text, len(text.rstrip()))
             return errors.ZoqlError(f"the statement ends too early{expected}", end)
