@@ -21,7 +21,7 @@ import pytest
 from aquarium import server
 from aquarium.domain import jobs, tenancy
 from aquarium.engines import naming
-from aquarium.services import auth
+from aquarium.services import auth, reports
 from aquarium.settings import Settings
 from aquarium.store import logins_repo, tenants_repo
 from aquarium.web import sessions
@@ -250,10 +250,10 @@ def test_a_report_groups_on_it(built: server.Server, region: dict[str, Any]) -> 
         "valFields": [{"id": "Account.Id", "aggregation": "COUNT"}],
         "selectedFields": [{"id": "Account.Name"}, {"id": "Account.Region__c"}],
     }
-    reports = built.services.reports
-    assert reports is not None
+    definitions = built.services.reports
+    assert definitions is not None
     body = {"name": "by region", "dsName": "Account", "definition": json.dumps(definition)}
-    saved = reports.create(admin, body)
+    saved = definitions.create(admin, body)
     assert saved["dsName"] == "Account"
     runs = built.services.report_runs
     assert runs is not None
@@ -320,9 +320,28 @@ def test_legacy_objects_are_read_only_while_invoice_settlement_is_on(demo: Clien
         allowed = demo("POST", "/v1/object/InvoicePayment", json=body)
         # The write is checked like any other now: the made-up ids name no invoice.
         assert allowed.json()["Errors"][0]["Code"] == "INVALID_VALUE", allowed.text
+        _the_family_is_gone(demo)
     finally:
         demo("PUT", FEATURES, json={"invoiceSettlement": True})
     assert _query(demo, "select Id from InvoicePayment limit 1")[0] == ["InvoicePayment.Id"]
+    assert _query(demo, "select Id from CreditMemo limit 1")[0] == ["CreditMemo.Id"]
+    listed = demo("GET", "/v1/describe").text
+    assert "<name>CreditMemo</name>" in listed and "<name>InvoicePayment</name>" in listed
+
+
+def _the_family_is_gone(demo: Client) -> None:
+    """With Invoice Settlement off: its objects are not listed, not described, not queryable,
+    no report data source, and not reached through a join."""
+    listed = demo("GET", "/v1/describe").text
+    assert "<name>CreditMemo</name>" not in listed and "<name>InvoicePayment</name>" in listed
+    assert demo("GET", "/v1/describe/CreditMemo").status_code == 404
+    hidden = _refused(demo, "select Id from CreditMemo")
+    assert hidden == _refused(demo, "select Id from Nothing").replace("Nothing", "CreditMemo")
+    body = {"name": "memos", "dsName": "CreditMemo", "definition": '{"selectedFields": []}'}
+    report = demo("POST", "/api/rest/v1/reports", json=body)
+    assert report.status_code == 400, report.text
+    assert reports.INVALID_DATASOURCE in report.json()["response"], report.text
+    assert demo("GET", "/v1/object/CreditMemo/" + "0" * 32).status_code == 404
 
 
 def test_removing_it_takes_it_away_everywhere(
