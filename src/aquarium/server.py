@@ -28,6 +28,7 @@ from aquarium.runner import context, inprocess, notify, policy
 from aquarium.services import (
     aqua,
     auth,
+    custom_fields,
     demo_reports,
     job_cache,
     job_events,
@@ -36,6 +37,7 @@ from aquarium.services import (
     objects,
     report_runs,
     reports,
+    tenant_catalogs,
 )
 from aquarium.settings import Settings
 from aquarium.storage import local
@@ -267,6 +269,8 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     results = local.LocalResultStore(settings.data_dir / RESULTS_DIR)
     tenants = TenantDirectory(metadata, auth.load_or_create_secret(settings.data_dir))
     catalog = model.default()
+    _reconcile(engine, metadata, catalog)
+    catalogs = tenant_catalogs.TenantCatalogs(catalog, tenants.tenant)
     # Embedded mode sees every change to its jobs, so polling can be served from memory.
     documents = job_cache.NoCache() if settings.no_workers else job_cache.JobDocumentCache()
     events = job_events.JobEvents(clock.now)
@@ -275,7 +279,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         metadata=metadata,
         engine=engine,
         results=results,
-        catalog=catalog,
+        catalogs=catalogs,
         clock=clock,
         tenant=tenants.tenant,
         notifier=changes,
@@ -285,7 +289,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         runner = inprocess.InProcessRunner(ctx, workers=settings.workers or os.cpu_count())
     service = aqua.AquaService(
         metadata=metadata,
-        catalog=catalog,
+        catalogs=catalogs,
         runner=runner or _NoRunner(),
         results=results,
         clock=clock,
@@ -296,13 +300,13 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     services = deps.AppServices(
         settings=settings, aqua=service, authenticators=lambda: tenants.authenticator, clock=clock
     )
-    writes = billing_writes.BillingWrites(engine, catalog, clock)
+    writes = billing_writes.BillingWrites(engine, catalog, clock, catalog_of=catalogs.named)
     services.objects = objects.ObjectService(writes=writes, tenant_of=tenants.tenant)
-    services.reports = reports.ReportService(metadata=metadata, catalog=catalog, clock=clock)
+    services.reports = reports.ReportService(metadata=metadata, catalogs=catalogs, clock=clock)
     _seed_demo_reports(settings, services.reports, tenants)
     services.report_runs = report_runs.ReportRunService(
         metadata=metadata,
-        catalog=catalog,
+        catalogs=catalogs,
         runner=runner or _NoRunner(),
         results=results,
         clock=clock,
@@ -311,11 +315,31 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     )
     services.events = events
     services.finder = job_finder.JobFinder(metadata, service, services.report_runs, clock)
+    services.custom_fields = custom_fields.CustomFields(
+        metadata=metadata, shipped=catalog, clock=clock, schema=engine, changed=tenants.refresh
+    )
     services.local = local_ops.LocalOperations(
-        engine=engine, metadata=metadata, catalog=catalog, clock=clock, data_dir=settings.data_dir
+        engine=engine,
+        metadata=metadata,
+        catalog=catalog,
+        clock=clock,
+        data_dir=settings.data_dir,
+        custom_fields=services.custom_fields,
     )
     sender = notify.NotificationSender(metadata, clock, allowed_hosts=settings.notify_allowed_hosts)
     return Server(settings, services, runner, metadata, engine, results, tenants, sender)
+
+
+def _reconcile(
+    engine: duckdb_engine.DuckDbEngine, metadata: sa.Engine, catalog: model.Catalog
+) -> None:
+    """Every tenant's billing schema gets the tables and columns of its storage view that an
+    earlier release (or a field added while no engine was open) left out; no data is touched."""
+    with database.read_only(metadata) as conn:
+        configured = list(tenants_repo.all_tenants(conn).values())
+    changed = custom_fields.reconcile_all(engine, configured, catalog, engine.tenants())
+    for tenant, statements in changed.items():
+        log.info("billing schema reconciled", tenant=tenant, statements=len(statements))
 
 
 def _seed_demo_reports(

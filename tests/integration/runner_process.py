@@ -16,6 +16,7 @@ from aquarium.catalog import model
 from aquarium.domain import clock, tenancy
 from aquarium.engines import duckdb_engine, naming
 from aquarium.runner import context, inprocess
+from aquarium.services import tenant_catalogs
 from aquarium.storage import local
 from aquarium.store import database
 
@@ -30,7 +31,7 @@ def main(data_dir: Path) -> None:
         metadata=metadata,
         engine=engine,
         results=local.LocalResultStore(data_dir / "results"),
-        catalog=model.default(),
+        catalogs=tenant_catalogs.TenantCatalogs(model.default()),
         clock=clock.SystemClock(),
         tenant=lambda name: tenancy.Tenant(name=name, time_zone=TIME_ZONE),
     )

@@ -46,8 +46,14 @@ def aquarium(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     "args",
-    [["query", "select Id from Account"], ["simulate"], ["datagen", "--scale", "0.01"]],
-    ids=["query", "simulate", "datagen"],
+    [
+        ["query", "select Id from Account"],
+        ["simulate"],
+        ["datagen", "--scale", "0.01"],
+        ["tenant", "add-field", "demo", "Account", "Tier__c", "text"],
+        ["tenant", "remove-field", "demo", "Account", "Tier__c"],
+    ],
+    ids=["query", "simulate", "datagen", "add-field", "remove-field"],
 )
 def test_a_data_dir_held_elsewhere_is_one_line_saying_what_to_do(
     held: Path, args: list[str]

@@ -237,7 +237,8 @@ def test_a_definition_that_cannot_serve_the_view_makes_the_run_invalid(
 def test_an_engine_failure_ends_the_run_in_error_with_the_reason(
     make_server: ServerFactory,
 ) -> None:
-    h = make_server(workers=1, prepare=functools.partial(support.drop_table, table="Invoice"))
+    h = make_server(workers=1)
+    support.drop_served_table(h, "Invoice")
     report_id = rs.save_report(h, DETAIL)
     done = rs.wait_run(h, rs.start_run(h, report_id))
     assert done["status"] == "ERROR"

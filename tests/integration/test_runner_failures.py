@@ -21,7 +21,8 @@ PACKAGING_S = 2.0  # seconds the staged packaging step takes: past the 1 s limit
 
 
 def test_a_query_failing_at_run_time_aborts_its_job(make_server: ServerFactory) -> None:
-    h = make_server(workers=1, prepare=functools.partial(support.drop_table, table="Refund"))
+    h = make_server(workers=1)
+    support.drop_served_table(h, "Refund")
     job_id = h.submit("select * from Account", "select * from Refund", "select * from Invoice")
 
     record = h.wait_terminal(job_id)

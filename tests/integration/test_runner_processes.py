@@ -15,7 +15,7 @@ import pytest
 from aquarium.catalog import model
 from aquarium.domain import clock, tenancy
 from aquarium.engines import naming
-from aquarium.services import aqua
+from aquarium.services import aqua, tenant_catalogs
 from aquarium.storage import local
 from aquarium.store import database, runs_repo, tenants_repo
 from aquarium.testing import RecordingRunner
@@ -71,7 +71,7 @@ def _service(data_dir: Path) -> aqua.AquaService:
     """An API process's view: the metadata store and the result files, no runner, no engine."""
     return aqua.AquaService(
         metadata=database.connect(database.sqlite_url(data_dir)),
-        catalog=model.default(),
+        catalogs=tenant_catalogs.TenantCatalogs(model.default()),
         runner=RecordingRunner(),
         results=local.LocalResultStore(data_dir / "results"),
         clock=clock.SystemClock(),

@@ -75,6 +75,13 @@ def drop_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     con.execute(f'DROP TABLE {SCHEMA}."{table}"')
 
 
+def drop_served_table(h: Harness, table: str) -> None:
+    """Drop a billing table under a running server: one dropped before it starts would be back,
+    empty, since a server gives every tenant the tables its catalogue has at start."""
+    with h.srv.engine.bulk_transaction() as cursor:
+        drop_table(cursor, table)
+
+
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
     """Poll ``condition`` until it returns something truthy, and return that."""
     deadline = time.monotonic() + timeout

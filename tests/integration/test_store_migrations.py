@@ -24,7 +24,7 @@ from alembic.script import ScriptDirectory
 from psycopg import sql
 
 from aquarium.domain import tenancy
-from aquarium.store import database, jobs_repo, tables
+from aquarium.store import custom_fields_repo, database, jobs_repo, tables, tenants_repo
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -298,3 +298,30 @@ def test_clients_made_before_owners_act_as_their_tenants_first_admin(fresh: sa.E
             sa.select(clients_table.c.owner).where(clients_table.c.client_id == "c-acme")
         ).scalar_one()
     assert owner is None
+
+
+def test_tenants_made_before_0011_have_invoice_settlement_and_no_custom_fields(
+    fresh: sa.Engine,
+) -> None:
+    """Migration 0011: existing tenants get Invoice Settlement on (as new ones do) and no
+    custom fields; a field is then stored, read back and removed with its tenant."""
+    with fresh.begin() as conn:
+        command.upgrade(database.alembic_config(conn), "0010")
+        conn.execute(sa.text("INSERT INTO tenants (name) VALUES ('acme')"))
+    database.migrate(fresh)
+    with fresh.begin() as conn:
+        acme = tenants_repo.required_tenant(conn, "acme")
+        assert acme.invoice_settlement is True and acme.custom_fields == ()
+        at = custom_fields_repo.lock(conn, "acme")
+        field = tenancy.CustomField(
+            "Account", "Region__c", tenancy.CustomFieldType.PICKLIST, "Region", ("EU", "US")
+        )
+        custom_fields_repo.insert(conn, "acme", field, at)
+        custom_fields_repo.set_invoice_settlement(conn, "acme", False)
+    with fresh.connect() as conn:
+        acme = tenants_repo.required_tenant(conn, "acme")
+    assert acme.custom_fields == (field,) and acme.invoice_settlement is False
+    with fresh.begin() as conn:
+        conn.execute(tables.tenants.delete().where(tables.tenants.c.name == "acme"))
+    with fresh.connect() as conn:
+        assert custom_fields_repo.fields(conn) == {}

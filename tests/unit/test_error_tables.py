@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from aquarium.api import error_responses
 from aquarium.api import errors as api_errors
-from aquarium.domain import errors
+from aquarium.domain import errors, tenancy_errors
 from aquarium.domain import reporting_errors as rep
 
 TABLES = list(api_errors.TABLES.values())
@@ -126,6 +126,12 @@ def test_one_internal_row_per_family_answers_500(table: api_errors.Table) -> Non
         (api_errors.Family.LOCAL, errors.UnacceptableJson, 400, "refused"),
         (api_errors.Family.AQUA, errors.EngineOutOfMemory, 500, "90010"),
         (api_errors.Family.LOCAL, errors.EngineOutOfMemory, 400, "refused"),
+        # issue 12: the tenant administration API, and legacy objects under Invoice Settlement
+        (api_errors.Family.JOBS, tenancy_errors.AdminRequired, 403, "forbidden"),
+        (api_errors.Family.JOBS, tenancy_errors.CustomFieldError, 400, "invalid_custom_field"),
+        (api_errors.Family.JOBS, tenancy_errors.CustomFieldNotFound, 404, "not_found"),
+        (api_errors.Family.LOCAL, tenancy_errors.CustomFieldError, 400, "refused"),
+        (api_errors.Family.OBJECTS, errors.LegacyObject, 400, None),
     ],
 )
 def test_the_wire_answers_pinned(

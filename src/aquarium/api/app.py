@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from aquarium import __version__
 from aquarium.api import (
+    admin_routes,
     aqua_routes,
     deps,
     error_responses,
@@ -63,6 +64,7 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.include_router(report_routes.router)
     app.include_router(report_run_routes.router)
     app.include_router(job_routes.router)
+    app.include_router(admin_routes.router)
     app.include_router(local_routes.router)
     app.include_router(web_routes.router)
     app.add_exception_handler(domain_errors.AquariumError, error_responses.handle_domain_error)

@@ -13,6 +13,7 @@ from aquarium.domain import errors, tenancy
 from aquarium.services import (
     aqua,
     auth,
+    custom_fields,
     job_events,
     job_finder,
     local_ops,
@@ -49,6 +50,8 @@ class AppServices:
     events: job_events.JobEvents = field(default_factory=lambda: job_events.JobEvents(_utc))
     #: the CLI's data commands run here (``/aquarium/api/v1/local``); ``None``: not taken
     local: local_ops.LocalOperations | None = None
+    #: tenants' custom fields and feature switches (``/aquarium/api/v1/custom-fields``)
+    custom_fields: custom_fields.CustomFields | None = None
 
 
 def services(request: Request) -> AppServices:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from aquarium.api import envelopes
-from aquarium.domain import errors, reporting_errors
+from aquarium.domain import errors, reporting_errors, tenancy_errors
 from aquarium.web import pages
 
 
@@ -132,7 +132,11 @@ INTERNAL: Kinds = (
 #: Refusals of other families: raised on these paths they are a bug, so answered as internal.
 FROM_AQUA: Kinds = (errors.AquaError, errors.ZoqlError, errors.FileTooLarge)
 FROM_REPORTING: Kinds = (reporting_errors.ReportingError, errors.ReportDefinitionError)
-FROM_JOBS: Kinds = (errors.JobAlreadyFinished, errors.JobCancelNotAllowed)
+FROM_JOBS: Kinds = (
+    errors.JobAlreadyFinished,
+    errors.JobCancelNotAllowed,
+    tenancy_errors.AdminRequired,
+)
 
 AQUA = Table(
     Family.AQUA,
@@ -302,15 +306,23 @@ JOBS = Table(
                 errors.RouteNotFound,
                 errors.InvalidJobId,
                 reporting_errors.ReportRunNotFound,
+                tenancy_errors.CustomFieldNotFound,
             ),
             404,
             "not_found",
             envelopes.jobs(envelopes.reason),
         ),
         Row(
-            (errors.JobCancelNotAllowed, errors.CrossSiteRequest),
+            (errors.JobCancelNotAllowed, errors.CrossSiteRequest, tenancy_errors.AdminRequired),
             403,
             "forbidden",
+            envelopes.jobs(envelopes.reason),
+        ),
+        # The admin API of custom fields: a field that cannot be added, or a bad settings value.
+        Row(
+            (tenancy_errors.CustomFieldError,),
+            400,
+            "invalid_custom_field",
             envelopes.jobs(envelopes.reason),
         ),
         Row((errors.JobAlreadyFinished,), 409, "not_cancellable", envelopes.jobs(envelopes.reason)),
@@ -385,6 +397,7 @@ WEB = Table(
                 errors.ApiUnavailable,
                 errors.InvalidJobId,
                 *REPORTING_NOT_FOUND,
+                tenancy_errors.CustomFieldNotFound,
             ),
             404,
             None,
@@ -397,11 +410,17 @@ WEB = Table(
             envelopes.page(pages.NOT_CANCELLABLE),
         ),
         Row(
-            (errors.JobCancelNotAllowed, errors.CrossSiteRequest, *REPORTING_NOT_ALLOWED),
+            (
+                errors.JobCancelNotAllowed,
+                errors.CrossSiteRequest,
+                tenancy_errors.AdminRequired,
+                *REPORTING_NOT_ALLOWED,
+            ),
             403,
             None,
             envelopes.page(pages.NOT_ALLOWED),
         ),
+        Row((tenancy_errors.CustomFieldError,), 400, None, envelopes.page(pages.REFUSED)),
         Row(INTERNAL, 500, None, envelopes.page_unexpected, internal=True),
         Row(
             (

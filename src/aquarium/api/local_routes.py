@@ -8,7 +8,9 @@ message as the CLI prints it (``api/errors.py``).
 - ``GET /local``: ``{"dataDir"}``, so the CLI knows the server answers and serves its data dir;
 - ``POST /local/query`` ``{"tenant", "zoql", "labels", "utc", "type", "null"}``: the CSV;
 - ``POST /local/simulate`` ``{"tenant", "days", "seed"}``: the simulation report;
-- ``POST /local/datagen`` ``{"tenant", "scale", "seed", "timeZone"}``: ``{"rows", "seconds"}``.
+- ``POST /local/datagen`` ``{"tenant", "scale", "seed", "timeZone"}``: ``{"rows", "seconds"}``;
+- ``POST /local/add-field`` ``{"tenant", "object", "name", "type", "label", "values"}``: the field;
+- ``POST /local/remove-field`` ``{"tenant", "object", "name"}``: the removed field.
 """
 
 from __future__ import annotations
@@ -72,6 +74,21 @@ class DatagenBody(_Body):
     time_zone: str | None = pydantic.Field(default=None, alias="timeZone")
 
 
+class AddFieldBody(_Body):
+    tenant: str
+    object: str
+    name: str
+    type: str
+    label: str | None = None
+    values: list[str] | None = None
+
+
+class RemoveFieldBody(_Body):
+    tenant: str
+    object: str
+    name: str
+
+
 BodyT = TypeVar("BodyT", bound=_Body)
 
 
@@ -129,4 +146,20 @@ def datagen(
         local.datagen(
             tenant=body.tenant, scale=body.scale, seed=body.seed, time_zone=body.time_zone
         )
+    )
+
+
+@router.post("/add-field")
+def add_field(
+    local: Local, body: Annotated[AddFieldBody, Depends(_json(AddFieldBody))]
+) -> JSONResponse:
+    return JSONResponse(local.add_field(body.model_dump()))
+
+
+@router.post("/remove-field")
+def remove_field(
+    local: Local, body: Annotated[RemoveFieldBody, Depends(_json(RemoveFieldBody))]
+) -> JSONResponse:
+    return JSONResponse(
+        local.remove_field(tenant=body.tenant, object_name=body.object, name=body.name)
     )

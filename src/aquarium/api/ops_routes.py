@@ -29,7 +29,7 @@ def _base_url(request: Request) -> str:
     "/v1/describe", tags=["Describe"], summary="List the objects", operation_id="describe_objects"
 )
 def describe_objects(request: Request, services: Services, caller: Caller) -> Response:
-    catalog = services.aqua.catalog
+    catalog = services.aqua.catalog_for(caller)
     return Response(describe.objects_xml(catalog, _base_url(request)), media_type=XML)
 
 
@@ -42,7 +42,7 @@ def describe_objects(request: Request, services: Services, caller: Caller) -> Re
 def describe_object(
     object_name: str, request: Request, services: Services, caller: Caller
 ) -> Response:
-    catalog = services.aqua.catalog
+    catalog = services.aqua.catalog_for(caller)
     return Response(describe.object_xml(catalog, object_name, _base_url(request)), media_type=XML)
 
 

@@ -51,6 +51,8 @@ class Field:
     contexts: frozenset[str] = frozenset({EXPORT_CONTEXT})
     required: bool = False
     selectable: bool = True
+    #: a tenant's custom field (``Name__c``), not one of the shipped catalogue
+    custom: bool = False
 
     @property
     def exportable(self) -> bool:
@@ -111,6 +113,9 @@ class Catalog:
     """All objects, looked up case-insensitively."""
 
     objects: Mapping[str, ObjectDef]
+    #: the tenant features this catalogue is a view for (``catalog/views.py``); the shipped
+    #: catalogue has none, so it refuses no write of a legacy object
+    features: frozenset[str] = frozenset()
 
     def object(self, name: str) -> ObjectDef | None:
         """The object called ``name`` in any letter case, or ``None``."""
@@ -128,6 +133,11 @@ class Catalog:
         if found is None:
             raise errors.CatalogError(f"no object {name!r} in the catalogue")
         return found
+
+    def read_only(self, obj: ObjectDef) -> bool:
+        """Whether ``obj`` is legacy for this catalogue's tenant (a feature that replaces it is
+        on): exported, but not written."""
+        return obj.deprecated_by is not None and obj.deprecated_by in self.features
 
 
 def _field(name: str, spec: Mapping[str, Any]) -> Field:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import typer
 
 from aquarium.cli import admin, client_aqua, client_report, common, data, server
+from aquarium.cli import fields as _fields  # noqa: F401  (its commands join ``tenant``)
 
 #: Set to 1 to see the traceback of an unexpected error on stderr.
 DEBUG_ENV = "AQUARIUM_DEBUG"

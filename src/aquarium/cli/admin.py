@@ -92,17 +92,23 @@ def tenant_add(
 
 @tenant_app.command("list")
 def tenant_list(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
-    """Show every tenant with its time zone, users, OAuth clients and file segmentation."""
+    """Show every tenant with its time zone, users, OAuth clients, file segmentation, Invoice
+    Settlement and how many custom fields it has (``tenant fields`` lists them)."""
     tenants = _in_store(data_dir, database_url, tenants_repo.all_tenants)
     table = Table(title=f"Tenants in {data_dir}")
-    for column in ("name", "time zone", "users", "clients", "segmentation"):
+    columns = ("name", "time zone", "users", "clients", "segmentation", "invoice settlement")
+    for column in (*columns, "custom fields"):
         table.add_column(column, overflow="fold")
     for name in sorted(tenants):
         tenant = tenants[name]
         users = ", ".join(f"{u.name} (admin)" if u.admin else u.name for u in tenant.users)
         clients = ", ".join(f"{c.client_id} (as {c.user or 'nobody'})" for c in tenant.clients)
         segmentation = "on" if tenant.file_segmentation else "off"
-        table.add_row(name, tenant.time_zone, users or "-", clients or "-", segmentation)
+        settlement = "on" if tenant.invoice_settlement else "off"
+        fields = str(len(tenant.custom_fields))
+        table.add_row(
+            name, tenant.time_zone, users or "-", clients or "-", segmentation, settlement, fields
+        )
     Console().print(table)
 
 

@@ -25,7 +25,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aquarium.catalog import model
+from aquarium.catalog import model, views
 from aquarium.cli import admin, common, local
 from aquarium.domain import clock, errors, tenancy
 from aquarium.engines import base, duckdb_engine, naming, postgres_engine
@@ -103,10 +103,16 @@ def _metadata_url() -> str | None:
 
 def _stored_time_zone(data_dir: Path, tenant: str) -> str | None:
     """The tenant's time zone in the data dir's metadata store; ``None`` when it has none."""
+    found = _stored_tenant(data_dir, tenant)
+    return None if found is None else found.time_zone
+
+
+def _stored_tenant(data_dir: Path, tenant: str) -> tenancy.Tenant | None:
+    """The tenant as the data dir's metadata store has it; ``None`` when it has none."""
     if not data_dir.is_dir():
         return None  # nothing to ask, and no reason to create the data dir
     with database.opened(_metadata_url(), data_dir) as metadata, metadata.connect() as conn:
-        return tenants_repo.time_zone(conn, tenant)
+        return tenants_repo.get_tenant(conn, tenant)
 
 
 def _open_engine(data_dir: Path, engine: EngineName, dsn: str | None) -> base.QueryEngine:
@@ -225,10 +231,11 @@ def _query_directly(
     data_dir: Path, body: dict[str, Any], engine: EngineName, dsn: str | None
 ) -> None:
     tenant = body["tenant"]
+    stored = _stored_tenant(data_dir, tenant) or tenancy.Tenant(tenant, DEFAULT_TIME_ZONE)
     request = adhoc_query.AdhocQuery(
         text=body["zoql"],
         tenant=tenant,
-        time_zone=_stored_time_zone(data_dir, tenant) or DEFAULT_TIME_ZONE,
+        time_zone=stored.time_zone,
         use_labels=body["labels"],
         utc=body["utc"],
         dialect=ast.Dialect(body["type"]),
@@ -239,7 +246,11 @@ def _query_directly(
         with tempfile.TemporaryDirectory(prefix="aquarium-query-") as scratch:
             path = Path(scratch) / "result.csv"
             adhoc_query.run_to_file(
-                request, query_engine, model.default(), clock.SystemClock(), path
+                request,
+                query_engine,
+                views.for_tenant(model.default(), stored),
+                clock.SystemClock(),
+                path,
             )
             with path.open("rb") as result:
                 shutil.copyfileobj(result, sys.stdout.buffer)

@@ -176,6 +176,12 @@ class LocalServer:
     def datagen(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._call("datagen", body)
 
+    def add_field(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("add-field", body)
+
+    def remove_field(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("remove-field", body)
+
     def _call(self, command: str, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
             response = self._http.post(f"{LOCAL_PATH}/{command}", json=dict(body))

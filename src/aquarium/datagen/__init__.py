@@ -15,7 +15,7 @@ import duckdb
 import psycopg
 import sqlalchemy as sa
 
-from aquarium.catalog import model
+from aquarium.catalog import model, views
 from aquarium.datagen import generate
 from aquarium.domain import errors
 from aquarium.engines import duckdb_engine, loading, naming
@@ -71,12 +71,16 @@ def generate_into(
     the metadata store either way: the one at ``metadata_url``, or by default ``data_dir``'s
     SQLite file (``store.database.open_metadata``). Raises :class:`DataGenerationError` for a scale
     outside (0, 1000], a bad tenant name, an unknown engine, or postgres without a DSN.
+
+    What is generated is the tenant's storage view (``catalog.views.storage_view``): every object
+    of the shipped catalogue, whatever the tenant's features, and its custom fields, filled.
     """
     _check(tenant, scale, engine, dsn)
-    catalog = model.default()
     started = time.perf_counter()
-    tables = generate.generate(catalog, scale=scale, seed=seed)
     data_dir.mkdir(parents=True, exist_ok=True)
+    with database.opened(metadata_url, data_dir) as metadata:
+        catalog = _storage_catalog(metadata, tenant)
+    tables = generate.generate(catalog, scale=scale, seed=seed)
     if engine == "duckdb":
         with duckdb.connect(str(data_dir / naming.DUCKDB_FILE)) as con:
             rows = loading.load_duckdb(con, tenant, catalog, tables)
@@ -105,13 +109,20 @@ def generate_through(
     tenant's previous data until it commits. Same checks and errors as :func:`generate_into`.
     """
     _check(tenant, scale, "duckdb", None)
-    catalog = model.default()
     started = time.perf_counter()
+    catalog = _storage_catalog(metadata, tenant)
     tables = generate.generate(catalog, scale=scale, seed=seed)
     with engine.bulk_transaction() as cursor:
         rows = loading.fill_duckdb(cursor, tenant, catalog, tables)
     _record_tenant(metadata, tenant, time_zone)
     return GenerationReport(rows=rows, seconds=time.perf_counter() - started)
+
+
+def _storage_catalog(metadata: sa.Engine, tenant: str) -> model.Catalog:
+    """The catalogue of the tenant's billing schema: every object, its custom fields."""
+    with metadata.connect() as conn:
+        found = tenants_repo.get_tenant(conn, tenant)
+    return views.storage_view(model.default(), found.custom_fields if found else ())
 
 
 def _record_tenant(metadata: sa.Engine, tenant: str, time_zone: str | None) -> None:

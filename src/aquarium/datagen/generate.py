@@ -20,6 +20,7 @@ from aquarium.datagen import (
     catalogue,
     columns,
     core_fields,
+    custom,
     entity,
     ledger,
     money,
@@ -115,7 +116,9 @@ def generate(catalog: model.Catalog, *, scale: float, seed: int) -> Iterator[tup
     consecutive tables of the same name, whose concatenation is the object; small objects come
     as one table. ``scale`` 1 is about 1,000 accounts and 100,000 invoice items; counts are
     linear in it.
-    Fields the generator has no rule for (a catalogue newer than the generator) are null.
+    Fields the generator has no rule for (a catalogue newer than the generator) are null; a
+    tenant's custom fields (``Field.custom``) get plausible values of their type
+    (:mod:`aquarium.datagen.custom`).
     Raises :class:`DataGenerationError` for a catalogue object without a builder.
     """
     if not scale > 0:
@@ -159,8 +162,10 @@ def _table(world: w.World, obj: model.ObjectDef, built: dict[str, Any]) -> pa.Ta
     }
     schema = arrow_schema(obj)
     arrays = []
-    for field in schema:
+    for field, declared in zip(schema, obj.fields, strict=True):
         value = built.get(field.name, standard.get(field.name))
+        if value is None and declared.custom:
+            value = custom.column(world, obj.name, declared, n)
         if value is None:
             value = pa.nulls(n, field.type)
         if value.type != field.type:

@@ -34,6 +34,7 @@
     ├── FileTooLarge                 Zuora's 2,047 MB download cap
     ├── JobAlreadyFinished           job API: cancel of a finished job
     ├── JobCancelNotAllowed          job API: the caller may not cancel this job
+    ├── AdminRequired                only the tenant's administrators may (tenancy_errors.py)
     ├── ReportingError               a Reporting refusal; message is Zuora's whole text
     │   │                            (domain/reporting_errors.py)
     │   ├── ReportNotFound            An error occurred. The report with ID {id} does not exist.
@@ -58,7 +59,8 @@
     │   ├── RowNotFound               INVALID_ID    no live row with that id
     │   ├── InvalidField              INVALID_FIELD unknown field, or one only the system writes
     │   ├── InvalidValue              INVALID_VALUE wrong type, not an option, dangling reference
-    │   └── MissingRequiredValue      MISSING_REQUIRED_VALUE
+    │   ├── MissingRequiredValue      MISSING_REQUIRED_VALUE
+    │   └── LegacyObject              INVALID_TYPE  a legacy object of a feature that is on
     ├── ReportDefinitionError        a report definition (or run-time filter) that cannot be run
     ├── InternalError                90010 Internal Server Error. (how an unexpected failure is
     │                                answered; its own text is logged, never sent)
@@ -71,7 +73,9 @@
     ├── ProcessingInterrupted        a report run's processing was stopped
     ├── TenantDataMissing            the tenant has no billing data in this engine
     ├── TenancyError                 a tenant configuration request that cannot be honoured
-    │   └── TenantsFileError          the tenants file (or server secret) is malformed
+    │   ├── TenantsFileError          the tenants file (or server secret) is malformed
+    │   └── CustomFieldError          a custom field that cannot be added (tenancy_errors.py)
+    │       └── CustomFieldNotFound    no custom field of that name on that object
     ├── CatalogError                 a malformed catalogue file (a packaging bug, never user input)
     └── DataGenerationError          bad generator arguments (scale, tenant name, engine)
 
@@ -410,6 +414,13 @@ class InvalidValue(WriteError):
 
 class MissingRequiredValue(WriteError):
     code = "MISSING_REQUIRED_VALUE"
+
+
+class LegacyObject(WriteError):
+    """A write of an object that a feature of the tenant replaced (Invoice Settlement's legacy
+    objects): still exported, no longer created, changed or deleted."""
+
+    code = "INVALID_TYPE"
 
 
 class InternalError(AquariumError):

@@ -129,6 +129,32 @@ class OAuthClient:
     user: str | None = None
 
 
+#: The tenant feature of Zuora's Invoice Settlement (``catalog.model.ObjectDef.feature``).
+INVOICE_SETTLEMENT = "InvoiceSettlement"
+
+
+class CustomFieldType(StrEnum):
+    """The types a custom field may have (``aquarium tenant add-field ... TYPE``)."""
+
+    TEXT = "text"  #: free text
+    PICKLIST = "picklist"  #: one of the field's values
+    NUMBER = "number"  #: a decimal number (DECIMAL(18, 4))
+    DATE = "date"  #: a calendar day
+    DATETIME = "datetime"  #: an instant
+    BOOLEAN = "boolean"  #: true / false
+
+
+@dataclass(frozen=True)
+class CustomField:
+    """A custom field a tenant declared on one object (``Name__c``), in order of declaration."""
+
+    object: str  #: the object's name as the catalogue spells it
+    name: str  #: the API name, ending in ``__c``
+    type: CustomFieldType
+    label: str
+    values: tuple[str, ...] = ()  #: a picklist's values, in order
+
+
 @dataclass(frozen=True)
 class Tenant:
     """One tenant's configuration. ``partners`` empty means any partner id is accepted."""
@@ -141,6 +167,15 @@ class Tenant:
     partners: tuple[str, ...] = ()
     file_segmentation: bool = False
     pgp_public_key: str | None = None
+    #: Zuora's Invoice Settlement: its objects exist, the legacy ones it replaces are read-only
+    invoice_settlement: bool = True
+    #: the custom fields declared on its objects, by object then order of declaration
+    custom_fields: tuple[CustomField, ...] = ()
+
+    @property
+    def features(self) -> frozenset[str]:
+        """The tenant features that are on (``catalog.model.ObjectDef.feature`` values)."""
+        return frozenset({INVOICE_SETTLEMENT}) if self.invoice_settlement else frozenset()
 
     def user(self, name: str) -> User | None:
         """The user called ``name``, or ``None``."""

@@ -169,17 +169,27 @@ class BillingWrites:
         catalog: model.Catalog,
         clock: clock_port.Clock,
         new_id: Callable[[], str] = ids.new_id,
+        *,
+        catalog_of: Callable[[str], model.Catalog] | None = None,
     ) -> None:
         self.engine = engine
         self.catalog = catalog
         self.clock = clock
         self.new_id = new_id
+        self._catalog_of = catalog_of
 
     # -- checks -----------------------------------------------------------------------------
-    def object(self, name: str) -> model.ObjectDef:
-        """The catalogue object called ``name`` (any case); :class:`errors.UnknownObject`
-        otherwise."""
-        found = self.catalog.object(name)
+    def catalog_for(self, tenant: str | None) -> model.Catalog:
+        """The catalogue of ``tenant`` (its features and custom fields) when the writer was
+        given ``catalog_of``; else, and for ``None``, the one it was built with."""
+        if tenant is None or self._catalog_of is None:
+            return self.catalog
+        return self._catalog_of(tenant)
+
+    def object(self, name: str, tenant: str | None = None) -> model.ObjectDef:
+        """The object called ``name`` (any case) of ``tenant``'s catalogue;
+        :class:`errors.UnknownObject` otherwise."""
+        found = self.catalog_for(tenant).object(name)
         if found is None:
             raise errors.UnknownObject(f"There is no object called '{name}'")
         return found
@@ -199,7 +209,7 @@ class BillingWrites:
         self, cursor: duckdb.DuckDBPyConnection, tenant: str, obj: model.ObjectDef, row: Row
     ) -> None:
         problems = []
-        for key, target in references(self.catalog, obj).items():
+        for key, target in references(self.catalog_for(tenant), obj).items():
             value = row.get(key)
             if value is None:
                 continue
@@ -233,7 +243,7 @@ class BillingWrites:
         self, tenant: str, object_name: str, values: Mapping[str, Any], *, actor: str
     ) -> str:
         """Insert a row; returns its new id. ``actor`` is the acting user's name."""
-        obj = self.object(object_name)
+        obj = self.object(object_name, tenant)
         row = self._fields(obj, values)
         row_id = self.new_id()
         user = actor_id(actor)
@@ -264,14 +274,14 @@ class BillingWrites:
     ) -> None:
         """Change fields of a live row; :class:`errors.RowNotFound` when there is none with
         ``row_id``."""
-        obj = self.object(object_name)
+        obj = self.object(object_name, tenant)
         row = self._fields(obj, values)
         self._change(tenant, obj, row_id, row, actor, deleting=False)
 
     def delete(self, tenant: str, object_name: str, row_id: str, *, actor: str) -> None:
         """Soft-delete a live row; :class:`errors.RowNotFound` when there is none with
         ``row_id``."""
-        self._change(tenant, self.object(object_name), row_id, {}, actor, deleting=True)
+        self._change(tenant, self.object(object_name, tenant), row_id, {}, actor, deleting=True)
 
     def _change(
         self,
@@ -301,7 +311,7 @@ class BillingWrites:
     # -- reads ------------------------------------------------------------------------------
     def get(self, tenant: str, object_name: str, row_id: str) -> Row | None:
         """The live row with ``row_id`` (every field, datetimes in UTC), or ``None``."""
-        obj = self.object(object_name)
+        obj = self.object(object_name, tenant)
         if not ids.is_id(row_id):
             return None
         found = self.find(tenant, obj.name, {"Id": row_id}, limit=1)
@@ -319,7 +329,7 @@ class BillingWrites:
 
         An unknown tenant gives no rows.
         """
-        obj = self.object(object_name)
+        obj = self.object(object_name, tenant)
         equal = []
         for name in equals or {}:
             field = obj.field(name)

@@ -108,3 +108,28 @@ def schema_statements(
     statements: list[exp.Expression] = [drop_schema(tenant), create_schema(tenant)]
     statements += [create_table(tenant, obj, dialect, primary_key=primary_keys) for obj in catalog]
     return [statement.sql(dialect=dialect) for statement in statements]
+
+
+def add_column(tenant: str, object_name: str, field: model.Field, dialect: Dialect) -> str:
+    """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS`` for one field: existing rows get null, and
+    neither engine rewrites the table to add a nullable column without a default."""
+    column = _column(field.name, column_type(field.type, dialect))
+    column.set("exists", True)
+    statement = exp.Alter(this=table(tenant, object_name), kind="TABLE", actions=[column])
+    return statement.sql(dialect=dialect)
+
+
+def drop_column(tenant: str, object_name: str, name: str, dialect: Dialect) -> str:
+    """``ALTER TABLE ... DROP COLUMN IF EXISTS`` (the column's data is gone, as in Zuora)."""
+    drop = exp.Drop(tables=[exp.column(name, quoted=True)], kind="COLUMN", exists=True)
+    statement = exp.Alter(this=table(tenant, object_name), kind="TABLE", actions=[drop])
+    return statement.sql(dialect=dialect)
+
+
+def create_missing_table(
+    tenant: str, obj: model.ObjectDef, dialect: Dialect, *, primary_key: bool
+) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for one object (empty), as :func:`create_table`."""
+    statement = create_table(tenant, obj, dialect, primary_key=primary_key)
+    statement.set("exists", True)
+    return statement.sql(dialect=dialect)

@@ -17,8 +17,9 @@ import duckdb
 from sqlglot import exp
 
 from aquarium import observability
+from aquarium.catalog import model
 from aquarium.domain import errors
-from aquarium.engines import base, memory_gate, naming
+from aquarium.engines import base, ddl, memory_gate, naming, reconcile
 from aquarium.zoql import formatting, lower
 
 log = observability.logger(__name__)
@@ -172,6 +173,62 @@ class DuckDbEngine:
             return changed
         finally:
             cursor.close()
+
+    def tenants(self) -> list[str]:
+        """The tenants with billing data here (their schemas), sorted."""
+        cursor = self._db.cursor()
+        try:
+            with self._small():
+                rows = cursor.execute(
+                    "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?",
+                    [naming.SCHEMA_PREFIX + "%"],
+                ).fetchall()
+        finally:
+            cursor.close()
+        names = {str(row[0]).removeprefix(naming.SCHEMA_PREFIX) for row in rows}
+        # A schema someone else made under the prefix is no tenant of ours.
+        return sorted(name for name in names if naming.TENANT_NAME.fullmatch(name))
+
+    def reconcile(self, tenant: str, catalog: model.Catalog) -> list[str]:
+        """Give the tenant's schema every table and column of ``catalog`` (its storage view),
+        never dropping or rewriting data (``engines/reconcile.py``); the statements it ran.
+
+        One transaction through the write gate; a tenant without a schema here is left alone.
+        """
+        schema = naming.schema_name(tenant)
+        with self._small(), self._write_gate, engine_errors():
+            cursor = self._db.cursor()
+            try:
+                if not _has_schema(cursor, schema):
+                    return []
+                rows = cursor.execute(reconcile.COLUMNS_SQL.format("?"), [schema]).fetchall()
+                todo = reconcile.statements(tenant, catalog, reconcile.existing(rows), "duckdb")
+                if todo:
+                    cursor.execute("BEGIN TRANSACTION")
+                    try:
+                        for statement in todo:
+                            cursor.execute(statement)
+                        cursor.execute("COMMIT")
+                    except BaseException:
+                        cursor.execute("ROLLBACK")
+                        raise
+                return todo
+            finally:
+                cursor.close()
+
+    def drop_column(self, tenant: str, object_name: str, name: str) -> None:
+        """Drop one column of the tenant's table (a removed custom field); its data is gone.
+        Nothing happens when the tenant, the table or the column is not there."""
+        schema = naming.schema_name(tenant)
+        with self._small(), self._write_gate, engine_errors():
+            cursor = self._db.cursor()
+            try:
+                if _has_schema(cursor, schema):
+                    rows = cursor.execute(reconcile.COLUMNS_SQL.format("?"), [schema]).fetchall()
+                    if name in reconcile.existing(rows).get(object_name, set()):
+                        cursor.execute(ddl.drop_column(tenant, object_name, name, "duckdb"))
+            finally:
+                cursor.close()
 
     def _small(self) -> AbstractContextManager[None]:
         """Room for a small statement (a lookup, a row written): even these wait while a

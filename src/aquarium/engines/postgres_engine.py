@@ -18,8 +18,9 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
+from aquarium.catalog import model
 from aquarium.domain import errors
-from aquarium.engines import base, duckdb_engine, naming, parquet
+from aquarium.engines import base, ddl, duckdb_engine, naming, parquet, reconcile
 from aquarium.zoql import formatting, lower
 
 
@@ -126,6 +127,34 @@ class PostgresEngine:
             # REPEATABLE READ took its snapshot at the statement above.
             yield PostgresSnapshot(conn, now())
             conn.rollback()
+
+    def reconcile(self, tenant: str, catalog: model.Catalog) -> list[str]:
+        """Give the tenant's schema every table and column of ``catalog`` (its storage view),
+        never dropping or rewriting data (``engines/reconcile.py``); the statements it ran.
+
+        PostgreSQL adds a nullable column without a default to the catalogue only (no table
+        rewrite), in one transaction; a tenant without a schema here is left alone.
+        """
+        schema = naming.schema_name(tenant)
+        with _errors_mapped(), psycopg.connect(self.dsn) as conn, conn.transaction():
+            rows = conn.execute(reconcile.COLUMNS_SQL.format("%s"), [schema]).fetchall()
+            if not rows:
+                return []
+            todo = reconcile.statements(tenant, catalog, reconcile.existing(rows), "postgres")
+            for statement in todo:
+                conn.execute(statement.encode("utf-8"))
+            return todo
+
+    def drop_column(self, tenant: str, object_name: str, name: str) -> None:
+        """Drop one column of the tenant's table (a removed custom field); its data is gone."""
+        statement = ddl.drop_column(tenant, object_name, name, "postgres")
+        with _errors_mapped(), psycopg.connect(self.dsn) as conn, conn.transaction():
+            if conn.execute(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+                "AND table_name = %s",
+                [naming.schema_name(tenant), object_name],
+            ).fetchone():
+                conn.execute(statement.encode("utf-8"))
 
     def close(self) -> None:
         """Nothing pooled yet: each snapshot opens and closes its own connection."""

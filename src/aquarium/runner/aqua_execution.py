@@ -147,7 +147,9 @@ def _lowered(
 ) -> lower.LoweredQuery:
     # Relative dates ('today - 30 days') are evaluated once, at the job's snapshot.
     context_ = check.Context(
-        catalog=ctx.catalog, time_zone=job.tenant.time_zone, now=job.snapshot.taken_at
+        catalog=ctx.catalog_of(job.tenant),
+        time_zone=job.tenant.time_zone,
+        now=job.snapshot.taken_at,
     )
     scope = job.scope.batches[batch.id]
     options = lower.Options(

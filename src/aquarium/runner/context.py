@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from aquarium.catalog import model
+from aquarium.catalog import model, views
 from aquarium.domain import clock as clock_port
 from aquarium.domain import ids, tenancy
 from aquarium.domain import notifier as notifier_port
@@ -27,7 +27,8 @@ class ExecutionContext:
     metadata: sa.Engine
     engine: base.QueryEngine
     results: storage.ResultStore
-    catalog: model.Catalog
+    #: the catalogue of each tenant (its features and custom fields: catalog/views.py)
+    catalogs: views.Catalogs
     clock: clock_port.Clock
     tenant: Callable[[str], tenancy.Tenant | None]
     notifier: notifier_port.Notifier = field(default_factory=notifier_port.NullNotifier)
@@ -42,6 +43,10 @@ class ExecutionContext:
     def tenant_or_default(self, name: str) -> tenancy.Tenant:
         """The tenant's settings (Zuora's defaults for a tenant no longer configured)."""
         return self.tenant(name) or tenancy.Tenant(name=name, time_zone=tenancy.DEFAULT_TIME_ZONE)
+
+    def catalog_of(self, tenant: tenancy.Tenant) -> model.Catalog:
+        """The catalogue ``tenant`` sees (the one its jobs are checked and run against)."""
+        return self.catalogs.of(tenant)
 
     def now(self) -> dt.datetime:
         return self.clock.now()

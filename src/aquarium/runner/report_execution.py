@@ -102,7 +102,9 @@ def _planned(
     run: running.RunningRun,
 ) -> report_plan.ReportQuery | None:
     """The run's query, or None after marking the run INVALID (its reason as the message)."""
-    checks = check.Context(catalog=ctx.catalog, time_zone=tenant.time_zone, now=ctx.now())
+    checks = check.Context(
+        catalog=ctx.catalog_of(tenant), time_zone=tenant.time_zone, now=ctx.now()
+    )
     try:
         definition = json.loads(record.definition)
         overrides = json.loads(record.filters_json) if record.filters_json else None

@@ -171,7 +171,9 @@ class AquaService(run_service.RunService):
         queries: tuple[aqua_request.QuerySpec, ...],
         now: dt.datetime,
     ) -> None:
-        context = check.Context(catalog=self.catalog, time_zone=tenant.time_zone, now=now)
+        context = check.Context(
+            catalog=self.catalogs.of(tenant), time_zone=tenant.time_zone, now=now
+        )
         for query in queries:
             try:
                 query_plan = translate.plan_query(query.query, query.type, context)

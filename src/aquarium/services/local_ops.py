@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from aquarium.catalog import model
+from aquarium.catalog import model, views
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, tenancy
 from aquarium.engines import base, duckdb_engine
 from aquarium.services import adhoc_query
+from aquarium.services import custom_fields as custom_fields_service
 from aquarium.store import tenants_repo
 from aquarium.zoql import ast
 
@@ -62,12 +63,18 @@ class LocalOperations:
         clock: clock_port.Clock,
         data_dir: Path,
         token: str | None = None,
+        custom_fields: custom_fields_service.CustomFields | None = None,
     ) -> None:
         self.engine = engine
         self.metadata = metadata
+        #: the shipped catalogue; each tenant's view of it is read from the store per command
         self.catalog = catalog
         self.clock = clock
         self.data_dir = data_dir
+        #: ``aquarium tenant add-field / remove-field`` through this server's engine
+        self.custom_fields = custom_fields or custom_fields_service.CustomFields(
+            metadata=metadata, shipped=catalog, clock=clock, schema=engine
+        )
         #: the per-start secret of ``server.json``
         self.token = token or secrets.token_urlsafe(TOKEN_BYTES)
 
@@ -76,6 +83,12 @@ class LocalOperations:
         # the tenants may be up to a second behind a datagen that has just recorded one.
         with self.metadata.connect() as conn:
             return tenants_repo.time_zone(conn, tenant)
+
+    def _tenant(self, tenant: str) -> tenancy.Tenant:
+        """The tenant as the store has it now (a default one when it has none)."""
+        with self.metadata.connect() as conn:
+            found = tenants_repo.get_tenant(conn, tenant)
+        return found or tenancy.Tenant(tenant, DEFAULT_QUERY_TIME_ZONE)
 
     def check_token(self, presented: str | None) -> None:
         """Raise :class:`NotAuthenticated` unless ``presented`` is this server's token."""
@@ -100,10 +113,11 @@ class LocalOperations:
     ) -> QueryFile:
         """``aquarium query``: the CSV AQuA would produce, in a temporary file the caller
         discards. Raises ZoqlError, TenantDataMissing, QueryFailed as the direct path does."""
+        stored = self._tenant(tenant)
         request = adhoc_query.AdhocQuery(
             text=zoql,
             tenant=tenant,
-            time_zone=self._time_zone_of(tenant) or DEFAULT_QUERY_TIME_ZONE,
+            time_zone=stored.time_zone,
             use_labels=use_labels,
             utc=utc,
             dialect=dialect,
@@ -111,7 +125,8 @@ class LocalOperations:
         )
         result = QueryFile(Path(tempfile.mkdtemp(prefix="aquarium-query-")) / "result.csv")
         try:
-            adhoc_query.run_to_file(request, self.engine, self.catalog, self.clock, result.path)
+            catalog = views.for_tenant(self.catalog, stored)
+            adhoc_query.run_to_file(request, self.engine, catalog, self.clock, result.path)
         except BaseException:
             result.discard()
             raise
@@ -142,6 +157,22 @@ class LocalOperations:
             self.engine, self.metadata, tenant, scale=scale, seed=seed, time_zone=time_zone
         )
         return {"rows": report.rows, "seconds": report.seconds}
+
+    def add_field(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``aquarium tenant add-field`` on this server's engine: the field as a document."""
+        field = self.custom_fields.add(
+            body["tenant"],
+            body["object"],
+            body["name"],
+            body["type"],
+            label=body.get("label"),
+            values=body.get("values") or (),
+        )
+        return custom_fields_service.document(field)
+
+    def remove_field(self, *, tenant: str, object_name: str, name: str) -> dict[str, Any]:
+        """``aquarium tenant remove-field`` on this server's engine: the removed field."""
+        return custom_fields_service.document(self.custom_fields.remove(tenant, object_name, name))
 
 
 def simulation_document(report: simulate.SimulationReport) -> dict[str, Any]:

@@ -240,18 +240,32 @@ class ObjectService:
             raise kind(problems[0].message, problems=problems)
         return values
 
+    def _object(
+        self, principal: tenancy.Principal, object_name: str, *, writing: bool
+    ) -> model.ObjectDef:
+        """The object of the caller's catalogue (its features, its custom fields);
+        :class:`errors.LegacyObject` for a write of an object a feature of the tenant replaced."""
+        catalog = self.writes.catalog_for(principal.tenant)
+        obj = self.writes.object(object_name, principal.tenant)
+        if writing and catalog.read_only(obj):
+            raise errors.LegacyObject(
+                f"{obj.name} is read-only while {obj.deprecated_by} is on: it is still exported, "
+                f"but no longer created, updated or deleted"
+            )
+        return obj
+
     def create(
         self, principal: tenancy.Principal, object_name: str, body: object
     ) -> dict[str, Any]:
         """``POST /v1/object/{object}``: ``{"Success": true, "Id": ...}``."""
-        obj = self.writes.object(object_name)
+        obj = self._object(principal, object_name, writing=True)
         values = self._values(obj, body, self._zone(principal), creating=True)
         new_id = self.writes.create(principal.tenant, obj.name, values, actor=principal.name)
         return {"Success": True, "Id": new_id}
 
     def get(self, principal: tenancy.Principal, object_name: str, row_id: str) -> dict[str, Any]:
         """``GET /v1/object/{object}/{id}``: the live row's non-null fields by API name."""
-        obj = self.writes.object(object_name)
+        obj = self._object(principal, object_name, writing=False)
         tz = self._zone(principal)
         row = self.writes.get(principal.tenant, obj.name, row_id)
         if row is None:
@@ -262,7 +276,7 @@ class ObjectService:
         self, principal: tenancy.Principal, object_name: str, row_id: str, body: object
     ) -> dict[str, Any]:
         """``PUT /v1/object/{object}/{id}``: ``{"Success": true, "Id": ...}``."""
-        obj = self.writes.object(object_name)
+        obj = self._object(principal, object_name, writing=True)
         values = self._values(obj, body, self._zone(principal), creating=False, row_id=row_id)
         self.writes.update(principal.tenant, obj.name, row_id, values, actor=principal.name)
         return {"Success": True, "Id": row_id}
@@ -270,7 +284,7 @@ class ObjectService:
     def delete(self, principal: tenancy.Principal, object_name: str, row_id: str) -> dict[str, Any]:
         """``DELETE /v1/object/{object}/{id}``: ``{"success": true, "id": ...}`` (lower case, as
         Zuora answers a CRUD delete)."""
-        obj = self.writes.object(object_name)
+        obj = self._object(principal, object_name, writing=True)
         self._zone(principal)
         self.writes.delete(principal.tenant, obj.name, row_id, actor=principal.name)
         return {"success": True, "id": row_id}

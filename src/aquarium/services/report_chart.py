@@ -134,7 +134,9 @@ def _columns(
 ) -> tuple[report_plan.ColumnSpec, ...]:
     """The run's columns, planned from the definition it ran with, as the run planned them."""
     tenant = tenancy.callers_tenant(caller, runs.tenant_of)
-    context = check.Context(catalog=runs.catalog, time_zone=tenant.time_zone, now=runs.clock.now())
+    context = check.Context(
+        catalog=runs.catalogs.of(tenant), time_zone=tenant.time_zone, now=runs.clock.now()
+    )
     try:
         query = report_plan.build(
             json.loads(record.definition),

@@ -144,7 +144,9 @@ class ReportRunService(run_service.RunService):
     def _check_overrides(
         self, ds_name: str, overrides: list[Any], tenant: tenancy.Tenant, now: dt.datetime
     ) -> None:
-        context = check.Context(catalog=self.catalog, time_zone=tenant.time_zone, now=now)
+        context = check.Context(
+            catalog=self.catalogs.of(tenant), time_zone=tenant.time_zone, now=now
+        )
         try:
             report_plan.check_filters(overrides, ds_name=ds_name, context=context)
         except errors.ReportDefinitionError as exc:
@@ -202,7 +204,7 @@ class ReportRunService(run_service.RunService):
         except ValueError:
             saved = {}
         saved = saved if isinstance(saved, dict) else {}
-        source = self.catalog.object(run.ds_name)
+        source = self.catalogs.shipped.object(run.ds_name)
         shown = {
             "id": run.report_id,
             "name": run.report_name,

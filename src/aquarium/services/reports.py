@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids, reporting_errors, tenancy
-from aquarium.services import json_input
+from aquarium.services import json_input, tenant_catalogs
 from aquarium.store import labels_repo, reports_repo
 from aquarium.zoql import check, report_plan
 
@@ -96,16 +96,21 @@ class ReportService:
     """Report definitions of each tenant, over the metadata store and the catalogue."""
 
     def __init__(
-        self, *, metadata: sa.Engine, catalog: model.Catalog, clock: clock_port.Clock
+        self,
+        *,
+        metadata: sa.Engine,
+        catalogs: tenant_catalogs.TenantCatalogs,
+        clock: clock_port.Clock,
     ) -> None:
         self.metadata = metadata
-        self.catalog = catalog
+        #: each tenant's catalogue: its data sources and their fields (custom ones included)
+        self.catalogs = catalogs
         self.clock = clock
 
     # -- wire form -------------------------------------------------------------------------
 
     def document(self, record: reports_repo.ReportRecord) -> dict[str, Any]:
-        source = self.catalog.object(record.ds_name)
+        source = self.catalogs.shipped.object(record.ds_name)
         creator = user_id(record.tenant, record.created_by)
         found: dict[str, Any] = {
             "createdBy": creator,
@@ -142,7 +147,7 @@ class ReportService:
     def create(
         self, caller: tenancy.Principal, payload: object, namespace: str | None = None
     ) -> dict[str, Any]:
-        fields = self._validated(payload, namespace)
+        fields = self._validated(payload, namespace, self.catalogs.named(caller.tenant))
         label_ids = fields.pop("label_ids") or ()
         now = self.clock.now()
         with self.metadata.begin() as conn:
@@ -167,7 +172,8 @@ class ReportService:
         """Overwrite the whole definition (reference 5.4); labels only when ``labelIds`` is sent."""
         with self.metadata.begin() as conn:
             found = self._require(conn, caller, report_id)
-            fields = self._validated(payload, found.namespace)
+            catalog = self.catalogs.named(caller.tenant)
+            fields = self._validated(payload, found.namespace, catalog)
             label_ids = fields.pop("label_ids")
             if label_ids is None:
                 label_ids = found.label_ids
@@ -285,7 +291,9 @@ class ReportService:
             raise not_found(report_id)
         return found
 
-    def _validated(self, payload: object, namespace: str | None) -> dict[str, Any]:
+    def _validated(
+        self, payload: object, namespace: str | None, catalog: model.Catalog
+    ) -> dict[str, Any]:
         """The stored columns of a create/save body; a ``reporting_errors.ReportingError``
         when it is invalid."""
         if not isinstance(payload, Mapping):
@@ -295,9 +303,9 @@ class ReportService:
         name = _text(payload, "name", required=True)
         _check_name(name)
         ds_name = _text(payload, "dsName") or _text(payload, "datasource")
-        source = self._source(ds_name, _text(payload, "datasource"))
+        source = self._source(catalog, ds_name, _text(payload, "datasource"))
         definition = _definition(payload.get("definition"))
-        self._check_definition(source, definition)
+        self._check_definition(catalog, source, definition)
         view_type = payload.get("viewType")
         if view_type is None:
             summary = any(definition.get(key) for key in SUMMARY_LISTS)
@@ -322,18 +330,22 @@ class ReportService:
             "label_ids": labels,  # None when absent; their existence is checked by the caller
         }
 
-    def _source(self, ds_name: str | None, label: str | None) -> model.ObjectDef:
+    def _source(
+        self, catalog: model.Catalog, ds_name: str | None, label: str | None
+    ) -> model.ObjectDef:
         for candidate in (ds_name, label):
             if candidate:
-                found = self.catalog.object(candidate.replace(" ", ""))
+                found = catalog.object(candidate.replace(" ", ""))
                 if found is not None:
                     return found
         raise reporting_errors.InvalidReportingRequest(INVALID_DATASOURCE)
 
-    def _check_definition(self, source: model.ObjectDef, definition: Mapping[str, Any]) -> None:
+    def _check_definition(
+        self, catalog: model.Catalog, source: model.ObjectDef, definition: Mapping[str, Any]
+    ) -> None:
         """Every view the definition serves must plan (fields, groups, aggregations, filters
         and sorts), the way a run will plan it (``zoql/report_plan.py``)."""
-        context = check.Context(catalog=self.catalog, time_zone="UTC", now=self.clock.now())
+        context = check.Context(catalog=catalog, time_zone="UTC", now=self.clock.now())
         try:
             report_plan.validate(definition, ds_name=source.name, context=context)
         except errors.ReportDefinitionError as exc:

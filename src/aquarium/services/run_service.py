@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from aquarium.catalog import model
+from aquarium.catalog import model, views
 from aquarium.domain import clock as clock_port
 from aquarium.domain import tenancy
 from aquarium.runner import base as runner_base
@@ -41,7 +41,7 @@ class RunService:
     """The dependencies every kind's service shares (``AquaService``, ``ReportRunService``)."""
 
     metadata: sa.Engine
-    catalog: model.Catalog
+    catalogs: views.Catalogs
     runner: runner_base.JobRunner
     results: storage.ResultStore
     clock: clock_port.Clock
@@ -49,6 +49,10 @@ class RunService:
 
     def _tenant(self, caller: tenancy.Principal) -> tenancy.Tenant:
         return tenancy.callers_tenant(caller, self.tenant_of)
+
+    def catalog_for(self, caller: tenancy.Principal) -> model.Catalog:
+        """The catalogue of the caller's tenant (describe, the Objects pages)."""
+        return self.catalogs.of(self._tenant(caller))
 
     def _published(self, tenant: str, file_id: str) -> FileDownload | None:
         """The tenant's published file ``file_id``; None when it is unknown, another tenant's,

@@ -343,6 +343,8 @@ tenants = sa.Table(
     sa.Column("pgp_public_key", sa.Text(), nullable=True),  # ASCII armour
     sa.Column("created_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+    # Zuora's Invoice Settlement (domain.tenancy.Tenant.invoice_settlement); on by default
+    sa.Column("invoice_settlement", sa.Boolean(), nullable=False, server_default=sa.true()),
 )
 
 
@@ -394,6 +396,22 @@ tenant_partners = sa.Table(
     sa.Column("tenant", sa.String(TENANT), _tenant_fk("tenant_partners"), primary_key=True),
     sa.Column("partner", sa.String(NAME), primary_key=True),
     sa.Column("position", sa.Integer(), nullable=False),  # as given
+)
+
+# The custom fields each tenant declared (domain.tenancy.CustomField), in order of declaration.
+# ``name_key`` is the lower-case name: names are unique per object in any letter case.
+tenant_custom_fields = sa.Table(
+    "tenant_custom_fields",
+    metadata,
+    sa.Column("tenant", sa.String(TENANT), _tenant_fk("tenant_custom_fields"), primary_key=True),
+    sa.Column("object", sa.String(NAME), primary_key=True),
+    sa.Column("name_key", sa.String(NAME), primary_key=True),
+    sa.Column("name", sa.String(NAME), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),  # tenancy.CustomFieldType
+    sa.Column("label", sa.Text(), nullable=False),
+    sa.Column("picklist", sa.Text(), nullable=False, server_default=sa.text("'[]'")),  # JSON
+    sa.Column("position", sa.Integer(), nullable=False),  # order of declaration in the tenant
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 
 # One row (id 1): how many tenants writes have committed. Every write increments it in its own

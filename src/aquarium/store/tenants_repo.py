@@ -42,6 +42,7 @@ C = tables.tenant_clients
 P = tables.tenant_partners
 G = tables.tenants_generation
 IMPORTS = tables.tenant_imports
+F = tables.tenant_custom_fields
 
 GENERATION_ROW = 1  # the id of tenants_generation's one row
 
@@ -281,6 +282,7 @@ def _tenant_values(tenant: tenancy.Tenant) -> dict[str, object]:
         "limits": json.dumps(overrides, sort_keys=True),
         "file_segmentation": tenant.file_segmentation,
         "pgp_public_key": tenant.pgp_public_key,
+        "invoice_settlement": tenant.invoice_settlement,
     }
 
 
@@ -386,6 +388,17 @@ def _stored_limits(tenant: str, stored: str) -> models.LimitsModel:
         raise errors.TenancyError(f"tenant {tenant!r}: stored {exc.reason}") from None
 
 
+def custom_field_of(row: sa.RowMapping) -> tenancy.CustomField:
+    """The custom field of a ``tenant_custom_fields`` row."""
+    return tenancy.CustomField(
+        object=row["object"],
+        name=row["name"],
+        type=tenancy.CustomFieldType(row["type"]),
+        label=row["label"],
+        values=tuple(json.loads(row["picklist"])),
+    )
+
+
 def _load(conn: sa.Connection, name: str | None) -> dict[str, tenancy.Tenant]:
     """Tenants with their logins and partners: ``name`` only, or all of them."""
 
@@ -406,6 +419,9 @@ def _load(conn: sa.Connection, name: str | None) -> dict[str, tenancy.Tenant]:
     partners: dict[str, list[str]] = collections.defaultdict(list)
     for row in rows(P, P.c.tenant, P.c.position):
         partners[row["tenant"]].append(row["partner"])
+    custom: dict[str, list[tenancy.CustomField]] = collections.defaultdict(list)
+    for row in rows(F, F.c.tenant, F.c.position):
+        custom[row["tenant"]].append(custom_field_of(row))
     found: dict[str, tenancy.Tenant] = {}
     for row in rows(T, T.c.name):
         key = row["name"]
@@ -418,5 +434,7 @@ def _load(conn: sa.Connection, name: str | None) -> dict[str, tenancy.Tenant]:
             partners=tuple(partners[key]),
             file_segmentation=bool(row["file_segmentation"]),
             pgp_public_key=row["pgp_public_key"],
+            invoice_settlement=bool(row["invoice_settlement"]),
+            custom_fields=tuple(custom[key]),
         )
     return found

@@ -31,16 +31,16 @@ def suggested_query(source: model.ObjectDef | None) -> str:
 @router.get("/objects")
 def objects_page(request: Request, caller: guard.Caller) -> Response:
     """Every object of the catalogue, and the ZOQL box."""
-    return _page(request, None, suggested_query(None), None)
+    return _page(request, caller, None, suggested_query(None), None)
 
 
 @router.get("/objects/{name}")
 def object_page(name: str, request: Request, caller: guard.Caller) -> Response:
     """One object: its fields with types and its joinable related objects; NotFound if unknown."""
-    source = _catalog(request).object(name)
+    source = _catalog(request, caller).object(name)
     if source is None:
         raise errors.NotFound(f"there is no object {name!r} in the catalogue")
-    return _page(request, source, suggested_query(source), None)
+    return _page(request, caller, source, suggested_query(source), None)
 
 
 @router.post("/objects/query")
@@ -48,26 +48,28 @@ async def run_query(request: Request, caller: guard.CheckedCaller) -> Response:
     """Run the box's statement as an AQuA job and show its first rows or its error."""
     form = await request.form()
     query = str(form.get("query") or "")
-    source = _catalog(request).object(str(form.get("object") or ""))
+    source = _catalog(request, caller).object(str(form.get("object") or ""))
     preview = zoql_preview.ZoqlPreview(deps.services(request).aqua)
     outcome = await run_in_threadpool(preview.run, caller.principal, query)
     status = 400 if outcome.job_id is None else 200
-    return _page(request, source, query, outcome, status=status)
+    return _page(request, caller, source, query, outcome, status=status)
 
 
-def _catalog(request: Request) -> model.Catalog:
-    return deps.services(request).aqua.catalog
+def _catalog(request: Request, caller: guard.WebCaller) -> model.Catalog:
+    """The catalogue of the signed-in user's tenant (its features, its custom fields)."""
+    return deps.services(request).aqua.catalog_for(caller.principal)
 
 
 def _page(
     request: Request,
+    caller: guard.WebCaller,
     source: model.ObjectDef | None,
     query: str,
     preview: zoql_preview.Preview | None,
     *,
     status: int = 200,
 ) -> Response:
-    catalog = _catalog(request)
+    catalog = _catalog(request, caller)
     return pages.render(
         request,
         "object.html" if source is not None else "objects.html",

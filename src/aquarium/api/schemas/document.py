@@ -22,6 +22,7 @@ OPERATIONS: dict[str, Operation] = {
     **reporting.OPERATIONS,
     **others.CRUD,
     **others.JOBS,
+    **others.ADMIN,
     **others.OPS,
 }
 #: Operation ids of the same operation on another path family.

@@ -140,6 +140,62 @@ JOBS: dict[str, Operation] = {
     "finder_events": Operation({200: Answer("Server-Sent Events", (EVENTS,))}),
 }
 
+# -- tenant administration: custom fields and features ---------------------------------------
+
+CUSTOM_FIELD = component(
+    "CustomField",
+    obj(
+        {
+            "object": string(description="the object, as the catalogue spells it"),
+            "name": string(description="the API name: a letter first, letters, digits, _; __c"),
+            "type": {"enum": ["text", "picklist", "number", "date", "datetime", "boolean"]},
+            "label": string(description="the label of label-style CSV headers"),
+            "values": {"type": "array", "items": string(), "description": "a picklist's"},
+        },
+        ["object", "name", "type", "label"],
+    ),
+)
+CUSTOM_FIELD_EXAMPLE: dict[str, Any] = {
+    "object": "Account",
+    "name": "Region__c",
+    "type": "picklist",
+    "label": "Region",
+    "values": ["EMEA", "APAC", "AMER"],
+}
+NEW_CUSTOM_FIELD = obj(
+    {
+        "object": string(),
+        "name": string(),
+        "type": {"enum": ["text", "picklist", "number", "date", "datetime", "boolean"]},
+        "label": string(description="default: the name without __c"),
+        "values": {"type": "array", "items": string(), "description": "picklist only, required"},
+    },
+    ["object", "name", "type"],
+)
+FIELDS = obj({"fields": {"type": "array", "items": CUSTOM_FIELD}}, ["fields"])
+FEATURES = component(
+    "TenantFeatures",
+    obj({"invoiceSettlement": {"type": "boolean"}}, ["invoiceSettlement"]),
+)
+
+ADMIN: dict[str, Operation] = {
+    "list_custom_fields": Operation(
+        {200: _json("The custom fields", FIELDS, fields={"fields": [CUSTOM_FIELD_EXAMPLE]})}
+    ),
+    "add_custom_field": Operation(
+        {201: _json("Added; a null column for existing rows", CUSTOM_FIELD)},
+        Body(common.JSON, NEW_CUSTOM_FIELD, {"picklist": CUSTOM_FIELD_EXAMPLE}),
+    ),
+    "remove_custom_field": Operation({204: Answer("Removed, with every value it held")}),
+    "get_features": Operation(
+        {200: _json("The switches", FEATURES, features={"invoiceSettlement": True})}
+    ),
+    "set_features": Operation(
+        {200: _json("The switches now", FEATURES, features={"invoiceSettlement": False})},
+        Body(common.JSON, FEATURES, {"off": {"invoiceSettlement": False}}),
+    ),
+}
+
 # -- operations ------------------------------------------------------------------------------
 
 HEALTH = obj({"status": {"enum": ["ok", "starting"]}}, ["status"])
