@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,30 @@ EXPECTED_OBJECTS = {
     "AccountingPeriod",
     "AccountingCode",
     "Usage",
+}
+#: The objects of objects_operations.toml (issue 12).
+OPERATIONS_OBJECTS = {
+    "AchNocEventLog",
+    "BillingRun",
+    "PaymentRun",
+    "CommunicationProfile",
+    "Export",
+    "Import",
+    "PaymentGatewayReconciliationEventLog",
+    "PaymentReconciliationJob",
+    "PaymentReconciliationLog",
+    "SmartPreventionAudit",
+    "HpmCaptchaValidationResult",
+    "UpdaterBatch",
+    "UpdaterDetail",
+    "StoredCredentialProfile",
+    "PaymentMethodTransactionLog",
+    "PaymentTransactionLog",
+    "RefundTransactionLog",
+    "CalloutHistory",
+    "EmailHistory",
+    "PaymentMethodSnapshot",
+    "Entity",
 }
 ORDERS_OBJECTS = {
     "Order",
@@ -73,6 +99,9 @@ def catalog() -> model.Catalog:
 
 
 def test_has_all_objects(catalog: model.Catalog) -> None:
+    assert {o.name for o in catalog} >= EXPECTED_OBJECTS | OPERATIONS_OBJECTS
+    core = resources.files("aquarium.catalog").joinpath("objects.toml").read_text("utf-8")
+    assert {o.name for o in model.parse(tomllib.loads(core))} == EXPECTED_OBJECTS
     # Family files (objects_<family>.toml) add objects to the 22 core ones.
     assert {o.name for o in catalog} >= EXPECTED_OBJECTS | ORDERS_OBJECTS
 

@@ -29,6 +29,12 @@ from aquarium.datagen import world as w
 PAYMENT_STATUS = ("Draft", "Processing", "Processed", "Error", "Canceled", "Posted")
 PROCESSED = 2
 REFUND_STATUS = ("Processed", "Canceled", "Error")
+GATEWAY_STATES = ("NotSubmitted", "Submitted", "Settled", "FailedToSettle")
+SETTLED = 2
+PAYMENT_SOURCES = ("PaymentRun", "Import", "Manually", "API")
+FROM_PAYMENT_RUN = 0
+#: Payment.SourceName is ``RUN_PREFIX`` + a six-digit number (the payment run's number).
+RUN_PREFIX = "PR-"
 
 
 def plan(world: w.World) -> None:
@@ -73,7 +79,29 @@ def plan(world: w.World) -> None:
     inv["updated"][invoice] = np.maximum(inv["created"][invoice], created)
     n_acc = len(acc["created"])
     acc["balance"] = w.group_sum(inv["balance"][posted], inv["account"][posted], n_acc)
+    _plan_payment_draws(world)
     _plan_refunds(world)
+
+
+def _plan_payment_draws(world: w.World) -> None:
+    """The gateway-side numbers of each payment, drawn once so other families can agree with
+    them (transaction logs, payment runs, reconciliation): same generator, same order as the
+    Payment builder always drew them."""
+    p = world.plans["Payment"]
+    rng = world.rng("Payment")
+    n = len(p["created"])
+    method = _method(world, p["account"])
+    p["method"] = method
+    p["electronic"] = parties.ELECTRONIC_PM[world.plans["PaymentMethod"]["type"][method]]
+    p["settled"] = w.after(rng, p["created"], 2)
+    p["gateway"] = rng.integers(0, 4, n)
+    p["auth"] = rng.integers(0, 10**9, n)
+    p["bin"] = rng.integers(400000, 560000, n)
+    p["reference"] = rng.integers(0, 10**9, n)
+    p["source"] = rng.integers(0, 4, n)
+    p["run_number"] = rng.integers(1, 10**5, n)
+    p["comment"] = rng.integers(0, 200, n)
+    p["has_comment"] = rng.random(n) < 0.05
 
 
 def _plan_refunds(world: w.World) -> None:
@@ -125,12 +153,10 @@ def _method(world: w.World, account: Any) -> Any:
 def build_payment(world: w.World) -> dict[str, Any]:
     """Payment columns: electronic through a gateway for cards, ACH and PayPal."""
     p = world.plans["Payment"]
-    rng = world.rng("Payment")
     n = world.count("Payment")
-    method = _method(world, p["account"])
-    electronic = parties.ELECTRONIC_PM[world.plans["PaymentMethod"]["type"][method]]
+    method = p["method"]
+    electronic = p["electronic"]
     acc = world.plans["Account"]
-    settled = w.after(rng, p["created"], 2)
     return {
         "AccountId": world.fk("Account", p["account"]),
         "PaymentMethodId": world.fk("PaymentMethod", method),
@@ -144,28 +170,24 @@ def build_payment(world: w.World) -> dict[str, Any]:
         "Currency": col.options(w.CURRENCIES, acc["currency"][p["account"]]),
         "Status": col.options(PAYMENT_STATUS, np.full(n, PROCESSED)),
         "Type": col.options(("External", "Electronic"), electronic * 1),
-        "Gateway": col.options(parties.GATEWAYS, rng.integers(0, 4, n), electronic),
-        "GatewayState": col.options(
-            ("NotSubmitted", "Submitted", "Settled", "FailedToSettle"), electronic * 2
-        ),
+        "Gateway": col.options(parties.GATEWAYS, p["gateway"], electronic),
+        "GatewayState": col.options(GATEWAY_STATES, electronic * SETTLED),
         "GatewayResponse": col.options(("Approved",), np.zeros(n, dtype=np.int64), electronic),
         "GatewayResponseCode": col.options(("100",), np.zeros(n, dtype=np.int64), electronic),
         "GatewayOrderId": col.numbered("ORD-", np.arange(n) + 1, 9, electronic),
-        "AuthTransactionId": col.numbered("AUTH", rng.integers(0, 10**9, n), 9, electronic),
-        "BankIdentificationNumber": col.numbered(
-            "", rng.integers(400000, 560000, n), 6, electronic
-        ),
-        "ReferenceId": col.numbered("", rng.integers(0, 10**9, n), 10, electronic),
+        "AuthTransactionId": col.numbered("AUTH", p["auth"], 9, electronic),
+        "BankIdentificationNumber": col.numbered("", p["bin"], 6, electronic),
+        "ReferenceId": col.numbered("", p["reference"], 10, electronic),
         "SecondPaymentReferenceId": col.null_text(n),
         "SoftDescriptor": col.options(
             ("AQUARIUM*SUBSCR",), np.zeros(n, dtype=np.int64), electronic
         ),
-        "Source": col.options(("PaymentRun", "Import", "Manually", "API"), rng.integers(0, 4, n)),
-        "SourceName": col.numbered("PR-", rng.integers(1, 10**5, n), 6),
+        "Source": col.options(PAYMENT_SOURCES, p["source"]),
+        "SourceName": col.numbered(RUN_PREFIX, p["run_number"], 6),
         "AccountingCode": col.options(accounting.CODE_NAMES, np.full(n, accounting.CASH)),
-        "Comment": col.take(world.pools.sentences, rng.integers(0, 200, n), rng.random(n) < 0.05),
+        "Comment": col.take(world.pools.sentences, p["comment"], p["has_comment"]),
         "SubmittedOn": col.stamps(p["created"], electronic),
-        "SettledOn": col.stamps(settled, electronic),
+        "SettledOn": col.stamps(p["settled"], electronic),
         "CancelledOn": col.stamps(p["created"], np.zeros(n, dtype=bool)),
         "MarkedForSubmissionOn": col.stamps(p["created"], electronic),
     }
