@@ -40,6 +40,8 @@ CASES = [
     ("Balance > -0.00001", "Balance >= 0"),
     ("Balance < 0.00001", "Balance <= 0"),
     ("Balance <= -0.00001", "Balance < 0"),
+    ("Balance >= 20000.00001", "Balance > 20000"),
+    ("Balance < 20000.00001", "Balance <= 20000"),
     ("Balance < 1." + "0" * 50 + "1", "Balance <= 1"),
     ("Balance = 100.000000000000000000000000000000000000000", "Balance = 100"),
     # BillCycleDay: BIGINT
@@ -92,10 +94,10 @@ def test_duckdb_answers_edge_literals_in_having(
 
 
 def test_the_cases_are_not_trivial(duck: duckdb_engine.DuckDbEngine) -> None:
-    """Some accounts have positive, zero and negative balances, bill cycle days above and below
-    15, and the plain predicates split them: otherwise the cases above prove little."""
+    """Some accounts have balances above and below 20,000, bill cycle days above and below 15,
+    and the plain predicates split them: otherwise the cases above prove little."""
     everyone = len(_rows(duck, "acme", "select Id from Account"))
-    for plain in ("Balance > 0", "Balance <= 0", "BillCycleDay >= 2", "BillCycleDay <= 15"):
+    for plain in ("Balance > 20000", "Balance <= 20000", "BillCycleDay >= 2", "BillCycleDay <= 15"):
         assert 0 < len(_rows(duck, "acme", WHERE.format(plain))) < everyone, plain
 
 
