@@ -33,8 +33,10 @@ def _generate_in_child(work: Path) -> tuple[datagen.GenerationReport, float]:
     out: multiprocessing.SimpleQueue[datagen.GenerationReport] = context.SimpleQueue()
     child = context.Process(target=_generate, args=(work, out))
     child.start()
-    report = out.get()
     child.join()
+    if child.exitcode != 0:  # e.g. killed for memory: say so rather than wait forever
+        raise RuntimeError(f"the generating process ended with exit code {child.exitcode}")
+    report = out.get()
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return report, peak_kib / 1024 / 1024
 

@@ -9,8 +9,9 @@ import pytest
 
 from aquarium import datagen
 from aquarium.catalog import model
+from aquarium.datagen import generate
 from aquarium.domain import errors
-from aquarium.engines import naming
+from aquarium.engines import loading, naming
 from aquarium.store import database, tenants_repo
 from tests import tenants_setup
 from tests.integration import test_store_migrations as support
@@ -117,3 +118,24 @@ def test_bad_arguments(tmp_path: Path, kwargs: dict[str, object], reason: str) -
     with pytest.raises(errors.DataGenerationError, match=f"(?i){reason}"):
         datagen.generate_into(tmp_path, seed=1, **kwargs)  # type: ignore[arg-type]
     assert not (tmp_path / naming.DUCKDB_FILE).exists()
+
+
+def test_a_load_that_fails_leaves_no_half_tenant(tmp_path: Path) -> None:
+    """Each table commits on its own (bounded memory); a failure drops the tenant's schema."""
+    catalog = model.default()
+    tables = list(generate.generate(catalog, scale=0.02, seed=1))
+    account = next(table for name, table in tables if name == "Account")
+    broken = [*tables[:3], ("Account", account.drop_columns(["Name"]))]
+    with duckdb.connect(str(tmp_path / naming.DUCKDB_FILE)) as con:
+        with pytest.raises(ValueError, match="not the catalogue's"):
+            loading.load_duckdb(con, "acme", catalog, broken)
+        schemas = {
+            row[0] for row in con.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()
+        }
+        assert naming.schema_name("acme") not in schemas
+        counts = loading.load_duckdb(con, "acme", catalog, tables)
+        assert counts["Account"] == account.num_rows
+        (loaded,) = con.execute(
+            f'SELECT count(*) FROM {naming.schema_name("acme")}."Account"'
+        ).fetchone() or (0,)
+        assert loaded == account.num_rows
