@@ -1,0 +1,237 @@
+"""Tables, columns, functions and literals of Zuora's Data Query dialect, as data.
+
+Tables are catalogue objects in lower case, columns fields in lower case (dataquery.md 8.4).
+``SHOW TABLES`` and ``DESCRIBE`` are answered here from the catalogue (8.2), with the documented
+unparameterised type names (8.3, decision 12.17).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from aquarium.catalog import model
+from aquarium.dataquery import errors
+
+SHOW_TABLES_COLUMNS = ("Table",)
+DESCRIBE_COLUMNS = ("Column", "Type", "Extra", "Comment")
+#: Type names shown by ``DESCRIBE`` (dataquery.md 8.3).
+TYPE_NAMES: dict[model.FieldType, str] = {
+    model.FieldType.TEXT: "varchar",
+    model.FieldType.PICKLIST: "varchar",
+    model.FieldType.DECIMAL: "decimal(18,6)",
+    model.FieldType.INTEGER: "bigint",
+    model.FieldType.BOOLEAN: "boolean",
+    model.FieldType.DATE: "date",
+    model.FieldType.DATETIME: "timestamp with time zone",
+}
+
+_SHOW_TABLES = re.compile(r"\s*show\s+tables\s*;?\s*", re.IGNORECASE)
+_DESCRIBE = re.compile(
+    r"\s*(?:describe|desc|show\s+columns\s+(?:from|in))\s+(\"?)([A-Za-z_][A-Za-z0-9_]*)\1\s*;?\s*",
+    re.IGNORECASE,
+)
+
+Rows = tuple[tuple[str, ...], ...]
+
+
+def table_object(name: str, catalog: model.Catalog) -> model.ObjectDef | None:
+    """The object a table name denotes (any letter case), or ``None``."""
+    return catalog.object(name)
+
+
+def metadata(text: str, catalog: model.Catalog) -> tuple[tuple[str, ...], Rows] | None:
+    """Columns and rows answering ``SHOW TABLES`` / ``DESCRIBE t`` (``DESC t``, ``SHOW COLUMNS
+    FROM|IN t``); ``None`` when ``text`` is neither. An unknown table is a
+    :class:`DataQuerySqlError`."""
+    if _SHOW_TABLES.fullmatch(text):
+        return SHOW_TABLES_COLUMNS, tuple(sorted((obj.name.lower(),) for obj in catalog))
+    match = _DESCRIBE.fullmatch(text)
+    if match is None:
+        return None
+    obj = table_object(match.group(2), catalog)
+    if obj is None:
+        raise errors.DataQuerySqlError(f"Table '{match.group(2).lower()}' does not exist")
+    rows = tuple((f.name.lower(), TYPE_NAMES[f.type], "", f.name) for f in obj.fields)
+    return DESCRIBE_COLUMNS, rows
+
+
+#: sqlglot function classes (by key) a query may call: ordinary scalar, aggregate and window
+#: functions. Anything else (file readers, system functions, unknown names) is refused.
+FUNCTIONS = frozenset(
+    {
+        # aggregates
+        "count",
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "stddev",
+        "stddevpop",
+        "stddevsamp",
+        "variance",
+        "variancepop",
+        "countif",
+        "anyvalue",
+        "arrayagg",
+        "groupconcat",
+        "approxdistinct",
+        "booland",
+        "boolor",
+        "logicaland",
+        "logicalor",
+        # window
+        "rownumber",
+        "rank",
+        "denserank",
+        "percentrank",
+        "cumedist",
+        "ntile",
+        "lag",
+        "lead",
+        "firstvalue",
+        "lastvalue",
+        "nthvalue",
+        # conditional and casts
+        "case",
+        "if",
+        "coalesce",
+        "nullif",
+        "greatest",
+        "least",
+        "cast",
+        "trycast",
+        # strings
+        "lower",
+        "upper",
+        "length",
+        "trim",
+        "substring",
+        "concat",
+        "concatws",
+        "dpipe",
+        "replace",
+        "strposition",
+        "left",
+        "right",
+        "pad",
+        "reverse",
+        "split",
+        "splitpart",
+        "regexplike",
+        "regexpextract",
+        "regexpreplace",
+        "initcap",
+        "md5",
+        # numbers
+        "abs",
+        "round",
+        "floor",
+        "ceil",
+        "sign",
+        "mod",
+        "pow",
+        "sqrt",
+        "ln",
+        "log",
+        "exp",
+        # dates and times
+        "currentdate",
+        "currenttimestamp",
+        "date",
+        "year",
+        "quarter",
+        "month",
+        "week",
+        "day",
+        "dayofweek",
+        "dayofmonth",
+        "dayofyear",
+        "hour",
+        "minute",
+        "second",
+        "extract",
+        "timestamptrunc",
+        "datetrunc",
+        "datediff",
+        "timestampdiff",
+        "dateadd",
+        "timestampadd",
+        "datesub",
+        "timestampsub",
+        "dateformat",
+        "timetostr",
+        "strtotime",
+        "strtodate",
+        "todate",
+        "atimezone",
+        "converttimezone",
+        "lastday",
+        "unixtotime",
+        "timetounix",
+    }
+)
+#: Plain names (sqlglot ``Anonymous`` functions) a query may call.
+ANONYMOUS_FUNCTIONS = frozenset({"to_uuid32", "to_uuid36", "at_timezone"})
+#: Nodes inside a SELECT that could reach beyond the tenant's tables or change the session.
+REFUSED_NODES: tuple[type[exp.Expr], ...] = (
+    exp.Command,
+    exp.Pragma,
+    exp.Set,
+    exp.Into,
+    exp.Lateral,
+    exp.Unnest,
+)
+
+
+def function_name(node: exp.Func) -> str:
+    """The name of a function call as the query wrote it (lower case)."""
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    return node.sql_name().lower()
+
+
+def allowed_function(node: exp.Func) -> bool:
+    """Whether a query may call ``node``."""
+    if isinstance(node, exp.Anonymous):
+        return function_name(node) in ANONYMOUS_FUNCTIONS
+    return node.key in FUNCTIONS
+
+
+def lower_identifiers(tree: exp.Query) -> exp.Query:
+    """``tree`` with every identifier lower case (Trino's names are case-insensitive, even
+    quoted ones); changes ``tree`` in place and returns it."""
+    for identifier in tree.find_all(exp.Identifier):
+        identifier.set("this", str(identifier.this).lower())
+    return tree
+
+
+def is_timestamp_literal(cast: exp.Cast) -> bool:
+    """Whether ``cast`` is a ``TIMESTAMP '...'`` literal (a cast of a string to a timestamp)."""
+    return (
+        isinstance(cast.this, exp.Literal)
+        and cast.this.is_string
+        and cast.to.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ)
+    )
+
+
+_OFFSET = re.compile(
+    r"\s*(?:(?P<sign>[+-])(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?|(?P<z>Z|UTC))\s*$", re.I
+)
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def timestamptz_literal(text: str) -> exp.Cast:
+    """``CAST('<text with ±HH:MM offset>' AS TIMESTAMPTZ)``: no offset means UTC, ``-7:00`` is
+    ``-07:00``, ``Z`` / ``UTC`` are ``+00:00``."""
+    match = _OFFSET.search(text)
+    offset = "+00:00"
+    local = text.strip()
+    if match is not None and (match.group("z") or _DATE_ONLY.search(text[: match.start()])):
+        if not match.group("z"):
+            offset = f"{match.group('sign')}{int(match.group('h')):02d}:{match.group('m') or '00'}"
+        local = text[: match.start()].strip()
+    if _DATE_ONLY.fullmatch(local):
+        local += " 00:00:00"
+    return exp.cast(exp.Literal.string(f"{local}{offset}"), exp.DataType.Type.TIMESTAMPTZ)
