@@ -165,6 +165,12 @@ FUNCTIONS = frozenset(
         "strtotime",
         "strtodate",
         "todate",
+        "dayofweekiso",
+        "weekofyear",
+        "yearofweek",
+        "fromiso8601timestamp",
+        "localtimestamp",
+        "currenttime",
         "atimezone",
         "converttimezone",
         "lastday",
@@ -182,6 +188,8 @@ REFUSED_NODES: tuple[type[exp.Expr], ...] = (
     exp.Into,
     exp.Lateral,
     exp.Unnest,
+    exp.Placeholder,
+    exp.Parameter,
 )
 
 

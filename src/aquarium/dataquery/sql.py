@@ -16,7 +16,9 @@ Time zones (8.7): the billing columns are ``TIMESTAMPTZ`` holding UTC instants. 
 literal with an offset (``'2018-06-02 18:17:07 -07:00'``, ``-7:00`` too) is that instant; one
 without an offset is read as UTC (the tenant's preferred zone is not modelled yet: decision
 12.11). Both become ``TIMESTAMPTZ`` literals with an explicit offset, so the engine's session
-zone never matters.
+zone never matters for comparisons. Date functions of a ``TIMESTAMPTZ`` without ``AT TIME ZONE``
+(``year(createddate)``, ``date(createddate)``) do use the session zone: the runner must set it
+(the tenant's zone, or UTC) before running a query.
 """
 
 from __future__ import annotations
@@ -250,6 +252,9 @@ def rewrite(
         alias = table.alias or table.name
         source = _live_view(obj, schema, with_deleted=with_deleted, read_deleted=read_deleted)
         table.replace(source.subquery(exp.to_identifier(alias)))
+    for day in list(tree.find_all(exp.DayOfWeekIso)):
+        # sqlglot writes DAYOFWEEK_ISO for PostgreSQL, which has none; both engines know ISODOW.
+        day.replace(exp.Extract(this=exp.var("ISODOW"), expression=day.this))
     for cast in list(tree.find_all(exp.Cast)):
         if naming.is_timestamp_literal(cast):
             cast.replace(naming.timestamptz_literal(cast.this.this))
