@@ -52,8 +52,9 @@ def test_show_tables_lists_every_object_in_lower_case(catalog: model.Catalog) ->
     assert answer.sql is None
     assert answer.columns == ("Table",)
     names = [row[0] for row in answer.rows]
-    assert names == sorted(obj.name.lower() for obj in catalog)
-    assert {"account", "invoiceitem", "rateplancharge"} <= set(names)
+    assert names == sorted(names)
+    assert len(names) == len(catalog)
+    assert {"account", "invoiceitem", "rateplancharge", "orders"} <= set(names)
 
 
 @pytest.mark.parametrize(
@@ -99,6 +100,26 @@ def test_timestamp_literals_get_an_explicit_offset(
 ) -> None:
     text = _query(f"select id from account where createddate < TIMESTAMP '{literal}'", catalog)
     assert f"CAST('{expected}' AS TIMESTAMPTZ)" in text
+
+
+def test_the_order_object_is_the_orders_table(catalog: model.Catalog) -> None:
+    shown = sql.translate("show tables", catalog, schema=SCHEMA, dialect="duckdb")
+    assert ("orders",) in shown.rows
+    assert ("order",) not in shown.rows
+    assert f'FROM "{SCHEMA}"."Order" WHERE' in _query("select id from orders", catalog)
+    described = sql.translate("DESCRIBE orders", catalog, schema=SCHEMA, dialect="duckdb")
+    assert described.rows[0] == ("id", "varchar", "", "Id")
+
+
+def test_subqueries_and_set_operations_read_live_rows(catalog: model.Catalog) -> None:
+    text = _query(
+        "select id from account where exists (select 1 from invoice i where i.accountid = "
+        "account.id) union select accountid from invoice where amount > "
+        "(select avg(amount) from invoice) order by 1 limit 3",
+        catalog,
+    )
+    assert text.count('WHERE "_DeletedDate" IS NULL') == 4
+    assert text.endswith("ORDER BY 1 LIMIT 3")
 
 
 def test_names_are_case_insensitive(catalog: model.Catalog) -> None:
@@ -191,7 +212,19 @@ def test_postgres_output(catalog: model.Catalog, text: str, expected: str) -> No
         ("select nope from account", "Column 'nope' cannot be resolved"),
         ("select a.nope from account a", "Column 'nope' cannot be resolved"),
         ("select _deleteddate from account", "Column '_deleteddate' cannot be resolved"),
-        ("select id from account where id = ?", "PLACEHOLDER is not allowed"),
+        ("select id from account where id = ?", "a parameter placeholder is not allowed"),
+        ("select * from account for update", "FOR UPDATE / FOR SHARE is not allowed"),
+        ("select * from account, lateral (select 1)", "LATERAL is not allowed"),
+        (
+            'select "tenant_other"."Account"."Id" from account',
+            "Column 'tenant_other.account.id' cannot be resolved",
+        ),
+        ("select account.id.x from account", "Column 'account.id.x' cannot be resolved"),
+        ('select * from "order"', "Table 'order' does not exist"),
+        (
+            "with account as (select id from account) select name from account",
+            "Column 'name' cannot be resolved",
+        ),
         ("", "the query is empty"),
     ],
 )

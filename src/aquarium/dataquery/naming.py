@@ -36,9 +36,21 @@ _DESCRIBE = re.compile(
 Rows = tuple[tuple[str, ...], ...]
 
 
+#: Objects whose Data Query table is not their lower-case name (dataquery.md 8.4: ``orders``;
+#: ``order`` is an SQL keyword).
+TABLE_NAMES: dict[str, str] = {"Order": "orders"}
+_OBJECT_NAMES = {table: name for name, table in TABLE_NAMES.items()}
+
+
+def table_name(obj: model.ObjectDef) -> str:
+    """The Data Query table of an object: its name in lower case, save :data:`TABLE_NAMES`."""
+    return TABLE_NAMES.get(obj.name, obj.name.lower())
+
+
 def table_object(name: str, catalog: model.Catalog) -> model.ObjectDef | None:
     """The object a table name denotes (any letter case), or ``None``."""
-    return catalog.object(name)
+    obj = catalog.object(_OBJECT_NAMES.get(name.lower(), name))
+    return obj if obj is not None and table_name(obj) == name.lower() else None
 
 
 def metadata(text: str, catalog: model.Catalog) -> tuple[tuple[str, ...], Rows] | None:
@@ -46,7 +58,7 @@ def metadata(text: str, catalog: model.Catalog) -> tuple[tuple[str, ...], Rows] 
     FROM|IN t``); ``None`` when ``text`` is neither. An unknown table is a
     :class:`DataQuerySqlError`."""
     if _SHOW_TABLES.fullmatch(text):
-        return SHOW_TABLES_COLUMNS, tuple(sorted((obj.name.lower(),) for obj in catalog))
+        return SHOW_TABLES_COLUMNS, tuple(sorted((table_name(obj),) for obj in catalog))
     match = _DESCRIBE.fullmatch(text)
     if match is None:
         return None
@@ -96,6 +108,7 @@ FUNCTIONS = frozenset(
         # conditional and casts
         "case",
         "if",
+        "exists",
         "coalesce",
         "nullif",
         "greatest",
@@ -181,16 +194,17 @@ FUNCTIONS = frozenset(
 #: Plain names (sqlglot ``Anonymous`` functions) a query may call.
 ANONYMOUS_FUNCTIONS = frozenset({"to_uuid32", "to_uuid36", "at_timezone"})
 #: Nodes inside a SELECT that could reach beyond the tenant's tables or change the session.
-REFUSED_NODES: tuple[type[exp.Expr], ...] = (
-    exp.Command,
-    exp.Pragma,
-    exp.Set,
-    exp.Into,
-    exp.Lateral,
-    exp.Unnest,
-    exp.Placeholder,
-    exp.Parameter,
-)
+REFUSED_NODES: dict[type[exp.Expr], str] = {
+    exp.Command: "this statement",
+    exp.Pragma: "PRAGMA",
+    exp.Set: "SET",
+    exp.Into: "SELECT INTO",
+    exp.Lateral: "LATERAL",
+    exp.Unnest: "UNNEST",
+    exp.Placeholder: "a parameter placeholder",
+    exp.Parameter: "a parameter",
+    exp.Lock: "FOR UPDATE / FOR SHARE",
+}
 
 
 def function_name(node: exp.Func) -> str:

@@ -184,10 +184,15 @@ def check(tree: exp.Query, catalog: model.Catalog) -> None:
     for node in tree.walk():
         if isinstance(node, exp.Table):
             _check_table(node, catalog)
+        elif isinstance(node, exp.Column) and (node.args.get("db") or node.args.get("catalog")):
+            # ``schema.table.column`` (another tenant's table) or a field of a field: neither
+            # exists in Data Query.
+            name = ".".join(part.name.lower() for part in node.parts)
+            raise _refuse(f"Column '{name}' cannot be resolved", node)
         elif isinstance(node, exp.Func) and not naming.allowed_function(node):
             raise _refuse(f"Function '{naming.function_name(node)}' not registered", node)
-        elif isinstance(node, naming.REFUSED_NODES):
-            raise _refuse(f"{node.key.upper()} is not allowed in a query", node)
+        elif type(node) in naming.REFUSED_NODES:
+            raise _refuse(f"{naming.REFUSED_NODES[type(node)]} is not allowed in a query", node)
     _check_columns(tree, catalog)
 
 
