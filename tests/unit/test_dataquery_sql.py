@@ -165,6 +165,9 @@ def test_a_deleted_column_reads_both(catalog: model.Catalog) -> None:
         ("select date(createddate) from account", 'DATE("createddate")'),
         ("select day_of_week(createddate) from account", "EXTRACT(ISODOW FROM"),
         ("select id from account limit 5", "LIMIT 5"),
+        ("select hour(createddate) from account", 'EXTRACT(HOUR FROM "createddate")'),
+        ("select day_of_year(createddate) from account", 'EXTRACT(DOY FROM "createddate")'),
+        ("select at_timezone(createddate, 'UTC') from account", "AT TIME ZONE 'UTC'"),
         ("select a.id from account a left join invoice i on i.accountid = a.id", "LEFT JOIN ("),
     ],
 )
@@ -226,6 +229,11 @@ def test_postgres_output(catalog: model.Catalog, text: str, expected: str) -> No
             "Column 'name' cannot be resolved",
         ),
         ("", "the query is empty"),
+        ("select " + "(" * 300 + "1" + ")" * 300 + " from account", "nested too deeply"),
+        ("select to_uuid32(id, id) from account", "Function 'to_uuid32' takes 1 argument(s)"),
+        ("select regexp_extract(name, 'a') from account", "Function 'regexp_extract' not"),
+        ("select version()", "not registered"),
+        ("select current_user", "not registered"),
     ],
 )
 def test_refused(catalog: model.Catalog, text: str, message: str) -> None:
@@ -342,3 +350,67 @@ def test_duckdb_runs_the_date_functions(
         catalog,
     )
     assert rows == [(2023, dt.date(2023, 6, 1), 4, True)]
+
+
+#: One call of each kind the allow-list admits, run on DuckDB (the PostgreSQL text of the tricky
+#: ones is pinned by test_postgres_output).
+FUNCTION_SAMPLES = [
+    "date_add('day', 1, updateddate)",
+    "date_diff('day', createddate, updateddate)",
+    "date_format(updateddate, '%Y-%m-%d')",
+    "date_parse('2024-01-02', '%Y-%m-%d')",
+    "date_trunc('month', updateddate)",
+    "extract(year from updateddate)",
+    "hour(updateddate) + minute(updateddate) + second(updateddate)",
+    "quarter(updateddate) + week(updateddate) + day_of_year(updateddate)",
+    "day_of_week(updateddate) + year_of_week(updateddate) + day(updateddate)",
+    "last_day_of_month(updateddate)",
+    "from_unixtime(0)",
+    "to_unixtime(updateddate)",
+    "from_iso8601_timestamp('2024-01-01T00:00:00Z')",
+    "current_date",
+    "now()",
+    "strpos(name, 'b')",
+    "substr(name, 1, 1)",
+    "length(lower(upper(trim(name))))",
+    "lpad(name, 4, '0')",
+    "split_part(name, 'b', 1)",
+    "regexp_like(name, 'A')",
+    "regexp_replace(name, 'A', 'x')",
+    "concat(name, 'x') || reverse(name)",
+    "round(balance, 0) + ceil(balance) + floor(balance) + abs(balance)",
+    "power(2, 3) + mod(5, 3) + sqrt(4) + ln(1)",
+    "greatest(1, 2) + least(1, 2)",
+    "if(balance > 1, 'y', 'n')",
+    "cast(balance as varchar)",
+    "coalesce(nullif(name, 'x'), 'x')",
+    "count_if(balance > 1)",
+    "bool_and(balance > 1)",
+    "array_agg(name)",
+    "stddev(balance)",
+    "updateddate at time zone 'America/Los_Angeles'",
+    "at_timezone(updateddate, 'UTC')",
+    "to_uuid32(id) || to_uuid36(id)",
+    "updateddate + interval '1' day",
+    "date '2024-01-01'",
+    "case when balance > 0 then 'owes' else 'even' end",
+]
+
+
+@pytest.mark.parametrize("call", FUNCTION_SAMPLES)
+def test_allowed_functions_run_on_duckdb(
+    billing: duckdb.DuckDBPyConnection, catalog: model.Catalog, call: str
+) -> None:
+    aggregate = any(call.startswith(name) for name in ("count_if", "bool_and", "array_agg", "std"))
+    text = f"select {call} from account" + ("" if aggregate else " where id = 'A1'")
+    assert len(_run(billing, text, catalog)) == 1
+
+
+def test_zuora_uuid_functions(billing: duckdb.DuckDBPyConnection, catalog: model.Catalog) -> None:
+    rows = _run(
+        billing,
+        "select to_uuid32('2c92c0f9-67bb-659c-0167-be58d878735f'),"
+        " to_uuid36('2c92c0f967bb659c0167be58d878735f')",
+        catalog,
+    )
+    assert rows == [("2c92c0f967bb659c0167be58d878735f", "2c92c0f9-67bb-659c-0167-be58d878735f")]

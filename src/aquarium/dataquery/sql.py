@@ -34,7 +34,7 @@ from sqlglot import exp
 from sqlglot.optimizer import qualify
 
 from aquarium.catalog import model
-from aquarium.dataquery import errors, naming
+from aquarium.dataquery import errors, naming, portable
 from aquarium.engines import naming as engine_naming
 
 Dialect = Literal["duckdb", "postgres"]
@@ -86,10 +86,14 @@ def translate(
     if answer is not None:
         columns, rows = answer
         return Translated(Kind.METADATA, columns=columns, rows=rows)
-    tree = parse(text)
-    check(tree, catalog)
-    rewritten = rewrite(tree, catalog, schema=schema, read_deleted=read_deleted)
-    return Translated(Kind.QUERY, sql=rewritten.sql(dialect=dialect, identify=True))
+    try:
+        tree = parse(text)
+        check(tree, catalog)
+        rewritten = rewrite(tree, catalog, schema=schema, read_deleted=read_deleted)
+        return Translated(Kind.QUERY, sql=rewritten.sql(dialect=dialect, identify=True))
+    except RecursionError:
+        # sqlglot's parser and tree walks recurse: a deeply nested query ends here, refused.
+        raise errors.DataQuerySqlError("the query is nested too deeply") from None
 
 
 def parse(text: str) -> exp.Query:
@@ -189,8 +193,10 @@ def check(tree: exp.Query, catalog: model.Catalog) -> None:
             # exists in Data Query.
             name = ".".join(part.name.lower() for part in node.parts)
             raise _refuse(f"Column '{name}' cannot be resolved", node)
-        elif isinstance(node, exp.Func) and not naming.allowed_function(node):
-            raise _refuse(f"Function '{naming.function_name(node)}' not registered", node)
+        elif isinstance(node, exp.Func) and not portable.allowed(node):
+            raise _refuse(f"Function '{portable.function_name(node)}' not registered", node)
+        elif isinstance(node, exp.Anonymous) and (message := portable.arity_error(node)):
+            raise _refuse(message, node)
         elif type(node) in naming.REFUSED_NODES:
             raise _refuse(f"{naming.REFUSED_NODES[type(node)]} is not allowed in a query", node)
     _check_columns(tree, catalog)
@@ -257,9 +263,7 @@ def rewrite(
         alias = table.alias or table.name
         source = _live_view(obj, schema, with_deleted=with_deleted, read_deleted=read_deleted)
         table.replace(source.subquery(exp.to_identifier(alias)))
-    for day in list(tree.find_all(exp.DayOfWeekIso)):
-        # sqlglot writes DAYOFWEEK_ISO for PostgreSQL, which has none; both engines know ISODOW.
-        day.replace(exp.Extract(this=exp.var("ISODOW"), expression=day.this))
+    portable.rewrite(tree)
     for cast in list(tree.find_all(exp.Cast)):
         if naming.is_timestamp_literal(cast):
             cast.replace(naming.timestamptz_literal(cast.this.this))
