@@ -214,6 +214,11 @@ def test_postgres_output(catalog: model.Catalog, text: str, expected: str) -> No
         ("select 1; select 2", "only one statement per query is allowed"),
         ("select nope from account", "Column 'nope' cannot be resolved"),
         ("select a.nope from account a", "Column 'nope' cannot be resolved"),
+        ("select x.id from account a", "Column 'x.id' cannot be resolved"),
+        (
+            "select id from account a join invoice i on i.accountid = a.id",
+            "Column 'id' is ambiguous",
+        ),
         ("select _deleteddate from account", "Column '_deleteddate' cannot be resolved"),
         ("select id from account where id = ?", "a parameter placeholder is not allowed"),
         ("select * from account for update", "FOR UPDATE / FOR SHARE is not allowed"),

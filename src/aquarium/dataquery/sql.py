@@ -217,6 +217,7 @@ def _check_table(node: exp.Table, catalog: model.Catalog) -> None:
 
 
 _UNKNOWN_COLUMN = re.compile(r"(?:Unknown column: |Column ')\"?([^\"' ]+)")
+_QUALIFIER = re.compile(r"for table: '([^']+)'")
 
 
 def _check_columns(tree: exp.Query, catalog: model.Catalog) -> None:
@@ -236,13 +237,26 @@ def _check_columns(tree: exp.Query, catalog: model.Catalog) -> None:
             validate_qualify_columns=True,
             quote_identifiers=False,
         )
-    except sqlglot_errors.OptimizeError as error:
-        match = _UNKNOWN_COLUMN.search(str(error))
-        if match is None:
-            raise errors.DataQuerySqlError("a column reference cannot be resolved") from None
-        name = match.group(1).lower()
-        node = next((c for c in tree.find_all(exp.Column) if c.name.lower() == name), tree)
-        raise _refuse(f"Column '{name}' cannot be resolved", node) from None
+    except sqlglot_errors.SqlglotError as error:
+        raise _column_error(str(error), tree, schema) from None
+
+
+def _column_error(
+    text: str, tree: exp.Query, schema: dict[str, object]
+) -> errors.DataQuerySqlError:
+    """Trino's wording for sqlglot's column errors (dataquery.md 10), at the column's position."""
+    match = _UNKNOWN_COLUMN.search(text)
+    if match is None:
+        return errors.DataQuerySqlError("a column reference cannot be resolved")
+    name = match.group(1).lower()
+    qualifier = _QUALIFIER.search(text)
+    node = next((c for c in tree.find_all(exp.Column) if c.name.lower() == name), tree)
+    if qualifier is not None:
+        return _refuse(f"Column '{qualifier.group(1).lower()}.{name}' cannot be resolved", node)
+    owners = [table for table, columns in schema.items() if name in columns]  # type: ignore[operator]
+    if len(owners) > 1 and not (isinstance(node, exp.Column) and node.table):
+        return _refuse(f"Column '{name}' is ambiguous", node)
+    return _refuse(f"Column '{name}' cannot be resolved", node)
 
 
 def rewrite(
