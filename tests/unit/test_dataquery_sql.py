@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
-from aquarium.catalog import model
+from aquarium.catalog import model, views
 from aquarium.dataquery import errors, sql
+from aquarium.domain import tenancy
 from aquarium.engines import ddl, naming
 
 TENANT = "acme"
@@ -100,6 +101,20 @@ def test_timestamp_literals_get_an_explicit_offset(
 ) -> None:
     text = _query(f"select id from account where createddate < TIMESTAMP '{literal}'", catalog)
     assert f"CAST('{expected}' AS TIMESTAMPTZ)" in text
+
+
+def test_custom_fields_are_lower_case_columns_with_their_name_as_comment(
+    catalog: model.Catalog,
+) -> None:
+    bad_debt = tenancy.CustomField("Account", "BadDebt__c", tenancy.CustomFieldType.TEXT, "Bad")
+    tenant = views.tenant_view(catalog, features=None, fields=[bad_debt])
+    described = sql.translate("DESCRIBE account", tenant, schema=SCHEMA, dialect="duckdb")
+    assert ("baddebt__c", "varchar", "", "BadDebt__c") in described.rows
+    text = _query("select baddebt__c from account where BadDebt__c is not null", tenant)
+    assert '"BadDebt__c" AS "baddebt__c"' in text
+    assert _refused("select baddebt__c from account", catalog).message == (
+        "Column 'baddebt__c' cannot be resolved"
+    )
 
 
 def test_the_order_object_is_the_orders_table(catalog: model.Catalog) -> None:
