@@ -137,6 +137,11 @@ def test_subqueries_and_set_operations_read_live_rows(catalog: model.Catalog) ->
     assert text.endswith("ORDER BY 1 LIMIT 3")
 
 
+def test_a_table_alias_keeps_its_column_names(catalog: model.Catalog) -> None:
+    text = _query("select i.n from invoice i(n) limit 1", catalog)
+    assert 'AS "i"("n")' in text
+
+
 def test_names_are_case_insensitive(catalog: model.Catalog) -> None:
     assert _query("SELECT Account.Name FROM Account", catalog) == _query(
         'select account."name" from account', catalog

@@ -274,9 +274,10 @@ def rewrite(
             continue
         obj = naming.table_object(table.name, catalog)
         assert obj is not None  # check() refused unknown tables
-        alias = table.alias or table.name
+        # The table's own alias, column aliases included (``account a(x, y)``); else its name.
+        alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
         source = _live_view(obj, schema, with_deleted=with_deleted, read_deleted=read_deleted)
-        table.replace(source.subquery(exp.to_identifier(alias)))
+        table.replace(exp.Subquery(this=source, alias=alias))
     portable.rewrite(tree)
     for cast in list(tree.find_all(exp.Cast)):
         if naming.is_timestamp_literal(cast):
