@@ -110,7 +110,10 @@ def parse(text: str) -> exp.Query:
     except sqlglot_errors.ParseError as error:
         raise _syntax_error(error) from None
     except sqlglot_errors.SqlglotError:
-        raise errors.DataQuerySqlError("the statement cannot be parsed") from None
+        # The tokenizer's errors: an unterminated string or quoted name, almost always.
+        raise errors.DataQuerySqlError(
+            "the statement cannot be parsed: check its quotes and brackets"
+        ) from None
     if not trees:
         raise errors.DataQuerySqlError("the query is empty")
     if len(trees) > 1:
