@@ -1,0 +1,121 @@
+"""Tables, columns, functions and literals of Zuora's Data Query dialect, as data.
+
+Tables are catalogue objects in lower case, columns fields in lower case (dataquery.md 8.4).
+``SHOW TABLES`` and ``DESCRIBE`` are answered here from the catalogue (8.2), with the documented
+unparameterised type names (8.3, decision 12.17).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from aquarium.catalog import model
+from aquarium.dataquery import errors
+
+SHOW_TABLES_COLUMNS = ("Table",)
+DESCRIBE_COLUMNS = ("Column", "Type", "Extra", "Comment")
+#: Type names shown by ``DESCRIBE`` (dataquery.md 8.3).
+TYPE_NAMES: dict[model.FieldType, str] = {
+    model.FieldType.TEXT: "varchar",
+    model.FieldType.PICKLIST: "varchar",
+    model.FieldType.DECIMAL: "decimal(18,6)",
+    model.FieldType.INTEGER: "bigint",
+    model.FieldType.BOOLEAN: "boolean",
+    model.FieldType.DATE: "date",
+    model.FieldType.DATETIME: "timestamp with time zone",
+}
+
+_SHOW_TABLES = re.compile(r"\s*show\s+tables\s*;?\s*", re.IGNORECASE)
+_DESCRIBE = re.compile(
+    r"\s*(?:describe|desc|show\s+columns\s+(?:from|in))\s+(\"?)([A-Za-z_][A-Za-z0-9_]*)\1\s*;?\s*",
+    re.IGNORECASE,
+)
+
+Rows = tuple[tuple[str, ...], ...]
+
+
+#: Objects whose Data Query table is not their lower-case name (dataquery.md 8.4: ``orders``;
+#: ``order`` is an SQL keyword).
+TABLE_NAMES: dict[str, str] = {"Order": "orders"}
+_OBJECT_NAMES = {table: name for name, table in TABLE_NAMES.items()}
+
+
+def table_name(obj: model.ObjectDef) -> str:
+    """The Data Query table of an object: its name in lower case, save :data:`TABLE_NAMES`."""
+    return TABLE_NAMES.get(obj.name, obj.name.lower())
+
+
+def table_object(name: str, catalog: model.Catalog) -> model.ObjectDef | None:
+    """The object a table name denotes (any letter case), or ``None``."""
+    obj = catalog.object(_OBJECT_NAMES.get(name.lower(), name))
+    return obj if obj is not None and table_name(obj) == name.lower() else None
+
+
+def metadata(text: str, catalog: model.Catalog) -> tuple[tuple[str, ...], Rows] | None:
+    """Columns and rows answering ``SHOW TABLES`` / ``DESCRIBE t`` (``DESC t``, ``SHOW COLUMNS
+    FROM|IN t``); ``None`` when ``text`` is neither. An unknown table is a
+    :class:`DataQuerySqlError`."""
+    if _SHOW_TABLES.fullmatch(text):
+        return SHOW_TABLES_COLUMNS, tuple(sorted((table_name(obj),) for obj in catalog))
+    match = _DESCRIBE.fullmatch(text)
+    if match is None:
+        return None
+    obj = table_object(match.group(2), catalog)
+    if obj is None:
+        raise errors.DataQuerySqlError(f"Table '{match.group(2).lower()}' does not exist")
+    rows = tuple((f.name.lower(), TYPE_NAMES[f.type], "", f.name) for f in obj.fields)
+    return DESCRIBE_COLUMNS, rows
+
+
+#: Nodes inside a SELECT that could reach beyond the tenant's tables or change the session.
+REFUSED_NODES: dict[type[exp.Expr], str] = {
+    exp.Command: "this statement",
+    exp.Pragma: "PRAGMA",
+    exp.Set: "SET",
+    exp.Into: "SELECT INTO",
+    exp.Lateral: "LATERAL",
+    exp.Unnest: "UNNEST",
+    exp.Placeholder: "a parameter placeholder",
+    exp.Parameter: "a parameter",
+    exp.Lock: "FOR UPDATE / FOR SHARE",
+}
+
+
+def lower_identifiers(tree: exp.Query) -> exp.Query:
+    """``tree`` with every identifier lower case (Trino's names are case-insensitive, even
+    quoted ones); changes ``tree`` in place and returns it."""
+    for identifier in tree.find_all(exp.Identifier):
+        identifier.set("this", str(identifier.this).lower())
+    return tree
+
+
+def is_timestamp_literal(cast: exp.Cast) -> bool:
+    """Whether ``cast`` is a ``TIMESTAMP '...'`` literal (a cast of a string to a timestamp)."""
+    return (
+        isinstance(cast.this, exp.Literal)
+        and cast.this.is_string
+        and cast.to.this in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ)
+    )
+
+
+_OFFSET = re.compile(
+    r"\s*(?:(?P<sign>[+-])(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?|(?P<z>Z|UTC))\s*$", re.I
+)
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def timestamptz_literal(text: str) -> exp.Cast:
+    """``CAST('<text with ±HH:MM offset>' AS TIMESTAMPTZ)``: no offset means UTC, ``-7:00`` is
+    ``-07:00``, ``Z`` / ``UTC`` are ``+00:00``."""
+    match = _OFFSET.search(text)
+    offset = "+00:00"
+    local = text.strip()
+    if match is not None and (match.group("z") or _DATE_ONLY.search(text[: match.start()])):
+        if not match.group("z"):
+            offset = f"{match.group('sign')}{int(match.group('h')):02d}:{match.group('m') or '00'}"
+        local = text[: match.start()].strip()
+    if _DATE_ONLY.fullmatch(local):
+        local += " 00:00:00"
+    return exp.cast(exp.Literal.string(f"{local}{offset}"), exp.DataType.Type.TIMESTAMPTZ)
