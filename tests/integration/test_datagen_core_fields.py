@@ -9,8 +9,7 @@ import duckdb
 import pytest
 
 from aquarium.catalog import model
-from aquarium.datagen import generate
-from aquarium.engines import loading, naming
+from tests.integration.generated_data import loaded, one, zero
 
 SCALE = 0.3
 #: A seed whose small catalogue has overage charges (not every seed's has at this scale).
@@ -27,24 +26,7 @@ PRODUCTION_FIELDS = {
 
 @pytest.fixture(scope="module")
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    catalog = model.default()
-    connection = duckdb.connect()
-    tables = generate.generate(catalog, scale=SCALE, seed=SEED)
-    loading.load_duckdb(connection, TENANT, catalog, tables)
-    connection.execute(f'SET schema = "{naming.schema_name(TENANT)}"')  # test-only SQL
-    yield connection
-    connection.close()
-
-
-def _one(con: duckdb.DuckDBPyConnection, query: str) -> object:
-    row = con.execute(query).fetchone()
-    assert row is not None
-    return row[0]
-
-
-def _none(con: duckdb.DuckDBPyConnection, query: str) -> None:
-    """``query`` counts offending rows: there must be none."""
-    assert _one(con, query) == 0, query
+    yield from loaded(TENANT, scale=SCALE, seed=SEED)
 
 
 def test_production_export_fields_exist() -> None:
@@ -55,7 +37,7 @@ def test_production_export_fields_exist() -> None:
 
 
 def test_tier_discounts_only_on_discount_charges(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM RatePlanChargeTier t JOIN RatePlanCharge c
             ON c.Id = t.RatePlanChargeId
@@ -66,11 +48,11 @@ def test_tier_discounts_only_on_discount_charges(con: duckdb.DuckDBPyConnection)
            OR ((t.IsOveragePrice IS NOT NULL)
                <> (c.ChargeModel IN ('Tiered Pricing', 'Volume Pricing')))""",
     )
-    assert _one(con, "SELECT count(*) FROM RatePlanChargeTier WHERE OveragePrice > 0") > 0
+    assert one(con, "SELECT count(*) FROM RatePlanChargeTier WHERE OveragePrice > 0") > 0
 
 
 def test_charge_price_is_its_single_tiers_price(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM RatePlanCharge c JOIN RatePlanChargeTier t
             ON t.RatePlanChargeId = c.Id AND t.Tier = 1
@@ -81,7 +63,7 @@ def test_charge_price_is_its_single_tiers_price(con: duckdb.DuckDBPyConnection) 
 
 
 def test_charges_copy_their_product_charge_and_account(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM RatePlanCharge c
         JOIN ProductRatePlanCharge p ON p.Id = c.ProductRatePlanChargeId
@@ -99,15 +81,15 @@ def test_charges_copy_their_product_charge_and_account(con: duckdb.DuckDBPyConne
            OR ((c.PriceIncreasePercentage IS NOT NULL)
                <> (c.PriceChangeOption = 'SpecificPercentageValue'))""",
     )
-    assert _one(con, "SELECT count(*) FROM RatePlanCharge WHERE PriceIncreasePercentage > 0") > 0
+    assert one(con, "SELECT count(*) FROM RatePlanCharge WHERE PriceIncreasePercentage > 0") > 0
 
 
 def test_invoices_are_not_reversed_and_exempt_amounts_add_up(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     # No credit memo reverses an invoice in this data, so none is reversed.
-    _none(con, "SELECT count(*) FROM Invoice WHERE Reversed IS DISTINCT FROM false")
-    _none(
+    zero(con, "SELECT count(*) FROM Invoice WHERE Reversed IS DISTINCT FROM false")
+    zero(
         con,
         """SELECT count(*) FROM Invoice i LEFT JOIN (
             SELECT InvoiceId, sum(TaxExemptAmount) AS exempt FROM InvoiceItem GROUP BY 1) t
@@ -115,27 +97,27 @@ def test_invoices_are_not_reversed_and_exempt_amounts_add_up(
         WHERE i.TaxExemptAmount <> coalesce(t.exempt, 0)
            OR (i.TaxExemptAmount > 0 AND i.TaxAmount <> 0)""",
     )
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM InvoiceItem t JOIN Account a ON a.Id = t.AccountId
         WHERE (t.TaxExemptAmount > 0) <> (a.TaxExemptStatus = 'Yes' AND t.ChargeAmount > 0)
            OR (t.TaxCode IS NULL) <> (a.TaxExemptStatus = 'Yes')
            OR t.RevRecStartDate <> t.ServiceStartDate""",
     )
-    assert _one(con, "SELECT count(*) FROM Invoice WHERE TaxExemptAmount > 0") > 0
+    assert one(con, "SELECT count(*) FROM Invoice WHERE TaxExemptAmount > 0") > 0
 
 
 def test_invoices_use_their_accounts_template_and_record_who_posted(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM Invoice i JOIN Account a ON a.Id = i.AccountId
         WHERE i.TemplateId <> a.InvoiceTemplateId
            OR (i.PostedBy IS NOT NULL) <> (i.Status = 'Posted')
            OR (i.TransferredToAccounting = 'Yes' AND i.Status <> 'Posted')""",
     )
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM Invoice i LEFT JOIN (
             SELECT ObjectId, max(SendTime) AS sent FROM EmailHistory
@@ -145,7 +127,7 @@ def test_invoices_use_their_accounts_template_and_record_who_posted(
 
 
 def test_payment_method_details_belong_to_their_type(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM PaymentMethod
         WHERE (AchAbaCode IS NOT NULL) <> (Type = 'ACH')
@@ -156,7 +138,7 @@ def test_payment_method_details_belong_to_their_type(con: duckdb.DuckDBPyConnect
            OR (MaxConsecutivePaymentFailures IS NOT NULL) = UseDefaultRetryRule
            OR TotalNumberOfErrorPayments < NumConsecutiveFailures""",
     )
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM PaymentMethod m LEFT JOIN (
             SELECT PaymentMethodId, count(*) AS n FROM Payment GROUP BY 1) p
@@ -166,7 +148,7 @@ def test_payment_method_details_belong_to_their_type(con: duckdb.DuckDBPyConnect
 
 
 def test_account_tax_fields_follow_the_exemption(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM Account
         WHERE (TaxExemptCertificateID IS NOT NULL) <> (TaxExemptStatus = 'Yes')
@@ -180,7 +162,7 @@ def test_account_tax_fields_follow_the_exemption(con: duckdb.DuckDBPyConnection)
 def test_amendment_terms_and_destinations_follow_the_type(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM Amendment a JOIN Subscription s ON s.Id = a.SubscriptionId
         WHERE (a.DestinationAccountId IS NOT NULL) <> (a.Type = 'OwnerTransfer')
@@ -188,7 +170,7 @@ def test_amendment_terms_and_destinations_follow_the_type(
            OR (a.CurrentTerm IS NOT NULL) <> (a.Type IN ('TermsAndConditions', 'Renewal'))
            OR (a.TermStartDate IS NOT NULL AND a.TermStartDate <> a.EffectiveDate)""",
     )
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM Subscription
         WHERE (InitialTermPeriodType IS NULL) <> (TermType = 'EVERGREEN')
@@ -199,7 +181,7 @@ def test_amendment_terms_and_destinations_follow_the_type(
 def test_refund_gateway_fields_agree_with_the_refund_log(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM Refund r LEFT JOIN RefundTransactionLog l ON l.RefundId = r.Id
         WHERE r.GatewayState IS DISTINCT FROM coalesce(l.GatewayState, 'NotSubmitted')
@@ -209,13 +191,13 @@ def test_refund_gateway_fields_agree_with_the_refund_log(
            OR (r.SettledOn IS NOT NULL) <> (l.GatewayState = 'Settled')
            OR (r.Gateway IS NOT NULL) <> (r.Type = 'Electronic')""",
     )
-    assert _one(con, "SELECT count(*) FROM Refund WHERE ReferenceID IS NOT NULL") > 0
+    assert one(con, "SELECT count(*) FROM Refund WHERE ReferenceID IS NOT NULL") > 0
 
 
 def test_payment_reconciliation_fields_agree_with_the_gateway_events(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM Payment p
         LEFT JOIN PaymentGatewayReconciliationEventLog e
@@ -226,11 +208,11 @@ def test_payment_reconciliation_fields_agree_with_the_gateway_events(
            OR p.PayoutId IS DISTINCT FROM CASE WHEN e.EventType = 'TransactionSettled'
                 THEN 'po_' || lpad(substr(j.JobNumber, 5), 8, '0') END""",
     )
-    assert _one(con, "SELECT count(*) FROM Payment WHERE PayoutId IS NOT NULL") > 0
+    assert one(con, "SELECT count(*) FROM Payment WHERE PayoutId IS NOT NULL") > 0
 
 
 def test_contacts_other_phone_has_a_type(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM Contact c JOIN Account a ON a.Id = c.AccountId
         WHERE (OtherPhone IS NULL) <> (OtherPhoneType IS NULL)

@@ -14,10 +14,11 @@ import duckdb
 import pytest
 
 from aquarium.catalog import model
-from aquarium.datagen import generate, postings
-from aquarium.engines import duckdb_engine, loading, naming
+from aquarium.datagen import postings
+from aquarium.engines import duckdb_engine, naming
 from aquarium.zoql import check, lower, translate
 from tests.integration.conftest import NOW, TIME_ZONE
+from tests.integration.generated_data import loaded, one
 
 SCALE = 0.2
 SEED = 5
@@ -96,18 +97,7 @@ def scheduled(catalog: model.Catalog) -> dict[str, tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def con(catalog: model.Catalog) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect()
-    tables = generate.generate(catalog, scale=SCALE, seed=SEED)
-    loading.load_duckdb(connection, TENANT, catalog, tables)
-    connection.execute(f'SET schema = "{naming.schema_name(TENANT)}"')  # test-only SQL
-    yield connection
-    connection.close()
-
-
-def _one(con: duckdb.DuckDBPyConnection, sql: str) -> object:
-    row = con.execute(sql).fetchone()
-    assert row is not None
-    return row[0]
+    yield from loaded(TENANT, scale=SCALE, seed=SEED, catalog=catalog)
 
 
 def _details_union(details: tuple[str, ...]) -> str:
@@ -123,7 +113,7 @@ def test_every_ledger_object_has_rows(
 ) -> None:
     assert len(details) >= 6 and len(revenue) >= 7
     for name in (*LEDGER, *details, *revenue):
-        assert _one(con, f"SELECT count(*) FROM {name}") > 0, name
+        assert one(con, f"SELECT count(*) FROM {name}") > 0, name
 
 
 def test_every_direct_join_key_resolves(
@@ -138,13 +128,13 @@ def test_every_direct_join_key_resolves(
         for rel in obj.related:
             if rel.via != obj.name:
                 continue
-            dangling = _one(
+            dangling = one(
                 con,
                 f"SELECT count(*) FROM {name} AS c LEFT JOIN {rel.object} AS p "
                 f"ON p.Id = c.{rel.key} WHERE c.{rel.key} IS NOT NULL AND p.Id IS NULL",
             )
             assert dangling == 0, (name, rel.name)
-            nulls = _one(con, f"SELECT count(*) FROM {name} WHERE {rel.key} IS NULL")
+            nulls = one(con, f"SELECT count(*) FROM {name} WHERE {rel.key} IS NULL")
             assert nulls == 0, (name, rel.key)
             checked += 1
     assert checked > 60
@@ -156,13 +146,13 @@ def test_posted_transactions_carry_their_journal_entry(
     assert len(sources) >= 6
     for source in sources:
         detail = f"JournalEntryDetail{source}"
-        mismatched = _one(
+        mismatched = one(
             con,
             f"SELECT count(*) FROM {source} AS s FULL JOIN {detail} AS d ON d.TransactionId = s.Id "
             "WHERE s.JournalEntryId IS DISTINCT FROM d.JournalEntryId",
         )
         assert mismatched == 0, source
-        dangling = _one(
+        dangling = one(
             con,
             f"SELECT count(*) FROM {source} AS s LEFT JOIN JournalEntry AS j "
             "ON j.Id = s.JournalEntryId WHERE s.JournalEntryId IS NOT NULL AND j.Id IS NULL",
@@ -176,10 +166,10 @@ def test_one_detail_per_transaction_row_of_its_amount(
     for source in sources:
         amount = AMOUNTS[source]
         detail = f"JournalEntryDetail{source}"
-        assert _one(con, f"SELECT count(*) - count(DISTINCT TransactionId) FROM {detail}") == 0, (
+        assert one(con, f"SELECT count(*) - count(DISTINCT TransactionId) FROM {detail}") == 0, (
             source
         )
-        wrong = _one(
+        wrong = one(
             con,
             f"SELECT count(*) FROM {detail} AS d JOIN {source} AS s ON s.Id = d.TransactionId "
             f"WHERE d.Amount <> {amount} OR d.Amount < 0",
@@ -190,20 +180,20 @@ def test_one_detail_per_transaction_row_of_its_amount(
 def test_only_posted_and_processed_transactions_are_journaled(
     con: duckdb.DuckDBPyConnection, sources: tuple[str, ...]
 ) -> None:
-    unposted = _one(
+    unposted = one(
         con,
         "SELECT count(*) FROM JournalEntryDetailInvoiceItem AS d "
         "JOIN Invoice AS i ON i.Id = d.ContainerTransactionId WHERE i.Status <> 'Posted'",
     )
     assert unposted == 0
-    missing = _one(
+    missing = one(
         con,
         "SELECT count(*) FROM InvoiceItem AS s JOIN Invoice AS i ON i.Id = s.InvoiceId "
         "WHERE i.Status = 'Posted' AND s.JournalEntryId IS NULL",
     )
     assert missing == 0
     for source in ("InvoiceItemAdjustment", "InvoiceAdjustment"):
-        wrong = _one(
+        wrong = one(
             con,
             f"SELECT count(*) FROM {source} WHERE (Status = 'Processed') <> "
             "(JournalEntryId IS NOT NULL)",
@@ -212,14 +202,14 @@ def test_only_posted_and_processed_transactions_are_journaled(
     for line, memo in MEMO_LINES:
         if line not in sources:
             continue
-        wrong = _one(
+        wrong = one(
             con,
             f"SELECT count(*) FROM {line} AS s JOIN {memo} AS m ON m.Id = s.{memo}Id "
             "WHERE (m.Status = 'Posted') <> (s.JournalEntryId IS NOT NULL)",
         )
         assert wrong == 0, line
     if "TaxationItem" in sources:
-        wrong = _one(
+        wrong = one(
             con,
             "SELECT count(*) FROM TaxationItem AS s JOIN Invoice AS i ON i.Id = s.InvoiceId "
             "WHERE (i.Status = 'Posted') <> (s.JournalEntryId IS NOT NULL)",
@@ -236,18 +226,18 @@ def test_details_sum_to_their_journal_entry_items(
         "FROM d UNION ALL SELECT JournalEntryId, CreditAccountingCodeId, 'Credit', Amount FROM d), "
         "t AS (SELECT JournalEntryId, code, side, sum(Amount) AS total FROM s GROUP BY ALL) "
     )
-    mismatched = _one(
+    mismatched = one(
         con,
         sides + "SELECT count(*) FROM JournalEntryItem AS i FULL JOIN t "
         "ON t.JournalEntryId = i.JournalEntryId AND t.code = i.AccountingCodeId "
         "AND t.side = i.Type WHERE i.Amount IS DISTINCT FROM t.total",
     )
     assert mismatched == 0
-    assert _one(con, "SELECT count(*) FROM JournalEntryItem") > 0
+    assert one(con, "SELECT count(*) FROM JournalEntryItem") > 0
 
 
 def test_every_journal_entry_balances(con: duckdb.DuckDBPyConnection) -> None:
-    unbalanced = _one(
+    unbalanced = one(
         con,
         "SELECT count(*) FROM (SELECT JournalEntryId, "
         "sum(CASE WHEN Type = 'Debit' THEN Amount END) AS debit, "
@@ -256,7 +246,7 @@ def test_every_journal_entry_balances(con: duckdb.DuckDBPyConnection) -> None:
         "WHERE debit IS NULL OR credit IS NULL OR debit <> credit",
     )
     assert unbalanced == 0
-    empty = _one(
+    empty = one(
         con,
         "SELECT count(*) FROM JournalEntry AS j WHERE NOT EXISTS "
         "(SELECT 1 FROM JournalEntryItem AS i WHERE i.JournalEntryId = j.Id)",
@@ -268,14 +258,14 @@ def test_an_entry_summarises_one_run_type_and_currency(
     con: duckdb.DuckDBPyConnection, details: tuple[str, ...]
 ) -> None:
     assert (
-        _one(
+        one(
             con,
             "SELECT count(*) - count(DISTINCT (JournalRunId, TransactionType, Currency)) "
             "FROM JournalEntry",
         )
         == 0
     )
-    outside = _one(
+    outside = one(
         con,
         f"WITH d AS ({_details_union(details)}) SELECT count(*) FROM d "
         "JOIN JournalEntry AS j ON j.Id = d.JournalEntryId "
@@ -285,7 +275,7 @@ def test_an_entry_summarises_one_run_type_and_currency(
         "OR j.JournalEntryDate <> p.EndDate",
     )
     assert outside == 0
-    currency = _one(
+    currency = one(
         con,
         "SELECT count(*) FROM JournalEntryItem AS i JOIN JournalEntry AS j "
         "ON j.Id = i.JournalEntryId WHERE i.Currency <> j.Currency",
@@ -296,8 +286,8 @@ def test_an_entry_summarises_one_run_type_and_currency(
 def test_one_run_per_accounting_period_after_its_transactions(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    assert _one(con, "SELECT count(*) - count(DISTINCT TargetStartDate) FROM JournalRun") == 0
-    wrong = _one(
+    assert one(con, "SELECT count(*) - count(DISTINCT TargetStartDate) FROM JournalRun") == 0
+    wrong = one(
         con,
         "SELECT count(*) FROM JournalEntry AS j JOIN JournalRun AS r ON r.Id = j.JournalRunId "
         "JOIN AccountingPeriod AS p ON p.Id = j.AccountingPeriodId "
@@ -305,13 +295,13 @@ def test_one_run_per_accounting_period_after_its_transactions(
         "OR r.ExecutedOn < j.CreatedDate - INTERVAL 1 SECOND",
     )
     assert wrong == 0
-    counted = _one(
+    counted = one(
         con,
         "SELECT count(*) FROM JournalRun AS r WHERE TotalJournalEntryCount <> "
         "(SELECT count(*) FROM JournalEntry AS j WHERE j.JournalRunId = r.Id)",
     )
     assert counted == 0
-    early = _one(
+    early = one(
         con,
         "SELECT count(*) FROM InvoiceItem AS s JOIN JournalEntry AS j ON j.Id = s.JournalEntryId "
         "JOIN JournalRun AS r ON r.Id = j.JournalRunId WHERE r.ExecutedOn < s.CreatedDate",
@@ -323,7 +313,7 @@ def test_schedules_sum_to_what_they_schedule(
     con: duckdb.DuckDBPyConnection, scheduled: dict[str, tuple[str, str]]
 ) -> None:
     for kind, (key, amount) in scheduled.items():
-        wrong = _one(
+        wrong = one(
             con,
             f"SELECT count(*) FROM (SELECT {key}, sum(Amount) AS total, count(*) AS n, "
             "count(DISTINCT AccountingPeriodId) AS periods "
@@ -331,15 +321,15 @@ def test_schedules_sum_to_what_they_schedule(
             f"JOIN {kind} AS s ON s.Id = r.{key} WHERE r.total <> {amount} OR r.n <> r.periods",
         )
         assert wrong == 0, kind
-        assert _one(con, f"SELECT count(*) FROM RevenueScheduleItem{kind}") > 0, kind
-    unprocessed = _one(
+        assert one(con, f"SELECT count(*) FROM RevenueScheduleItem{kind}") > 0, kind
+    unprocessed = one(
         con,
         "SELECT count(*) FROM RevenueScheduleItemInvoiceItemAdjustment AS r "
         "JOIN InvoiceItemAdjustment AS s ON s.Id = r.InvoiceItemAdjustmentId "
         "WHERE s.Status <> 'Processed'",
     )
     assert unprocessed == 0
-    first = _one(
+    first = one(
         con,
         "SELECT count(*) FROM (SELECT InvoiceItemId, min(p.StartDate) AS first "
         "FROM RevenueScheduleItemInvoiceItem AS r "
@@ -348,7 +338,7 @@ def test_schedules_sum_to_what_they_schedule(
         "JOIN AccountingPeriod AS p ON p.Id = s.AccountingPeriodId WHERE r.first <> p.StartDate",
     )
     assert first == 0
-    spread = _one(con, "SELECT count(*) FROM RevenueScheduleItemInvoiceItem GROUP BY InvoiceItemId "
+    spread = one(con, "SELECT count(*) FROM RevenueScheduleItemInvoiceItem GROUP BY InvoiceItemId "
                   "ORDER BY 1 DESC LIMIT 1")  # fmt: skip
     assert spread > 1
 
@@ -357,7 +347,7 @@ def test_events_recognise_the_ended_periods_of_their_schedules(
     con: duckdb.DuckDBPyConnection, scheduled: dict[str, tuple[str, str]]
 ) -> None:
     for kind, (key, _) in scheduled.items():
-        mismatched = _one(
+        mismatched = one(
             con,
             f"WITH s AS (SELECT r.{key} AS k, sum(r.Amount) AS total "
             f"FROM RevenueScheduleItem{kind} AS r "
@@ -368,7 +358,7 @@ def test_events_recognise_the_ended_periods_of_their_schedules(
             "WHERE s.total IS DISTINCT FROM e.total",
         )
         assert mismatched == 0, kind
-    late = _one(
+    late = one(
         con,
         "SELECT count(*) FROM RevenueEventItem AS e JOIN AccountingPeriod AS p "
         "ON p.Id = e.AccountingPeriodId WHERE CAST(e.CreatedDate AS DATE) <= p.EndDate",
@@ -393,7 +383,7 @@ def test_union_sources_hold_every_schedule_and_event(
 
 
 def test_recognition_moves_deferred_revenue_to_revenue(con: duckdb.DuckDBPyConnection) -> None:
-    wrong = _one(
+    wrong = one(
         con,
         "SELECT count(*) FROM JournalEntryDetailRevenueEventItem AS d "
         "JOIN RevenueEventItem AS e ON e.Id = d.TransactionId "
@@ -404,7 +394,7 @@ def test_recognition_moves_deferred_revenue_to_revenue(con: duckdb.DuckDBPyConne
         "e.RecognizedRevenueAccountingCodeId END OR e.JournalEntryId <> d.JournalEntryId",
     )
     assert wrong == 0
-    deferred = _one(
+    deferred = one(
         con,
         "SELECT count(*) FROM RevenueScheduleItemInvoiceItem AS r "
         "JOIN JournalEntryDetailInvoiceItem AS d ON d.TransactionId = r.InvoiceItemId "
@@ -417,14 +407,14 @@ def test_charge_summaries_sum_the_schedules_per_charge_and_period(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     assert (
-        _one(
+        one(
             con,
             "SELECT count(*) - count(DISTINCT (RatePlanChargeId, AccountingPeriodId)) "
             "FROM RevenueChargeSummaryItem",
         )
         == 0
     )
-    mismatched = _one(
+    mismatched = one(
         con,
         "WITH s AS (SELECT RatePlanChargeId AS c, AccountingPeriodId AS p, sum(Amount) AS total "
         "FROM RevenueScheduleItem GROUP BY ALL) SELECT count(*) FROM RevenueChargeSummaryItem "

@@ -13,8 +13,9 @@ import pytest
 
 from aquarium.catalog import model
 from aquarium.datagen import generate
-from aquarium.engines import loading, naming
+from aquarium.engines import naming
 from aquarium.zoql import check, formatting, lower, translate
+from tests.integration.generated_data import loaded, one, zero
 
 SCALE = 0.3
 TENANT = "ops"
@@ -85,36 +86,18 @@ FOREIGN_KEYS = (
 
 @pytest.fixture(scope="module")
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    catalog = model.default()
-    connection = duckdb.connect()
-    loading.load_duckdb(
-        connection, TENANT, catalog, generate.generate(catalog, scale=SCALE, seed=11)
-    )
-    connection.execute(f'SET schema = "{naming.schema_name(TENANT)}"')  # test-only SQL
-    yield connection
-    connection.close()
-
-
-def _one(con: duckdb.DuckDBPyConnection, query: str) -> object:
-    row = con.execute(query).fetchone()
-    assert row is not None
-    return row[0]
-
-
-def _none(con: duckdb.DuckDBPyConnection, query: str) -> None:
-    """``query`` counts offending rows: there must be none."""
-    assert _one(con, query) == 0, query
+    yield from loaded(TENANT, scale=SCALE, seed=11)
 
 
 @pytest.mark.parametrize("name", OPERATIONS)
 def test_every_operational_object_has_rows(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    assert _one(con, f'SELECT count(*) FROM "{name}"') > 0
+    assert one(con, f'SELECT count(*) FROM "{name}"') > 0
 
 
 @pytest.mark.parametrize(("child", "key", "parent"), FOREIGN_KEYS, ids=str)
 def test_keys_resolve(con: duckdb.DuckDBPyConnection, child: str, key: str, parent: str) -> None:
-    assert _one(con, f'SELECT count({key}) FROM "{child}"') > 0
-    _none(
+    assert one(con, f'SELECT count({key}) FROM "{child}"') > 0
+    zero(
         con,
         f'SELECT count(*) FROM "{child}" c LEFT JOIN "{parent}" p ON p.Id = c.{key} '
         f"WHERE c.{key} IS NOT NULL AND p.Id IS NULL",
@@ -125,7 +108,7 @@ def test_email_and_callout_objects_are_the_accounts_invoices_payments_refunds(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     for name, sent in (("EmailHistory", "SendTime"), ("CalloutHistory", "CreateTime")):
-        _none(
+        zero(
             con,
             f"""SELECT count(*) FROM "{name}" h
             LEFT JOIN Invoice i ON i.Id = h.ObjectId AND h.EventCategory = 'InvoicePosted'
@@ -135,13 +118,13 @@ def test_email_and_callout_objects_are_the_accounts_invoices_payments_refunds(
                OR coalesce(i.CreatedDate, p.CreatedDate, r.CreatedDate) > coalesce(
                   h.{sent}, TIMESTAMP '1970-01-01')""",
         )
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM EmailHistory h JOIN Account a ON a.Id = h.AccountId
         JOIN Contact c ON c.Id = a.BillToId
         WHERE h.ContactId <> c.Id OR h.ToEmail <> c.WorkEmail""",
     )
-    _none(
+    zero(
         con,
         "SELECT count(*) FROM EmailHistory h JOIN Invoice i ON i.Id = h.ObjectId "
         "WHERE i.Status <> 'Posted'",
@@ -149,7 +132,7 @@ def test_email_and_callout_objects_are_the_accounts_invoices_payments_refunds(
 
 
 def test_callout_failures_exhaust_their_attempts(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         "SELECT count(*) FROM CalloutHistory WHERE AttemptNumber > AttemptLimit "
         "OR (ResponseCode <> '200' AND AttemptNumber <> AttemptLimit)",
@@ -157,7 +140,7 @@ def test_callout_failures_exhaust_their_attempts(con: duckdb.DuckDBPyConnection)
 
 
 def test_bill_runs_count_the_invoices_they_generated(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM BillingRun b LEFT JOIN (
             SELECT BillRunId, count(*) AS n, count(DISTINCT AccountId) AS a,
@@ -172,18 +155,18 @@ def test_bill_runs_count_the_invoices_they_generated(con: duckdb.DuckDBPyConnect
            OR (b.PostedDate IS NULL) <> (b.Status <> 'Posted')""",
     )
     # Most invoices come from a bill run; ad hoc ones have none.
-    share = _one(con, "SELECT avg((BillRunId IS NOT NULL)::INT) FROM Invoice")
+    share = one(con, "SELECT avg((BillRunId IS NOT NULL)::INT) FROM Invoice")
     assert 0.8 < float(share) < 1.0  # type: ignore[arg-type]
 
 
 def test_payment_runs_count_their_payments(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM Payment p
         LEFT JOIN PaymentRun r ON r.PaymentRunNumber = p.SourceName
         WHERE p.Source = 'PaymentRun' AND r.Id IS NULL""",
     )
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM PaymentRun r LEFT JOIN (
             SELECT SourceName, count(*) AS n, min(CreatedDate) AS first, max(CreatedDate) AS last,
@@ -194,12 +177,12 @@ def test_payment_runs_count_their_payments(con: duckdb.DuckDBPyConnection) -> No
            OR r.NumberOfCreditBalanceAdjustments <> coalesce(p.over, 0)
            OR p.first < r.RunDate OR p.last > r.EndDate""",
     )
-    assert _one(con, "SELECT count(*) - count(DISTINCT PaymentRunNumber) FROM PaymentRun") == 0
+    assert one(con, "SELECT count(*) - count(DISTINCT PaymentRunNumber) FROM PaymentRun") == 0
 
 
 def test_snapshots_copy_the_payment_method_used(con: duckdb.DuckDBPyConnection) -> None:
     for name in ("Payment", "Refund"):
-        _none(
+        zero(
             con,
             f"""SELECT count(*) FROM "{name}" t JOIN PaymentMethodSnapshot s
             ON s.Id = t.PaymentMethodSnapshotId JOIN PaymentMethod m ON m.Id = s.PaymentMethodId
@@ -208,16 +191,16 @@ def test_snapshots_copy_the_payment_method_used(con: duckdb.DuckDBPyConnection) 
                OR s.CreditCardMaskNumber IS DISTINCT FROM m.CreditCardMaskNumber
                OR s.AchAccountName IS DISTINCT FROM m.AchAccountName""",
         )
-        _none(con, f'SELECT count(*) FROM "{name}" WHERE PaymentMethodSnapshotId IS NULL')
-    total = _one(con, "SELECT (SELECT count(*) FROM Payment) + (SELECT count(*) FROM Refund)")
-    assert _one(con, "SELECT count(*) FROM PaymentMethodSnapshot") == total
-    assert _one(con, "SELECT count(DISTINCT PaymentMethodSnapshotId) FROM Payment") == _one(
+        zero(con, f'SELECT count(*) FROM "{name}" WHERE PaymentMethodSnapshotId IS NULL')
+    total = one(con, "SELECT (SELECT count(*) FROM Payment) + (SELECT count(*) FROM Refund)")
+    assert one(con, "SELECT count(*) FROM PaymentMethodSnapshot") == total
+    assert one(con, "SELECT count(DISTINCT PaymentMethodSnapshotId) FROM Payment") == one(
         con, "SELECT count(*) FROM Payment"
     )
 
 
 def test_payment_transaction_logs_agree_with_their_payments(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM PaymentTransactionLog l JOIN Payment p ON p.Id = l.PaymentId
         WHERE l.GatewayState <> p.GatewayState OR l.TransactionId <> p.ReferenceId
@@ -227,7 +210,7 @@ def test_payment_transaction_logs_agree_with_their_payments(con: duckdb.DuckDBPy
            OR l.TransactionDate < p.CreatedDate OR p.Type <> 'Electronic'""",
     )
     # Every electronic payment was sent to its gateway exactly once.
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM Payment p LEFT JOIN (SELECT PaymentId, count(*) AS n
             FROM PaymentTransactionLog GROUP BY PaymentId) l ON l.PaymentId = p.Id
@@ -236,7 +219,7 @@ def test_payment_transaction_logs_agree_with_their_payments(con: duckdb.DuckDBPy
 
 
 def test_refund_transaction_logs_agree_with_their_refunds(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM RefundTransactionLog l JOIN Refund r ON r.Id = l.RefundId
         WHERE regexp_extract(l.RequestString, 'amount=([0-9.]+)', 1)::DECIMAL(18, 4) <> r.Amount
@@ -247,7 +230,7 @@ def test_refund_transaction_logs_agree_with_their_refunds(con: duckdb.DuckDBPyCo
 
 
 def test_payment_method_logs_validate_electronic_methods(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM PaymentMethodTransactionLog l
         JOIN PaymentMethod m ON m.Id = l.PaymentMethodId JOIN Account a ON a.Id = m.AccountId
@@ -257,7 +240,7 @@ def test_payment_method_logs_validate_electronic_methods(con: duckdb.DuckDBPyCon
 
 
 def test_ach_notifications_of_change_follow_ach_payments(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM AchNocEventLog n JOIN Payment p ON p.Id = n.PaymentId
         JOIN PaymentMethod m ON m.Id = n.PaymentMethodId
@@ -270,7 +253,7 @@ def test_ach_notifications_of_change_follow_ach_payments(con: duckdb.DuckDBPyCon
 def test_reconciliation_events_are_settled_payments_of_their_job(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM PaymentGatewayReconciliationEventLog e
         JOIN PaymentReconciliationJob j ON j.Id = e.PaymentReconciliationJobId
@@ -282,7 +265,7 @@ def test_reconciliation_events_are_settled_payments_of_their_job(
            OR e.GatewayRawRecord NOT LIKE 'ref=' || p.ReferenceId || ';%'""",
     )
     # Each matched event has one log line naming its payment; unmatched ones have none.
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM PaymentGatewayReconciliationEventLog e
         LEFT JOIN Payment p ON p.ReferenceId = e.RelatedGatewayReferenceId
@@ -294,7 +277,7 @@ def test_reconciliation_events_are_settled_payments_of_their_job(
            OR l.job <> e.PaymentReconciliationJobId""",
     )
     assert (
-        _one(
+        one(
             con,
             """SELECT count(*) FROM PaymentGatewayReconciliationEventLog e
             LEFT JOIN Payment p ON p.ReferenceId = e.RelatedGatewayReferenceId
@@ -302,7 +285,7 @@ def test_reconciliation_events_are_settled_payments_of_their_job(
         )
         > 0
     )
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM PaymentReconciliationLog
         WHERE (ErrorCode IS NOT NULL) <> (Status = 'Error') OR RelatedObjectType <> 'Payment'""",
@@ -310,7 +293,7 @@ def test_reconciliation_events_are_settled_payments_of_their_job(
 
 
 def test_updater_details_are_cards_of_their_batch(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM UpdaterDetail d JOIN PaymentMethod m ON m.Id = d.PaymentMethodId
         JOIN UpdaterBatch b ON b.Id = d.UpdaterBatchId
@@ -321,7 +304,7 @@ def test_updater_details_are_cards_of_their_batch(con: duckdb.DuckDBPyConnection
            OR d.CreatedDate < m.CreatedDate
            OR (d.NewCreditCardExpirationYear IS NOT NULL) <> (d.Status = 'Updated')""",
     )
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM UpdaterBatch b LEFT JOIN (
             SELECT UpdaterBatchId AS batch, count(*) AS n,
@@ -333,7 +316,7 @@ def test_updater_details_are_cards_of_their_batch(con: duckdb.DuckDBPyConnection
 
 
 def test_stored_credential_profiles_match_their_cards(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM StoredCredentialProfile s
         JOIN PaymentMethod m ON m.Id = s.PaymentMethodId
@@ -348,14 +331,14 @@ def test_stored_credential_profiles_match_their_cards(con: duckdb.DuckDBPyConnec
 def test_screening_allows_created_methods_and_blocks_others(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM SmartPreventionAudit a LEFT JOIN PaymentMethod m
             ON m.Id = a.PaymentMethodId
         WHERE (a.Decision = 'Allowed') <> (a.PaymentMethodId IS NOT NULL)
            OR m.AccountId <> a.AccountId OR a.EventDate > m.CreatedDate""",
     )
-    _none(
+    zero(
         con,
         """SELECT count(*) FROM HpmCaptchaValidationResult h LEFT JOIN PaymentMethod m
             ON m.Id = h.PaymentMethodId
@@ -365,16 +348,16 @@ def test_screening_allows_created_methods_and_blocks_others(
            OR (h.PaymentMethodTransactionLogId IS NULL) <> (h.PaymentMethodId IS NULL)
            OR (h.Score >= h.ScoreThreshold) <> (h.ValidateDecision = 'Accept')""",
     )
-    assert _one(con, "SELECT count(*) FROM SmartPreventionAudit WHERE Decision = 'Blocked'") > 0
+    assert one(con, "SELECT count(*) FROM SmartPreventionAudit WHERE Decision = 'Blocked'") > 0
 
 
 def test_imports_never_import_more_than_their_rows(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    zero(
         con,
         "SELECT count(*) FROM Import WHERE ImportedCount > TotalCount "
         "OR (Status <> 'Completed' AND ImportedCount > 0)",
     )
-    _none(con, "SELECT count(*) FROM Export WHERE (FileId IS NOT NULL) <> (Status = 'Completed')")
+    zero(con, "SELECT count(*) FROM Export WHERE (FileId IS NOT NULL) <> (Status = 'Completed')")
 
 
 def test_direct_joins_of_the_family_resolve(con: duckdb.DuckDBPyConnection) -> None:
@@ -384,7 +367,7 @@ def test_direct_joins_of_the_family_resolve(con: duckdb.DuckDBPyConnection) -> N
         for rel in catalog.require(name).related:
             if rel.via != name:
                 continue
-            _none(
+            zero(
                 con,
                 f'SELECT count(*) FROM "{name}" c LEFT JOIN "{rel.object}" p '
                 f"ON p.Id = c.{rel.key} WHERE c.{rel.key} IS NOT NULL AND p.Id IS NULL",
@@ -404,11 +387,11 @@ def test_tiny_worlds_have_a_row_of_every_operational_object(scale: float) -> Non
 
 def test_every_record_belongs_to_the_tenants_entity(con: duckdb.DuckDBPyConnection) -> None:
     """Each object with an Entity join carries the one entity's Id (a hidden key)."""
-    assert _one(con, "SELECT count(*) FROM Entity") == 1
+    assert one(con, "SELECT count(*) FROM Entity") == 1
     with_entity = [obj for obj in model.default() if obj.relation("Entity") is not None]
     assert len(with_entity) >= 42
     for obj in with_entity:
-        _none(
+        zero(
             con,
             f'SELECT count(*) FROM "{obj.name}" WHERE EntityId IS DISTINCT FROM '
             "(SELECT Id FROM Entity)",

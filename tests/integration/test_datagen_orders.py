@@ -18,6 +18,7 @@ from aquarium.catalog import model
 from aquarium.engines import duckdb_engine, naming
 from aquarium.zoql import check, lower, translate
 from tests.integration.conftest import NOW, TIME_ZONE
+from tests.integration.generated_data import one
 
 SCALE = 0.3
 TENANT = "orders"
@@ -58,16 +59,10 @@ def engine(data_dir: Path) -> Iterator[duckdb_engine.DuckDbEngine]:
     found.close()
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str) -> object:
-    row = con.execute(sql).fetchone()
-    assert row is not None
-    return row[0]
-
-
 def _none_break(con: duckdb.DuckDBPyConnection, judged: str, broken: str) -> None:
     """``judged`` counts the rows a rule applies to (must be > 0), ``broken`` those breaking it."""
-    assert int(_one(con, judged)) > 0, judged  # type: ignore[call-overload]
-    assert _one(con, broken) == 0, broken
+    assert int(one(con, judged)) > 0, judged  # type: ignore[call-overload]
+    assert one(con, broken) == 0, broken
 
 
 def _zoql(engine: duckdb_engine.DuckDbEngine, text: str) -> list[tuple[object, ...]]:
@@ -111,7 +106,7 @@ def test_foreign_key_resolves(
 
 def test_every_object_of_the_family_has_rows(con: duckdb.DuckDBPyConnection) -> None:
     for name in FAMILY:
-        assert int(_one(con, f'SELECT count(*) FROM "{name}"')) > 0, name  # type: ignore[call-overload]
+        assert int(one(con, f'SELECT count(*) FROM "{name}"')) > 0, name  # type: ignore[call-overload]
 
 
 # -- orders and subscription versions ------------------------------------------------------------
@@ -172,7 +167,7 @@ def test_orders_belong_to_the_account_and_date_of_their_version(
               OR o."CreatedDate" > a."CreatedDate"
               OR (m."Status" = 'Completed' AND o."Status" != 'Completed')""",
     )
-    assert _one(con, 'SELECT count(*) = count(DISTINCT "OrderNumber") FROM "Order"') is True
+    assert one(con, 'SELECT count(*) = count(DISTINCT "OrderNumber") FROM "Order"') is True
 
 
 def test_subscription_version_amendment_is_the_latest_of_the_subscription(
@@ -297,7 +292,7 @@ def test_charge_metrics_match_their_charges(con: duckdb.DuckDBPyConnection) -> N
               OR m."ChargeNumber" != c."ChargeNumber"
               OR m."ProductRatePlanChargeId" != c."ProductRatePlanChargeId" """,
     )
-    assert _one(con, 'SELECT count(*) = count(DISTINCT "RatePlanChargeId") FROM "ChargeMetrics"')
+    assert one(con, 'SELECT count(*) = count(DISTINCT "RatePlanChargeId") FROM "ChargeMetrics"')
 
 
 def test_discount_metrics_apply_discount_charges_to_charges_of_their_rate_plan(
@@ -394,7 +389,7 @@ def test_booking_transactions_match_their_charges(con: duckdb.DuckDBPyConnection
               OR b."AmendmentId" IS DISTINCT FROM a."SubscriptionVersionAmendmentId" """,
     )
     assert (
-        _one(
+        one(
             con,
             """SELECT count(*) FROM "RatePlanCharge" c
            WHERE c."ChargeModel" != 'Discount-Percentage'
@@ -422,7 +417,7 @@ def test_processed_usage_ties_usage_to_the_item_that_billed_it(
               OR p."BillingPeriodEndDate" != i."ServiceEndDate"
               OR u."RbeStatus" != 'Processed'""",
     )
-    assert _one(con, 'SELECT count(*) = count(DISTINCT "UsageId") FROM "ProcessedUsage"')
+    assert one(con, 'SELECT count(*) = count(DISTINCT "UsageId") FROM "ProcessedUsage"')
 
 
 # -- through ZOQL ------------------------------------------------------------------------------

@@ -11,10 +11,8 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
-from aquarium.catalog import model
-from aquarium.datagen import generate
 from aquarium.datagen import world as w
-from aquarium.engines import loading, naming
+from tests.integration.generated_data import loaded, none, one
 
 SCALE = 0.3
 SEED = 11
@@ -78,34 +76,15 @@ FOREIGN_KEYS = (
 
 @pytest.fixture(scope="module")
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    catalog = model.default()
-    connection = duckdb.connect()
-    loading.load_duckdb(
-        connection, "acme", catalog, generate.generate(catalog, scale=SCALE, seed=SEED)
-    )
-    connection.execute(f"SET search_path = '{naming.schema_name('acme')}'")
-    yield connection
-    connection.close()
-
-
-def _one(con: duckdb.DuckDBPyConnection, query: str) -> object:
-    row = con.execute(query).fetchone()
-    assert row is not None
-    return row[0]
-
-
-def _none(con: duckdb.DuckDBPyConnection, query: str) -> None:
-    """``query`` lists the rows breaking a rule: there must be none."""
-    broken = con.execute(query).fetchall()
-    assert broken == [], broken[:5]
+    yield from loaded("acme", scale=SCALE, seed=SEED)
 
 
 @pytest.mark.parametrize(("name", "key", "target"), FOREIGN_KEYS)
 def test_foreign_key_resolves(
     con: duckdb.DuckDBPyConnection, name: str, key: str, target: str
 ) -> None:
-    assert _one(con, f'SELECT count("{key}") FROM "{name}"') > 0  # in use, so the check bites
-    _none(
+    assert one(con, f'SELECT count("{key}") FROM "{name}"') > 0  # in use, so the check bites
+    none(
         con,
         f'SELECT c."{key}" FROM "{name}" c LEFT JOIN "{target}" t ON t.Id = c."{key}" '
         f'WHERE c."{key}" IS NOT NULL AND t.Id IS NULL',
@@ -113,19 +92,19 @@ def test_foreign_key_resolves(
 
 
 def test_taxation_items_sum_to_the_invoice_tax(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    none(
         con,
         "SELECT i.Id FROM Invoice i LEFT JOIN (SELECT InvoiceId, sum(TaxAmount) AS tax "
         "FROM TaxationItem GROUP BY InvoiceId) t ON t.InvoiceId = i.Id "
         "WHERE coalesce(t.tax, 0) <> i.TaxAmount",
     )
-    assert _one(con, "SELECT count(*) FROM Invoice WHERE TaxAmount > 0") > 0
+    assert one(con, "SELECT count(*) FROM Invoice WHERE TaxAmount > 0") > 0
 
 
 def test_taxation_items_belong_to_an_item_of_their_invoice(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    none(
         con,
         "SELECT t.Id FROM TaxationItem t JOIN InvoiceItem ii ON ii.Id = t.InvoiceItemId "
         "WHERE ii.InvoiceId <> t.InvoiceId OR ii.TaxAmount <> t.TaxAmount",
@@ -142,7 +121,7 @@ def test_taxation_items_belong_to_an_item_of_their_invoice(
 def test_memo_items_and_taxes_sum_to_the_memo(
     con: duckdb.DuckDBPyConnection, memo: str, item: str, tax: str
 ) -> None:
-    _none(
+    none(
         con,
         f"SELECT m.Id FROM {memo} m "
         f"LEFT JOIN (SELECT {memo}Id AS id, sum(Amount) AS a, sum(TaxAmount) AS t FROM {item} "
@@ -165,7 +144,7 @@ def test_memo_items_and_taxes_sum_to_the_memo(
 def test_memo_taxes_belong_to_an_item_of_their_memo(
     con: duckdb.DuckDBPyConnection, item: str, tax: str, memo: str
 ) -> None:
-    _none(
+    none(
         con,
         f"SELECT x.Id FROM {tax} x JOIN {item} i ON i.Id = x.{item}Id "
         f"WHERE i.{memo}Id <> x.{memo}Id OR x.TaxAmount <> i.TaxAmount",
@@ -173,7 +152,7 @@ def test_memo_taxes_belong_to_an_item_of_their_memo(
 
 
 def test_credit_memo_applications_never_exceed_the_memo(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    none(
         con,
         "SELECT m.Id FROM CreditMemo m LEFT JOIN (SELECT CreditMemoId, sum(Amount) AS a "
         "FROM CreditMemoApplication GROUP BY 1) c ON c.CreditMemoId = m.Id "
@@ -183,19 +162,19 @@ def test_credit_memo_applications_never_exceed_the_memo(con: duckdb.DuckDBPyConn
 
 
 def test_credit_memo_balance(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    none(
         con,
         "SELECT Id FROM CreditMemo WHERE Balance < 0 OR (Status = 'Posted' AND "
         "Balance <> TotalAmount - AppliedAmount - RefundAmount)",
     )
-    assert _one(con, "SELECT count(*) FROM CreditMemo WHERE Balance > 0") > 0
+    assert one(con, "SELECT count(*) FROM CreditMemo WHERE Balance > 0") > 0
 
 
 def test_credit_memo_applications_fit_the_invoice_balance(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     """Applied credit is what the invoice shows, and its balance stays >= 0 after it."""
-    _none(
+    none(
         con,
         "SELECT i.Id FROM Invoice i LEFT JOIN (SELECT InvoiceId, sum(Amount) AS a "
         "FROM CreditMemoApplication GROUP BY 1) c ON c.InvoiceId = i.Id "
@@ -203,13 +182,13 @@ def test_credit_memo_applications_fit_the_invoice_balance(
         "OR (i.Status = 'Posted' AND i.Balance <> i.Amount + i.AdjustmentAmount "
         "- i.PaymentAmount + i.RefundAmount - i.CreditMemoAmount)",
     )
-    assert _one(con, "SELECT count(*) FROM Invoice WHERE CreditMemoAmount > 0") > 0
+    assert one(con, "SELECT count(*) FROM Invoice WHERE CreditMemoAmount > 0") > 0
 
 
 def test_credit_memo_applications_stay_within_the_account(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    none(
         con,
         "SELECT a.Id FROM CreditMemoApplication a JOIN CreditMemo m ON m.Id = a.CreditMemoId "
         "LEFT JOIN Invoice i ON i.Id = a.InvoiceId LEFT JOIN DebitMemo d ON d.Id = a.DebitMemoId "
@@ -228,7 +207,7 @@ def test_credit_memo_applications_stay_within_the_account(
 def test_application_items_sum_to_their_application(
     con: duckdb.DuckDBPyConnection, app: str, item: str, amount: str
 ) -> None:
-    _none(
+    none(
         con,
         f"SELECT a.Id FROM {app} a LEFT JOIN (SELECT {app}Id AS id, sum({amount}) AS s "
         f"FROM {item} GROUP BY 1) i ON i.id = a.Id WHERE i.s IS NULL OR i.s <> a.{amount}",
@@ -239,7 +218,7 @@ def test_credit_memo_application_items_match_their_application(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     """The credited line is the memo's; the target line is the invoice's or debit memo's."""
-    _none(
+    none(
         con,
         "SELECT x.Id FROM CreditMemoApplicationItem x "
         "JOIN CreditMemoApplication a ON a.Id = x.CreditMemoApplicationId "
@@ -257,13 +236,13 @@ def test_credit_memo_application_items_match_their_application(
 
 def test_memo_line_balances_add_up(con: duckdb.DuckDBPyConnection) -> None:
     """Each line's balance is what its applications and refunds left; lines sum to the memo."""
-    _none(
+    none(
         con,
         "SELECT i.Id FROM CreditMemoItem i JOIN CreditMemo m ON m.Id = i.CreditMemoId "
         "WHERE i.Balance < 0 OR (m.Status = 'Posted' "
         "AND i.Balance <> i.Amount - i.AppliedAmount - i.RefundAmount)",
     )
-    _none(
+    none(
         con,
         "SELECT m.Id FROM CreditMemo m "
         "LEFT JOIN (SELECT CreditMemoId AS id, sum(Balance) AS b FROM CreditMemoItem GROUP BY 1) "
@@ -271,7 +250,7 @@ def test_memo_line_balances_add_up(con: duckdb.DuckDBPyConnection) -> None:
         "LEFT JOIN (SELECT CreditMemoId AS id, sum(Balance) AS b FROM CreditTaxationItem "
         "GROUP BY 1) t ON t.id = m.Id WHERE i.b + coalesce(t.b, 0) <> m.Balance",
     )
-    _none(
+    none(
         con,
         "SELECT m.Id FROM DebitMemo m "
         "LEFT JOIN (SELECT DebitMemoId AS id, sum(Balance) AS b FROM DebitMemoItem GROUP BY 1) "
@@ -284,7 +263,7 @@ def test_memo_line_balances_add_up(con: duckdb.DuckDBPyConnection) -> None:
 def test_debit_memo_balance_is_amount_less_payments_and_credits(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    none(
         con,
         "SELECT d.Id FROM DebitMemo d "
         "LEFT JOIN (SELECT DebitMemoId, sum(AppliedAmount) AS a FROM PaymentApplication "
@@ -295,11 +274,11 @@ def test_debit_memo_balance_is_amount_less_payments_and_credits(
         "OR d.BeAppliedAmount > d.TotalAmount OR d.Balance < 0 "
         "OR (d.Status = 'Posted' AND d.Balance <> d.TotalAmount - d.BeAppliedAmount)",
     )
-    assert _one(con, "SELECT count(*) FROM DebitMemo WHERE BeAppliedAmount > 0") > 0
+    assert one(con, "SELECT count(*) FROM DebitMemo WHERE BeAppliedAmount > 0") > 0
 
 
 def test_payment_applications_never_exceed_the_payment(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    none(
         con,
         "SELECT p.Id FROM Payment p LEFT JOIN (SELECT PaymentId, sum(AppliedAmount) AS a "
         "FROM PaymentApplication GROUP BY 1) x ON x.PaymentId = p.Id "
@@ -310,7 +289,7 @@ def test_payment_applications_never_exceed_the_payment(con: duckdb.DuckDBPyConne
 
 def test_unapplied_amount_is_what_refunds_left(con: duckdb.DuckDBPyConnection) -> None:
     """Amount = applied + unapplied + what credit-balance refunds took from the payment."""
-    _none(
+    none(
         con,
         "SELECT p.Id FROM Payment p LEFT JOIN (SELECT a.PaymentId, sum(a.Amount) AS r "
         "FROM RefundApplication a JOIN Refund r ON r.Id = a.RefundId "
@@ -320,7 +299,7 @@ def test_unapplied_amount_is_what_refunds_left(con: duckdb.DuckDBPyConnection) -
 
 
 def test_payment_applications_mirror_invoice_payments(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    none(
         con,
         "SELECT coalesce(a.Id, ip.Id) FROM (SELECT * FROM PaymentApplication "
         "WHERE InvoiceId IS NOT NULL) a FULL JOIN InvoicePayment ip "
@@ -333,7 +312,7 @@ def test_payment_applications_mirror_invoice_payments(con: duckdb.DuckDBPyConnec
 def test_payment_application_items_are_lines_of_the_paid_document(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    none(
         con,
         "SELECT x.Id FROM PaymentApplicationItem x "
         "JOIN PaymentApplication a ON a.Id = x.PaymentApplicationId "
@@ -352,13 +331,13 @@ def test_payment_application_items_never_exceed_their_line(
 ) -> None:
     """Tax lines and debit memo lines are paid at most their amount (item lines may carry an
     invoice's charge adjustments, which have no line of their own)."""
-    _none(
+    none(
         con,
         "SELECT t.Id FROM TaxationItem t JOIN (SELECT TaxationItemId, sum(AppliedAmount) AS a "
         "FROM PaymentApplicationItem GROUP BY 1) x ON x.TaxationItemId = t.Id "
         "WHERE x.a > t.TaxAmount OR x.a <> t.PaymentAmount",
     )
-    _none(
+    none(
         con,
         "SELECT d.Id FROM DebitMemoItem d JOIN (SELECT DebitMemoItemId, sum(AppliedAmount) AS a "
         "FROM PaymentApplicationItem GROUP BY 1) x ON x.DebitMemoItemId = d.Id "
@@ -367,7 +346,7 @@ def test_payment_application_items_never_exceed_their_line(
 
 
 def test_taxation_item_credit_amount(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    none(
         con,
         "SELECT t.Id FROM TaxationItem t LEFT JOIN (SELECT TaxationItemId, sum(Amount) AS a "
         "FROM CreditMemoApplicationItem GROUP BY 1) x ON x.TaxationItemId = t.Id "
@@ -379,7 +358,7 @@ def test_refund_applications_refund_a_payment_or_a_credit_memo(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     """One application per processed refund, of its amount, from one source of its account."""
-    _none(
+    none(
         con,
         "SELECT coalesce(r.Id, a.Id) FROM (SELECT * FROM Refund WHERE Status = 'Processed') r "
         "FULL JOIN RefundApplication a ON a.RefundId = r.Id "
@@ -391,32 +370,32 @@ def test_refund_applications_refund_a_payment_or_a_credit_memo(
 
 
 def test_refund_applications_never_exceed_their_source(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    none(
         con,
         "SELECT p.Id FROM Payment p JOIN (SELECT PaymentId, sum(Amount) AS a "
         "FROM RefundApplication GROUP BY 1) x ON x.PaymentId = p.Id WHERE x.a > p.Amount",
     )
-    _none(
+    none(
         con,
         "SELECT m.Id FROM CreditMemo m LEFT JOIN (SELECT CreditMemoId, sum(Amount) AS a "
         "FROM RefundApplication GROUP BY 1) x ON x.CreditMemoId = m.Id "
         "WHERE coalesce(x.a, 0) <> m.RefundAmount "
         "OR m.RefundAmount > m.TotalAmount - m.AppliedAmount",
     )
-    assert _one(con, "SELECT count(CreditMemoId) FROM RefundApplication") > 0
+    assert one(con, "SELECT count(CreditMemoId) FROM RefundApplication") > 0
 
 
 def test_refund_application_items_sum_to_credit_memo_refunds(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    none(
         con,
         "SELECT a.Id FROM RefundApplication a LEFT JOIN (SELECT RefundApplicationId AS id, "
         "sum(Amount) AS s FROM RefundApplicationItem GROUP BY 1) i ON i.id = a.Id "
         "WHERE (a.CreditMemoId IS NOT NULL AND (i.s IS NULL OR i.s <> a.Amount)) "
         "OR (a.CreditMemoId IS NULL AND i.s IS NOT NULL)",
     )
-    _none(
+    none(
         con,
         "SELECT x.Id FROM RefundApplicationItem x "
         "JOIN RefundApplication a ON a.Id = x.RefundApplicationId "
@@ -429,20 +408,20 @@ def test_refund_application_items_sum_to_credit_memo_refunds(
 def test_refund_invoice_payments_reverse_an_invoice_payment(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    _none(
+    none(
         con,
         "SELECT x.Id FROM RefundInvoicePayment x JOIN Refund r ON r.Id = x.RefundId "
         "JOIN InvoicePayment ip ON ip.Id = x.InvoicePaymentId "
         "WHERE x.RefundAmount <> r.Amount OR x.RefundAmount > ip.Amount "
         "OR r.AccountId <> ip.AccountId OR r.SourceType <> 'Payment'",
     )
-    _none(
+    none(
         con,
         "SELECT ip.Id FROM InvoicePayment ip LEFT JOIN (SELECT InvoicePaymentId, "
         "sum(RefundAmount) AS r FROM RefundInvoicePayment GROUP BY 1) x "
         "ON x.InvoicePaymentId = ip.Id WHERE coalesce(x.r, 0) <> ip.RefundAmount",
     )
-    _none(
+    none(
         con,
         "SELECT i.Id FROM Invoice i LEFT JOIN (SELECT ip.InvoiceId, sum(x.RefundAmount) AS r "
         "FROM RefundInvoicePayment x JOIN InvoicePayment ip ON ip.Id = x.InvoicePaymentId "
@@ -451,7 +430,7 @@ def test_refund_invoice_payments_reverse_an_invoice_payment(
 
 
 def test_account_settlement_totals(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    none(
         con,
         "SELECT a.Id FROM Account a "
         "LEFT JOIN (SELECT AccountId, sum(Balance) AS b FROM DebitMemo GROUP BY 1) d "
@@ -469,7 +448,7 @@ def test_account_settlement_totals(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_invoice_split_percentages_sum_to_100(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    none(
         con,
         "SELECT s.Id FROM InvoiceSplit s LEFT JOIN (SELECT InvoiceSplitId, "
         "sum(SplitPercentage) AS p, count(*) AS n FROM InvoiceSplitItem GROUP BY 1) x "
@@ -478,18 +457,18 @@ def test_invoice_split_percentages_sum_to_100(con: duckdb.DuckDBPyConnection) ->
 
 
 def test_documents_come_after_what_they_settle(con: duckdb.DuckDBPyConnection) -> None:
-    _none(
+    none(
         con,
         "SELECT m.Id FROM CreditMemo m JOIN Invoice i ON i.Id = m.ReferredInvoiceId "
         "WHERE m.CreatedDate <= i.CreatedDate",
     )
-    _none(
+    none(
         con,
         "SELECT a.Id FROM CreditMemoApplication a JOIN CreditMemo m ON m.Id = a.CreditMemoId "
         "LEFT JOIN DebitMemo d ON d.Id = a.DebitMemoId "
         "WHERE a.CreatedDate <= m.CreatedDate OR a.CreatedDate <= d.CreatedDate",
     )
-    _none(
+    none(
         con,
         "SELECT a.Id FROM PaymentApplication a JOIN Payment p ON p.Id = a.PaymentId "
         "WHERE a.CreatedDate <= p.CreatedDate",
@@ -508,7 +487,7 @@ def test_documents_come_after_what_they_settle(con: duckdb.DuckDBPyConnection) -
 def test_documents_are_updated_by_their_applications(
     con: duckdb.DuckDBPyConnection, name: str, application: str, key: str
 ) -> None:
-    _none(
+    none(
         con,
         f"SELECT d.Id FROM {name} d JOIN {application} a ON a.{key} = d.Id "
         "WHERE d.UpdatedDate < a.CreatedDate",
@@ -520,5 +499,5 @@ def test_nothing_happens_after_the_data_ends(con: duckdb.DuckDBPyConnection, nam
     # world.after keeps "strictly after" over "not past the end": chains of events at the very
     # end may pass it by a few microseconds, never by more.
     end = w.END_US + 1_000
-    assert _one(con, f"SELECT epoch_us(max(CreatedDate)) FROM {name}") <= end
-    assert _one(con, f"SELECT epoch_us(max(UpdatedDate)) FROM {name}") <= end
+    assert one(con, f"SELECT epoch_us(max(CreatedDate)) FROM {name}") <= end
+    assert one(con, f"SELECT epoch_us(max(UpdatedDate)) FROM {name}") <= end
