@@ -443,3 +443,17 @@ def test_zuora_uuid_functions(billing: duckdb.DuckDBPyConnection, catalog: model
         catalog,
     )
     assert rows == [("2c92c0f967bb659c0167be58d878735f", "2c92c0f9-67bb-659c-0167-be58d878735f")]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "a.balance > 1 and a.name <> 'x'",
+        "a.balance > 1 or a.name <> 'x'",
+        "(a.balance > 1 or a.balance < 0) and not a.name = 'x' and a.id is not null",
+    ],
+)
+def test_connectives_are_no_functions_to_refuse(where: str, catalog: model.Catalog) -> None:
+    """sqlglot models AND/OR as functions: the allow-list must not refuse them."""
+    for dialect in ("duckdb", "postgres"):
+        assert _query(f"select a.id from account a where {where}", catalog, dialect=dialect)

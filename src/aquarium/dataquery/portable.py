@@ -21,6 +21,8 @@ FUNCTIONS = frozenset(
         # window
         *("rownumber", "rank", "denserank", "percentrank", "cumedist", "ntile", "lag", "lead"),
         *("firstvalue", "lastvalue", "nthvalue"),
+        # boolean connectives (sqlglot models AND, OR and XOR as functions)
+        *("and", "or", "xor"),
         # conditional and casts
         *("case", "if", "exists", "coalesce", "nullif", "greatest", "least", "cast", "trycast"),
         # strings
