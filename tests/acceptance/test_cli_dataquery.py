@@ -35,6 +35,13 @@ LONG_QUERY = (
     "where a.chargeamount + b.chargeamount + c.chargeamount > -1"
 )
 ACTIVE = frozenset({"accepted", "in_progress"})
+#: Until the real result writer is merged (strict: an unexpected pass fails, as a reminder).
+NEEDS_RESULT_WRITER = pytest.mark.xfail(
+    strict=True,
+    reason="the server's result writer (dataquery/output.py) is a placeholder until the dqout "
+    "branch: no JSON of decimals, no compression, no encryption yet; remove this mark when "
+    "dqout is merged",
+)
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -150,8 +157,11 @@ def test_cancel_of_a_long_query(
     server: support.RunningServer, demo: httpx.Client, home: Path
 ) -> None:
     job = submit_query(demo, LONG_QUERY)
-    wait_query(demo, job["id"], frozenset({"in_progress"}))
-    answer = ok_json(run_cli(["dq", "cancel", job["id"], "--json"], demo_env(server, home)))
+    try:
+        wait_query(demo, job["id"], frozenset({"in_progress"}))
+        answer = ok_json(run_cli(["dq", "cancel", job["id"], "--json"], demo_env(server, home)))
+    finally:
+        demo.delete(f"/query/jobs/{job['id']}")  # never leave it holding a worker
     assert (answer["id"], answer["queryStatus"]) == (job["id"], "cancelled")
     after = get_query(demo, job["id"])
     assert after["queryStatus"] == "cancelled" and "dataFile" not in after
@@ -205,6 +215,9 @@ def test_ctrl_c_while_waiting_asks_and_cancels_the_job_on_the_server(
         finally:
             if process.poll() is None:
                 process.kill()
+            for line in seen:  # never leave the job holding a worker
+                if started := re.match(rf"query job ({UUID.pattern}) ", line):
+                    demo.delete(f"/query/jobs/{started.group(1)}")
     job_id = found.group(1)
     assert f"Cancel query job {job_id} on the server? [y/N]" in rest
     assert f"query job {job_id} cancelled" in rest
@@ -213,7 +226,10 @@ def test_ctrl_c_while_waiting_asks_and_cancels_the_job_on_the_server(
 
 @pytest.mark.parametrize(
     ("args", "suffix"),
-    [(["--compression", "gzip"], b"\x1f\x8b"), (["--format", "dsv", "--separator", "|"], b"acc")],
+    [
+        pytest.param(["--compression", "gzip"], b"\x1f\x8b", marks=NEEDS_RESULT_WRITER),
+        (["--format", "dsv", "--separator", "|"], b"acc"),
+    ],
 )
 def test_formats_and_compression_reach_the_file(
     server: support.RunningServer, home: Path, tmp_path: Path, args: list[str], suffix: bytes

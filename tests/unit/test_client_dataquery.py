@@ -17,6 +17,7 @@ import pytest
 
 from aquarium import client
 from aquarium.client import dataquery, errors, files, keys
+from aquarium.domain import jobs
 
 URL = "http://aquarium.test"
 FILE_HOST = "http://files.test"
@@ -121,6 +122,11 @@ def test_an_unexpected_answer_is_a_client_error_saying_what(answer: Any, complai
 def test_only_active_statuses_are_unfinished() -> None:
     unfinished = {s for s in client.DataQueryStatus if not s.terminal}
     assert unfinished == {"submitted", "accepted", "in_progress"}
+
+
+def test_every_status_the_server_has_is_the_clients_and_as_final() -> None:
+    for status in jobs.DataQueryStatus:
+        assert client.DataQueryStatus(status.value).terminal is status.terminal
 
 
 # -- requests --------------------------------------------------------------------------------------

@@ -41,7 +41,12 @@ SUFFIX_BY_COMPRESSION = {"GZIP": ".gz", "ZIP": ".zip"}
 
 
 class DataQueryStatus(enum.StrEnum):
-    """A Data Query job's ``queryStatus``, values as on the wire."""
+    """A Data Query job's ``queryStatus``, values as on the wire.
+
+    Not the domain's :class:`aquarium.domain.jobs.DataQueryStatus`: the client also talks to
+    Zuora, whose enum has ``submitted``, a status Aquarium never shows. Every domain value is
+    here too (tests/unit/test_client_dataquery.py checks).
+    """
 
     SUBMITTED = "submitted"  #: handed to the query service (Zuora's enum; Aquarium says accepted)
     ACCEPTED = "accepted"  #: queued, waiting for its turn
