@@ -219,6 +219,18 @@ def test_download_of_a_job_still_running_exits_1_saying_so(
     assert result.stderr == f"error: query job {JOB_ID} is in_progress: it has no result file\n"
 
 
+def test_an_output_ending_in_a_slash_is_a_directory_made_for_the_file(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    serve(monkeypatch, wire.FakeStore(wire.job("completed")))
+    args = ["dq", "submit", "select 1", "--output", f"{tmp_path}/new/", "--json", *CREDENTIALS]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    saved = tmp_path / "new" / f"{JOB_ID}_24921638725108715.jsonl"
+    assert json.loads(result.stdout)["file"] == str(saved)
+    assert saved.read_bytes() == wire.DATA
+
+
 def test_download_into_a_directory_takes_the_servers_file_name(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -241,6 +253,11 @@ def test_progress_off_a_terminal_is_one_line_per_status(capsys: pytest.CaptureFi
         f"query job {JOB_ID}: in_progress",
         f"query job {JOB_ID}: completed",
     ]
+    after_submit = client_view.DataQueryProgress(shown="accepted")  # told by the submit
+    with after_submit:
+        for status in ["accepted", "in_progress"]:
+            after_submit.update(dataquery.parse_job(wire.job(status)))
+    assert capsys.readouterr().err.splitlines() == [f"query job {JOB_ID}: in_progress"]
 
 
 def test_the_list_shows_every_job_in_the_servers_order(

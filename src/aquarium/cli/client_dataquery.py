@@ -8,6 +8,7 @@ Connection options, ``--json`` and exit codes are shared by every client command
 from __future__ import annotations
 
 import enum
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -89,7 +90,7 @@ def check_separator(output_format: OutputFormat, separator: str | None) -> None:
 def _wait_for_job(api: client.Client, job: client.DataQueryJob) -> client.DataQueryJob:
     """Wait showing the status; Ctrl-C asks whether to cancel the job, then exits 130."""
     try:
-        with view.DataQueryProgress() as progress:
+        with view.DataQueryProgress(shown=job.status) as progress:
             return api.data_queries.wait(job.id, on_progress=progress.update)
     except KeyboardInterrupt:
         pass
@@ -109,9 +110,12 @@ def _ended_badly(job: client.DataQueryJob) -> str:
     return f"query job {job.id} ended {job.status}"
 
 
-def _target(output: Path, job: client.DataQueryJob) -> Path:
-    """``--output``: the file, or in a directory the name the server gave the result."""
-    return output / dataquery.file_name(job) if output.is_dir() else output
+def _target(output: str, job: client.DataQueryJob) -> Path:
+    """``--output``: the file; or, in a directory (one that exists, or any path ending in
+    ``/``), the name the server gave the result."""
+    if output.endswith(("/", os.sep)) or Path(output).is_dir():
+        return Path(output) / dataquery.file_name(job)
+    return Path(output)
 
 
 @app.command("submit")
@@ -139,8 +143,13 @@ def submit(
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait, showing its status.")] = False,
     output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Wait, then save the result as FILE (or in DIR)."),
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Wait, then save the result as FILE (or in DIR/).",
+            metavar="PATH",
+        ),
     ] = None,
     options: common.Options = common.NO_OPTIONS,
     as_json: common.Json = False,
@@ -209,9 +218,12 @@ def cancel(
 def download(
     job_id: QueryJobId,
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--output", "-o", help="FILE, or a DIR to save in [default: the server's name]."
+            "--output",
+            "-o",
+            help="FILE, or DIR/ to save in [default: the server's name, here].",
+            metavar="PATH",
         ),
     ] = None,
     options: common.Options = common.NO_OPTIONS,
@@ -222,7 +234,7 @@ def download(
         job = api.data_queries.get(job_id)
         if job.status is not client.DataQueryStatus.COMPLETED:
             raise common.fail(dataquery.not_downloadable(job))
-        saved = api.data_queries.download(job, _target(output or Path("."), job))
+        saved = api.data_queries.download(job, _target(output or "./", job))
     if as_json:
         view.print_json({"file": saved})
     else:

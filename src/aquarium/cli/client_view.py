@@ -322,9 +322,10 @@ class DataQueryProgress:
     """A query job's status while waiting for it, with the seconds waited: a spinner on a
     terminal, else one line per change of status."""
 
-    def __init__(self, console: Console = err) -> None:
+    def __init__(self, console: Console = err, *, shown: str | None = None) -> None:
+        """``shown``: a status already told (the submit's), not to repeat off a terminal."""
         self._status = console.status("") if console.is_terminal else None
-        self._shown: str | None = None
+        self._shown = shown
         self._started = time.monotonic()
 
     def __enter__(self) -> DataQueryProgress:
