@@ -53,16 +53,16 @@ def read_sql(sql: str | None, file: Path | None) -> str:
     """The statement: the argument, or the text of ``--file``; exactly one of them, not blank."""
     if (sql is None) == (file is None):
         raise typer.BadParameter("give the SQL as an argument or with --file, not both")
+    text = sql or ""
     if file is not None:
         try:
-            sql = file.read_text("utf-8")
+            text = file.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise typer.BadParameter(f"cannot read {file}: {reason}") from None
-    assert sql is not None
-    if not sql.strip():
+    if not text.strip():
         raise typer.BadParameter("the SQL is empty")
-    return sql.strip()
+    return text.strip()
 
 
 def read_encryption_key(path: Path) -> str:
