@@ -74,7 +74,7 @@ def write_query(
     query = lower.LoweredQuery(
         sql=sql, headers=(), header_in_sql=True, session_time_zone=spec.time_zone
     )
-    cursor = snapshot.cursor
+    cursor = snapshot.cursor  # type: ignore[attr-defined]
     snapshot.fetch(query)
     columns = [d[0] for d in cursor.execute(sql).description]
     rows = snapshot.fetch(query)
