@@ -175,6 +175,7 @@ def _publish(
         retention_s=tenant.limits.file_retention_s,
         record=record,
     )
+    observability.ROWS_EXPORTED.inc(written.record_count)
     log.info("data query completed", run_id=run.run_id, tenant=run.tenant,
              rows=written.record_count, ms=elapsed_ms)  # fmt: skip
 
