@@ -21,6 +21,8 @@ FUNCTIONS = frozenset(
         # window
         *("rownumber", "rank", "denserank", "percentrank", "cumedist", "ntile", "lag", "lead"),
         *("firstvalue", "lastvalue", "nthvalue"),
+        # logic: sqlglot models AND / OR as functions
+        *("and", "or"),
         # conditional and casts
         *("case", "if", "exists", "coalesce", "nullif", "greatest", "least", "cast", "trycast"),
         # strings

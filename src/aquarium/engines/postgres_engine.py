@@ -20,7 +20,15 @@ from psycopg import sql
 
 from aquarium.catalog import model
 from aquarium.domain import errors
-from aquarium.engines import base, ddl, duckdb_engine, naming, parquet, reconcile
+from aquarium.engines import (
+    base,
+    ddl,
+    duckdb_engine,
+    naming,
+    parquet,
+    postgres_dataquery,
+    reconcile,
+)
 from aquarium.zoql import formatting, lower
 
 
@@ -32,10 +40,19 @@ def header_line(headers: tuple[str, ...]) -> bytes:
 
 
 class PostgresSnapshot:
-    def __init__(self, conn: psycopg.Connection[tuple[object, ...]], taken_at: dt.datetime) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        taken_at: dt.datetime,
+        *,
+        tenant: str = "",
+        dsn: str = "",
+    ) -> None:
         self.conn = conn
         self.taken_at = taken_at
         self._time_zone: str | None = None
+        self.tenant, self.dsn = tenant, dsn  # for the Data Query role (postgres_dataquery.py)
+        self._dataquery_role = False  # whether the transaction runs as that role already
 
     def _prepare(self, query: lower.LoweredQuery) -> None:
         if query.session_time_zone != self._time_zone:
@@ -76,6 +93,16 @@ class PostgresSnapshot:
         with _errors_mapped(), self.conn.cursor() as cursor:
             cursor.execute(query.sql.encode("utf-8"))
             return cursor.fetchall()
+
+    def guard_dataquery(self, sql: str) -> None:
+        """Refuse a translated Data Query statement that could reach beyond the tenant's tables
+        (``postgres_dataquery.guard``); from then on the transaction runs as the tenant's Data
+        Query role, which can read nothing else."""
+        with _errors_mapped():
+            postgres_dataquery.guard(
+                self.conn, sql, self.tenant, self.dsn, prepared=self._dataquery_role
+            )
+            self._dataquery_role = True
 
     def interrupt(self) -> None:
         self.conn.cancel_safe()
@@ -125,7 +152,7 @@ class PostgresEngine:
                     f"'aquarium datagen --tenant {tenant}'"
                 )
             # REPEATABLE READ took its snapshot at the statement above.
-            yield PostgresSnapshot(conn, now())
+            yield PostgresSnapshot(conn, now(), tenant=tenant, dsn=self.dsn)
             conn.rollback()
 
     def reconcile(self, tenant: str, catalog: model.Catalog) -> list[str]:
