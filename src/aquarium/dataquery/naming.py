@@ -80,6 +80,7 @@ REFUSED_NODES: dict[type[exp.Expr], str] = {
     exp.Placeholder: "a parameter placeholder",
     exp.Parameter: "a parameter",
     exp.Lock: "FOR UPDATE / FOR SHARE",
+    exp.Describe: "DESCRIBE",  # (DESCRIBE t) as a derived table: DuckDB would run it
 }
 
 

@@ -29,8 +29,12 @@ from psycopg import sql as pg_sql
 from sqlglot import errors as sqlglot_errors
 from sqlglot import exp
 
+from aquarium import observability
 from aquarium.dataquery import errors, portable
+from aquarium.dataquery import sql as dq_sql
 from aquarium.engines import dataquery_guard, naming
+
+log = observability.logger(__name__)
 
 ROLE_PREFIX = "aq_dq_"
 #: A statement of a Data Query stops after this long (dataquery.md 9: one hour per attempt).
@@ -95,6 +99,17 @@ def ensure_role(conn: Connection, tenant: str) -> None:
         )
 
 
+def ensure_role_quietly(dsn: str, tenant: str) -> None:
+    """:func:`ensure_role` on a connection of its own to ``dsn``; a database user that may not
+    create roles is logged, not raised (AQuA does not need the role; Data Query's guard then
+    fails the query)."""
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            ensure_role(conn, tenant)
+    except pg_errors.InsufficientPrivilege as exc:
+        log.warning("cannot make the Data Query role", tenant=tenant, error=str(exc))
+
+
 def prepare(conn: Connection, tenant: str, dsn: str) -> None:
     """Make the rest of ``conn``'s (read-only) transaction run as the tenant's role, its schema
     the search path, statements limited to :data:`STATEMENT_TIMEOUT_S`; the role is made (on a
@@ -111,37 +126,39 @@ def prepare(conn: Connection, tenant: str, dsn: str) -> None:
 
 def check_text(sql: str, schema: str) -> None:
     """Refuse (:class:`errors.DataQueryRefused`) engine SQL that is not one ``SELECT`` over
-    ``schema``'s tables and CTEs calling only the allowed functions, by sqlglot's reading."""
-    refused = dataquery_guard.REFUSED
+    ``schema``'s tables and CTEs in scope calling only the allowed functions, by sqlglot's
+    reading."""
     try:
         trees = [tree for tree in sqlglot.parse(sql, read="postgres") if tree is not None]
+        if len(trees) != 1 or not isinstance(trees[0], exp.Query):
+            raise _refused("only one SELECT statement may run")
+        for node in trees[0].walk():
+            _check_node(node, schema)
     except sqlglot_errors.SqlglotError:
-        raise errors.DataQueryRefused(f"{refused}: it cannot be read") from None
-    if len(trees) != 1 or not isinstance(trees[0], exp.Query):
-        raise errors.DataQueryRefused(f"{refused}: only one SELECT statement may run")
-    tree = trees[0]
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    for node in tree.walk():
-        if isinstance(node, exp.With) and node.args.get("recursive"):
-            raise errors.DataQueryRefused(f"{refused}: recursive queries are not allowed")
-        if isinstance(node, exp.Table):
-            _check_table(node, schema, ctes)
-        elif isinstance(node, exp.Func) and (
-            isinstance(node, exp.Anonymous) or not portable.allowed(node)
-        ):
-            name = portable.function_name(node)
-            raise errors.DataQueryRefused(f"{refused}: function '{name}' is not allowed")
-        elif type(node) in (exp.Placeholder, exp.Parameter, exp.Lateral, exp.Into, exp.Lock):
-            raise errors.DataQueryRefused(f"{refused}: {node.key} is not allowed")
+        raise _refused("it cannot be read") from None
+    except RecursionError:
+        raise _refused("it is nested too deeply") from None
 
 
-def _check_table(node: exp.Table, schema: str, ctes: set[str]) -> None:
-    refused = dataquery_guard.REFUSED
-    if not isinstance(node.this, exp.Identifier):
-        raise errors.DataQueryRefused(f"{refused}: table functions are not allowed")
-    own = node.db == schema or (not node.db and node.name.lower() in ctes)
-    if node.catalog or not own:
-        raise errors.DataQueryRefused(f"{refused}: table '{node.name}' is not the tenant's")
+def _refused(reason: str) -> errors.DataQueryRefused:
+    return errors.DataQueryRefused(f"{dataquery_guard.REFUSED}: {reason}")
+
+
+def _check_node(node: exp.Expr, schema: str) -> None:
+    if isinstance(node, exp.With) and node.args.get("recursive"):
+        raise _refused("recursive queries are not allowed")
+    if isinstance(node, exp.Table):
+        if not isinstance(node.this, exp.Identifier):
+            raise _refused("table functions are not allowed")
+        own = node.db == schema or (not node.db and dq_sql.cte_reference(node))
+        if node.catalog or not own:
+            raise _refused(f"table '{node.name}' is not the tenant's")
+    elif isinstance(node, exp.Func) and (
+        isinstance(node, exp.Anonymous) or not portable.allowed(node)
+    ):
+        raise _refused(f"function '{portable.function_name(node)}' is not allowed")
+    elif type(node) in (exp.Placeholder, exp.Parameter, exp.Lateral, exp.Into, exp.Lock):
+        raise _refused(f"{node.key} is not allowed")
 
 
 def _plan_nodes(plan: dict[str, object]) -> Iterator[dict[str, object]]:
@@ -156,24 +173,21 @@ def check_plan(conn: Connection, sql: str, schema: str) -> None:
     """Refuse a statement whose plan (made as the current role) scans a relation outside
     ``schema``, or has a node of :data:`REFUSED_PLAN_NODES`; a relation the role may not read
     is refused too (PostgreSQL checks privileges when it plans)."""
-    refused = dataquery_guard.REFUSED
     statement = pg_sql.SQL("EXPLAIN (VERBOSE, FORMAT JSON) {}").format(pg_sql.SQL(sql))
     try:
         with conn.transaction():  # a savepoint: a refusal leaves the snapshot usable
             found = conn.execute(statement).fetchone()
     except pg_errors.InsufficientPrivilege:
-        raise errors.DataQueryRefused(f"{refused}: it reads data the tenant may not read") from None
+        raise _refused("it reads data the tenant may not read") from None
     answer = found[0] if found else []
     plans = json.loads(answer) if isinstance(answer, str) else answer
     for top in plans if isinstance(plans, list) else []:
         for node in _plan_nodes(top["Plan"]):
             kind = str(node.get("Node Type"))
             if kind in REFUSED_PLAN_NODES:
-                raise errors.DataQueryRefused(f"{refused}: {kind.lower()} is not allowed")
+                raise _refused(f"{kind.lower()} is not allowed")
             if "Relation Name" in node and node.get("Schema") != schema:
-                raise errors.DataQueryRefused(
-                    f"{refused}: table '{node['Relation Name']}' is not the tenant's"
-                )
+                raise _refused(f"table '{node['Relation Name']}' is not the tenant's")
 
 
 def guard(conn: Connection, sql: str, tenant: str, dsn: str, *, prepared: bool) -> None:

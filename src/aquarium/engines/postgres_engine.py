@@ -127,6 +127,16 @@ def _errors_mapped() -> AbstractContextManager[None]:
     return base.mapped_errors(pg_errors.QueryCanceled, pg_errors.OutOfMemory, psycopg.Error)
 
 
+def _schema_and_role(
+    conn: psycopg.Connection[tuple[object, ...]], tenant: str
+) -> tuple[object, ...] | None:
+    """One row (whether the tenant's Data Query role exists) when its schema exists, else none."""
+    return conn.execute(
+        "SELECT to_regrole(%s) IS NOT NULL FROM information_schema.schemata WHERE schema_name = %s",
+        [postgres_dataquery.role_name(tenant), naming.schema_name(tenant)],
+    ).fetchone()
+
+
 class PostgresEngine:
     """Billing data in a PostgreSQL database reached by ``dsn``."""
 
@@ -139,13 +149,16 @@ class PostgresEngine:
     def snapshot(
         self, tenant: str, now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     ) -> Iterator[base.Snapshot]:
-        schema = naming.schema_name(tenant)
         with psycopg.connect(self.dsn) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
-            found = conn.execute(
-                "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [schema]
-            ).fetchone()
+            found = _schema_and_role(conn, tenant)
+            if found is not None and not found[0]:
+                # A role made after this transaction began would stay invisible to it (the
+                # catalogue snapshot of REPEATABLE READ): make the Data Query role, begin again.
+                conn.rollback()
+                postgres_dataquery.ensure_role_quietly(self.dsn, tenant)
+                found = _schema_and_role(conn, tenant)
             if found is None:
                 raise errors.TenantDataMissing(
                     f"tenant {tenant!r} has none here; create it with "
