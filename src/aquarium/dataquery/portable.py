@@ -118,9 +118,22 @@ def arity_error(node: exp.Anonymous) -> str | None:
     return None
 
 
+#: Arguments Trino takes as ``bigint`` that both engines want as ``integer`` (a ``bigint``
+#: column there is "no function matches"): ``lpad``/``rpad`` sizes, ``round`` decimals.
+INTEGER_ARGUMENTS: dict[type[exp.Func], str] = {exp.Pad: "expression", exp.Round: "decimals"}
+
+
+def _integer_arguments(node: exp.Func) -> None:
+    name = INTEGER_ARGUMENTS.get(type(node))
+    argument = node.args.get(name) if name else None
+    if isinstance(argument, exp.Expr) and not isinstance(argument, exp.Literal):
+        argument.replace(exp.cast(argument.copy(), exp.DataType.Type.INT))
+
+
 def rewrite(tree: exp.Query) -> exp.Query:
     """``tree`` with every function in a form both engines run (changed in place)."""
     for node in list(tree.find_all(exp.Func)):
+        _integer_arguments(node)
         unit = EXTRACT_UNITS.get(type(node))
         if unit is not None:
             node.replace(exp.Extract(this=exp.var(unit), expression=node.this))

@@ -89,6 +89,7 @@ def translate(
     try:
         tree = parse(text)
         check(tree, catalog)
+        check_dialect(tree, dialect)
         rewritten = rewrite(tree, catalog, schema=schema, read_deleted=read_deleted)
         return Translated(Kind.QUERY, sql=rewritten.sql(dialect=dialect, identify=True))
     except RecursionError:
@@ -203,6 +204,19 @@ def check(tree: exp.Query, catalog: model.Catalog) -> None:
         elif type(node) in naming.REFUSED_NODES:
             raise _refuse(f"{naming.REFUSED_NODES[type(node)]} is not allowed in a query", node)
     _check_columns(tree, catalog)
+
+
+def check_dialect(tree: exp.Query, dialect: Dialect) -> None:
+    """Refuse what ``dialect`` cannot do as Trino does: PostgreSQL has no cast that gives null
+    for a value it cannot convert (``try_cast``; sqlglot would write a plain ``CAST``, which
+    fails the whole query instead)."""
+    if dialect == "postgres":
+        for node in tree.find_all(exp.TryCast):
+            raise _refuse(
+                "Function 'try_cast' is not supported on this server's PostgreSQL engine: "
+                "use cast and filter out the values that do not convert",
+                node,
+            )
 
 
 def _check_table(node: exp.Table, catalog: model.Catalog) -> None:
