@@ -118,16 +118,25 @@ def arity_error(node: exp.Anonymous) -> str | None:
     return None
 
 
-#: Arguments Trino takes as ``bigint`` that both engines want as ``integer`` (a ``bigint``
-#: column there is "no function matches"): ``lpad``/``rpad`` sizes, ``round`` decimals.
-INTEGER_ARGUMENTS: dict[type[exp.Func], str] = {exp.Pad: "expression", exp.Round: "decimals"}
+#: Arguments Trino takes as ``bigint`` that DuckDB or PostgreSQL want as ``integer`` (a ``bigint``
+#: column there is "no function matches"): sizes, offsets, positions, decimals.
+INTEGER_ARGUMENTS: dict[type[exp.Func], tuple[str, ...]] = {
+    exp.Pad: ("expression",),
+    exp.Round: ("decimals",),
+    exp.Lag: ("offset",),
+    exp.Lead: ("offset",),
+    exp.NthValue: ("offset",),
+    exp.Ntile: ("this",),
+    exp.Substring: ("start", "length"),
+    exp.SplitPart: ("part_index",),
+}
 
 
 def _integer_arguments(node: exp.Func) -> None:
-    name = INTEGER_ARGUMENTS.get(type(node))
-    argument = node.args.get(name) if name else None
-    if isinstance(argument, exp.Expr) and not isinstance(argument, exp.Literal):
-        argument.replace(exp.cast(argument.copy(), exp.DataType.Type.INT))
+    for name in INTEGER_ARGUMENTS.get(type(node), ()):
+        argument = node.args.get(name)
+        if isinstance(argument, exp.Expr) and not isinstance(argument, exp.Literal):
+            argument.replace(exp.cast(argument.copy(), exp.DataType.Type.INT))
 
 
 def rewrite(tree: exp.Query) -> exp.Query:
