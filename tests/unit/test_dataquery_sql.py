@@ -287,6 +287,9 @@ def test_column_error_keeps_trinos_wording_and_position(catalog: model.Catalog) 
         ("select foo(1) from account", 1, 8),
         ("select * from acccount", 1, 15),
         ("\n  attach 'x'", 2, 3),
+        ("select * from read_csv('/etc/passwd')", 1, 15),
+        ("select id from account /* ; */; drop table account", 1, 33),
+        ("select id from account -- x\n; drop table account", 2, 3),
     ],
 )
 def test_positions(catalog: model.Catalog, text: str, line: int, column: int) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 import re
 from typing import Literal
 
@@ -118,7 +119,9 @@ def parse(text: str) -> exp.Query:
     if not trees:
         raise errors.DataQuerySqlError("the query is empty")
     if len(trees) > 1:
-        raise errors.DataQuerySqlError("only one statement per query is allowed")
+        raise errors.DataQuerySqlError(
+            "only one statement per query is allowed", *_second_statement(text)
+        )
     tree = trees[0]
     if not isinstance(tree, exp.Query):
         word = text.strip().split(None, 1)[0].upper() if text.strip() else ""
@@ -126,6 +129,17 @@ def parse(text: str) -> exp.Query:
             f"{word} statements are not allowed: only SELECT, SHOW TABLES and DESCRIBE"
         )
     return tree
+
+
+def _second_statement(text: str) -> tuple[int | None, int | None]:
+    """Where the second statement of ``text`` starts (the token after the first ``;``; comments
+    are no tokens), or ``(None, None)``."""
+    tokens = sqlglot.tokenize(text, read=READ_DIALECT)
+    for token, following in itertools.pairwise(tokens):
+        # By name: sqlglot's TokenType moved between modules across versions.
+        if token.token_type.name == "SEMICOLON" and following.token_type.name != "SEMICOLON":
+            return _line_column(text, following.start)
+    return None, None
 
 
 def _line_column(text: str, offset: int) -> tuple[int, int]:
@@ -145,10 +159,10 @@ def _syntax_error(error: sqlglot_errors.ParseError) -> errors.DataQuerySqlError:
 
 
 def _position(node: exp.Expr) -> tuple[int | None, int | None]:
-    """The 1-based line and column where ``node``'s text starts, from sqlglot's token metadata
-    (``col`` is where the token ends); ``(None, None)`` when the parser kept none."""
+    """The 1-based line and column where ``node``'s text starts: its earliest token that
+    sqlglot kept metadata for (``col`` is where a token ends); ``(None, None)`` when none."""
     found: list[tuple[int, int]] = []
-    for candidate in (node, *node.find_all(exp.Identifier)):
+    for candidate in node.walk():
         meta = candidate.meta
         if "line" in meta and "col" in meta:
             width = (
