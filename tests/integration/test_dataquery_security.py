@@ -9,6 +9,7 @@ leaves no trace: no file written, no setting changed, the other tenant's row nev
 
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,6 @@ import duckdb
 import psycopg
 import pytest
 from psycopg import errors as pg_errors
-from psycopg import sql as pg_sql
 
 from aquarium.catalog import model
 from aquarium.dataquery import errors, functions, sql
@@ -109,12 +109,7 @@ def pg_tenants(
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         for name in (tenant, other):
             conn.execute(ddl.drop_schema(name).sql("postgres").encode())
-            role = pg_sql.Identifier(postgres_dataquery.role_name(name))
-            if conn.execute(
-                "SELECT to_regrole(%s)", [postgres_dataquery.role_name(name)]
-            ).fetchone() != (None,):
-                conn.execute(pg_sql.SQL("DROP OWNED BY {}").format(role))
-                conn.execute(pg_sql.SQL("DROP ROLE {}").format(role))
+            postgres_dataquery.drop_role(conn, name)
 
 
 def _translate(text: str, catalog: model.Catalog, tenant: str, dialect: sql.Dialect) -> str:
@@ -275,10 +270,7 @@ def _load_pg(dsn: str, tenant: str, catalog: model.Catalog) -> None:
 def _drop_pg(dsn: str, tenant: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(ddl.drop_schema(tenant).sql("postgres").encode())
-        name = postgres_dataquery.role_name(tenant)
-        if conn.execute("SELECT to_regrole(%s)", [name]).fetchone() != (None,):
-            conn.execute(pg_sql.SQL("DROP OWNED BY {}").format(pg_sql.Identifier(name)))
-            conn.execute(pg_sql.SQL("DROP ROLE {}").format(pg_sql.Identifier(name)))
+        postgres_dataquery.drop_role(conn, tenant)
 
 
 def _guarded_run(
@@ -313,6 +305,24 @@ def test_the_role_is_made_and_granted_again_when_the_schema_is_reloaded(
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             assert not postgres_dataquery.is_ready(conn, tenant)
         assert _guarded_run(engine, tenant, own) == []
+    finally:
+        _drop_pg(pg_dsn, tenant)
+
+
+@pytest.mark.postgres
+def test_concurrent_callers_make_the_role_once(pg_dsn: str, catalog: model.Catalog) -> None:
+    tenant, _ = _names()
+    _load_pg(pg_dsn, tenant, catalog)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            done = [
+                pool.submit(postgres_dataquery.ensure_role_quietly, pg_dsn, tenant)
+                for _ in range(4)
+            ]
+            for future in done:
+                future.result()
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            assert postgres_dataquery.is_ready(conn, tenant)
     finally:
         _drop_pg(pg_dsn, tenant)
 

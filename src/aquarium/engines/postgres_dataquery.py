@@ -79,8 +79,13 @@ def ensure_role(conn: Connection, tenant: str) -> None:
     schema = pg_sql.Identifier(naming.schema_name(tenant))
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [ROLE_LOCK_KEY])
-        if conn.execute("SELECT to_regrole(%s)", [role_name(tenant)]).fetchone() == (None,):
-            conn.execute(pg_sql.SQL("CREATE ROLE {} NOLOGIN").format(role))
+        # Roles belong to the whole cluster: another database's Aquarium may have made it.
+        conn.execute(
+            pg_sql.SQL(
+                "DO $$ BEGIN CREATE ROLE {} NOLOGIN; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            ).format(role)
+        )
         # SET ROLE needs membership unless this user is a superuser.
         conn.execute(
             pg_sql.SQL(
@@ -97,6 +102,15 @@ def ensure_role(conn: Connection, tenant: str) -> None:
                 schema, role
             )
         )
+
+
+def drop_role(conn: Connection, tenant: str) -> None:
+    """Drop the tenant's role and its grants in this database (a tenant removed for good, tests);
+    nothing happens when there is none. ``conn`` is in autocommit mode."""
+    name = role_name(tenant)
+    if conn.execute("SELECT to_regrole(%s)", [name]).fetchone() != (None,):
+        conn.execute(pg_sql.SQL("DROP OWNED BY {}").format(pg_sql.Identifier(name)))
+        conn.execute(pg_sql.SQL("DROP ROLE {}").format(pg_sql.Identifier(name)))
 
 
 def ensure_role_quietly(dsn: str, tenant: str) -> None:
