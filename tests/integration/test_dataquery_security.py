@@ -310,6 +310,24 @@ def test_the_role_is_made_and_granted_again_when_the_schema_is_reloaded(
 
 
 @pytest.mark.postgres
+def test_the_role_alone_would_not_stop_set_config(
+    pg_tenants: tuple[postgres_engine.PostgresEngine, str, str], catalog: model.Catalog
+) -> None:
+    # Why the guard checks functions too: SET ROLE is undone by set_config('role', ...), which
+    # PostgreSQL allows whenever the login user may take that role.
+    engine, tenant, _ = pg_tenants
+    own = _translate("select name from account", catalog, tenant, "postgres")
+    with engine.snapshot(tenant) as snapshot:
+        snapshot.guard_dataquery(own)
+        assert isinstance(snapshot, postgres_engine.PostgresSnapshot)
+        login = snapshot.conn.execute("SELECT session_user").fetchone()
+        snapshot.conn.execute("SELECT set_config('role', session_user, true)")
+        assert snapshot.conn.execute("SELECT current_user").fetchone() == login
+        with pytest.raises(errors.DataQueryRefused):
+            snapshot.guard_dataquery("SELECT set_config('role', session_user, true)")
+
+
+@pytest.mark.postgres
 def test_concurrent_callers_make_the_role_once(pg_dsn: str, catalog: model.Catalog) -> None:
     tenant, _ = _names()
     _load_pg(pg_dsn, tenant, catalog)

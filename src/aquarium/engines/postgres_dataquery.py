@@ -4,9 +4,11 @@ Each tenant has a ``NOLOGIN`` role, ``aq_dq_<tenant>`` (:func:`role_name`), with
 tenant's schema and ``SELECT`` on its tables, nothing else: another tenant's schema, the
 metadata tables and the server-file functions (``pg_read_file`` & co. need superuser or
 ``pg_read_server_files``) are out of its reach. :func:`ensure_role` creates and grants it,
-idempotently; it runs lazily, when a snapshot first guards a statement and finds the role
-missing or short of a grant (a reloaded schema loses its grants, a reconciled one may have new
-tables), on a connection of its own because the snapshot's transaction is read-only.
+idempotently, on a connection of its own (a snapshot's transaction is read-only). A role made
+after a transaction began stays invisible to that transaction (PostgreSQL's catalogue snapshot),
+so ``PostgresEngine.snapshot`` makes a missing role before it begins (:func:`ensure_role_quietly`:
+a database user without ``CREATEROLE`` only loses Data Query); grants are checked again when a
+snapshot first guards a statement (:func:`prepare`), since a reloaded schema loses them.
 
 :func:`guard` then makes the rest of the snapshot's transaction run ``SET LOCAL ROLE`` that role,
 with ``search_path`` the tenant's schema and a statement timeout, and checks the translated
