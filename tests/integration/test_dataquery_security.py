@@ -165,6 +165,20 @@ def test_the_duckdb_guard_passes_what_the_translation_writes(
             snapshot.cursor.execute(statement).fetchall()
 
 
+@pytest.mark.parametrize("row", functions.rows(), ids=lambda row: f"{row[0]}({row[2]})")
+def test_every_listed_function_passes_the_duckdb_guard_and_runs(
+    duck_tenants: tuple[duckdb_engine.DuckDbEngine, str, str],
+    catalog: model.Catalog,
+    row: functions.Row,
+) -> None:
+    engine, tenant, _ = duck_tenants
+    statement = _translate(f"select {sample_call(row)} from account", catalog, tenant, "duckdb")
+    with engine.snapshot(tenant) as snapshot:
+        snapshot.guard_dataquery(statement)
+        assert isinstance(snapshot, duckdb_engine.DuckDbSnapshot)
+        assert snapshot.cursor.execute(statement).fetchall()
+
+
 #: Queries the guards must let through (with every allowed function).
 LEGAL = [
     *(f"select {call} from account" for call in FUNCTION_SAMPLES),
