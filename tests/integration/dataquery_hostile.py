@@ -170,6 +170,27 @@ HOSTILE = [
         'SELECT * FROM "{O}"."Account"',
     ),
     Hostile(
+        "other tenant joined under an alias",
+        "select a.id from account a, {o}.account b",
+        "Table '{o}.account' does not exist: name tables without a schema",
+        'SELECT a."Id" FROM "{s}"."Account" AS a, "{o}"."Account" AS b',
+        'SELECT a."Id" FROM "{s}"."Account" AS a, "{o}"."Account" AS b',
+    ),
+    Hostile(
+        "system table in LIMIT",
+        "select id from account limit (select count(*) from duckdb_settings)",
+        "Table 'duckdb_settings' does not exist",
+        'SELECT "Id" FROM "{s}"."Account" LIMIT (SELECT count(*) FROM duckdb_settings())',
+        'SELECT "Id" FROM "{s}"."Account" LIMIT (SELECT count(*) FROM pg_settings)',
+    ),
+    Hostile(
+        "system table in ORDER BY",
+        "select id from account order by (select max(name) from sqlite_master)",
+        "Table 'sqlite_master' does not exist",
+        'SELECT "Id" FROM "{s}"."Account" ORDER BY (SELECT max(name) FROM sqlite_master)',
+        'SELECT "Id" FROM "{s}"."Account" ORDER BY (SELECT max(rolname) FROM pg_authid)',
+    ),
+    Hostile(
         "duckdb_tables",
         "select * from duckdb_tables()",
         "table functions are not allowed",

@@ -53,10 +53,10 @@ def _sql(template: str, tenant: str, other: str) -> str:
     )
 
 
-def _text(case: Hostile, other: str) -> str:
-    return case.text.replace("{o}", naming.schema_name(other)).replace(
-        "{O}", naming.schema_name(other).upper()
-    )
+def _text(template: str, other: str) -> str:
+    """A Data Query text (or the words refusing it) naming the other tenant's schema."""
+    schema = naming.schema_name(other)
+    return template.replace("{o}", schema).replace("{O}", schema.upper())
 
 
 TABLES = ("Account", "Invoice")
@@ -126,9 +126,9 @@ def test_the_translation_refuses(
 ) -> None:
     with pytest.raises(errors.DataQuerySqlError) as raised:
         sql.translate(
-            _text(case, "other"), catalog, schema=naming.schema_name("acme"), dialect=dialect
+            _text(case.text, "other"), catalog, schema=naming.schema_name("acme"), dialect=dialect
         )
-    assert case.refusal in raised.value.message
+    assert _text(case.refusal, "other") in raised.value.message
     assert "sqlglot" not in str(raised.value).lower()
     if case.name not in WITHOUT_POSITION:
         assert raised.value.line is not None and raised.value.column is not None

@@ -238,7 +238,7 @@ def _check_table(node: exp.Table, catalog: model.Catalog) -> None:
         raise _refuse("table functions are not allowed: query the tenant's tables", node)
     if node.args.get("db") or node.args.get("catalog"):
         raise _refuse(
-            f"Table '{node.sql(dialect=READ_DIALECT)}' does not exist: "
+            f"Table '{'.'.join(part.name.lower() for part in node.parts)}' does not exist: "
             "name tables without a schema or catalogue",
             node,
         )

@@ -149,8 +149,10 @@ class _Walk:
 
     def table_ref(self, node: dict[str, object], ctes: frozenset[str]) -> None:
         kind = node.get("type")
-        if kind not in TABLE_REFS:
+        if kind == "TABLE_FUNCTION":
             raise errors.DataQueryRefused(f"{REFUSED}: table functions are not allowed")
+        if kind not in TABLE_REFS:  # SHOW / DESCRIBE / SUMMARIZE, PIVOT...
+            raise errors.DataQueryRefused(f"{REFUSED}: only tables and subqueries may be read")
         if kind == "BASE_TABLE":
             schema = str(node.get("schema_name") or "").lower()
             table = str(node.get("table_name") or "").lower()
