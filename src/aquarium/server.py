@@ -326,7 +326,9 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         notifier=changes,
     )
     services.events = events
-    services.finder = job_finder.JobFinder(metadata, service, services.report_runs, clock)
+    services.finder = job_finder.JobFinder(
+        metadata, service, services.report_runs, clock, data_queries=services.data_queries
+    )
     services.custom_fields = custom_fields.CustomFields(
         metadata=metadata, shipped=catalog, clock=clock, schema=engine, changed=tenants.refresh
     )

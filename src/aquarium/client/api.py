@@ -249,8 +249,9 @@ class Client:
     ) -> models.JobPage:
         """One page of the tenant's jobs of every kind, newest first unless ``sort`` says else.
 
-        ``kind`` is ``"aqua"`` or ``"report"``; ``status`` any wire status, ``"active"`` or
-        ``"finished"``; both may be several. Pass the page's ``next_cursor`` for the next page.
+        ``kind`` is ``"aqua"``, ``"report"`` or ``"dataquery"``; ``status`` any wire status,
+        ``"active"`` or ``"finished"``; both may be several. Pass the page's ``next_cursor``
+        for the next page.
         """
         params: dict[str, str | int | list[str]] = {}
         for key, many in (("kind", kind), ("status", status)):

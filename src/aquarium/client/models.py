@@ -19,7 +19,7 @@ from aquarium.client import errors
 from aquarium.domain import jobs
 
 #: Statuses of Aquarium's job list (either kind) after which nothing changes, lower-cased.
-FINISHED_STATUSES = frozenset({"completed", "aborted", "cancelled", "error", "invalid"})
+FINISHED_STATUSES = frozenset({"completed", "aborted", "cancelled", "error", "invalid", "failed"})
 
 
 class Fields:
@@ -210,10 +210,10 @@ class Progress(Wire):
 
 @dataclass(frozen=True)
 class JobSummary(Wire):
-    """One job of either kind (``aqua`` or ``report``) in Aquarium's job list."""
+    """One job of any kind (``aqua``, ``report`` or ``dataquery``) in Aquarium's job list."""
 
     id: str
-    kind: str  #: "aqua" or "report"
+    kind: str  #: "aqua", "report" or "dataquery"
     name: str | None
     status: str  #: as on its own wire: "executing" for AQuA, "QUERYDATA" for a report run
     created_by: str | None

@@ -137,11 +137,18 @@ def _query(
         with ctx.engine.snapshot(job.tenant, now=ctx.clock.now) as snapshot:
             run.attach(snapshot)
             try:
+                # The engine's own check of what it is about to run (engines/dataquery_guard.py).
+                snapshot.guard_dataquery(statement)
                 return output.write_query(
                     snapshot, statement, spec, path, entry_name=ids.dashed(job.id)
                 )
             finally:
                 run.attach(None)
+    except dq_sql_errors.DataQuerySqlError as exc:
+        log.warning("data query refused by the engine guard", run_id=run.run_id,
+                    tenant=run.tenant, reason=str(exc))  # fmt: skip
+        _fail(ctx, run, str(exc), ErrorCode.SQL)
+        raise lifecycle.Stop from None
     except (errors.QueryInterrupted, errors.QueryFailed, errors.TenantDataMissing) as exc:
         _stopped(ctx, run, exc, limit_s)
         raise lifecycle.Stop from None
@@ -175,6 +182,7 @@ def _publish(
         retention_s=tenant.limits.file_retention_s,
         record=record,
     )
+    observability.ROWS_EXPORTED.inc(written.record_count)
     log.info("data query completed", run_id=run.run_id, tenant=run.tenant,
              rows=written.record_count, ms=elapsed_ms)  # fmt: skip
 

@@ -14,6 +14,7 @@ Reference dataquery.md sections 2-7; choices where Zuora is silent are in docs/d
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -188,7 +189,31 @@ class DataQueryService(run_service.RunService):
             )
         return found
 
+    def result_file(self, caller: tenancy.Principal, job_id: str) -> run_service.FileDownload:
+        """A completed job's result file for a signed-in user (the Job Finder), named as its
+        ``dataFile``; :class:`DataFileUnavailable` before it completes or once the file is no
+        longer kept, 404 / 403 as for a get."""
+        job = self.record(caller, job_id)
+        found = None
+        if job.status is QS.COMPLETED and job.file_id is not None:
+            found = self._published(job.tenant, job.file_id)
+        if found is None:
+            raise dq_errors.DataFileUnavailable(
+                f"Query job {job_id} has no result to download: it is {job.status.value}."
+                if job.status is not QS.COMPLETED
+                else "This query result is no longer kept: run the query again."
+            )
+        return dataclasses.replace(found, filename=result_name(job))
+
     # -- the wire document ----------------------------------------------------------------
+    def result_link(self, job: dataquery_repo.DataQueryRecord, base_url: str) -> str | None:
+        """A fresh signed link to a completed job's file (``base_url`` "" makes it a path);
+        None before the job completes."""
+        if job.status is not QS.COMPLETED or job.file_id is None:
+            return None
+        now = self.clock.now()
+        return self.links.url(base_url, job.tenant, job.file_id, result_name(job), now)
+
     def document(self, job: dataquery_repo.DataQueryRecord, base_url: str) -> dict[str, Any]:
         """The job as Zuora's ``DataQueryJob`` (reference 3.1), with the request's options."""
         found: dict[str, Any] = {
@@ -210,16 +235,20 @@ class DataQueryService(run_service.RunService):
             found["columnSeparator"] = job.column_separator
         if job.warehouse_size is not None:
             found["warehouseSize"] = job.warehouse_size
-        if job.status is QS.COMPLETED and job.file_id is not None:
-            name = f"{ids.dashed(job.id)}.{_extension(job)}"
-            now = self.clock.now()
-            found["dataFile"] = self.links.url(base_url, job.tenant, job.file_id, name, now)
+        link = self.result_link(job, base_url)
+        if link is not None:
+            found["dataFile"] = link
             found["outputRows"] = job.row_count or 0
             found["processingTime"] = job.processing_ms or 0
         if job.status is QS.FAILED:
             found["errorMessage"] = job.message or "The query failed."
             found["errorCode"] = job.error_code or "QUERY_FAILED"
         return found
+
+
+def result_name(job: dataquery_repo.DataQueryRecord) -> str:
+    """The result file's name: the dashed job id and the extension of its format."""
+    return f"{ids.dashed(job.id)}.{_extension(job)}"
 
 
 def _extension(job: dataquery_repo.DataQueryRecord) -> str:
