@@ -10,7 +10,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
@@ -20,15 +20,20 @@ from psycopg import sql
 
 from aquarium.catalog import model
 from aquarium.domain import errors
-from aquarium.engines import base, ddl, duckdb_engine, naming, parquet, reconcile
+from aquarium.engines import base, ddl, duckdb_engine, naming, parquet, reconcile, row_text
 from aquarium.zoql import formatting, lower
 
 
-def header_line(headers: tuple[str, ...]) -> bytes:
+def header_line(headers: Sequence[str], delimiter: str = ",") -> bytes:
     """The CSV header row, quoted as RFC 4180 asks, ending in ``\\n``."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(headers)
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerow(headers)
     return buffer.getvalue().encode("utf-8")
+
+
+#: COPY's CSV delimiter and quote for JSON Lines: control characters JSON text never holds
+#: unescaped, so no line is ever quoted and each is written as row_to_json made it.
+JSON_LINE_DELIMITER, JSON_LINE_QUOTE = "\x01", "\x02"
 
 
 class PostgresSnapshot:
@@ -36,6 +41,7 @@ class PostgresSnapshot:
         self.conn = conn
         self.taken_at = taken_at
         self._time_zone: str | None = None
+        self._interrupted = False
 
     def _prepare(self, query: lower.LoweredQuery) -> None:
         if query.session_time_zone != self._time_zone:
@@ -55,6 +61,53 @@ class PostgresSnapshot:
                 for chunk in copy:
                     out.write(chunk)
             return max(cursor.rowcount, 0)
+
+    def copy_rows(self, sql_text: str, path: Path, layout: base.RowLayout) -> int:
+        self._interrupted = False
+        with _errors_mapped(), self.conn.cursor() as cursor:
+            # Both local to the snapshot's transaction; DateStyle makes dates ISO in CSV.
+            cursor.execute(
+                "SELECT set_config('TimeZone', %s, true), "
+                "set_config('DateStyle', 'ISO, MDY', true)",
+                [layout.time_zone],
+            )
+            self._time_zone = layout.time_zone
+            columns = self._columns(cursor, sql_text)
+            select = sql.SQL(row_text.postgres_select(sql_text, columns, layout))
+            if layout.format is base.RowFormat.JSON_LINES:
+                statement = sql.SQL(
+                    "COPY ({}) TO STDOUT (FORMAT csv, DELIMITER {}, QUOTE {})"
+                ).format(select, sql.Literal(JSON_LINE_DELIMITER), sql.Literal(JSON_LINE_QUOTE))
+                header = b""
+            else:
+                statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, DELIMITER {})").format(
+                    select, sql.Literal(layout.delimiter)
+                )
+                header = header_line([c.label for c in columns], layout.delimiter)
+            if self._interrupted:
+                raise errors.QueryInterrupted("the statement was interrupted")
+            opened = base.open_output(path, compress=layout.gzip)
+            with opened as out, cursor.copy(statement) as copy:
+                out.write(header)
+                for chunk in copy:
+                    out.write(chunk)
+            return max(cursor.rowcount, 0)
+
+    def _columns(
+        self, cursor: psycopg.Cursor[tuple[object, ...]], sql_text: str
+    ) -> list[row_text.Column]:
+        """The result columns of ``sql_text``: labels and types, from a cursor that runs it
+        for no rows."""
+        cursor.execute(sql.SQL("SELECT * FROM ({}) AS q LIMIT 0").format(sql.SQL(sql_text)))
+        described = list(cursor.description or ())
+        oids = sorted({column.type_code for column in described})
+        cursor.execute("SELECT oid::int, typcategory FROM pg_type WHERE oid = ANY(%s)", [oids])
+        categories = {int(str(oid)): str(category) for oid, category in cursor.fetchall()}
+        labels = row_text.unique_labels([column.name for column in described])
+        return [
+            row_text.postgres_column(label, column.type_code, categories.get(column.type_code, ""))
+            for label, column in zip(labels, described, strict=True)
+        ]
 
     def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
         # PostgreSQL writes no Parquet: its COPY writes CSV text, which DuckDB reads back with
@@ -78,6 +131,7 @@ class PostgresSnapshot:
             return cursor.fetchall()
 
     def interrupt(self) -> None:
+        self._interrupted = True
         self.conn.cancel_safe()
 
 
