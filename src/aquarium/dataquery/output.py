@@ -75,9 +75,9 @@ COMPRESSED_CONTENT_TYPES = {
 JSON_OPTIONS: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
 SEPARATORS = {OutputFormat.CSV: ",", OutputFormat.TSV: "\t"}
 #: What a column separator may not be: the quote, and what ends a line.
-FORBIDDEN_  #: Compact, as the engines write (``{"Table":"account"}``), non-ASCII kept as UTF-8.
+FORBIDDEN_SEPARATORS = {'"': "a double quote", "\r": "a return", "\n": "a line feed"}
+#: Compact, as the engines write (``{"Table":"account"}``), non-ASCII kept as UTF-8.
 JSON_OPTIONS: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
-SEPARATORS = {'"': "a double quote", "\r": "a return", "\n": "a line feed"}
 
 
 @dataclass(frozen=True)
