@@ -76,8 +76,6 @@ JSON_OPTIONS: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
 SEPARATORS = {OutputFormat.CSV: ",", OutputFormat.TSV: "\t"}
 #: What a column separator may not be: the quote, and what ends a line.
 FORBIDDEN_SEPARATORS = {'"': "a double quote", "\r": "a return", "\n": "a line feed"}
-#: Compact, as the engines write (``{"Table":"account"}``), non-ASCII kept as UTF-8.
-JSON_OPTIONS: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
 
 
 @dataclass(frozen=True)
