@@ -102,7 +102,11 @@ class DuckDbSnapshot:
         self._stop_waiting = False
         self._set_time_zone(layout.time_zone)
         described = self._run(f"DESCRIBE {sql}", 1, fresh=False)
-        columns = [row_text.duckdb_column(str(row[0]), str(row[1])) for row in described]
+        labels = row_text.unique_labels([str(row[0]) for row in described])
+        columns = [
+            row_text.duckdb_column(label, str(row[1]))
+            for label, row in zip(labels, described, strict=True)
+        ]
         select = row_text.duckdb_select(sql, columns, layout)
         compression = "gzip" if layout.gzip else "none"
         if layout.format is base.RowFormat.JSON_LINES:

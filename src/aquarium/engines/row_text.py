@@ -170,15 +170,16 @@ def _duck_timestamptz(local: str, epoch_us: str, offsets: Sequence[int]) -> str:
 
 def _duck_decimal(value: str, scale: int, json: bool) -> str:
     if scale == 0:
-        # DuckDB's JSON writer gives a scale-0 decimal a '.0'; PostgreSQL's numeric has none.
+        # An integer: DuckDB's JSON writer would give a scale-0 decimal a '.0'.
         return f"CAST({value} AS HUGEINT)" if json else value
-    exact = f"regexp_replace(CAST({value} AS VARCHAR), '{TRAILING_ZEROS}', '\\1')"
     if json:
-        exact = f"CAST({exact} AS JSON)"
+        # A double (what Zuora's 230.0 is, and what JSON readers hold): DuckDB's JSON writer
+        # parses JSON-typed text as doubles anyway, so an exact longer number cannot be had.
+        return f"CAST({value} AS DOUBLE)"
+    exact = f"regexp_replace(CAST({value} AS VARCHAR), '{TRAILING_ZEROS}', '\\1')"
     if scale > DOUBLE_DIGITS:
         return exact
-    fast = f"CAST({value} AS DOUBLE)"
-    fast = f"to_json({fast})" if json else f"CAST({fast} AS VARCHAR)"
+    fast = f"CAST(CAST({value} AS DOUBLE) AS VARCHAR)"
     return f"CASE WHEN abs({value}) < {10 ** (DOUBLE_DIGITS - scale)} THEN {fast} ELSE {exact} END"
 
 
@@ -233,8 +234,9 @@ def duckdb_select(sql: str, columns: Sequence[Column], layout: base.RowLayout) -
 
 
 def unique_labels(labels: Sequence[str]) -> list[str]:
-    """Labels made unique as DuckDB makes a result's column names: a repeated ``x`` becomes
-    ``x_1``, ``x_2`` ... (PostgreSQL keeps repeats; a JSON object cannot)."""
+    """Labels made unique: a repeated ``x`` becomes ``x_1``, ``x_2`` ... (skipping labels
+    already taken), as DuckDB names a result's repeated columns. A JSON object cannot hold a
+    key twice, and both engines must write the same header."""
     seen: set[str] = set()
     unique: list[str] = []
     for label in labels:
@@ -276,33 +278,43 @@ def _pg_float_text(name: str) -> str:
     return f"CASE WHEN {name}::text ~ '^-?[0-9]+$' THEN {name}::text || '.0' ELSE {name}::text END"
 
 
+def _pg_float_json(name: str) -> str:
+    return (
+        f"CASE WHEN {name} IN ('NaN', 'Infinity', '-Infinity') THEN NULL "
+        f"ELSE ({_pg_float_text(name)})::json END"
+    )
+
+
+def _pg_decimal(name: str, json: bool) -> str:
+    """As DuckDB's: an integer when the value has no scale (``sum`` of integers), else a
+    double in JSON, exact text with trailing zeros dropped in delimited files."""
+    if json:
+        return (
+            f"CASE WHEN scale({name}) = 0 THEN {name}::text::json "
+            f"ELSE {_pg_float_json(f'{name}::float8')} END"
+        )
+    return (
+        f"CASE WHEN scale({name}) = 0 THEN {name}::text "
+        f"WHEN {name} = trunc({name}) THEN trunc({name})::text || '.0' "
+        f"ELSE trim_scale({name})::text END"
+    )
+
+
 def _pg_value(column: Column, name: str, json: bool) -> str:
     kind = column.kind
-    text: str | None = None
     if kind is Kind.DECIMAL:
-        text = (
-            f"CASE WHEN scale({name}) = 0 THEN {name}::text "
-            f"WHEN {name} = trunc({name}) THEN trunc({name})::text || '.0' "
-            f"ELSE trim_scale({name})::text END"
-        )
-    elif kind is Kind.FLOAT:
-        if json:
-            return (
-                f"CASE WHEN {name} IN ('NaN', 'Infinity', '-Infinity') THEN NULL "
-                f"ELSE ({_pg_float_text(name)})::json END"
-            )
-        return _pg_float_text(name)
-    elif kind is Kind.TIMESTAMPTZ:
+        return _pg_decimal(name, json)
+    if kind is Kind.FLOAT:
+        return _pg_float_json(name) if json else _pg_float_text(name)
+    if kind is Kind.TIMESTAMPTZ:
         return f"replace(to_char({name}, '{PG_CLOCK}TZH:TZM'), '.000', '')"
-    elif kind is Kind.TIMESTAMP:
+    if kind is Kind.TIMESTAMP:
         return f"replace(to_char({name}, '{PG_CLOCK}'), '.000', '')"
-    elif kind is Kind.NESTED:
+    if kind is Kind.NESTED:
         return f"to_json({name})" if json else f"to_json({name})::text"
-    elif (kind is Kind.BOOLEAN and not json) or kind is Kind.OTHER:
+    if (kind is Kind.BOOLEAN and not json) or kind is Kind.OTHER:
         return f"{name}::text"
-    if text is None:
-        return name
-    return f"({text})::json" if json else text
+    return name
 
 
 def postgres_select(sql: str, columns: Sequence[Column], layout: base.RowLayout) -> str:
