@@ -382,6 +382,7 @@ def test_postgres_writes_the_same_rows_as_duckdb(
         "TIMESTAMPTZ '1850-06-14 18:40:51+00'",
         "CAST('x' AS VARCHAR) || chr(10) || '\"'",
         "CAST(NULL AS VARCHAR)",
+        "chr(1) || chr(31) || chr(11) || chr(127) || '/é☃\\'",
         "CAST('' AS VARCHAR)",
     ],
 )

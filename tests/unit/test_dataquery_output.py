@@ -246,3 +246,12 @@ def test_duckdb_types_map_to_kinds() -> None:
 
 def test_repeated_labels_get_numbered_suffixes() -> None:
     assert row_text.unique_labels(["x", "x", "x_1", "x", "y"]) == ["x", "x_1", "x_1_1", "x_2", "y"]
+
+
+def test_postgres_control_escapes_take_duckdbs_letter_case() -> None:
+    from aquarium.engines import postgres_engine
+
+    line = b'{"s":"\\u0001\\u001f\\u000b","t":"\\\\u001f","u":"\\\\\\u001e"}'
+    assert postgres_engine.upper_case_escapes(line) == (
+        b'{"s":"\\u0001\\u001F\\u000B","t":"\\\\u001f","u":"\\\\\\u001E"}'
+    )

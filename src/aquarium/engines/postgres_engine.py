@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -34,6 +35,16 @@ def header_line(headers: Sequence[str], delimiter: str = ",") -> bytes:
 #: COPY's CSV delimiter and quote for JSON Lines: control characters JSON text never holds
 #: unescaped, so no line is ever quoted and each is written as row_to_json made it.
 JSON_LINE_DELIMITER, JSON_LINE_QUOTE = "\x01", "\x02"
+#: A ``\\u00XX`` escape with a lower-case hex letter, not itself escaped (an even number of
+#: backslashes before it): PostgreSQL writes ``\\u001f`` where DuckDB writes ``\\u001F``.
+LOWER_CASE_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u00([01][0-9a-f])")
+
+
+def upper_case_escapes(line: bytes) -> bytes:
+    """``line`` (JSON text) with control-character escapes in DuckDB's letter case."""
+    if b"\\u00" not in line:
+        return line
+    return LOWER_CASE_ESCAPE.sub(lambda m: m.group(1) + b"\\u00" + m.group(2).upper(), line)
 
 
 class PostgresSnapshot:
@@ -86,11 +97,12 @@ class PostgresSnapshot:
                 header = header_line([c.label for c in columns], layout.delimiter)
             if self._interrupted:
                 raise errors.QueryInterrupted("the statement was interrupted")
+            json = layout.format is base.RowFormat.JSON_LINES
             opened = base.open_output(path, compress=layout.gzip)
             with opened as out, cursor.copy(statement) as copy:
                 out.write(header)
-                for chunk in copy:
-                    out.write(chunk)
+                for chunk in copy:  # one row each (a CopyData message)
+                    out.write(upper_case_escapes(bytes(chunk)) if json else chunk)
             return max(cursor.rowcount, 0)
 
     def _columns(
