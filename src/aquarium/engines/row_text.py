@@ -8,21 +8,29 @@ turns each result column into the text Zuora's files hold (dataquery.md 7, 8.7, 
 column type         JSON Lines / delimited text
 ==================  ==========================================================================
 integer             the number: ``15``
-decimal             the number, trailing fractional zeros dropped, one digit kept after the
-                    point: ``230.0``, ``345.4``, ``395.63`` (a scale-0 decimal: ``15``); exact
-double / real       the engine's shortest round-trip text, ``2.0`` for a whole number; JSON
-                    ``null`` for NaN and the infinities (the exponent form of very large and
-                    very small values is the engine's own)
+decimal             trailing fractional zeros dropped, one digit kept after the point:
+                    ``230.0``, ``345.4``, ``395.63``; a scale-0 decimal is an integer (``15``).
+                    Delimited text is exact at any size; JSON holds the double (what Zuora's
+                    ``230.0`` is, and what JSON readers keep): exact up to 15 significant
+                    digits, the nearest double beyond
+double / real       the shortest round-trip text, ``2.0`` for a whole number; NaN and the
+                    infinities are JSON ``null`` and ``NaN`` / ``Infinity`` / ``-Infinity``
+                    in delimited text. Outside 0.0001 to 10^15 the notation (exponent or
+                    not) is the engine's own
 boolean             ``true`` / ``false``
 date                ``2018-05-16``
 timestamp with      ``2018-06-14T11:40:51-07:00`` in the session time zone; ``.123`` milliseconds
-time zone           only when they are not zero (microseconds are cut, not rounded)
+time zone           only when they are not zero (microseconds are cut, not rounded); an offset
+                    with seconds (local mean time before 1900) loses them
 timestamp           the same without the offset
 arrays, structs,    their JSON (nested values as the engine writes them)
 maps, json
 anything else       the engine's text for it (intervals, times, uuids, binary)
 null                JSON ``null``; an empty field (an empty string is ``""``)
 ==================  ==========================================================================
+
+Control characters in JSON strings are ``\\u00XX`` escapes with upper-case hex on both engines.
+Repeated labels are made unique (:func:`unique_labels`).
 
 DuckDB formats a ``TIMESTAMPTZ`` through ICU, which is slow, and its ``%z`` writes ``-07`` where
 Zuora writes ``-07:00``: the value is converted to local time once (an inner projection), the
@@ -35,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
 import zoneinfo
 from collections.abc import Sequence
@@ -121,14 +130,15 @@ def duckdb_column(label: str, type_text: str) -> Column:
     return Column(label, _DUCK_KINDS.get(type_text, Kind.OTHER))
 
 
-def zone_offsets(time_zone: str) -> list[int]:
+@functools.lru_cache(maxsize=64)
+def zone_offsets(time_zone: str) -> tuple[int, ...]:
     """The whole-minute UTC offsets (seconds) ``time_zone`` used from 1900 to 2100, sampled
     twice a month: each gets a fast ``CASE`` branch. A missed one still renders right, slower.
     An unknown zone has none (the engine refuses the zone itself)."""
     try:
         zone = zoneinfo.ZoneInfo(time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return []
+        return ()
     found: set[int] = set()
     for year in range(1900, 2101):
         for month in range(1, 13):
@@ -136,7 +146,7 @@ def zone_offsets(time_zone: str) -> list[int]:
                 offset = dt.datetime(year, month, day, 12, tzinfo=zone).utcoffset()
                 if offset is not None:
                     found.add(int(offset.total_seconds()))
-    return sorted(offset for offset in found if offset % 60 == 0)
+    return tuple(sorted(offset for offset in found if offset % 60 == 0))
 
 
 def offset_text(seconds: int) -> str:
