@@ -382,6 +382,7 @@ def test_postgres_writes_the_same_rows_as_duckdb(
         "TIMESTAMPTZ '1850-06-14 18:40:51+00'",
         "CAST('x' AS VARCHAR) || chr(10) || '\"'",
         "CAST(NULL AS VARCHAR)",
+        "'50% {x} $1'",
         "chr(1) || chr(31) || chr(11) || chr(127) || '/é☃\\'",
         "CAST('' AS VARCHAR)",
     ],
@@ -410,3 +411,25 @@ def test_an_interrupt_stops_a_long_copy_on_postgres(
     engine, tenant = pg
     sql = "SELECT a * b AS n FROM generate_series(1, 1000000) a, generate_series(1, 1000000) b"
     _interrupted(engine, tenant, sql, tmp_path)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("file_format", [output.OutputFormat.JSON, output.OutputFormat.DSV])
+def test_postgres_writes_awkward_labels_as_duckdb_does(
+    duck: duckdb_engine.DuckDbEngine,
+    pg: tuple[postgres_engine.PostgresEngine, str],
+    file_format: output.OutputFormat,
+    tmp_path: Path,
+) -> None:
+    engine, tenant = pg
+    spec = output.OutputSpec(file_format, column_separator=",")
+    sql = 'SELECT 1 AS "a""b", 2 AS "c,d", 3 AS "é ☃", 4 AS "Table"'
+    from_duck = _plain(_write(duck, TENANT, spec, tmp_path / "duck", sql), spec)
+    from_pg = _plain(_write(engine, tenant, spec, tmp_path / "pg", sql), spec)
+    assert from_pg == from_duck
+    expected = (
+        '{"a\\"b":1,"c,d":2,"é ☃":3,"Table":4}\n'
+        if file_format is output.OutputFormat.JSON
+        else '"a""b","c,d",é ☃,Table\n1,2,3,4\n'
+    )
+    assert from_duck.decode() == expected
