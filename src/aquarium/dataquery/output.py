@@ -31,7 +31,7 @@ from typing import Any
 
 from aquarium.dataquery import encryption
 from aquarium.engines import base
-from aquarium.export import writer
+from aquarium.export import follower, writer
 
 decrypt_file = encryption.decrypt_file
 
@@ -167,12 +167,14 @@ def _finish(written: Path, rows: int, spec: OutputSpec, path: Path, entry_name: 
     return path
 
 
-def _written(path: Path, rows: int, spec: OutputSpec) -> writer.WrittenFile:
+def _written(
+    path: Path, rows: int, spec: OutputSpec, sha256: str | None = None
+) -> writer.WrittenFile:
     return writer.WrittenFile(
         path=path,
         record_count=rows,
         size=path.stat().st_size,
-        sha256=writer.sha256_of(path),
+        sha256=sha256 or writer.sha256_of(path),
         content_type=spec.content_type(),
     )
 
@@ -190,10 +192,20 @@ def write_query(
     ``path`` as ``spec`` says. Engine errors and an interrupt propagate as the error tree's
     (``QueryFailed``, ``QueryInterrupted``, ``EncryptionFailed``), leaving nothing behind."""
     rows_file = _stage(path, "rows")
+    layout = spec.layout(gzip=spec.compression is Compression.GZIP)
+    # When the engine's file is the download, hash it as it grows (engines write front to
+    # back): a multi-gigabyte result is not read a second time.
+    final = spec.compression is not Compression.ZIP and not spec.encryption_key
+    reader = follower.FileFollower(rows_file, hash_it=True) if final else None
     try:
-        layout = spec.layout(gzip=spec.compression is Compression.GZIP)
-        rows = snapshot.copy_rows(sql, rows_file, layout)
-        return _written(_finish(rows_file, rows, spec, path, entry_name), rows, spec)
+        try:
+            rows = snapshot.copy_rows(sql, rows_file, layout)
+        except BaseException:
+            if reader is not None:
+                reader.abandon()
+            raise
+        sha256 = reader.finish() if reader is not None else None
+        return _written(_finish(rows_file, rows, spec, path, entry_name), rows, spec, sha256)
     finally:
         _cleanup(path)
 
