@@ -81,7 +81,7 @@ def pg_schema(pg_dsn: str) -> Iterator[str]:
     import psycopg
     from psycopg import sql
 
-    from aquarium.engines import naming
+    from aquarium.engines import naming, postgres_dataquery
 
     tenant = f"t{uuid.uuid4().hex[:12]}"
     yield tenant
@@ -91,3 +91,4 @@ def pg_schema(pg_dsn: str) -> Iterator[str]:
                 sql.Identifier(naming.schema_name(tenant))
             )
         )
+        postgres_dataquery.drop_role(conn, tenant)  # made by a snapshot, if any

@@ -29,6 +29,8 @@ from aquarium.services import (
     aqua,
     auth,
     custom_fields,
+    data_file_links,
+    data_queries,
     demo_reports,
     job_cache,
     job_events,
@@ -313,8 +315,20 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         tenant_of=tenants.tenant,
         notifier=changes,
     )
+    services.data_queries = data_queries.DataQueryService(
+        metadata=metadata,
+        catalogs=catalogs,
+        runner=runner or _NoRunner(),
+        results=results,
+        clock=clock,
+        tenant_of=tenants.tenant,
+        links=data_file_links.DataFileLinks(tenants.secret, settings.data_file_link_s),
+        notifier=changes,
+    )
     services.events = events
-    services.finder = job_finder.JobFinder(metadata, service, services.report_runs, clock)
+    services.finder = job_finder.JobFinder(
+        metadata, service, services.report_runs, clock, data_queries=services.data_queries
+    )
     services.custom_fields = custom_fields.CustomFields(
         metadata=metadata, shipped=catalog, clock=clock, schema=engine, changed=tenants.refresh
     )

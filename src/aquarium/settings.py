@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a web UI session lasts without a request (each page renews it).",
     )
+    data_file_link_s: int = Field(
+        default=3600,
+        gt=0,
+        description="Seconds a Data Query job's dataFile link works (each GET of the job makes a "
+        "new one).",
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
 
     @classmethod

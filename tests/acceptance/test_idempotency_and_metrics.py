@@ -1,7 +1,8 @@
-"""``Idempotency-Key`` on submit, and the Prometheus endpoint."""
+"""``Idempotency-Key`` on submit, and the Prometheus endpoint (every kind of job counted)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -59,3 +60,34 @@ def test_metrics_answer_prometheus_text_with_job_counts(
         by_status[labels] = float(value)
     completed = [v for k, v in by_status.items() if 'status="completed"' in k]
     assert completed and completed[0] >= 1, samples
+
+
+def _samples(server: support.RunningServer, name: str) -> dict[str, float]:
+    """The metric's samples by their labels (``{kind="aqua",status="completed"}``)."""
+    text = httpx.get(server.base_url + "/metrics").text
+    found = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            labels, _, value = line.removeprefix(name).rpartition(" ")
+            found[labels] = float(value)
+    return found
+
+
+def test_metrics_count_data_query_jobs_as_a_kind(
+    server: support.RunningServer, demo: httpx.Client
+) -> None:
+    exported = _samples(server, "aquarium_rows_exported_total").get("", 0.0)
+    body = {"query": "select id from account", "outputFormat": "JSON", "compression": "NONE"}
+    submitted = demo.post("/query/jobs", json=body | {"output": {"target": "S3"}})
+    dashed = submitted.json()["data"]["id"]
+    deadline = time.monotonic() + support.JOB_TIMEOUT_S
+    while (done := demo.get(f"/query/jobs/{dashed}").json()["data"])["queryStatus"] != "completed":
+        assert time.monotonic() < deadline, done
+        time.sleep(support.POLL_INTERVAL_S)
+    totals = _samples(server, "aquarium_jobs_total")
+    for status in ("accepted", "in_progress", "completed"):
+        assert totals.get(f'{{kind="dataquery",status="{status}"}}', 0) >= 1, totals
+    stored = _samples(server, "aquarium_jobs_stored")
+    assert stored.get('{kind="dataquery",status="completed"}', 0) >= 1, stored
+    rows = _samples(server, "aquarium_rows_exported_total")[""]
+    assert rows - exported >= done["outputRows"] == 50

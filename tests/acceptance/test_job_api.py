@@ -1,4 +1,5 @@
-"""Aquarium's own job API over real HTTP: list, detail, cancel, errors and the event stream."""
+"""Aquarium's own job API over real HTTP: list, detail, cancel, errors and the event stream,
+for AQuA jobs and Data Query jobs."""
 
 from __future__ import annotations
 
@@ -115,3 +116,105 @@ def test_the_event_stream_tells_of_each_change(
     assert mine, found
     assert mine[-1]["status"] == "completed" and mine[-1]["kind"] == "aqua"
     assert all(event["at"].endswith("Z") for event in mine)
+
+
+# -- Data Query jobs -------------------------------------------------------------------------
+
+#: Long enough to cancel while it runs: a count over a three-way cross join of invoice items.
+ENDLESS_QUERY = (
+    "select count(*) from invoiceitem a cross join invoiceitem b cross join invoiceitem c"
+)
+
+
+def _submit_data_query(client: httpx.Client, query: str) -> str:
+    """A Data Query job submitted over ``POST /query/jobs``; its dashed id."""
+    body = {
+        "query": query,
+        "outputFormat": "CSV",
+        "compression": "NONE",
+        "output": {"target": "S3"},
+    }
+    answer = client.post("/query/jobs", json=body)
+    assert answer.status_code == 200, answer.text
+    dashed: str = answer.json()["data"]["id"]
+    return dashed
+
+
+def _wait_data_query(client: httpx.Client, dashed: str, *statuses: str) -> dict[str, Any]:
+    wanted = statuses or ("completed", "failed", "cancelled")
+    deadline = time.monotonic() + support.JOB_TIMEOUT_S
+    while True:
+        job: dict[str, Any] = client.get(f"/query/jobs/{dashed}").json()["data"]
+        if job["queryStatus"] in wanted:
+            return job
+        assert time.monotonic() < deadline, f"data query {dashed} did not reach {wanted}: {job}"
+        time.sleep(support.POLL_INTERVAL_S)
+
+
+def test_a_data_query_job_is_listed_shown_and_downloaded(
+    server: support.RunningServer, demo: httpx.Client
+) -> None:
+    dashed = _submit_data_query(demo, "select id, accountnumber from account")
+    done = _wait_data_query(demo, dashed)
+    assert done["queryStatus"] == "completed"
+    job_id = dashed.replace("-", "")
+
+    page = demo.get(f"{API}/jobs", params={"kind": "dataquery", "limit": 500}).json()["jobs"]
+    assert {job["kind"] for job in page} == {"dataquery"}
+    listed = {job["id"]: job for job in page}[job_id]
+    assert listed["name"] == "select id, accountnumber from account"
+    assert listed["status"] == "completed"
+    assert listed["progress"]["rowsWritten"] == done["outputRows"] == 50
+    assert job_id not in {
+        job["id"] for job in demo.get(f"{API}/jobs", params={"kind": "aqua"}).json()["jobs"]
+    }
+
+    detail = demo.get(f"{API}/jobs/{job_id}").json()
+    assert detail["dataQueryId"] == dashed and detail["query"] == done["query"]
+    assert detail["settings"]["outputFormat"] == "CSV"
+    assert (detail["rowCount"], detail["processingTime"]) == (50, done["processingTime"])
+    [download] = detail["downloads"]
+    # The finder's link is signed like dataFile: it opens without credentials.
+    fetched = httpx.get(f"{server.base_url}{download['url']}")
+    assert fetched.status_code == 200 and len(fetched.content) == download["size"]
+    assert fetched.content == httpx.get(done["dataFile"]).content
+    rows = support.parse_csv(fetched.content)
+    assert rows[0] == ["id", "accountnumber"] and len(rows) == 51
+
+    refused = demo.delete(f"{API}/jobs/{job_id}")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_cancellable"
+    other = server.client(auth=OTHER_AUTH)
+    assert other.get(f"{API}/jobs/{job_id}").status_code == 404
+
+
+def test_cancelling_a_data_query_through_the_job_api_stops_it(demo: httpx.Client) -> None:
+    dashed = _submit_data_query(demo, ENDLESS_QUERY)
+    _wait_data_query(demo, dashed, "in_progress")
+    job_id = dashed.replace("-", "")
+    cancelled = demo.delete(f"{API}/jobs/{job_id}")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    assert demo.get(f"/query/jobs/{dashed}").json()["data"]["queryStatus"] == "cancelled"
+    again = demo.delete(f"{API}/jobs/{job_id}")
+    assert again.status_code == 200 and again.json()["status"] == "cancelled"
+    # The Data Query API keeps Zuora's answer to a second cancel.
+    assert demo.delete(f"/query/jobs/{dashed}").json()["code"] == 1003
+
+
+def test_the_event_stream_tells_of_a_data_query(
+    server: support.RunningServer, demo: httpx.Client
+) -> None:
+    found: list[dict[str, Any]] = []
+    ready, stop = threading.Event(), threading.Event()
+    listener = threading.Thread(target=_events, args=(server, found, ready, stop), daemon=True)
+    listener.start()
+    assert ready.wait(support.JOB_TIMEOUT_S), "the event stream did not open"
+    job_id = _submit_data_query(demo, "select id from invoice").replace("-", "")
+    deadline = time.monotonic() + support.JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if "completed" in [event["status"] for event in found if event["id"] == job_id]:
+            break
+        time.sleep(support.POLL_INTERVAL_S)
+    stop.set()
+    mine = [event for event in found if event["id"] == job_id]
+    assert mine[-1]["status"] == "completed" and mine[-1]["kind"] == "dataquery"

@@ -10,7 +10,7 @@ import pytest
 
 from aquarium import datagen
 from aquarium.catalog import model
-from aquarium.engines import duckdb_engine, naming, postgres_engine
+from aquarium.engines import duckdb_engine, naming, postgres_dataquery, postgres_engine
 
 SCALE = 0.05  # about 50 accounts and 5,000 invoice items: every object has rows
 SEED = 11
@@ -62,6 +62,7 @@ def pg_tenant(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 sql.Identifier(naming.schema_name(tenant))
             )
         )
+        postgres_dataquery.drop_role(conn, tenant)  # made by the first snapshot
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from aquarium.domain import errors
+from aquarium.domain import errors, ids, tenancy
 from aquarium.export import follower
-from aquarium.services import job_events, job_finder
+from aquarium.services import data_queries as data_query_service
+from aquarium.services import job_downloads, job_events, job_finder
 from aquarium.store import batches_repo
 from tests.integration import report_support as rs
 from tests.integration import test_runner_support as support
@@ -206,3 +207,127 @@ def test_a_slow_subscriber_loses_the_oldest_events(monkeypatch: pytest.MonkeyPat
             return [queue.get_nowait().job_id for _ in range(queue.qsize())]
 
     assert asyncio.run(scenario()) == ["job2", "job3", "job4"]
+
+
+# -- Data Query jobs -------------------------------------------------------------------------
+
+DQ_QUERY = "select id, name\nfrom account\norder by id"
+
+
+def data_queries(h: support.Harness) -> data_query_service.DataQueryService:
+    found = h.srv.services.data_queries
+    assert found is not None
+    return found
+
+
+def submit_data_query(
+    h: support.Harness, query: str = DQ_QUERY, who: tenancy.Principal = ADMIN, **options: Any
+) -> str:
+    """A Data Query job submitted as through ``POST /query/jobs``; its id as the finder has it."""
+    body = {"query": query, "outputFormat": "CSV", "compression": "NONE"}
+    body |= {"output": {"target": "S3"}, **options}
+    dashed: str = data_queries(h).submit(who, body, "http://testserver/")["id"]
+    stored = ids.from_uuid(dashed)
+    assert stored is not None
+    return stored
+
+
+def wait_data_query(h: support.Harness, job_id: str, *statuses: str) -> dict[str, Any]:
+    """The finder's detail of the job once it has one of ``statuses`` (default: finished)."""
+    wanted = statuses or ("completed", "failed", "cancelled")
+
+    def reached() -> dict[str, Any] | None:
+        found = finder(h).job(ADMIN, job_id)
+        return found if found["status"] in wanted else None
+
+    found: dict[str, Any] = support.wait_for(reached, f"data query {job_id} {wanted}")
+    return found
+
+
+def test_data_query_jobs_are_listed_filtered_shown_and_downloaded(
+    make_server: ServerFactory,
+) -> None:
+    h = make_server(workers=1)
+    aqua_id = h.submit(support.FAST_QUERIES[0], name="aqua job")
+    job_id = submit_data_query(h, useIndexJoin=True)
+    failed_id = submit_data_query(h, "select nosuch from account")
+    done = wait_data_query(h, job_id)
+    failed = wait_data_query(h, failed_id)
+    h.wait_terminal(aqua_id)
+
+    assert {j["id"]: j["kind"] for j in listed(h)["jobs"]} == {
+        aqua_id: "aqua",
+        job_id: "dataquery",
+        failed_id: "dataquery",
+    }
+    only = listed(h, kind="dataquery")["jobs"]
+    assert {j["id"] for j in only} == {job_id, failed_id}
+    shown = next(j for j in only if j["id"] == job_id)
+    # The query on one line is the job's name; the list shows its status and rows.
+    assert shown["name"] == "select id, name from account order by id"
+    assert (shown["status"], shown["outputFormat"]) == ("completed", "CSV")
+    accounts = shown["progress"]["rowsWritten"]
+    assert accounts > 0 and shown["progress"]["batchesDone"] == 1
+    assert [j["id"] for j in listed(h, kind="dataquery", status="failed")["jobs"]] == [failed_id]
+    assert {j["id"] for j in listed(h, kind=["aqua", "dataquery"], status="finished")["jobs"]} == {
+        aqua_id,
+        job_id,
+        failed_id,
+    }
+
+    assert done["query"] == DQ_QUERY and done["dataQueryId"] == ids.dashed(job_id)
+    assert done["settings"]["outputFormat"] == "CSV"
+    assert (done["settings"]["compression"], done["settings"]["useIndexJoin"]) == ("NONE", True)
+    assert done["rowCount"] == accounts and done["processingTime"] >= 0
+    assert done["createdBy"] == "demo" and done["createdAt"].endswith("Z")
+    [download] = done["downloads"]
+    assert download["name"] == f"{ids.dashed(job_id)}.csv"
+    assert download["url"].startswith(f"/query/results/demo/{h.files_of(job_id)[0].id}/")
+    assert download["recordCount"] == accounts
+    sent = job_downloads.JobDownloads(
+        finder(h), h.srv.services.aqua, rs.runs(h), data_queries(h)
+    ).only(ADMIN, job_id)
+    assert sent is not None and sent.filename == download["name"]
+    assert sent.sha256 == download["sha256"]
+    lines = sent.path.read_text().splitlines()
+    assert lines[0] == "id,name" and len(lines) == accounts + 1
+
+    # The error message keeps the position the SQL check gave, as GET /query/jobs/{id} has it.
+    assert failed["status"] == "failed" and failed["downloads"] == []
+    assert "line 1:8" in failed["message"] and failed["errorCode"] == "INVALID_QUERY"
+    assert failed["message"] == data_queries(h).get(ADMIN, failed_id, "")["errorMessage"]
+
+
+def test_a_user_sees_only_their_own_data_query_jobs(make_server: ServerFactory) -> None:
+    s = rs.stepped(make_server)
+    mine = submit_data_query(s.h, who=NINA)
+    theirs = submit_data_query(s.h)
+    nina = finder(s.h).list_jobs(NINA, job_finder.JobQuery.parse({"kind": ["dataquery"]}))
+    assert [j["id"] for j in nina["jobs"]] == [mine]
+    assert {j["id"] for j in listed(s.h, kind="dataquery")["jobs"]} == {mine, theirs}
+    assert finder(s.h).state(NINA, theirs) is None
+    with pytest.raises(errors.NotFound):
+        finder(s.h).job(NINA, theirs)
+    with pytest.raises(errors.NotFound):
+        finder(s.h).cancel(NINA, theirs)
+    assert finder(s.h).cancel(NINA, mine)["status"] == "cancelled"
+    # An administrator cancels anyone's.
+    assert finder(s.h).cancel(ADMIN, theirs)["status"] == "cancelled"
+
+
+def test_cancel_a_running_data_query_stops_its_statement(make_server: ServerFactory) -> None:
+    h = make_server(workers=1, prepare=slow_usage)
+    job_id = submit_data_query(h, "select * from usage")
+    wait_data_query(h, job_id, "in_progress")
+    cancelled = finder(h).cancel(ADMIN, job_id)
+    assert cancelled["status"] == "cancelled" and cancelled["downloads"] == []
+    assert cancelled["message"] == "The query was cancelled."
+    # Again: the same answer, as for the other kinds (the Data Query API itself refuses it).
+    assert finder(h).cancel(ADMIN, job_id)["status"] == "cancelled"
+    # The one worker is free again only if the endless statement was interrupted.
+    after = submit_data_query(h)
+    assert wait_data_query(h, after)["status"] == "completed"
+    with pytest.raises(errors.JobAlreadyFinished):
+        finder(h).cancel(ADMIN, after)
+    assert finder(h).job(ADMIN, job_id)["status"] == "cancelled"
+    assert h.files_of(job_id) == []

@@ -219,7 +219,8 @@ def test_postgres_output(catalog: model.Catalog, text: str, expected: str) -> No
         ("UPDATE account SET name = 'x'", "UPDATE statements are not allowed"),
         ("DELETE FROM account", "DELETE statements are not allowed"),
         ("DROP TABLE account", "DROP statements are not allowed"),
-        ("SHOW FUNCTIONS", "SHOW statements are not allowed"),
+        ("SHOW CATALOGS", "SHOW statements are not allowed"),
+        ("SHOW SESSION", "SHOW statements are not allowed"),
         ("select * from information_schema.tables", "Table 'information_schema.tables'"),
         ("select * from pg_catalog.pg_tables", "Table 'pg_catalog.pg_tables'"),
         ("select * from duckdb_tables", "Table 'duckdb_tables' does not exist"),
@@ -286,6 +287,9 @@ def test_column_error_keeps_trinos_wording_and_position(catalog: model.Catalog) 
         ("select foo(1) from account", 1, 8),
         ("select * from acccount", 1, 15),
         ("\n  attach 'x'", 2, 3),
+        ("select * from read_csv('/etc/passwd')", 1, 15),
+        ("select id from account /* ; */; drop table account", 1, 33),
+        ("select id from account -- x\n; drop table account", 2, 3),
     ],
 )
 def test_positions(catalog: model.Catalog, text: str, line: int, column: int) -> None:
@@ -443,3 +447,17 @@ def test_zuora_uuid_functions(billing: duckdb.DuckDBPyConnection, catalog: model
         catalog,
     )
     assert rows == [("2c92c0f967bb659c0167be58d878735f", "2c92c0f9-67bb-659c-0167-be58d878735f")]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "a.balance > 1 and a.name <> 'x'",
+        "a.balance > 1 or a.name <> 'x'",
+        "(a.balance > 1 or a.balance < 0) and not a.name = 'x' and a.id is not null",
+    ],
+)
+def test_connectives_are_no_functions_to_refuse(where: str, catalog: model.Catalog) -> None:
+    """sqlglot models AND/OR as functions: the allow-list must not refuse them."""
+    for dialect in ("duckdb", "postgres"):
+        assert _query(f"select a.id from account a where {where}", catalog, dialect=dialect)

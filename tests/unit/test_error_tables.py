@@ -156,6 +156,9 @@ def test_the_wire_answers_pinned(
         ("/api/rest/v1/reportruns/x", api_errors.Family.REPORTING),
         ("/reporting/api/rest/v1/reports", api_errors.Family.REPORTING),
         ("/aquarium/api/v1/jobs", api_errors.Family.JOBS),
+        ("/query/jobs", api_errors.Family.DATAQUERY),
+        ("/query/jobs/x", api_errors.Family.DATAQUERY),
+        ("/queryish", api_errors.Family.WEB),
         ("/aquarium/api/v1/local", api_errors.Family.LOCAL),
         ("/aquarium/api/v1/local/query", api_errors.Family.LOCAL),
         ("/aquarium/api/v1/localish", api_errors.Family.JOBS),
@@ -196,6 +199,12 @@ def test_each_family_answers_in_its_own_envelope(
         assert set(document) == {"success", "response", "links"}
         inner = json.loads(document["response"])
         assert inner["errorCode"] == row.code and inner["message"]
+    elif table.family is api_errors.Family.DATAQUERY:
+        if kind is errors.NotAuthenticated:
+            assert document == {"message": "Authentication error"}
+        else:
+            assert set(document) == {"code", "message"} and isinstance(document["code"], int)
+            assert document["message"]
     else:
         assert set(document) == {"error"} and document["error"]["code"] == row.code
 

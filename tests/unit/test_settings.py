@@ -41,6 +41,7 @@ SAMPLES: dict[str, tuple[Any, str, str, list[str]]] = {
         ["--notify-allowed-hosts", "10.0.0.0/8", "--notify-allowed-hosts", "*.example.com"],
     ),
     "web_session_idle_s": (60, "60", "60", ["--web-session-idle-s", "60"]),
+    "data_file_link_s": (600, "600", "600", ["--data-file-link-s", "600"]),
     "log_level": ("debug", "debug", '"debug"', ["--log-level", "debug"]),
 }
 

@@ -14,6 +14,7 @@ from aquarium import __version__
 from aquarium.api import (
     admin_routes,
     aqua_routes,
+    dataquery_routes,
     deps,
     error_responses,
     fast_poll,
@@ -63,6 +64,7 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.include_router(object_routes.router)
     app.include_router(report_routes.router)
     app.include_router(report_run_routes.router)
+    app.include_router(dataquery_routes.router)
     app.include_router(job_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(local_routes.router)

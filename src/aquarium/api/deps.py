@@ -14,6 +14,7 @@ from aquarium.services import (
     aqua,
     auth,
     custom_fields,
+    data_queries,
     job_events,
     job_finder,
     local_ops,
@@ -44,6 +45,8 @@ class AppServices:
     reports: reports.ReportService | None = None
     #: Reporting API report runs (``/api/rest/v1/reportruns...``)
     report_runs: report_runs.ReportRunService | None = None
+    #: Data Query jobs (``/query/jobs...``)
+    data_queries: data_queries.DataQueryService | None = None
     #: Aquarium's own job API (``/aquarium/api/v1/jobs``)
     finder: job_finder.JobFinder | None = None
     #: live job events (``/aquarium/api/v1/events``); told of every committed job change

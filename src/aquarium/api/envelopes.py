@@ -149,6 +149,22 @@ def jobs(words: Words, *, challenge: bool = False) -> Envelope:
     return envelope
 
 
+def dataquery(words: Words, *, bare: bool = False) -> Envelope:
+    """Data Query's ``{"code": <int>, "message"}`` (reference dataquery.md section 6), the row's
+    code or else the class's own; ``bare``: ``{"message"}`` alone, as Zuora's proxy answers an
+    authentication failure."""
+
+    def envelope(
+        request: Request, error: errors.AquariumError, status: int, code: str | None
+    ) -> Response:
+        if bare:
+            return _json({"message": words(error)}, status)
+        number = int(code or error.code or status)
+        return _json({"code": number, "message": words(error)}, status)
+
+    return envelope
+
+
 def local(request: Request, error: errors.AquariumError, status: int, code: str | None) -> Response:
     """The job API's envelope with the line the CLI prints and a ZOQL error's caret excerpt."""
     position = error.position if isinstance(error, errors.ZoqlError) else None

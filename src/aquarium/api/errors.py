@@ -36,85 +36,18 @@ configuration fault, an error of another family), is answered as :class:`errors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-
 from aquarium.api import envelopes
+
+# The tables' vocabulary, re-exported: callers name ``api.errors.Family`` and the rest.
+from aquarium.api.error_model import FAMILY_PREFIXES as FAMILY_PREFIXES  # noqa: PLC0414
+from aquarium.api.error_model import Family as Family  # noqa: PLC0414
+from aquarium.api.error_model import Kinds as Kinds  # noqa: PLC0414
+from aquarium.api.error_model import Row as Row  # noqa: PLC0414
+from aquarium.api.error_model import Table as Table  # noqa: PLC0414
+from aquarium.api.error_model import family_of as family_of  # noqa: PLC0414
+from aquarium.domain import dataquery_errors as dq_errors
 from aquarium.domain import errors, reporting_errors, tenancy_errors
 from aquarium.web import pages
-
-
-class Family(StrEnum):
-    """Who answers a request's errors, by its path."""
-
-    AQUA = "aqua"  #: AQuA, result files, describe, OAuth
-    OBJECTS = "objects"  #: Zuora's object CRUD
-    REPORTING = "reporting"  #: the Reporting API, both path families
-    JOBS = "jobs"  #: Aquarium's own job API
-    LOCAL = "local"  #: the CLI's data commands run by the server (api/local_routes.py)
-    WEB = "web"  #: the Job Finder's pages, and any other path
-
-
-#: First match wins; a prefix matches the path with a slash appended (``/v1/object`` included).
-FAMILY_PREFIXES: tuple[tuple[str, Family], ...] = (
-    ("/v1/object/", Family.OBJECTS),
-    ("/api/rest/", Family.REPORTING),
-    ("/reporting/api/rest/", Family.REPORTING),
-    ("/aquarium/api/v1/local/", Family.LOCAL),
-    ("/aquarium/api/", Family.JOBS),
-    ("/v1/", Family.AQUA),
-    ("/apps/api/", Family.AQUA),
-    ("/oauth/", Family.AQUA),
-)
-
-
-def family_of(path: str) -> Family:
-    """The family of a request path; repeated slashes count as one (CONTRACT.md)."""
-    normal = "/".join(part for part in path.split("/") if part)
-    slashed = f"/{normal}/"
-    for prefix, family in FAMILY_PREFIXES:
-        if slashed.startswith(prefix):
-            return family
-    return Family.WEB
-
-
-Kinds = tuple[type[errors.AquariumError], ...]
-
-
-@dataclass(frozen=True)
-class Row:
-    """Errors of ``kinds`` (or their subclasses) answer ``status`` with ``code`` in ``envelope``."""
-
-    kinds: Kinds
-    status: int
-    code: str | None
-    envelope: envelopes.Envelope
-    #: a failure of ours, not a refusal: logged with the request, answered without detail
-    internal: bool = False
-
-
-@dataclass(frozen=True)
-class Table:
-    family: Family
-    rows: tuple[Row, ...]
-
-    def row_for(self, kind: type[errors.AquariumError]) -> Row | None:
-        """The first row naming ``kind`` or an ancestor; None when no row does."""
-        for row in self.rows:
-            if issubclass(kind, row.kinds):
-                return row
-        return None
-
-    def status_of(self, error: errors.AquariumError) -> int:
-        """The HTTP status this family answers ``error`` with."""
-        return (self.row_for(type(error)) or self.internal_row).status
-
-    @property
-    def internal_row(self) -> Row:
-        found = self.row_for(errors.InternalError)
-        assert found is not None, f"the {self.family} table answers InternalError"
-        return found
-
 
 # -- the tables ------------------------------------------------------------------------------------
 
@@ -132,6 +65,7 @@ INTERNAL: Kinds = (
 #: Refusals of other families: raised on these paths they are a bug, so answered as internal.
 FROM_AQUA: Kinds = (errors.AquaError, errors.ZoqlError, errors.FileTooLarge)
 FROM_REPORTING: Kinds = (reporting_errors.ReportingError, errors.ReportDefinitionError)
+FROM_DATAQUERY: Kinds = (dq_errors.DataQueryError,)
 FROM_JOBS: Kinds = (
     errors.JobAlreadyFinished,
     errors.JobCancelNotAllowed,
@@ -157,7 +91,14 @@ AQUA = Table(
         # A refused AQuA request is HTTP 200 with Zuora's error body (CONTRACT.md "AQuA").
         Row((errors.AquaError, errors.ZoqlError), 200, None, envelopes.aqua_own),
         Row(
-            (*INTERNAL, *FROM_REPORTING, *FROM_JOBS, errors.WriteError, errors.ApiUnavailable),
+            (
+                *INTERNAL,
+                *FROM_REPORTING,
+                *FROM_JOBS,
+                *FROM_DATAQUERY,
+                errors.WriteError,
+                errors.ApiUnavailable,
+            ),
             500,
             errors.InternalError.code,
             envelopes.aqua(envelopes.internal_words),
@@ -198,7 +139,7 @@ OBJECTS = Table(
             (errors.MethodNotAllowed,), 405, "INVALID_VALUE", envelopes.crud(envelopes.own_message)
         ),
         Row(
-            (*INTERNAL, *FROM_AQUA, *FROM_REPORTING, *FROM_JOBS, errors.NotFound),
+            (*INTERNAL, *FROM_AQUA, *FROM_REPORTING, *FROM_JOBS, *FROM_DATAQUERY, errors.NotFound),
             500,
             "UNKNOWN_ERROR",
             envelopes.crud(envelopes.internal_words),
@@ -281,7 +222,14 @@ REPORTING = Table(
             envelopes.reporting(envelopes.described),
         ),
         Row(
-            (*INTERNAL, *FROM_AQUA, *FROM_JOBS, errors.WriteError, errors.NotFound),
+            (
+                *INTERNAL,
+                *FROM_AQUA,
+                *FROM_JOBS,
+                *FROM_DATAQUERY,
+                errors.WriteError,
+                errors.NotFound,
+            ),
             500,
             REST_ERROR,
             envelopes.reporting(envelopes.internal_words),
@@ -332,7 +280,14 @@ JOBS = Table(
         ),
         Row((errors.MalformedRequest,), 400, "bad_request", envelopes.jobs(envelopes.reason)),
         Row(
-            (*INTERNAL, *FROM_AQUA, *FROM_REPORTING, errors.WriteError, errors.ApiUnavailable),
+            (
+                *INTERNAL,
+                *FROM_AQUA,
+                *FROM_REPORTING,
+                *FROM_DATAQUERY,
+                errors.WriteError,
+                errors.ApiUnavailable,
+            ),
             500,
             "internal_error",
             envelopes.jobs(envelopes.internal_words),
@@ -377,6 +332,7 @@ LOCAL = Table(
                 errors.FileTooLarge,
                 *FROM_REPORTING,
                 *FROM_JOBS,
+                *FROM_DATAQUERY,
             ),
             500,
             "internal_error",
@@ -432,6 +388,7 @@ WEB = Table(
                 errors.ZoqlError,
                 errors.WriteError,
                 *FROM_REPORTING,
+                *FROM_DATAQUERY,
             ),
             400,
             None,
@@ -440,6 +397,53 @@ WEB = Table(
     ),
 )
 
+_DQ = envelopes.dataquery(envelopes.own_message)
+
+
+def _unable_to_process(error: errors.AquariumError) -> str:
+    # Zuora's one documented words for a body it cannot read, then which part and why.
+    return f"Unable to process JSON: {error.reason}" if error.reason else "Unable to process JSON"
+
+
+# Data Query (reference dataquery.md section 6): {"code": <int>, "message"}; the refusals carry
+# Zuora's code (1001, 1003, 1009, ...), the framework's own ones the HTTP status as code.
+DATAQUERY = Table(
+    Family.DATAQUERY,
+    (
+        Row(
+            (errors.NotAuthenticated,),
+            401,
+            None,
+            envelopes.dataquery(envelopes.fixed("Authentication error"), bare=True),
+        ),
+        Row((errors.CrossSiteRequest,), 403, "403", envelopes.dataquery(envelopes.reason)),
+        Row((errors.RequestTooLarge,), 413, "413", envelopes.dataquery(envelopes.reason)),
+        Row((errors.MalformedRequest,), 400, "400", envelopes.dataquery(_unable_to_process)),
+        Row((errors.RouteNotFound,), 404, "404", _DQ),
+        Row((errors.MethodNotAllowed,), 405, "405", _DQ),
+        Row((dq_errors.DataQueryNotFound,), 404, None, _DQ),
+        Row((dq_errors.DataQueryAccessDenied, dq_errors.DataFileUnavailable), 403, None, _DQ),
+        Row((dq_errors.DataQueryUnsupportedMediaType,), 415, None, _DQ),
+        Row((dq_errors.DataQueryQueueFull,), 429, None, _DQ),
+        Row((errors.ApiUnavailable,), 503, "503", _DQ),
+        Row((dq_errors.DataQueryError,), 400, None, _DQ),
+        Row(
+            (
+                *INTERNAL,
+                *FROM_AQUA,
+                *FROM_REPORTING,
+                *FROM_JOBS,
+                errors.WriteError,
+                errors.NotFound,
+            ),
+            500,
+            "500",
+            envelopes.dataquery(envelopes.internal_words),
+            internal=True,
+        ),
+    ),
+)
+
 TABLES: dict[Family, Table] = {
-    table.family: table for table in (AQUA, OBJECTS, REPORTING, JOBS, LOCAL, WEB)
+    table.family: table for table in (AQUA, OBJECTS, REPORTING, JOBS, DATAQUERY, LOCAL, WEB)
 }

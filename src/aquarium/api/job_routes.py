@@ -33,7 +33,7 @@ def _finder(request: Request) -> job_finder.JobFinder:
     return found
 
 
-@router.get("/jobs", summary="List AQuA jobs and report runs", operation_id="finder_list_jobs")
+@router.get("/jobs", summary="List jobs of every kind", operation_id="finder_list_jobs")
 def list_jobs(request: Request, caller: Caller) -> JSONResponse:
     """Filters ``kind``, ``status``, ``partner``, ``project``, ``createdBy``, ``since``,
     ``until``; ``sort``; ``limit``; ``cursor`` (the previous page's ``nextCursor``)."""
@@ -52,7 +52,7 @@ def get_job(job_id: str, request: Request, caller: Caller) -> JSONResponse:
 
 
 @router.delete(
-    "/jobs/{job_id}", summary="Cancel an AQuA job or a report run", operation_id="finder_cancel_job"
+    "/jobs/{job_id}", summary="Cancel a job of any kind", operation_id="finder_cancel_job"
 )
 def cancel_job(job_id: str, request: Request, caller: Caller) -> JSONResponse:
     return JSONResponse(_finder(request).cancel(caller, job_id))

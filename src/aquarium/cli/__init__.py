@@ -2,8 +2,9 @@
 traceback.
 
 Commands by module: :mod:`.server` (``serve``), :mod:`.data` (``datagen``, ``simulate``,
-``query``, ``demo``), :mod:`.admin` (``tenant``, ``user``, ``client``), :mod:`.client_aqua` and
-:mod:`.client_report` (``aqua``, ``report``: a running server over HTTP). :mod:`.common` holds
+``query``, ``demo``), :mod:`.admin` (``tenant``, ``user``, ``client``), :mod:`.client_aqua`,
+:mod:`.client_report` and :mod:`.client_dataquery` (``aqua``, ``report``, ``dq``: a running
+server over HTTP). :mod:`.common` holds
 the one error line, the exit codes and the options every command of a kind shares.
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 
 import typer
 
-from aquarium.cli import admin, client_aqua, client_report, common, data, server
+from aquarium.cli import admin, client_aqua, client_dataquery, client_report, common, data, server
 from aquarium.cli import fields as _fields  # noqa: F401  (its commands join ``tenant``)
 
 #: Set to 1 to see the traceback of an unexpected error on stderr.
@@ -25,7 +26,7 @@ DEBUG_ENV = "AQUARIUM_DEBUG"
 
 app = typer.Typer(
     name="aquarium",
-    help="Aquarium: Zuora's AQuA and Reporting APIs, self-hosted.",
+    help="Aquarium: Zuora's AQuA, Reporting and Data Query APIs, self-hosted.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -39,6 +40,7 @@ app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.client_app, name="client")
 app.add_typer(client_aqua.app, name="aqua")
 app.add_typer(client_report.app, name="report")
+app.add_typer(client_dataquery.app, name="dq")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""How ``aquarium aqua`` / ``aquarium report`` show things: tables, ``--json``, live progress.
+"""How ``aquarium aqua`` / ``report`` / ``dq`` show things: tables, ``--json``, live progress.
 
 Results go to stdout (a table, or with ``--json`` one JSON document and nothing else); progress
 and notes go to stderr. Live progress draws rich bars on a terminal; anywhere else (a pipe, a
@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 import json
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +24,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from aquarium.client import models
+from aquarium.client import dataquery, models
 from aquarium.domain import jobs
 
 PIPE_WIDTH = 200  # characters per line of tables written to a pipe or file (rich's default: 80)
@@ -280,3 +281,72 @@ class RunProgress:
             self._status.update(text)
         else:
             note(text)
+
+
+# -- Data Query ------------------------------------------------------------------------------------
+
+QUERY_SHOWN_CHARS = 60  # characters of a query shown in the list (the rest: dq status ID)
+
+
+def show_data_query(job: dataquery.DataQueryJob, file: Path | None = None) -> None:
+    rows = "" if job.output_rows is None else f", {job.output_rows:,} rows"
+    took = "" if job.processing_time_ms is None else f" in {job.processing_time_ms:,} ms"
+    out.print(f"query job {job.id}: [bold]{job.status}[/bold]{rows}{took}")
+    out.print(Text(f"query: {job.query}"))
+    if job.error_message:
+        code = f" ({job.error_code})" if job.error_code else ""
+        out.print(Text(f"error: {job.error_message}{code}"))
+    if job.data_file:
+        out.print(Text(f"file: {job.data_file}"), soft_wrap=True)  # whole: it is copied
+    if file is not None:
+        out.print(f"saved {file}")
+
+
+def show_data_query_list(found: Sequence[dataquery.DataQueryJob]) -> None:
+    table = _table("query jobs", ["id", "status", "created", "rows", "query"])
+    for job in found:
+        query = " ".join(job.query.split())
+        if len(query) > QUERY_SHOWN_CHARS:
+            query = query[: QUERY_SHOWN_CHARS - 1] + "…"
+        table.add_row(
+            job.id,
+            job.status.value,
+            _when(job.created_on),
+            "" if job.output_rows is None else f"{job.output_rows:,}",
+            Text(query),
+        )
+    out.print(table)
+
+
+class DataQueryProgress:
+    """A query job's status while waiting for it, with the seconds waited: a spinner on a
+    terminal, else one line per change of status."""
+
+    def __init__(self, console: Console = err, *, shown: str | None = None) -> None:
+        """``shown``: a status already told (the submit's), not to repeat off a terminal."""
+        self._status = console.status("") if console.is_terminal else None
+        self._shown = shown
+        self._started = time.monotonic()
+
+    def __enter__(self) -> DataQueryProgress:
+        if self._status is not None:
+            self._status.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+    def update(self, job: dataquery.DataQueryJob) -> None:
+        text = f"query job {job.id}: {job.status.value}"
+        if self._status is not None:
+            waited = time.monotonic() - self._started
+            self._status.update(f"{text} ({waited:,.0f} s)")
+        elif job.status.value != self._shown:
+            note(text)
+        self._shown = job.status.value

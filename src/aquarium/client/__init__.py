@@ -1,5 +1,6 @@
-"""``aquarium.client``: a small typed, synchronous client of Aquarium (and of Zuora's AQuA and
-Reporting APIs), used by the ``aquarium aqua`` / ``aquarium report`` commands and the tests.
+"""``aquarium.client``: a small typed, synchronous client of Aquarium (and of Zuora's AQuA,
+Reporting and Data Query APIs), used by the ``aquarium aqua`` / ``report`` / ``dq`` commands
+and the tests.
 
 ::
 
@@ -11,8 +12,14 @@ Reporting APIs), used by the ``aquarium aqua`` / ``aquarium report`` commands an
         job = aquarium.wait(job.id, on_progress=lambda job, detail: print(job.status))
         paths = aquarium.download_job(job, Path("out"))
 
+        query = aquarium.data_queries.submit("select accountnumber, balance from account")
+        query = aquarium.data_queries.wait(query.id)
+        aquarium.data_queries.download(query.id, Path("balances.csv"))
+
 Modules: :mod:`~aquarium.client.api` (the :class:`Client`), :mod:`~aquarium.client.session`
 (credentials, tokens, HTTP), :mod:`~aquarium.client.models` (typed results),
+:mod:`~aquarium.client.dataquery` (Data Query jobs: ``Client.data_queries``),
+:mod:`~aquarium.client.keys` (Data Query's RSA ``encryptionKey`` from a key file),
 :mod:`~aquarium.client.files` (resumable downloads), :mod:`~aquarium.client.config` (settings
 from options, environment and a TOML file), :mod:`~aquarium.client.errors` (the exception tree:
 ``ClientError`` > ``NotAuthenticated``, ``NotFound``, ``Refused``, ``ServerUnreachable``,
@@ -20,6 +27,7 @@ from options, environment and a TOML file), :mod:`~aquarium.client.errors` (the 
 """
 
 from aquarium.client.api import DEFAULT_URL, Client
+from aquarium.client.dataquery import DataQueries, DataQueryJob, DataQueryStatus
 from aquarium.client.errors import (
     ClientError,
     ConfigError,
@@ -53,6 +61,9 @@ __all__ = [
     "ClientError",
     "ConfigError",
     "Credentials",
+    "DataQueries",
+    "DataQueryJob",
+    "DataQueryStatus",
     "Download",
     "Job",
     "JobDetail",

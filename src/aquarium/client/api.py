@@ -1,4 +1,5 @@
-"""The :class:`Client`: AQuA jobs, report runs and Aquarium's own job list, over one session."""
+"""The :class:`Client`: AQuA jobs, report runs, Aquarium's own job list and (in
+:attr:`Client.data_queries`) Data Query jobs, over one session."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from aquarium.client import errors, events, files, models, session
+from aquarium.client import dataquery, errors, events, files, models, session
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 POLL_S = 0.5  # seconds between two polls while waiting
@@ -75,6 +76,8 @@ class Client:
         )
         self._clock = clock
         self._sleep = sleep
+        #: Data Query jobs (``/query/jobs``): submit, get, list, cancel, wait, download.
+        self.data_queries = dataquery.DataQueries(self._http, clock=clock, sleep=sleep)
 
     @property
     def base_url(self) -> str:
@@ -246,8 +249,9 @@ class Client:
     ) -> models.JobPage:
         """One page of the tenant's jobs of every kind, newest first unless ``sort`` says else.
 
-        ``kind`` is ``"aqua"`` or ``"report"``; ``status`` any wire status, ``"active"`` or
-        ``"finished"``; both may be several. Pass the page's ``next_cursor`` for the next page.
+        ``kind`` is ``"aqua"``, ``"report"`` or ``"dataquery"``; ``status`` any wire status,
+        ``"active"`` or ``"finished"``; both may be several. Pass the page's ``next_cursor``
+        for the next page.
         """
         params: dict[str, str | int | list[str]] = {}
         for key, many in (("kind", kind), ("status", status)):

@@ -10,13 +10,16 @@
     ├── TimedOut             ``wait(..., timeout=)`` ran out before the job finished
     └── ConfigError          connection settings that cannot be used (no credentials, bad TOML)
 
-Three error shapes arrive on the wire (docs/aqua.md, docs/reporting.md, docs/job-finder-api.md):
+Four error shapes arrive on the wire (docs/aqua.md, docs/reporting.md, docs/job-finder-api.md,
+docs/data-query.md):
 
 - AQuA: HTTP 200 (401 for credentials) with ``{"id", "status": "error", "errorCode", "message"}``;
   a cancel of a finished job keeps the job's own status beside ``errorCode`` 90003.
 - Reporting: ``{"success": false, "response": "<a JSON string: errorId, message, errorCode>"}``
   with HTTP 400, 401, 403, 404 or 500.
 - Aquarium's own API: ``{"error": {"code", "message"}}`` with HTTP 400, 401, 403, 404, 409.
+- Data Query: a flat ``{"code": <int>, "message"}`` with HTTP 400, 403, 404, 415 or 429 (e.g.
+  404 ``{"code": 1001, "message": "No such query: <id>"}``); 401 carries only ``message``.
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ def raise_for_answer(response: httpx.Response) -> None:
     """Raise the error an answer carries; return quietly for a successful one.
 
     The response body must have been read. A 2xx answer is an error only when its JSON body is
-    one of the three error shapes above.
+    one of the error shapes above (the flat Data Query shape counts only on a failed status).
     """
     status = response.status_code
     found = _error_in(_json_or_none(response), failed=status >= 400)
@@ -96,10 +99,11 @@ def raise_for_answer(response: httpx.Response) -> None:
 
 
 def _error_in(document: Any, *, failed: bool) -> tuple[str, str] | None:
-    """``(code, message)`` of an error body in any of the three shapes, else ``None``.
+    """``(code, message)`` of an error body in any of the shapes above, else ``None``.
 
-    The looser shapes (a bare ``status: error``, FastAPI's ``detail``) count only on a failed
-    HTTP status, so that no successful document is ever mistaken for an error.
+    The looser shapes (Data Query's flat ``code`` + ``message``, a bare ``status: error``,
+    FastAPI's ``detail``) count only on a failed HTTP status, so that no successful document is
+    ever mistaken for an error.
     """
     if not isinstance(document, dict):
         return None
@@ -112,6 +116,10 @@ def _error_in(document: Any, *, failed: bool) -> tuple[str, str] | None:
         return str(inner.get("code") or ""), str(inner.get("message") or "")
     if not failed:
         return None
+    if isinstance(document.get("message"), str) and "code" in document:
+        return str(document["code"] if document["code"] is not None else ""), document["message"]
+    if isinstance(document.get("message"), str) and set(document) == {"message"}:
+        return "", document["message"]  # Data Query's 401: {"message": "Authentication error"}
     if document.get("status") == "error":  # a 404 file answer: {"status": "error", "message"}
         return "", str(document.get("message") or "")
     if isinstance(document.get("detail"), str):  # FastAPI's own answer, e.g. an unknown path

@@ -11,6 +11,9 @@ another process) are seen at least that often.
 Where there is no stream (Zuora, an older Aquarium: 404), it cannot be opened, or it drops or
 stays silent for :data:`STREAM_SILENCE_S`, :func:`follow` polls every ``poll_s`` instead, from
 where it was.
+
+:func:`poll` waits without a stream, polling ever less often while nothing changes: Data Query
+jobs, which Zuora offers no stream for and which may wait in a queue or run for hours.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from aquarium.client import errors, session
 EVENTS_PATH = "/aquarium/api/v1/events"
 #: Seconds without a byte after which the stream counts as dropped (keep-alives come every 15 s).
 STREAM_SILENCE_S = 40.0
+BACKOFF_FACTOR = 1.5  # how much longer each wait of :func:`poll` is than the one before
 
 
 class Followed(Protocol):
@@ -58,15 +62,7 @@ def follow(
     ``timeout`` (seconds, ``None`` = no limit) raises :class:`~aquarium.client.errors.TimedOut`
     naming ``what`` ("job <id>"); errors of ``refresh`` propagate as they are.
     """
-    deadline = None if timeout is None else clock() + timeout
-
-    def check(state: State) -> State | None:
-        if state.finished:
-            return state
-        if deadline is not None and clock() >= deadline:
-            raise errors.TimedOut(f"{what} is still {state.status} after {timeout} s")
-        return None
-
+    check = _finished_or_timed_out(what, timeout, clock)
     silence = STREAM_SILENCE_S if timeout is None else min(STREAM_SILENCE_S, max(timeout, 0.1))
     with contextlib.ExitStack() as stack:
         for _ in _stream(stack, http, job_id, silence):
@@ -78,6 +74,53 @@ def follow(
         if done is not None:
             return done
         sleep(poll_s)
+
+
+def poll(
+    refresh: Callable[[], State],
+    *,
+    what: str,
+    first_s: float,
+    max_s: float,
+    timeout: float | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> State:
+    """Call ``refresh`` until its result is finished, and return that result.
+
+    The first wait between two reads is ``first_s`` seconds; each next one is
+    :data:`BACKOFF_FACTOR` times longer, up to ``max_s``, and back to ``first_s`` whenever the
+    status changes (so that a job just started is seen finishing soon). ``timeout`` as in
+    :func:`follow`.
+    """
+    check = _finished_or_timed_out(what, timeout, clock)
+    pause, seen = first_s, None
+    while True:
+        state = refresh()
+        done = check(state)
+        if done is not None:
+            return done
+        if state.status != seen:
+            pause, seen = first_s, state.status
+        sleep(pause)
+        pause = min(pause * BACKOFF_FACTOR, max_s)
+
+
+def _finished_or_timed_out(
+    what: str, timeout: float | None, clock: Callable[[], float]
+) -> Callable[[State], State | None]:
+    """A check of each read: the state once finished, ``None`` while not, and
+    :class:`~aquarium.client.errors.TimedOut` once ``timeout`` seconds have passed."""
+    deadline = None if timeout is None else clock() + timeout
+
+    def check(state: State) -> State | None:
+        if state.finished:
+            return state
+        if deadline is not None and clock() >= deadline:
+            raise errors.TimedOut(f"{what} is still {state.status} after {timeout} s")
+        return None
+
+    return check
 
 
 def _stream(

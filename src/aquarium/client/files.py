@@ -82,9 +82,13 @@ def stream_to(
     resume: bool,
     params: Mapping[str, str] | None = None,
     name: Namer | None = None,
+    authenticated: bool = True,
 ) -> Path:
     """GET ``path`` into ``target`` (see the module docstring); returns ``target``, or the path
-    ``name`` gives once the answer is in (the part file is ``target``'s either way)."""
+    ``name`` gives once the answer is in (the part file is ``target``'s either way).
+
+    ``path`` may be an absolute URL; ``authenticated=False`` sends it no credentials (a
+    pre-signed URL, :meth:`aquarium.client.session.Session.stream`)."""
     part = part_path(target)
     offset = part.stat().st_size if resume and part.exists() else 0
     # identity: the bytes as stored, so sizes, ranges and checksums are about the same bytes
@@ -93,13 +97,25 @@ def stream_to(
     if offset:
         headers["Range"] = f"bytes={offset}-"
     with http.stream(
-        path, params=params, headers=headers, passthrough={RANGE_NOT_SATISFIABLE}
+        path,
+        params=params,
+        headers=headers,
+        passthrough={RANGE_NOT_SATISFIABLE},
+        authenticated=authenticated,
     ) as response:
         if response.status_code == RANGE_NOT_SATISFIABLE:
             total = _total_size(response)
             if total != offset:  # the part is not a prefix of this file: start over
                 part.unlink()
-                return stream_to(http, path, target, resume=False, params=params, name=name)
+                return stream_to(
+                    http,
+                    path,
+                    target,
+                    resume=False,
+                    params=params,
+                    name=name,
+                    authenticated=authenticated,
+                )
         else:
             offset = offset if response.status_code == 206 else 0
             total = _total_size(response)

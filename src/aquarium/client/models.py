@@ -19,11 +19,13 @@ from aquarium.client import errors
 from aquarium.domain import jobs
 
 #: Statuses of Aquarium's job list (either kind) after which nothing changes, lower-cased.
-FINISHED_STATUSES = frozenset({"completed", "aborted", "cancelled", "error", "invalid"})
+FINISHED_STATUSES = frozenset({"completed", "aborted", "cancelled", "error", "invalid", "failed"})
 
 
-class _Fields:
-    """Typed access to one JSON object of an answer; a wrong shape is a :class:`ClientError`."""
+class Fields:
+    """Typed access to one JSON object of an answer; a wrong shape is a :class:`ClientError`.
+
+    Also used by the models of :mod:`aquarium.client.dataquery`."""
 
     def __init__(self, document: Any, what: str) -> None:
         if not isinstance(document, dict):
@@ -159,7 +161,7 @@ class Job(Wire):
 
 
 def parse_batch(document: Any) -> Batch:
-    fields = _Fields(document, "batch")
+    fields = Fields(document, "batch")
     return Batch(
         wire=document,
         id=fields.text("batchId"),
@@ -176,7 +178,7 @@ def parse_batch(document: Any) -> Batch:
 
 
 def parse_job(document: Any) -> Job:
-    fields = _Fields(document, "job")
+    fields = Fields(document, "job")
     return Job(
         wire=document,
         id=fields.text("id"),
@@ -208,10 +210,10 @@ class Progress(Wire):
 
 @dataclass(frozen=True)
 class JobSummary(Wire):
-    """One job of either kind (``aqua`` or ``report``) in Aquarium's job list."""
+    """One job of any kind (``aqua``, ``report`` or ``dataquery``) in Aquarium's job list."""
 
     id: str
-    kind: str  #: "aqua" or "report"
+    kind: str  #: "aqua", "report" or "dataquery"
     name: str | None
     status: str  #: as on its own wire: "executing" for AQuA, "QUERYDATA" for a report run
     created_by: str | None
@@ -276,7 +278,7 @@ class JobPage(Wire):
 def parse_progress(document: Any) -> Progress | None:
     if document is None:
         return None
-    fields = _Fields(document, "progress")
+    fields = Fields(document, "progress")
     return Progress(
         wire=document,
         batches=fields.integer("batches"),
@@ -288,7 +290,7 @@ def parse_progress(document: Any) -> Progress | None:
 
 
 def parse_job_summary(document: Any) -> JobSummary:
-    fields = _Fields(document, "job")
+    fields = Fields(document, "job")
     return JobSummary(
         wire=document,
         id=fields.text("id"),
@@ -309,7 +311,7 @@ def parse_job_summary(document: Any) -> JobSummary:
 
 
 def parse_batch_progress(document: Any) -> BatchProgress:
-    fields = _Fields(document, "batch")
+    fields = Fields(document, "batch")
     return BatchProgress(
         wire=document,
         id=fields.text("id"),
@@ -325,7 +327,7 @@ def parse_batch_progress(document: Any) -> BatchProgress:
 
 
 def parse_download(document: Any) -> Download:
-    fields = _Fields(document, "download")
+    fields = Fields(document, "download")
     return Download(
         wire=document,
         name=fields.optional_text("name") or "",
@@ -337,7 +339,7 @@ def parse_download(document: Any) -> Download:
 
 
 def parse_job_detail(document: Any) -> JobDetail:
-    fields = _Fields(document, "job")
+    fields = Fields(document, "job")
     return JobDetail(
         wire=document,
         summary=parse_job_summary(document),
@@ -347,7 +349,7 @@ def parse_job_detail(document: Any) -> JobDetail:
 
 
 def parse_job_page(document: Any) -> JobPage:
-    fields = _Fields(document, "page")
+    fields = Fields(document, "page")
     return JobPage(
         wire=document,
         jobs=tuple(parse_job_summary(j) for j in fields.objects("jobs")),
@@ -416,7 +418,7 @@ class ReportData(Wire):
 
 
 def parse_report(document: Any) -> Report:
-    fields = _Fields(document, "report")
+    fields = Fields(document, "report")
     return Report(
         wire=document,
         id=fields.text("id"),
@@ -431,11 +433,11 @@ def parse_report(document: Any) -> Report:
 
 
 def parse_reports(document: Any) -> list[Report]:
-    return [parse_report(r) for r in _Fields(document, "answer").objects("reports")]
+    return [parse_report(r) for r in Fields(document, "answer").objects("reports")]
 
 
 def parse_report_run(document: Any) -> ReportRun:
-    fields = _Fields(document, "run")
+    fields = Fields(document, "run")
     profile = fields.member("createdByUserProfile")
     created_by = profile.get("username") if isinstance(profile, dict) else None
     return ReportRun(
@@ -455,7 +457,7 @@ def parse_report_run(document: Any) -> ReportRun:
 
 
 def parse_report_run_page(document: Any) -> ReportRunPage:
-    fields = _Fields(document, "run list")
+    fields = Fields(document, "run list")
     return ReportRunPage(
         wire=document,
         runs=tuple(parse_report_run(r) for r in fields.objects("elements")),
@@ -467,7 +469,7 @@ def parse_report_run_page(document: Any) -> ReportRunPage:
 
 
 def parse_report_data(document: Any) -> ReportData:
-    fields = _Fields(document, "report data")
+    fields = Fields(document, "report data")
     rows = fields.objects("page")
     if not all(isinstance(row, dict) for row in rows):
         raise errors.ClientError("unexpected answer from the server: report data rows")

@@ -104,9 +104,10 @@ class Session:
         *,
         params: Params | None = None,
         json: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one request; raise the answer's error, else return its decoded JSON."""
-        request = self._http.build_request(method, path, params=params, json=json)
+        request = self._http.build_request(method, path, params=params, json=json, headers=headers)
         response = self._send(request, stream=False)
         errors.raise_for_answer(response)
         try:
@@ -125,15 +126,22 @@ class Session:
         headers: Mapping[str, str] | None = None,
         passthrough: Collection[int] = (),
         timeout: httpx.Timeout | None = None,
+        authenticated: bool = True,
     ) -> Iterator[httpx.Response]:
         """A streamed GET; statuses of 400 and above raise unless listed in ``passthrough``.
 
-        ``timeout`` replaces the session's for this request (e.g. a longer read timeout).
+        ``path`` may also be an absolute URL. ``timeout`` replaces the session's for this
+        request (e.g. a longer read timeout). ``authenticated=False`` sends no credentials at
+        all: for a pre-signed URL (Data Query's ``dataFile``), which may be on another host and
+        which a store such as S3 refuses when an ``Authorization`` header comes with it.
         """
         request = self._http.build_request(
             "GET", path, params=params, headers=headers, timeout=timeout or self._http.timeout
         )
-        response = self._send(request, stream=True)
+        if authenticated:
+            response = self._send(request, stream=True)
+        else:
+            response = self._send_plain(request, stream=True)
         try:
             if response.status_code >= 400 and response.status_code not in passthrough:
                 response.read()
@@ -151,6 +159,9 @@ class Session:
 
     def _send_once(self, request: httpx.Request, *, stream: bool, renew: bool) -> httpx.Response:
         request.headers["Authorization"] = self._authorization(renew=renew)
+        return self._send_plain(request, stream=stream)
+
+    def _send_plain(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         try:
             return self._http.send(request, stream=stream)
         except httpx.TransportError as exc:

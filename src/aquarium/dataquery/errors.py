@@ -4,7 +4,10 @@
 
     Exception
     └── DataQuerySqlError   a query refused before it runs: syntax, a statement that is not a
-                            read, an unknown table, column or function, a recursive CTE
+        │                   read, an unknown table, column or function, a recursive CTE
+        └── DataQueryRefused   the engine's guard refused the translated statement (a second
+                               line of defence: reaching it means the translation let through
+                               something it should not have)
 
 Messages follow Trino's wording where Zuora documents it (dataquery.md section 10), e.g.
 ``Column 'updateddate' cannot be resolved``, ``Table 'owl.data.acccount' does not exist``.
@@ -27,3 +30,8 @@ class DataQuerySqlError(Exception):
         if self.line is None or self.column is None:
             return self.message
         return f"line {self.line}:{self.column}: {self.message}"
+
+
+class DataQueryRefused(DataQuerySqlError):
+    """The engine guard (``engines/dataquery_guard.py``) refused a translated statement: it would
+    reach beyond the tenant's billing tables. The message is plain, never the engine's text."""

@@ -1,18 +1,19 @@
 """Tables, columns, functions and literals of Zuora's Data Query dialect, as data.
 
 Tables are catalogue objects in lower case, columns fields in lower case (dataquery.md 8.4).
-``SHOW TABLES`` and ``DESCRIBE`` are answered here from the catalogue (8.2), with the documented
-unparameterised type names (8.3, decision 12.17).
+``SHOW TABLES``, ``SHOW FUNCTIONS`` and ``DESCRIBE`` are answered here from the catalogue (8.2),
+with the documented unparameterised type names (8.3, decision 12.17).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sqlglot import exp
 
 from aquarium.catalog import model
-from aquarium.dataquery import errors
+from aquarium.dataquery import errors, functions
 
 SHOW_TABLES_COLUMNS = ("Table",)
 DESCRIBE_COLUMNS = ("Column", "Type", "Extra", "Comment")
@@ -27,7 +28,17 @@ TYPE_NAMES: dict[model.FieldType, str] = {
     model.FieldType.DATETIME: "timestamp with time zone",
 }
 
-_SHOW_TABLES = re.compile(r"\s*show\s+tables\s*;?\s*", re.IGNORECASE)
+_LIKE = r"(?:\s+like\s+'(?P<like>(?:[^']|'')*)')?"
+_SHOW_TABLES = re.compile(
+    r"\s*show\s+tables(?:\s+(?:from|in)\s+(?P<schema>[A-Za-z_][A-Za-z0-9_.]*))?"
+    + _LIKE
+    + r"\s*;?\s*",
+    re.IGNORECASE,
+)
+_SHOW_FUNCTIONS = re.compile(r"\s*show\s+functions" + _LIKE + r"\s*;?\s*", re.IGNORECASE)
+#: The schema ``SHOW TABLES FROM|IN`` may name: Zuora's errors call tables ``owl.data.<t>``
+#: (dataquery.md 8.4), Trino's catalog ``owl``, schema ``data``.
+DEFAULT_SCHEMAS = frozenset(("data", "owl.data"))
 _DESCRIBE = re.compile(
     r"\s*(?:describe|desc|show\s+columns\s+(?:from|in))\s+(\"?)([A-Za-z_][A-Za-z0-9_]*)\1\s*;?\s*",
     re.IGNORECASE,
@@ -53,12 +64,33 @@ def table_object(name: str, catalog: model.Catalog) -> model.ObjectDef | None:
     return obj if obj is not None and table_name(obj) == name.lower() else None
 
 
+def _like(pattern: str | None) -> Callable[[str], bool]:
+    """A test of SQL ``LIKE`` (``%`` any characters, ``_`` one; case-sensitive, as Trino's)
+    for the pattern of ``SHOW ... LIKE '<pattern>'``; ``None`` matches everything."""
+    if pattern is None:
+        return lambda name: True
+    parts = {"%": ".*", "_": "."}
+    regex = "".join(parts.get(char, re.escape(char)) for char in pattern.replace("''", "'"))
+    compiled = re.compile(regex, re.DOTALL)
+    return lambda name: compiled.fullmatch(name) is not None
+
+
 def metadata(text: str, catalog: model.Catalog) -> tuple[tuple[str, ...], Rows] | None:
-    """Columns and rows answering ``SHOW TABLES`` / ``DESCRIBE t`` (``DESC t``, ``SHOW COLUMNS
-    FROM|IN t``); ``None`` when ``text`` is neither. An unknown table is a
-    :class:`DataQuerySqlError`."""
-    if _SHOW_TABLES.fullmatch(text):
-        return SHOW_TABLES_COLUMNS, tuple(sorted((table_name(obj),) for obj in catalog))
+    """Columns and rows answering ``SHOW TABLES [FROM|IN data] [LIKE 'p']``, ``SHOW FUNCTIONS
+    [LIKE 'p']`` or ``DESCRIBE t`` (``DESC t``, ``SHOW COLUMNS FROM|IN t``); ``None`` when
+    ``text`` is none of them. An unknown table or schema is a :class:`DataQuerySqlError`."""
+    shown = _SHOW_TABLES.fullmatch(text)
+    if shown is not None:
+        schema = shown.group("schema")
+        if schema is not None and schema.lower() not in DEFAULT_SCHEMAS:
+            raise errors.DataQuerySqlError(f"Schema '{schema.lower()}' does not exist")
+        like = _like(shown.group("like"))
+        names = sorted(table_name(obj) for obj in catalog)
+        return SHOW_TABLES_COLUMNS, tuple((name,) for name in names if like(name))
+    listed = _SHOW_FUNCTIONS.fullmatch(text)
+    if listed is not None:
+        like = _like(listed.group("like"))
+        return functions.COLUMNS, tuple(row for row in functions.rows() if like(row[0]))
     match = _DESCRIBE.fullmatch(text)
     if match is None:
         return None
@@ -80,6 +112,7 @@ REFUSED_NODES: dict[type[exp.Expr], str] = {
     exp.Placeholder: "a parameter placeholder",
     exp.Parameter: "a parameter",
     exp.Lock: "FOR UPDATE / FOR SHARE",
+    exp.Describe: "DESCRIBE",  # (DESCRIBE t) as a derived table: DuckDB would run it
 }
 
 

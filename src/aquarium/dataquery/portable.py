@@ -21,6 +21,8 @@ FUNCTIONS = frozenset(
         # window
         *("rownumber", "rank", "denserank", "percentrank", "cumedist", "ntile", "lag", "lead"),
         *("firstvalue", "lastvalue", "nthvalue"),
+        # logic: sqlglot models AND / OR as functions
+        *("and", "or"),
         # conditional and casts
         *("case", "if", "exists", "coalesce", "nullif", "greatest", "least", "cast", "trycast"),
         # strings
@@ -116,9 +118,31 @@ def arity_error(node: exp.Anonymous) -> str | None:
     return None
 
 
+#: Arguments Trino takes as ``bigint`` that DuckDB or PostgreSQL want as ``integer`` (a ``bigint``
+#: column there is "no function matches"): sizes, offsets, positions, decimals.
+INTEGER_ARGUMENTS: dict[type[exp.Func], tuple[str, ...]] = {
+    exp.Pad: ("expression",),
+    exp.Round: ("decimals",),
+    exp.Lag: ("offset",),
+    exp.Lead: ("offset",),
+    exp.NthValue: ("offset",),
+    exp.Ntile: ("this",),
+    exp.Substring: ("start", "length"),
+    exp.SplitPart: ("part_index",),
+}
+
+
+def _integer_arguments(node: exp.Func) -> None:
+    for name in INTEGER_ARGUMENTS.get(type(node), ()):
+        argument = node.args.get(name)
+        if isinstance(argument, exp.Expr) and not isinstance(argument, exp.Literal):
+            argument.replace(exp.cast(argument.copy(), exp.DataType.Type.INT))
+
+
 def rewrite(tree: exp.Query) -> exp.Query:
     """``tree`` with every function in a form both engines run (changed in place)."""
     for node in list(tree.find_all(exp.Func)):
+        _integer_arguments(node)
         unit = EXTRACT_UNITS.get(type(node))
         if unit is not None:
             node.replace(exp.Extract(this=exp.var(unit), expression=node.this))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 import re
 from typing import Literal
 
@@ -89,6 +90,7 @@ def translate(
     try:
         tree = parse(text)
         check(tree, catalog)
+        check_dialect(tree, dialect)
         rewritten = rewrite(tree, catalog, schema=schema, read_deleted=read_deleted)
         return Translated(Kind.QUERY, sql=rewritten.sql(dialect=dialect, identify=True))
     except RecursionError:
@@ -117,7 +119,9 @@ def parse(text: str) -> exp.Query:
     if not trees:
         raise errors.DataQuerySqlError("the query is empty")
     if len(trees) > 1:
-        raise errors.DataQuerySqlError("only one statement per query is allowed")
+        raise errors.DataQuerySqlError(
+            "only one statement per query is allowed", *_second_statement(text)
+        )
     tree = trees[0]
     if not isinstance(tree, exp.Query):
         word = text.strip().split(None, 1)[0].upper() if text.strip() else ""
@@ -125,6 +129,17 @@ def parse(text: str) -> exp.Query:
             f"{word} statements are not allowed: only SELECT, SHOW TABLES and DESCRIBE"
         )
     return tree
+
+
+def _second_statement(text: str) -> tuple[int | None, int | None]:
+    """Where the second statement of ``text`` starts (the token after the first ``;``; comments
+    are no tokens), or ``(None, None)``."""
+    tokens = sqlglot.tokenize(text, read=READ_DIALECT)
+    for token, following in itertools.pairwise(tokens):
+        # By name: sqlglot's TokenType moved between modules across versions.
+        if token.token_type.name == "SEMICOLON" and following.token_type.name != "SEMICOLON":
+            return _line_column(text, following.start)
+    return None, None
 
 
 def _line_column(text: str, offset: int) -> tuple[int, int]:
@@ -144,10 +159,10 @@ def _syntax_error(error: sqlglot_errors.ParseError) -> errors.DataQuerySqlError:
 
 
 def _position(node: exp.Expr) -> tuple[int | None, int | None]:
-    """The 1-based line and column where ``node``'s text starts, from sqlglot's token metadata
-    (``col`` is where the token ends); ``(None, None)`` when the parser kept none."""
+    """The 1-based line and column where ``node``'s text starts: its earliest token that
+    sqlglot kept metadata for (``col`` is where a token ends); ``(None, None)`` when none."""
     found: list[tuple[int, int]] = []
-    for candidate in (node, *node.find_all(exp.Identifier)):
+    for candidate in node.walk():
         meta = candidate.meta
         if "line" in meta and "col" in meta:
             width = (
@@ -205,12 +220,25 @@ def check(tree: exp.Query, catalog: model.Catalog) -> None:
     _check_columns(tree, catalog)
 
 
+def check_dialect(tree: exp.Query, dialect: Dialect) -> None:
+    """Refuse what ``dialect`` cannot do as Trino does: PostgreSQL has no cast that gives null
+    for a value it cannot convert (``try_cast``; sqlglot would write a plain ``CAST``, which
+    fails the whole query instead)."""
+    if dialect == "postgres":
+        for node in tree.find_all(exp.TryCast):
+            raise _refuse(
+                "Function 'try_cast' is not supported on this server's PostgreSQL engine: "
+                "use cast and filter out the values that do not convert",
+                node,
+            )
+
+
 def _check_table(node: exp.Table, catalog: model.Catalog) -> None:
     if not isinstance(node.this, exp.Identifier):
         raise _refuse("table functions are not allowed: query the tenant's tables", node)
     if node.args.get("db") or node.args.get("catalog"):
         raise _refuse(
-            f"Table '{node.sql(dialect=READ_DIALECT)}' does not exist: "
+            f"Table '{'.'.join(part.name.lower() for part in node.parts)}' does not exist: "
             "name tables without a schema or catalogue",
             node,
         )

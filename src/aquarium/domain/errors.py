@@ -54,6 +54,14 @@
     │   ├── MissingParameter          Required String parameter '{name}' is not present.
     │   ├── UnreadableJson            Could not read JSON: ... (as Jackson words it)
     │   └── RequestBodyMissing        Required request body content is missing
+    ├── DataQueryError               a Data Query refusal, {"code", "message"} (dataquery_errors.py)
+    │   ├── DataQueryBadRequest       400 a submit body or parameter that is not acceptable
+    │   ├── DataQueryUnsupportedMediaType 415 HTTP 415 Unsupported Media Type
+    │   ├── DataQueryNotFound         1001 No such query: {id}
+    │   ├── DataQueryNotCancellable   1003 Query job {id} is not in accepted or in_progress ...
+    │   ├── DataQueryAccessDenied     1009 Access denied for restricted job {id}
+    │   ├── DataQueryQueueFull        429 the tenant's queue of accepted jobs is full
+    │   └── DataFileUnavailable       403 a dataFile link forged, expired, or its file gone
     ├── WriteError                   object CRUD: problems, each a Zuora (Code, Message)
     │   ├── UnknownObject             INVALID_TYPE  not a catalogue object
     │   ├── RowNotFound               INVALID_ID    no live row with that id

@@ -1,11 +1,12 @@
 """The kinds of run and their state machines, as data (ARCHITECTURE.md "State machines").
 
 Each machine here is the only place that says which status may follow which: the AQuA job
-(:data:`AQUA_JOB`) with its batches (:data:`AQUA_BATCH`), and the Reporting report run
-(:data:`REPORT_RUN`). The store applies an event as one compare-and-set update (``... set
-status = :to where id = :id and status in (:from)``); zero rows updated means the event lost a
-race and is dropped. Terminal states are sticky: nothing leaves them. ``domain/runs.py`` says
-what the roles of a machine mean to the shared lifecycle.
+(:data:`AQUA_JOB`) with its batches (:data:`AQUA_BATCH`), the Reporting report run
+(:data:`REPORT_RUN`) and the Data Query job (:data:`DATA_QUERY`). The store applies an event
+as one compare-and-set update (``... set status = :to where id = :id and status in (:from)``);
+zero rows updated means the event lost a race and is dropped. Terminal states are sticky:
+nothing leaves them. ``domain/runs.py`` says what the roles of a machine mean to the shared
+lifecycle.
 """
 
 from __future__ import annotations
@@ -200,10 +201,77 @@ REPORT_RUN = runs.RunMachine[ReportRunStatus, ReportRunEvent](
     active=REPORT_RUN_IN_PROGRESS,
 )
 
+
+# -- Data Query jobs (reference dataquery.md section 3.2) ------------------------------------
+
+
+class DataQueryStatus(enum.StrEnum):
+    """A Data Query job's ``queryStatus``, values as on the wire (``cancelled``, double L).
+
+    Zuora's enum also has ``submitted`` (handed to the query service); Aquarium accepts a job
+    into its queue in the same transaction as the submit, so no job is ever seen in it.
+    """
+
+    ACCEPTED = "accepted"  #: waits for a worker and the tenant's limit of running queries
+    IN_PROGRESS = "in_progress"  #: its statement runs
+    COMPLETED = "completed"  #: its result file is published (``dataFile``)
+    FAILED = "failed"  #: the query was refused or failed (``errorMessage``)
+    CANCELLED = "cancelled"  #: stopped by DELETE
+
+    @property
+    def terminal(self) -> bool:
+        return self in DATA_QUERY_TERMINAL
+
+
+DATA_QUERY_ACTIVE = frozenset({DataQueryStatus.ACCEPTED, DataQueryStatus.IN_PROGRESS})
+DATA_QUERY_TERMINAL = frozenset(
+    {DataQueryStatus.COMPLETED, DataQueryStatus.FAILED, DataQueryStatus.CANCELLED}
+)
+
+
+class DataQueryEvent(enum.StrEnum):
+    """What can happen to a stored Data Query job."""
+
+    START = "start"  #: a worker claimed it: its statement starts
+    COMPLETE = "complete"  #: its file is published
+    FAIL = "fail"  #: refused, failed in the engine, too large, or past its time limit
+    CANCEL = "cancel"  #: DELETE
+    REQUEUE = "requeue"  #: its worker was lost; it waits again with attempt + 1
+
+
+DATA_QUERY = runs.RunMachine[DataQueryStatus, DataQueryEvent](
+    name="Data Query job",
+    kind=runs.Kind.DATAQUERY,
+    status=DataQueryStatus,
+    transitions={
+        DataQueryEvent.START: runs.Transition(
+            frozenset({DataQueryStatus.ACCEPTED}), DataQueryStatus.IN_PROGRESS
+        ),
+        DataQueryEvent.COMPLETE: runs.Transition(
+            frozenset({DataQueryStatus.IN_PROGRESS}), DataQueryStatus.COMPLETED
+        ),
+        DataQueryEvent.FAIL: runs.Transition(DATA_QUERY_ACTIVE, DataQueryStatus.FAILED),
+        DataQueryEvent.CANCEL: runs.Transition(DATA_QUERY_ACTIVE, DataQueryStatus.CANCELLED),
+        DataQueryEvent.REQUEUE: runs.Transition(
+            frozenset({DataQueryStatus.IN_PROGRESS}), DataQueryStatus.ACCEPTED
+        ),
+    },
+    entries=frozenset({DataQueryStatus.ACCEPTED}),
+    terminal=DATA_QUERY_TERMINAL,
+    cancel=DataQueryEvent.CANCEL,
+    queued=DataQueryStatus.ACCEPTED,
+    executing=frozenset({DataQueryStatus.IN_PROGRESS}),
+    start=DataQueryEvent.START,
+    requeue=DataQueryEvent.REQUEUE,
+    fail=DataQueryEvent.FAIL,
+    active=DATA_QUERY_ACTIVE,
+)
+
 #: The machine of every kind of run, by kind.
 MACHINES: dict[runs.Kind, runs.RunMachine[enum.StrEnum, enum.StrEnum]] = {
     runs.Kind.AQUA: AQUA_JOB,  # type: ignore[dict-item]
     runs.Kind.REPORT: REPORT_RUN,  # type: ignore[dict-item]
+    runs.Kind.DATAQUERY: DATA_QUERY,  # type: ignore[dict-item]
 }
 
 

@@ -1,7 +1,7 @@
 """Runs: the one lifecycle every kind of long-running work shares (ARCHITECTURE.md "One runs
 core, several kinds").
 
-A *run* is an AQuA job, a Reporting report run or (later) a Data Query job. Every kind is a
+A *run* is an AQuA job, a Reporting report run or a Data Query job. Every kind is a
 state machine given as data (:class:`Machine`), declared in ``domain/jobs.py``; the store applies
 its events by compare-and-set and the runner drives them, neither knowing which kind it holds
 beyond what its machine says:
@@ -32,6 +32,7 @@ class Kind(enum.StrEnum):
 
     AQUA = "aqua"  #: an AQuA job: up to 50 ZOQL queries in one read-only snapshot
     REPORT = "report"  #: a Reporting report run: query, then processing, then results
+    DATAQUERY = "dataquery"  #: a Data Query job: one SQL statement, one result file
 
 
 class StopReason(enum.StrEnum):

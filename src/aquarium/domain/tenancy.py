@@ -37,6 +37,12 @@ DEFAULT_STATEFUL_OFFSET_S = 0  # seconds
 # Reporting (reference reporting.md section 8; the concurrency limit is ours, Zuora names none).
 DEFAULT_MAX_REPORT_RUNS = 10  # runs of one tenant in QUERYDATA or PROCESSINGDATA at once
 DEFAULT_SUMMARY_TIME_LIMIT_S = 3600  # seconds; a longer summary run ends in ERROR
+# Data Query, Live (reference dataquery.md section 9): 5 queries in progress per tenant, 10 more
+# may wait in accepted, 1 hour per attempt, 500,000 output rows.
+DEFAULT_MAX_DATA_QUERIES = 5
+DEFAULT_MAX_QUEUED_DATA_QUERIES = 10
+DEFAULT_DATA_QUERY_TIME_LIMIT_S = 3600
+DEFAULT_DATA_QUERY_MAX_ROWS = 500_000
 DEFAULT_REPORT_RUN_RETENTION_S = 60 * 86400  # seconds runs stay listed and kept
 MAX_STATEFUL_OFFSET_S = 3600  # seconds; the request `offset` has the same 0-3600 range
 
@@ -83,6 +89,14 @@ class Limits:
     summary_time_limit_s: int = DEFAULT_SUMMARY_TIME_LIMIT_S
     #: how long finished report runs are kept (their result files: ``file_retention_s``)
     report_run_retention_s: int = DEFAULT_REPORT_RUN_RETENTION_S
+    #: Data Query jobs in_progress at once; more wait in accepted
+    max_data_queries: int = DEFAULT_MAX_DATA_QUERIES
+    #: Data Query jobs that may wait in accepted; a submit beyond is refused (HTTP 429)
+    max_queued_data_queries: int = DEFAULT_MAX_QUEUED_DATA_QUERIES
+    #: how long one Data Query job may run; longer ones fail
+    data_query_time_limit_s: int = DEFAULT_DATA_QUERY_TIME_LIMIT_S
+    #: the most rows a Data Query result may hold; a larger one fails
+    data_query_max_rows: int = DEFAULT_DATA_QUERY_MAX_ROWS
 
 
 #: Every limit's name, in declaration order (the keys of a tenant's stored ``limits``).

@@ -148,6 +148,13 @@ class Snapshot(Protocol):
         """The query's rows as Python values (formatted as text, as in the CSV)."""
         ...
 
+    def guard_dataquery(self, sql: str) -> None:
+        """Refuse (``dataquery.errors.DataQueryRefused``) a translated Data Query statement that
+        could reach beyond the tenant's billing tables, by the engine's own reading of it; call
+        it just before running the statement. On PostgreSQL the rest of the snapshot then runs
+        as the tenant's Data Query role, which may read only the tenant's tables."""
+        ...
+
     def interrupt(self) -> None:
         """Stop the running statement (or one waiting for room in the engine's memory), from any
         thread; a no-op when nothing runs."""

@@ -19,7 +19,15 @@ from sqlglot import exp
 from aquarium import observability
 from aquarium.catalog import model
 from aquarium.domain import errors
-from aquarium.engines import base, ddl, memory_gate, naming, reconcile, row_text
+from aquarium.engines import (
+    base,
+    dataquery_guard,
+    ddl,
+    memory_gate,
+    naming,
+    reconcile,
+    row_text,
+)
 from aquarium.zoql import formatting, lower
 
 log = observability.logger(__name__)
@@ -49,9 +57,12 @@ class DuckDbSnapshot:
         cursor: duckdb.DuckDBPyConnection,
         taken_at: dt.datetime,
         gate: memory_gate.MemoryGate | None = None,
+        *,
+        schema: str = "",
     ) -> None:
         self.cursor = cursor
         self.taken_at = taken_at
+        self.schema = schema  # the tenant's: the only one a Data Query statement may read
         self._time_zone: str | None = None
         self._gate = gate or memory_gate.MemoryGate(UNBOUNDED)
         self._stop_waiting = False  # an interrupt reached a statement waiting at the gate
@@ -126,6 +137,12 @@ class DuckDbSnapshot:
     def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
         self._prepare(query)
         return self._run(query.sql, query)
+
+    def guard_dataquery(self, sql: str) -> None:
+        """Refuse a translated Data Query statement that could reach beyond the tenant's tables
+        (``dataquery_guard.check_duckdb``); nothing of it runs."""
+        with engine_errors():
+            dataquery_guard.check_duckdb(self.cursor, sql, self.schema)
 
     def interrupt(self) -> None:
         self._stop_waiting = True
@@ -286,7 +303,7 @@ class DuckDbEngine:
         try:
             with self._small(), engine_errors():
                 taken_at = self._begin(cursor, tenant, now)
-            yield DuckDbSnapshot(cursor, taken_at, self._gate)
+            yield DuckDbSnapshot(cursor, taken_at, self._gate, schema=naming.schema_name(tenant))
         finally:
             cursor.close()
 

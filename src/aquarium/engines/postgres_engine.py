@@ -21,7 +21,16 @@ from psycopg import sql
 
 from aquarium.catalog import model
 from aquarium.domain import errors
-from aquarium.engines import base, ddl, duckdb_engine, naming, parquet, reconcile, row_text
+from aquarium.engines import (
+    base,
+    ddl,
+    duckdb_engine,
+    naming,
+    parquet,
+    postgres_dataquery,
+    reconcile,
+    row_text,
+)
 from aquarium.zoql import formatting, lower
 
 
@@ -48,10 +57,19 @@ def upper_case_escapes(line: bytes) -> bytes:
 
 
 class PostgresSnapshot:
-    def __init__(self, conn: psycopg.Connection[tuple[object, ...]], taken_at: dt.datetime) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        taken_at: dt.datetime,
+        *,
+        tenant: str = "",
+        dsn: str = "",
+    ) -> None:
         self.conn = conn
         self.taken_at = taken_at
         self._time_zone: str | None = None
+        self.tenant, self.dsn = tenant, dsn  # for the Data Query role (postgres_dataquery.py)
+        self._dataquery_role = False  # whether the transaction runs as that role already
         self._interrupted = False
 
     def _prepare(self, query: lower.LoweredQuery) -> None:
@@ -142,6 +160,16 @@ class PostgresSnapshot:
             cursor.execute(query.sql.encode("utf-8"))
             return cursor.fetchall()
 
+    def guard_dataquery(self, sql: str) -> None:
+        """Refuse a translated Data Query statement that could reach beyond the tenant's tables
+        (``postgres_dataquery.guard``); from then on the transaction runs as the tenant's Data
+        Query role, which can read nothing else."""
+        with _errors_mapped():
+            postgres_dataquery.guard(
+                self.conn, sql, self.tenant, self.dsn, prepared=self._dataquery_role
+            )
+            self._dataquery_role = True
+
     def interrupt(self) -> None:
         self._interrupted = True
         self.conn.cancel_safe()
@@ -166,6 +194,16 @@ def _errors_mapped() -> AbstractContextManager[None]:
     return base.mapped_errors(pg_errors.QueryCanceled, pg_errors.OutOfMemory, psycopg.Error)
 
 
+def _schema_and_role(
+    conn: psycopg.Connection[tuple[object, ...]], tenant: str
+) -> tuple[object, ...] | None:
+    """One row (whether the tenant's Data Query role exists) when its schema exists, else none."""
+    return conn.execute(
+        "SELECT to_regrole(%s) IS NOT NULL FROM information_schema.schemata WHERE schema_name = %s",
+        [postgres_dataquery.role_name(tenant), naming.schema_name(tenant)],
+    ).fetchone()
+
+
 class PostgresEngine:
     """Billing data in a PostgreSQL database reached by ``dsn``."""
 
@@ -178,20 +216,23 @@ class PostgresEngine:
     def snapshot(
         self, tenant: str, now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     ) -> Iterator[base.Snapshot]:
-        schema = naming.schema_name(tenant)
         with psycopg.connect(self.dsn) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
-            found = conn.execute(
-                "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [schema]
-            ).fetchone()
+            found = _schema_and_role(conn, tenant)
+            if found is not None and not found[0]:
+                # A role made after this transaction began would stay invisible to it (the
+                # catalogue snapshot of REPEATABLE READ): make the Data Query role, begin again.
+                conn.rollback()
+                postgres_dataquery.ensure_role_quietly(self.dsn, tenant)
+                found = _schema_and_role(conn, tenant)
             if found is None:
                 raise errors.TenantDataMissing(
                     f"tenant {tenant!r} has none here; create it with "
                     f"'aquarium datagen --tenant {tenant}'"
                 )
             # REPEATABLE READ took its snapshot at the statement above.
-            yield PostgresSnapshot(conn, now())
+            yield PostgresSnapshot(conn, now(), tenant=tenant, dsn=self.dsn)
             conn.rollback()
 
     def reconcile(self, tenant: str, catalog: model.Catalog) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from aquarium.domain import runs
-from aquarium.runner import aqua_execution, context, report_execution, running
+from aquarium.runner import aqua_execution, context, dataquery_execution, report_execution, running
 
 
 class KindHandler(Protocol):
@@ -32,5 +32,9 @@ class KindHandler(Protocol):
 
 def default() -> Mapping[runs.Kind, KindHandler]:
     """A handler for every kind Aquarium knows."""
-    handlers: tuple[KindHandler, ...] = (aqua_execution.Handler(), report_execution.Handler())
+    handlers: tuple[KindHandler, ...] = (
+        aqua_execution.Handler(),
+        report_execution.Handler(),
+        dataquery_execution.Handler(),
+    )
     return {handler.kind: handler for handler in handlers}

@@ -11,12 +11,16 @@ UNLIMITED = 1 << 30  # an admission limit nothing reaches
 def executing_limit(tenant: tenancy.Tenant | None, kind: runs.Kind) -> int:
     """How many runs of ``kind`` the tenant may have executing at once.
 
-    Report runs: the tenant's ``max_report_runs`` (the rest wait in STARTED). AQuA jobs are
+    Report runs: the tenant's ``max_report_runs`` (the rest wait in STARTED); Data Query jobs:
+    ``max_data_queries`` (the rest wait in accepted). AQuA jobs are
     bounded at submit instead (Zuora's concurrent-job limits, 90028), so any submitted job may
     start when a worker is free.
     """
+    limits = tenant.limits if tenant else tenancy.Limits()
     if kind is runs.Kind.REPORT:
-        return (tenant.limits if tenant else tenancy.Limits()).max_report_runs
+        return limits.max_report_runs
+    if kind is runs.Kind.DATAQUERY:
+        return limits.max_data_queries
     return UNLIMITED
 
 

@@ -1,10 +1,12 @@
 """Result files of one Job Finder job, as the web UI serves them to a signed-in user.
 
 The files are the ones the job's ``downloads`` list (:meth:`JobFinder.job`): an AQuA job's
-published files (``/v1/file/{id}``) and a report run's export and crosstab
-(``/api/rest/v1/reportruns/export/{id}``). A file id that is not one of the job's answers
+published files (``/v1/file/{id}``), a report run's export and crosstab
+(``/api/rest/v1/reportruns/export/{id}``) and a Data Query job's result (its signed
+``/query/results/...`` link). A file id that is not one of the job's answers
 :class:`errors.NotFound`, like an unknown job; the bytes come from the same service calls as
-Zuora's endpoints (:meth:`AquaService.file`, :meth:`ReportRunService.export`).
+Zuora's endpoints (:meth:`AquaService.file`, :meth:`ReportRunService.export`,
+:meth:`DataQueryService.result_file`).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from aquarium.domain import errors, tenancy
+from aquarium.domain import errors, runs, tenancy
 from aquarium.services import aqua, job_finder, report_runs, run_service
+from aquarium.services import data_queries as data_query_service
 
 FILE_URL = re.compile(r"^/v1/file/(?P<file>[0-9a-f]{32})$")
 EXPORT_URL = re.compile(
     r"^/api/rest/v1/reportruns/export/[0-9a-f]{32}(?P<pivoted>\?pivoted=true)?$"
 )
+RESULT_URL = re.compile(r"^/query/results/[^/?]+/(?P<file>[0-9a-f]{32})/[^/?]+\?")
 EXTENSIONS = (  # content type prefix -> file name extension
     ("text/csv", ".csv"),
     ("application/x-gzip", ".csv.gz"),
@@ -36,6 +40,7 @@ class JobDownloads:
     finder: job_finder.JobFinder
     aqua: aqua.AquaService
     report_runs: report_runs.ReportRunService
+    data_queries: data_query_service.DataQueryService | None = None
 
     def file(
         self, caller: tenancy.Principal, job_id: str, file_id: str
@@ -54,13 +59,23 @@ class JobDownloads:
         """A report run's export (``pivoted``: a summary's crosstab), as Zuora's export sends it."""
         return self.report_runs.export(caller, job_id, "true" if pivoted else None)
 
+    def result(self, caller: tenancy.Principal, job_id: str) -> run_service.FileDownload:
+        """A Data Query job's result file; NotFound when the job is not one (or not the
+        caller's to see)."""
+        job = self.finder.job(caller, job_id)
+        if job.get("kind") != runs.Kind.DATAQUERY or self.data_queries is None:
+            raise errors.NotFound(f"job {job_id} is not a Data Query job")
+        return self.data_queries.result_file(caller, job_id)
+
     def only(self, caller: tenancy.Principal, job_id: str) -> run_service.FileDownload | None:
         """The job's file when there is exactly one to take (a report run: its export);
         ``None`` when it has several or none yet."""
         job = self.finder.job(caller, job_id)
         entries = _downloads(job)
-        if job.get("kind") == "report":
+        if job.get("kind") == runs.Kind.REPORT:
             return self.export(caller, job_id, pivoted=False) if entries else None
+        if job.get("kind") == runs.Kind.DATAQUERY:
+            return self.result(caller, job_id) if entries else None
         if len(entries) != 1:
             return None
         match = FILE_URL.match(str(entries[0].get("url", "")))
@@ -86,10 +101,14 @@ def _downloads(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def ui_kind(url: str) -> tuple[str, str] | None:
-    """``("file", file_id)`` or ``("export", "" | "pivoted")`` for a download URL; else None."""
+    """``("file", file_id)``, ``("export", "" | "pivoted")`` or ``("result", file_id)`` for a
+    download URL; else None."""
     found = FILE_URL.match(url)
     if found is not None:
         return "file", found["file"]
+    result = RESULT_URL.match(url)
+    if result is not None:
+        return "result", result["file"]
     exported = EXPORT_URL.match(url)
     if exported is not None:
         return "export", "pivoted" if exported["pivoted"] else ""

@@ -1,9 +1,11 @@
 """The Job Finder's use cases: jobs of every kind listed, shown in detail, cancelled.
 
 Aquarium's own API (docs/job-finder-api.md), used by the web UI, the CLI and the Python client.
-AQuA jobs and report runs appear side by side; a job of another tenant answers exactly like an
-unknown one. Cancelling goes through the same service calls as Zuora's DELETEs, so the engine
-interrupt and the sticky terminal states are the ones of those paths.
+AQuA jobs, report runs and Data Query jobs appear side by side; a job of another tenant answers
+exactly like an unknown one, and so does another user's Data Query job to anyone but an
+administrator (the Data Query API shows them so). Cancelling goes through the same service calls
+as Zuora's DELETEs, so the engine interrupt and the sticky terminal states are the ones of those
+paths.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ import sqlalchemy as sa
 
 from aquarium import observability
 from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, jobs, reporting_errors, runs, tenancy
+from aquarium.domain import dataquery_errors as dq_errors
+from aquarium.domain import errors, ids, jobs, reporting_errors, runs, tenancy
 from aquarium.services import aqua, json_input, report_runs
+from aquarium.services import data_queries as data_query_service
 from aquarium.store import (
     database,
+    dataquery_repo,
     files_repo,
     job_finder_repo,
     jobs_repo,
@@ -36,8 +41,13 @@ MAX_LIMIT = 500
 SORTS = tuple(job_finder_repo.SORT_COLUMNS)
 STATUS_WORDS = ("active", "finished")
 KNOWN_STATUSES = frozenset(
-    {s.value.lower() for s in jobs.JobStatus} | {s.value.lower() for s in jobs.ReportRunStatus}
+    {s.value.lower() for s in jobs.JobStatus}
+    | {s.value.lower() for s in jobs.ReportRunStatus}
+    | {s.value.lower() for s in jobs.DataQueryStatus}
 )
+#: How much of a Data Query job's query (whitespace collapsed) its ``name`` shows.
+QUERY_NAME_SHOWN = 120
+Record = jobs_repo.JobRecord | report_runs_repo.ReportRunRecord | dataquery_repo.DataQueryRecord
 
 
 def stamp(value: dt.datetime | None) -> str | None:
@@ -70,7 +80,8 @@ class JobQuery:
         kinds = tuple(k.lower() for k in params.get("kind") or ()) or job_finder_repo.KINDS
         unknown = [k for k in kinds if k not in job_finder_repo.KINDS]
         if unknown:
-            raise errors.BadJobQuery(f"unknown kind {unknown[0]!r}: use aqua or report")
+            choices = ", ".join(job_finder_repo.KINDS)
+            raise errors.BadJobQuery(f"unknown kind {unknown[0]!r}: use one of {choices}")
         statuses = tuple(s.lower() for s in params.get("status") or ())
         for status in statuses:
             if status not in KNOWN_STATUSES and status not in STATUS_WORDS:
@@ -156,6 +167,7 @@ class JobFinder:
     aqua: aqua.AquaService
     report_runs: report_runs.ReportRunService
     clock: clock_port.Clock
+    data_queries: data_query_service.DataQueryService | None = None
 
     # -- list ---------------------------------------------------------------------------
     def list_jobs(self, caller: tenancy.Principal, query: JobQuery) -> dict[str, Any]:
@@ -168,6 +180,7 @@ class JobFinder:
                 descending=query.descending,
                 after=query.after,
                 limit=query.limit + 1,
+                viewer=_viewer(caller),
             )
         shown = rows[: query.limit]
         now = self.clock.now()
@@ -181,33 +194,40 @@ class JobFinder:
     def job(self, caller: tenancy.Principal, job_id: str) -> dict[str, Any]:
         """A job in detail; errors.NotFound for an unknown or foreign id."""
         with database.read_only(self.metadata) as conn:
-            row = job_finder_repo.row(conn, caller.tenant, job_id)
-            record: jobs_repo.JobRecord | report_runs_repo.ReportRunRecord | None = None
-            if row is not None and row.kind == runs.Kind.AQUA:
-                record = jobs_repo.get_job(conn, caller.tenant, job_id)
-            elif row is not None and row.kind == runs.Kind.REPORT:
-                record = report_runs_repo.get(conn, caller.tenant, job_id)
+            row = job_finder_repo.row(conn, caller.tenant, job_id, viewer=_viewer(caller))
+            record = _record(conn, caller.tenant, row) if row is not None else None
             files = files_repo.files_of_job(conn, job_id) if record is not None else []
         if row is None or record is None:
             raise errors.NotFound(f"there is no job {job_id}")
         found = _summary(row, self.clock.now())
         if isinstance(record, jobs_repo.JobRecord):
             return found | _aqua_detail(record, files, self.clock.now())
+        if isinstance(record, dataquery_repo.DataQueryRecord):
+            link = self._data_queries().result_link(record, "")
+            return found | _dataquery_detail(record, files, link)
         return found | _run_detail(record, files)
+
+    def _data_queries(self) -> data_query_service.DataQueryService:
+        if self.data_queries is None:
+            raise errors.NotFound("Data Query jobs are not available on this server")
+        return self.data_queries
 
     def state(self, caller: tenancy.Principal, job_id: str) -> dict[str, str] | None:
         """``{"id", "kind", "status"}`` of one of the caller's jobs, or None."""
         with database.read_only(self.metadata) as conn:
-            found = job_finder_repo.state_of(conn, caller.tenant, job_id)
+            found = job_finder_repo.state_of(conn, caller.tenant, job_id, viewer=_viewer(caller))
         return None if found is None else {"id": job_id, "kind": found[0], "status": found[1]}
 
     def cancel(self, caller: tenancy.Principal, job_id: str) -> dict[str, Any]:
-        """Cancel a job of either kind in progress; ``errors.JobAlreadyFinished`` once it has
-        finished, ``errors.JobCancelNotAllowed`` for another user's report run (non-admins)."""
+        """Cancel a job of any kind in progress (a cancelled one answers the same again);
+        ``errors.JobAlreadyFinished`` once it has finished, ``errors.JobCancelNotAllowed`` for
+        another user's report run (non-admins)."""
         found = self.job(caller, job_id)
         try:
             if found["kind"] == runs.Kind.AQUA:
                 self.aqua.cancel(caller, job_id)
+            elif found["kind"] == runs.Kind.DATAQUERY:
+                self._cancel_data_query(caller, job_id, found["status"])
             else:
                 self.report_runs.cancel(caller, job_id)
         except errors.JobNotCancellable as exc:
@@ -217,6 +237,19 @@ class JobFinder:
         except reporting_errors.ReportRunCancelNotAllowed as exc:
             raise errors.JobCancelNotAllowed(exc.message) from None
         return self.job(caller, job_id)
+
+    def _cancel_data_query(self, caller: tenancy.Principal, job_id: str, status: str) -> None:
+        """Through the Data Query API's cancel (it interrupts the running statement); Zuora
+        refuses a second cancel, the job API answers it as for the other kinds."""
+        try:
+            self._data_queries().cancel(caller, job_id, "")
+        except dq_errors.DataQueryNotCancellable:
+            if status != jobs.DataQueryStatus.CANCELLED:
+                raise errors.JobAlreadyFinished(f"job {job_id} is already {status}") from None
+        except dq_errors.DataQueryAccessDenied as exc:
+            raise errors.JobCancelNotAllowed(exc.message) from None
+        except dq_errors.DataQueryNotFound:
+            raise errors.NotFound(f"there is no job {job_id}") from None
 
     def refresh_gauges(self) -> None:
         """Set the stored-runs-by-status and queue-depth gauges from the store (/metrics)."""
@@ -231,6 +264,20 @@ class JobFinder:
         observability.QUEUE_DEPTH.set(waiting)
 
 
+def _viewer(caller: tenancy.Principal) -> str | None:
+    """Whose Data Query jobs the caller sees: None (an administrator) for everyone's."""
+    return None if caller.admin else caller.name
+
+
+def _record(conn: sa.Connection, tenant: str, row: job_finder_repo.JobRow) -> Record | None:
+    """The run's record with its kind's particulars; None when it vanished meanwhile."""
+    if row.kind == runs.Kind.AQUA:
+        return jobs_repo.get_job(conn, tenant, row.id)
+    if row.kind == runs.Kind.REPORT:
+        return report_runs_repo.get(conn, tenant, row.id)
+    return dataquery_repo.get(conn, tenant, row.id)
+
+
 def _elapsed_ms(start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime) -> int:
     if start is None:
         return 0
@@ -238,10 +285,11 @@ def _elapsed_ms(start: dt.datetime | None, end: dt.datetime | None, now: dt.date
 
 
 def _progress(row: job_finder_repo.JobRow, now: dt.datetime) -> dict[str, int]:
-    """How far a run has got: an AQuA job by its batches, a report run as one step."""
+    """How far a run has got: an AQuA job by its batches, a report run or a Data Query job as
+    one step."""
     elapsed = _elapsed_ms(row.started_at, row.finished_at, now)
-    if row.kind == runs.Kind.REPORT:
-        done = row.status == jobs.ReportRunStatus.COMPLETED
+    if row.kind != runs.Kind.AQUA:
+        done = row.status in {jobs.ReportRunStatus.COMPLETED, jobs.DataQueryStatus.COMPLETED}
         return {
             "batches": 1,
             "batchesDone": 1 if done else 0,
@@ -262,7 +310,7 @@ def _summary(row: job_finder_repo.JobRow, now: dt.datetime) -> dict[str, Any]:
     return {
         "id": row.id,
         "kind": row.kind,
-        "name": row.name,
+        "name": _query_name(row.name) if row.kind == runs.Kind.DATAQUERY else row.name,
         "status": row.status,
         "createdBy": row.created_by,
         "createdAt": stamp(row.created_at),
@@ -272,9 +320,18 @@ def _summary(row: job_finder_repo.JobRow, now: dt.datetime) -> dict[str, Any]:
         "project": row.project,
         "reportId": row.report_id,
         "viewType": row.view_type,
+        "outputFormat": row.output_format,
         "message": row.message or None,
         "progress": _progress(row, now),
     }
+
+
+def _query_name(query: str) -> str:
+    """A Data Query job's name in a list: the start of its query on one line."""
+    one_line = " ".join(query.split())
+    if len(one_line) <= QUERY_NAME_SHOWN:
+        return one_line
+    return one_line[: QUERY_NAME_SHOWN - 1].rstrip() + "…"
 
 
 def _download(name: str, url: str, file: files_repo.FileRecord) -> dict[str, Any]:
@@ -345,4 +402,38 @@ def _run_detail(
         pivoted = by_id[run.pivoted_file_id or ""]
         downloads.append(_download("crosstab", f"{export}?pivoted=true", pivoted))
     found["downloads"] = downloads
+    return found
+
+
+def _dataquery_detail(
+    job: dataquery_repo.DataQueryRecord,
+    files: Sequence[files_repo.FileRecord],
+    link: str | None,
+) -> dict[str, Any]:
+    """What the detail of a Data Query job adds to its summary: the whole query, its options,
+    its result and the signed link to its file (a path on this server, no credentials needed)."""
+    found: dict[str, Any] = {
+        "dataQueryId": ids.dashed(job.id),
+        "query": job.query,
+        "settings": {
+            "outputFormat": job.output_format,
+            "compression": job.compression,
+            "columnSeparator": job.column_separator,
+            "encrypted": job.encryption_key is not None,
+            "readDeleted": job.read_deleted,
+            "sourceData": job.source_data,
+            "useIndexJoin": job.use_index_join,
+            "warehouseSize": job.warehouse_size,
+        },
+        "rowCount": job.row_count,
+        "processingTime": job.processing_ms,
+        "errorCode": job.error_code,
+    }
+    by_id = {f.id: f for f in files}
+    result = by_id.get(job.file_id or "")
+    found["downloads"] = (
+        [_download(data_query_service.result_name(job), link, result)]
+        if link is not None and result is not None
+        else []
+    )
     return found

@@ -84,7 +84,7 @@ runs = sa.Table(
         sa.ForeignKey("tenants.name", name="fk_runs_tenant_tenants"),
         nullable=False,
     ),
-    sa.Column("kind", sa.String(16), nullable=False),  # aqua, report
+    sa.Column("kind", sa.String(16), nullable=False),  # aqua, report, dataquery
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("name", sa.String(NAME), nullable=True),  # an AQuA job's name is optional
     sa.Column("created_by", sa.String(NAME), nullable=True),
@@ -277,6 +277,28 @@ report_runs = sa.Table(
     sa.Column("export_file_id", sa.String(ID), nullable=True),  # UTF-16 export, unpivoted
     sa.Column("pivoted_file_id", sa.String(ID), nullable=True),  # UTF-16 export, crosstab
     sa.Index("ix_report_runs_report_id", "report_id"),
+)
+
+# Data Query jobs (services/data_queries.py): a run of kind ``dataquery`` and what its submit
+# said; its result once completed (row count, file, processing time) or its error code once
+# failed. The message of a failed job is the run's ``message``.
+dataquery_jobs = sa.Table(
+    "dataquery_jobs",
+    metadata,
+    _run_id("dataquery_jobs"),
+    sa.Column("query", sa.Text(), nullable=False),
+    sa.Column("output_format", sa.String(8), nullable=False),  # JSON, CSV, TSV, DSV
+    sa.Column("compression", sa.String(8), nullable=False),  # NONE, GZIP, ZIP
+    sa.Column("column_separator", sa.String(8), nullable=True),  # DSV only
+    sa.Column("encryption_key", sa.Text(), nullable=True),  # base64 DER RSA public key
+    sa.Column("read_deleted", sa.Boolean(), nullable=False),
+    sa.Column("source_data", sa.String(16), nullable=False),  # LIVE, WAREHOUSE, DATAHUB
+    sa.Column("use_index_join", sa.Boolean(), nullable=False),
+    sa.Column("warehouse_size", sa.String(16), nullable=True),
+    sa.Column("row_count", sa.BigInteger(), nullable=True),
+    sa.Column("file_id", sa.String(ID), nullable=True),
+    sa.Column("processing_ms", sa.BigInteger(), nullable=True),
+    sa.Column("error_code", sa.String(40), nullable=True),
 )
 
 # Reporting API report labels (folders; services/report_labels.py): one row per label of a

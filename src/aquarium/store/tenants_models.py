@@ -162,6 +162,10 @@ class LimitsModel(_Strict):
     max_report_runs: PositiveLimit | None = None
     summary_time_limit_s: PositiveLimit | None = None
     report_run_retention_s: PositiveLimit | None = None
+    max_data_queries: PositiveLimit | None = None
+    max_queued_data_queries: PositiveLimit | None = None
+    data_query_time_limit_s: PositiveLimit | None = None
+    data_query_max_rows: PositiveLimit | None = None
 
     @pydantic.model_validator(mode="before")
     @classmethod

@@ -1,4 +1,5 @@
-"""The Jobs pages: AQuA jobs and report runs of the tenant, one job in detail, cancel, files.
+"""The Jobs pages: AQuA jobs, report runs and Data Query jobs of the tenant, one job in detail,
+cancel, files.
 
 Pages are complete without JavaScript. ``app.js`` keeps them current: it listens to
 ``/jobs/events`` (Server-Sent Events from the same :class:`JobEvents` as the JSON API's
@@ -36,9 +37,16 @@ RUN_STATUS_CHOICES = (*STATUS_WORDS, *((s.value, s.value) for s in jobs.ReportRu
 STATUS_CHOICES = (
     *STATUS_WORDS,
     *((s.value, s.value) for s in jobs.JobStatus),
+    # Data Query's own words; completed and cancelled are AQuA's too.
+    *((s.value, s.value) for s in jobs.DataQueryStatus if s.value not in set(jobs.JobStatus)),
     *RUN_STATUS_CHOICES[3:],
 )
-KIND_CHOICES = (("", "all kinds"), ("aqua", "AQuA jobs"), ("report", "report runs"))
+KIND_CHOICES = (
+    ("", "all kinds"),
+    ("aqua", "AQuA jobs"),
+    ("report", "report runs"),
+    ("dataquery", "Data Query jobs"),
+)
 
 
 def _finder(request: Request) -> job_finder.JobFinder:
@@ -52,7 +60,9 @@ def _downloads(request: Request) -> job_downloads.JobDownloads:
     services = deps.services(request)
     if services.report_runs is None:
         raise errors.NotFound("downloads are not available on this server")
-    return job_downloads.JobDownloads(_finder(request), services.aqua, services.report_runs)
+    return job_downloads.JobDownloads(
+        _finder(request), services.aqua, services.report_runs, services.data_queries
+    )
 
 
 def _filters(request: Request, kind: str | None) -> dict[str, list[str]]:
@@ -106,7 +116,8 @@ def _table(
 
 @router.get("/jobs")
 def jobs_page(request: Request, caller: guard.Caller) -> Response:
-    """AQuA jobs and report runs of the tenant, newest first, with filters and paging."""
+    """AQuA jobs, report runs and Data Query jobs of the tenant, newest first, with filters and
+    paging."""
     return list_page(request, caller)
 
 
@@ -199,6 +210,12 @@ def export_run(job_id: str, request: Request, caller: guard.Caller) -> Response:
     return _send(_downloads(request).export(caller.principal, job_id, pivoted=pivoted))
 
 
+@router.get("/jobs/{job_id}/result")
+def data_query_result(job_id: str, request: Request, caller: guard.Caller) -> Response:
+    """A Data Query job's result file, the same bytes as its ``dataFile`` link."""
+    return _send(_downloads(request).result(caller.principal, job_id))
+
+
 def _send(found: run_service.FileDownload) -> FileResponse:
     return FileResponse(
         found.path,
@@ -218,6 +235,8 @@ def _links(job: dict[str, Any]) -> list[dict[str, Any]]:
         what, detail = kind
         if what == "file":
             href = f"/jobs/{job['id']}/files/{detail}"
+        elif what == "result":
+            href = f"/jobs/{job['id']}/result"
         else:
             href = f"/jobs/{job['id']}/export" + ("?pivoted=true" if detail else "")
         found.append({**entry, "href": href})

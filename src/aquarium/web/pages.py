@@ -44,6 +44,7 @@ ACTIVE_STATUSES = frozenset(
         for s in jobs.ReportRunStatus
         if s.value in {"STARTED", "QUERYDATA", "PROCESSINGDATA"}
     }
+    | {s.value for s in jobs.DATA_QUERY_ACTIVE}
 )
 DONE_STATUSES = frozenset({jobs.JobStatus.COMPLETED.value, jobs.ReportRunStatus.COMPLETED.value})
 CANCELLED_STATUSES = frozenset(

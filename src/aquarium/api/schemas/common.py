@@ -169,6 +169,16 @@ JOB_API_ERROR = component(
         ["error"],
     ),
 )
+DATAQUERY_ERROR = component(
+    "DataQueryError",
+    obj(
+        {
+            "code": {"type": "integer", "description": "absent when authentication failed"},
+            "message": string(),
+        },
+        ["message"],
+    ),
+)
 PAGE = string(description="a Job Finder page")
 
 #: What each envelope builder of ``api/envelopes.py`` writes, by the builder's name.
@@ -181,6 +191,7 @@ ENVELOPES: dict[str, Body] = {
     "crud_problems": Body(JSON, CRUD_ERROR),
     "reporting": Body(REPORTING_JSON, REPORTING_ERROR),
     "jobs": Body(JSON, JOB_API_ERROR),
+    "dataquery": Body(JSON, DATAQUERY_ERROR),
     "local": Body(JSON, JOB_API_ERROR),
     "page": Body(HTML, PAGE),
     "page_unexpected": Body(HTML, PAGE),

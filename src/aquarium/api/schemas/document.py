@@ -14,12 +14,13 @@ import copy
 from typing import Any
 
 from aquarium.api import errors as api_errors
-from aquarium.api.schemas import aqua, common, others, parameters, reporting
+from aquarium.api.schemas import aqua, common, dataquery, others, parameters, reporting
 from aquarium.api.schemas.common import Answer, Operation
 
 OPERATIONS: dict[str, Operation] = {
     **aqua.OPERATIONS,
     **reporting.OPERATIONS,
+    **dataquery.OPERATIONS,
     **others.CRUD,
     **others.JOBS,
     **others.ADMIN,
@@ -29,7 +30,7 @@ OPERATIONS: dict[str, Operation] = {
 TWIN_SUFFIXES = ("_legacy", "_reporting")
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head")
 #: Operations anyone may call (the others take any of :data:`SECURITY`).
-OPEN = frozenset({"create_token", "healthz", "metrics"})
+OPEN = frozenset({"create_token", "healthz", "metrics", "download_data_query_result"})
 SECURITY_SCHEMES = {
     "basic": {"type": "http", "scheme": "basic", "description": "user and password"},
     "bearer": {"type": "http", "scheme": "bearer", "description": "a token of POST /oauth/token"},

@@ -60,7 +60,7 @@ JOB = component(
     obj(
         {
             "id": common.HEX_ID,
-            "kind": {"enum": ["aqua", "report"]},
+            "kind": {"enum": ["aqua", "report", "dataquery"]},
             "name": NULLABLE_TEXT,
             "status": string(),
             "createdBy": NULLABLE_TEXT,
@@ -71,6 +71,10 @@ JOB = component(
             "project": NULLABLE_TEXT,
             "reportId": NULLABLE_TEXT,
             "viewType": NULLABLE_TEXT,
+            "outputFormat": {
+                "type": ["string", "null"],
+                "description": "a Data Query job's (JSON, CSV, TSV, DSV)",
+            },
             "message": NULLABLE_TEXT,
             "progress": obj(
                 {
@@ -81,10 +85,23 @@ JOB = component(
                     "elapsedMs": COUNT,
                 }
             ),
-            "settings": {"type": "object", "description": "an AQuA job's, in the detail"},
+            "settings": {
+                "type": "object",
+                "description": "an AQuA or Data Query job's, in the detail",
+            },
             "batches": {"type": "array", "items": {"type": "object"}},
             "downloads": {"type": "array", "items": DOWNLOAD},
             "rowCount": COUNT,
+            "dataQueryId": {
+                "type": "string",
+                "description": "a Data Query job's id as /query/jobs shows it (a dashed UUID)",
+            },
+            "query": {"type": "string", "description": "a Data Query job's whole query"},
+            "processingTime": {
+                **COUNT,
+                "description": "a completed Data Query job's processing time in milliseconds",
+            },
+            "errorCode": {**NULLABLE_TEXT, "description": "a failed Data Query job's"},
         },
         [
             "id",
@@ -113,6 +130,7 @@ JOB_EXAMPLE = {
     "project": "p1",
     "reportId": None,
     "viewType": None,
+    "outputFormat": None,
     "message": None,
     "progress": {
         "batches": 3,

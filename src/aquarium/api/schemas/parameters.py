@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from aquarium.domain import jobs
-from aquarium.services import report_runs, reports, run_service
+from aquarium.services import data_queries, report_runs, reports, run_service
 
 Parameter = dict[str, Any]
 
@@ -135,4 +135,27 @@ PARAMETERS: dict[str, tuple[Parameter, ...]] = {
     ),
     "export_run": (PIVOTED,),
     "list_runs": (RUN_STATUS,),
+    "submit_data_query": (
+        header(
+            "Idempotency-Key",
+            {"type": "string", "maxLength": run_service.MAX_IDEMPOTENCY_KEY},
+            "sent again with the same body within 24 hours, answers the job it made",
+        ),
+    ),
+    "list_data_queries": (
+        query(
+            "queryStatus",
+            {"type": "string", "pattern": any_case(*(s.value for s in jobs.DataQueryStatus))},
+            "only jobs in this status",
+        ),
+        query(
+            "pageSize",
+            {"type": "integer", "minimum": 1, "maximum": data_queries.MAX_PAGE_SIZE},
+            "how many of the newest jobs (default 20)",
+        ),
+    ),
+    "download_data_query_result": (
+        query("expires", {"type": "string"}, "when the link expires (signed)", required=True),
+        query("signature", {"type": "string"}, "the link's signature", required=True),
+    ),
 }
