@@ -11,6 +11,7 @@ import sys
 from benchmarks import (
     bench_aqua,
     bench_datagen,
+    bench_dataquery_output,
     bench_incremental,
     bench_reports,
     bench_translate,
@@ -22,6 +23,7 @@ BENCHMARKS = {
     "aqua": bench_aqua.run,
     "incremental": bench_incremental.run,
     "reports": bench_reports.run,
+    "dataquery-output": bench_dataquery_output.run,
 }
 
 
