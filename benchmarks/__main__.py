@@ -12,6 +12,7 @@ from benchmarks import (
     bench_aqua,
     bench_datagen,
     bench_dataquery,
+    bench_dataquery_output,
     bench_incremental,
     bench_reports,
     bench_translate,
@@ -24,6 +25,7 @@ BENCHMARKS = {
     "incremental": bench_incremental.run,
     "reports": bench_reports.run,
     "dataquery": bench_dataquery.run,
+    "dataquery-output": bench_dataquery_output.run,
 }
 
 

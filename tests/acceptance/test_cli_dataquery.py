@@ -35,13 +35,6 @@ LONG_QUERY = (
     "where a.chargeamount + b.chargeamount + c.chargeamount > -1"
 )
 ACTIVE = frozenset({"accepted", "in_progress"})
-#: Until the real result writer is merged (strict: an unexpected pass fails, as a reminder).
-NEEDS_RESULT_WRITER = pytest.mark.xfail(
-    strict=True,
-    reason="the server's result writer (dataquery/output.py) is a placeholder until the dqout "
-    "branch: no JSON of decimals, no compression, no encryption yet; remove this mark when "
-    "dqout is merged",
-)
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -227,7 +220,7 @@ def test_ctrl_c_while_waiting_asks_and_cancels_the_job_on_the_server(
 @pytest.mark.parametrize(
     ("args", "suffix"),
     [
-        pytest.param(["--compression", "gzip"], b"\x1f\x8b", marks=NEEDS_RESULT_WRITER),
+        (["--compression", "gzip"], b"\x1f\x8b"),
         (["--format", "dsv", "--separator", "|"], b"acc"),
     ],
 )

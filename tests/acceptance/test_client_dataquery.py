@@ -26,13 +26,6 @@ SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 BALANCES = "select accountnumber, balance from account"
 Status = client.DataQueryStatus
-#: Until the real result writer is merged (strict: an unexpected pass fails, as a reminder).
-NEEDS_RESULT_WRITER = pytest.mark.xfail(
-    strict=True,
-    reason="the server's result writer (dataquery/output.py) is a placeholder until the dqout "
-    "branch: no JSON of decimals, no compression, no encryption yet; remove this mark when "
-    "dqout is merged",
-)
 
 
 @pytest.fixture
@@ -42,7 +35,6 @@ def api(server: support.RunningServer) -> Iterator[client.Client]:
         yield made
 
 
-@NEEDS_RESULT_WRITER
 def test_submit_wait_download_json_lines(api: client.Client, tmp_path: Path) -> None:
     seen: list[Status] = []
     job = api.data_queries.submit(BALANCES, output_format="json")
@@ -116,7 +108,6 @@ def test_list_is_newest_first_and_filters_by_status(api: client.Client) -> None:
     assert {j.status for j in completed} == {Status.COMPLETED}
 
 
-@NEEDS_RESULT_WRITER
 def test_an_encrypted_result_is_not_the_plain_text(api: client.Client, tmp_path: Path) -> None:
     key = keys.encryption_key(PUBLIC_PEM)
     assert base64.b64decode(key)[:4] == b"\x30\x81\x9f\x30"
@@ -127,7 +118,6 @@ def test_an_encrypted_result_is_not_the_plain_text(api: client.Client, tmp_path:
     assert b"accountnumber" not in data
 
 
-@NEEDS_RESULT_WRITER
 def test_the_data_query_example_in_the_docs_runs(
     server: support.RunningServer, tmp_path: Path
 ) -> None:

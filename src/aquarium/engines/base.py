@@ -4,6 +4,7 @@
 
     with engine.snapshot(tenant) as snap:        # one read-only transaction = one snapshot
         rows = snap.copy_csv(lowered, path)       # the engine's own CSV writer, no Python row loop
+        rows = snap.copy_rows(sql, path, layout)  # Data Query: JSON Lines or delimited text
     snap.interrupt()                              # from any thread: stops the running statement
 
 Implementations: :mod:`duckdb_engine` (embedded) and :mod:`postgres_engine` (scale-out).
@@ -12,6 +13,9 @@ Implementations: :mod:`duckdb_engine` (embedded) and :mod:`postgres_engine` (sca
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import gzip
+import io
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -83,6 +87,42 @@ class CsvOptions:
     null: str = ""
 
 
+class RowFormat(enum.StrEnum):
+    """How :meth:`Snapshot.copy_rows` writes rows."""
+
+    JSON_LINES = "jsonl"  #: one compact JSON object per row, keyed by the column labels
+    DELIMITED = "delimited"  #: a header row of labels, then rows; quoted only when needed
+
+
+@dataclass(frozen=True)
+class RowLayout:
+    """The file :meth:`Snapshot.copy_rows` writes (values rendered as ``engines/row_text.py``
+    says, identically on every engine).
+
+    ``delimiter`` (one character, not a quote, return or line feed) separates delimited fields;
+    ``gzip`` compresses the file as it is written; timestamps are rendered in ``time_zone``.
+    """
+
+    format: RowFormat
+    delimiter: str = ","
+    gzip: bool = False
+    time_zone: str = "UTC"
+
+
+GZIP_LEVEL = 6  # the existing exports' level: most of the gain, a third of level 9's time
+
+
+@contextmanager
+def open_output(path: Path, *, compress: bool) -> Iterator[io.BufferedIOBase]:
+    """``path`` opened for writing bytes, gzip-compressed as they are written if ``compress``."""
+    if compress:
+        with gzip.open(path, "wb", compresslevel=GZIP_LEVEL) as packed:
+            yield packed
+    else:
+        with path.open("wb") as plain:
+            yield plain
+
+
 class Snapshot(Protocol):
     """One read-only transaction over a tenant's billing data."""
 
@@ -96,6 +136,12 @@ class Snapshot(Protocol):
 
     def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
         """Write the query's typed result (a ``raw`` lowering) as Parquet; the row count."""
+        ...
+
+    def copy_rows(self, sql: str, path: Path, layout: RowLayout) -> int:
+        """Write the rows of ``sql`` (engine SQL, one SELECT) to ``path`` as ``layout`` says, with
+        the engine's own writer; return the row count. Stopped by :meth:`interrupt` like every
+        statement (:class:`errors.QueryInterrupted`)."""
         ...
 
     def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:

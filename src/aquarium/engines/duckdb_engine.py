@@ -19,7 +19,15 @@ from sqlglot import exp
 from aquarium import observability
 from aquarium.catalog import model
 from aquarium.domain import errors
-from aquarium.engines import base, dataquery_guard, ddl, memory_gate, naming, reconcile
+from aquarium.engines import (
+    base,
+    dataquery_guard,
+    ddl,
+    memory_gate,
+    naming,
+    reconcile,
+    row_text,
+)
 from aquarium.zoql import formatting, lower
 
 log = observability.logger(__name__)
@@ -60,16 +68,27 @@ class DuckDbSnapshot:
         self._stop_waiting = False  # an interrupt reached a statement waiting at the gate
 
     def _prepare(self, query: lower.LoweredQuery) -> None:
-        if query.session_time_zone != self._time_zone:
-            self.cursor.execute(f"SET SESSION TimeZone = {_literal(query.session_time_zone)}")
-            self._time_zone = query.session_time_zone
+        self._set_time_zone(query.session_time_zone)
 
-    def _run(self, statement: str, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
-        """The statement's rows, once the memory gate admits a statement as wide as ``query``.
-        Fetched inside the error mapping: DuckDB may fail while it streams rows to Python (a
-        value Python cannot hold), not only when it starts."""
-        self._stop_waiting = False
-        admitted = self._gate.admit(len(query.headers), stopped=lambda: self._stop_waiting)
+    def _set_time_zone(self, time_zone: str) -> None:
+        if time_zone != self._time_zone:
+            with engine_errors():
+                self.cursor.execute(f"SET SESSION TimeZone = {_literal(time_zone)}")
+            self._time_zone = time_zone
+
+    def _run(
+        self, statement: str, query: lower.LoweredQuery | int, *, fresh: bool = True
+    ) -> list[tuple[object, ...]]:
+        """The statement's rows, once the memory gate admits a statement as wide as ``query``
+        (or that many columns). Fetched inside the error mapping: DuckDB may fail while it
+        streams rows to Python (a value Python cannot hold), not only when it starts.
+
+        ``fresh=False`` continues a sequence of statements started with a fresh one: an
+        interrupt between them stops the next one before it starts."""
+        if fresh:
+            self._stop_waiting = False
+        columns = query if isinstance(query, int) else len(query.headers)
+        admitted = self._gate.admit(columns, stopped=lambda: self._stop_waiting)
         with admitted, engine_errors():
             return self.cursor.execute(statement).fetchall()
 
@@ -89,6 +108,31 @@ class DuckDbSnapshot:
         self._prepare(query)
         statement = f"COPY ({query.sql}) TO {_literal(str(path))} (FORMAT parquet)"
         return _count(self._run(statement, query))
+
+    def copy_rows(self, sql: str, path: Path, layout: base.RowLayout) -> int:
+        self._stop_waiting = False
+        self._set_time_zone(layout.time_zone)
+        described = self._run(f"DESCRIBE {sql}", 1, fresh=False)
+        labels = row_text.unique_labels([str(row[0]) for row in described])
+        columns = [
+            row_text.duckdb_column(label, str(row[1]))
+            for label, row in zip(labels, described, strict=True)
+        ]
+        select = row_text.duckdb_select(sql, columns, layout)
+        compression = "gzip" if layout.gzip else "none"
+        if layout.format is base.RowFormat.JSON_LINES:
+            options = "FORMAT json"
+        else:
+            # COMMENT '': otherwise DuckDB quotes every value holding '#' (see copy_csv).
+            options = (
+                f"FORMAT csv, HEADER true, DELIMITER {_literal(layout.delimiter)}, "
+                "QUOTE '\"', ESCAPE '\"', COMMENT '', NULLSTR ''"
+            )
+        statement = (
+            f"COPY ({select}) TO {_literal(str(path))} "
+            f"({options}, COMPRESSION {compression}, USE_TMP_FILE false)"
+        )
+        return _count(self._run(statement, len(columns), fresh=False))
 
     def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
         self._prepare(query)

@@ -10,7 +10,8 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
@@ -28,15 +29,31 @@ from aquarium.engines import (
     parquet,
     postgres_dataquery,
     reconcile,
+    row_text,
 )
 from aquarium.zoql import formatting, lower
 
 
-def header_line(headers: tuple[str, ...]) -> bytes:
+def header_line(headers: Sequence[str], delimiter: str = ",") -> bytes:
     """The CSV header row, quoted as RFC 4180 asks, ending in ``\\n``."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(headers)
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerow(headers)
     return buffer.getvalue().encode("utf-8")
+
+
+#: COPY's CSV delimiter and quote for JSON Lines: control characters JSON text never holds
+#: unescaped, so no line is ever quoted and each is written as row_to_json made it.
+JSON_LINE_DELIMITER, JSON_LINE_QUOTE = "\x01", "\x02"
+#: A ``\\u00XX`` escape with a lower-case hex letter, not itself escaped (an even number of
+#: backslashes before it): PostgreSQL writes ``\\u001f`` where DuckDB writes ``\\u001F``.
+LOWER_CASE_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u00([01][0-9a-f])")
+
+
+def upper_case_escapes(line: bytes) -> bytes:
+    """``line`` (JSON text) with control-character escapes in DuckDB's letter case."""
+    if b"\\u00" not in line:
+        return line
+    return LOWER_CASE_ESCAPE.sub(lambda m: m.group(1) + b"\\u00" + m.group(2).upper(), line)
 
 
 class PostgresSnapshot:
@@ -53,6 +70,7 @@ class PostgresSnapshot:
         self._time_zone: str | None = None
         self.tenant, self.dsn = tenant, dsn  # for the Data Query role (postgres_dataquery.py)
         self._dataquery_role = False  # whether the transaction runs as that role already
+        self._interrupted = False
 
     def _prepare(self, query: lower.LoweredQuery) -> None:
         if query.session_time_zone != self._time_zone:
@@ -72,6 +90,54 @@ class PostgresSnapshot:
                 for chunk in copy:
                     out.write(chunk)
             return max(cursor.rowcount, 0)
+
+    def copy_rows(self, sql_text: str, path: Path, layout: base.RowLayout) -> int:
+        self._interrupted = False
+        with _errors_mapped(), self.conn.cursor() as cursor:
+            # Both local to the snapshot's transaction; DateStyle makes dates ISO in CSV.
+            cursor.execute(
+                "SELECT set_config('TimeZone', %s, true), "
+                "set_config('DateStyle', 'ISO, MDY', true)",
+                [layout.time_zone],
+            )
+            self._time_zone = layout.time_zone
+            columns = self._columns(cursor, sql_text)
+            select = sql.SQL(row_text.postgres_select(sql_text, columns, layout))
+            if layout.format is base.RowFormat.JSON_LINES:
+                statement = sql.SQL(
+                    "COPY ({}) TO STDOUT (FORMAT csv, DELIMITER {}, QUOTE {})"
+                ).format(select, sql.Literal(JSON_LINE_DELIMITER), sql.Literal(JSON_LINE_QUOTE))
+                header = b""
+            else:
+                statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, DELIMITER {})").format(
+                    select, sql.Literal(layout.delimiter)
+                )
+                header = header_line([c.label for c in columns], layout.delimiter)
+            if self._interrupted:
+                raise errors.QueryInterrupted("the statement was interrupted")
+            json = layout.format is base.RowFormat.JSON_LINES
+            opened = base.open_output(path, compress=layout.gzip)
+            with opened as out, cursor.copy(statement) as copy:
+                out.write(header)
+                for chunk in copy:  # one row each (a CopyData message)
+                    out.write(upper_case_escapes(bytes(chunk)) if json else chunk)
+            return max(cursor.rowcount, 0)
+
+    def _columns(
+        self, cursor: psycopg.Cursor[tuple[object, ...]], sql_text: str
+    ) -> list[row_text.Column]:
+        """The result columns of ``sql_text``: labels and types, from a cursor that runs it
+        for no rows."""
+        cursor.execute(sql.SQL("SELECT * FROM ({}) AS q LIMIT 0").format(sql.SQL(sql_text)))
+        described = list(cursor.description or ())
+        oids = sorted({column.type_code for column in described})
+        cursor.execute("SELECT oid::int, typcategory FROM pg_type WHERE oid = ANY(%s)", [oids])
+        categories = {int(str(oid)): str(category) for oid, category in cursor.fetchall()}
+        labels = row_text.unique_labels([column.name for column in described])
+        return [
+            row_text.postgres_column(label, column.type_code, categories.get(column.type_code, ""))
+            for label, column in zip(labels, described, strict=True)
+        ]
 
     def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
         # PostgreSQL writes no Parquet: its COPY writes CSV text, which DuckDB reads back with
@@ -105,6 +171,7 @@ class PostgresSnapshot:
             self._dataquery_role = True
 
     def interrupt(self) -> None:
+        self._interrupted = True
         self.conn.cancel_safe()
 
 
