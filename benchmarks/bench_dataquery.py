@@ -12,6 +12,8 @@
 3. Cancel during ``in_progress``: DELETE a random moment into the export; the server's own
    histogram measures DELETE to statement stopped, read back from ``/metrics`` per trial.
 4. Memory: the server's peak RSS over all of the above.
+5. Where the export's time goes: the server's writer run in process on the same settings, the
+   engine's ``copy_rows`` alone and ``output.write_query`` (with hashing), after the server.
 
 The tenant's ``data_query_max_rows`` is raised in the data dir's metadata before the server
 starts, so the whole of InvoiceItem is one result, and its ``file_retention_s`` shortened to an
@@ -32,8 +34,8 @@ import duckdb
 import httpx
 
 from aquarium.catalog import model, views
-from aquarium.dataquery import sql
-from aquarium.engines import naming
+from aquarium.dataquery import output, sql
+from aquarium.engines import duckdb_engine, naming
 from aquarium.settings import Settings
 from aquarium.store import database, tenants_repo
 from benchmarks import bench_aqua
@@ -137,6 +139,36 @@ def _reference_copy(
     finally:
         con.close()
     return found
+
+
+def _in_process(data_dir: Path, statement: str, zone: str) -> tuple[float, float]:
+    """The server's CSV writer on the server's DuckDB settings, without the server: (seconds of
+    the engine's ``copy_rows`` alone, seconds of ``output.write_query``: the same with the file
+    hashed as it grows), one round each."""
+    settings = Settings()
+    engine = duckdb_engine.DuckDbEngine(
+        data_dir / naming.DUCKDB_FILE,
+        read_only=True,
+        memory_limit=settings.duckdb_memory_limit or None,
+        threads=settings.duckdb_threads or None,
+    )
+    spec = output.OutputSpec(output.OutputFormat.CSV, time_zone=zone)
+    try:
+        with (
+            tempfile.TemporaryDirectory(dir=data_dir.parent) as scratch,
+            engine.snapshot(TENANT) as snapshot,
+        ):
+            target = Path(scratch, "rows.csv")
+            start = time.perf_counter()
+            snapshot.copy_rows(statement, target, spec.layout(gzip=False))
+            copy_s = time.perf_counter() - start
+            target.unlink()
+            start = time.perf_counter()
+            output.write_query(snapshot, statement, spec, target, entry_name="bench")
+            write_s = time.perf_counter() - start
+    finally:
+        engine.close()
+    return copy_s, write_s
 
 
 def _submit(client: httpx.Client, query: str) -> str:
@@ -284,6 +316,7 @@ class Measured:
     group_refs: list[tuple[float, int]]
     group_default: tuple[float, int]
     gzip_download: GzipDownload
+    in_process: tuple[float, float]
     window: tuple[float, float]
     cancels: CancelResults
     peak_rss: float
@@ -316,9 +349,11 @@ def run() -> str:
     group_refs += _reference_copy(data_dir, group_sql, zone, GROUP_BY_REFERENCE_ROUNDS)
     export_default = _reference_copy(data_dir, export_sql, zone, 1, same_settings=False)[0]
     group_default = _reference_copy(data_dir, group_sql, zone, 3, same_settings=False)
+    in_process = _in_process(data_dir, export_sql, zone)
     measured = Measured(
         exports, export_refs, export_default, groups, group_refs,
-        statistics.median_low(group_default), gzip_download, window, cancels, peak_rss,
+        statistics.median_low(group_default), gzip_download, in_process, window, cancels,
+        peak_rss,
     )  # fmt: skip
     return _report(measured)
 
@@ -377,6 +412,17 @@ def _gzip_row(m: Measured) -> str:
     )
 
 
+def _in_process_row(m: Measured) -> str:
+    copy_s, write_s = m.in_process
+    ref = statistics.median(s for s, _ in m.export_refs)
+    return (
+        "| the export's writer in process, no server (one round each) | the engine's COPY of "
+        f"the values rendered as Zuora writes them (`copy_rows`): {_s(copy_s)}; with the file "
+        f"hashed as it grows (`output.write_query`): {_s(write_s)} | DuckDB COPY same SQL "
+        f"(above): {_s(ref)} | {ref / copy_s:.2f}x, {ref / write_s:.2f}x |"
+    )
+
+
 def _report(m: Measured) -> str:
     stopped = [c[0] * 1000 for c in m.cancels.stopped]
     trips = [c[1] * 1000 for c in m.cancels.stopped]
@@ -389,6 +435,7 @@ def _report(m: Measured) -> str:
             "|---|---|---|---|",
             *_job_row(f"export `{EXPORT_QUERY}`", m.exports, m.export_refs, m.export_default),
             _gzip_row(m),
+            _in_process_row(m),
             *_job_row(
                 f"`{GROUP_BY_QUERY}` ({m.groups[0].rows:,} rows)",
                 m.groups,
