@@ -461,3 +461,20 @@ def test_connectives_are_no_functions_to_refuse(where: str, catalog: model.Catal
     """sqlglot models AND/OR as functions: the allow-list must not refuse them."""
     for dialect in ("duckdb", "postgres"):
         assert _query(f"select a.id from account a where {where}", catalog, dialect=dialect)
+
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("select count(*), name, a.id, 1 + 2 as x from account a group by name, a.id",
+         ["_col0", "name", "id", "x"]),
+        ("select 1 union all select 2", ["_col0"]),
+        ("with t as (select count(*) from account) select * from t", ["_col0"]),
+        ("select * from (select upper(name), id from account) s", ["_col0", "id"]),
+    ],
+)  # fmt: skip
+def test_unnamed_columns_are_named_as_trino_names_them(
+    billing: duckdb.DuckDBPyConnection, text: str, labels: list[str], catalog: model.Catalog
+) -> None:
+    found = billing.execute(_query(text, catalog))
+    assert [column[0] for column in found.description or ()] == labels

@@ -152,3 +152,14 @@ def timestamptz_literal(text: str) -> exp.Cast:
     if _DATE_ONLY.fullmatch(local):
         local += " 00:00:00"
     return exp.cast(exp.Literal.string(f"{local}{offset}"), exp.DataType.Type.TIMESTAMPTZ)
+
+
+def name_unnamed_columns(tree: exp.Query) -> None:
+    """Name unnamed columns as Trino does, ``_col<position>`` from 0, in every SELECT (a CTE's
+    or a derived table's columns too: ``select count(*) from account`` answers ``_col0``), so
+    both engines and Zuora agree on the labels; named columns and table columns keep theirs."""
+    for select in list(tree.find_all(exp.Select)):
+        for position, expression in enumerate(list(select.expressions)):
+            if isinstance(expression, exp.Alias | exp.Column | exp.Star):
+                continue
+            expression.replace(exp.alias_(expression.copy(), f"_col{position}", quoted=True))

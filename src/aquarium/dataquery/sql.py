@@ -299,6 +299,7 @@ def rewrite(
 ) -> exp.Query:
     """The checked query over the billing tables of ``schema`` (a new tree)."""
     tree = naming.lower_identifiers(tree.copy())
+    naming.name_unnamed_columns(tree)
     with_deleted = any(column.name == DELETED for column in tree.find_all(exp.Column))
     for table in list(tree.find_all(exp.Table)):
         if cte_reference(table):
