@@ -73,7 +73,9 @@ def test_describe_gives_column_type_extra_comment(catalog: model.Catalog, text: 
 
 
 def test_describe_of_an_unknown_table_is_refused(catalog: model.Catalog) -> None:
-    assert _refused("DESCRIBE acccount", catalog).message == "Table 'acccount' does not exist"
+    assert (
+        _refused("DESCRIBE acccount", catalog).message == "Table 'owl.data.acccount' does not exist"
+    )
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -223,11 +225,11 @@ def test_postgres_output(catalog: model.Catalog, text: str, expected: str) -> No
         ("SHOW SESSION", "SHOW statements are not allowed"),
         ("select * from information_schema.tables", "Table 'information_schema.tables'"),
         ("select * from pg_catalog.pg_tables", "Table 'pg_catalog.pg_tables'"),
-        ("select * from duckdb_tables", "Table 'duckdb_tables' does not exist"),
+        ("select * from duckdb_tables", "Table 'owl.data.duckdb_tables' does not exist"),
         ("select * from tenant_other.account", "Table 'tenant_other.account' does not exist"),
         ('select * from "tenant_other"."Account"', "name tables without a schema"),
         ("select * from owl.data.account", "Table 'owl.data.account' does not exist"),
-        ("select * from acccount", "Table 'acccount' does not exist"),
+        ("select * from acccount", "Table 'owl.data.acccount' does not exist"),
         (
             "with recursive r(n) as (select 1 union all select n + 1 from r) select * from r",
             "recursive WITH queries are not supported",
@@ -249,14 +251,14 @@ def test_postgres_output(catalog: model.Catalog, text: str, expected: str) -> No
             "Column 'tenant_other.account.id' cannot be resolved",
         ),
         ("select account.id.x from account", "Column 'account.id.x' cannot be resolved"),
-        ('select * from "order"', "Table 'order' does not exist"),
+        ('select * from "order"', "Table 'owl.data.order' does not exist"),
         (
             "with account as (select id from account) select name from account",
             "Column 'name' cannot be resolved",
         ),
         ("", "the query is empty"),
-        ("select * from 'x.csv'", "Table 'x.csv' does not exist"),
-        ('select * from "x.csv"', "Table 'x.csv' does not exist"),
+        ("select * from 'x.csv'", "Table 'owl.data.x.csv' does not exist"),
+        ('select * from "x.csv"', "Table 'owl.data.x.csv' does not exist"),
         ("select 'abc from account", "check its quotes"),
         ("select * from account; drop table account", "only one statement"),
         ("select " + "(" * 300 + "1" + ")" * 300 + " from account", "nested too deeply"),

@@ -46,6 +46,10 @@ _DESCRIBE = re.compile(
 
 Rows = tuple[tuple[str, ...], ...]
 
+#: How Zuora's errors name a table (``Table 'owl.data.acccount' does not exist``, reference
+#: dataquery.md section 10): Trino's catalogue ``owl`` and schema ``data``.
+QUALIFIER = "owl.data."
+
 
 #: Objects whose Data Query table is not their lower-case name (dataquery.md 8.4: ``orders``;
 #: ``order`` is an SQL keyword).
@@ -96,7 +100,9 @@ def metadata(text: str, catalog: model.Catalog) -> tuple[tuple[str, ...], Rows] 
         return None
     obj = table_object(match.group(2), catalog)
     if obj is None:
-        raise errors.DataQuerySqlError(f"Table '{match.group(2).lower()}' does not exist")
+        raise errors.DataQuerySqlError(
+            f"Table '{QUALIFIER}{match.group(2).lower()}' does not exist"
+        )
     rows = tuple((f.name.lower(), TYPE_NAMES[f.type], "", f.name) for f in obj.fields)
     return DESCRIBE_COLUMNS, rows
 

@@ -244,7 +244,7 @@ def _check_table(node: exp.Table, catalog: model.Catalog) -> None:
         )
     name = node.name.lower()
     if not cte_reference(node) and naming.table_object(name, catalog) is None:
-        raise _refuse(f"Table '{name}' does not exist", node)
+        raise _refuse(f"Table '{naming.QUALIFIER}{name}' does not exist", node)
 
 
 _UNKNOWN_COLUMN = re.compile(r"(?:Unknown column: |Column ')\"?([^\"' ]+)")
