@@ -264,7 +264,7 @@ HOSTILE = [
     ),
     Hostile(
         "a deeply nested forbidden function",
-        "select " + _nested("getenv('HOME')", 40) + " from account",
+        "select " + _nested("getenv('HOME')", 12) + " from account",
         "not registered",
         "SELECT " + _nested("getenv('HOME')"),
         "SELECT " + _nested("length(current_setting('data_directory'))"),
