@@ -73,6 +73,18 @@ def wait(
         time.sleep(POLL_S)
 
 
+def submitted(client: httpx.Client, query: str) -> str:
+    """The dashed id of a CSV job of ``query`` just accepted."""
+    job_id: str = submit(client, body(query, "CSV"))["id"]
+    return job_id
+
+
+def wait_for(client: httpx.Client, job_id: str, *statuses: str) -> dict[str, Any]:
+    """Poll until the job is in one of ``statuses`` (default: any terminal one)."""
+    wanted = statuses or TERMINAL
+    return wait(client, job_id, lambda job: job["queryStatus"] in wanted)
+
+
 def run(client: httpx.Client, payload: object) -> dict[str, Any]:
     """Submit and wait; the job must complete."""
     job = wait(client, submit(client, payload)["id"])

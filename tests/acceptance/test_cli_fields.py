@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.acceptance import dataquery_support as dq
 from tests.acceptance import support
 from tests.acceptance import test_tap_zuora as tap_zuora
 
@@ -201,3 +202,18 @@ def test_tap_zuora_discovers_the_custom_fields(
     assert renewed == {"type": ["string", "null"], "format": "date-time"}
     assert streams["Invoice"]["schema"]["properties"]["Score__c"]["type"] == ["number", "null"]
     assert "Segment__c" not in streams["Contact"]["schema"]["properties"]
+
+
+def test_data_query_sees_a_custom_field_in_lower_case(
+    served: support.RunningServer, client: httpx.Client
+) -> None:
+    """Data Query names a custom field in lower case with its ``__c`` (reference 8.4) and
+    DESCRIBE gives its API name as the Comment."""
+    done = cli(served.data_dir, "tenant", "add-field", "demo", "Account", "Tier__c", "text")
+    assert done.returncode == 0, done.stderr
+    described = dq.json_lines(dq.download(dq.run(client, dq.body("DESCRIBE account"))))
+    tier = [row for row in described if row["Column"] == "tier__c"]
+    assert tier == [{"Column": "tier__c", "Type": "varchar", "Extra": "", "Comment": "Tier__c"}]
+    job = dq.run(client, dq.body("select id, TIER__C from account where tier__c is null", "CSV"))
+    rows = support.parse_csv(dq.download(job))
+    assert rows[0] == ["id", "tier__c"] and len(rows) > 1

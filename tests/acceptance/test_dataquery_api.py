@@ -250,3 +250,14 @@ def test_idempotency_key_answers_the_same_job(demo: httpx.Client) -> None:
     assert again.status_code == 200 and again.json()["data"]["id"] == first["id"]
     other = demo.post("/query/jobs", json=dq.body("select 2 as two", "CSV"), headers=key)
     dq.refusal(other, 400, 400)
+
+
+def test_a_result_is_served_as_stored_even_to_a_gzip_client(demo: httpx.Client) -> None:
+    """The file's bytes, size and ranges as written: never re-encoded on the way."""
+    job = dq.run(demo, dq.body("select * from account", "CSV"))
+    whole = httpx.get(job["dataFile"], headers={"Accept-Encoding": "gzip"})
+    assert whole.status_code == 200 and len(whole.content) > 1000
+    assert "content-encoding" not in whole.headers
+    assert int(whole.headers["content-length"]) == len(whole.content)
+    tail = httpx.get(job["dataFile"], headers={"Accept-Encoding": "gzip", "Range": "bytes=-100"})
+    assert tail.status_code == 206 and tail.content == whole.content[-100:]

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from tests.acceptance import dataquery_support as dq
 from tests.acceptance import support
 from tests.acceptance.conftest import OTHER_AUTH
 
@@ -126,36 +127,11 @@ ENDLESS_QUERY = (
 )
 
 
-def _submit_data_query(client: httpx.Client, query: str) -> str:
-    """A Data Query job submitted over ``POST /query/jobs``; its dashed id."""
-    body = {
-        "query": query,
-        "outputFormat": "CSV",
-        "compression": "NONE",
-        "output": {"target": "S3"},
-    }
-    answer = client.post("/query/jobs", json=body)
-    assert answer.status_code == 200, answer.text
-    dashed: str = answer.json()["data"]["id"]
-    return dashed
-
-
-def _wait_data_query(client: httpx.Client, dashed: str, *statuses: str) -> dict[str, Any]:
-    wanted = statuses or ("completed", "failed", "cancelled")
-    deadline = time.monotonic() + support.JOB_TIMEOUT_S
-    while True:
-        job: dict[str, Any] = client.get(f"/query/jobs/{dashed}").json()["data"]
-        if job["queryStatus"] in wanted:
-            return job
-        assert time.monotonic() < deadline, f"data query {dashed} did not reach {wanted}: {job}"
-        time.sleep(support.POLL_INTERVAL_S)
-
-
 def test_a_data_query_job_is_listed_shown_and_downloaded(
     server: support.RunningServer, demo: httpx.Client
 ) -> None:
-    dashed = _submit_data_query(demo, "select id, accountnumber from account")
-    done = _wait_data_query(demo, dashed)
+    dashed = dq.submitted(demo, "select id, accountnumber from account")
+    done = dq.wait_for(demo, dashed)
     assert done["queryStatus"] == "completed"
     job_id = dashed.replace("-", "")
 
@@ -188,8 +164,8 @@ def test_a_data_query_job_is_listed_shown_and_downloaded(
 
 
 def test_cancelling_a_data_query_through_the_job_api_stops_it(demo: httpx.Client) -> None:
-    dashed = _submit_data_query(demo, ENDLESS_QUERY)
-    _wait_data_query(demo, dashed, "in_progress")
+    dashed = dq.submitted(demo, ENDLESS_QUERY)
+    dq.wait_for(demo, dashed, "in_progress")
     job_id = dashed.replace("-", "")
     cancelled = demo.delete(f"{API}/jobs/{job_id}")
     assert cancelled.status_code == 200, cancelled.text
@@ -209,7 +185,7 @@ def test_the_event_stream_tells_of_a_data_query(
     listener = threading.Thread(target=_events, args=(server, found, ready, stop), daemon=True)
     listener.start()
     assert ready.wait(support.JOB_TIMEOUT_S), "the event stream did not open"
-    job_id = _submit_data_query(demo, "select id from invoice").replace("-", "")
+    job_id = dq.submitted(demo, "select id from invoice").replace("-", "")
     deadline = time.monotonic() + support.JOB_TIMEOUT_S
     while time.monotonic() < deadline:
         if "completed" in [event["status"] for event in found if event["id"] == job_id]:

@@ -5,43 +5,17 @@ the other kinds do."""
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.acceptance import support
+from tests.acceptance import dataquery_support as dq
 from tests.browser import conftest
 
 QUERY = "select accountnumber, name\nfrom account\norder by accountnumber"
 SLOW = "select * from usage"  # a slow view here: runs until it is cancelled
-
-
-def _submit(api: httpx.Client, query: str) -> str:
-    """The job's dashed id, as ``POST /query/jobs`` answers it."""
-    body = {
-        "query": query,
-        "outputFormat": "CSV",
-        "compression": "NONE",
-        "output": {"target": "S3"},
-    }
-    answer = api.post("/query/jobs", json=body)
-    assert answer.status_code == 200, answer.text
-    dashed: str = answer.json()["data"]["id"]
-    return dashed
-
-
-def _wait(api: httpx.Client, dashed: str, *statuses: str) -> dict[str, Any]:
-    wanted = statuses or ("completed", "failed", "cancelled")
-    deadline = time.monotonic() + support.JOB_TIMEOUT_S
-    while True:
-        job: dict[str, Any] = api.get(f"/query/jobs/{dashed}").json()["data"]
-        if job["queryStatus"] in wanted:
-            return job
-        assert time.monotonic() < deadline, f"data query {dashed} did not reach {wanted}: {job}"
-        time.sleep(support.POLL_INTERVAL_S)
 
 
 def test_a_data_query_job_is_listed_live_shown_and_downloaded(
@@ -50,7 +24,7 @@ def test_a_data_query_job_is_listed_live_shown_and_downloaded(
     page = signed_in
     expect(page.locator(".live")).to_have_attribute("data-mode", "live")
     page.evaluate("window.__stayed = true")
-    dashed = _submit(api, QUERY)
+    dashed = dq.submitted(api, QUERY)
     job_id = dashed.replace("-", "")
 
     row = page.locator(f"tr[data-job='{job_id}']")
@@ -60,7 +34,7 @@ def test_a_data_query_job_is_listed_live_shown_and_downloaded(
         "select accountnumber, name from account order by accountnumber"
     )
     expect(row.locator("td.name .sub")).to_have_text("Data Query · CSV")
-    done = _wait(api, dashed)
+    done = dq.wait_for(api, dashed)
     expect(row.locator("[data-role=progress]")).to_contain_text(f"{done['outputRows']} rows")
     expected = httpx.get(done["dataFile"]).content
 
@@ -95,8 +69,8 @@ def test_a_data_query_job_is_listed_live_shown_and_downloaded(
 def test_a_failed_data_query_shows_its_error_with_the_position(
     signed_in: Page, api: httpx.Client
 ) -> None:
-    dashed = _submit(api, "select nosuch from account")
-    failed = _wait(api, dashed)
+    dashed = dq.submitted(api, "select nosuch from account")
+    failed = dq.wait_for(api, dashed)
     signed_in.goto(f"/jobs/{dashed.replace('-', '')}")
     expect(signed_in.locator(".job")).to_have_attribute("data-status", "failed")
     expect(signed_in.locator(".problem")).to_have_text(failed["errorMessage"])
@@ -109,7 +83,7 @@ def test_a_running_data_query_is_cancelled_from_its_page(
     signed_in: Page, api: httpx.Client
 ) -> None:
     page = signed_in
-    dashed = _submit(api, SLOW)
+    dashed = dq.submitted(api, SLOW)
     page.goto(f"/jobs/{dashed.replace('-', '')}")
     expect(page.locator(".job")).to_have_attribute("data-status", "in_progress")
     expect(page.locator(".live")).to_have_attribute("data-mode", "live")
@@ -126,4 +100,4 @@ def test_a_running_data_query_is_cancelled_from_its_page(
     assert questions and questions[0].startswith("Cancel the data query")
     expect(page.locator(".live")).to_have_attribute("data-mode", "done")
     expect(page.locator(".job-head button:has-text('Cancel')")).to_have_count(0)
-    assert _wait(api, dashed)["queryStatus"] == "cancelled"
+    assert dq.wait_for(api, dashed)["queryStatus"] == "cancelled"

@@ -67,14 +67,14 @@ HOSTILE = [
     Hostile(
         "file as table",
         "select * from '/etc/passwd'",
-        "Table '/etc/passwd' does not exist",
+        "Table 'owl.data./etc/passwd' does not exist",
         "SELECT * FROM '/etc/passwd'",
         'SELECT * FROM "/etc/passwd"',
     ),
     Hostile(
         "file in the tenant's schema",
         'select * from "/etc/passwd"',
-        "Table '/etc/passwd' does not exist",
+        "Table 'owl.data./etc/passwd' does not exist",
         'SELECT * FROM "{s}"."/etc/passwd" UNION ALL SELECT * FROM \'/etc/passwd\'',
         'SELECT * FROM "{s}"."Account" UNION ALL SELECT * FROM "/etc/passwd"',
     ),
@@ -179,14 +179,14 @@ HOSTILE = [
     Hostile(
         "system table in LIMIT",
         "select id from account limit (select count(*) from duckdb_settings)",
-        "Table 'duckdb_settings' does not exist",
+        "Table 'owl.data.duckdb_settings' does not exist",
         'SELECT "Id" FROM "{s}"."Account" LIMIT (SELECT count(*) FROM duckdb_settings())',
         'SELECT "Id" FROM "{s}"."Account" LIMIT (SELECT count(*) FROM pg_settings)',
     ),
     Hostile(
         "system table in ORDER BY",
         "select id from account order by (select max(name) from sqlite_master)",
-        "Table 'sqlite_master' does not exist",
+        "Table 'owl.data.sqlite_master' does not exist",
         'SELECT "Id" FROM "{s}"."Account" ORDER BY (SELECT max(name) FROM sqlite_master)',
         'SELECT "Id" FROM "{s}"."Account" ORDER BY (SELECT max(rolname) FROM pg_authid)',
     ),
@@ -200,7 +200,7 @@ HOSTILE = [
     Hostile(
         "duckdb_settings as a view",
         "select * from duckdb_settings",
-        "Table 'duckdb_settings' does not exist",
+        "Table 'owl.data.duckdb_settings' does not exist",
         "SELECT * FROM duckdb_settings",
         "SELECT * FROM pg_roles",
     ),
@@ -228,7 +228,7 @@ HOSTILE = [
     Hostile(
         "sqlite_master",
         "select * from sqlite_master",
-        "Table 'sqlite_master' does not exist",
+        "Table 'owl.data.sqlite_master' does not exist",
         "SELECT * FROM sqlite_master",
         "SELECT * FROM sqlite_master",
     ),
@@ -243,7 +243,7 @@ HOSTILE = [
         "a CTE named like a system table, used before it is defined",
         "with a as (select * from duckdb_settings), duckdb_settings as (select 1 as x) "
         "select * from a",
-        "Table 'duckdb_settings' does not exist",
+        "Table 'owl.data.duckdb_settings' does not exist",
         "WITH a AS (SELECT * FROM duckdb_settings), duckdb_settings AS (SELECT 1 AS x) "
         "SELECT * FROM a",
         "WITH a AS (SELECT * FROM pg_roles), pg_roles AS (SELECT 1 AS x) SELECT * FROM a",
@@ -264,7 +264,7 @@ HOSTILE = [
     ),
     Hostile(
         "a deeply nested forbidden function",
-        "select " + _nested("getenv('HOME')", 40) + " from account",
+        "select " + _nested("getenv('HOME')", 12) + " from account",
         "not registered",
         "SELECT " + _nested("getenv('HOME')"),
         "SELECT " + _nested("length(current_setting('data_directory'))"),
@@ -279,7 +279,7 @@ HOSTILE = [
     Hostile(
         "unicode look-alike table",
         "select * from \u0430ccount",  # Cyrillic a
-        "Table '\u0430ccount' does not exist",
+        "Table 'owl.data.\u0430ccount' does not exist",
         'SELECT * FROM "{s}\u200b"."Account"',  # a zero-width space after the schema
         'SELECT * FROM "{s}\u200b"."Account"',
     ),

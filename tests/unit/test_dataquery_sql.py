@@ -73,7 +73,9 @@ def test_describe_gives_column_type_extra_comment(catalog: model.Catalog, text: 
 
 
 def test_describe_of_an_unknown_table_is_refused(catalog: model.Catalog) -> None:
-    assert _refused("DESCRIBE acccount", catalog).message == "Table 'acccount' does not exist"
+    assert (
+        _refused("DESCRIBE acccount", catalog).message == "Table 'owl.data.acccount' does not exist"
+    )
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -223,11 +225,11 @@ def test_postgres_output(catalog: model.Catalog, text: str, expected: str) -> No
         ("SHOW SESSION", "SHOW statements are not allowed"),
         ("select * from information_schema.tables", "Table 'information_schema.tables'"),
         ("select * from pg_catalog.pg_tables", "Table 'pg_catalog.pg_tables'"),
-        ("select * from duckdb_tables", "Table 'duckdb_tables' does not exist"),
+        ("select * from duckdb_tables", "Table 'owl.data.duckdb_tables' does not exist"),
         ("select * from tenant_other.account", "Table 'tenant_other.account' does not exist"),
         ('select * from "tenant_other"."Account"', "name tables without a schema"),
         ("select * from owl.data.account", "Table 'owl.data.account' does not exist"),
-        ("select * from acccount", "Table 'acccount' does not exist"),
+        ("select * from acccount", "Table 'owl.data.acccount' does not exist"),
         (
             "with recursive r(n) as (select 1 union all select n + 1 from r) select * from r",
             "recursive WITH queries are not supported",
@@ -249,14 +251,14 @@ def test_postgres_output(catalog: model.Catalog, text: str, expected: str) -> No
             "Column 'tenant_other.account.id' cannot be resolved",
         ),
         ("select account.id.x from account", "Column 'account.id.x' cannot be resolved"),
-        ('select * from "order"', "Table 'order' does not exist"),
+        ('select * from "order"', "Table 'owl.data.order' does not exist"),
         (
             "with account as (select id from account) select name from account",
             "Column 'name' cannot be resolved",
         ),
         ("", "the query is empty"),
-        ("select * from 'x.csv'", "Table 'x.csv' does not exist"),
-        ('select * from "x.csv"', "Table 'x.csv' does not exist"),
+        ("select * from 'x.csv'", "Table 'owl.data.x.csv' does not exist"),
+        ('select * from "x.csv"', "Table 'owl.data.x.csv' does not exist"),
         ("select 'abc from account", "check its quotes"),
         ("select * from account; drop table account", "only one statement"),
         ("select " + "(" * 300 + "1" + ")" * 300 + " from account", "nested too deeply"),
@@ -461,3 +463,20 @@ def test_connectives_are_no_functions_to_refuse(where: str, catalog: model.Catal
     """sqlglot models AND/OR as functions: the allow-list must not refuse them."""
     for dialect in ("duckdb", "postgres"):
         assert _query(f"select a.id from account a where {where}", catalog, dialect=dialect)
+
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("select count(*), name, a.id, 1 + 2 as x from account a group by name, a.id",
+         ["_col0", "name", "id", "x"]),
+        ("select 1 union all select 2", ["_col0"]),
+        ("with t as (select count(*) from account) select * from t", ["_col0"]),
+        ("select * from (select upper(name), id from account) s", ["_col0", "id"]),
+    ],
+)  # fmt: skip
+def test_unnamed_columns_are_named_as_trino_names_them(
+    billing: duckdb.DuckDBPyConnection, text: str, labels: list[str], catalog: model.Catalog
+) -> None:
+    found = billing.execute(_query(text, catalog))
+    assert [column[0] for column in found.description or ()] == labels

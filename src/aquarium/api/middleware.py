@@ -28,7 +28,9 @@ SLASHES = re.compile(r"/{2,}")
 TRACK_ID = re.compile(r"[\x20-\x7e]{1,64}")
 TRACK_ID_FORBIDDEN = set(":;\"'")
 # Result files: Zuora's paths and the Job Finder's downloads (web/job_pages.py).
-FILE_PATHS = re.compile(r"^/(v1/files?|apps/api/file)/|^/jobs/[^/]+/(files/|export|download)")
+FILE_PATHS = re.compile(
+    r"^/(v1/files?|apps/api/file|query/results)/|^/jobs/[^/]+/(files/|export|download|result)"
+)
 GZIP_MINIMUM_BYTES = 1000
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: ``Sec-Fetch-Site`` values of requests this site's own pages (or a person) made; API clients

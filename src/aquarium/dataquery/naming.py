@@ -46,6 +46,10 @@ _DESCRIBE = re.compile(
 
 Rows = tuple[tuple[str, ...], ...]
 
+#: How Zuora's errors name a table (``Table 'owl.data.acccount' does not exist``, reference
+#: dataquery.md section 10): Trino's catalogue ``owl`` and schema ``data``.
+QUALIFIER = "owl.data."
+
 
 #: Objects whose Data Query table is not their lower-case name (dataquery.md 8.4: ``orders``;
 #: ``order`` is an SQL keyword).
@@ -96,7 +100,9 @@ def metadata(text: str, catalog: model.Catalog) -> tuple[tuple[str, ...], Rows] 
         return None
     obj = table_object(match.group(2), catalog)
     if obj is None:
-        raise errors.DataQuerySqlError(f"Table '{match.group(2).lower()}' does not exist")
+        raise errors.DataQuerySqlError(
+            f"Table '{QUALIFIER}{match.group(2).lower()}' does not exist"
+        )
     rows = tuple((f.name.lower(), TYPE_NAMES[f.type], "", f.name) for f in obj.fields)
     return DESCRIBE_COLUMNS, rows
 
@@ -152,3 +158,14 @@ def timestamptz_literal(text: str) -> exp.Cast:
     if _DATE_ONLY.fullmatch(local):
         local += " 00:00:00"
     return exp.cast(exp.Literal.string(f"{local}{offset}"), exp.DataType.Type.TIMESTAMPTZ)
+
+
+def name_unnamed_columns(tree: exp.Query) -> None:
+    """Name unnamed columns as Trino does, ``_col<position>`` from 0, in every SELECT (a CTE's
+    or a derived table's columns too: ``select count(*) from account`` answers ``_col0``), so
+    both engines and Zuora agree on the labels; named columns and table columns keep theirs."""
+    for select in list(tree.find_all(exp.Select)):
+        for position, expression in enumerate(list(select.expressions)):
+            if isinstance(expression, exp.Alias | exp.Column | exp.Star):
+                continue
+            expression.replace(exp.alias_(expression.copy(), f"_col{position}", quoted=True))

@@ -244,7 +244,7 @@ def _check_table(node: exp.Table, catalog: model.Catalog) -> None:
         )
     name = node.name.lower()
     if not cte_reference(node) and naming.table_object(name, catalog) is None:
-        raise _refuse(f"Table '{name}' does not exist", node)
+        raise _refuse(f"Table '{naming.QUALIFIER}{name}' does not exist", node)
 
 
 _UNKNOWN_COLUMN = re.compile(r"(?:Unknown column: |Column ')\"?([^\"' ]+)")
@@ -299,6 +299,7 @@ def rewrite(
 ) -> exp.Query:
     """The checked query over the billing tables of ``schema`` (a new tree)."""
     tree = naming.lower_identifiers(tree.copy())
+    naming.name_unnamed_columns(tree)
     with_deleted = any(column.name == DELETED for column in tree.find_all(exp.Column))
     for table in list(tree.find_all(exp.Table)):
         if cte_reference(table):

@@ -19,8 +19,6 @@ MAX_QUERY_CHARS = 1_000_000
 SOURCES = ("LIVE", "WAREHOUSE", "DATAHUB")
 WAREHOUSE_SIZES = ("xsmall", "NULL")
 TARGETS = ("S3",)
-#: Separators a DSV file cannot use: they would break its records or its quoting.
-_BAD_SEPARATORS = {'"': "a double quote", "\n": "a line feed", "\r": "a return"}
 
 
 @dataclass(frozen=True)
@@ -105,8 +103,9 @@ def _separator(body: Mapping[str, object], fmt: output.OutputFormat) -> str | No
         raise _bad("columnSeparator is required with outputFormat DSV: one character")
     if not isinstance(value, str) or len(value) != 1:
         raise _bad(f"columnSeparator must be one character, not {_shown(value)}")
-    if value in _BAD_SEPARATORS:
-        raise _bad(f"columnSeparator cannot be {_BAD_SEPARATORS[value]}")
+    problem = output.check_column_separator(value)
+    if problem is not None:
+        raise _bad(problem)
     return value
 
 
