@@ -11,6 +11,7 @@ import sys
 from benchmarks import (
     bench_aqua,
     bench_datagen,
+    bench_dataquery,
     bench_dataquery_output,
     bench_incremental,
     bench_reports,
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "aqua": bench_aqua.run,
     "incremental": bench_incremental.run,
     "reports": bench_reports.run,
+    "dataquery": bench_dataquery.run,
     "dataquery-output": bench_dataquery_output.run,
 }
 

@@ -1,0 +1,481 @@
+"""Data Query in embedded mode, measured beside DuckDB itself on the same data (issue 13).
+
+1. Export: ``select * from invoiceitem`` as CSV, POST /query/jobs to ``completed`` (polled
+   every 20 ms) and the ``dataFile`` downloaded to disk, against DuckDB's own
+   ``COPY (same SQL) TO file (FORMAT csv, HEADER)`` under the server's DuckDB settings, run
+   before and after the server (median taken). The SQL is the transpiled statement the server
+   runs (``dataquery.sql.translate`` over the tenant's catalogue).
+2. Group by: ``select accountid, count(*), sum(chargeamount) from invoiceitem group by
+   accountid`` the same way, against DuckDB's COPY of the same SQL to CSV.
+   Beside the export, the first 256 MiB of its file fetched with ``Accept-Encoding: gzip``, as
+   httpx and requests ask by default (the download above asks for the file as stored).
+3. Cancel during ``in_progress``: DELETE a random moment into the export; the server's own
+   histogram measures DELETE to statement stopped, read back from ``/metrics`` per trial.
+4. Memory: the server's peak RSS over all of the above.
+5. Where the export's time goes: the server's writer run in process on the same settings, the
+   engine's ``copy_rows`` alone and ``output.write_query`` (with hashing), after the server.
+
+The tenant's ``data_query_max_rows`` is raised in the data dir's metadata before the server
+starts, so the whole of InvoiceItem is one result. The exports (2.8 GB each at scale 50) are
+deleted once the server stops, and the tenant's ``file_retention_s`` is an hour, so they never
+pile up in ``benchmarks/.work``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+
+from aquarium import server as aquarium_server
+from aquarium.catalog import model, views
+from aquarium.dataquery import output, sql
+from aquarium.domain import ids
+from aquarium.engines import duckdb_engine, naming
+from aquarium.settings import Settings
+from aquarium.storage import local
+from aquarium.store import database, files_repo, tenants_repo
+from benchmarks import bench_aqua
+from benchmarks.server_process import ServerProcess
+
+TENANT = "demo"
+EXPORT_QUERY = "select * from invoiceitem"
+GROUP_BY_QUERY = "select accountid, count(*), sum(chargeamount) from invoiceitem group by accountid"
+#: Room for every InvoiceItem row at any scale the generator takes (Zuora's default is 500,000).
+MAX_ROWS = 1_000_000_000
+#: Result files are kept an hour, not the default 3 days: each run leaves GBs of exports.
+FILE_RETENTION_S = 3600
+EXPORT_ROUNDS = 3
+EXPORT_REFERENCE_ROUNDS = 2  # before the server and again after it
+GROUP_BY_ROUNDS = 5
+GROUP_BY_REFERENCE_ROUNDS = 3  # before the server and again after it
+POLL_EVERY_S = 0.02  # seconds between GET job polls while timing a job
+TRIAL_POLL_S = 0.005  # seconds between polls waiting for in_progress in a cancel trial
+CANCEL_TRIALS = 20
+CANCEL_WINDOW_S = (0.2, 0.8)  # a cancel lands this long after in_progress is seen (at most)
+DOWNLOAD_CHUNK = 1 << 20
+GZIP_SAMPLE = 256 << 20  # bytes of the export's file downloaded with Accept-Encoding: gzip
+FINISHED = {"completed", "failed", "cancelled"}
+
+
+@dataclass
+class JobTiming:
+    """One job: seconds from the POST to ``completed`` (as polls saw it) and to the end of the
+    download, the server's ``processingTime``, its rows and the downloaded bytes; when each
+    status was first seen (seconds after the POST)."""
+
+    completed_s: float
+    downloaded_s: float
+    processing_ms: int
+    rows: int
+    size: int
+    seen: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def download_s(self) -> float:
+        return self.downloaded_s - self.completed_s
+
+    def phase(self, status: str) -> float | None:
+        """Seconds the job was seen in ``status``: until the next status seen."""
+        if status not in self.seen:
+            return None
+        later = [at for at in self.seen.values() if at > self.seen[status]]
+        return min(later, default=self.completed_s) - self.seen[status]
+
+
+@dataclass
+class CancelResults:
+    stopped: list[tuple[float, float]] = field(default_factory=list)  # (server s, round trip s)
+    missed: int = 0  # no statement to stop: not yet begun, or the job already completed
+
+
+def _prepare(data_dir: Path) -> tuple[model.Catalog, str]:
+    """Raise the tenant's row limit, shorten its file retention; its catalogue and time zone."""
+    limits = {"data_query_max_rows": MAX_ROWS, "file_retention_s": FILE_RETENTION_S}
+    with database.opened(None, data_dir) as metadata, metadata.begin() as conn:
+        tenants_repo.set_limits(conn, TENANT, limits)
+        tenant = tenants_repo.required_tenant(conn, TENANT)
+    return views.for_tenant(model.default(), tenant), tenant.time_zone
+
+
+def _engine_sql(query: str, catalog: model.Catalog) -> str:
+    """The SQL the server runs for ``query`` on DuckDB."""
+    translated = sql.translate(query, catalog, schema=naming.schema_name(TENANT), dialect="duckdb")
+    assert translated.sql is not None
+    return translated.sql
+
+
+def _reference_copy(
+    data_dir: Path, statement: str, zone: str, rounds: int, *, same_settings: bool = True
+) -> list[tuple[float, int]]:
+    """DuckDB's own ``COPY (statement) TO csv``, ``rounds`` times: (seconds, rows) each.
+
+    ``same_settings``: under the server's DuckDB settings (threads, memory); else DuckDB's
+    defaults (every core). The file goes to the disk the server writes its results to.
+    """
+    con = duckdb.connect(str(data_dir / naming.DUCKDB_FILE), read_only=True)
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET preserve_insertion_order = false")
+        if same_settings:
+            # The server's own DuckDB settings (aquarium.settings, duckdb_engine).
+            settings = Settings()
+            con.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
+            if settings.duckdb_threads:
+                con.execute(f"SET threads = {settings.duckdb_threads}")
+        con.execute(f"SET TimeZone = '{zone}'")
+        found = []
+        with tempfile.TemporaryDirectory(dir=data_dir.parent) as scratch:
+            for _ in range(rounds):
+                start = time.perf_counter()
+                rows = con.execute(
+                    f"COPY ({statement}) TO '{scratch}/ref.csv' (FORMAT csv, HEADER)"
+                ).fetchone()
+                found.append((time.perf_counter() - start, int(rows[0]) if rows else 0))
+                Path(scratch, "ref.csv").unlink()
+    finally:
+        con.close()
+    return found
+
+
+def _in_process(data_dir: Path, statement: str, zone: str) -> tuple[float, float]:
+    """The server's CSV writer on the server's DuckDB settings, without the server: (seconds of
+    the engine's ``copy_rows`` alone, seconds of ``output.write_query``: the same with the file
+    hashed as it grows), one round each."""
+    settings = Settings()
+    engine = duckdb_engine.DuckDbEngine(
+        data_dir / naming.DUCKDB_FILE,
+        read_only=True,
+        memory_limit=settings.duckdb_memory_limit or None,
+        threads=settings.duckdb_threads or None,
+    )
+    spec = output.OutputSpec(output.OutputFormat.CSV, time_zone=zone)
+    try:
+        with (
+            tempfile.TemporaryDirectory(dir=data_dir.parent) as scratch,
+            engine.snapshot(TENANT) as snapshot,
+        ):
+            target = Path(scratch, "rows.csv")
+            start = time.perf_counter()
+            snapshot.copy_rows(statement, target, spec.layout(gzip=False))
+            copy_s = time.perf_counter() - start
+            target.unlink()
+            start = time.perf_counter()
+            output.write_query(snapshot, statement, spec, target, entry_name="bench")
+            write_s = time.perf_counter() - start
+    finally:
+        engine.close()
+    return copy_s, write_s
+
+
+def _completed_jobs(client: httpx.Client) -> list[str]:
+    """The stored ids of the tenant's completed Data Query jobs (this run's and any before)."""
+    answer = client.get("/query/jobs", params={"queryStatus": "completed", "pageSize": 1000})
+    found = (ids.from_uuid(str(job["id"])) for job in answer.json()["data"])
+    return [job_id for job_id in found if job_id is not None]
+
+
+def _discard_results(data_dir: Path, job_ids: list[str]) -> None:
+    """Delete the result files of ``job_ids`` as the retention sweep would (with the server
+    stopped): 2.8 GB an export at scale 50, which would otherwise fill the disk of a machine
+    that runs the bench a few times within the hour of FILE_RETENTION_S."""
+    store = local.LocalResultStore(data_dir / aquarium_server.RESULTS_DIR)
+    now = dt.datetime.now(dt.UTC)
+    with database.opened(None, data_dir) as metadata, metadata.begin() as conn:
+        for job_id in job_ids:
+            for record in files_repo.files_of_job(conn, job_id):
+                store.delete(record.path)
+                files_repo.mark_deleted(conn, record.id, now)
+
+
+def _submit(client: httpx.Client, query: str) -> str:
+    body = {
+        "query": query,
+        "outputFormat": "CSV",
+        "compression": "NONE",
+        "output": {"target": "S3"},
+    }
+    answer = client.post("/query/jobs", json=body)
+    if answer.status_code != 200:
+        raise RuntimeError(f"submit refused: {answer.status_code} {answer.text}")
+    return str(answer.json()["data"]["id"])
+
+
+def _get(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    job: dict[str, Any] = client.get(f"/query/jobs/{job_id}").json()["data"]
+    return job
+
+
+def _download(
+    files: httpx.Client, url: str, into: Path, *, encoding: str = "identity", limit: int = 0
+) -> tuple[int, str]:
+    """Stream the signed ``dataFile`` to ``into`` with ``files`` (a client without credentials):
+    the bytes written (decoded) and the ``Content-Encoding`` answered (``identity`` when none).
+
+    ``encoding`` is the ``Accept-Encoding`` sent: ``identity`` fetches the file as stored (as
+    curl does); ``gzip`` is what httpx and requests send by default. ``limit``: stop after that
+    many bytes (0: the whole file).
+    """
+    size = 0
+    headers = {"Accept-Encoding": encoding}
+    with files.stream("GET", url, headers=headers) as answer, into.open("wb") as out:
+        if answer.status_code != 200:
+            raise RuntimeError(f"download refused: {answer.status_code}")
+        expected = answer.headers.get("content-length")
+        answered = answer.headers.get("content-encoding", "identity")
+        for chunk in answer.iter_bytes(DOWNLOAD_CHUNK):
+            out.write(chunk)
+            size += len(chunk)
+            if limit and size >= limit:
+                return size, answered
+    if expected is not None and answered == "identity" and int(expected) != size:
+        raise RuntimeError(f"download cut short: {size} of {expected} bytes")
+    return size, answered
+
+
+@dataclass
+class GzipDownload:
+    """Part of an export's file downloaded with ``Accept-Encoding: gzip``."""
+
+    seconds: float
+    size: int  # bytes of the file received (decoded)
+    answered: str  # the Content-Encoding answered
+
+
+def _gzip_download(client: httpx.Client, files: httpx.Client, scratch: Path) -> GzipDownload:
+    """One more export, the first GZIP_SAMPLE bytes of its file downloaded with
+    ``Accept-Encoding: gzip``."""
+    job_id = _submit(client, EXPORT_QUERY)
+    while (job := _get(client, job_id))["queryStatus"] not in FINISHED:
+        time.sleep(POLL_EVERY_S)
+    target = scratch / "gzip.csv"
+    start = time.perf_counter()
+    size, answered = _download(files, job["dataFile"], target, encoding="gzip", limit=GZIP_SAMPLE)
+    seconds = time.perf_counter() - start
+    target.unlink()
+    return GzipDownload(seconds, size, answered)
+
+
+def _timed_job(client: httpx.Client, files: httpx.Client, query: str, scratch: Path) -> JobTiming:
+    """Submit ``query``, poll it to ``completed``, download its file: the timings."""
+    start = time.perf_counter()
+    job_id = _submit(client, query)
+    seen: dict[str, float] = {}
+    while True:
+        job = _get(client, job_id)
+        seen.setdefault(job["queryStatus"], time.perf_counter() - start)
+        if job["queryStatus"] in FINISHED:
+            break
+        time.sleep(POLL_EVERY_S)
+    if job["queryStatus"] != "completed":
+        raise RuntimeError(f"job ended {job['queryStatus']}: {job}")
+    target = scratch / f"{job_id}.csv"
+    size, answered = _download(files, job["dataFile"], target)
+    downloaded = time.perf_counter() - start
+    target.unlink()
+    if answered != "identity":
+        raise RuntimeError(f"asked for the file as stored, got {answered}")
+    return JobTiming(
+        seen["completed"], downloaded, int(job["processingTime"]), int(job["outputRows"]),
+        size, seen,
+    )  # fmt: skip
+
+
+def _cancel_trial(
+    client: httpx.Client, rng: random.Random, window: tuple[float, float], into: CancelResults
+) -> None:
+    """One export cancelled a random moment in ``window`` after in_progress is seen."""
+    before_sum, before_count = bench_aqua._cancel_metric(client)
+    job_id = _submit(client, EXPORT_QUERY)
+    while _get(client, job_id)["queryStatus"] == "accepted":
+        time.sleep(TRIAL_POLL_S)
+    time.sleep(rng.uniform(*window))
+    start = time.perf_counter()
+    answer = client.delete(f"/query/jobs/{job_id}")
+    round_trip = time.perf_counter() - start
+    if answer.status_code == 400 and _get(client, job_id)["queryStatus"] == "completed":
+        into.missed += 1
+        return
+    if answer.status_code != 200 or answer.json()["data"]["queryStatus"] != "cancelled":
+        raise RuntimeError(f"cancel answered {answer.status_code} {answer.text}")
+    stopped = _observed(client, before_sum, before_count)
+    if stopped is None:
+        into.missed += 1
+    else:
+        into.stopped.append((stopped, round_trip))
+
+
+def _observed(client: httpx.Client, before_sum: float, before_count: float) -> float | None:
+    """The server's DELETE-to-stopped seconds for the one cancel since ``before``; None when
+    no statement was stopped within bench_aqua.CANCEL_OBSERVED_WITHIN_S."""
+    deadline = time.monotonic() + bench_aqua.CANCEL_OBSERVED_WITHIN_S
+    while time.monotonic() < deadline:
+        total, count = bench_aqua._cancel_metric(client)
+        if count > before_count:
+            return total - before_sum
+        time.sleep(0.01)
+    return None
+
+
+def _cancel_window(exports: list[JobTiming]) -> tuple[float, float]:
+    """CANCEL_WINDOW_S, shrunk to the first half of the export's in_progress at small scales."""
+    running = statistics.median(e.phase("in_progress") or e.completed_s for e in exports)
+    high = min(CANCEL_WINDOW_S[1], running / 2)
+    return min(CANCEL_WINDOW_S[0], high / 2), high
+
+
+@dataclass
+class Measured:
+    exports: list[JobTiming]
+    export_refs: list[tuple[float, int]]
+    export_default: tuple[float, int]
+    groups: list[JobTiming]
+    group_refs: list[tuple[float, int]]
+    group_default: tuple[float, int]
+    gzip_download: GzipDownload
+    in_process: tuple[float, float]
+    window: tuple[float, float]
+    cancels: CancelResults
+    peak_rss: float
+
+
+def run() -> str:
+    data_dir = bench_aqua._data_dir()
+    catalog, zone = _prepare(data_dir)
+    export_sql = _engine_sql(EXPORT_QUERY, catalog)
+    group_sql = _engine_sql(GROUP_BY_QUERY, catalog)
+    export_refs = _reference_copy(data_dir, export_sql, zone, EXPORT_REFERENCE_ROUNDS)
+    group_refs = _reference_copy(data_dir, group_sql, zone, GROUP_BY_REFERENCE_ROUNDS)
+    with (
+        ServerProcess(data_dir) as server,
+        httpx.Client(base_url=server.url, auth=bench_aqua.AUTH, timeout=600) as client,
+        httpx.Client(timeout=3600) as files,
+        tempfile.TemporaryDirectory(dir=data_dir.parent) as scratch,
+    ):
+        work = Path(scratch)
+        exports = [_timed_job(client, files, EXPORT_QUERY, work) for _ in range(EXPORT_ROUNDS)]
+        gzip_download = _gzip_download(client, files, work)
+        groups = [_timed_job(client, files, GROUP_BY_QUERY, work) for _ in range(GROUP_BY_ROUNDS)]
+        window = _cancel_window(exports)
+        rng = random.Random(13)
+        cancels = CancelResults()
+        while len(cancels.stopped) < CANCEL_TRIALS:
+            _cancel_trial(client, rng, window, cancels)
+        peak_rss = server.peak_rss_mb()
+        finished = _completed_jobs(client)
+    _discard_results(data_dir, finished)
+    export_refs += _reference_copy(data_dir, export_sql, zone, EXPORT_REFERENCE_ROUNDS)
+    group_refs += _reference_copy(data_dir, group_sql, zone, GROUP_BY_REFERENCE_ROUNDS)
+    export_default = _reference_copy(data_dir, export_sql, zone, 1, same_settings=False)[0]
+    group_default = _reference_copy(data_dir, group_sql, zone, 3, same_settings=False)
+    in_process = _in_process(data_dir, export_sql, zone)
+    measured = Measured(
+        exports, export_refs, export_default, groups, group_refs,
+        statistics.median_low(group_default), gzip_download, in_process, window, cancels,
+        peak_rss,
+    )  # fmt: skip
+    return _report(measured)
+
+
+def _phases(jobs: list[JobTiming]) -> str:
+    """Median time per phase: accepted, in_progress (polls), the server's processingTime, the
+    download."""
+    parts = []
+    for status in ("accepted", "in_progress"):
+        seen = [s for s in (j.phase(status) for j in jobs) if s is not None]
+        if seen:
+            parts.append(f"{status} {statistics.median(seen) * 1000:,.0f} ms")
+    parts.append(f"processingTime {statistics.median(j.processing_ms for j in jobs):,.0f} ms")
+    parts.append(f"download {statistics.median(j.download_s for j in jobs) * 1000:,.0f} ms")
+    return ", ".join(parts)
+
+
+def _s(seconds: float) -> str:
+    """Seconds with three decimals under 10 s (the group by), two above (the export)."""
+    return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.2f} s"
+
+
+def _job_row(
+    what: str, jobs: list[JobTiming], refs: list[tuple[float, int]], default: tuple[float, int]
+) -> list[str]:
+    rows = {j.rows for j in jobs}
+    if rows != {n for _, n in refs} | {default[1]}:
+        raise RuntimeError(f"row counts differ: Data Query {rows}, DuckDB {refs} {default}")
+    ours = statistics.median(j.downloaded_s for j in jobs)
+    to_completed = statistics.median(j.completed_s for j in jobs)
+    ref = statistics.median(s for s, _ in refs)
+    count = jobs[0].rows
+    return [
+        f"| {what}, POST to completed and dataFile downloaded (median of {len(jobs)}) | "
+        f"{_s(ours)}, {count / ours:,.0f} rows/s ({_s(to_completed)} to completed; "
+        f"{jobs[0].size / 2**20:,.1f} MiB CSV) | DuckDB COPY same SQL to CSV, same settings "
+        f"(median of {len(refs)}): {_s(ref)}, {count / ref:,.0f} rows/s | "
+        f"{ref / ours:.2f}x (target >= 0.8); to completed only: {ref / to_completed:.2f}x |",
+        f"| the same | | DuckDB COPY with DuckDB's defaults (all cores): {_s(default[0])} | "
+        f"{default[0] / ours:.2f}x |",
+        f"| where the job's time goes (median, polls every {POLL_EVERY_S * 1000:.0f} ms) | "
+        f"{_phases(jobs)} | | |",
+    ]
+
+
+def _gzip_row(m: Measured) -> str:
+    g = m.gzip_download
+    mib = 2**20
+    stored_rate = statistics.median(j.size / j.download_s for j in m.exports) / mib
+    whole_s = m.exports[0].size / (g.size / g.seconds)
+    return (
+        f"| the export's dataFile with `Accept-Encoding: gzip` (httpx's and requests' default), "
+        f"first {g.size / mib:,.0f} MiB, one round | {g.size / mib / g.seconds:,.1f} MiB/s "
+        f"(`Content-Encoding: {g.answered}`; the whole file at that rate: {whole_s:,.0f} s) | "
+        f"the same file as stored (above): {stored_rate:,.1f} MiB/s | |"
+    )
+
+
+def _in_process_row(m: Measured) -> str:
+    copy_s, write_s = m.in_process
+    ref = statistics.median(s for s, _ in m.export_refs)
+    return (
+        "| the export's writer in process, no server (one round each) | the engine's COPY of "
+        f"the values rendered as Zuora writes them (`copy_rows`): {_s(copy_s)}; with the file "
+        f"hashed as it grows (`output.write_query`): {_s(write_s)} | DuckDB COPY same SQL "
+        f"(above): {_s(ref)} | {ref / copy_s:.2f}x, {ref / write_s:.2f}x |"
+    )
+
+
+def _report(m: Measured) -> str:
+    stopped = [c[0] * 1000 for c in m.cancels.stopped]
+    trips = [c[1] * 1000 for c in m.cancels.stopped]
+    pct = bench_aqua._percentile
+    return "\n".join(
+        [
+            f"### Data Query, scale {bench_aqua.SCALE:g} ({m.exports[0].rows:,} InvoiceItem rows)",
+            "",
+            "| measure | Aquarium | reference | ratio / target |",
+            "|---|---|---|---|",
+            *_job_row(f"export `{EXPORT_QUERY}`", m.exports, m.export_refs, m.export_default),
+            _gzip_row(m),
+            _in_process_row(m),
+            *_job_row(
+                f"`{GROUP_BY_QUERY}` ({m.groups[0].rows:,} rows)",
+                m.groups,
+                m.group_refs,
+                m.group_default,
+            ),
+            f"| cancel during in_progress, DELETE to statement stopped ({CANCEL_TRIALS} trials, "
+            f"DELETE {m.window[0] * 1000:.0f}-{m.window[1] * 1000:.0f} ms into in_progress) | "
+            f"p50 {pct(stopped, 0.5):.1f} ms, p95 {pct(stopped, 0.95):.1f} ms, "
+            f"max {max(stopped):.1f} ms ({m.cancels.missed} more trials found no statement "
+            "to stop) | "
+            f"DELETE round trip p95 {pct(trips, 0.95):.1f} ms; every cancel answered cancelled | "
+            "target p95 <= 250 ms |",
+            f"| server peak RSS over the whole run | {m.peak_rss:,.0f} MiB | | |",
+        ]
+    )
