@@ -49,6 +49,15 @@ from benchmarks.server_process import ServerProcess
 TENANT = "demo"
 EXPORT_QUERY = "select * from invoiceitem"
 GROUP_BY_QUERY = "select accountid, count(*), sum(chargeamount) from invoiceitem group by accountid"
+#: A reporting-shaped group by: billed amount per account, charge and month of service. The
+#: small one above takes ~65 ms in DuckDB, within reach of a job's fixed cost (~30-60 ms:
+#: POST, claim, publish, poll); this one does the work a report does.
+MONTHLY_QUERY = (
+    "select accountid, rateplanchargeid, date_trunc('month', servicestartdate) as month, "
+    "count(*) as items, sum(chargeamount) as amount, min(chargeamount) as low, "
+    "max(chargeamount) as high from invoiceitem "
+    "group by accountid, rateplanchargeid, date_trunc('month', servicestartdate)"
+)
 #: Room for every InvoiceItem row at any scale the generator takes (Zuora's default is 500,000).
 MAX_ROWS = 1_000_000_000
 #: Result files are kept an hour, not the default 3 days: each run leaves GBs of exports.
@@ -340,6 +349,9 @@ class Measured:
     groups: list[JobTiming]
     group_refs: list[tuple[float, int]]
     group_default: tuple[float, int]
+    monthly: list[JobTiming]
+    monthly_refs: list[tuple[float, int]]
+    monthly_default: tuple[float, int]
     gzip_download: GzipDownload
     in_process: tuple[float, float]
     window: tuple[float, float]
@@ -354,6 +366,8 @@ def run() -> str:
     group_sql = _engine_sql(GROUP_BY_QUERY, catalog)
     export_refs = _reference_copy(data_dir, export_sql, zone, EXPORT_REFERENCE_ROUNDS)
     group_refs = _reference_copy(data_dir, group_sql, zone, GROUP_BY_REFERENCE_ROUNDS)
+    monthly_sql = _engine_sql(MONTHLY_QUERY, catalog)
+    monthly_refs = _reference_copy(data_dir, monthly_sql, zone, GROUP_BY_REFERENCE_ROUNDS)
     with (
         ServerProcess(data_dir) as server,
         httpx.Client(base_url=server.url, auth=bench_aqua.AUTH, timeout=600) as client,
@@ -364,6 +378,7 @@ def run() -> str:
         exports = [_timed_job(client, files, EXPORT_QUERY, work) for _ in range(EXPORT_ROUNDS)]
         gzip_download = _gzip_download(client, files, work)
         groups = [_timed_job(client, files, GROUP_BY_QUERY, work) for _ in range(GROUP_BY_ROUNDS)]
+        monthly = [_timed_job(client, files, MONTHLY_QUERY, work) for _ in range(GROUP_BY_ROUNDS)]
         window = _cancel_window(exports)
         rng = random.Random(13)
         cancels = CancelResults()
@@ -376,10 +391,13 @@ def run() -> str:
     group_refs += _reference_copy(data_dir, group_sql, zone, GROUP_BY_REFERENCE_ROUNDS)
     export_default = _reference_copy(data_dir, export_sql, zone, 1, same_settings=False)[0]
     group_default = _reference_copy(data_dir, group_sql, zone, 3, same_settings=False)
+    monthly_refs += _reference_copy(data_dir, monthly_sql, zone, GROUP_BY_REFERENCE_ROUNDS)
+    monthly_default = _reference_copy(data_dir, monthly_sql, zone, 3, same_settings=False)
     in_process = _in_process(data_dir, export_sql, zone)
     measured = Measured(
         exports, export_refs, export_default, groups, group_refs,
-        statistics.median_low(group_default), gzip_download, in_process, window, cancels,
+        statistics.median_low(group_default), monthly, monthly_refs,
+        statistics.median_low(monthly_default), gzip_download, in_process, window, cancels,
         peak_rss,
     )  # fmt: skip
     return _report(measured)
@@ -468,6 +486,12 @@ def _report(m: Measured) -> str:
                 m.groups,
                 m.group_refs,
                 m.group_default,
+            ),
+            *_job_row(
+                f"`{MONTHLY_QUERY}` ({m.monthly[0].rows:,} rows)",
+                m.monthly,
+                m.monthly_refs,
+                m.monthly_default,
             ),
             f"| cancel during in_progress, DELETE to statement stopped ({CANCEL_TRIALS} trials, "
             f"DELETE {m.window[0] * 1000:.0f}-{m.window[1] * 1000:.0f} ms into in_progress) | "
