@@ -27,7 +27,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aquarium.dataquery import encryption
 from aquarium.engines import base
@@ -119,6 +119,30 @@ class OutputSpec:
             gzip=gzip,
             time_zone=self.time_zone,
         )
+
+
+class StoredRequest(Protocol):
+    """What a stored Data Query job says about its file (``dataquery_repo.DataQueryRecord``)."""
+
+    @property
+    def output_format(self) -> str: ...
+    @property
+    def compression(self) -> str: ...
+    @property
+    def column_separator(self) -> str | None: ...
+    @property
+    def encryption_key(self) -> str | None: ...
+
+
+def spec_of(job: StoredRequest, time_zone: str = "UTC") -> OutputSpec:
+    """The result file ``job`` asked for, its timestamps in ``time_zone``."""
+    return OutputSpec(
+        format=OutputFormat(job.output_format),
+        compression=Compression(job.compression),
+        column_separator=job.column_separator,
+        encryption_key=job.encryption_key,
+        time_zone=time_zone,
+    )
 
 
 def check_encryption_key(text: str) -> str | None:

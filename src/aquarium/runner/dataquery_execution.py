@@ -67,17 +67,6 @@ class Handler:
         execute(ctx, record, run)
 
 
-def spec_of(job: dataquery_repo.DataQueryRecord, tenant: tenancy.Tenant) -> output.OutputSpec:
-    """The result file the job asked for, timestamps in the tenant's zone."""
-    return output.OutputSpec(
-        format=output.OutputFormat(job.output_format),
-        compression=output.Compression(job.compression),
-        column_separator=job.column_separator,
-        encryption_key=job.encryption_key,
-        time_zone=tenant.time_zone,
-    )
-
-
 def execute(
     ctx: context.ExecutionContext, job: dataquery_repo.DataQueryRecord, run: running.RunningRun
 ) -> None:
@@ -97,7 +86,7 @@ def execute(
         _fail(ctx, run, str(exc), ErrorCode.SQL)
         return
     files = context.Temporaries(ctx, job.tenant, job.id)
-    spec = spec_of(job, tenant)
+    spec = output.spec_of(job, tenant.time_zone)
     entry = ids.dashed(job.id)
     run.limit(limit_s)
     try:

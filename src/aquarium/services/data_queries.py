@@ -248,17 +248,7 @@ class DataQueryService(run_service.RunService):
 
 def result_name(job: dataquery_repo.DataQueryRecord) -> str:
     """The result file's name: the dashed job id and the extension of its format."""
-    return f"{ids.dashed(job.id)}.{_extension(job)}"
-
-
-def _extension(job: dataquery_repo.DataQueryRecord) -> str:
-    spec = output.OutputSpec(
-        format=output.OutputFormat(job.output_format),
-        compression=output.Compression(job.compression),
-        column_separator=job.column_separator,
-        encryption_key=job.encryption_key,
-    )
-    return spec.file_extension()
+    return f"{ids.dashed(job.id)}.{output.spec_of(job).file_extension()}"
 
 
 def _new_job(
