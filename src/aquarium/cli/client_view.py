@@ -16,11 +16,12 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
+from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
@@ -250,15 +251,13 @@ def show_report_data(page: models.ReportData) -> None:
         note(f"more: --offset {last + 1}")
 
 
-class RunProgress:
-    """The phase of a report run while waiting for it: a spinner on a terminal, else lines."""
+class _Waiting:
+    """A spinner shown while the block waits, on a terminal (``_status``); None elsewhere,
+    where a waiter prints a line per change instead."""
 
-    def __init__(self, console: Console = err) -> None:
-        self._console = console
-        self._status = console.status("") if console.is_terminal else None
-        self._shown: str | None = None
+    _status: Status | None
 
-    def __enter__(self) -> RunProgress:
+    def __enter__(self) -> Self:
         if self._status is not None:
             self._status.start()
         return self
@@ -271,6 +270,15 @@ class RunProgress:
     ) -> None:
         if self._status is not None:
             self._status.stop()
+
+
+class RunProgress(_Waiting):
+    """The phase of a report run while waiting for it: a spinner on a terminal, else lines."""
+
+    def __init__(self, console: Console = err) -> None:
+        self._console = console
+        self._status = console.status("") if console.is_terminal else None
+        self._shown: str | None = None
 
     def update(self, run: models.ReportRun) -> None:
         if run.status.value == self._shown:
@@ -318,7 +326,7 @@ def show_data_query_list(found: Sequence[dataquery.DataQueryJob]) -> None:
     out.print(table)
 
 
-class DataQueryProgress:
+class DataQueryProgress(_Waiting):
     """A query job's status while waiting for it, with the seconds waited: a spinner on a
     terminal, else one line per change of status."""
 
@@ -327,20 +335,6 @@ class DataQueryProgress:
         self._status = console.status("") if console.is_terminal else None
         self._shown = shown
         self._started = time.monotonic()
-
-    def __enter__(self) -> DataQueryProgress:
-        if self._status is not None:
-            self._status.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._status is not None:
-            self._status.stop()
 
     def update(self, job: dataquery.DataQueryJob) -> None:
         text = f"query job {job.id}: {job.status.value}"
