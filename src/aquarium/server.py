@@ -1,5 +1,11 @@
 """The composition root of ``aquarium serve``: builds stores, engine, runner and services.
 
+Two shapes from one graph (ARCHITECTURE.md): **embedded** (SQLite metadata, DuckDB billing data,
+in-process workers) and, with ``database_url``, a **scale-out API node** (metadata, billing
+data and the job queue in PostgreSQL; runs delivered to ``aquarium worker`` processes through
+Procrastinate, ``runner/queue.py``; changes heard from other processes on the change feed,
+``store/change_feed.py``). ``worker.py`` builds a worker process from the same parts.
+
 Nothing else wires concrete adapters together; tests build the same graph with fakes or with
 their own data directory.
 """
@@ -12,22 +18,23 @@ import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from aquarium import observability
+from aquarium import deployment, observability
 from aquarium.api import app as api_app
 from aquarium.api import deps
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import notifier as notifier_port
 from aquarium.domain import runs, tenancy
-from aquarium.engines import billing_writes, duckdb_engine, naming
-from aquarium.runner import context, inprocess, notify, policy
+from aquarium.engines import billing_writes, duckdb_engine
+from aquarium.runner import base as runner_base
+from aquarium.runner import inprocess, notify, policy, queue
 from aquarium.services import (
     aqua,
-    auth,
     custom_fields,
     data_file_links,
     data_queries,
@@ -39,126 +46,54 @@ from aquarium.services import (
     objects,
     report_runs,
     reports,
-    tenant_catalogs,
 )
+from aquarium.services.tenant_directory import TENANTS_POLL_S, TenantDirectory
 from aquarium.settings import Settings
-from aquarium.storage import local
-from aquarium.store import database, files_repo, runs_repo, tenants_repo
+from aquarium.storage import base as storage_base
+from aquarium.store import change_feed, files_repo, runs_repo, tenants_repo
 
-DEMO_TENANT = "demo"
-DEMO_SEED = 1
+if TYPE_CHECKING:
+    from aquarium.worker import QueueWorkerProcess
+
+DEMO_TENANT = deployment.DEMO_TENANT
+DEMO_SEED = deployment.DEMO_SEED
 DEMO_OWNER = tenants_repo.DEMO_USER  # who the demo tenant's starter reports belong to
 DEMO_REPORTS_MARKER = "demo-reports.saved"  # in the data dir, once the starter reports exist
-RESULTS_DIR = "results"
+RESULTS_DIR = deployment.RESULTS_DIR
+
+__all__ = ["TENANTS_POLL_S", "Server", "TenantDirectory", "build"]
 
 log = observability.logger(__name__)
-
-
-#: seconds between two reads of the tenants generation: a running server sees a change made
-#: elsewhere (the admin CLI, another node) within this long
-TENANTS_POLL_S = 0.25
-
-
-@dataclass(frozen=True)
-class _TenantsSnapshot:
-    generation: int
-    tenants: dict[str, tenancy.Tenant]
-    authenticator: auth.Authenticator
-
-
-class TenantDirectory:
-    """The tenants of the metadata store, held in memory and reloaded when they change.
-
-    Requests only read the snapshot: no file ``stat`` and no query per request. While the
-    directory runs (:meth:`start`), a thread reads the one-row tenants generation every
-    :data:`TENANTS_POLL_S` and reloads everything when it has moved, so a change committed by
-    another process (``aquarium user add``, another node on the same PostgreSQL) is seen within
-    that period. Polling is one primary-key read a few times a second, whatever the request
-    rate, and works the same on SQLite and PostgreSQL; LISTEN/NOTIFY, which would push the
-    change instead, comes with the scale-out work. Each reload builds a new
-    :class:`~aquarium.services.auth.Authenticator`, so its cache of successful checks never
-    outlives a changed password or a removed login.
-    """
-
-    def __init__(
-        self, metadata: sa.Engine, secret: bytes, *, poll_s: float = TENANTS_POLL_S
-    ) -> None:
-        self.secret = secret
-        self._metadata = metadata
-        self._poll_s = poll_s
-        self._reload_lock = threading.Lock()
-        self._snapshot = _TenantsSnapshot(-1, {}, auth.Authenticator({}, secret))
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.refresh()
-
-    def refresh(self) -> bool:
-        """Reload now if the generation moved since the last load; whether it did."""
-        with self._reload_lock, database.read_only(self._metadata) as conn:
-            if conn.dialect.name == "postgresql":  # one consistent picture over several queries
-                conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                generation = tenants_repo.generation(conn)
-                if generation == self._snapshot.generation:
-                    return False
-                tenants = tenants_repo.all_tenants(conn)
-            authenticator = auth.Authenticator(tenants, self.secret)
-            self._snapshot = _TenantsSnapshot(generation, tenants, authenticator)
-        log.info("tenants loaded", tenants=len(tenants), generation=generation)
-        return True
-
-    def start(self) -> None:
-        """Watch the generation from a background thread until :meth:`stop`."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._watch, name="aquarium-tenants", daemon=True
-            )
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _watch(self) -> None:
-        failing = False
-        while not self._stop.wait(self._poll_s):
-            try:
-                self.refresh()
-            except Exception:
-                if not failing:  # once per outage, not four times a second
-                    log.exception("reading tenants failed; serving the ones loaded before")
-                failing = True
-            else:
-                failing = False
-
-    def tenant(self, name: str) -> tenancy.Tenant | None:
-        return self._snapshot.tenants.get(name)
-
-    @property
-    def authenticator(self) -> auth.Authenticator:
-        return self._snapshot.authenticator
 
 
 @dataclass
 class Server:
     settings: Settings
     services: deps.AppServices
-    runner: inprocess.InProcessRunner | None
+    #: the in-process runner (embedded), the job-queue dispatcher (scale-out API node), or
+    #: None (embedded ``--no-workers``: jobs wait)
+    runner: runner_base.JobRunner | None
     metadata: sa.Engine
-    engine: duckdb_engine.DuckDbEngine
-    results: local.LocalResultStore
+    engine: deployment.BillingEngine
+    results: storage_base.ResultStore
     tenants: TenantDirectory
     #: calls the notifyUrl of finished jobs (every node runs one; attempts are claimed)
     notifications: notify.NotificationSender | None = None
+    #: scale-out: hears the changes other processes make to runs
+    changes: change_feed.ChangeListener | None = None
+    #: scale-out with workers in this process too (``serve --database-url`` without
+    #: ``--no-workers``)
+    worker: QueueWorkerProcess | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         self.tenants.start()
+        if self.changes is not None:
+            self.changes.start()
         if self.runner is not None:
             self.runner.start()
+        if self.worker is not None:
+            self.worker.start()
         threading.Thread(target=self._purge_loop, name="aquarium-purge", daemon=True).start()
         if self.notifications is not None:
             self.notifications.start()
@@ -168,10 +103,14 @@ class Server:
     def stop(self) -> None:
         self.services.ready = False
         self._stop.set()
+        if self.worker is not None:
+            self.worker.stop()
         if self.runner is not None:
             self.runner.stop()
         if self.notifications is not None:
             self.notifications.stop()
+        if self.changes is not None:
+            self.changes.stop()
         self.tenants.stop()
         self.engine.close()
         self.metadata.dispose()
@@ -225,75 +164,82 @@ def _purge_jobs(
         )
 
 
-def prepare_data_dir(settings: Settings, metadata: sa.Engine) -> None:
-    """First start: the demo tenant's users, client and (when missing) its billing data."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with metadata.begin() as conn:
-        tenants_repo.ensure_demo(conn)
-    if not _has_billing_data(settings, DEMO_TENANT):
-        log.info("generating the demo tenant's data", scale=settings.demo_scale)
-        # Imported here: the generator's libraries (pyarrow, mimesis) are not needed to serve.
-        from aquarium import datagen
-
-        datagen.generate_into(
-            settings.data_dir,
-            DEMO_TENANT,
-            scale=settings.demo_scale,
-            seed=DEMO_SEED,
-            metadata_url=settings.metadata_url or None,
-        )
-
-
-def _has_billing_data(settings: Settings, tenant: str) -> bool:
-    path = settings.data_dir / naming.DUCKDB_FILE
-    if not path.exists():
-        return False
-    engine = duckdb_engine.DuckDbEngine(path, read_only=True)
-    try:
-        return engine.has_tenant(tenant)
-    finally:
-        engine.close()
-
-
 def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
-    """Everything ``aquarium serve`` runs, over ``settings.data_dir``."""
+    """Everything ``aquarium serve`` runs, over ``settings.data_dir`` (and, scale-out, the
+    PostgreSQL database at ``settings.database_url``)."""
     clock = clock or clock_port.SystemClock()
-    metadata = database.open_metadata(settings.metadata_url or None, settings.data_dir)
-    prepare_data_dir(settings, metadata)
-    engine = duckdb_engine.DuckDbEngine(
-        settings.data_dir / naming.DUCKDB_FILE,
-        memory_limit=settings.duckdb_memory_limit or None,
-        threads=settings.duckdb_threads or None,
-    )
-    upgraded = engine.upgrade()
-    if upgraded:
-        log.info("billing tables upgraded", tables=len(upgraded))
-    results = local.LocalResultStore(settings.data_dir / RESULTS_DIR)
-    tenants = TenantDirectory(metadata, auth.load_or_create_secret(settings.data_dir))
-    catalog = model.default()
-    _reconcile(engine, metadata, catalog)
-    catalogs = tenant_catalogs.TenantCatalogs(catalog, tenants.tenant)
-    # Embedded mode sees every change to its jobs, so polling can be served from memory.
-    documents = job_cache.NoCache() if settings.no_workers else job_cache.JobDocumentCache()
+    stores = deployment.open_stores(settings)
     events = job_events.JobEvents(clock.now)
-    changes = notifier_port.Broadcast(documents, events)
-    ctx = context.ExecutionContext(
-        metadata=metadata,
-        engine=engine,
-        results=results,
-        catalogs=catalogs,
-        clock=clock,
-        tenant=tenants.tenant,
-        notifier=changes,
+    listener: change_feed.ChangeListener | None = None
+    worker: QueueWorkerProcess | None = None
+    runner: runner_base.JobRunner | None = None
+    if settings.scale_out:
+        shared = job_cache.JobDocumentCache()
+        documents: job_cache.JobDocumentCache | job_cache.NoCache = shared
+        local_views = notifier_port.Broadcast(documents, events)
+        origin = change_feed.new_origin()
+        changes: notifier_port.Notifier = notifier_port.Broadcast(
+            local_views, change_feed.PgChangeNotifier(stores.metadata, origin)
+        )
+        listener = change_feed.ChangeListener(
+            settings.database_url, origin, local_views.job_changed, shared.listening
+        )
+        shared.listening(False)  # until the listener listens: nothing missed is cached
+        runner = queue.QueueDispatcher(
+            change_feed.psycopg_dsn(settings.database_url), stores.metadata, _limit(stores)
+        )
+        if not settings.no_workers:
+            from aquarium.worker import QueueWorkerProcess  # procrastinate's worker loop
+
+            worker = QueueWorkerProcess(stores, clock, changes, settings)
+    else:
+        # Embedded mode sees every change to its jobs, so polling can be served from memory.
+        documents = job_cache.NoCache() if settings.no_workers else job_cache.JobDocumentCache()
+        changes = notifier_port.Broadcast(documents, events)
+        if not settings.no_workers:
+            runner = inprocess.InProcessRunner(
+                stores.context(clock, changes), workers=settings.workers or os.cpu_count()
+            )
+    services = _services(settings, stores, clock, runner or _NoRunner(), documents, changes)
+    services.events = events
+    sender = notify.NotificationSender(
+        stores.metadata, clock, allowed_hosts=settings.notify_allowed_hosts
     )
-    runner = None
-    if not settings.no_workers:
-        runner = inprocess.InProcessRunner(ctx, workers=settings.workers or os.cpu_count())
+    return Server(
+        settings,
+        services,
+        runner,
+        stores.metadata,
+        stores.engine,
+        stores.results,
+        stores.tenants,
+        sender,
+        changes=listener,
+        worker=worker,
+    )
+
+
+def _limit(stores: deployment.Stores) -> runs_repo.Limit:
+    def limit(tenant: str, kind: runs.Kind) -> int:
+        return policy.executing_limit(stores.tenants.tenant(tenant), kind)
+
+    return limit
+
+
+def _services(
+    settings: Settings,
+    stores: deployment.Stores,
+    clock: clock_port.Clock,
+    runner: runner_base.JobRunner,
+    documents: job_cache.JobDocumentCache | job_cache.NoCache,
+    changes: notifier_port.Notifier,
+) -> deps.AppServices:
+    tenants, catalogs, metadata = stores.tenants, stores.catalogs, stores.metadata
     service = aqua.AquaService(
         metadata=metadata,
         catalogs=catalogs,
-        runner=runner or _NoRunner(),
-        results=results,
+        runner=runner,
+        results=stores.results,
         clock=clock,
         tenant_of=tenants.tenant,
         documents=documents,
@@ -302,15 +248,17 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     services = deps.AppServices(
         settings=settings, aqua=service, authenticators=lambda: tenants.authenticator, clock=clock
     )
-    writes = billing_writes.BillingWrites(engine, catalog, clock, catalog_of=catalogs.named)
+    writes = billing_writes.BillingWrites(
+        stores.engine, stores.catalog, clock, catalog_of=catalogs.named
+    )
     services.objects = objects.ObjectService(writes=writes, tenant_of=tenants.tenant)
     services.reports = reports.ReportService(metadata=metadata, catalogs=catalogs, clock=clock)
     _seed_demo_reports(settings, services.reports, tenants)
     services.report_runs = report_runs.ReportRunService(
         metadata=metadata,
         catalogs=catalogs,
-        runner=runner or _NoRunner(),
-        results=results,
+        runner=runner,
+        results=stores.results,
         clock=clock,
         tenant_of=tenants.tenant,
         notifier=changes,
@@ -318,42 +266,35 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     services.data_queries = data_queries.DataQueryService(
         metadata=metadata,
         catalogs=catalogs,
-        runner=runner or _NoRunner(),
-        results=results,
+        runner=runner,
+        results=stores.results,
         clock=clock,
         tenant_of=tenants.tenant,
         links=data_file_links.DataFileLinks(tenants.secret, settings.data_file_link_s),
         notifier=changes,
     )
-    services.events = events
     services.finder = job_finder.JobFinder(
         metadata, service, services.report_runs, clock, data_queries=services.data_queries
     )
     services.custom_fields = custom_fields.CustomFields(
-        metadata=metadata, shipped=catalog, clock=clock, schema=engine, changed=tenants.refresh
-    )
-    services.local = local_ops.LocalOperations(
-        engine=engine,
         metadata=metadata,
-        catalog=catalog,
+        shipped=stores.catalog,
         clock=clock,
-        data_dir=settings.data_dir,
-        custom_fields=services.custom_fields,
+        schema=stores.engine,
+        changed=tenants.refresh,
     )
-    sender = notify.NotificationSender(metadata, clock, allowed_hosts=settings.notify_allowed_hosts)
-    return Server(settings, services, runner, metadata, engine, results, tenants, sender)
-
-
-def _reconcile(
-    engine: duckdb_engine.DuckDbEngine, metadata: sa.Engine, catalog: model.Catalog
-) -> None:
-    """Every tenant's billing schema gets the tables and columns of its storage view that an
-    earlier release (or a field added while no engine was open) left out; no data is touched."""
-    with database.read_only(metadata) as conn:
-        configured = list(tenants_repo.all_tenants(conn).values())
-    changed = custom_fields.reconcile_all(engine, configured, catalog, engine.tenants())
-    for tenant, statements in changed.items():
-        log.info("billing schema reconciled", tenant=tenant, statements=len(statements))
+    if isinstance(stores.engine, duckdb_engine.DuckDbEngine):
+        # The data commands' way into a running embedded server (scale-out: they connect to
+        # PostgreSQL themselves).
+        services.local = local_ops.LocalOperations(
+            engine=stores.engine,
+            metadata=metadata,
+            catalog=stores.catalog,
+            clock=clock,
+            data_dir=settings.data_dir,
+            custom_fields=services.custom_fields,
+        )
+    return services
 
 
 def _seed_demo_reports(
@@ -371,9 +312,9 @@ def _seed_demo_reports(
 
 
 class _NoRunner:
-    """API-only nodes (``--no-workers``): jobs wait for a worker process."""
+    """API-only embedded nodes (``--no-workers``): jobs wait for a worker."""
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
-    def wake(self) -> None: ...
+    def wake(self, run_id: str | None = None) -> None: ...
     def cancel(self, job_id: str) -> None: ...

@@ -31,6 +31,7 @@ from pydantic_settings import (
 
 ENV_PREFIX = "AQUARIUM_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
 
 class SettingsError(Exception):
@@ -60,6 +61,28 @@ class Settings(BaseSettings):
     )
     metadata_url: str = Field(
         default="", description="SQLAlchemy URL of the metadata store; empty = SQLite in DATA_DIR."
+    )
+    database_url: str = Field(
+        default="",
+        description="PostgreSQL URL of a scale-out deployment: metadata, billing data and the "
+        "job queue; empty = embedded (SQLite and DuckDB in DATA_DIR).",
+    )
+    results_url: str = Field(
+        default="",
+        description="Where result files go: an fsspec URL (file:///shared/results, "
+        "s3://bucket/prefix); empty = DATA_DIR/results.",
+    )
+    concurrency: int = Field(
+        default=0, ge=0, description="Runs one worker process executes at once; 0 = one per CPU."
+    )
+    heartbeat_s: float = Field(
+        default=5.0, gt=0, description="Seconds between a worker's heartbeats for its runs."
+    )
+    stale_after_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds without a heartbeat after which a run's worker counts as lost and "
+        "the run starts again elsewhere.",
     )
     purge_interval_s: float = Field(
         default=60.0, gt=0, description="Seconds between retention sweeps (files and jobs)."
@@ -101,6 +124,19 @@ class Settings(BaseSettings):
         "new one).",
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @pydantic.field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if value and scheme not in POSTGRES_SCHEMES:
+            raise ValueError("a scale-out deployment needs a PostgreSQL URL (postgresql://...)")
+        return value
+
+    @property
+    def scale_out(self) -> bool:
+        """Whether this is a node of a scale-out deployment (``database_url`` is set)."""
+        return bool(self.database_url)
 
     @classmethod
     def settings_customise_sources(

@@ -51,7 +51,7 @@ class RecordingRunner:
     def stop(self) -> None:
         self.started = False
 
-    def wake(self) -> None:
+    def wake(self, run_id: str | None = None) -> None:
         self.wakes += 1
 
     def cancel(self, job_id: str) -> None:
@@ -84,7 +84,7 @@ class SteppingRunner:
             phases.close()
         self._runs.clear()
 
-    def wake(self) -> None:
+    def wake(self, run_id: str | None = None) -> None:
         self.wakes += 1
 
     def cancel(self, job_id: str) -> None:

@@ -31,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(server.serve_command)
+app.command("worker")(server.worker_command)
 app.command("datagen")(data.datagen_command)
 app.command("simulate")(data.simulate_command)
 app.command("query")(data.query_command)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import inspect
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import duckdb
+import psycopg
 import typer
 
 from aquarium import settings as settings_module
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
 
 #: The settings ``aquarium serve`` takes as options: all of them.
 SERVE_SETTINGS = tuple(Settings.model_fields)
-#: Other names of a setting's option: the admin commands call the metadata store's URL so.
-OPTION_ALIASES = {"metadata_url": ("--database-url",)}
+#: Other names of a setting's option.
+OPTION_ALIASES: dict[str, tuple[str, ...]] = {}
 GRACEFUL_SHUTDOWN_S = 5  # seconds running requests get when the server stops
 
 
@@ -140,17 +141,16 @@ def serve_command(settings: Settings) -> None:
 
     observability.configure_logging(settings.log_level)
     listener = bind(settings.host, settings.port)
-    try:
+    with _startup_errors(settings):
         built = server.build(settings)
-    except errors.AquariumError as exc:
-        raise common.fail(exc) from None
-    except duckdb.IOException as exc:
-        raise common.fail(data.locked(settings.data_dir, exc, serving=True)) from None
-    assert built.services.local is not None, "the composition root builds the local commands"
     url = local_url(settings.host, settings.port)
     app = built.app()
-    _announced(app, listener, settings.data_dir, url, built.services.local.token)
-    typer.echo(f"Aquarium listening on {url} (data in {settings.data_dir}/)", err=True)
+    if built.services.local is not None:  # embedded: the data commands find it here
+        _announced(app, listener, settings.data_dir, url, built.services.local.token)
+    else:
+        _listening(app, listener)
+    shape = "scale-out API node" if settings.scale_out else "embedded"
+    typer.echo(f"Aquarium listening on {url} ({shape}, data in {settings.data_dir}/)", err=True)
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -160,3 +160,79 @@ def serve_command(settings: Settings) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listening(app: FastAPI, listener: socket.socket) -> None:
+    """Accept calls once the server has started (no discovery file: a scale-out node)."""
+    started = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with started(application) as state:
+            listener.listen()
+            yield state
+
+    app.router.lifespan_context = lifespan
+
+
+@contextmanager
+def _startup_errors(settings: Settings) -> Iterator[None]:
+    """What stops a start, as one line (exit 1): a domain error, a locked DuckDB file, a
+    database that cannot be reached."""
+    import sqlalchemy as sa
+
+    try:
+        yield
+    except errors.AquariumError as exc:
+        raise common.fail(exc) from None
+    except duckdb.IOException as exc:
+        raise common.fail(data.locked(settings.data_dir, exc, serving=True)) from None
+    except (sa.exc.OperationalError, psycopg.OperationalError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise common.fail(f"cannot reach the database: {reason}") from None
+
+
+#: The settings ``aquarium worker`` takes as options.
+WORKER_SETTINGS = (
+    "config",
+    "data_dir",
+    "database_url",
+    "results_url",
+    "concurrency",
+    "heartbeat_s",
+    "stale_after_s",
+    "demo_scale",
+    "log_level",
+)
+
+
+@with_settings(WORKER_SETTINGS)
+def worker_command(settings: Settings) -> None:
+    """Run a worker of a scale-out deployment: it runs the jobs API nodes accept.
+
+    Each option may also come from AQUARIUM_<NAME> or a TOML file (--config, AQUARIUM_CONFIG).
+    SIGTERM (or Ctrl-C) hands the jobs it runs back to the other workers and stops it.
+    """
+    from aquarium import observability, worker
+
+    if not settings.scale_out:
+        raise common.fail(
+            "a worker needs the deployment's PostgreSQL: give --database-url (or "
+            "AQUARIUM_DATABASE_URL); 'aquarium serve' alone runs jobs in its own process",
+            common.EXIT_USAGE,
+        )
+    observability.configure_logging(settings.log_level)
+    typer.echo(
+        f"Aquarium worker running jobs of {_safe_url(settings.database_url)} "
+        f"(data in {settings.data_dir}/)",
+        err=True,
+    )
+    with _startup_errors(settings):
+        worker.run(settings)
+
+
+def _safe_url(url: str) -> str:
+    """``url`` without its password, for messages."""
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)

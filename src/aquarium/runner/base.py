@@ -1,4 +1,5 @@
-"""The JobRunner port. The in-process runner is the embedded implementation."""
+"""The JobRunner port: the in-process runner (embedded) and the job-queue dispatcher of API
+nodes (scale-out, ``runner/queue.py``) implement it."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ class JobRunner(Protocol):
         """Stop claiming; interrupt and requeue what runs; return when workers have exited."""
         ...
 
-    def wake(self) -> None:
-        """A job was submitted: look for work now rather than at the next poll."""
+    def wake(self, run_id: str | None = None) -> None:
+        """Run ``run_id`` was submitted (None: some runs may be able to start): look for work
+        now rather than at the next poll."""
         ...
 
     def cancel(self, job_id: str) -> None:

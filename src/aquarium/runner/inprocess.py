@@ -79,9 +79,13 @@ class InProcessRunner:
         *,
         workers: int | None = None,
         kinds: Mapping[runs.Kind, handlers.KindHandler] | None = None,
+        heartbeat_s: float = HEARTBEAT_S,
+        stale_after_s: float = STALE_AFTER_S,
     ) -> None:
         self.ctx = ctx
-        self.workers = workers or os.cpu_count() or 2
+        self.workers = workers if workers is not None else os.cpu_count() or 2
+        #: seconds between heartbeats of running runs, and the silence that means a dead worker
+        self.heartbeat_s, self.stale_after_s = heartbeat_s, stale_after_s
         self.worker_id = new_worker_id()
         self.handlers = dict(kinds or handlers.default())
         self._wake = threading.Condition()
@@ -131,7 +135,7 @@ class InProcessRunner:
         now = self._now()
         with database.read_only(self.ctx.metadata) as conn:
             held = runs_repo.stale(conn, older_than=now, kinds=self.handlers)
-        stale_before = now - dt.timedelta(seconds=STALE_AFTER_S)
+        stale_before = now - dt.timedelta(seconds=self.stale_after_s)
         for found in held:
             if found.worker == self.worker_id:
                 continue
@@ -140,7 +144,9 @@ class InProcessRunner:
                 continue
             self._recover(found)
 
-    def _recover(self, found: runs_repo.RunRecord) -> None:
+    def _recover(self, found: runs_repo.RunRecord) -> bool:
+        """Requeue (or fail, past :data:`MAX_ATTEMPTS`) a dead worker's run; whether it was
+        requeued."""
         machine = jobs.machine(found.kind)
         retry = found.attempt < MAX_ATTEMPTS
         ref = running.RunningRun(found.id, found.tenant, found.kind)
@@ -151,6 +157,7 @@ class InProcessRunner:
         if status is not None:
             lifecycle.discard_withdrawn(self.ctx, found.id)
             log.info("recovered run", run_id=found.id, tenant=found.tenant, action=event.value)
+        return status is not None and retry
 
     def sweep_temporaries(self) -> None:
         """Remove the temporary files of runs no worker executes (dead attempts)."""
@@ -164,7 +171,7 @@ class InProcessRunner:
                 self.ctx.results.discard(path)
                 log.info("removed a dead attempt's temporary file", run_id=run_id, path=str(path))
 
-    def wake(self) -> None:
+    def wake(self, run_id: str | None = None) -> None:
         with self._wake:
             self._wake.notify_all()
 
@@ -181,11 +188,16 @@ class InProcessRunner:
     def _limit(self, tenant: str, kind: runs.Kind) -> int:
         return policy.executing_limit(self.ctx.tenant(tenant), kind)
 
-    def _claim(self) -> tuple[runs_repo.RunRecord, object] | None:
-        """The next run any handler here can run, with its particulars."""
+    def _claim(self, only: str | None = None) -> tuple[runs_repo.RunRecord, object] | None:
+        """The next run any handler here can run (``only`` that one), with its particulars."""
         with self.ctx.metadata.begin() as conn:
             claimed = runs_repo.claim_next(
-                conn, self.handlers, worker=self.worker_id, at=self._now(), limit=self._limit
+                conn,
+                self.handlers,
+                worker=self.worker_id,
+                at=self._now(),
+                limit=self._limit,
+                only=only,
             )
             if claimed is None:
                 return None
@@ -231,7 +243,7 @@ class InProcessRunner:
 
     def _pulse(self) -> None:
         ticks = 0
-        beat_every = round(HEARTBEAT_S / PULSE_S)
+        beat_every = max(round(self.heartbeat_s / PULSE_S), 1)
         recover_every = round(RECOVER_S / PULSE_S)
         while not self._stopping.wait(PULSE_S):
             ticks += 1

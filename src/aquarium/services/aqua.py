@@ -107,7 +107,7 @@ class AquaService(run_service.RunService):
         observability.JOBS.labels("aqua", jobs.JobStatus.SUBMITTED.value).inc()
         log.info("job submitted", job_id=job_id, tenant=tenant.name, queries=len(queries))
         self._changed(tenant.name, job_id)
-        self.runner.wake()
+        self.runner.wake(job_id)
         return aqua_wire.job_document(job, time_zone=tenant.time_zone, submitted=True)
 
     def _replay(

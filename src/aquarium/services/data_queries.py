@@ -92,7 +92,7 @@ class DataQueryService(run_service.RunService):
         observability.JOBS.labels(KIND.value, QS.ACCEPTED.value).inc()
         log.info("data query accepted", run_id=job_id, tenant=tenant.name)
         self.notifier.job_changed(tenant.name, job_id)
-        self.runner.wake()
+        self.runner.wake(job_id)
         return self.document(job, base_url)
 
     def _replayed(

@@ -1,8 +1,10 @@
 """Rendered job documents kept in memory, so polling a job costs no database round trip.
 
-Correct only where every change to jobs passes through this process's :class:`Notifier`
-(embedded mode: the runner is in-process). A generation counter, bumped by every change, keeps a
-slow reader from caching a document older than a change that happened while it was reading.
+Correct only where every change to jobs reaches this process's :class:`Notifier`: embedded mode
+(the runner is in-process), or a scale-out API node while it hears the change feed
+(``store/change_feed.py``; :meth:`JobDocumentCache.listening`). A generation counter, bumped by
+every change, keeps a slow reader from caching a document older than a change that happened
+while it was reading.
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ class JobDocumentCache:
         self._generation = 0
         self._lock = threading.Lock()
         self._max = max_entries
+        self._live = True
+
+    def listening(self, live: bool) -> None:
+        """Scale-out: whether changes made by other processes are heard now. While they are
+        not, nothing is served from the cache or put in it; either way, what it held is
+        dropped (a change may have gone unheard)."""
+        with self._lock:
+            self._live = live
+            self._entries.clear()
+            self._generation += 1
 
     def job_changed(self, tenant: str, job_id: str) -> None:
         with self._lock:
@@ -41,6 +53,8 @@ class JobDocumentCache:
 
     def get(self, job_id: str) -> CachedDocument | None:
         with self._lock:
+            if not self._live:
+                return None
             found = self._entries.get(job_id)
             if found is not None:
                 self._entries.move_to_end(job_id)
@@ -49,7 +63,7 @@ class JobDocumentCache:
     def put(self, job_id: str, document: CachedDocument, generation: int) -> None:
         """Store ``document`` unless any job changed since ``generation`` was read."""
         with self._lock:
-            if self._generation != generation:
+            if self._generation != generation or not self._live:
                 return
             self._entries[job_id] = document
             self._entries.move_to_end(job_id)

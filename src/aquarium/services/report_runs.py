@@ -102,7 +102,7 @@ class ReportRunService(run_service.RunService):
         observability.JOBS.labels("report", RS.STARTED.value).inc()
         log.info("report run started", run_id=run_id, tenant=tenant.name, report_id=report_id)
         self.notifier.job_changed(tenant.name, run_id)
-        self.runner.wake()
+        self.runner.wake(run_id)
         return {"reportRunId": run_id}
 
     def _insert(

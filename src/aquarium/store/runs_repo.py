@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -304,6 +304,46 @@ def claim_next(
     run. When another claimer wins a run first, the next candidate is tried. None when nothing
     is claimable.
     """
+    for run_id, tenant, kind in _admissible(conn, kinds, limit, only=only):
+        machine = jobs.machine(kind)
+        started = apply_event(
+            conn, kind, run_id, machine.start, at=at, worker=worker, guard=_session_free()
+        )
+        if started is not None:
+            return get(conn, tenant, run_id)
+    return None
+
+
+def claimable(
+    conn: sa.Connection,
+    kinds: Collection[runs.Kind],
+    *,
+    limit: Limit | None = None,
+    most: int = 100,
+) -> list[str]:
+    """The ids of the oldest ``most`` waiting runs of ``kinds`` that :func:`claim_next` would
+    start now, oldest first, without starting any (scale-out hands each to the job queue).
+    Each tenant's free slots are counted down, so no more are listed than may run."""
+    found: list[str] = []
+    taken: dict[tuple[str, str], int] = {}
+    for run_id, tenant, kind in _admissible(conn, kinds, limit, taken=taken):
+        found.append(run_id)
+        taken[(tenant, kind.value)] = taken.get((tenant, kind.value), 0) + 1
+        if len(found) >= most:
+            break
+    return found
+
+
+def _admissible(
+    conn: sa.Connection,
+    kinds: Collection[runs.Kind],
+    limit: Limit | None,
+    *,
+    only: str | None = None,
+    taken: Mapping[tuple[str, str], int] | None = None,
+) -> Iterator[tuple[str, str, runs.Kind]]:
+    """Waiting runs whose session lets them start and whose tenant is under ``limit`` for
+    their kind (counting ``taken`` runs as executing too), oldest first."""
     waiting = _in(kinds, lambda kind: {jobs.machine(kind).queued})
     query = sa.select(R.c.id, R.c.tenant, R.c.kind).where(waiting, _session_free())
     if only is not None:
@@ -315,15 +355,10 @@ def claim_next(
         if limit is not None:
             if running is None:
                 running = _executing_per_tenant(conn)
-            if running.get((tenant, kind.value), 0) >= limit(tenant, kind):
+            busy = running.get((tenant, kind.value), 0) + (taken or {}).get((tenant, kind.value), 0)
+            if busy >= limit(tenant, kind):
                 continue
-        machine = jobs.machine(kind)
-        started = apply_event(
-            conn, kind, run_id, machine.start, at=at, worker=worker, guard=_session_free()
-        )
-        if started is not None:
-            return get(conn, tenant, run_id)
-    return None
+        yield run_id, tenant, kind
 
 
 def _executing_per_tenant(conn: sa.Connection) -> dict[tuple[str, str], int]:
