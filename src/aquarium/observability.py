@@ -43,6 +43,11 @@ CANCEL_LATENCY = Histogram(
 def configure_logging(level: str = "info") -> None:
     """JSON-ish key=value logs on stderr, with tenant and job ids bound where known."""
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
+    # The job queue's own lines ("Starting job ...") say what the runner logs already, once per
+    # delivery: only its warnings, unless everything is asked for.
+    logging.getLogger("procrastinate").setLevel(
+        logging.DEBUG if level.lower() == "debug" else logging.WARNING
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -244,7 +244,8 @@ class InProcessRunner:
     def _pulse(self) -> None:
         ticks = 0
         beat_every = max(round(self.heartbeat_s / PULSE_S), 1)
-        recover_every = round(RECOVER_S / PULSE_S)
+        # A worker lost is noticed within about stale_after_s, however short it is set.
+        recover_every = max(round(min(RECOVER_S, self.stale_after_s / 3) / PULSE_S), 1)
         while not self._stopping.wait(PULSE_S):
             ticks += 1
             try:
