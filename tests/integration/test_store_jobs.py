@@ -270,6 +270,32 @@ def test_claim_next_respects_tenant_limits(engine: sa.Engine) -> None:
     assert [claim(engine, limit=limits) for _ in range(3)] == [a1, b1, None]
 
 
+def test_claimable_lists_what_claim_next_would_start_without_starting_it(
+    engine: sa.Engine,
+) -> None:
+    a1 = add_job(engine, tenant="a", created_at=T0)
+    a2 = add_job(engine, tenant="a", created_at=T0 + SECOND)
+    first = add_job(engine, tenant="b", session=("p", "q"), created_at=T0 + 2 * SECOND)
+    add_job(engine, tenant="b", session=("p", "q"), created_at=T0 + 3 * SECOND)
+    a3 = add_job(engine, tenant="a", created_at=T0 + 4 * SECOND)
+
+    def two_each(tenant: str, kind: runs.Kind) -> int:
+        return 2
+
+    def listed(**kw: object) -> list[str]:
+        with engine.connect() as conn:
+            return runs_repo.claimable(conn, {AQUA}, limit=two_each, **kw)  # type: ignore[arg-type]
+
+    # Tenant a has two free slots: its third run is not listed; b's session lets one start.
+    assert listed() == [a1, a2, first]
+    assert listed(most=2) == [a1, a2]
+    assert get(engine, a1, "a").status == JS.SUBMITTED  # nothing was started
+    assert claim(engine, limit=two_each) == a1
+    assert listed() == [a2, first]  # a1 executes: one slot of a's two is left
+    assert event(engine, a1, EV.COMPLETE) == JS.COMPLETED
+    assert listed() == [a2, first, a3]
+
+
 def test_cancel_and_complete_race_has_exactly_one_winner(engine: sa.Engine) -> None:
     barrier = threading.Barrier(RACE_THREADS, timeout=30)
 

@@ -43,6 +43,9 @@ SAMPLES: dict[str, tuple[Any, str, str, list[str]]] = {
     "web_session_idle_s": (60, "60", "60", ["--web-session-idle-s", "60"]),
     "data_file_link_s": (600, "600", "600", ["--data-file-link-s", "600"]),
     "log_level": ("debug", "debug", '"debug"', ["--log-level", "debug"]),
+    "concurrency": (4, "4", "4", ["--concurrency", "4"]),
+    "heartbeat_s": (1.5, "1.5", "1.5", ["--heartbeat-s", "1.5"]),
+    "stale_after_s": (12.0, "12", "12", ["--stale-after-s", "12"]),
 }
 
 
@@ -113,9 +116,13 @@ def test_each_setting_from_an_option_of_serve(name: str) -> None:
     }
 
 
-def test_the_metadata_url_is_also_database_url_as_in_the_admin_commands() -> None:
+def test_database_url_makes_a_scale_out_node_and_takes_only_postgresql() -> None:
     shown = _serve("--database-url", "postgresql://a@b/c")
-    assert shown["metadata_url"] == "postgresql://a@b/c"
+    assert shown["database_url"] == "postgresql://a@b/c" and shown["metadata_url"] == ""
+    assert settings.load({"database_url": "postgresql://a@b/c"}).scale_out
+    assert not settings.load().scale_out
+    with pytest.raises(settings.SettingsError, match="needs a PostgreSQL URL"):
+        settings.load({"database_url": "sqlite:///x.db"})
 
 
 def test_an_option_beats_the_environment_which_beats_the_file(tmp_path: Path) -> None:
