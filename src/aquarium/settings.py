@@ -29,6 +29,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from aquarium import storage
+
 ENV_PREFIX = "AQUARIUM_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 
@@ -60,6 +62,16 @@ class Settings(BaseSettings):
     )
     metadata_url: str = Field(
         default="", description="SQLAlchemy URL of the metadata store; empty = SQLite in DATA_DIR."
+    )
+    database_url: str = Field(
+        default="",
+        description="PostgreSQL DSN of a scale-out deployment: metadata, billing data and the job "
+        "queue; empty = embedded.",
+    )
+    results_url: str = Field(
+        default="",
+        description="Where result files go: an fsspec URL (file:///shared/results, "
+        "s3://bucket/prefix); empty = DATA_DIR/results.",
     )
     purge_interval_s: float = Field(
         default=60.0, gt=0, description="Seconds between retention sweeps (files and jobs)."
@@ -101,6 +113,14 @@ class Settings(BaseSettings):
         "new one).",
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @pydantic.field_validator("results_url")
+    @classmethod
+    def _known_storage_protocol(cls, value: str) -> str:
+        # Checked here, at startup, rather than at the first published file.
+        if value:
+            storage.check_results_url(value)
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -29,6 +29,18 @@ SAMPLES: dict[str, tuple[Any, str, str, list[str]]] = {
         '"postgresql+psycopg://a@b/c"',
         ["--metadata-url", "postgresql+psycopg://a@b/c"],
     ),
+    "database_url": (
+        "postgresql://a@b/c",
+        "postgresql://a@b/c",
+        '"postgresql://a@b/c"',
+        ["--database-url", "postgresql://a@b/c"],
+    ),
+    "results_url": (
+        "memory://results",
+        "memory://results",
+        '"memory://results"',
+        ["--results-url", "memory://results"],
+    ),
     "purge_interval_s": (2.5, "2.5", "2.5", ["--purge-interval-s", "2.5"]),
     "max_body_bytes": (2048, "2048", "2048", ["--max-body-bytes", "2048"]),
     "demo_scale": (0.05, "0.05", "0.05", ["--demo-scale", "0.05"]),
@@ -113,9 +125,24 @@ def test_each_setting_from_an_option_of_serve(name: str) -> None:
     }
 
 
-def test_the_metadata_url_is_also_database_url_as_in_the_admin_commands() -> None:
+def test_database_url_is_the_scale_out_dsn_not_the_metadata_url() -> None:
     shown = _serve("--database-url", "postgresql://a@b/c")
-    assert shown["metadata_url"] == "postgresql://a@b/c"
+    assert (shown["database_url"], shown["metadata_url"]) == ("postgresql://a@b/c", "")
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("/shared/results", "names no storage protocol"),
+        ("nosuchfs://bucket/x", "unknown storage protocol 'nosuchfs'"),
+    ],
+)
+def test_a_results_url_that_cannot_be_used_is_one_line(url: str, words: str) -> None:
+    with pytest.raises(settings.SettingsError, match=words) as raised:
+        settings.load({"results_url": url})
+    assert "results_url" in str(raised.value) and "\n" not in str(raised.value)
+    result = CliRunner().invoke(_shown_app(), [], env={"AQUARIUM_RESULTS_URL": url})
+    assert result.exit_code == 2 and words in result.stderr
 
 
 def test_an_option_beats_the_environment_which_beats_the_file(tmp_path: Path) -> None:

@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 #: The settings ``aquarium serve`` takes as options: all of them.
 SERVE_SETTINGS = tuple(Settings.model_fields)
-#: Other names of a setting's option: the admin commands call the metadata store's URL so.
-OPTION_ALIASES = {"metadata_url": ("--database-url",)}
+#: Other names of a setting's option (none now: ``--database-url`` became the scale-out DSN,
+#: a setting of its own, where it had named the metadata store as in the admin commands).
+OPTION_ALIASES: dict[str, tuple[str, ...]] = {}
 GRACEFUL_SHUTDOWN_S = 5  # seconds running requests get when the server stops
 
 
