@@ -5,6 +5,10 @@ remote store does (uploads, local copies) and how ``open_results`` picks a store
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +22,7 @@ from aquarium.domain import ids
 from aquarium.storage import fsspec_store, local
 
 TENANT = "acme"
+SEGMENTS = 8  # parallel Range requests of one download
 CONTENT = b"Account.Id,Account.Name\n" + b"0123456789abcdef,Acme\n" * 1000
 
 
@@ -185,6 +190,42 @@ def test_a_local_copy_of_the_wrong_size_is_fetched_again(
     copy.write_bytes(CONTENT[:10])  # a copy cut short (disk full, killed process)
     again = remote.local_path(location)
     assert again is not None and again.read_bytes() == CONTENT
+
+
+def test_parallel_segments_of_one_download_fetch_one_copy(
+    remote: fsspec_store.FsspecResultStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file_id, temporary = _written(remote)
+    location = remote.publish(TENANT, file_id, temporary)
+    downloads: list[str] = []
+    fetch = remote.fs.get_file
+    never = threading.Event()
+
+    def slow(source: str, target: str, **kwargs: Any) -> None:
+        downloads.append(source)
+        never.wait(0.2)  # widens the window in which other segments would fetch too
+        fetch(source, target, **kwargs)
+
+    monkeypatch.setattr(remote.fs, "get_file", slow)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=SEGMENTS) as pool:
+        paths = set(pool.map(lambda _: remote.local_path(location), range(SEGMENTS)))
+    assert len(paths) == 1 and len(downloads) == 1
+
+
+def test_a_copy_unused_for_long_is_removed(
+    remote: fsspec_store.FsspecResultStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fsspec_store, "PRUNE_EVERY_S", 0.0)
+    old_id, old_file = _written(remote)
+    new_id, new_file = _written(remote)
+    old, new = remote.publish(TENANT, old_id, old_file), remote.publish(TENANT, new_id, new_file)
+    copy = remote.local_path(old)
+    assert copy is not None
+    long_ago = time.time() - fsspec_store.COPY_KEEP_S - 1
+    os.utime(copy, (long_ago, long_ago))
+    kept = remote.local_path(new)
+    assert not copy.exists() and kept is not None and kept.exists()
+    assert remote.local_path(old) == copy and copy.read_bytes() == CONTENT  # fetched again
 
 
 def test_open_results_picks_the_store_of_the_url(tmp_path: Path, memory_url: str) -> None:

@@ -13,7 +13,9 @@ overwritten, and never shows a partial file:
 Readers get either a seekable remote file (:meth:`open`) or a local copy (:meth:`local_path`,
 what the download routes serve with ``Range``). Copies live in the local scratch directory at
 ``<scratch>/<tenant>/<file id>``; a published file never changes, so a copy stays right for as
-long as the remote file exists with the same size, which each :meth:`local_path` checks.
+long as the remote file exists with the same size, which each :meth:`local_path` checks. The
+segments of one download (parallel ``Range`` requests) share one copy, fetched once; a copy
+unused for :data:`COPY_KEEP_S` is removed, so files that another node purges do not stay here.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import contextlib
 import os
 import secrets
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -33,6 +37,8 @@ from aquarium.storage import base, local
 OBJECT_STORE_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "az", "adl", "oss", "oci"})
 UPLOADING = ".uploading"  # the suffix of a remote file still being uploaded
 FETCHING = ".fetching"  # the suffix of a local copy still being downloaded
+COPY_KEEP_S = 3600.0  # seconds an unused local copy is kept
+PRUNE_EVERY_S = 60.0  # seconds between looks for unused copies
 
 
 class FsspecResultStore:
@@ -46,6 +52,9 @@ class FsspecResultStore:
         protocols = self.fs.protocol
         names = {protocols} if isinstance(protocols, str) else set(protocols)
         self.atomic_put = bool(names & OBJECT_STORE_PROTOCOLS)
+        self._fetching: dict[str, threading.Lock] = {}
+        self._fetching_guard = threading.Lock()
+        self._pruned_at = time.monotonic()
 
     def _remote(self, location: str) -> str | None:
         parts = base.split_location(location)
@@ -115,13 +124,39 @@ class FsspecResultStore:
         if remote is None:
             return None
         size = self._remote_size(remote)
-        copy = self.scratch.local_path(location)
         if size is None:
-            self.scratch.delete(location)
+            self._forget(location)
             return None
-        if copy is not None and copy.stat().st_size == size:
-            return copy
-        return self._fetch(remote, location)
+        self._prune_unused_copies()
+        with self._fetch_lock(location):
+            copy = self.scratch.local_path(location)
+            if copy is not None and copy.stat().st_size == size:
+                os.utime(copy)  # in use: kept another COPY_KEEP_S
+                return copy
+            return self._fetch(remote, location)
+
+    def _fetch_lock(self, location: str) -> threading.Lock:
+        with self._fetching_guard:
+            return self._fetching.setdefault(location, threading.Lock())
+
+    def _prune_unused_copies(self) -> None:
+        now = time.monotonic()
+        if now - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = now
+        oldest = time.time() - COPY_KEEP_S
+        # Copies are named by file id; temporaries and fetches in progress start with a dot.
+        # A copy being sent stays readable after its unlink (POSIX).
+        for copy in self.scratch.root.glob("*/[!.]*"):
+            with contextlib.suppress(FileNotFoundError):
+                if copy.stat().st_mtime < oldest:
+                    self._forget(f"{copy.parent.name}/{copy.name}")
+
+    def _forget(self, location: str) -> None:
+        """Remove the local copy of ``location`` and its fetch lock."""
+        self.scratch.delete(location)
+        with self._fetching_guard:
+            self._fetching.pop(location, None)
 
     def _fetch(self, remote: str, location: str) -> Path | None:
         tenant, _, file_id = location.partition("/")
@@ -146,4 +181,4 @@ class FsspecResultStore:
         if remote is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm_file(remote)
-        self.scratch.delete(location)
+        self._forget(location)
