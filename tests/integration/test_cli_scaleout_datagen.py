@@ -60,11 +60,19 @@ def _aquarium(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _keywords(dsn: str) -> str:
+    """``dsn`` as libpq keywords (``host=... dbname=...``), the other way to write one."""
+    url = sa.make_url(dsn)
+    return f"host={url.host} port={url.port or 5432} user={url.username} dbname={url.database}"
+
+
+@pytest.mark.parametrize("form", ["url", "keywords"])
 def test_datagen_on_postgres_registers_the_tenant_in_the_same_database(
-    dsn: str, tmp_path: Path
+    dsn: str, tmp_path: Path, form: str
 ) -> None:
+    given = dsn if form == "url" else _keywords(dsn)
     generated = _aquarium(
-        "datagen", "--engine", "postgres", "--dsn", dsn, "--data-dir", str(tmp_path / "a"),
+        "datagen", "--engine", "postgres", "--dsn", given, "--data-dir", str(tmp_path / "a"),
         "--tenant", TENANT, "--scale", "0.02", "--seed", "7", "--time-zone", TIME_ZONE,
     )  # fmt: skip
     assert generated.returncode == 0, generated.stderr
