@@ -65,8 +65,8 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(
         default="",
-        description="PostgreSQL DSN of a scale-out deployment: metadata, billing data and the job "
-        "queue; empty = embedded.",
+        description="PostgreSQL URL of a scale-out deployment: metadata, billing data and the "
+        "job queue; empty = embedded (SQLite and DuckDB in DATA_DIR).",
     )
     results_url: str = Field(
         default="",

@@ -32,8 +32,7 @@ if TYPE_CHECKING:
 
 #: The settings ``aquarium serve`` takes as options: all of them.
 SERVE_SETTINGS = tuple(Settings.model_fields)
-#: Other names of a setting's option (none now: ``--database-url`` became the scale-out DSN,
-#: a setting of its own, where it had named the metadata store as in the admin commands).
+#: Other names of a setting's option.
 OPTION_ALIASES: dict[str, tuple[str, ...]] = {}
 GRACEFUL_SHUTDOWN_S = 5  # seconds running requests get when the server stops
 
