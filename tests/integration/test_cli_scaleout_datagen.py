@@ -66,11 +66,15 @@ def _keywords(dsn: str) -> str:
     return f"host={url.host} port={url.port or 5432} user={url.username} dbname={url.database}"
 
 
-@pytest.mark.parametrize("form", ["url", "keywords"])
+@pytest.mark.parametrize("form", ["url", "keywords", "sqlalchemy"])
 def test_datagen_on_postgres_registers_the_tenant_in_the_same_database(
     dsn: str, tmp_path: Path, form: str
 ) -> None:
-    given = dsn if form == "url" else _keywords(dsn)
+    given = {
+        "url": dsn,
+        "keywords": _keywords(dsn),
+        "sqlalchemy": dsn.replace("postgresql://", "postgresql+psycopg://", 1),
+    }[form]
     generated = _aquarium(
         "datagen", "--engine", "postgres", "--dsn", given, "--data-dir", str(tmp_path / "a"),
         "--tenant", TENANT, "--scale", "0.02", "--seed", "7", "--time-zone", TIME_ZONE,

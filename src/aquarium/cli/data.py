@@ -50,11 +50,23 @@ class EngineName(StrEnum):
 DataDir = common.DataDir
 Tenant = Annotated[str, typer.Option("--tenant", help="Tenant name (lowercase).")]
 Engine = Annotated[EngineName, typer.Option("--engine", help="Where the billing data lives.")]
+SQLALCHEMY_SCHEME = "postgresql+psycopg://"  # a scheme the settings take and libpq does not
+
+
+def _libpq_dsn(dsn: str | None) -> str | None:
+    """``dsn`` as psycopg takes it: the deployment's ``AQUARIUM_DATABASE_URL`` may be written
+    the SQLAlchemy way, ``postgresql+psycopg://...``."""
+    if dsn is not None and dsn.startswith(SQLALCHEMY_SCHEME):
+        return "postgresql://" + dsn.removeprefix(SQLALCHEMY_SCHEME)
+    return dsn
+
+
 Dsn = Annotated[
     str | None,
     typer.Option(
         "--dsn",
         envvar=admin.DATABASE_URL_ENV,
+        callback=_libpq_dsn,
         help="PostgreSQL DSN (with --engine postgres).",
     ),
 ]
