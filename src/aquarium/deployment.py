@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from aquarium import observability
+from aquarium import observability, storage
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import notifier as notifier_port
@@ -25,12 +25,11 @@ from aquarium.runner import context
 from aquarium.services import auth, custom_fields, tenant_catalogs, tenant_directory
 from aquarium.settings import Settings
 from aquarium.storage import base as storage_base
-from aquarium.storage import local
 from aquarium.store import change_feed, database, queue_schema, tenants_repo
 
 DEMO_TENANT = "demo"
 DEMO_SEED = 1
-RESULTS_DIR = "results"
+RESULTS_DIR = storage.RESULTS_DIR
 #: Held while a scale-out node makes the demo tenant's data, so nodes starting together make
 #: it once (the metadata migrations hold their own lock, ``database.PG_MIGRATION_LOCK``).
 PG_DEMO_LOCK = 0x41515542
@@ -101,8 +100,8 @@ def open_stores(settings: Settings) -> Stores:
 
 
 def open_results(settings: Settings) -> storage_base.ResultStore:
-    """Where result files are published."""
-    return local.LocalResultStore(settings.data_dir / RESULTS_DIR)
+    """Where result files are published: ``results_url`` (any fsspec URL), else the data dir."""
+    return storage.open_results(settings.results_url, settings.data_dir)
 
 
 def _prepare_embedded(settings: Settings, metadata: sa.Engine) -> None:

@@ -29,6 +29,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from aquarium import storage
+
 ENV_PREFIX = "AQUARIUM_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
@@ -137,6 +139,14 @@ class Settings(BaseSettings):
     def scale_out(self) -> bool:
         """Whether this is a node of a scale-out deployment (``database_url`` is set)."""
         return bool(self.database_url)
+
+    @pydantic.field_validator("results_url")
+    @classmethod
+    def _known_storage_protocol(cls, value: str) -> str:
+        # Checked here, at startup, rather than at the first published file.
+        if value:
+            storage.check_results_url(value)
+        return value
 
     @classmethod
     def settings_customise_sources(

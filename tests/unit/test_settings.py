@@ -29,6 +29,18 @@ SAMPLES: dict[str, tuple[Any, str, str, list[str]]] = {
         '"postgresql+psycopg://a@b/c"',
         ["--metadata-url", "postgresql+psycopg://a@b/c"],
     ),
+    "database_url": (
+        "postgresql://a@b/c",
+        "postgresql://a@b/c",
+        '"postgresql://a@b/c"',
+        ["--database-url", "postgresql://a@b/c"],
+    ),
+    "results_url": (
+        "memory://results",
+        "memory://results",
+        '"memory://results"',
+        ["--results-url", "memory://results"],
+    ),
     "purge_interval_s": (2.5, "2.5", "2.5", ["--purge-interval-s", "2.5"]),
     "max_body_bytes": (2048, "2048", "2048", ["--max-body-bytes", "2048"]),
     "demo_scale": (0.05, "0.05", "0.05", ["--demo-scale", "0.05"]),
@@ -123,6 +135,21 @@ def test_database_url_makes_a_scale_out_node_and_takes_only_postgresql() -> None
     assert not settings.load().scale_out
     with pytest.raises(settings.SettingsError, match="needs a PostgreSQL URL"):
         settings.load({"database_url": "sqlite:///x.db"})
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("/shared/results", "names no storage protocol"),
+        ("nosuchfs://bucket/x", "unknown storage protocol 'nosuchfs'"),
+    ],
+)
+def test_a_results_url_that_cannot_be_used_is_one_line(url: str, words: str) -> None:
+    with pytest.raises(settings.SettingsError, match=words) as raised:
+        settings.load({"results_url": url})
+    assert "results_url" in str(raised.value) and "\n" not in str(raised.value)
+    result = CliRunner().invoke(_shown_app(), [], env={"AQUARIUM_RESULTS_URL": url})
+    assert result.exit_code == 2 and words in result.stderr
 
 
 def test_an_option_beats_the_environment_which_beats_the_file(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Mounted by :mod:`aquarium.cli` as ``aquarium tenant ...``, ``aquarium user ...`` and
 ``aquarium client ...``. They write to the metadata store of ``--data-dir`` (its SQLite file), or
-to the PostgreSQL one at ``--database-url`` / ``AQUARIUM_METADATA_URL``; a running server sees a
+to the PostgreSQL one at ``--database-url``, else ``AQUARIUM_METADATA_URL``, else
+``AQUARIUM_DATABASE_URL`` (the DSN a scale-out deployment shares); a running server sees a
 change within a second. Like every Aquarium command, an :class:`AquariumError` becomes one line
 on stderr and exit code 1; usage errors exit with 2 (Typer's convention).
 """
@@ -28,6 +29,7 @@ DEFAULT_DATA_DIR = Path(".aquarium")
 DEFAULT_TIME_ZONE = "America/Los_Angeles"
 CLIENT_SECRET_BYTES = 32  # of randomness in a generated client secret
 METADATA_URL_ENV = "AQUARIUM_METADATA_URL"  # the variable of aquarium.settings' metadata_url
+DATABASE_URL_ENV = "AQUARIUM_DATABASE_URL"  # the variable of aquarium.settings' database_url
 _T = TypeVar("_T")
 
 DataDir = common.DataDir  # --data-dir, else AQUARIUM_DATA_DIR, else the config file
@@ -37,8 +39,10 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        envvar=METADATA_URL_ENV,
-        help="PostgreSQL metadata database; default: the SQLite file in the data dir.",
+        # Tried in this order; an empty variable counts as unset.
+        envvar=[METADATA_URL_ENV, DATABASE_URL_ENV],
+        help="PostgreSQL metadata database (a scale-out deployment's DSN); default: the SQLite "
+        "file in the data dir.",
     ),
 ]
 

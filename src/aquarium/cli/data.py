@@ -50,7 +50,26 @@ class EngineName(StrEnum):
 DataDir = common.DataDir
 Tenant = Annotated[str, typer.Option("--tenant", help="Tenant name (lowercase).")]
 Engine = Annotated[EngineName, typer.Option("--engine", help="Where the billing data lives.")]
-Dsn = Annotated[str | None, typer.Option("--dsn", help="PostgreSQL DSN (with --engine postgres).")]
+SQLALCHEMY_SCHEME = "postgresql+psycopg://"  # a scheme the settings take and libpq does not
+
+
+def _libpq_dsn(dsn: str | None) -> str | None:
+    """``dsn`` as psycopg takes it: the deployment's ``AQUARIUM_DATABASE_URL`` may be written
+    the SQLAlchemy way, ``postgresql+psycopg://...``."""
+    if dsn is not None and dsn.startswith(SQLALCHEMY_SCHEME):
+        return "postgresql://" + dsn.removeprefix(SQLALCHEMY_SCHEME)
+    return dsn
+
+
+Dsn = Annotated[
+    str | None,
+    typer.Option(
+        "--dsn",
+        envvar=admin.DATABASE_URL_ENV,
+        callback=_libpq_dsn,
+        help="PostgreSQL DSN (with --engine postgres).",
+    ),
+]
 
 
 def locked(data_dir: Path, exc: duckdb.IOException, *, serving: bool = False) -> str:
@@ -97,8 +116,16 @@ def _server(data_dir: Path, engine: EngineName = EngineName.duckdb) -> local.Loc
     return local.find(data_dir) if engine is EngineName.duckdb else None
 
 
-def _metadata_url() -> str | None:
-    return os.environ.get(admin.METADATA_URL_ENV) or None
+def _metadata_url(billing_dsn: str | None = None) -> str | None:
+    """The metadata store to use: ``AQUARIUM_METADATA_URL``, else the PostgreSQL database that
+    holds the billing data (scale-out keeps both in one), else ``AQUARIUM_DATABASE_URL``;
+    ``None`` (the data dir's SQLite file) without any."""
+    return (
+        os.environ.get(admin.METADATA_URL_ENV)
+        or billing_dsn
+        or os.environ.get(admin.DATABASE_URL_ENV)
+        or None
+    )
 
 
 def _stored_time_zone(data_dir: Path, tenant: str) -> str | None:
@@ -107,11 +134,15 @@ def _stored_time_zone(data_dir: Path, tenant: str) -> str | None:
     return None if found is None else found.time_zone
 
 
-def _stored_tenant(data_dir: Path, tenant: str) -> tenancy.Tenant | None:
-    """The tenant as the data dir's metadata store has it; ``None`` when it has none."""
-    if not data_dir.is_dir():
+def _stored_tenant(
+    data_dir: Path, tenant: str, billing_dsn: str | None = None
+) -> tenancy.Tenant | None:
+    """The tenant as the metadata store (:func:`_metadata_url`) has it; ``None`` when it has
+    none."""
+    url = _metadata_url(billing_dsn)
+    if url is None and not data_dir.is_dir():
         return None  # nothing to ask, and no reason to create the data dir
-    with database.opened(_metadata_url(), data_dir) as metadata, metadata.connect() as conn:
+    with database.opened(url, data_dir) as metadata, metadata.connect() as conn:
         return tenants_repo.get_tenant(conn, tenant)
 
 
@@ -156,7 +187,7 @@ def datagen_command(
                 engine=engine.value,
                 dsn=dsn,
                 time_zone=time_zone,
-                metadata_url=_metadata_url(),
+                metadata_url=_metadata_url(dsn if engine is EngineName.postgres else None),
             )
     _print_report(report, tenant)
 
@@ -231,7 +262,10 @@ def _query_directly(
     data_dir: Path, body: dict[str, Any], engine: EngineName, dsn: str | None
 ) -> None:
     tenant = body["tenant"]
-    stored = _stored_tenant(data_dir, tenant) or tenancy.Tenant(tenant, DEFAULT_TIME_ZONE)
+    billing_dsn = dsn if engine is EngineName.postgres else None
+    stored = _stored_tenant(data_dir, tenant, billing_dsn) or tenancy.Tenant(
+        tenant, DEFAULT_TIME_ZONE
+    )
     request = adhoc_query.AdhocQuery(
         text=body["zoql"],
         tenant=tenant,

@@ -7,8 +7,10 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 from aquarium.domain import ids
+from aquarium.storage import base
 
 PARTIAL = ".partial"  # the suffix of a file still being written
 
@@ -46,15 +48,26 @@ class LocalResultStore:
             temporary.unlink()
 
     def _resolve(self, location: str) -> Path | None:
-        tenant, _, file_id = location.partition("/")
-        # Locations are written by publish(); refuse anything else rather than trust it.
-        if not tenant or not ids.is_id(file_id) or "/" in tenant or tenant.startswith("."):
-            return None
-        return self.root / tenant / file_id
+        parts = base.split_location(location)
+        return None if parts is None else self.root.joinpath(*parts)
 
     def local_path(self, location: str) -> Path | None:
         path = self._resolve(location)
         return path if path is not None and path.is_file() else None
+
+    def open(self, location: str) -> BinaryIO | None:
+        path = self.local_path(location)
+        try:
+            return None if path is None else path.open("rb")
+        except FileNotFoundError:  # deleted since
+            return None
+
+    def size(self, location: str) -> int | None:
+        path = self.local_path(location)
+        try:
+            return None if path is None else path.stat().st_size
+        except FileNotFoundError:
+            return None
 
     def delete(self, location: str) -> None:
         path = self._resolve(location)

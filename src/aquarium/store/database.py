@@ -46,10 +46,13 @@ def sqlite_url(data_dir: Path) -> str:
 def connect(url: str) -> sa.Engine:
     """An engine for ``url``: an SQLite file URL or a PostgreSQL URL (``postgresql://...``).
 
-    PostgreSQL URLs without a driver, or with ``postgres://``, use psycopg 3. Raises
+    PostgreSQL URLs without a driver, or with ``postgres://``, use psycopg 3, and so does a
+    libpq keyword DSN (``host=db dbname=aquarium``: what ``--dsn`` may be given as). Raises
     ``ValueError`` for any other database, and for in-memory SQLite (each pooled connection
     would see its own empty database).
     """
+    if "://" not in url and "=" in url:
+        return _keyword_dsn_engine(url)
     parsed = sa.make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -65,6 +68,16 @@ def connect(url: str) -> sa.Engine:
     if backend in ("postgresql", "postgres"):
         return sa.create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
     raise ValueError(f"unsupported metadata database {backend!r}: use sqlite or postgresql")
+
+
+def _keyword_dsn_engine(dsn: str) -> sa.Engine:
+    import psycopg  # SQLAlchemy loads it anyway on connect; not needed for SQLite
+
+    try:
+        keywords = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise ValueError(f"not a PostgreSQL DSN: {exc}") from None
+    return sa.create_engine("postgresql+psycopg://", connect_args=keywords, pool_pre_ping=True)
 
 
 READ_ONLY_OPTION = "aquarium_read_only"
