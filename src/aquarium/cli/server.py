@@ -1,4 +1,5 @@
-"""``aquarium serve``: the HTTP server with in-process workers.
+"""``aquarium serve``: the HTTP server with in-process workers; ``aquarium worker``: a worker
+process of a scale-out deployment (``serve --database-url DSN --no-workers`` is its API node).
 
 Its options are the fields of :class:`aquarium.settings.Settings`, made by
 :func:`with_settings`; only options the user typed override the environment and the config file

@@ -3,7 +3,7 @@
 A tenant's catalogue is :func:`aquarium.catalog.views.for_tenant` of the shipped catalogue and
 the tenant's settings (its Invoice Settlement switch and custom fields). Those settings are part
 of :class:`~aquarium.domain.tenancy.Tenant`, which every process reads from the metadata store
-and reloads when the tenants generation moves (``server.TenantDirectory``: a change made by any
+and reloads when the tenants generation moves (``services.tenant_directory``: a change made by any
 node, worker or CLI is seen within a fraction of a second). So the "catalogue version" of a
 tenant is simply its settings: :meth:`TenantCatalogs.of` compares them with those of the view it
 built last (a tuple comparison, no query), and builds a new view only when they differ.

@@ -40,8 +40,8 @@ class TenantDirectory:
     :data:`TENANTS_POLL_S` and reloads everything when it has moved, so a change committed by
     another process (``aquarium user add``, another node on the same PostgreSQL) is seen within
     that period. Polling is one primary-key read a few times a second, whatever the request
-    rate, and works the same on SQLite and PostgreSQL; LISTEN/NOTIFY, which would push the
-    change instead, comes with the scale-out work. Each reload builds a new
+    rate, and works the same on SQLite and PostgreSQL (run changes, which must reach other
+    processes faster, travel on the change feed instead: ``store/change_feed.py``). Each reload builds a new
     :class:`~aquarium.services.auth.Authenticator`, so its cache of successful checks never
     outlives a changed password or a removed login.
     """

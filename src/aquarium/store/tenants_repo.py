@@ -7,7 +7,7 @@ where); reads give ``domain.tenancy`` values. An unknown tenant is ``None`` for 
 TenancyError for a change.
 
 Every write first increments the tenants generation (``tables.tenants_generation``, one row) in
-the caller's transaction. That row is both the counter servers watch (``server.TenantDirectory``
+the caller's transaction. That row is both the counter servers watch (``services.tenant_directory``
 reloads when it moves) and the lock that serialises tenants writers on PostgreSQL: a second
 writer waits at that statement until the first has committed, so the checks that follow (is the
 tenant there, the next position, who owns a name) see every earlier write. On SQLite every write
