@@ -41,9 +41,9 @@ class TenantDirectory:
     another process (``aquarium user add``, another node on the same PostgreSQL) is seen within
     that period. Polling is one primary-key read a few times a second, whatever the request
     rate, and works the same on SQLite and PostgreSQL (run changes, which must reach other
-    processes faster, travel on the change feed instead: ``store/change_feed.py``). Each reload builds a new
-    :class:`~aquarium.services.auth.Authenticator`, so its cache of successful checks never
-    outlives a changed password or a removed login.
+    processes faster, travel on the change feed instead: ``store/change_feed.py``). Each
+    reload builds a new :class:`~aquarium.services.auth.Authenticator`, so its cache of
+    successful checks never outlives a changed password or a removed login.
     """
 
     def __init__(
