@@ -374,6 +374,35 @@ def test_concurrent_claims_never_share_a_job_or_a_session(engine: sa.Engine) -> 
             assert sorted(claimed) == sorted({session[0], *stateless})
 
 
+def test_concurrent_claims_never_pass_a_tenant_limit(engine: sa.Engine) -> None:
+    """Targeted claims (scale-out deliveries) and claims of the next run, racing: the tenant
+    never has more than its limit executing."""
+    barrier = threading.Barrier(RACE_THREADS, timeout=30)
+
+    def two(tenant: str, kind: runs.Kind) -> int:
+        return 2
+
+    def contend(worker: int, targets: list[str]) -> str | None:
+        barrier.wait()
+        only = targets[worker] if worker % 2 else None
+        with engine.begin() as conn:
+            record = runs_repo.claim_next(
+                conn, {AQUA}, worker=f"w{worker}", at=T0, limit=two, only=only
+            )
+        return None if record is None else record.id
+
+    with ThreadPoolExecutor(RACE_THREADS) as pool:
+        for _ in range(10):
+            support.empty_tables(engine)
+            targets = [add_job(engine, created_at=T0 + n * SECOND) for n in range(RACE_THREADS)]
+            claimed = [
+                job
+                for job in pool.map(contend, range(RACE_THREADS), [targets] * RACE_THREADS)
+                if job is not None
+            ]
+            assert len(claimed) == 2, claimed
+
+
 def test_heartbeat_and_stale_jobs(engine: sa.Engine) -> None:
     alive, stale = add_job(engine), add_job(engine, created_at=T0 + SECOND)
     add_job(engine, created_at=T0 + 2 * SECOND)  # submitted: never stale

@@ -34,6 +34,7 @@ Kind = runs.Kind
 AnyStatus = enum.StrEnum
 #: ``limit(tenant, kind)``: how many runs of that kind the tenant may have executing at once
 Limit = Callable[[str, runs.Kind], int]
+CLAIM_LOCK_PREFIX = "aquarium-claim:"  # + tenant: the key of a tenant's claim lock (PostgreSQL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -300,11 +301,22 @@ def claim_next(
     Oldest means by ``created_at``, then id, whatever the kind (so no kind starves another).
     A run is claimable when its session lets it (see :func:`_session_free`) and, with
     ``limit``, while its tenant has fewer than ``limit(tenant, kind)`` runs of its kind
-    executing (a soft limit across concurrent claimers). ``only`` restricts the claim to one
-    run. When another claimer wins a run first, the next candidate is tried. None when nothing
-    is claimable.
+    executing. ``only`` restricts the claim to one run. When another claimer wins a run first,
+    the next candidate is tried. None when nothing is claimable.
+
+    On PostgreSQL the limit is exact however many processes claim: a claim takes its tenant's
+    claim lock (a transaction advisory lock) and counts the tenant's executing runs again
+    under it, so two claims for one tenant never both see the last free slot. A targeted claim
+    (``only``) waits for the lock (it takes no other, so no two claims wait for each other);
+    a claim of the next run skips a tenant whose lock another claimer holds. SQLite runs one
+    write transaction at a time (``BEGIN IMMEDIATE``), which serialises claims already.
     """
     for run_id, tenant, kind in _admissible(conn, kinds, limit, only=only):
+        if limit is not None and conn.dialect.name == "postgresql":
+            if not _tenant_claim_lock(conn, tenant, wait=only is not None):
+                continue
+            if _executing_count(conn, tenant, kind) >= limit(tenant, kind):
+                continue
         machine = jobs.machine(kind)
         started = apply_event(
             conn, kind, run_id, machine.start, at=at, worker=worker, guard=_session_free()
@@ -312,6 +324,22 @@ def claim_next(
         if started is not None:
             return get(conn, tenant, run_id)
     return None
+
+
+def _tenant_claim_lock(conn: sa.Connection, tenant: str, *, wait: bool) -> bool:
+    """Take (or with ``wait=False`` try) the tenant's claim lock until the transaction ends."""
+    key = sa.func.hashtextextended(CLAIM_LOCK_PREFIX + tenant, 0)
+    if wait:
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        return True
+    return bool(conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(key))).scalar())
+
+
+def _executing_count(conn: sa.Connection, tenant: str, kind: runs.Kind) -> int:
+    query = sa.select(sa.func.count()).where(
+        R.c.tenant == tenant, R.c.kind == kind.value, executing({kind})
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def claimable(
