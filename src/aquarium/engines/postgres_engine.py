@@ -271,13 +271,14 @@ class PostgresEngine:
         return taken_at
 
     def has_tenant(self, tenant: str) -> bool:
-        """Whether the tenant's schema exists."""
-        with _errors_mapped(), psycopg.connect(self.dsn, autocommit=True) as conn:
+        """Whether the tenant's schema exists. Like :meth:`tenants` and :meth:`upgrade`, lets
+        psycopg's errors through (an unreachable database is the operator's to read about)."""
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
             return _has_schema(conn, tenant)
 
     def tenants(self) -> list[str]:
         """The tenants with billing data here (their schemas), sorted."""
-        with _errors_mapped(), psycopg.connect(self.dsn, autocommit=True) as conn:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
             rows = conn.execute("SELECT schema_name FROM information_schema.schemata").fetchall()
         names = [str(row[0]) for row in rows if str(row[0]).startswith(naming.SCHEMA_PREFIX)]
         # A schema someone else made under the prefix is no tenant of ours.
@@ -291,7 +292,7 @@ class PostgresEngine:
         catalogue-only change in PostgreSQL, no table rewrite). One transaction.
         """
         changed = []
-        with _errors_mapped(), psycopg.connect(self.dsn) as conn, conn.transaction():
+        with psycopg.connect(self.dsn) as conn, conn.transaction():
             missing = conn.execute(
                 "SELECT t.table_schema, t.table_name FROM information_schema.tables t "
                 "WHERE starts_with(t.table_schema, %s) AND NOT EXISTS (SELECT 1 FROM "
