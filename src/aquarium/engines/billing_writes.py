@@ -145,7 +145,7 @@ class BillingWrites:
             try:
                 with self.engine.write_transaction(tenant, self.clock.now) as (statements, now):
                     return body(statements, now)
-            except writes_port.WriteConflict:
+            except errors.WriteConflict:
                 if attempt >= WRITE_ATTEMPTS:
                     raise
                 attempt += 1

@@ -81,15 +81,13 @@ def write_errors() -> Iterator[None]:
 
     A value its column cannot hold (a data exception, or a constraint) is the caller's input,
     :class:`errors.InvalidValue` with no engine words; a deadlock is a
-    :class:`writes_port.WriteConflict` (run it again); anything else, the connection included, is
+    :class:`errors.WriteConflict` (run it again); anything else, the connection included, is
     a failure of ours (:class:`errors.QueryFailed`, the engine's words for the log only).
     """
     try:
         yield
     except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure) as exc:
-        raise writes_port.WriteConflict(
-            base.ENGINE_FAILED, engine_text=base.first_line(exc)
-        ) from exc
+        raise errors.WriteConflict(base.ENGINE_FAILED, engine_text=base.first_line(exc)) from exc
     except pg_errors.OutOfMemory as exc:
         raise errors.EngineOutOfMemory(engine_text=base.first_line(exc)) from exc
     except (psycopg.DataError, psycopg.IntegrityError) as exc:

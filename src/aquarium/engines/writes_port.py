@@ -12,10 +12,10 @@ Statements are SQL text for the engine's :attr:`~BillingEngine.dialect` (sqlglot
 bound as parameters in that dialect's placeholder style, never spliced into the text.
 
 A write transaction is ordered with snapshot starts: every row it stamps with ``now`` is visible
-to a snapshot whose ``taken_at`` is later, and to none whose ``taken_at`` is earlier (the
+to a snapshot whose ``taken_at`` is later, and to none whose ``taken_at`` is not (the
 engines' ``write_transaction`` docstrings say how). Inside one, the engine's failures arrive as
 the error tree's: :class:`errors.InvalidValue` for a value its column cannot hold,
-:class:`errors.EngineOutOfMemory`, and :class:`WriteConflict` when the engine gave up the
+:class:`errors.EngineOutOfMemory`, and :class:`errors.WriteConflict` when the engine gave up the
 transaction to let a concurrent one finish (run it again, with a new stamp).
 """
 
@@ -29,7 +29,6 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from aquarium.catalog import model
-from aquarium.domain import errors
 from aquarium.engines import base
 
 Now = Callable[[], dt.datetime]
@@ -37,11 +36,6 @@ Parameters = Sequence[object]
 #: What a client reads when a value the catalogue type accepts does not fit its column (e.g. too
 #: many digits for ``DECIMAL(18, 4)``): the caller's input, never a server fault.
 VALUE_DOES_NOT_FIT = "A value does not fit the column of its field"
-
-
-class WriteConflict(errors.QueryFailed):
-    """The engine rolled a write transaction back because a concurrent one held what it needed
-    (PostgreSQL's deadlock detection); nothing of it remains, and running it again may work."""
 
 
 class Statements(Protocol):
