@@ -158,9 +158,7 @@ def test_successive_windows_hold_every_committed_change_exactly_once(
     assert sorted(seen) == sorted(committed), "every change in a window"
 
 
-def test_a_write_waits_for_a_snapshot_start_and_a_snapshot_for_the_writes(
-    pg_dsn: str, tenant: str
-) -> None:
+def test_a_snapshot_start_waits_for_an_open_write(pg_dsn: str, tenant: str) -> None:
     """The lock itself: a snapshot cannot start while a write transaction is open."""
     engine = postgres_engine.PostgresEngine(pg_dsn)
     clock = MonotonicClock()
