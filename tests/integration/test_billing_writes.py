@@ -47,9 +47,11 @@ def _postgres(directory: Path, dsn: str) -> Iterator[Billing]:
     datagen.generate_into(
         directory, tenant, scale=0.02, seed=5, time_zone=TIME_ZONE, engine="postgres", dsn=dsn
     )
+    engine = postgres_engine.PostgresEngine(dsn)
     try:
-        yield Billing(postgres_engine.PostgresEngine(dsn), tenant)
+        yield Billing(engine, tenant)
     finally:
+        engine.close()
         with psycopg.connect(dsn, autocommit=True) as conn:
             schema = sql.Identifier(naming.schema_name(tenant))
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))

@@ -13,6 +13,7 @@ import datetime as dt
 import random
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -41,6 +42,13 @@ class MonotonicClock:
 
     def now(self) -> dt.datetime:
         return self._start + dt.timedelta(seconds=time.monotonic() - self._origin)
+
+
+@pytest.fixture
+def engine(pg_dsn: str) -> Iterator[postgres_engine.PostgresEngine]:
+    opened = postgres_engine.PostgresEngine(pg_dsn)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture
@@ -125,9 +133,8 @@ def _window(
 
 
 def test_successive_windows_hold_every_committed_change_exactly_once(
-    pg_dsn: str, tenant: str
+    engine: postgres_engine.PostgresEngine, tenant: str
 ) -> None:
-    engine = postgres_engine.PostgresEngine(pg_dsn)
     clock = MonotonicClock()
     existing = _account_ids(engine, tenant)
     start, before = _window(engine, tenant, clock, clock.now())
@@ -158,9 +165,10 @@ def test_successive_windows_hold_every_committed_change_exactly_once(
     assert sorted(seen) == sorted(committed), "every change in a window"
 
 
-def test_a_snapshot_start_waits_for_an_open_write(pg_dsn: str, tenant: str) -> None:
+def test_a_snapshot_start_waits_for_an_open_write(
+    engine: postgres_engine.PostgresEngine, pg_dsn: str, tenant: str
+) -> None:
     """The lock itself: a snapshot cannot start while a write transaction is open."""
-    engine = postgres_engine.PostgresEngine(pg_dsn)
     clock = MonotonicClock()
     started = threading.Event()
     with engine.write_transaction(tenant, clock.now):
@@ -190,3 +198,30 @@ def _wait_for_lock_waiter(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def test_connections_that_died_idle_are_replaced(pg_dsn: str, tenant: str) -> None:
+    """The engine keeps connections between transactions; a server that ended them meanwhile
+    (a restart, an idle timeout) costs no write."""
+    name = f"aq_idle_{tenant}"
+    engine = postgres_engine.PostgresEngine(f"{pg_dsn}?application_name={name}")
+    clock = MonotonicClock()
+    try:
+        assert _account_ids(engine, tenant)
+        with engine.snapshot(tenant, clock.now):
+            pass
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                [name],
+            ).fetchone()
+        assert ended is not None and ended[0] >= 1
+        obj = model.default().require("Account")
+        with engine.write_transaction(tenant, clock.now) as (statements, now):
+            values = {"Id": "f" * 32, "Name": "after", "UpdatedDate": now}
+            statement = billing_sql.insert(tenant, obj, tuple(values), "postgres")
+            assert statements.changed(statement, list(values.values())) == 1
+        assert "f" * 32 in _account_ids(engine, tenant)
+    finally:
+        engine.close()

@@ -4,8 +4,8 @@ A snapshot is one connection in ``REPEATABLE READ READ ONLY``; results stream ou
 ``COPY ... TO STDOUT``. ``interrupt()`` sends PostgreSQL's cancel request for that connection.
 Writes (:meth:`PostgresEngine.write_transaction`) and snapshot starts are ordered by a per-tenant
 advisory lock, so stateful windows on ``UpdatedDate`` neither lose nor repeat a change
-(``engines/postgres_writes.py`` says why it holds). Each snapshot and transaction opens its own
-connection.
+(``engines/postgres_writes.py`` says why it holds). Each snapshot opens its own connection;
+short transactions and snapshot gates reuse idle ones (``postgres_writes.IdleConnections``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import io
 import re
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -242,6 +243,10 @@ class PostgresEngine:
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
+        self._connections = postgres_writes.IdleConnections(dsn)
+        # Closed with the engine, or when it is dropped without close() (an engine used to hold
+        # no connection between calls, and callers that never closed one need not start).
+        weakref.finalize(self, self._connections.close)
 
     @contextmanager
     def snapshot(self, tenant: str, now: Now = _utc_now) -> Iterator[base.Snapshot]:
@@ -255,7 +260,7 @@ class PostgresEngine:
     def _begin(self, conn: postgres_writes.Connection, tenant: str, now: Now) -> dt.datetime:
         """Take the snapshot of ``conn``'s transaction inside the tenant's snapshot gate
         (``postgres_writes.py``); the instant it was taken."""
-        with postgres_writes.snapshot_gate(self.dsn, tenant):
+        with self._connections.connection() as gate, postgres_writes.snapshot_gate(gate, tenant):
             taken_at = now()
             found = _schema_and_role(conn, tenant)  # REPEATABLE READ takes its snapshot here
         if found is not None and not found[0]:
@@ -263,7 +268,10 @@ class PostgresEngine:
             # catalogue snapshot of REPEATABLE READ): make the Data Query role, begin again.
             conn.rollback()
             postgres_dataquery.ensure_role_quietly(self.dsn, tenant)
-            with postgres_writes.snapshot_gate(self.dsn, tenant):
+            with (
+                self._connections.connection() as gate,
+                postgres_writes.snapshot_gate(gate, tenant),
+            ):
                 taken_at = now()
                 found = _schema_and_role(conn, tenant)
         if found is None:
@@ -273,7 +281,7 @@ class PostgresEngine:
     def has_tenant(self, tenant: str) -> bool:
         """Whether the tenant's schema exists. Like :meth:`tenants` and :meth:`upgrade`, lets
         psycopg's errors through (an unreachable database is the operator's to read about)."""
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
+        with self._connections.connection() as conn:
             return _has_schema(conn, tenant)
 
     def tenants(self) -> list[str]:
@@ -324,7 +332,7 @@ class PostgresEngine:
         """
         with (
             postgres_writes.write_errors(),
-            psycopg.connect(self.dsn) as conn,
+            self._connections.connection() as conn,
             conn.transaction(),
         ):
             if not _has_schema(conn, tenant):
@@ -335,12 +343,15 @@ class PostgresEngine:
     @contextmanager
     def read_transaction(self, tenant: str) -> Iterator[postgres_writes.PostgresStatements]:
         """A read-only transaction for lookups (:class:`writes_port.BillingEngine`)."""
-        with postgres_writes.write_errors(), psycopg.connect(self.dsn) as conn:
-            conn.read_only = True
+        with (
+            postgres_writes.write_errors(),
+            self._connections.connection() as conn,
+            conn.transaction(force_rollback=True),
+        ):
+            conn.execute("SET TRANSACTION READ ONLY")
             if not _has_schema(conn, tenant):
                 raise _missing(tenant)
             yield postgres_writes.PostgresStatements(conn)
-            conn.rollback()
 
     @contextmanager
     def bulk_transaction(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
@@ -386,5 +397,5 @@ class PostgresEngine:
                 conn.execute(statement.encode("utf-8"))
 
     def close(self) -> None:
-        """Nothing pooled yet: each snapshot and transaction opens and closes its own
-        connection."""
+        """Close the idle connections; each snapshot closes its own when it ends."""
+        self._connections.close()
