@@ -109,7 +109,7 @@ def generate_through(
     the tenant's previous data until it commits. Same checks and errors as
     :func:`generate_into`.
     """
-    _check(tenant, scale, "duckdb", None)  # the engine is open: scale and name are left
+    _check(tenant, scale, "duckdb", None)  # the engine is open already: scale and name remain
     started = time.perf_counter()
     catalog = _storage_catalog(metadata, tenant)
     tables = generate.generate(catalog, scale=scale, seed=seed)
