@@ -387,3 +387,23 @@ def test_an_unknown_tenant_is_not_authenticated(service: objects.ObjectService) 
     stranger = tenancy.Principal("gone", "x", admin=False, how=tenancy.AuthMethod.BASIC)
     with pytest.raises(errors.NotAuthenticated):
         service.create(stranger, "Account", {})
+
+
+# -- the engine's tenants ----------------------------------------------------------------------
+
+
+def test_the_engine_lists_its_tenants_and_upgrades_older_tables(
+    engine: writes_port.BillingEngine, tenant: str
+) -> None:
+    assert engine.has_tenant(tenant)
+    assert not engine.has_tenant("nobody")
+    assert tenant in engine.tenants()
+    schema = naming.schema_name(tenant)
+
+    def upgraded() -> list[str]:  # PostgreSQL's test database may hold others' tenants
+        return [table for table in engine.upgrade() if table.startswith(f"{schema}.")]
+
+    assert upgraded() == []
+    engine.drop_column(tenant, "Entity", naming.DELETED_COLUMN)  # as an older release made it
+    assert upgraded() == [f"{schema}.Entity"]
+    assert upgraded() == []
