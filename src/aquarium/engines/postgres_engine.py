@@ -338,6 +338,8 @@ class PostgresEngine:
             if not _has_schema(conn, tenant):
                 raise _missing(tenant)
             postgres_writes.hold_shared(conn, tenant)
+            # The stamp is this process's clock, compared with snapshots' taken_at from other
+            # machines' clocks: they must agree (NTP), or a window can miss or repeat a change.
             yield postgres_writes.PostgresStatements(conn), now()
 
     @contextmanager
