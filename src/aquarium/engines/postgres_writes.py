@@ -17,9 +17,10 @@ write and read, so the lock is PostgreSQL's, one advisory lock per tenant:
 
 While the snapshot holds the lock no writer holds it, so no writer stamps. A writer that stamped
 before ``taken_at`` held the lock before the snapshot got it, hence committed before, and its rows
-are visible; a writer that takes the lock after the release stamps after ``taken_at``, and the
-snapshot cannot see its rows. So every row stamped before ``taken_at`` is visible and none stamped
-at or after it is: consecutive windows neither lose nor repeat a change.
+are visible; a writer that takes the lock after the release stamps at or after ``taken_at``, and
+the snapshot cannot see its rows (it commits later than the snapshot was taken). So every row
+stamped before ``taken_at`` is visible and none stamped at or after it is: consecutive windows
+neither lose nor repeat a change.
 
 Why another connection: in ``REPEATABLE READ`` the snapshot is taken at the transaction's
 first statement, so a lock taken inside the snapshot's own transaction would take the snapshot
@@ -46,7 +47,8 @@ from psycopg import pq
 from aquarium.domain import errors
 from aquarium.engines import base, naming, writes_port
 
-#: The first key of the per-tenant advisory lock (the second: ``hashtext`` of the schema name);
+#: The first key of the per-tenant advisory lock (the second: ``hashtext`` of the schema name;
+#: two tenants whose hashes collide share a lock, which only makes one wait for the other);
 #: two-key locks never collide with the one-key locks of the metadata store.
 WINDOW_LOCK_CLASS = 0x41515754  # "AQWT"
 
