@@ -56,9 +56,9 @@ def _rows(h: support.Harness, job_id: str) -> tuple[list[str], list[list[str]], 
 
 
 def _update(h: support.Harness, ids: list[str], name: str) -> None:
-    with h.srv.engine.write_transaction(TENANT) as (cursor, now):
+    with h.srv.engine.write_transaction(TENANT) as (statements, now):
         for account_id in ids:
-            cursor.execute(
+            statements.changed(
                 f'UPDATE {SCHEMA}."Account" SET "Name" = ?, "UpdatedDate" = ? WHERE "Id" = ?',
                 [name, now, account_id],
             )
@@ -66,9 +66,9 @@ def _update(h: support.Harness, ids: list[str], name: str) -> None:
 
 def _delete(h: support.Harness, ids: list[str]) -> None:
     deleted = naming.DELETED_COLUMN
-    with h.srv.engine.write_transaction(TENANT) as (cursor, now):
+    with h.srv.engine.write_transaction(TENANT) as (statements, now):
         for account_id in ids:
-            cursor.execute(
+            statements.changed(
                 f'UPDATE {SCHEMA}."Account" SET "{deleted}" = ?, "UpdatedDate" = ? WHERE "Id" = ?',
                 [now, now, account_id],
             )
@@ -286,13 +286,13 @@ def test_increments_after_simulated_activity_hold_exactly_what_changed(
         exported = [row[1] for row in files[name]]
         assert sorted(exported) == sorted(changed), name
         deleted = {row[1] for row in files[name] if row[0] == "1"}
-        with second.srv.engine.write_transaction(TENANT) as (cursor, _):
+        with second.srv.engine.read_transaction(TENANT) as statements:
             gone = {
                 r[0]
-                for r in cursor.execute(
+                for r in statements.rows(
                     f'SELECT "Id" FROM {SCHEMA}."{name}" '
                     f'WHERE "{naming.DELETED_COLUMN}" IS NOT NULL'
-                ).fetchall()
+                )
             }
         assert deleted == gone & changed, name
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import duckdb
+import psycopg
 import sqlalchemy as sa
 import typer
 from rich.console import Console
@@ -106,6 +107,9 @@ def _reported(data_dir: Path) -> Iterator[None]:
         raise common.fail(str(exc)) from None
     except duckdb.IOException as exc:
         raise common.fail(locked(data_dir, exc)) from None
+    except psycopg.Error as exc:  # --engine postgres: a bad DSN, the server down
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise common.fail(f"cannot use the PostgreSQL database: {reason}") from None
     except (ValueError, sa.exc.SQLAlchemyError) as exc:  # the metadata store: a bad URL, down
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise common.fail(f"cannot use the metadata database: {reason}") from None
@@ -210,19 +214,27 @@ def simulate_command(
     tenant: Tenant = DEMO_TENANT,
     days: Annotated[int, typer.Option(help="Simulated days of business activity.")] = 1,
     seed: Annotated[int, typer.Option(help="Same data and seed, same activity.")] = DEMO_SEED,
+    engine: Engine = EngineName.duckdb,
+    dsn: Dsn = None,
 ) -> None:
     """Write a stream of business activity into a tenant's data."""
     from aquarium.datagen import simulate  # the generator's text pools: only for this command
 
     with _reported(data_dir):
-        server = _server(data_dir)
+        server = _server(data_dir, engine)
         if server is not None:
             with server:
                 document = server.simulate({"tenant": tenant, "days": days, "seed": seed})
             report = local_ops.simulation_report(document)
         else:
             report = simulate.simulate_into(
-                data_dir, tenant, days=days, seed=seed, metadata_url=_metadata_url()
+                data_dir,
+                tenant,
+                days=days,
+                seed=seed,
+                metadata_url=_metadata_url(),
+                engine=engine.value,
+                dsn=dsn,
             )
     Console().print(simulate.report_table(report))
 

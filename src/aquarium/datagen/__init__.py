@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from aquarium.catalog import model, views
 from aquarium.datagen import generate
 from aquarium.domain import errors
-from aquarium.engines import duckdb_engine, loading, naming
+from aquarium.engines import loading, naming, writes_port
 from aquarium.store import database, tenants_repo
 
 MAX_SCALE = 1000
@@ -94,7 +94,7 @@ def generate_into(
 
 
 def generate_through(
-    engine: duckdb_engine.DuckDbEngine,
+    engine: writes_port.BillingEngine,
     metadata: sa.Engine,
     tenant: str,
     *,
@@ -102,18 +102,18 @@ def generate_through(
     seed: int,
     time_zone: str | None = None,
 ) -> GenerationReport:
-    """:func:`generate_into` for DuckDB, through the engines a running server has open (its
-    billing data and its metadata store).
+    """:func:`generate_into` through the engines a running server has open (its billing data
+    and its metadata store).
 
-    The load is one :meth:`~DuckDbEngine.bulk_transaction`: the server's jobs keep reading the
-    tenant's previous data until it commits. Same checks and errors as :func:`generate_into`.
+    The load is one transaction (the engine's ``load_tenant``): the server's jobs keep reading
+    the tenant's previous data until it commits. Same checks and errors as
+    :func:`generate_into`.
     """
-    _check(tenant, scale, "duckdb", None)
+    _check(tenant, scale, "duckdb", None)  # the engine is open already: scale and name remain
     started = time.perf_counter()
     catalog = _storage_catalog(metadata, tenant)
     tables = generate.generate(catalog, scale=scale, seed=seed)
-    with engine.bulk_transaction() as cursor:
-        rows = loading.fill_duckdb(cursor, tenant, catalog, tables)
+    rows = engine.load_tenant(tenant, catalog, tables)
     _record_tenant(metadata, tenant, time_zone)
     return GenerationReport(rows=rows, seconds=time.perf_counter() - started)
 

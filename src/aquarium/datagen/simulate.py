@@ -21,13 +21,20 @@ from aquarium.catalog import model
 from aquarium.datagen import activity
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors
-from aquarium.engines import billing_writes, duckdb_engine, naming
+from aquarium.engines import (
+    billing_writes,
+    duckdb_engine,
+    naming,
+    postgres_engine,
+    writes_port,
+)
 from aquarium.store import database, tenants_repo
 
 MAX_DAYS = 3650
 #: The time zone of business dates when the tenant has none recorded.
 DEFAULT_TIME_ZONE = "UTC"
 OPERATIONS = ("create", "update", "delete")
+ENGINES = ("duckdb", "postgres")
 
 
 @dataclass(frozen=True)
@@ -49,13 +56,25 @@ class SimulationReport:
         return sum(self.counts.values())
 
 
-def _open(data_dir: Path) -> duckdb_engine.DuckDbEngine:
-    path = data_dir / naming.DUCKDB_FILE
-    if not path.exists():
-        raise errors.TenantDataMissing(f"{path} does not exist; run 'aquarium datagen' first")
-    engine = duckdb_engine.DuckDbEngine(path)
-    engine.upgrade()
-    return engine
+def _open(data_dir: Path, engine: str, dsn: str | None) -> writes_port.BillingEngine:
+    opened: writes_port.BillingEngine
+    if engine == "postgres":
+        if not dsn:
+            raise errors.DataGenerationError("the postgres engine needs a DSN")
+        opened = postgres_engine.PostgresEngine(dsn)
+    elif engine == "duckdb":
+        path = data_dir / naming.DUCKDB_FILE
+        if not path.exists():
+            raise errors.TenantDataMissing(f"{path} does not exist; run 'aquarium datagen' first")
+        opened = duckdb_engine.DuckDbEngine(path)
+    else:
+        raise errors.DataGenerationError(f"unknown engine {engine!r}; use one of {ENGINES}")
+    try:
+        opened.upgrade()
+    except BaseException:
+        opened.close()
+        raise
+    return opened
 
 
 def simulate_into(
@@ -66,31 +85,34 @@ def simulate_into(
     seed: int,
     clock: clock_port.Clock | None = None,
     metadata_url: str | None = None,
+    engine: str = "duckdb",
+    dsn: str | None = None,
 ) -> SimulationReport:
-    """Play ``days`` days of activity on ``tenant``'s data in ``data_dir`` (no server running;
-    a running server plays it with :func:`simulate_through` on its own engine).
+    """Play ``days`` days of activity on ``tenant``'s data in ``data_dir``, or with
+    ``engine="postgres"`` in the PostgreSQL database at ``dsn`` (no server running; a running
+    server plays it with :func:`simulate_through` on its own engine).
 
     Days are counted in the tenant's time zone, from the metadata store at ``metadata_url`` (by
     default ``data_dir``'s); UTC for a tenant it does not know.
 
-    Raises :class:`DataGenerationError` for days outside 1..3650, :class:`TenantDataMissing`
-    when the tenant has no billing data there, and DuckDB's ``IOException`` when another
-    process (a server) has the data open.
+    Raises :class:`DataGenerationError` for days outside 1..3650, an unknown engine or postgres
+    without a DSN, :class:`TenantDataMissing` when the tenant has no billing data there, and
+    DuckDB's ``IOException`` when another process (a server) has the data open.
     """
     _check(tenant, days)
-    engine = _open(data_dir)
+    opened = _open(data_dir, engine, dsn)
     try:
         with database.opened(metadata_url, data_dir) as metadata, metadata.connect() as conn:
             zone_name = tenants_repo.time_zone(conn, tenant) or DEFAULT_TIME_ZONE
         return simulate_through(
-            engine, tenant, days=days, seed=seed, time_zone=zone_name, clock=clock
+            opened, tenant, days=days, seed=seed, time_zone=zone_name, clock=clock
         )
     finally:
-        engine.close()
+        opened.close()
 
 
 def simulate_through(
-    engine: duckdb_engine.DuckDbEngine,
+    engine: writes_port.BillingEngine,
     tenant: str,
     *,
     days: int,
@@ -102,7 +124,8 @@ def simulate_through(
     start today in ``time_zone``. Same errors as :func:`simulate_into`."""
     _check(tenant, days)
     if not engine.has_tenant(tenant):
-        raise errors.TenantDataMissing(f"tenant {tenant!r} has no billing data in {engine.path}")
+        where = engine.path if isinstance(engine, duckdb_engine.DuckDbEngine) else "the database"
+        raise errors.TenantDataMissing(f"tenant {tenant!r} has no billing data in {where}")
     clock = clock or clock_port.SystemClock()
     rng = random.Random(seed)
     writes = billing_writes.BillingWrites(

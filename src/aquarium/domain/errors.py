@@ -76,6 +76,7 @@
     │   │                            a client's terms: a batch's or run's message, never an
     │   │                            answer; the engine's own words in ``engine_text``, logged)
     │   ├── EngineOutOfMemory         the statement needed more than the engine's memory budget
+    │   ├── WriteConflict             a billing write given up for a concurrent one (a deadlock)
     │   └── EncryptionFailed          the result could not be PGP-encrypted
     ├── QueryInterrupted             90007, the running statement was stopped (cancel, limit)
     ├── ProcessingInterrupted        a report run's processing was stopped
@@ -471,6 +472,11 @@ def operator_words(error: AquariumError) -> str:
 class EngineOutOfMemory(QueryFailed):
     """The statement needed more memory than the engine's budget (DuckDB's ``memory_limit``),
     which every statement running at the same moment shares."""
+
+
+class WriteConflict(QueryFailed):
+    """The engine rolled a billing write transaction back so that a concurrent one could finish
+    (PostgreSQL's deadlock detection): nothing of it remains, and running it again may work."""
 
 
 class EncryptionFailed(QueryFailed):

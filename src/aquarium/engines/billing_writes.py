@@ -1,16 +1,19 @@
 """The one write path for billing data: create, update, soft-delete, read one row, purge.
 
-Every write is one :meth:`DuckDbEngine.write_transaction`, so it holds the write gate and is
-stamped with that transaction's instant: ``CreatedDate``/``UpdatedDate`` on create,
-``UpdatedDate`` on update, and on delete both ``_DeletedDate`` and ``UpdatedDate`` (so an
-incremental window on ``UpdatedDate`` finds the deletion). ``CreatedById``/``UpdatedById`` are
+Every write is one ``write_transaction`` of the engine (:class:`writes_port.BillingEngine`:
+DuckDB or PostgreSQL), so it is ordered with snapshot starts and stamped with that transaction's
+instant: ``CreatedDate``/``UpdatedDate`` on create, ``UpdatedDate`` on update, and on delete
+both ``_DeletedDate`` and ``UpdatedDate`` (so an incremental window on ``UpdatedDate`` finds the
+deletion). ``CreatedById``/``UpdatedById`` are
 the acting user's id (:func:`actor_id`). A deleted row keeps its values; :func:`purge_deleted`
 removes it for good once it has been deleted for :data:`DELETED_RETENTION`.
 
 Values arrive as Python values of the catalogue type (``str``, ``Decimal``, ``int``, ``bool``,
 ``date``, timezone-aware ``datetime``) keyed by field name in any letter case; turning JSON into
-such values is the caller's job (``services/objects.py``). SQL is built with sqlglot and every
-value is a DuckDB bound parameter.
+such values is the caller's job (``services/objects.py``). SQL is built with sqlglot for the
+engine's dialect (``billing_sql.py``) and every value is a bound parameter. A write the engine
+gave up to let a concurrent one finish (PostgreSQL's deadlock detection) is run again, up to
+:data:`WRITE_ATTEMPTS` times.
 
 Refusals are ``errors.WriteError`` and its leaves (Zuora's CRUD codes: ``INVALID_TYPE``,
 ``INVALID_ID``, ``INVALID_FIELD``, ``INVALID_VALUE``, ``MISSING_REQUIRED_VALUE``), drawn in
@@ -20,30 +23,25 @@ Refusals are ``errors.WriteError`` and its leaves (Zuora's CRUD codes: ``INVALID
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any
-
-import duckdb
-from sqlglot import exp
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, ids
-from aquarium.engines import base as base_engine
-from aquarium.engines import ddl, duckdb_engine, naming
-from aquarium.zoql import formatting
+from aquarium.engines import billing_sql, ddl, naming, writes_port
 
 #: How long a deleted row stays (for incremental exports) before the purge removes it.
 DELETED_RETENTION = dt.timedelta(days=30)
 #: Fields only the write path sets.
 SYSTEM_FIELDS = frozenset({"Id", "CreatedById", "CreatedDate", "UpdatedById", "UpdatedDate"})
-_DIALECT = formatting.DUCKDB
-VALUE_DOES_NOT_FIT = "A value does not fit the column of its field"
+#: Times a write is tried when the engine gives it up for a concurrent one (a deadlock).
+WRITE_ATTEMPTS = 3
+VALUE_DOES_NOT_FIT = writes_port.VALUE_DOES_NOT_FIT
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 def actor_id(user: str) -> str:
@@ -61,30 +59,6 @@ def references(catalog: model.Catalog, obj: model.ObjectDef) -> dict[str, str]:
     return {rel.key: catalog.require(rel.object).name for rel in obj.related if rel.via == obj.name}
 
 
-def _ident(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
-
-
-def _col(name: str) -> exp.Column:
-    return exp.Column(this=_ident(name))
-
-
-def _is_live() -> exp.Expr:
-    return exp.Is(this=_col(naming.DELETED_COLUMN), expression=exp.Null())
-
-
-def _id_is() -> exp.Expr:
-    return exp.EQ(this=_col("Id"), expression=exp.Placeholder())
-
-
-def _select_expression(field: model.Field) -> exp.Expr:
-    if field.type is model.FieldType.DATETIME:
-        # DuckDB hands TIMESTAMPTZ to Python only through pytz; a UTC TIMESTAMP needs nothing.
-        utc = exp.AtTimeZone(this=_col(field.name), zone=exp.Literal.string("UTC"))
-        return exp.alias_(utc, field.name, quoted=True)
-    return _col(field.name)
-
-
 def _row_of(obj: model.ObjectDef, values: Sequence[Any]) -> Row:
     row: Row = {}
     for field, value in zip(obj.fields, values, strict=True):
@@ -93,71 +67,8 @@ def _row_of(obj: model.ObjectDef, values: Sequence[Any]) -> Row:
     return row
 
 
-# The statement builders are cached: sqlglot takes longer to build a statement than DuckDB
-# takes to run it on a small table, and a simulation runs the same few shapes again and again.
-@functools.lru_cache(maxsize=1024)
-def _select(
-    tenant: str, obj: model.ObjectDef, equal: tuple[str, ...], limit: int | None = None
-) -> str:
-    """Live rows whose ``equal`` fields equal bound parameters, in that order."""
-    query = exp.select(*[_select_expression(f) for f in obj.fields]).from_(
-        ddl.table(tenant, obj.name)
-    )
-    where = [exp.EQ(this=_col(name), expression=exp.Placeholder()) for name in equal]
-    for condition in [_is_live(), *where]:
-        query = query.where(condition)
-    query = query.order_by(_col("Id"))
-    if limit is not None:
-        query = query.limit(limit)
-    return query.sql(dialect=_DIALECT)
-
-
-@functools.lru_cache(maxsize=1024)
-def _insert(tenant: str, obj: model.ObjectDef, names: tuple[str, ...]) -> str:
-    statement = exp.Insert(
-        this=exp.Schema(this=ddl.table(tenant, obj.name), expressions=[_ident(n) for n in names]),
-        expression=exp.Values(
-            expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in names])]
-        ),
-    )
-    return statement.sql(dialect=_DIALECT)
-
-
-@functools.lru_cache(maxsize=1024)
-def _update(tenant: str, obj: model.ObjectDef, names: tuple[str, ...]) -> str:
-    statement = exp.Update(
-        this=ddl.table(tenant, obj.name),
-        expressions=[exp.EQ(this=_col(n), expression=exp.Placeholder()) for n in names],
-        where=exp.Where(this=exp.and_(_id_is(), _is_live())),
-    )
-    return statement.sql(dialect=_DIALECT)
-
-
-def _purge(tenant: str, obj: model.ObjectDef) -> str:
-    deleted_before = exp.LT(this=_col(naming.DELETED_COLUMN), expression=exp.Placeholder())
-    statement = exp.Delete(this=ddl.table(tenant, obj.name), where=exp.Where(this=deleted_before))
-    return statement.sql(dialect=_DIALECT)
-
-
-def _count(result: duckdb.DuckDBPyConnection) -> int:
-    found = result.fetchone()
-    return int(found[0]) if found else 0
-
-
-@functools.lru_cache(maxsize=1024)
-def _exists(tenant: str, target: str) -> str:
-    query = (
-        exp.select(exp.Literal.number(1))
-        .from_(ddl.table(tenant, target))
-        .where(_id_is())
-        .where(_is_live())
-        .limit(1)
-    )
-    return query.sql(dialect=_DIALECT)
-
-
-def _is_live_id(cursor: duckdb.DuckDBPyConnection, tenant: str, target: str, value: str) -> bool:
-    return cursor.execute(_exists(tenant, target), [value]).fetchone() is not None
+def _dialect(engine: writes_port.BillingEngine) -> ddl.Dialect:
+    return "postgres" if engine.dialect == "postgres" else "duckdb"
 
 
 class BillingWrites:
@@ -165,7 +76,7 @@ class BillingWrites:
 
     def __init__(
         self,
-        engine: duckdb_engine.DuckDbEngine,
+        engine: writes_port.BillingEngine,
         catalog: model.Catalog,
         clock: clock_port.Clock,
         new_id: Callable[[], str] = ids.new_id,
@@ -173,6 +84,7 @@ class BillingWrites:
         catalog_of: Callable[[str], model.Catalog] | None = None,
     ) -> None:
         self.engine = engine
+        self.dialect = _dialect(engine)
         self.catalog = catalog
         self.clock = clock
         self.new_id = new_id
@@ -206,7 +118,7 @@ class BillingWrites:
         return row
 
     def _check_references(
-        self, cursor: duckdb.DuckDBPyConnection, tenant: str, obj: model.ObjectDef, row: Row
+        self, statements: writes_port.Statements, tenant: str, obj: model.ObjectDef, row: Row
     ) -> None:
         problems = []
         for key, target in references(self.catalog_for(tenant), obj).items():
@@ -217,26 +129,26 @@ class BillingWrites:
                 problems.append(
                     errors.WriteProblem("INVALID_VALUE", f"{key} '{value}' is not a valid id")
                 )
-            elif not _is_live_id(cursor, tenant, target, value):
+            elif not statements.rows(billing_sql.live_id(tenant, target, self.dialect), [value]):
                 problems.append(
                     errors.WriteProblem("INVALID_VALUE", f"{key} '{value}' names no {target}")
                 )
         if problems:
             raise errors.InvalidValue(problems[0].message, problems=problems)
 
-    @contextmanager
-    def _transaction(self, tenant: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, dt.datetime]]:
-        try:
-            with self.engine.write_transaction(tenant, self.clock.now) as (cursor, now):
-                yield cursor, now
-        except duckdb.OutOfMemoryException as exc:
-            # The engine's budget, not the caller's value: a failure of ours (logged).
-            raise errors.EngineOutOfMemory(engine_text=base_engine.first_line(exc)) from exc
-        except duckdb.Error as exc:
-            # A value the catalogue type accepts but the column can't hold (e.g. too many
-            # digits for DECIMAL(18, 4)): the caller's input, never a server fault. The engine's
-            # words stay on __cause__ for the log; a client never reads them.
-            raise errors.InvalidValue(VALUE_DOES_NOT_FIT) from exc
+    def _write(self, tenant: str, body: Callable[[writes_port.Statements, dt.datetime], T]) -> T:
+        """``body`` in one write transaction of the tenant, given its statements and stamp;
+        run again (with a new stamp) when the engine gives the transaction up for a concurrent
+        one, at most :data:`WRITE_ATTEMPTS` times."""
+        attempt = 1
+        while True:
+            try:
+                with self.engine.write_transaction(tenant, self.clock.now) as (statements, now):
+                    return body(statements, now)
+            except errors.WriteConflict:
+                if attempt >= WRITE_ATTEMPTS:
+                    raise
+                attempt += 1
 
     # -- writes -----------------------------------------------------------------------------
     def create(
@@ -247,18 +159,22 @@ class BillingWrites:
         row = self._fields(obj, values)
         row_id = self.new_id()
         user = actor_id(actor)
+
+        def insert(statements: writes_port.Statements, now: dt.datetime) -> None:
+            self._check_references(statements, tenant, obj, row)
+            stamped = {
+                **row,
+                "Id": row_id,
+                "CreatedById": user,
+                "CreatedDate": now,
+                "UpdatedById": user,
+                "UpdatedDate": now,
+            }
+            statement = billing_sql.insert(tenant, obj, tuple(stamped), self.dialect)
+            statements.changed(statement, list(stamped.values()))
+
         try:
-            with self._transaction(tenant) as (cursor, now):
-                self._check_references(cursor, tenant, obj, row)
-                stamped = {
-                    **row,
-                    "Id": row_id,
-                    "CreatedById": user,
-                    "CreatedDate": now,
-                    "UpdatedById": user,
-                    "UpdatedDate": now,
-                }
-                cursor.execute(_insert(tenant, obj, tuple(stamped)), list(stamped.values()))
+            self._write(tenant, insert)
         except errors.TenantDataMissing as exc:
             raise errors.InvalidValue(f"tenant {tenant!r} has no billing data") from exc
         return row_id
@@ -296,15 +212,18 @@ class BillingWrites:
         missing = errors.RowNotFound(f"There is no {obj.name} with id '{row_id}'")
         if not ids.is_id(row_id):
             raise missing
+
+        def change(statements: writes_port.Statements, now: dt.datetime) -> None:
+            self._check_references(statements, tenant, obj, row)
+            changes = {**row, "UpdatedById": actor_id(actor), "UpdatedDate": now}
+            if deleting:
+                changes[naming.DELETED_COLUMN] = now
+            statement = billing_sql.update(tenant, obj, tuple(changes), self.dialect)
+            if statements.changed(statement, [*changes.values(), row_id]) == 0:
+                raise missing
+
         try:
-            with self._transaction(tenant) as (cursor, now):
-                self._check_references(cursor, tenant, obj, row)
-                changes = {**row, "UpdatedById": actor_id(actor), "UpdatedDate": now}
-                if deleting:
-                    changes[naming.DELETED_COLUMN] = now
-                statement = _update(tenant, obj, tuple(changes))
-                if _count(cursor.execute(statement, [*changes.values(), row_id])) == 0:
-                    raise missing
+            self._write(tenant, change)
         except errors.TenantDataMissing:
             raise missing from None
 
@@ -336,18 +255,17 @@ class BillingWrites:
             if field is None:
                 raise errors.InvalidField(f"Invalid field '{name}' for object {obj.name}")
             equal.append(field.name)
-        statement = _select(tenant, obj, tuple(equal), limit)
+        statement = billing_sql.select(tenant, obj, tuple(equal), limit, self.dialect)
         try:
-            with self.engine.snapshot(tenant, self.clock.now) as snapshot:
-                assert isinstance(snapshot, duckdb_engine.DuckDbSnapshot)
-                result = snapshot.cursor.execute(statement, list((equals or {}).values()))
-                return [_row_of(obj, values) for values in result.fetchall()]
+            with self.engine.read_transaction(tenant) as statements:
+                found = statements.rows(statement, list((equals or {}).values()))
         except errors.TenantDataMissing:
             return []
+        return [_row_of(obj, values) for values in found]
 
 
 def purge_deleted(
-    engine: duckdb_engine.DuckDbEngine,
+    engine: writes_port.BillingEngine,
     catalog: model.Catalog,
     tenants: Iterable[str],
     now: Callable[[], dt.datetime],
@@ -357,11 +275,12 @@ def purge_deleted(
     Tenants without billing data here are skipped.
     """
     removed = 0
+    dialect = _dialect(engine)
     for tenant in tenants:
         if not engine.has_tenant(tenant):
             continue
-        with engine.write_transaction(tenant, now) as (cursor, instant):
+        with engine.write_transaction(tenant, now) as (statements, instant):
+            cutoff = instant - DELETED_RETENTION
             for obj in catalog:
-                cutoff = instant - DELETED_RETENTION
-                removed += _count(cursor.execute(_purge(tenant, obj), [cutoff]))
+                removed += statements.changed(billing_sql.purge(tenant, obj, dialect), [cutoff])
     return removed

@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 from sqlglot import exp
 
 from aquarium import observability
@@ -23,10 +25,12 @@ from aquarium.engines import (
     base,
     dataquery_guard,
     ddl,
+    loading,
     memory_gate,
     naming,
     reconcile,
     row_text,
+    writes_port,
 )
 from aquarium.zoql import formatting, lower
 
@@ -41,6 +45,36 @@ def _literal(value: str) -> str:
 def engine_errors() -> AbstractContextManager[None]:
     """DuckDB's exceptions as the error tree's (``base.mapped_errors``)."""
     return base.mapped_errors(duckdb.InterruptException, duckdb.OutOfMemoryException, duckdb.Error)
+
+
+@contextmanager
+def write_errors() -> Iterator[None]:
+    """DuckDB's failures inside a write transaction as the error tree's: its memory budget is a
+    failure of ours (logged); anything else is a value the column cannot hold (the engine's
+    words stay on ``__cause__`` for the log, never for a client)."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise errors.EngineOutOfMemory(engine_text=base.first_line(exc)) from exc
+    except duckdb.Error as exc:
+        raise errors.InvalidValue(writes_port.VALUE_DOES_NOT_FIT) from exc
+
+
+class DuckDbStatements:
+    """:class:`writes_port.Statements` on a DuckDB cursor (``?`` placeholders)."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self.cursor = cursor
+
+    def rows(
+        self, statement: str, parameters: writes_port.Parameters = ()
+    ) -> list[tuple[Any, ...]]:
+        return self.cursor.execute(statement, list(parameters)).fetchall()
+
+    def changed(self, statement: str, parameters: writes_port.Parameters = ()) -> int:
+        # DuckDB answers a change with one row: the count.
+        found = self.cursor.execute(statement, list(parameters)).fetchone()
+        return int(found[0]) if found else 0
 
 
 UNBOUNDED = 1 << 30  # the capacity of a gate that holds nothing back
@@ -326,25 +360,41 @@ class DuckDbEngine:
     @contextmanager
     def write_transaction(
         self, tenant: str, now: Now = _utc_now
-    ) -> Iterator[tuple[duckdb.DuckDBPyConnection, dt.datetime]]:
-        """A write transaction on the tenant's billing data and the instant to stamp it with.
+    ) -> Iterator[tuple[DuckDbStatements, dt.datetime]]:
+        """A write transaction on the tenant's billing data and the instant to stamp it with
+        (:class:`writes_port.BillingEngine`).
 
         Writes are serialised with snapshot starts (the write gate): a row's UpdatedDate is
         taken here, and the transaction commits before any snapshot can start after it.
         """
         if not self.has_tenant(tenant):
             raise errors.TenantDataMissing(f"tenant {tenant!r} has no billing data")
-        with self._small(), self._write_gate:
+        with self._small(), self._write_gate, write_errors():
             cursor = self._db.cursor()
             try:
                 cursor.execute("BEGIN TRANSACTION")
-                yield cursor, now()
+                yield DuckDbStatements(cursor), now()
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
             finally:
                 cursor.close()
+
+    @contextmanager
+    def read_transaction(self, tenant: str) -> Iterator[DuckDbStatements]:
+        """A read-only transaction for lookups (:class:`writes_port.BillingEngine`)."""
+        with self.snapshot(tenant) as snapshot:
+            assert isinstance(snapshot, DuckDbSnapshot)
+            with write_errors():
+                yield DuckDbStatements(snapshot.cursor)
+
+    def load_tenant(
+        self, tenant: str, catalog: model.Catalog, tables: Iterable[tuple[str, pa.Table]]
+    ) -> dict[str, int]:
+        """Replace the tenant's data in one :meth:`bulk_transaction`; rows per object."""
+        with self.bulk_transaction() as cursor:
+            return loading.fill_duckdb(cursor, tenant, catalog, tables)
 
     @contextmanager
     def bulk_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from typing import Any
 
 import duckdb
 import psycopg
@@ -130,10 +131,23 @@ def load_postgres(
     catalog: model.Catalog,
     tables: Iterable[tuple[str, pa.Table]],
 ) -> dict[str, int]:
-    """Replace the tenant's billing schema with ``tables`` via ``COPY``; rows per object."""
+    """Replace the tenant's billing schema with ``tables`` via ``COPY``, in one transaction;
+    rows per object."""
+    with conn.transaction():
+        return fill_postgres(conn, tenant, catalog, tables)
+
+
+def fill_postgres(
+    conn: psycopg.Connection[Any],
+    tenant: str,
+    catalog: model.Catalog,
+    tables: Iterable[tuple[str, pa.Table]],
+) -> dict[str, int]:
+    """:func:`load_postgres`'s work inside a transaction the caller owns
+    (:meth:`PostgresEngine.bulk_transaction`); rows loaded per object."""
     counts = {obj.name: 0 for obj in catalog}
     options = pacsv.WriteOptions(include_header=False, batch_size=COPY_BATCH_ROWS)
-    with conn.transaction(), conn.cursor() as cur:
+    with conn.cursor() as cur:
         for statement in ddl.schema_statements(tenant, catalog, "postgres"):
             cur.execute(statement.encode("utf-8"))
         for name, table in tables:

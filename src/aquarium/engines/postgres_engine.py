@@ -2,6 +2,10 @@
 
 A snapshot is one connection in ``REPEATABLE READ READ ONLY``; results stream out of
 ``COPY ... TO STDOUT``. ``interrupt()`` sends PostgreSQL's cancel request for that connection.
+Writes (:meth:`PostgresEngine.write_transaction`) and snapshot starts are ordered by a per-tenant
+advisory lock, so stateful windows on ``UpdatedDate`` neither lose nor repeat a change
+(``engines/postgres_writes.py`` says why it holds). Each snapshot opens its own connection;
+short transactions and snapshot gates reuse idle ones (``postgres_writes.IdleConnections``).
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ import dataclasses
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import pyarrow as pa
 from psycopg import errors as pg_errors
 from psycopg import sql
 
@@ -25,9 +32,11 @@ from aquarium.engines import (
     base,
     ddl,
     duckdb_engine,
+    loading,
     naming,
     parquet,
     postgres_dataquery,
+    postgres_writes,
     reconcile,
     row_text,
 )
@@ -204,6 +213,29 @@ def _schema_and_role(
     ).fetchone()
 
 
+Now = Callable[[], dt.datetime]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _missing(tenant: str) -> errors.TenantDataMissing:
+    return errors.TenantDataMissing(
+        f"tenant {tenant!r} has none here; create it with 'aquarium datagen --tenant {tenant}'"
+    )
+
+
+def _has_schema(conn: postgres_writes.Connection, tenant: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
+            [naming.schema_name(tenant)],
+        ).fetchone()
+        is not None
+    )
+
+
 class PostgresEngine:
     """Billing data in a PostgreSQL database reached by ``dsn``."""
 
@@ -211,29 +243,132 @@ class PostgresEngine:
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
+        self._connections = postgres_writes.IdleConnections(dsn)
+        # Closed with the engine, or when it is dropped without close() (an engine used to hold
+        # no connection between calls, and callers that never closed one need not start).
+        weakref.finalize(self, self._connections.close)
 
     @contextmanager
-    def snapshot(
-        self, tenant: str, now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
-    ) -> Iterator[base.Snapshot]:
+    def snapshot(self, tenant: str, now: Now = _utc_now) -> Iterator[base.Snapshot]:
         with psycopg.connect(self.dsn) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
-            found = _schema_and_role(conn, tenant)
-            if found is not None and not found[0]:
-                # A role made after this transaction began would stay invisible to it (the
-                # catalogue snapshot of REPEATABLE READ): make the Data Query role, begin again.
-                conn.rollback()
-                postgres_dataquery.ensure_role_quietly(self.dsn, tenant)
-                found = _schema_and_role(conn, tenant)
-            if found is None:
-                raise errors.TenantDataMissing(
-                    f"tenant {tenant!r} has none here; create it with "
-                    f"'aquarium datagen --tenant {tenant}'"
-                )
-            # REPEATABLE READ took its snapshot at the statement above.
-            yield PostgresSnapshot(conn, now(), tenant=tenant, dsn=self.dsn)
+            taken_at = self._begin(conn, tenant, now)
+            yield PostgresSnapshot(conn, taken_at, tenant=tenant, dsn=self.dsn)
             conn.rollback()
+
+    def _begin(self, conn: postgres_writes.Connection, tenant: str, now: Now) -> dt.datetime:
+        """Take the snapshot of ``conn``'s transaction inside the tenant's snapshot gate
+        (``postgres_writes.py``); the instant it was taken."""
+        with self._connections.connection() as gate, postgres_writes.snapshot_gate(gate, tenant):
+            taken_at = now()
+            found = _schema_and_role(conn, tenant)  # REPEATABLE READ takes its snapshot here
+        if found is not None and not found[0]:
+            # A role made after this transaction began would stay invisible to it (the
+            # catalogue snapshot of REPEATABLE READ): make the Data Query role, begin again.
+            conn.rollback()
+            postgres_dataquery.ensure_role_quietly(self.dsn, tenant)
+            with (
+                self._connections.connection() as gate,
+                postgres_writes.snapshot_gate(gate, tenant),
+            ):
+                taken_at = now()
+                found = _schema_and_role(conn, tenant)
+        if found is None:
+            raise _missing(tenant)
+        return taken_at
+
+    def has_tenant(self, tenant: str) -> bool:
+        """Whether the tenant's schema exists. Like :meth:`tenants` and :meth:`upgrade`, lets
+        psycopg's errors through (an unreachable database is the operator's to read about)."""
+        with self._connections.connection() as conn:
+            return _has_schema(conn, tenant)
+
+    def tenants(self) -> list[str]:
+        """The tenants with billing data here (their schemas), sorted."""
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            rows = conn.execute("SELECT schema_name FROM information_schema.schemata").fetchall()
+        names = [str(row[0]) for row in rows if str(row[0]).startswith(naming.SCHEMA_PREFIX)]
+        # A schema someone else made under the prefix is no tenant of ours.
+        found = (name.removeprefix(naming.SCHEMA_PREFIX) for name in names)
+        return sorted(name for name in found if naming.TENANT_NAME.fullmatch(name))
+
+    def upgrade(self) -> list[str]:
+        """Bring billing tables made by older versions up to date; returns what it changed.
+
+        Today: add the soft-delete column (``naming.DELETED_COLUMN``) where it is missing (a
+        catalogue-only change in PostgreSQL, no table rewrite). One transaction.
+        """
+        changed = []
+        with psycopg.connect(self.dsn) as conn, conn.transaction():
+            missing = conn.execute(
+                "SELECT t.table_schema, t.table_name FROM information_schema.tables t "
+                "WHERE starts_with(t.table_schema, %s) AND NOT EXISTS (SELECT 1 FROM "
+                "information_schema.columns c WHERE c.table_schema = t.table_schema "
+                "AND c.table_name = t.table_name AND c.column_name = %s)",
+                [naming.SCHEMA_PREFIX, naming.DELETED_COLUMN],
+            ).fetchall()
+            for schema, table in missing:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {}.{} ADD COLUMN IF NOT EXISTS {} TIMESTAMPTZ").format(
+                        sql.Identifier(str(schema)),
+                        sql.Identifier(str(table)),
+                        sql.Identifier(naming.DELETED_COLUMN),
+                    )
+                )
+                changed.append(f"{schema}.{table}")
+        return changed
+
+    @contextmanager
+    def write_transaction(
+        self, tenant: str, now: Now = _utc_now
+    ) -> Iterator[tuple[postgres_writes.PostgresStatements, dt.datetime]]:
+        """A write transaction on the tenant's billing data and the instant to stamp it with
+        (:class:`writes_port.BillingEngine`).
+
+        Its first statement takes the tenant's window lock shared (``postgres_writes.py``), and
+        ``now`` is read after that: a snapshot cannot start between the stamp and the commit.
+        ``READ COMMITTED``: a row another writer changes is waited for, then read as committed.
+        """
+        with (
+            postgres_writes.write_errors(),
+            self._connections.connection() as conn,
+            conn.transaction(),
+        ):
+            if not _has_schema(conn, tenant):
+                raise _missing(tenant)
+            postgres_writes.hold_shared(conn, tenant)
+            # The stamp is this process's clock, compared with snapshots' taken_at from other
+            # machines' clocks: they must agree (NTP), or a window can miss or repeat a change.
+            yield postgres_writes.PostgresStatements(conn), now()
+
+    @contextmanager
+    def read_transaction(self, tenant: str) -> Iterator[postgres_writes.PostgresStatements]:
+        """A read-only transaction for lookups (:class:`writes_port.BillingEngine`)."""
+        with (
+            postgres_writes.write_errors(),
+            self._connections.connection() as conn,
+            conn.transaction(force_rollback=True),
+        ):
+            conn.execute("SET TRANSACTION READ ONLY")
+            if not _has_schema(conn, tenant):
+                raise _missing(tenant)
+            yield postgres_writes.PostgresStatements(conn)
+
+    @contextmanager
+    def bulk_transaction(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """A long write transaction (a tenant's data replaced while the server runs); the
+        connection it runs on. Snapshots see all of it or nothing, and it takes no window lock:
+        what it loads is not stamped with a write's instant."""
+        with _errors_mapped(), psycopg.connect(self.dsn) as conn, conn.transaction():
+            yield conn
+
+    def load_tenant(
+        self, tenant: str, catalog: model.Catalog, tables: Iterable[tuple[str, pa.Table]]
+    ) -> dict[str, int]:
+        """Replace the tenant's data in one :meth:`bulk_transaction`; rows per object."""
+        with self.bulk_transaction() as conn:
+            return loading.fill_postgres(conn, tenant, catalog, tables)
 
     def reconcile(self, tenant: str, catalog: model.Catalog) -> list[str]:
         """Give the tenant's schema every table and column of ``catalog`` (its storage view),
@@ -288,4 +423,5 @@ class PostgresEngine:
         return []
 
     def close(self) -> None:
-        """Nothing pooled yet: each snapshot opens and closes its own connection."""
+        """Close the idle connections; each snapshot closes its own when it ends."""
+        self._connections.close()

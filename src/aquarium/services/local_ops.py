@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from aquarium.catalog import model, views
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, tenancy
-from aquarium.engines import base, duckdb_engine
+from aquarium.engines import base, writes_port
 from aquarium.services import adhoc_query
 from aquarium.services import custom_fields as custom_fields_service
 from aquarium.store import tenants_repo
@@ -57,7 +57,7 @@ class LocalOperations:
     def __init__(
         self,
         *,
-        engine: duckdb_engine.DuckDbEngine,
+        engine: writes_port.BillingEngine,
         metadata: sa.Engine,
         catalog: model.Catalog,
         clock: clock_port.Clock,
@@ -150,7 +150,7 @@ class LocalOperations:
     def datagen(
         self, *, tenant: str, scale: float, seed: int, time_zone: str | None
     ) -> dict[str, Any]:
-        """``aquarium datagen`` into this server's DuckDB (a new or an existing tenant)."""
+        """``aquarium datagen`` into this server's engine (a new or an existing tenant)."""
         from aquarium import datagen
 
         report = datagen.generate_through(
