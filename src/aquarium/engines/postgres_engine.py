@@ -398,30 +398,6 @@ class PostgresEngine:
             ).fetchone():
                 conn.execute(statement.encode("utf-8"))
 
-    def has_tenant(self, tenant: str) -> bool:
-        """Whether the tenant's schema exists."""
-        with psycopg.connect(self.dsn) as conn:
-            found = conn.execute(
-                "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
-                [naming.schema_name(tenant)],
-            ).fetchone()
-        return found is not None
-
-    def tenants(self) -> list[str]:
-        """The tenants with billing data here (their schemas), sorted."""
-        with psycopg.connect(self.dsn) as conn:
-            rows = conn.execute(
-                "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s",
-                [naming.SCHEMA_PREFIX + "%"],
-            ).fetchall()
-        names = {str(row[0]).removeprefix(naming.SCHEMA_PREFIX) for row in rows}
-        # A schema someone else made under the prefix is no tenant of ours.
-        return sorted(name for name in names if naming.TENANT_NAME.fullmatch(name))
-
-    def upgrade(self) -> list[str]:
-        """Nothing to upgrade: PostgreSQL schemas are kept current by :meth:`reconcile`."""
-        return []
-
     def close(self) -> None:
         """Close the idle connections; each snapshot closes its own when it ends."""
         self._connections.close()
