@@ -31,6 +31,7 @@ from tests import tenants_setup
 TENANT = "demo"
 SCALE = 1.0  # ~100,000 invoice items: "select * from InvoiceItem" runs for a noticeable time
 SEED = 1
+SCALED_SCALE = 0.2  # the scale-out harness's data: loading PostgreSQL costs more than a copy
 SCHEMA = naming.schema_name(TENANT)
 PRINCIPAL = tenancy.Principal(tenant=TENANT, name="demo", admin=True, how=tenancy.AuthMethod.BASIC)
 WAIT_S = 60.0  # seconds an expected outcome may take before the test fails
@@ -257,6 +258,33 @@ def make_server(billing_file: Path, tmp_path: Path) -> Iterator[ServerFactory]:
     yield make
     for harness in built:
         harness.stop()
+
+
+@pytest.fixture
+def scaled_server(pg_dsn: str, tmp_path: Path) -> Iterator[Harness]:
+    """A scale-out node over a fresh PostgreSQL database (metadata, the tenant's billing data at
+    :data:`SCALED_SCALE`, the job queue) running its jobs in a queue worker of its own process
+    (``serve --database-url`` without ``--no-workers``); stopped and dropped after the test."""
+    from tests.integration import test_store_migrations as store_support
+
+    with store_support.pg_database(pg_dsn) as url:
+        data_dir = tmp_path / "scaled"
+        datagen.generate_into(
+            data_dir,
+            TENANT,
+            scale=SCALED_SCALE,
+            seed=SEED,
+            engine="postgres",
+            dsn=url,
+            metadata_url=url,
+        )
+        settings = Settings(data_dir=data_dir, database_url=url, concurrency=2)
+        harness = Harness(data_dir, server.build(settings))
+        harness.srv.start()
+        try:
+            yield harness
+        finally:
+            harness.stop()
 
 
 class HookedSnapshot:

@@ -12,7 +12,8 @@ A session is (tenant, partner, project) in a job of version 1.1/1.2. Its jobs ru
   text changed, or when its ``deleted`` section was added, dropped or changed; otherwise an
   incremental load (deleted rows returned when the query has a ``deleted`` section).
 
-Because writes and snapshot starts are serialised (``DuckDbEngine.write_transaction``), every
+Because writes and snapshot starts are ordered (DuckDB: the engine's write gate in one process;
+PostgreSQL: a per-tenant advisory lock across processes, ``engines/postgres_writes.py``), every
 row stamped before ``end`` is in this job's snapshot and every row stamped after is in a later
 one: consecutive windows neither lose nor repeat a change.
 """
