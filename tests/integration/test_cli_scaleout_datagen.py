@@ -5,10 +5,8 @@ through ``AQUARIUM_DATABASE_URL`` alone, and the user they add can log in."""
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,31 +19,15 @@ from aquarium.engines import naming
 from aquarium.services import auth
 from aquarium.store import database, tenants_repo
 from tests.acceptance import support
+from tests.integration import test_store_migrations as store_support
 
 TENANT = "acme"
 TIME_ZONE = "Europe/Paris"
 
 
-@contextlib.contextmanager
-def _fresh_database(pg_dsn: str) -> Iterator[str]:
-    """A new empty database on the server of ``pg_dsn``; yields its DSN, drops it afterwards."""
-    name = f"aq_res_{uuid.uuid4().hex[:16]}"
-    server = sa.make_url(pg_dsn).set(drivername="postgresql")
-    admin_dsn = server.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
 @pytest.fixture
 def dsn(pg_dsn: str) -> Iterator[str]:
-    with _fresh_database(pg_dsn) as made:
+    with store_support.pg_database(pg_dsn) as made:
         yield made
 
 
