@@ -30,6 +30,10 @@ from aquarium.domain import jobs, runs
 from aquarium.store import batches_repo, files_repo, notifications_repo, tables
 
 R = tables.runs
+#: Held by a claim on PostgreSQL until its transaction ends, so claims take turns across
+#: processes: each counts the runs the claims before it started (SQLite's write lock, taken by
+#: every write transaction, does the same for the embedded server).
+PG_CLAIM_LOCK = 0x41515543
 Kind = runs.Kind
 AnyStatus = enum.StrEnum
 #: ``limit(tenant, kind)``: how many runs of that kind the tenant may have executing at once
@@ -300,10 +304,16 @@ def claim_next(
     Oldest means by ``created_at``, then id, whatever the kind (so no kind starves another).
     A run is claimable when its session lets it (see :func:`_session_free`) and, with
     ``limit``, while its tenant has fewer than ``limit(tenant, kind)`` runs of its kind
-    executing (a soft limit across concurrent claimers). ``only`` restricts the claim to one
-    run. When another claimer wins a run first, the next candidate is tried. None when nothing
-    is claimable.
+    executing. ``only`` restricts the claim to one run. When another claimer wins a run first,
+    the next candidate is tried. None when nothing is claimable.
+
+    Claims take turns (:data:`PG_CLAIM_LOCK`): two claimers never both see a tenant one run
+    under its limit, or a session free, and both start a run. ``conn`` must be in a transaction
+    at PostgreSQL's default READ COMMITTED level, so the counts read after the turn comes see
+    what the claims before committed.
     """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_CLAIM_LOCK)))
     for run_id, tenant, kind in _admissible(conn, kinds, limit, only=only):
         machine = jobs.machine(kind)
         started = apply_event(
