@@ -14,6 +14,7 @@ Which worker runs a run is read from the runs table: its ``worker`` column is
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections import Counter
@@ -34,7 +35,8 @@ from tests.acceptance import dataquery_support as dq
 from tests.acceptance import deployments, support
 from tests.acceptance.conftest import SCALE_OUT_GROUP
 
-pytestmark = [pytest.mark.xdist_group(SCALE_OUT_GROUP), pytest.mark.slow]
+#: Each test starts processes and waits for many jobs (a deployment's setup counts too).
+pytestmark = [pytest.mark.xdist_group(SCALE_OUT_GROUP), pytest.mark.slow, pytest.mark.timeout(400)]
 
 #: Short heartbeats: a lost worker's runs start again elsewhere within seconds.
 FAST_RECOVERY = {"AQUARIUM_HEARTBEAT_S": "1", "AQUARIUM_STALE_AFTER_S": "5"}
@@ -98,13 +100,13 @@ def _deliveries_in_progress(deployment: deployments.ScaleOut) -> int:
         return int(row.fetchone()[0])  # type: ignore[index]
 
 
-def _statements(deployment: deployments.ScaleOut, words: str) -> list[int]:
-    """Backends of the deployment's database running a statement that contains ``words``."""
+def _exports(deployment: deployments.ScaleOut) -> list[int]:
+    """Backends of the deployment's database running a job's statement (a ``COPY (...) TO
+    STDOUT``; pg_stat_activity shows only the first kilobyte of its text)."""
     with deployments.metadata_connection(deployment) as conn:
         rows = conn.execute(
             "select pid from pg_stat_activity where datname = current_database() "
-            "and state = 'active' and pid <> pg_backend_pid() and query ilike %s",
-            (f"%{words}%",),
+            "and state = 'active' and pid <> pg_backend_pid() and query ilike 'COPY (%%'"
         )
         return [int(pid) for (pid,) in rows]
 
@@ -178,7 +180,11 @@ TENANTS = {
 LIMITS = {"max_stateless_jobs": 2, "max_data_queries": 2, "max_report_runs": 2}
 AQUA_JOBS, REPORT_RUNS, DATA_QUERIES = 14, 8, 12  # a tenant's; 34 x 3 tenants = 102 jobs
 AQUA_QUERIES = ("select Id, AccountNumber from Account", "select Id from InvoiceItem")
-DQ_QUERY = "select count(*) as n from invoiceitem a cross join account b cross join account c"
+#: Long enough (a few tenths of a second) for runs to overlap; answers n = items x accounts x 5.
+DQ_QUERY = (
+    "select count(*) as n from invoiceitem a cross join account b "
+    "cross join (select id from account order by id limit 5) c"
+)
 
 
 @pytest.fixture(scope="module")
@@ -294,7 +300,7 @@ def _check_data_query(client: httpx.Client, job_id: str, counts: dict[str, int])
     job = dq.wait(client, job_id, timeout=WAIT_S)
     assert job["queryStatus"] == "completed", job
     rows = list(dq.download(job).decode("utf-8").splitlines())
-    assert rows == ["n", str(counts["InvoiceItem"] * counts["Account"] ** 2)]
+    assert rows == ["n", str(counts["InvoiceItem"] * counts["Account"] * 5)]
 
 
 def test_a_hundred_jobs_of_three_tenants_complete_within_their_limits(
@@ -336,3 +342,139 @@ def test_a_hundred_jobs_of_three_tenants_complete_within_their_limits(
         }
     assert workers == {str(worker.pid) for worker in busy.workers}, workers
     assert not _executing(busy)
+
+
+# -- faults ----------------------------------------------------------------------------------------
+
+
+def _seconds_long_answer(deployment: deployments.ScaleOut) -> list[str]:
+    """The file :data:`SECONDS_LONG` must give."""
+    return ["n", str(_count(deployment, "demo", "InvoiceItem") ** 2 * 2)]
+
+
+def _running_on_a_worker(
+    deployment: deployments.ScaleOut, client: httpx.Client, query: str
+) -> tuple[str, dict[str, Any]]:
+    """A Data Query job of ``query`` once a worker runs it: its id and its runs row."""
+    job_id: str = dq.submit(client, dq.body(query, "CSV"))["id"]
+    row = _eventually(
+        lambda: (found := _run_row(deployment, job_id))["status"] == "in_progress" and found,
+        f"job {job_id} running on a worker",
+    )
+    return job_id, row
+
+
+def _completes_on_the_other_worker(
+    deployment: deployments.ScaleOut,
+    client: httpx.Client,
+    job_id: str,
+    stopped: deployments.Process,
+    first: dict[str, Any],
+) -> None:
+    job = dq.wait(client, job_id, timeout=WAIT_S)
+    assert job["queryStatus"] == "completed", job
+    assert dq.download(job).decode("utf-8").splitlines() == _seconds_long_answer(deployment)
+    row = _run_row(deployment, job_id)
+    assert row["attempt"] > first["attempt"], (first, row)
+    (survivor,) = [worker for worker in deployment.workers if worker.alive()]
+    assert _worker_pid(row) == survivor.pid != stopped.pid
+    assert not _executing(deployment)
+    _eventually(lambda: _deliveries_in_progress(deployment) == 0, "no delivery left in progress")
+
+
+def test_a_job_of_a_killed_worker_completes_on_the_other_one(
+    two_workers: deployments.ScaleOut,
+) -> None:
+    client = two_workers.client()
+    job_id, row = _running_on_a_worker(two_workers, client, SECONDS_LONG)
+    victim = two_workers.worker_with_pid(_worker_pid(row))
+    victim.signal(signal.SIGKILL)
+    victim.popen.wait(timeout=10)
+    _completes_on_the_other_worker(two_workers, client, job_id, victim, row)
+
+
+def test_a_stopped_worker_hands_its_job_back_to_the_other_one(
+    two_workers: deployments.ScaleOut,
+) -> None:
+    client = two_workers.client()
+    job_id, row = _running_on_a_worker(two_workers, client, SECONDS_LONG)
+    stopped = two_workers.worker_with_pid(_worker_pid(row))
+    stopped.signal(signal.SIGTERM)
+    assert stopped.popen.wait(timeout=30) == 0, stopped.log()
+    _completes_on_the_other_worker(two_workers, client, job_id, stopped, row)
+
+
+def _cancel_stops_the_statement(
+    deployment: deployments.ScaleOut, submit_to: httpx.Client, cancel_on: httpx.Client
+) -> None:
+    """A job of :data:`ENDLESS` submitted on one node, cancelled on another (or the same):
+    its statement is gone from the worker's connection within :data:`CANCEL_BOUND_S`."""
+    _eventually(lambda: not _exports(deployment), "earlier statements over")
+    job_id, _ = _running_on_a_worker(deployment, submit_to, ENDLESS)
+    _eventually(lambda: _exports(deployment), "the statement running")
+    cancelled_at = time.monotonic()
+    answer = cancel_on.delete(f"/query/jobs/{job_id}")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"]["queryStatus"] == "cancelled"
+    while running := _exports(deployment):
+        waited = time.monotonic() - cancelled_at
+        assert waited < CANCEL_BOUND_S, f"still running {waited:.2f} s after the cancel: {running}"
+        time.sleep(0.01)
+    assert dq.get(submit_to, job_id)["queryStatus"] == "cancelled"
+    assert not _executing(deployment)
+
+
+def test_a_cancel_on_the_api_node_stops_the_statement_on_the_worker(
+    two_workers: deployments.ScaleOut,
+) -> None:
+    client = two_workers.client()
+    _cancel_stops_the_statement(two_workers, client, client)
+    after = dq.run(client, dq.body("select count(*) as n from account", "CSV"))
+    assert after["outputRows"] == 1  # the worker runs the next job
+
+
+def test_a_restarted_api_node_loses_no_job(two_workers: deployments.ScaleOut) -> None:
+    client = two_workers.client()
+    queries = [SECONDS_LONG] * 3 + ["select count(*) as n from account"] * 3
+    data_queries = [dq.submit(client, dq.body(query, "CSV"))["id"] for query in queries]
+    aqua = [support.submit_ok(client, support.stateless(*AQUA_QUERIES))["id"] for _ in range(3)]
+    two_workers.restart_api_node(two_workers.api_nodes[0])
+    again = two_workers.client()
+    for job_id in data_queries:
+        assert dq.wait(again, job_id, timeout=WAIT_S)["queryStatus"] == "completed"
+    accounts = _count(two_workers, "demo", "Account")
+    for job_id in aqua:
+        done = support.wait_for_job(again, job_id, timeout=WAIT_S)
+        assert done["status"] == "completed", done
+        assert done["batches"][0]["recordCount"] == accounts
+    assert not _executing(two_workers)
+
+
+#: Issue 14: a change made through one API node shows on every other within this bound.
+SEEN_ELSEWHERE_S = 1.0
+
+
+def _seen_on(client: httpx.Client, get: Any, done: Any) -> float:
+    """Seconds until ``get(client)`` satisfies ``done``, failing past :data:`SEEN_ELSEWHERE_S`."""
+    started = time.monotonic()
+    while not done(get(client)):
+        waited = time.monotonic() - started
+        assert waited < SEEN_ELSEWHERE_S, f"not seen on the other node after {waited:.2f} s"
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+def test_two_api_nodes_see_each_others_jobs_and_cancels(two_workers: deployments.ScaleOut) -> None:
+    node_b = two_workers.start_api_node()
+    try:
+        a, b = two_workers.client(), two_workers.client(node=node_b)
+        job_id = support.submit_ok(a, support.stateless(*AQUA_QUERIES))["id"]
+        assert support.wait_for_job(a, job_id)["status"] == "completed"
+        _seen_on(b, lambda c: support.get_job(c, job_id)["status"], lambda s: s == "completed")
+        query_id = dq.submit(a, dq.body("select count(*) as n from account", "CSV"))["id"]
+        assert dq.wait(a, query_id)["queryStatus"] == "completed"
+        _seen_on(b, lambda c: dq.get(c, query_id)["queryStatus"], lambda s: s == "completed")
+        _cancel_stops_the_statement(two_workers, a, b)
+    finally:
+        node_b.stop()
+        two_workers.api_nodes.remove(node_b)
