@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar, Union
+from typing import TYPE_CHECKING, Protocol, TypeVar, Union, runtime_checkable
 
 import sqlalchemy as sa
 
@@ -29,11 +29,15 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 
+@runtime_checkable
 class Deployment(Protocol):
     """A running deployment of the acceptance tier, as far as its tenants are concerned."""
 
-    data_dir: Path
-    metadata_url: str | None
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def metadata_url(self) -> str | None: ...
 
 
 Where = Union[Path, str, Deployment, "server.Server"]
@@ -44,7 +48,7 @@ def change(where: Where, action: Callable[[sa.Connection], _T]) -> _T:
     if isinstance(where, Path | str):
         url, data_dir = (None, where) if isinstance(where, Path) else (where, None)
         return _change_stored(url, data_dir, action)
-    if hasattr(where, "metadata_url"):
+    if isinstance(where, Deployment):
         return _change_stored(where.metadata_url, where.data_dir, action)
     with where.metadata.begin() as conn:
         result = action(conn)

@@ -77,12 +77,12 @@ class _Started:
         key = (name, kind)
         if key not in self.running:
             self.running[key] = start()
-            support.RUNNING.append(self.running[key])  # type: ignore[arg-type]
+            support.RUNNING.append(self.running[key])
         return self.running[key]
 
     def stop(self) -> None:
         for started in self.running.values():
-            support.RUNNING.remove(started)  # type: ignore[arg-type]
+            support.RUNNING.remove(started)
             started.stop()
         self.running.clear()
 

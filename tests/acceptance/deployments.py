@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ def create_database(dsn: str, label: str) -> str:
 def drop_database(dsn: str, url: str) -> None:
     """Drop the database of ``url`` (its connections terminated first), from ``dsn``'s server."""
     name = sa.make_url(url).database
+    assert name, url
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -244,7 +245,9 @@ def _healthy(base_url: str) -> bool:
     return False
 
 
-def _wait_until(process: Process, ready: Any, what: str, deployment: ScaleOut) -> None:
+def _wait_until(
+    process: Process, ready: Callable[[], bool], what: str, deployment: ScaleOut
+) -> None:
     deadline = time.monotonic() + support.STARTUP_TIMEOUT_S
     while not ready():
         if not process.alive():

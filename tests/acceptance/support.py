@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -106,9 +106,23 @@ class RunningServer:
                 self.process.wait(timeout=15)
 
 
-#: The servers tests are using now: a failing test prints the tail of each one's log
+class Serving(Protocol):
+    """A running deployment as a failing test shows it: ``RunningServer`` or
+    ``deployments.ScaleOut``."""
+
+    name: str
+
+    @property
+    def log_path(self) -> Path: ...
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str: ...
+
+    def stop(self) -> None: ...
+
+
+#: The deployments tests are using now: a failing test prints the tail of each one's log
 #: (tests/conftest.py).
-RUNNING: list[RunningServer] = []
+RUNNING: list[Serving] = []
 
 
 def serving(server: RunningServer) -> Iterator[RunningServer]:

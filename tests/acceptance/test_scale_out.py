@@ -154,11 +154,11 @@ def faults(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[de
 
 
 def _serving(deployment: deployments.ScaleOut) -> Iterator[deployments.ScaleOut]:
-    support.RUNNING.append(deployment)  # type: ignore[arg-type]
+    support.RUNNING.append(deployment)
     try:
         yield deployment
     finally:
-        support.RUNNING.remove(deployment)  # type: ignore[arg-type]
+        support.RUNNING.remove(deployment)
         deployment.stop()
 
 
@@ -257,7 +257,9 @@ def _report_run(client: httpx.Client, run_id: str) -> dict[str, Any]:
 
 def _submit_everything(clients: dict[str, httpx.Client]) -> dict[str, dict[str, list[str]]]:
     """Every tenant's jobs of every kind, AQuA ones as the limit lets them in; their ids."""
-    ids = {tenant: {"aqua": [], "report": [], "dataquery": []} for tenant in clients}
+    ids: dict[str, dict[str, list[str]]] = {
+        tenant: {"aqua": [], "report": [], "dataquery": []} for tenant in clients
+    }
     for tenant, client in clients.items():
         for _ in range(DATA_QUERIES):
             ids[tenant]["dataquery"].append(dq.submit(client, dq.body(DQ_QUERY, "CSV"))["id"])
