@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -48,11 +48,13 @@ def hermetic_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def aquarium_cli(data_dir: Path, *args: str) -> str:
-    """Run ``aquarium ARGS --data-dir DATA_DIR`` and return its stdout; fail loudly otherwise."""
+def aquarium_cli(data_dir: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    """Run ``aquarium ARGS --data-dir DATA_DIR`` (``env`` added to a hermetic environment) and
+    return its stdout; fail loudly otherwise."""
     command = [sys.executable, "-m", "aquarium", *args, "--data-dir", str(data_dir)]
+    environment = hermetic_env(**(env or {}))
     done = subprocess.run(
-        command, capture_output=True, text=True, env=hermetic_env(), timeout=120, check=False
+        command, capture_output=True, text=True, env=environment, timeout=120, check=False
     )
     if done.returncode != 0:
         raise AssertionError(
@@ -71,6 +73,8 @@ class RunningServer:
     log_path: Path
     process: subprocess.Popen[bytes]
     clients: list[httpx.Client] = field(default_factory=list)
+    #: its metadata is the SQLite file of ``data_dir`` (``tests/tenants_setup.py``)
+    metadata_url: str | None = None
 
     def client(self, auth: tuple[str, str] | None = DEMO_AUTH, **kwargs: Any) -> httpx.Client:
         """An httpx client on this server (closed when the server stops); every answer it gets
@@ -102,9 +106,23 @@ class RunningServer:
                 self.process.wait(timeout=15)
 
 
-#: The servers tests are using now: a failing test prints the tail of each one's log
+class Serving(Protocol):
+    """A running deployment as a failing test shows it: ``RunningServer`` or
+    ``deployments.ScaleOut``."""
+
+    name: str
+
+    @property
+    def log_path(self) -> Path: ...
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str: ...
+
+    def stop(self) -> None: ...
+
+
+#: The deployments tests are using now: a failing test prints the tail of each one's log
 #: (tests/conftest.py).
-RUNNING: list[RunningServer] = []
+RUNNING: list[Serving] = []
 
 
 def serving(server: RunningServer) -> Iterator[RunningServer]:

@@ -14,8 +14,10 @@ import httpx
 import pytest
 
 from tests.acceptance import dataquery_support as dq
-from tests.acceptance import support
+from tests.acceptance import deployments, support
 from tests.acceptance.conftest import OTHER_AUTH
+
+DEPLOYMENTS = deployments.BOTH  # every test runs embedded and scale-out (conftest.py)
 
 DOCUMENTED_QUERY = "SELECT accountnumber, balance FROM Account WHERE Account.balance > 100"
 COMMON = {"id", "query", "queryStatus", "sourceData", "useIndexJoin", "remainingRetries"}

@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 
 from tests.acceptance import dataquery_support as dq
-from tests.acceptance import support
+from tests.acceptance import deployments, support
 from tests.acceptance.conftest import OTHER_AUTH
+
+DEPLOYMENTS = deployments.BOTH  # every test runs embedded and scale-out (conftest.py)
 
 API = "/aquarium/api/v1"
 

@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance import support
+from tests.acceptance import deployments, support
+
+DEPLOYMENTS = deployments.BOTH  # every test runs embedded and scale-out (conftest.py)
 
 START_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 # Reference section 3.3: the submit whose answers the docs print (stateful, newer style).

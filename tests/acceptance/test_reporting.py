@@ -12,8 +12,10 @@ import pytest
 
 from aquarium.store import logins_repo
 from tests import tenants_setup
-from tests.acceptance import support
+from tests.acceptance import deployments, support
 from tests.acceptance.conftest import OTHER_AUTH
+
+DEPLOYMENTS = deployments.BOTH  # every test runs embedded and scale-out (conftest.py)
 
 PREFIXES = ["/api/rest/v1", "/reporting/api/rest/v1"]
 IN_PROGRESS = "status=STARTED&status=QUERYDATA&status=PROCESSINGDATA"
@@ -342,9 +344,9 @@ def test_the_seeds_find_then_cancel_works_through_oauth_as_the_clients_user(
 def test_a_client_of_a_non_admin_has_that_users_rights_and_stops_with_it(
     server: support.RunningServer, completed: dict[str, Any]
 ) -> None:
-    tenants_setup.add_user(server.data_dir, "demo", "nora", "nora-password")
+    tenants_setup.add_user(server, "demo", "nora", "nora-password")
     tenants_setup.change(
-        server.data_dir,
+        server,
         lambda conn: logins_repo.add_client(conn, "demo", "nora-client", "s", user="nora"),
     )
     bearer = _eventually(lambda: _bearer(server, "nora-client", "s"))
@@ -353,7 +355,7 @@ def test_a_client_of_a_non_admin_has_that_users_rights_and_stops_with_it(
     listed = ok(bearer.post(f"{prefix}/reportruns", json={}))
     assert completed["id"] not in {e["id"] for e in listed["elements"]}  # demo's, not nora's
     assert refused(bearer.delete(f"{prefix}/reportruns/{completed['id']}"), 403)
-    tenants_setup.change(server.data_dir, lambda conn: logins_repo.remove_user(conn, "nora"))
+    tenants_setup.change(server, lambda conn: logins_repo.remove_user(conn, "nora"))
     gone = _eventually(lambda: bearer.post(f"{prefix}/reportruns", json={}).status_code == 401)
     assert gone, "the token of a client whose user was removed still works"
     assert _bearer(server, "nora-client", "s") is None

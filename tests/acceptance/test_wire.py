@@ -8,7 +8,9 @@ import json
 import httpx
 import pytest
 
-from tests.acceptance import support
+from tests.acceptance import deployments, support
+
+DEPLOYMENTS = deployments.BOTH  # every test runs embedded and scale-out (conftest.py)
 
 DEMO_BASIC = {"Authorization": support.basic(*support.DEMO_AUTH)}
 

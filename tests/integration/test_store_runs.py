@@ -5,6 +5,7 @@ and released runs, purges per kind."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import sqlalchemy as sa
 
@@ -87,6 +88,26 @@ def test_admission_limits_are_per_tenant_and_kind(engine: sa.Engine) -> None:
     assert claimed == [runs_of_a[0], run_of_b, job_of_a, None]
     assert apply(engine, REPORT, runs_of_a[0], jobs.ReportRunEvent.CANCEL) == RS.CANCELLED
     assert claim(engine, limit=limit) == runs_of_a[1]
+
+
+def test_claims_of_two_workers_at_once_keep_to_the_limit(engine: sa.Engine) -> None:
+    """Scale-out: workers in other processes claim while a claim is not committed yet; the
+    second one must count the first one's run, not start another beyond the limit."""
+    first, second = (add_run(engine, tenant="a", created_at=T0 + n * SECOND) for n in range(2))
+
+    def limit(tenant: str, kind: runs.Kind) -> int:
+        return 1
+
+    claimed: list[str | None] = []
+    other = threading.Thread(target=lambda: claimed.append(claim(engine, limit=limit)))
+    with engine.begin() as conn:
+        found = runs_repo.claim_next(conn, [REPORT], worker="w0", at=T0, limit=limit)
+        assert found is not None and found.id == first
+        other.start()
+        other.join(timeout=0.5)  # a claim that does not wait for this one is over by now
+    other.join(timeout=30)
+    assert claimed == [None]
+    assert status(engine, second) == "STARTED"
 
 
 def test_an_event_applies_only_to_a_run_of_its_kind(engine: sa.Engine) -> None:
