@@ -65,10 +65,12 @@ class AquaService(run_service.RunService):
             )
         try:
             with self.metadata.begin() as conn:
+                # Submits of one tenant take turns, on any node: each sees the jobs (and keys)
+                # of those before it (SQLite serialises write transactions by itself).
+                runs_repo.lock_tenant(conn, tenant.name)
                 if idempotency_key is not None:
                     # Again, inside the transaction that records the key: a submission with the
-                    # same key may have committed since the look above (SQLite serialises the
-                    # two transactions, so the second one sees the first one's job here).
+                    # same key may have committed since the look above.
                     replay = self._replayed(conn, tenant, idempotency_key, request_hash, now)
                     if replay is not None:
                         return replay

@@ -72,6 +72,9 @@ class DataQueryService(run_service.RunService):
         operation = _operation_hash(body)
         now = self.clock.now()
         with self.metadata.begin() as conn:
+            # Submits of one tenant take turns, on any node: each sees the jobs (and keys) of
+            # those before it (SQLite serialises write transactions by itself).
+            runs_repo.lock_tenant(conn, tenant.name)
             if key is not None:
                 replayed = self._replayed(conn, tenant.name, key, operation, now)
                 if replayed is not None:

@@ -326,6 +326,15 @@ def claim_next(
     return None
 
 
+def lock_tenant(conn: sa.Connection, tenant: str) -> None:
+    """Take the tenant's claim lock until the transaction ends (PostgreSQL; SQLite serialises
+    write transactions already): a submit that counts the tenant's runs against a limit and
+    then inserts one holds it, so two submits on two nodes never both see the last free
+    place."""
+    if conn.dialect.name == "postgresql":
+        _tenant_claim_lock(conn, tenant, wait=True)
+
+
 def _tenant_claim_lock(conn: sa.Connection, tenant: str, *, wait: bool) -> bool:
     """Take (or with ``wait=False`` try) the tenant's claim lock until the transaction ends."""
     key = sa.func.hashtextextended(CLAIM_LOCK_PREFIX + tenant, 0)
