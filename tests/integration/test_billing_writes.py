@@ -18,7 +18,7 @@ from psycopg import sql
 
 from aquarium import datagen
 from aquarium.catalog import model
-from aquarium.domain import errors, ids, tenancy
+from aquarium.domain import crud_errors, errors, ids, tenancy
 from aquarium.engines import (
     billing_writes,
     duckdb_engine,
@@ -202,9 +202,9 @@ def test_deleted_or_unknown_rows_cannot_be_changed(
     row_id = _account(writes, tenant)
     writes.delete(tenant, "Account", row_id, actor="bob")
     for target in (row_id, ids.new_id(), "not-an-id"):
-        with pytest.raises(errors.RowNotFound):
+        with pytest.raises(crud_errors.RowNotFound):
             writes.update(tenant, "Account", target, {"Name": "x"}, actor="bob")
-        with pytest.raises(errors.RowNotFound):
+        with pytest.raises(crud_errors.RowNotFound):
             writes.delete(tenant, "Account", target, actor="bob")
         assert writes.get(tenant, "Account", target) is None
 
@@ -214,7 +214,7 @@ def test_another_tenants_rows_are_unknown(
 ) -> None:
     row_id = _account(writes, tenant)
     assert writes.get("nobody", "Account", row_id) is None
-    with pytest.raises(errors.RowNotFound):
+    with pytest.raises(crud_errors.RowNotFound):
         writes.update("nobody", "Account", row_id, {"Name": "x"}, actor="bob")
 
 
@@ -286,17 +286,17 @@ def test_purge_removes_rows_deleted_more_than_30_days_ago(
 def test_the_write_path_refuses_unknown_objects_fields_system_fields_and_bad_references(
     writes: billing_writes.BillingWrites, tenant: str
 ) -> None:
-    with pytest.raises(errors.UnknownObject):
+    with pytest.raises(crud_errors.UnknownObject):
         writes.create(tenant, "Opportunity", {}, actor="a")
-    with pytest.raises(errors.InvalidField):
+    with pytest.raises(crud_errors.InvalidField):
         writes.create(tenant, "Account", {"Nmae": "x"}, actor="a")
-    with pytest.raises(errors.InvalidField):
+    with pytest.raises(crud_errors.InvalidField):
         writes.create(tenant, "Account", {"UpdatedDate": dt.datetime.now(dt.UTC)}, actor="a")
-    with pytest.raises(errors.InvalidValue, match="names no Account"):
+    with pytest.raises(crud_errors.InvalidValue, match="names no Account"):
         writes.create(tenant, "Contact", {"AccountId": ids.new_id()}, actor="a")
-    with pytest.raises(errors.InvalidValue, match="not a valid id"):
+    with pytest.raises(crud_errors.InvalidValue, match="not a valid id"):
         writes.create(tenant, "Contact", {"AccountId": "nope"}, actor="a")
-    with pytest.raises(errors.InvalidValue):
+    with pytest.raises(crud_errors.InvalidValue):
         writes.create(tenant, "Account", {"Balance": Decimal("1e20")}, actor="a")
 
 
@@ -305,11 +305,11 @@ def test_references_must_be_live(writes: billing_writes.BillingWrites, tenant: s
     contact = writes.create(tenant, "Contact", {"AccountId": account}, actor="a")
     writes.update(tenant, "Account", account, {"BillToId": contact}, actor="a")
     writes.delete(tenant, "Contact", contact, actor="a")
-    with pytest.raises(errors.InvalidValue):
+    with pytest.raises(crud_errors.InvalidValue):
         writes.update(tenant, "Account", account, {"SoldToId": contact}, actor="a")
 
 
-def _problems(error: errors.WriteError) -> set[tuple[str, str]]:
+def _problems(error: crud_errors.WriteError) -> set[tuple[str, str]]:
     return {(p.code, p.message.split(":")[0]) for p in error.problems}
 
 
@@ -327,20 +327,20 @@ def test_the_service_checks_types_picklists_and_required_fields(
         "CreatedDate": "2026-01-01T00:00:00Z",
         "Colour": "red",
     }
-    with pytest.raises(errors.WriteError) as refused:
+    with pytest.raises(crud_errors.WriteError) as refused:
         service.create(alice, "account", body)
     codes = [p.code for p in refused.value.problems]
     assert codes.count("INVALID_VALUE") == 6
     assert codes.count("INVALID_FIELD") == 2
-    with pytest.raises(errors.MissingRequiredValue) as missing:
+    with pytest.raises(crud_errors.MissingRequiredValue) as missing:
         service.create(alice, "Account", {"Name": "x", "Currency": None})
     assert {p.message for p in missing.value.problems} == {
         "Missing required value: Currency",
         "Missing required value: BillCycleDay",
     }
-    with pytest.raises(errors.InvalidValue):
+    with pytest.raises(crud_errors.InvalidValue):
         service.create(alice, "Account", ["not", "an", "object"])
-    with pytest.raises(errors.UnknownObject):
+    with pytest.raises(crud_errors.UnknownObject):
         service.get(alice, "Opportunity", ids.new_id())
 
 
@@ -379,7 +379,7 @@ def test_the_service_accepts_strings_for_numbers_and_reads_in_the_tenant_zone(
     updated = service.update(alice, "account", created["Id"], {"Id": created["Id"], "Notes": "n"})
     assert updated == {"Success": True, "Id": created["Id"]}
     assert service.delete(alice, "account", created["Id"]) == {"success": True, "id": created["Id"]}
-    with pytest.raises(errors.RowNotFound):
+    with pytest.raises(crud_errors.RowNotFound):
         service.get(alice, "account", created["Id"])
 
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from aquarium.api import error_responses
 from aquarium.api import errors as api_errors
-from aquarium.domain import errors, tenancy_errors
+from aquarium.domain import crud_errors, errors, tenancy_errors
 from aquarium.domain import reporting_errors as rep
 
 TABLES = list(api_errors.TABLES.values())
@@ -92,8 +92,8 @@ def test_one_internal_row_per_family_answers_500(table: api_errors.Table) -> Non
         (api_errors.Family.AQUA, errors.NotFound, 404, None),
         (api_errors.Family.AQUA, errors.FileTooLarge, 403, None),
         (api_errors.Family.AQUA, errors.QueryFailed, 500, "90010"),
-        (api_errors.Family.OBJECTS, errors.RowNotFound, 404, None),
-        (api_errors.Family.OBJECTS, errors.MissingRequiredValue, 400, None),
+        (api_errors.Family.OBJECTS, crud_errors.RowNotFound, 404, None),
+        (api_errors.Family.OBJECTS, crud_errors.MissingRequiredValue, 400, None),
         (api_errors.Family.OBJECTS, errors.MalformedRequest, 400, "INVALID_VALUE"),
         (api_errors.Family.OBJECTS, errors.NotAuthenticated, 401, "INVALID_LOGIN"),
         (api_errors.Family.REPORTING, errors.NotAuthenticated, 401, "loginFailed"),
@@ -131,7 +131,7 @@ def test_one_internal_row_per_family_answers_500(table: api_errors.Table) -> Non
         (api_errors.Family.JOBS, tenancy_errors.CustomFieldError, 400, "invalid_custom_field"),
         (api_errors.Family.JOBS, tenancy_errors.CustomFieldNotFound, 404, "not_found"),
         (api_errors.Family.LOCAL, tenancy_errors.CustomFieldError, 400, "refused"),
-        (api_errors.Family.OBJECTS, errors.LegacyObject, 400, None),
+        (api_errors.Family.OBJECTS, crud_errors.LegacyObject, 400, None),
     ],
 )
 def test_the_wire_answers_pinned(

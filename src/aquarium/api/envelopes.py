@@ -14,7 +14,7 @@ from collections.abc import Callable
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from aquarium.domain import errors
+from aquarium.domain import crud_errors, errors
 from aquarium.services import aqua_wire
 from aquarium.web import pages
 
@@ -92,7 +92,7 @@ def xml(request: Request, error: errors.AquariumError, status: int, code: str | 
 def crud_problems(
     request: Request, error: errors.AquariumError, status: int, code: str | None
 ) -> Response:
-    assert isinstance(error, errors.WriteError)
+    assert isinstance(error, crud_errors.WriteError)
     problems = [{"Code": p.code, "Message": p.message} for p in error.problems]
     return _json({"Success": False, "Errors": problems}, status)
 

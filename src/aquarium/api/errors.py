@@ -45,8 +45,8 @@ from aquarium.api.error_model import Kinds as Kinds  # noqa: PLC0414
 from aquarium.api.error_model import Row as Row  # noqa: PLC0414
 from aquarium.api.error_model import Table as Table  # noqa: PLC0414
 from aquarium.api.error_model import family_of as family_of  # noqa: PLC0414
+from aquarium.domain import crud_errors, errors, reporting_errors, tenancy_errors
 from aquarium.domain import dataquery_errors as dq_errors
-from aquarium.domain import errors, reporting_errors, tenancy_errors
 from aquarium.web import pages
 
 # -- the tables ------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ AQUA = Table(
                 *FROM_REPORTING,
                 *FROM_JOBS,
                 *FROM_DATAQUERY,
-                errors.WriteError,
+                crud_errors.WriteError,
                 errors.ApiUnavailable,
             ),
             500,
@@ -123,8 +123,13 @@ OBJECTS = Table(
             "INVALID_LOGIN",
             envelopes.crud(envelopes.fixed("Cross-site requests are not accepted.")),
         ),
-        Row((errors.UnknownObject, errors.RowNotFound), 404, None, envelopes.crud_problems),
-        Row((errors.WriteError,), 400, None, envelopes.crud_problems),
+        Row(
+            (crud_errors.UnknownObject, crud_errors.RowNotFound),
+            404,
+            None,
+            envelopes.crud_problems,
+        ),
+        Row((crud_errors.WriteError,), 400, None, envelopes.crud_problems),
         Row((errors.RequestTooLarge,), 413, "INVALID_VALUE", envelopes.crud(envelopes.reason)),
         Row((errors.UnacceptableJson,), 400, "INVALID_VALUE", envelopes.crud(envelopes.reason)),
         Row(
@@ -227,7 +232,7 @@ REPORTING = Table(
                 *FROM_AQUA,
                 *FROM_JOBS,
                 *FROM_DATAQUERY,
-                errors.WriteError,
+                crud_errors.WriteError,
                 errors.NotFound,
             ),
             500,
@@ -285,7 +290,7 @@ JOBS = Table(
                 *FROM_AQUA,
                 *FROM_REPORTING,
                 *FROM_DATAQUERY,
-                errors.WriteError,
+                crud_errors.WriteError,
                 errors.ApiUnavailable,
             ),
             500,
@@ -317,7 +322,7 @@ LOCAL = Table(
                 errors.TenancyError,
                 errors.QueryFailed,
                 errors.QueryInterrupted,
-                errors.WriteError,
+                crud_errors.WriteError,
                 errors.CatalogError,
             ),
             400,
@@ -386,7 +391,7 @@ WEB = Table(
                 errors.FileTooLarge,
                 errors.AquaError,
                 errors.ZoqlError,
-                errors.WriteError,
+                crud_errors.WriteError,
                 *FROM_REPORTING,
                 *FROM_DATAQUERY,
             ),
@@ -433,7 +438,7 @@ DATAQUERY = Table(
                 *FROM_AQUA,
                 *FROM_REPORTING,
                 *FROM_JOBS,
-                errors.WriteError,
+                crud_errors.WriteError,
                 errors.NotFound,
             ),
             500,

@@ -63,6 +63,7 @@
     │   ├── DataQueryQueueFull        429 the tenant's queue of accepted jobs is full
     │   └── DataFileUnavailable       403 a dataFile link forged, expired, or its file gone
     ├── WriteError                   object CRUD: problems, each a Zuora (Code, Message)
+    │                                (crud_errors.py)
     │   ├── UnknownObject             INVALID_TYPE  not a catalogue object
     │   ├── RowNotFound               INVALID_ID    no live row with that id
     │   ├── InvalidField              INVALID_FIELD unknown field, or one only the system writes
@@ -96,7 +97,6 @@ the web pages. The API, the CLI and the UI all render an error's words through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 SYNTAX_ERROR_MESSAGE = "There is a syntax error in one of the queries in the AQuA input."
@@ -382,54 +382,6 @@ class JobCancelNotAllowed(AquariumError):
     """The caller may not cancel this job (a report run another user started)."""
 
     message = "You may not do this."
-
-
-@dataclass(frozen=True)
-class WriteProblem:
-    """One reason a write was refused, as Zuora lists it in ``Errors``."""
-
-    code: str
-    message: str
-
-
-class WriteError(AquariumError):
-    """A refused object CRUD write or read; ``problems`` holds every reason (at least one)."""
-
-    code: str = "INVALID_VALUE"
-    message = "The write was refused."
-
-    def __init__(self, reason: str, *, problems: Sequence[WriteProblem] = ()) -> None:
-        super().__init__(reason)
-        self.problems: tuple[WriteProblem, ...] = tuple(problems) or (
-            WriteProblem(self.code, reason),
-        )
-
-
-class UnknownObject(WriteError):
-    code = "INVALID_TYPE"
-
-
-class RowNotFound(WriteError):
-    code = "INVALID_ID"
-
-
-class InvalidField(WriteError):
-    code = "INVALID_FIELD"
-
-
-class InvalidValue(WriteError):
-    code = "INVALID_VALUE"
-
-
-class MissingRequiredValue(WriteError):
-    code = "MISSING_REQUIRED_VALUE"
-
-
-class LegacyObject(WriteError):
-    """A write of an object that a feature of the tenant replaced (Invoice Settlement's legacy
-    objects): still exported, no longer created, changed or deleted."""
-
-    code = "INVALID_TYPE"
 
 
 class InternalError(AquariumError):

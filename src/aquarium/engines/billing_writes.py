@@ -15,7 +15,7 @@ engine's dialect (``billing_sql.py``) and every value is a bound parameter. A wr
 gave up to let a concurrent one finish (PostgreSQL's deadlock detection) is run again, up to
 :data:`WRITE_ATTEMPTS` times.
 
-Refusals are ``errors.WriteError`` and its leaves (Zuora's CRUD codes: ``INVALID_TYPE``,
+Refusals are ``crud_errors.WriteError`` and its leaves (Zuora's CRUD codes: ``INVALID_TYPE``,
 ``INVALID_ID``, ``INVALID_FIELD``, ``INVALID_VALUE``, ``MISSING_REQUIRED_VALUE``), drawn in
 ``domain/errors.py``.
 """
@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, ids
+from aquarium.domain import crud_errors, errors, ids
 from aquarium.engines import billing_sql, ddl, naming, writes_port
 
 #: How long a deleted row stays (for incremental exports) before the purge removes it.
@@ -100,10 +100,10 @@ class BillingWrites:
 
     def object(self, name: str, tenant: str | None = None) -> model.ObjectDef:
         """The object called ``name`` (any case) of ``tenant``'s catalogue;
-        :class:`errors.UnknownObject` otherwise."""
+        :class:`crud_errors.UnknownObject` otherwise."""
         found = self.catalog_for(tenant).object(name)
         if found is None:
-            raise errors.UnknownObject(f"There is no object called '{name}'")
+            raise crud_errors.UnknownObject(f"There is no object called '{name}'")
         return found
 
     def _fields(self, obj: model.ObjectDef, values: Mapping[str, Any]) -> Row:
@@ -111,9 +111,9 @@ class BillingWrites:
         for name, value in values.items():
             field = obj.field(name)
             if field is None:
-                raise errors.InvalidField(f"Invalid field '{name}' for object {obj.name}")
+                raise crud_errors.InvalidField(f"Invalid field '{name}' for object {obj.name}")
             if field.name in SYSTEM_FIELDS:
-                raise errors.InvalidField(f"Field '{field.name}' of {obj.name} is read-only")
+                raise crud_errors.InvalidField(f"Field '{field.name}' of {obj.name} is read-only")
             row[field.name] = value
         return row
 
@@ -127,14 +127,14 @@ class BillingWrites:
                 continue
             if not isinstance(value, str) or not ids.is_id(value):
                 problems.append(
-                    errors.WriteProblem("INVALID_VALUE", f"{key} '{value}' is not a valid id")
+                    crud_errors.WriteProblem("INVALID_VALUE", f"{key} '{value}' is not a valid id")
                 )
             elif not statements.rows(billing_sql.live_id(tenant, target, self.dialect), [value]):
                 problems.append(
-                    errors.WriteProblem("INVALID_VALUE", f"{key} '{value}' names no {target}")
+                    crud_errors.WriteProblem("INVALID_VALUE", f"{key} '{value}' names no {target}")
                 )
         if problems:
-            raise errors.InvalidValue(problems[0].message, problems=problems)
+            raise crud_errors.InvalidValue(problems[0].message, problems=problems)
 
     def _write(self, tenant: str, body: Callable[[writes_port.Statements, dt.datetime], T]) -> T:
         """``body`` in one write transaction of the tenant, given its statements and stamp;
@@ -176,7 +176,7 @@ class BillingWrites:
         try:
             self._write(tenant, insert)
         except errors.TenantDataMissing as exc:
-            raise errors.InvalidValue(f"tenant {tenant!r} has no billing data") from exc
+            raise crud_errors.InvalidValue(f"tenant {tenant!r} has no billing data") from exc
         return row_id
 
     def update(
@@ -188,14 +188,14 @@ class BillingWrites:
         *,
         actor: str,
     ) -> None:
-        """Change fields of a live row; :class:`errors.RowNotFound` when there is none with
+        """Change fields of a live row; :class:`crud_errors.RowNotFound` when there is none with
         ``row_id``."""
         obj = self.object(object_name, tenant)
         row = self._fields(obj, values)
         self._change(tenant, obj, row_id, row, actor, deleting=False)
 
     def delete(self, tenant: str, object_name: str, row_id: str, *, actor: str) -> None:
-        """Soft-delete a live row; :class:`errors.RowNotFound` when there is none with
+        """Soft-delete a live row; :class:`crud_errors.RowNotFound` when there is none with
         ``row_id``."""
         self._change(tenant, self.object(object_name, tenant), row_id, {}, actor, deleting=True)
 
@@ -209,7 +209,7 @@ class BillingWrites:
         *,
         deleting: bool,
     ) -> None:
-        missing = errors.RowNotFound(f"There is no {obj.name} with id '{row_id}'")
+        missing = crud_errors.RowNotFound(f"There is no {obj.name} with id '{row_id}'")
         if not ids.is_id(row_id):
             raise missing
 
@@ -253,7 +253,7 @@ class BillingWrites:
         for name in equals or {}:
             field = obj.field(name)
             if field is None:
-                raise errors.InvalidField(f"Invalid field '{name}' for object {obj.name}")
+                raise crud_errors.InvalidField(f"Invalid field '{name}' for object {obj.name}")
             equal.append(field.name)
         statement = billing_sql.select(tenant, obj, tuple(equal), limit, self.dialect)
         try:

@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from aquarium import observability
 from aquarium.catalog import model
-from aquarium.domain import errors
+from aquarium.domain import crud_errors, errors
 from aquarium.engines import (
     base,
     dataquery_guard,
@@ -57,7 +57,7 @@ def write_errors() -> Iterator[None]:
     except duckdb.OutOfMemoryException as exc:
         raise errors.EngineOutOfMemory(engine_text=base.first_line(exc)) from exc
     except duckdb.Error as exc:
-        raise errors.InvalidValue(writes_port.VALUE_DOES_NOT_FIT) from exc
+        raise crud_errors.InvalidValue(writes_port.VALUE_DOES_NOT_FIT) from exc
 
 
 class DuckDbStatements:

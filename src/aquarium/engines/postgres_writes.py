@@ -44,7 +44,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import pq
 
-from aquarium.domain import errors
+from aquarium.domain import crud_errors, errors
 from aquarium.engines import base, naming, writes_port
 
 #: The first key of the per-tenant advisory lock (the second: ``hashtext`` of the schema name;
@@ -140,7 +140,7 @@ def write_errors() -> Iterator[None]:
     """PostgreSQL's failures inside a write transaction as the error tree's.
 
     A value its column cannot hold (a data exception, or a constraint) is the caller's input,
-    :class:`errors.InvalidValue` with no engine words; a deadlock is a
+    :class:`crud_errors.InvalidValue` with no engine words; a deadlock is a
     :class:`errors.WriteConflict` (run it again); anything else, the connection included, is
     a failure of ours (:class:`errors.QueryFailed`, the engine's words for the log only).
     """
@@ -151,7 +151,7 @@ def write_errors() -> Iterator[None]:
     except pg_errors.OutOfMemory as exc:
         raise errors.EngineOutOfMemory(engine_text=base.first_line(exc)) from exc
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
-        raise errors.InvalidValue(writes_port.VALUE_DOES_NOT_FIT) from exc
+        raise crud_errors.InvalidValue(writes_port.VALUE_DOES_NOT_FIT) from exc
     except psycopg.Error as exc:
         raise errors.QueryFailed(base.ENGINE_FAILED, engine_text=base.first_line(exc)) from exc
 

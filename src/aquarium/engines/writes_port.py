@@ -14,7 +14,7 @@ bound as parameters in that dialect's placeholder style, never spliced into the 
 A write transaction is ordered with snapshot starts: every row it stamps with ``now`` is visible
 to a snapshot whose ``taken_at`` is later, and to none whose ``taken_at`` is not (the
 engines' ``write_transaction`` docstrings say how). Inside one, the engine's failures arrive as
-the error tree's: :class:`errors.InvalidValue` for a value its column cannot hold,
+the error tree's: :class:`crud_errors.InvalidValue` for a value its column cannot hold,
 :class:`errors.EngineOutOfMemory`, and :class:`errors.WriteConflict` when the engine gave up the
 transaction to let a concurrent one finish (run it again, with a new stamp).
 """

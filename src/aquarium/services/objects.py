@@ -1,7 +1,7 @@
 """Zuora's object CRUD use cases (``/v1/object/{object}``) over the billing write path.
 
 Routers call one method with the authenticated principal and get Zuora's success document, or a
-:class:`errors.WriteError` whose ``problems`` become Zuora's ``Errors`` list.
+:class:`crud_errors.WriteError` whose ``problems`` become Zuora's ``Errors`` list.
 
 Request values are JSON and are checked against the catalogue field by field (every problem is
 reported, not just the first): text must be a string; a picklist value one of the field's options
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aquarium.catalog import model
-from aquarium.domain import errors, tenancy
+from aquarium.domain import crud_errors, errors, tenancy
 from aquarium.engines import billing_writes
 
 #: Fields Zuora's CRUD create calls insist on, for the objects where we reproduce that (others:
@@ -160,26 +160,30 @@ def _wire_value(value: object, tz: dt.tzinfo) -> object:
     return value
 
 
-_ERROR_KINDS: Mapping[str, type[errors.WriteError]] = {
-    "INVALID_FIELD": errors.InvalidField,
-    "MISSING_REQUIRED_VALUE": errors.MissingRequiredValue,
+_ERROR_KINDS: Mapping[str, type[crud_errors.WriteError]] = {
+    "INVALID_FIELD": crud_errors.InvalidField,
+    "MISSING_REQUIRED_VALUE": crud_errors.MissingRequiredValue,
 }
 
 
 def _check_field(
     obj: model.ObjectDef, field: model.Field | None, name: str, raw: object, row_id: str | None
-) -> errors.WriteProblem | None:
+) -> crud_errors.WriteProblem | None:
     """Why ``name`` may not be written at all (unknown or system field), or ``None``."""
     if field is None:
-        return errors.WriteProblem("INVALID_FIELD", f"Invalid field '{name}' for object {obj.name}")
+        return crud_errors.WriteProblem(
+            "INVALID_FIELD", f"Invalid field '{name}' for object {obj.name}"
+        )
     if field.name not in billing_writes.SYSTEM_FIELDS:
         return None
     if field.name == "Id" and row_id is not None and raw == row_id:
         return None  # a PUT repeating the row's own id changes nothing
-    return errors.WriteProblem("INVALID_FIELD", f"Field '{field.name}' of {obj.name} is read-only")
+    return crud_errors.WriteProblem(
+        "INVALID_FIELD", f"Field '{field.name}' of {obj.name} is read-only"
+    )
 
 
-def _missing(obj: model.ObjectDef, body: Mapping[str, object]) -> list[errors.WriteProblem]:
+def _missing(obj: model.ObjectDef, body: Mapping[str, object]) -> list[crud_errors.WriteProblem]:
     """A problem for each field a create must give that ``body`` leaves out or nulls."""
     offered = set()
     for name, raw in body.items():
@@ -187,7 +191,7 @@ def _missing(obj: model.ObjectDef, body: Mapping[str, object]) -> list[errors.Wr
         if field is not None and raw is not None:
             offered.add(field.name)
     return [
-        errors.WriteProblem("MISSING_REQUIRED_VALUE", f"Missing required value: {name}")
+        crud_errors.WriteProblem("MISSING_REQUIRED_VALUE", f"Missing required value: {name}")
         for name in REQUIRED_ON_CREATE.get(obj.name, ())
         if name not in offered
     ]
@@ -219,9 +223,9 @@ class ObjectService:
         row_id: str | None = None,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise errors.InvalidValue("The request body must be a JSON object")
+            raise crud_errors.InvalidValue("The request body must be a JSON object")
         values: dict[str, Any] = {}
-        problems: list[errors.WriteProblem] = []
+        problems: list[crud_errors.WriteProblem] = []
         for name, raw in body.items():
             field = obj.field(name)
             problem = _check_field(obj, field, name, raw, row_id)
@@ -232,11 +236,11 @@ class ObjectService:
                     values[field.name] = None if raw is None else COERCE[field.type](field, raw, tz)
                 except _Refused as why:
                     message = f"Invalid value '{_shown(raw)}' for field {field.name}: {why}"
-                    problems.append(errors.WriteProblem("INVALID_VALUE", message))
+                    problems.append(crud_errors.WriteProblem("INVALID_VALUE", message))
         if creating:
             problems += _missing(obj, body)
         if problems:
-            kind = _ERROR_KINDS.get(problems[0].code, errors.InvalidValue)
+            kind = _ERROR_KINDS.get(problems[0].code, crud_errors.InvalidValue)
             raise kind(problems[0].message, problems=problems)
         return values
 
@@ -244,11 +248,12 @@ class ObjectService:
         self, principal: tenancy.Principal, object_name: str, *, writing: bool
     ) -> model.ObjectDef:
         """The object of the caller's catalogue (its features, its custom fields);
-        :class:`errors.LegacyObject` for a write of an object a feature of the tenant replaced."""
+        :class:`crud_errors.LegacyObject` for a write of an object a feature of the tenant
+        replaced."""
         catalog = self.writes.catalog_for(principal.tenant)
         obj = self.writes.object(object_name, principal.tenant)
         if writing and catalog.read_only(obj):
-            raise errors.LegacyObject(
+            raise crud_errors.LegacyObject(
                 f"{obj.name} is read-only while {obj.deprecated_by} is on: it is still exported, "
                 f"but no longer created, updated or deleted"
             )
@@ -269,7 +274,7 @@ class ObjectService:
         tz = self._zone(principal)
         row = self.writes.get(principal.tenant, obj.name, row_id)
         if row is None:
-            raise errors.RowNotFound(f"There is no {obj.name} with id '{row_id}'")
+            raise crud_errors.RowNotFound(f"There is no {obj.name} with id '{row_id}'")
         return {name: _wire_value(value, tz) for name, value in row.items() if value is not None}
 
     def update(
