@@ -2,6 +2,13 @@
 
 A snapshot is one connection in ``REPEATABLE READ READ ONLY``; results stream out of
 ``COPY ... TO STDOUT``. ``interrupt()`` sends PostgreSQL's cancel request for that connection.
+
+A snapshot's statements run without JIT compilation (``jit = off``, local to its transaction):
+PostgreSQL compiles a costly plan before it runs it, hundreds of milliseconds to seconds per
+statement and per parallel worker, and a cancel request waits until the compilation is done; a
+cancel during it took 0.6-1.6 s where one during execution takes tens of milliseconds
+(``benchmarks/bench_scaleout.py``). Exports are bound by reading and formatting rows, where
+compiled expressions gain little.
 """
 
 from __future__ import annotations
@@ -232,6 +239,7 @@ class PostgresEngine:
                     f"'aquarium datagen --tenant {tenant}'"
                 )
             # REPEATABLE READ took its snapshot at the statement above.
+            conn.execute("SELECT set_config('jit', 'off', true)")
             yield PostgresSnapshot(conn, now(), tenant=tenant, dsn=self.dsn)
             conn.rollback()
 
