@@ -6,11 +6,11 @@ and ``aquarium worker`` processes on it, measures, stops them and drops the data
 
 1. Export: an AQuA job of ``select * from InvoiceItem`` (every field, CSV), POST to
    ``completed`` (polled every 20 ms) and to the file downloaded, with one worker, against
-   ``psql``'s ``\\copy (same SQL) to file csv header`` run before and after the deployment
-   (median taken). The SQL is the ZOQL lowered by Aquarium's own lowering for the postgres
-   dialect (as the worker lowers it), checked against the text of the COPY statement the worker
-   has running (``pg_stat_activity``, which keeps the first ``track_activity_query_size``
-   bytes).
+   ``psql``'s ``\\copy (same SQL) to file csv header``, the two taking turns (medians taken),
+   and the CPU time the API node and the worker spent on each export. The SQL is the ZOQL
+   lowered by Aquarium's own lowering for the postgres dialect (as the worker lowers it),
+   checked against the text of the COPY statement the worker has running (``pg_stat_activity``,
+   which keeps the first ``track_activity_query_size`` bytes).
 2. Small jobs: :data:`SMALL_AQUA` tiny AQuA jobs and :data:`SMALL_DATAQUERY` tiny Data Query
    jobs submitted at once by :data:`SUBMITTERS` clients, first submit to last ``completed`` (as
    the runs table records it), with one worker, then with two.
@@ -52,8 +52,7 @@ SCALE = float(os.environ.get("AQUARIUM_BENCH_SO_SCALE", "10"))
 TENANT = "demo"
 ZONE = "America/Los_Angeles"  # the demo tenant's time zone
 EXPORT_QUERY = "select * from InvoiceItem"
-EXPORT_ROUNDS = 3
-REFERENCE_ROUNDS = 2  # before the deployment starts and again after it stops
+EXPORT_ROUNDS = 5  # each after a psql reference round; one more reference round at the end
 CONCURRENCY = 2  # runs per worker process
 SMALL_AQUA = 200
 SMALL_AQUA_QUERY = "select Id, Name from Product"
@@ -165,13 +164,16 @@ def _lowered_sql() -> str:
 
 
 def _psql_copy(dsn: str, statement: str, scratch: Path, rounds: int) -> list[tuple[float, int]]:
-    """``psql``'s ``\\copy (statement) to file csv header``, ``rounds`` times: (seconds, rows)."""
+    """``psql``'s ``\\copy (statement) to file csv header``, ``rounds`` times: (seconds, rows).
+
+    In the worker's session settings: the tenant's time zone, JIT off (``postgres_engine``).
+    """
     target = scratch / "psql.csv"
     found = []
     for _ in range(rounds):
         command = [
             "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn,
-            "-c", f"SET TimeZone = '{ZONE}'",
+            "-c", f"SET TimeZone = '{ZONE}'", "-c", "SET jit = off",
             "-c", f"\\copy ({statement}) to '{target}' csv header",
         ]  # fmt: skip
         start = time.perf_counter()
@@ -190,6 +192,15 @@ class Export:
     downloaded_s: float
     rows: int
     size: int
+    api_cpu_s: float = 0.0  # CPU seconds the API node spent from the POST to completed
+    worker_cpu_s: float = 0.0  # and the worker
+
+
+def _cpu_s(node: NodeProcess) -> float:
+    """CPU seconds (user and system) process ``node`` has used so far."""
+    assert node.process is not None
+    fields = Path(f"/proc/{node.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _running_copy(dsn: str, started: float) -> str:
@@ -207,13 +218,16 @@ def _running_copy(dsn: str, started: float) -> str:
     return ""
 
 
-def _export(client: httpx.Client, scratch: Path) -> Export:
+def _export(client: httpx.Client, scratch: Path, nodes: tuple[NodeProcess, NodeProcess]) -> Export:
+    """One export by the API node and worker ``nodes``: POST, poll to completed, download."""
+    cpu = [_cpu_s(node) for node in nodes]
     start = time.perf_counter()
     job_id = _submit_aqua(client, EXPORT_QUERY)
     job = bench_aqua._wait(
         client, job_id, until={"completed", "aborted", "cancelled"}, every=POLL_EVERY_S
     )
     completed = time.perf_counter() - start
+    api_cpu, worker_cpu = (_cpu_s(node) - before for node, before in zip(nodes, cpu, strict=True))
     if job["status"] != "completed":
         raise RuntimeError(f"export ended {job['status']}: {job}")
     batch = job["batches"][0]
@@ -227,7 +241,7 @@ def _export(client: httpx.Client, scratch: Path) -> Export:
             size += len(chunk)
     downloaded = time.perf_counter() - start
     target.unlink()
-    return Export(completed, downloaded, int(batch["recordCount"]), size)
+    return Export(completed, downloaded, int(batch["recordCount"]), size, api_cpu, worker_cpu)
 
 
 @dataclass
@@ -357,22 +371,27 @@ def _progress(what: str) -> None:
 def _measure(deployment: Deployment) -> Measured:
     _progress(f"loading scale {SCALE:g} into {deployment.database}")
     load = _load(deployment)
-    _progress(f"loaded in {load.seconds:.1f} s; psql reference")
+    _progress(f"loaded in {load.seconds:.1f} s; exports")
     statement = _lowered_sql()
     scratch = deployment.data_dir / "scratch"
     scratch.mkdir()
-    references = _psql_copy(deployment.dsn, statement, scratch, REFERENCE_ROUNDS)
     api = deployment.start_api()
     worker = deployment.start_worker()
+    nodes = (api, worker)
     with httpx.Client(base_url=api.url, auth=bench_aqua.AUTH, timeout=WAIT_S) as client:
+        # The reference and the export take turns, so the machine's noise hits both alike.
+        references = _psql_copy(deployment.dsn, statement, scratch, 1)
         started = time.perf_counter()
         with ThreadPoolExecutor(1) as watcher:
             seen = watcher.submit(_running_copy, deployment.dsn, started)
-            exports = [_export(client, scratch)]
+            exports = [_export(client, scratch, nodes)]
             running_copy = seen.result()
-        exports += [_export(client, scratch) for _ in range(EXPORT_ROUNDS - 1)]
-        _progress(f"exports {[round(e.completed_s, 2) for e in exports]}; small jobs")
+        for _ in range(EXPORT_ROUNDS - 1):
+            references += _psql_copy(deployment.dsn, statement, scratch, 1)
+            exports.append(_export(client, scratch, nodes))
+        references += _psql_copy(deployment.dsn, statement, scratch, 1)
         api_rss, worker_rss = api.peak_rss_mb(), worker.peak_rss_mb()
+        _progress(f"exports {[round(e.completed_s, 2) for e in exports]}; small jobs")
         small = {1: _small_jobs(client, deployment.dsn)}
         deployment.start_worker()
         small[2] = _small_jobs(client, deployment.dsn)
@@ -383,8 +402,6 @@ def _measure(deployment: Deployment) -> Measured:
             for _ in range(CANCEL_TRIALS):
                 _cancel_trial(client, conn, rng, cancels)
     load_average = os.getloadavg()
-    deployment.stop()
-    references += _psql_copy(deployment.dsn, statement, scratch, REFERENCE_ROUNDS)
     if not statement.startswith(_copied_select(running_copy)):
         raise RuntimeError(f"the worker ran another statement: {running_copy[:200]}")
     return Measured(
@@ -438,6 +455,13 @@ def _report(m: Measured) -> str:
             f"{rows / ref:,.0f} rows/s | {ref / ours:.2f}x (target >= 0.8) |",
             f"| the same, POST to file downloaded from the API node | {_s(downloaded)} | "
             f"{_s(ref)} | {ref / downloaded:.2f}x |",
+            f"| each round, ours / psql (s) | "
+            f"{', '.join(f'{e.completed_s:.2f}' for e in m.exports)} | "
+            f"{', '.join(f'{r:.2f}' for r, _ in m.references)} | |",
+            f"| CPU time from POST to completed (median) | worker "
+            f"{statistics.median(e.worker_cpu_s for e in m.exports):.2f} s, API node "
+            f"{statistics.median(e.api_cpu_s for e in m.exports):.2f} s (answering the polls) "
+            "| | |",
             f"| {one.jobs} small jobs ({SMALL_AQUA} AQuA `{SMALL_AQUA_QUERY}`, {SMALL_DATAQUERY} "
             f"Data Query `{SMALL_DATAQUERY_QUERY}`), first POST to last completed | two workers: "
             f"{_s(two.completed_s)}, {two.jobs / two.completed_s:,.1f} jobs/s | one worker: "
@@ -450,7 +474,8 @@ def _report(m: Measured) -> str:
             f"| peak RSS after the exports | API node {m.api_rss:,.0f} MiB, worker "
             f"{m.worker_rss:,.0f} MiB | | |",
             "",
-            "The reference runs the SQL Aquarium's ZOQL lowering makes for the postgres dialect; "
+            "The reference runs the SQL Aquarium's ZOQL lowering makes for the postgres dialect, "
+            "in the worker's session settings (time zone, `jit = off`); "
             f"the first {checked:,} characters of the COPY the worker ran (as pg_stat_activity "
             "keeps them) were checked to match it.",
         ]
