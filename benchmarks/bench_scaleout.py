@@ -1,8 +1,10 @@
 """Scale-out mode (issue 14): one API node and worker processes on one PostgreSQL.
 
-Each run makes a fresh database, loads the demo tenant into it at ``AQUARIUM_BENCH_SO_SCALE``
-(default 10; the load is timed and reported on its own), starts ``aquarium serve --no-workers``
-and ``aquarium worker`` processes on it, measures, stops them and drops the database.
+Each run makes a fresh database on the PostgreSQL server at ``AQUARIUM_BENCH_PG`` (a DSN of
+any database there; default the local ``postgres``, trust auth), loads the demo tenant into it
+at ``AQUARIUM_BENCH_SO_SCALE`` (default 10; the load is timed and reported on its own), starts
+``aquarium serve --no-workers`` and ``aquarium worker`` processes on it, measures, stops them
+and drops the database. Without a reachable server it says so and measures nothing.
 
 1. Export: an AQuA job of ``select * from InvoiceItem`` (every field, CSV), POST to
    ``completed`` (polled every 20 ms) and to the file downloaded, with one worker, against
@@ -350,6 +352,13 @@ class Measured:
 
 
 def run() -> str:
+    try:
+        with psycopg.connect(SERVER_DSN, connect_timeout=5):
+            pass
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        where = f"no PostgreSQL at {SERVER_DSN} ({reason}); set AQUARIUM_BENCH_PG"
+        return f"### Scale-out\n\nskipped: {where}"
     database = f"aquarium_bench_{secrets.token_hex(4)}"
     work = bench_aqua.WORK
     work.mkdir(parents=True, exist_ok=True)
