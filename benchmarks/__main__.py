@@ -15,6 +15,7 @@ from benchmarks import (
     bench_dataquery_output,
     bench_incremental,
     bench_reports,
+    bench_scaleout,
     bench_translate,
 )
 
@@ -26,6 +27,7 @@ BENCHMARKS = {
     "reports": bench_reports.run,
     "dataquery": bench_dataquery.run,
     "dataquery-output": bench_dataquery_output.run,
+    "scaleout": bench_scaleout.run,
 }
 
 

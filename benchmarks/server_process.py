@@ -1,4 +1,4 @@
-"""A real ``aquarium serve`` process for benchmarks: start, wait for health, read RSS, stop."""
+"""Real ``aquarium`` processes for benchmarks: start, wait until ready, read RSS, stop."""
 
 from __future__ import annotations
 
@@ -63,11 +63,7 @@ class ServerProcess:
     def peak_rss_mb(self) -> float:
         """The process's peak resident set size so far (VmHWM), in MiB."""
         assert self.process is not None
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        return peak_rss_mb(self.process.pid)
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
@@ -80,3 +76,52 @@ class ServerProcess:
 
 def env_scale(default: float) -> float:
     return float(os.environ.get("AQUARIUM_BENCH_SCALE", default))
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Process ``pid``'s peak resident set size so far (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class NodeProcess:
+    """Any ``aquarium`` process (a scale-out API node or worker): started by :meth:`start`, ready
+    when ``url``'s ``/healthz`` answers or when its log holds ``ready``; SIGTERM to stop."""
+
+    def __init__(self, command: list[str], log: Path, url: str = "", ready: str = "") -> None:
+        self.command, self.log, self.url, self.ready = command, log, url, ready
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> NodeProcess:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if self._is_ready():
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.command[3]} did not start; log:\n{self.log.read_text()}")
+
+    def _is_ready(self) -> bool:
+        if self.ready:
+            return self.ready in self.log.read_text(errors="replace")
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def peak_rss_mb(self) -> float:
+        assert self.process is not None
+        return peak_rss_mb(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -6,6 +6,13 @@ Writes (:meth:`PostgresEngine.write_transaction`) and snapshot starts are ordere
 advisory lock, so stateful windows on ``UpdatedDate`` neither lose nor repeat a change
 (``engines/postgres_writes.py`` says why it holds). Each snapshot opens its own connection;
 short transactions and snapshot gates reuse idle ones (``postgres_writes.IdleConnections``).
+
+A snapshot's statements run without JIT compilation (``jit = off``, local to its transaction):
+PostgreSQL compiles a costly plan before it runs it, hundreds of milliseconds to seconds per
+statement and per parallel worker, and a cancel request waits until the compilation is done; a
+cancel during it took 0.6-1.6 s where one during execution takes tens of milliseconds
+(``benchmarks/bench_scaleout.py``). Exports are bound by reading and formatting rows, where
+compiled expressions gain little.
 """
 
 from __future__ import annotations
@@ -254,6 +261,7 @@ class PostgresEngine:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
             taken_at = self._begin(conn, tenant, now)
+            conn.execute("SELECT set_config('jit', 'off', true)")  # see the module docstring
             yield PostgresSnapshot(conn, taken_at, tenant=tenant, dsn=self.dsn)
             conn.rollback()
 
