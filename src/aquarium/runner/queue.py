@@ -24,7 +24,7 @@ from procrastinate import exceptions as queue_errors
 
 from aquarium import observability
 from aquarium.domain import runs
-from aquarium.store import database, runs_repo
+from aquarium.store import database, deliveries_repo, runs_repo
 
 QUEUE = "aquarium"  #: the Procrastinate queue every delivery goes to
 TASK = "aquarium.run"  #: the task a delivery names; its one argument is ``run_id``
@@ -96,10 +96,11 @@ class QueueDispatcher:
 
     def deliver_waiting(self) -> int:
         """Deliver every waiting run that may start now (oldest first, at most
-        :data:`SWEEP_MOST`); how many new deliveries that made."""
+        :data:`SWEEP_MOST`) and has no delivery in the queue yet; how many that made."""
         with database.read_only(self._metadata) as conn:
             found = runs_repo.claimable(conn, self._kinds, limit=self._limit, most=SWEEP_MOST)
-        return sum(self.deliver(run_id) for run_id in found)
+            queued = deliveries_repo.waiting(conn, found)
+        return sum(self.deliver(run_id) for run_id in found if run_id not in queued)
 
 
 def worker_app(dsn: str, deliver: Callable[[str], None], *, concurrency: int) -> procrastinate.App:
