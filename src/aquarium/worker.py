@@ -64,7 +64,7 @@ class QueueWorkerProcess:
         self.listener = change_feed.ChangeListener(
             settings.database_url, change_feed.new_origin(), self.runner.heard
         )
-        self.app = queue.worker_app(dsn, self.runner.deliver, concurrency=self.concurrency)
+        self.app = queue.worker_app(dsn, self.runner.deliver)
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

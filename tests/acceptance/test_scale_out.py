@@ -187,7 +187,7 @@ DQ_QUERY = (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # gone before the next test: PostgreSQL's connections are shared by all
 def busy(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[deployments.ScaleOut]:
     """Three tenants with low limits, two workers of four threads each: far more room than the
     limits allow, so only admission holds the runs back."""

@@ -55,7 +55,7 @@ WINDOW_LOCK_CLASS = 0x41515754  # "AQWT"
 Connection = psycopg.Connection[tuple[Any, ...]]
 #: Idle connections an engine keeps for its short transactions and snapshot gates: opening one
 #: took 6-14 ms here, a third of a simulated write's time when each write opened its own.
-MAX_IDLE_CONNECTIONS = 8
+MAX_IDLE_CONNECTIONS = 2
 
 
 class IdleConnections:

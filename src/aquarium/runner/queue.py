@@ -30,13 +30,18 @@ QUEUE = "aquarium"  #: the Procrastinate queue every delivery goes to
 TASK = "aquarium.run"  #: the task a delivery names; its one argument is ``run_id``
 SWEEP_S = 2.0  #: seconds between two deliveries of the claimable waiting runs, per worker
 SWEEP_MOST = 200  #: runs delivered by one sweep at most (the oldest claimable ones)
+#: seconds a queue connection may stay idle before its pool closes it: every process of a
+#: deployment shares the database's connections
+IDLE_CLOSE_S = 60.0
 
 log = observability.logger(__name__)
 
 
 def sync_app(dsn: str) -> procrastinate.App:
     """A Procrastinate app that defers deliveries from ordinary (thread) code."""
-    connector = procrastinate.SyncPsycopgConnector(conninfo=dsn, min_size=1, max_size=4)
+    connector = procrastinate.SyncPsycopgConnector(
+        conninfo=dsn, min_size=0, max_size=2, max_idle=IDLE_CLOSE_S
+    )
     return procrastinate.App(connector=connector)
 
 
@@ -103,11 +108,13 @@ class QueueDispatcher:
         return sum(self.deliver(run_id) for run_id in found if run_id not in queued)
 
 
-def worker_app(dsn: str, deliver: Callable[[str], None], *, concurrency: int) -> procrastinate.App:
+def worker_app(dsn: str, deliver: Callable[[str], None]) -> procrastinate.App:
     """The Procrastinate app of a worker process: its one task hands ``run_id`` to
-    ``deliver`` (in a thread of its own; Procrastinate runs up to ``concurrency`` at once)."""
+    ``deliver`` (in a thread of its own; the worker's ``concurrency`` says how many at once)."""
+    # One connection stays on LISTEN; fetching, heartbeats and finishing deliveries share the
+    # rest (a delivery holds none while its run works).
     connector = procrastinate.PsycopgConnector(
-        conninfo=dsn, min_size=1, max_size=max(4, concurrency + 2)
+        conninfo=dsn, min_size=1, max_size=4, max_idle=IDLE_CLOSE_S
     )
     app = procrastinate.App(connector=connector)
 

@@ -27,6 +27,10 @@ from aquarium.store import tenants_file
 METADATA_FILE = "metadata.sqlite3"
 SQLITE_BUSY_TIMEOUT_MS = 5000  # milliseconds a connection waits for SQLite's write lock
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: PostgreSQL connections a process keeps open for metadata, and how many more it may open
+#: for a burst (closed again when returned): every API node and worker of a scale-out
+#: deployment holds a pool, and the database's connections are shared by all of them.
+PG_POOL_KEPT, PG_POOL_BURST = 2, 13
 # Held (per transaction) while migrating, so that nodes starting together migrate one by one.
 PG_MIGRATION_LOCK = 0x41515541  # "AQUA"
 
@@ -66,7 +70,12 @@ def connect(url: str) -> sa.Engine:
         sa.event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     if backend in ("postgresql", "postgres"):
-        return sa.create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
+        return sa.create_engine(
+            parsed.set(drivername="postgresql+psycopg"),
+            pool_pre_ping=True,
+            pool_size=PG_POOL_KEPT,
+            max_overflow=PG_POOL_BURST,
+        )
     raise ValueError(f"unsupported metadata database {backend!r}: use sqlite or postgresql")
 
 
