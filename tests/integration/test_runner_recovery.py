@@ -170,6 +170,17 @@ def test_a_dead_attempts_files_are_withdrawn_and_every_query_runs_again(
     h.assert_consistent(record)
 
 
+def test_a_temporary_file_no_executing_run_owns_is_removed_while_serving(
+    make_server: ServerFactory,
+) -> None:
+    """An engine that closes an interrupted statement's file after the run let go of it (the
+    run's own discard came first): the pulse removes the file within ``RECOVER_S``."""
+    h = make_server(workers=1)
+    stray = h.srv.results.temporary_path(support.TENANT, "a" * 32, "b" * 32)
+    stray.write_bytes(b"Id\n")
+    support.wait_for(lambda: not h.partial_files(), "the stray temporary file to go")
+
+
 def test_temporary_files_of_dead_attempts_are_removed_at_start(
     make_server: ServerFactory,
 ) -> None:

@@ -6,8 +6,9 @@ with admission limits and session order) and hand each to its kind's handler
 
 - the watchdog (``runner/watchdog.py``): time limits and repeated interrupts, in memory only;
 - the pulse: every :data:`PULSE_S` it asks the store which of its runs it no longer holds (a
-  cancel recorded by another process, or a run taken over elsewhere) and stops them, and every
-  :data:`HEARTBEAT_S` it records that its runs are alive.
+  cancel recorded by another process, or a run taken over elsewhere) and stops them, every
+  :data:`HEARTBEAT_S` it records that its runs are alive, and every :data:`RECOVER_S` it
+  recovers dead workers' runs and removes temporary files no executing run owns.
 
 A cancel made in this process is immediate: the service records it, then calls
 :meth:`InProcessRunner.cancel`, which interrupts the statement at once. On start, runs a dead
@@ -257,6 +258,9 @@ class InProcessRunner:
                         runs_repo.heartbeat(conn, in_progress, self.worker_id, self._now())
                 if ticks % recover_every == 0:
                     self.recover()
+                    # A file an engine finished writing after its statement was interrupted
+                    # (DuckDB may close a COPY's file late) outlives its run's own discard.
+                    self.sweep_temporaries()
             except Exception:
                 log.exception("the runner's pulse failed")
 
