@@ -186,7 +186,9 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         )
         shared.listening(False)  # until the listener listens: nothing missed is cached
         runner = queue.QueueDispatcher(
-            change_feed.psycopg_dsn(settings.database_url), stores.metadata, _limit(stores)
+            change_feed.psycopg_dsn(settings.database_url),
+            stores.metadata,
+            policy.executing_limits(stores.tenants.tenant),
         )
         if not settings.no_workers:
             from aquarium.worker import QueueWorkerProcess  # procrastinate's worker loop
@@ -217,13 +219,6 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         changes=listener,
         worker=worker,
     )
-
-
-def _limit(stores: deployment.Stores) -> runs_repo.Limit:
-    def limit(tenant: str, kind: runs.Kind) -> int:
-        return policy.executing_limit(stores.tenants.tenant(tenant), kind)
-
-    return limit
 
 
 def _services(

@@ -28,7 +28,6 @@ from procrastinate import jobs as queue_jobs
 from aquarium import deployment, observability
 from aquarium.domain import clock as clock_port
 from aquarium.domain import notifier as notifier_port
-from aquarium.domain import runs
 from aquarium.runner import policy, queue, queue_worker
 from aquarium.settings import Settings
 from aquarium.store import change_feed
@@ -54,7 +53,9 @@ class QueueWorkerProcess:
         self.settings = settings
         self.concurrency = settings.concurrency or os.cpu_count() or 2
         dsn = change_feed.psycopg_dsn(settings.database_url)
-        dispatcher = queue.QueueDispatcher(dsn, stores.metadata, self._limit)
+        dispatcher = queue.QueueDispatcher(
+            dsn, stores.metadata, policy.executing_limits(stores.tenants.tenant)
+        )
         self.runner = queue_worker.QueueWorker(
             stores.context(clock, notifier),
             dispatcher,
@@ -68,9 +69,6 @@ class QueueWorkerProcess:
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-
-    def _limit(self, tenant: str, kind: runs.Kind) -> int:
-        return policy.executing_limit(self.stores.tenants.tenant(tenant), kind)
 
     async def run(self) -> None:
         """Work until :meth:`request_stop`; then hand running runs back and return."""

@@ -186,9 +186,6 @@ class InProcessRunner:
     def _now(self) -> dt.datetime:
         return self.ctx.clock.now()
 
-    def _limit(self, tenant: str, kind: runs.Kind) -> int:
-        return policy.executing_limit(self.ctx.tenant(tenant), kind)
-
     def _claim(self, only: str | None = None) -> tuple[runs_repo.RunRecord, object] | None:
         """The next run any handler here can run (``only`` that one), with its particulars."""
         with self.ctx.metadata.begin() as conn:
@@ -197,7 +194,7 @@ class InProcessRunner:
                 self.handlers,
                 worker=self.worker_id,
                 at=self._now(),
-                limit=self._limit,
+                limit=policy.executing_limits(self.ctx.tenant),
                 only=only,
             )
             if claimed is None:

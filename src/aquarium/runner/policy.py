@@ -3,6 +3,8 @@ finished runs are kept."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aquarium.domain import runs, tenancy
 
 UNLIMITED = 1 << 30  # an admission limit nothing reaches
@@ -22,6 +24,14 @@ def executing_limit(tenant: tenancy.Tenant | None, kind: runs.Kind) -> int:
     if kind is runs.Kind.DATAQUERY:
         return limits.max_data_queries
     return UNLIMITED
+
+
+def executing_limits(
+    tenant_of: Callable[[str], tenancy.Tenant | None],
+) -> Callable[[str, runs.Kind], int]:
+    """:func:`executing_limit` of tenants named, as a claim takes its limit (the tenant's
+    settings looked up at each call, so a changed limit applies to the next claim)."""
+    return lambda tenant, kind: executing_limit(tenant_of(tenant), kind)
 
 
 def retention_s(limits: tenancy.Limits, kind: runs.Kind) -> int:

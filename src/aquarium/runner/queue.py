@@ -73,8 +73,8 @@ class QueueDispatcher:
             self._opened = False
 
     def wake(self, run_id: str | None = None) -> None:
-        """A run was submitted: deliver it (or, without an id, every claimable waiting run).
-        A failure is logged, never raised: the run is committed, and the workers' sweep
+        """A run was submitted or requeued: deliver it (without an id: every claimable waiting
+        run). A failure is logged, never raised: the run is committed, and the workers' sweep
         delivers it within :data:`SWEEP_S`."""
         try:
             if run_id is None:

@@ -17,11 +17,8 @@ compare-and-set claim, so limits and session order hold however many workers run
 
 from __future__ import annotations
 
-from aquarium import observability
 from aquarium.runner import context, inprocess, queue
 from aquarium.store import runs_repo
-
-log = observability.logger(__name__)
 
 
 class QueueWorker(inprocess.InProcessRunner):
@@ -45,14 +42,14 @@ class QueueWorker(inprocess.InProcessRunner):
         held = [run.run_id for run in self.in_progress()]
         super().stop()  # interrupts and requeues them
         for run_id in held:
-            self._deliver_quietly(run_id)
+            self.dispatcher.wake(run_id)
         self.dispatcher.stop()
 
     def deliver(self, run_id: str) -> None:
         """A delivery of ``run_id`` (in a thread of the queue's worker): claim it and run it
         to its end, or drop the delivery when the run cannot start now."""
         if self._stopping.is_set():
-            self._deliver_quietly(run_id)  # for another worker
+            self.dispatcher.wake(run_id)  # for another worker
             return
         found = self._claim(only=run_id)
         if found is None:
@@ -60,7 +57,7 @@ class QueueWorker(inprocess.InProcessRunner):
         try:
             self._run(*found)
         finally:
-            self._deliver_waiting_quietly()  # a slot or a session came free
+            self.dispatcher.wake()  # a slot or a session came free
 
     def heard(self, tenant: str, run_id: str) -> None:
         """Another process changed run ``run_id``: stop it if this worker no longer holds it."""
@@ -72,21 +69,9 @@ class QueueWorker(inprocess.InProcessRunner):
     def _recover(self, found: runs_repo.RunRecord) -> bool:
         requeued = super()._recover(found)
         if requeued:
-            self._deliver_quietly(found.id)
+            self.dispatcher.wake(found.id)
         return requeued
 
     def _sweep(self) -> None:
         while not self._stopping.wait(queue.SWEEP_S):
-            self._deliver_waiting_quietly()
-
-    def _deliver_quietly(self, run_id: str) -> None:
-        try:
-            self.dispatcher.deliver(run_id)
-        except Exception:
-            log.exception("delivering a run again failed; the sweep will", run_id=run_id)
-
-    def _deliver_waiting_quietly(self) -> None:
-        try:
-            self.dispatcher.deliver_waiting()
-        except Exception:
-            log.exception("delivering the waiting runs failed")
+            self.dispatcher.wake()
