@@ -69,11 +69,14 @@ class QueueWorkerProcess:
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._stop_requested = threading.Event()
 
     async def run(self) -> None:
         """Work until :meth:`request_stop`; then hand running runs back and return."""
-        self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        if self._stop_requested.is_set():  # asked before the loop ran (a quick server stop)
+            self._stop.set()
         # Procrastinate runs each delivery in the loop's default executor: room for all.
         self._loop.set_default_executor(
             ThreadPoolExecutor(self.concurrency + 2, thread_name_prefix="aquarium-run")
@@ -107,7 +110,8 @@ class QueueWorkerProcess:
         log.info("worker stopped", worker=self.runner.worker_id)
 
     def request_stop(self) -> None:
-        """Stop, from any thread or a signal handler of the loop."""
+        """Stop, from any thread or a signal handler of the loop, even before :meth:`run`."""
+        self._stop_requested.set()
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
 
