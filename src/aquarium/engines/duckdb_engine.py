@@ -1,18 +1,17 @@
 """The embedded engine: one DuckDB file, one schema per tenant.
 
 Each snapshot is a cursor (DuckDB's own connection to the shared database) inside
-``BEGIN TRANSACTION READ ONLY``; ``interrupt()`` on that cursor stops its statement.
+``BEGIN TRANSACTION READ ONLY`` (``duckdb_snapshot.py``); ``interrupt()`` on that cursor stops
+its statement.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -20,168 +19,27 @@ from sqlglot import exp
 
 from aquarium import observability
 from aquarium.catalog import model
-from aquarium.domain import crud_errors, errors
+from aquarium.domain import errors
 from aquarium.engines import (
     base,
-    dataquery_guard,
     ddl,
     loading,
     memory_gate,
     naming,
     reconcile,
-    row_text,
-    writes_port,
+    write_gate,
 )
-from aquarium.zoql import formatting, lower
+from aquarium.engines.duckdb_snapshot import (
+    DuckDbSnapshot,
+    DuckDbStatements,
+    engine_errors,
+    sql_literal,
+    write_errors,
+)
+from aquarium.zoql import formatting
 
+__all__ = ["DuckDbEngine", "DuckDbSnapshot", "DuckDbStatements", "engine_errors", "write_errors"]
 log = observability.logger(__name__)
-
-
-def _literal(value: str) -> str:
-    """``value`` as a DuckDB string literal, escaped by sqlglot."""
-    return exp.Literal.string(value).sql(dialect=formatting.DUCKDB)
-
-
-def engine_errors() -> AbstractContextManager[None]:
-    """DuckDB's exceptions as the error tree's (``base.mapped_errors``)."""
-    return base.mapped_errors(duckdb.InterruptException, duckdb.OutOfMemoryException, duckdb.Error)
-
-
-@contextmanager
-def write_errors() -> Iterator[None]:
-    """DuckDB's failures inside a write transaction as the error tree's: its memory budget is a
-    failure of ours (logged); anything else is a value the column cannot hold (the engine's
-    words stay on ``__cause__`` for the log, never for a client)."""
-    try:
-        yield
-    except duckdb.OutOfMemoryException as exc:
-        raise errors.EngineOutOfMemory(engine_text=base.first_line(exc)) from exc
-    except duckdb.Error as exc:
-        raise crud_errors.InvalidValue(writes_port.VALUE_DOES_NOT_FIT) from exc
-
-
-class DuckDbStatements:
-    """:class:`writes_port.Statements` on a DuckDB cursor (``?`` placeholders)."""
-
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        self.cursor = cursor
-
-    def rows(
-        self, statement: str, parameters: writes_port.Parameters = ()
-    ) -> list[tuple[Any, ...]]:
-        return self.cursor.execute(statement, list(parameters)).fetchall()
-
-    def changed(self, statement: str, parameters: writes_port.Parameters = ()) -> int:
-        # DuckDB answers a change with one row: the count.
-        found = self.cursor.execute(statement, list(parameters)).fetchone()
-        return int(found[0]) if found else 0
-
-
-UNBOUNDED = 1 << 30  # the capacity of a gate that holds nothing back
-
-
-def _count(rows: list[tuple[object, ...]]) -> int:
-    """The row count a COPY answers."""
-    return int(str(rows[0][0])) if rows else 0
-
-
-class DuckDbSnapshot:
-    def __init__(
-        self,
-        cursor: duckdb.DuckDBPyConnection,
-        taken_at: dt.datetime,
-        gate: memory_gate.MemoryGate | None = None,
-        *,
-        schema: str = "",
-    ) -> None:
-        self.cursor = cursor
-        self.taken_at = taken_at
-        self.schema = schema  # the tenant's: the only one a Data Query statement may read
-        self._time_zone: str | None = None
-        self._gate = gate or memory_gate.MemoryGate(UNBOUNDED)
-        self._stop_waiting = False  # an interrupt reached a statement waiting at the gate
-
-    def _prepare(self, query: lower.LoweredQuery) -> None:
-        self._set_time_zone(query.session_time_zone)
-
-    def _set_time_zone(self, time_zone: str) -> None:
-        if time_zone != self._time_zone:
-            with engine_errors():
-                self.cursor.execute(f"SET SESSION TimeZone = {_literal(time_zone)}")
-            self._time_zone = time_zone
-
-    def _run(
-        self, statement: str, query: lower.LoweredQuery | int, *, fresh: bool = True
-    ) -> list[tuple[object, ...]]:
-        """The statement's rows, once the memory gate admits a statement as wide as ``query``
-        (or that many columns). Fetched inside the error mapping: DuckDB may fail while it
-        streams rows to Python (a value Python cannot hold), not only when it starts.
-
-        ``fresh=False`` continues a sequence of statements started with a fresh one: an
-        interrupt between them stops the next one before it starts."""
-        if fresh:
-            self._stop_waiting = False
-        columns = query if isinstance(query, int) else len(query.headers)
-        admitted = self._gate.admit(columns, stopped=lambda: self._stop_waiting)
-        with admitted, engine_errors():
-            return self.cursor.execute(statement).fetchall()
-
-    def copy_csv(self, query: lower.LoweredQuery, path: Path, options: base.CsvOptions) -> int:
-        self._prepare(query)
-        statement = (
-            f"COPY ({query.sql}) TO {_literal(str(path))} "
-            # COMMENT '': otherwise DuckDB quotes every value holding '#', unlike RFC 4180 and
-            # PostgreSQL, and the two engines' files would differ.
-            # USE_TMP_FILE false: write the path in place, front to back (export.TailHasher).
-            f"(FORMAT csv, HEADER true, COMMENT '', USE_TMP_FILE false, "
-            f"NULLSTR {_literal(options.null)})"
-        )
-        return _count(self._run(statement, query))
-
-    def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
-        self._prepare(query)
-        statement = f"COPY ({query.sql}) TO {_literal(str(path))} (FORMAT parquet)"
-        return _count(self._run(statement, query))
-
-    def copy_rows(self, sql: str, path: Path, layout: base.RowLayout) -> int:
-        self._stop_waiting = False
-        self._set_time_zone(layout.time_zone)
-        described = self._run(f"DESCRIBE {sql}", 1, fresh=False)
-        labels = row_text.unique_labels([str(row[0]) for row in described])
-        columns = [
-            row_text.duckdb_column(label, str(row[1]))
-            for label, row in zip(labels, described, strict=True)
-        ]
-        select = row_text.duckdb_select(sql, columns, layout)
-        compression = "gzip" if layout.gzip else "none"
-        if layout.format is base.RowFormat.JSON_LINES:
-            options = "FORMAT json"
-        else:
-            # COMMENT '': otherwise DuckDB quotes every value holding '#' (see copy_csv).
-            options = (
-                f"FORMAT csv, HEADER true, DELIMITER {_literal(layout.delimiter)}, "
-                "QUOTE '\"', ESCAPE '\"', COMMENT '', NULLSTR ''"
-            )
-        statement = (
-            f"COPY ({select}) TO {_literal(str(path))} "
-            f"({options}, COMPRESSION {compression}, USE_TMP_FILE false)"
-        )
-        return _count(self._run(statement, len(columns), fresh=False))
-
-    def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
-        self._prepare(query)
-        return self._run(query.sql, query)
-
-    def guard_dataquery(self, sql: str) -> None:
-        """Refuse a translated Data Query statement that could reach beyond the tenant's tables
-        (``dataquery_guard.check_duckdb``); nothing of it runs."""
-        with engine_errors():
-            dataquery_guard.check_duckdb(self.cursor, sql, self.schema)
-
-    def interrupt(self) -> None:
-        self._stop_waiting = True
-        self._gate.wake()
-        self.cursor.interrupt()
 
 
 Now = Callable[[], dt.datetime]
@@ -220,16 +78,17 @@ class DuckDbEngine:
     ) -> None:
         self.path = path
         self._db = duckdb.connect(str(path), read_only=read_only)
-        self._write_gate = threading.Lock()
+        self._write_gate = write_gate.WriteGate()
         # Exports stream: without an ORDER BY, rows need not keep insertion order, and keeping
         # it made DuckDB buffer whole results (756 MB instead of 135 MB for 0.5M rows).
         self._db.execute("SET GLOBAL preserve_insertion_order = false")
         if memory_limit:
-            self._db.execute(f"SET GLOBAL memory_limit = {_literal(memory_limit)}")
+            self._db.execute(f"SET GLOBAL memory_limit = {sql_literal(memory_limit)}")
         if threads:
-            # Fewer threads: a cancel stops the statement sooner (DuckDB finishes the running
-            # tasks of every thread first) and a core stays free for the API.
             self._db.execute(f"SET GLOBAL threads = {int(threads)}")
+        # One cursor per thread runs a one-table export (ranged_copy.py).
+        found = self._db.execute("SELECT current_setting('threads')").fetchone()
+        self.threads = int(str(found[0])) if found else 1
         # The statements of every snapshot share the budget (memory_gate.py).
         found = self._db.execute("SELECT current_setting('memory_limit')").fetchone()
         self._gate = memory_gate.MemoryGate(memory_gate.capacity_of(str(found[0]) if found else ""))
@@ -283,7 +142,7 @@ class DuckDbEngine:
         One transaction through the write gate; a tenant without a schema here is left alone.
         """
         schema = naming.schema_name(tenant)
-        with self._small(), self._write_gate, engine_errors():
+        with self._small(), self._write_gate.writing(), engine_errors():
             cursor = self._db.cursor()
             try:
                 if not _has_schema(cursor, schema):
@@ -307,7 +166,7 @@ class DuckDbEngine:
         """Drop one column of the tenant's table (a removed custom field); its data is gone.
         Nothing happens when the tenant, the table or the column is not there."""
         schema = naming.schema_name(tenant)
-        with self._small(), self._write_gate, engine_errors():
+        with self._small(), self._write_gate.writing(), engine_errors():
             cursor = self._db.cursor()
             try:
                 if _has_schema(cursor, schema):
@@ -334,15 +193,29 @@ class DuckDbEngine:
     @contextmanager
     def snapshot(self, tenant: str, now: Now = _utc_now) -> Iterator[base.Snapshot]:
         cursor = self._db.cursor()
+        snapshot: DuckDbSnapshot | None = None
         try:
             with self._small(), engine_errors():
-                taken_at = self._begin(cursor, tenant, now)
-            yield DuckDbSnapshot(cursor, taken_at, self._gate, schema=naming.schema_name(tenant))
+                taken_at, writes = self._begin(cursor, tenant, now)
+            snapshot = DuckDbSnapshot(
+                cursor,
+                taken_at,
+                self._gate,
+                schema=naming.schema_name(tenant),
+                threads=self.threads,
+                peers=lambda n: self._peers(tenant, writes, n),
+            )
+            yield snapshot
         finally:
+            if snapshot is not None:
+                snapshot.close_peers()
             cursor.close()
 
-    def _begin(self, cursor: duckdb.DuckDBPyConnection, tenant: str, now: Now) -> dt.datetime:
-        """Start the read-only transaction of a snapshot; the instant it was taken."""
+    def _begin(
+        self, cursor: duckdb.DuckDBPyConnection, tenant: str, now: Now
+    ) -> tuple[dt.datetime, int]:
+        """Start the read-only transaction of a snapshot: the instant it was taken and the
+        write gate's count then."""
         if not _has_schema(cursor, naming.schema_name(tenant)):
             raise errors.TenantDataMissing(
                 f"tenant {tenant!r} has none here; create it with "
@@ -351,11 +224,32 @@ class DuckDbEngine:
         cursor.execute("SET enable_progress_bar = false")  # no terminal art in server logs
         # Inside the write gate, so every row stamped before taken_at is committed and
         # visible, and none stamped after it is (stateful windows rely on this).
-        with self._write_gate:
-            cursor.execute("BEGIN TRANSACTION READ ONLY")
-            # DuckDB starts a database's transaction at its first access, not at BEGIN.
-            cursor.execute(f"SELECT 1 FROM {_any_table(tenant)} LIMIT 0").fetchall()
-            return now()
+        with self._write_gate.reading() as writes:
+            self._start_reading(cursor, tenant)
+            return now(), writes
+
+    def _start_reading(self, cursor: duckdb.DuckDBPyConnection, tenant: str) -> None:
+        cursor.execute("BEGIN TRANSACTION READ ONLY")
+        # DuckDB starts a database's transaction at its first access, not at BEGIN.
+        cursor.execute(f"SELECT 1 FROM {_any_table(tenant)} LIMIT 0").fetchall()
+
+    def _peers(self, tenant: str, writes: int, count: int) -> list[duckdb.DuckDBPyConnection]:
+        """``count`` cursors reading what a snapshot begun at the gate's count ``writes``
+        reads, or none when a write went through since (ranged_copy.py)."""
+        peers: list[duckdb.DuckDBPyConnection] = []
+        with self._write_gate.reading() as now_writes:
+            if now_writes != writes:
+                return []
+            try:
+                for _ in range(count):
+                    peers.append(self._db.cursor())
+                    peers[-1].execute("SET enable_progress_bar = false")
+                    self._start_reading(peers[-1], tenant)
+            except BaseException:
+                for peer in peers:
+                    peer.close()
+                raise
+        return peers
 
     @contextmanager
     def write_transaction(
@@ -369,7 +263,7 @@ class DuckDbEngine:
         """
         if not self.has_tenant(tenant):
             raise errors.TenantDataMissing(f"tenant {tenant!r} has no billing data")
-        with self._small(), self._write_gate, write_errors():
+        with self._small(), self._write_gate.writing(), write_errors():
             cursor = self._db.cursor()
             try:
                 cursor.execute("BEGIN TRANSACTION")
@@ -409,7 +303,7 @@ class DuckDbEngine:
         try:
             cursor.execute("BEGIN TRANSACTION")
             yield cursor
-            with self._write_gate:
+            with self._write_gate.writing():
                 cursor.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):  # a failed COMMIT has rolled back already

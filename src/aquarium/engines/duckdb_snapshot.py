@@ -1,0 +1,224 @@
+"""A snapshot of the embedded engine: one DuckDB cursor inside ``BEGIN TRANSACTION READ ONLY``.
+
+``interrupt()`` on the cursor (and on its peers, the extra cursors a one-table export runs on:
+``ranged_copy.py``) stops its statement. DuckDB's exceptions become the error tree's here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from aquarium.domain import crud_errors, errors
+from aquarium.engines import (
+    base,
+    dataquery_guard,
+    memory_gate,
+    ranged_copy,
+    row_text,
+    writes_port,
+)
+from aquarium.zoql import formatting, lower
+
+
+def sql_literal(value: str) -> str:
+    """``value`` as a DuckDB string literal, escaped by sqlglot."""
+    return exp.Literal.string(value).sql(dialect=formatting.DUCKDB)
+
+
+def engine_errors() -> AbstractContextManager[None]:
+    """DuckDB's exceptions as the error tree's (``base.mapped_errors``)."""
+    return base.mapped_errors(duckdb.InterruptException, duckdb.OutOfMemoryException, duckdb.Error)
+
+
+@contextmanager
+def write_errors() -> Iterator[None]:
+    """DuckDB's failures inside a write transaction as the error tree's: its memory budget is a
+    failure of ours (logged); anything else is a value the column cannot hold (the engine's
+    words stay on ``__cause__`` for the log, never for a client)."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException as exc:
+        raise errors.EngineOutOfMemory(engine_text=base.first_line(exc)) from exc
+    except duckdb.Error as exc:
+        raise crud_errors.InvalidValue(writes_port.VALUE_DOES_NOT_FIT) from exc
+
+
+class DuckDbStatements:
+    """:class:`writes_port.Statements` on a DuckDB cursor (``?`` placeholders)."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self.cursor = cursor
+
+    def rows(
+        self, statement: str, parameters: writes_port.Parameters = ()
+    ) -> list[tuple[Any, ...]]:
+        return self.cursor.execute(statement, list(parameters)).fetchall()
+
+    def changed(self, statement: str, parameters: writes_port.Parameters = ()) -> int:
+        # DuckDB answers a change with one row: the count.
+        found = self.cursor.execute(statement, list(parameters)).fetchone()
+        return int(found[0]) if found else 0
+
+
+UNBOUNDED = 1 << 30  # the capacity of a gate that holds nothing back
+
+
+def _count(rows: list[tuple[object, ...]]) -> int:
+    """The row count a COPY answers."""
+    return int(str(rows[0][0])) if rows else 0
+
+
+#: Opens ``n`` more cursors reading the snapshot's data (:meth:`DuckDbEngine._peers`); none
+#: when it cannot promise the same data.
+Peers = Callable[[int], list[duckdb.DuckDBPyConnection]]
+
+
+class DuckDbSnapshot:
+    def __init__(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        taken_at: dt.datetime,
+        gate: memory_gate.MemoryGate | None = None,
+        *,
+        schema: str = "",
+        threads: int = 1,
+        peers: Peers | None = None,
+    ) -> None:
+        self.cursor = cursor
+        self.taken_at = taken_at
+        self.schema = schema  # the tenant's: the only one a Data Query statement may read
+        self._time_zone: str | None = None
+        self._gate = gate or memory_gate.MemoryGate(UNBOUNDED)
+        self._stop_waiting = False  # an interrupt reached a statement waiting at the gate
+        self._threads = threads
+        self._open_peers = peers
+        self._peers: list[duckdb.DuckDBPyConnection] | None = None  # opened at the first use
+        self._peer_zones: dict[int, str] = {}
+
+    def _prepare(self, query: lower.LoweredQuery) -> None:
+        self._set_time_zone(query.session_time_zone)
+
+    def _set_time_zone(self, time_zone: str) -> None:
+        if time_zone != self._time_zone:
+            with engine_errors():
+                self.cursor.execute(f"SET SESSION TimeZone = {sql_literal(time_zone)}")
+            self._time_zone = time_zone
+
+    def _run(
+        self, statement: str, query: lower.LoweredQuery | int, *, fresh: bool = True
+    ) -> list[tuple[object, ...]]:
+        """The statement's rows, once the memory gate admits a statement as wide as ``query``
+        (or that many columns). Fetched inside the error mapping: DuckDB may fail while it
+        streams rows to Python (a value Python cannot hold), not only when it starts.
+
+        ``fresh=False`` continues a sequence of statements started with a fresh one: an
+        interrupt between them stops the next one before it starts."""
+        if fresh:
+            self._stop_waiting = False
+        columns = query if isinstance(query, int) else len(query.headers)
+        admitted = self._gate.admit(columns, stopped=lambda: self._stop_waiting)
+        with admitted, engine_errors():
+            return self.cursor.execute(statement).fetchall()
+
+    def copy_csv(self, query: lower.LoweredQuery, path: Path, options: base.CsvOptions) -> int:
+        self._prepare(query)
+        # COMMENT '': otherwise DuckDB quotes every value holding '#', unlike RFC 4180 and
+        # PostgreSQL, and the two engines' files would differ.
+        # USE_TMP_FILE false: write the path in place, front to back (export.TailHasher).
+        copy_options = (
+            f"FORMAT csv, COMMENT '', USE_TMP_FILE false, NULLSTR {sql_literal(options.null)}"
+        )
+        cursors = self._cursors_for(query)
+        ranged = ranged_copy.cut(query.sql) if cursors else None
+        if ranged is None:
+            statement = (
+                f"COPY ({query.sql}) TO {sql_literal(str(path))} ({copy_options}, HEADER true)"
+            )
+            return _count(self._run(statement, query))
+        self._stop_waiting = False
+        export = ranged_copy.RangedExport(
+            ranged, cursors, path, copy_options, lambda: self._stop_waiting, sql_literal
+        )
+        width = len(query.headers) * len(cursors)
+        with self._gate.admit(width, stopped=lambda: self._stop_waiting), engine_errors():
+            return export.run()
+
+    def _cursors_for(self, query: lower.LoweredQuery) -> list[duckdb.DuckDBPyConnection]:
+        """The cursors a ranged export runs on (this snapshot's and its peers, set to the
+        query's time zone), or none when there is one thread or no peer reads the same data."""
+        if self._threads < 2 or self._open_peers is None:
+            return []
+        if self._peers is None:
+            with engine_errors():
+                self._peers = self._open_peers(self._threads - 1)
+        if not self._peers:
+            return []
+        zone = query.session_time_zone
+        with engine_errors():
+            for peer in self._peers:
+                if self._peer_zones.get(id(peer)) != zone:
+                    peer.execute(f"SET SESSION TimeZone = {sql_literal(zone)}")
+                    self._peer_zones[id(peer)] = zone
+        return [self.cursor, *self._peers]
+
+    def close_peers(self) -> None:
+        """End the peers' transactions (the snapshot is over)."""
+        for peer in self._peers or []:
+            with contextlib.suppress(duckdb.Error):
+                peer.close()
+        self._peers = []
+
+    def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
+        self._prepare(query)
+        statement = f"COPY ({query.sql}) TO {sql_literal(str(path))} (FORMAT parquet)"
+        return _count(self._run(statement, query))
+
+    def copy_rows(self, sql: str, path: Path, layout: base.RowLayout) -> int:
+        self._stop_waiting = False
+        self._set_time_zone(layout.time_zone)
+        described = self._run(f"DESCRIBE {sql}", 1, fresh=False)
+        labels = row_text.unique_labels([str(row[0]) for row in described])
+        columns = [
+            row_text.duckdb_column(label, str(row[1]))
+            for label, row in zip(labels, described, strict=True)
+        ]
+        select = row_text.duckdb_select(sql, columns, layout)
+        compression = "gzip" if layout.gzip else "none"
+        if layout.format is base.RowFormat.JSON_LINES:
+            options = "FORMAT json"
+        else:
+            # COMMENT '': otherwise DuckDB quotes every value holding '#' (see copy_csv).
+            options = (
+                f"FORMAT csv, HEADER true, DELIMITER {sql_literal(layout.delimiter)}, "
+                "QUOTE '\"', ESCAPE '\"', COMMENT '', NULLSTR ''"
+            )
+        statement = (
+            f"COPY ({select}) TO {sql_literal(str(path))} "
+            f"({options}, COMPRESSION {compression}, USE_TMP_FILE false)"
+        )
+        return _count(self._run(statement, len(columns), fresh=False))
+
+    def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
+        self._prepare(query)
+        return self._run(query.sql, query)
+
+    def guard_dataquery(self, sql: str) -> None:
+        """Refuse a translated Data Query statement that could reach beyond the tenant's tables
+        (``dataquery_guard.check_duckdb``); nothing of it runs."""
+        with engine_errors():
+            dataquery_guard.check_duckdb(self.cursor, sql, self.schema)
+
+    def interrupt(self) -> None:
+        self._stop_waiting = True
+        self._gate.wake()
+        self.cursor.interrupt()
+        for peer in self._peers or []:
+            peer.interrupt()
