@@ -1,4 +1,8 @@
-"""``python -m benchmarks [name ...]``: run the benchmarks (all by default), print Markdown.
+"""``python -m benchmarks [name ...]``: run the benchmarks, print Markdown.
+
+Each benchmark's output is followed by the machine's state while it ran
+(``benchmarks/machine.py``: load average, CPU steal, iowait, busy), so figures from a busy or
+stolen-from machine say so.
 
 Set ``AQUARIUM_BENCH_SCALE`` to change the generator scale (default 50, the issue's figure).
 """
@@ -17,6 +21,7 @@ from benchmarks import (
     bench_reports,
     bench_scaleout,
     bench_translate,
+    machine,
 )
 
 BENCHMARKS = {
@@ -38,7 +43,12 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
     print(f"Machine: {platform.machine()}, Python {platform.python_version()}\n")
     for name in names:
-        print(BENCHMARKS[name]())
+        with machine.watching() as watch:
+            output = BENCHMARKS[name]()
+        print(output)
+        print()
+        assert watch.state is not None
+        print(watch.state.describe(name))
         print()
 
 
