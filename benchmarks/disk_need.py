@@ -6,8 +6,8 @@ compared with the free space first; the benchmark refuses to start when it is sh
 
 What takes room (figures measured on this project's data, seed 1):
 
-- the DuckDB file of each scale not generated yet: 3.08 GB at scale 50, about 62 MB a scale
-  unit, and about 42 MB whatever the scale (103.6 MB at scale 1);
+- the DuckDB file of each scale not generated yet: about 78 MB a scale unit and 26 MB whatever
+  the scale (103.6 MB at scale 1, 179.3 MB at 2, 415.8 MB at 5, 3.78 GB at 50);
 - the job at each scale: a segmented AQuA job writes the whole CSV once (the engine's COPY),
   then cuts it into plain segments before packaging any (``export/segments.py``), so twice the
   plain CSV is on disk at its peak; InvoiceItem is about 100,000 rows a scale unit (98,821 at
@@ -25,8 +25,8 @@ import math
 from dataclasses import dataclass
 
 GB = 1_000_000_000  # bytes
-DUCKDB_BYTES_PER_SCALE_UNIT = 62_000_000  # bytes: 3.08 GB for scale 50
-DUCKDB_FIXED_BYTES = 42_000_000  # bytes whatever the scale
+DUCKDB_BYTES_PER_SCALE_UNIT = 78_000_000  # bytes: (415.8 MB - 103.6 MB) / 4, scales 1 to 5
+DUCKDB_FIXED_BYTES = 26_000_000  # bytes whatever the scale
 INVOICE_ITEMS_PER_SCALE_UNIT = 100_000  # rows, rounded up from 98,821 (scale 1)
 CSV_BYTES_PER_ROW = 560  # bytes: 527 measured at scale 1, rounded up
 PLAIN_COPIES_AT_PEAK = 2  # the whole CSV and its plain segments, before packaging
