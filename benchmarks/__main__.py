@@ -42,11 +42,20 @@ BENCHMARKS = {
 ON_REQUEST = frozenset({"moonshot"})
 
 
-def main(argv: list[str]) -> None:
+def chosen(argv: list[str]) -> list[str]:
+    """The benchmarks to run for ``argv``: those named, else all but :data:`ON_REQUEST`.
+
+    Raises ``SystemExit`` naming the unknown ones.
+    """
     names = argv or [name for name in BENCHMARKS if name not in ON_REQUEST]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         raise SystemExit(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+    return names
+
+
+def main(argv: list[str]) -> None:
+    names = chosen(argv)
     print(f"Machine: {platform.machine()}, Python {platform.python_version()}\n")
     for name in names:
         with machine.watching() as watch:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib
 import os
 import random
 import threading
@@ -138,6 +139,15 @@ def test_the_job_is_a_stateful_full_load_as_gzip() -> None:
         "p1",
     )
     assert [q["query"] for q in body["queries"]] == ["select * from InvoiceItem"]
+
+
+def test_the_moonshot_runs_only_when_named() -> None:
+    cli = importlib.import_module("benchmarks.__main__")
+    assert "moonshot" not in cli.chosen([])
+    assert {"translate", "aqua", "scaleout"} <= set(cli.chosen([]))
+    assert cli.chosen(["moonshot"]) == ["moonshot"]
+    with pytest.raises(SystemExit, match="unknown benchmark"):
+        cli.chosen(["moon"])
 
 
 def test_the_fifo_reader_digests_what_a_writer_writes(tmp_path: Path) -> None:
