@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= .aquarium
 
-.PHONY: venv run test check fmt lint typecheck bench clean openapi fuzz
+.PHONY: venv run test check fmt lint typecheck bench bench-moonshot clean openapi fuzz
 
 venv: $(STAMP)
 
@@ -48,8 +48,15 @@ FUZZ_DIR ?= .fuzz
 fuzz: $(STAMP)
 	PYTHONPATH=src $(BIN)/python -m tests.fuzz.campaign --seconds $(FUZZ_SECONDS) --out $(FUZZ_DIR) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
+# Every benchmark but the moonshot (docs/benchmarks.md); one by name:
+# `$(BIN)/python -m benchmarks aqua`. The moonshot (100 million rows, hours, and the disk it
+# states before it starts) runs only when asked: `make bench-moonshot`
+# (AQUARIUM_MOONSHOT_SCALE, default 1000; AQUARIUM_BENCH_SCALE, its baseline, default 50).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+bench-moonshot: $(STAMP)
+	$(BIN)/python -m benchmarks moonshot
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .fuzz
