@@ -136,8 +136,11 @@ class DuckDbSnapshot:
         copy_options = (
             f"FORMAT csv, COMMENT '', USE_TMP_FILE false, NULLSTR {sql_literal(options.null)}"
         )
-        cursors = self._cursors_for(query)
+        cursors = self._ranged_cursors(query)
         ranged = ranged_copy.cut(query.sql) if cursors else None
+        if ranged is not None:
+            with engine_errors():
+                ranged = ranged if ranged.reads_a_table(self.cursor) else None
         if ranged is None:
             statement = (
                 f"COPY ({query.sql}) TO {sql_literal(str(path))} ({copy_options}, HEADER true)"
@@ -151,10 +154,11 @@ class DuckDbSnapshot:
         with self._gate.admit(width, stopped=lambda: self._stop_waiting), engine_errors():
             return export.run()
 
-    def _cursors_for(self, query: lower.LoweredQuery) -> list[duckdb.DuckDBPyConnection]:
-        """The cursors a ranged export runs on (this snapshot's and its peers, set to the
-        query's time zone), or none when there is one thread or no peer reads the same data."""
-        if self._threads < 2 or self._open_peers is None:
+    def _ranged_cursors(self, query: lower.LoweredQuery) -> list[duckdb.DuckDBPyConnection]:
+        """The cursors a ranged export of ``query`` would run on (this snapshot's and its peers,
+        set to the query's time zone), or none when there is one thread, no peer can read the
+        same data, or the query cannot be cut (then no peer is opened for it)."""
+        if self._threads < 2 or self._open_peers is None or ranged_copy.cut(query.sql) is None:
             return []
         if self._peers is None:
             with engine_errors():

@@ -19,6 +19,7 @@ every statement, and grouping, ordering and limits need every row in one stateme
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -43,12 +44,22 @@ _NOT_CUTTABLE = (exp.AggFunc, exp.Window, exp.Subquery, exp.Join, exp.Union, exp
 @dataclass(frozen=True)
 class RangedSelect:
     """A query whose one table's ``rowid`` can bound it: ``select`` takes two parameters (the
-    first rowid in, the first one out); ``last_rowid`` is the statement finding where to stop."""
+    first rowid in, the first one out); ``last_rowid`` is the statement finding where to stop;
+    ``is_table`` answers whether the name is a table (a view has no rowid), given
+    ``schema`` and ``table``."""
 
     select: str
     last_rowid: str
+    schema: str
+    table: str
+    is_table: str = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
+
+    def reads_a_table(self, cursor: duckdb.DuckDBPyConnection) -> bool:
+        found = cursor.execute(self.is_table, [self.schema, self.table]).fetchall()
+        return bool(found and found[0][0])
 
 
+@functools.lru_cache(maxsize=256)  # a job asks twice, and jobs repeat their queries
 def cut(sql: str) -> RangedSelect | None:
     """``sql`` bounded by rowid, or None when it is not a plain projection of one table."""
     try:
@@ -76,6 +87,8 @@ def cut(sql: str) -> RangedSelect | None:
     return RangedSelect(
         select=bounded.sql(dialect=formatting.DUCKDB),
         last_rowid=last.sql(dialect=formatting.DUCKDB),
+        schema=table.db,
+        table=table.name,
     )
 
 
