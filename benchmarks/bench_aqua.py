@@ -24,7 +24,6 @@ import httpx
 from aquarium import datagen
 from aquarium.catalog import model
 from aquarium.engines import duckdb_engine, naming
-from aquarium.settings import Settings
 from aquarium.zoql import check, lower, translate
 from benchmarks import loadgen
 from benchmarks.server_process import ServerProcess, env_scale
@@ -55,33 +54,31 @@ def _data_dir() -> Path:
     return data_dir
 
 
-def _reference_copy(data_dir: Path, *, same_settings: bool = True) -> tuple[float, int]:
-    """DuckDB's own COPY of the SQL Aquarium runs for EXPORT_QUERY: (seconds, rows).
-
-    ``same_settings``: under the server's DuckDB settings (threads, memory); else DuckDB's
-    defaults (every core).
-    """
+def _lowered_export() -> lower.LoweredQuery:
+    """The SQL Aquarium runs for EXPORT_QUERY."""
     context = check.Context(catalog=model.default(), time_zone="America/Los_Angeles")
-    lowered = translate.translate(
+    return translate.translate(
         EXPORT_QUERY,
         context=context,
         options=lower.Options(dialect="duckdb", schema=naming.schema_name("demo"), use_labels=True),
     )
+
+
+RAW_TABLE = f'SELECT * FROM "{naming.schema_name("demo")}"."InvoiceItem"'
+
+
+def _reference_copy(data_dir: Path, sql: str) -> tuple[float, int]:
+    """DuckDB's own COPY of ``sql`` to a CSV file with DuckDB's defaults (every core):
+    (seconds, rows). The issue's reference is the raw table (:data:`RAW_TABLE`); the SQL
+    Aquarium runs (formatting every datetime and decimal) is the same-work one."""
     con = duckdb.connect(str(data_dir / naming.DUCKDB_FILE), read_only=True)
     try:
         con.execute("SET enable_progress_bar = false")
-        con.execute("SET preserve_insertion_order = false")
-        if same_settings:
-            # The server's own DuckDB settings (aquarium.settings, duckdb_engine).
-            settings = Settings()
-            con.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
-            if settings.duckdb_threads:
-                con.execute(f"SET threads = {settings.duckdb_threads}")
         con.execute("SET TimeZone = 'America/Los_Angeles'")
         with tempfile.TemporaryDirectory() as scratch:
             start = time.perf_counter()
             rows = con.execute(
-                f"COPY ({lowered.sql}) TO '{scratch}/ref.csv' (FORMAT csv, HEADER, COMMENT '')"
+                f"COPY ({sql}) TO '{scratch}/ref.csv' (FORMAT csv, HEADER, COMMENT '')"
             ).fetchone()
             seconds = time.perf_counter() - start
     finally:
@@ -162,7 +159,8 @@ def _percentile(samples: list[float], fraction: float) -> float:
 
 def run() -> str:
     data_dir = _data_dir()
-    ref_before = _reference_copy(data_dir)
+    formatted = _lowered_export().sql
+    refs_before = (_reference_copy(data_dir, RAW_TABLE), _reference_copy(data_dir, formatted))
     with (
         ServerProcess(data_dir) as server,
         httpx.Client(base_url=server.url, auth=AUTH, timeout=600) as client,
@@ -191,12 +189,11 @@ def run() -> str:
         still_running = client.get(f"/v1/batch-query/jobs/{busy}").json()["status"] == "executing"
         client.delete(f"/v1/batch-query/jobs/{busy}")
         peak_rss = server.peak_rss_mb()
-    ref_after = _reference_copy(data_dir)
-    ref_default = _reference_copy(data_dir, same_settings=False)
+    refs_after = (_reference_copy(data_dir, RAW_TABLE), _reference_copy(data_dir, formatted))
     return _report(
         exports,
-        [ref_before, ref_after],
-        ref_default,
+        [refs_before[0], refs_after[0]],
+        [refs_before[1], refs_after[1]],
         cancels,
         missed,
         polled,
@@ -207,8 +204,8 @@ def run() -> str:
 
 def _report(
     exports: list[tuple[float, int]],
-    references: list[tuple[float, int]],
-    ref_default: tuple[float, int],
+    raw_refs: list[tuple[float, int]],
+    same_refs: list[tuple[float, int]],
     cancels: list[tuple[float, float]],
     missed: int,
     polled: loadgen.LoadResult,
@@ -217,25 +214,28 @@ def _report(
 ) -> str:
     ours_s = statistics.median(s for s, _ in exports)
     rows = exports[0][1]
-    ref_s = statistics.median(s for s, _ in references)
+    raw_s = statistics.median(s for s, _ in raw_refs)
+    same_s = statistics.median(s for s, _ in same_refs)
     stopped = [c[0] * 1000 for c in cancels]
     trips = [c[1] * 1000 for c in cancels]
     ms = 1000
     return "\n".join(
         [
-            f"### AQuA embedded mode, scale {SCALE:g} ({rows:,} InvoiceItem rows)",
+            f"### AQuA embedded mode, scale {SCALE:g} ({rows:,} InvoiceItem rows), "
+            "server defaults (DuckDB on every core)",
             "",
-            "| measure | Aquarium | reference | ratio / target |",
+            "| measure | Aquarium | reference (DuckDB's defaults, every core) | ratio / target |",
             "|---|---|---|---|",
             f"| export, submit to completed (median of {EXPORT_ROUNDS}) | {ours_s:.2f} s, "
-            f"{rows / ours_s:,.0f} rows/s | DuckDB COPY same SQL: {ref_s:.2f} s, "
-            f"{references[0][1] / ref_s:,.0f} rows/s | {ref_s / ours_s:.2f}x (target >= 0.8) |",
-            f"| the same export | | DuckDB COPY with DuckDB's defaults (all cores): "
-            f"{ref_default[0]:.2f} s | {ref_default[0] / ours_s:.2f}x |",
+            f"{rows / ours_s:,.0f} rows/s | DuckDB COPY of the table: {raw_s:.2f} s, "
+            f"{raw_refs[0][1] / raw_s:,.0f} rows/s | {raw_s / ours_s:.2f}x (target >= 0.8) |",
+            f"| the same export | | DuckDB COPY of the same formatted SQL: {same_s:.2f} s | "
+            f"{same_s / ours_s:.2f}x |",
             f"| cancel, DELETE to statement stopped ({CANCEL_TRIALS} trials) | "
             f"p50 {_percentile(stopped, 0.5):.1f} ms, p95 {_percentile(stopped, 0.95):.1f} ms, "
             f"max {max(stopped):.1f} ms ({missed} more trials found no statement to stop) | "
-            f"DELETE round trip p95 {_percentile(trips, 0.95):.1f} ms | target p95 <= 250 ms |",
+            f"DELETE round trip p95 {_percentile(trips, 0.95):.1f} ms | "
+            "target p95 <= 250 ms, max <= 500 ms |",
             f"| polling GET job, {POLL_CLIENTS} clients x {POLL_SECONDS:.0f} s during an export "
             f"(export still running at the end: {still_running}) | "
             f"{polled.requests_per_second:,.0f} req/s, p50 {polled.percentile(0.5) * ms:.1f} ms, "
