@@ -3,6 +3,7 @@ writes what one statement writes, reads one snapshot, and stops, cleanly, when t
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pytest
 
 from aquarium import datagen
 from aquarium.catalog import model
+from aquarium.dataquery import sql as dataquery_sql
 from aquarium.domain import errors
 from aquarium.engines import base, duckdb_engine, naming, ranged_copy
 from aquarium.zoql import check, lower, translate
@@ -197,3 +199,44 @@ def test_a_failing_range_fails_the_export_with_the_engine_error(
     with engine.snapshot(TENANT) as snapshot, pytest.raises(errors.QueryFailed):
         snapshot.copy_csv(query, tmp_path / "out.csv", CSV)
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        base.RowLayout(base.RowFormat.JSON_LINES, gzip=True, time_zone="Asia/Kolkata"),
+        base.RowLayout(base.RowFormat.DELIMITED, delimiter="\t", time_zone="UTC"),
+    ],
+    ids=["jsonl-gzip", "tsv"],
+)
+def test_a_data_query_of_one_table_is_ranged_too(
+    engine: duckdb_engine.DuckDbEngine,
+    one_thread: duckdb_engine.DuckDbEngine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    layout: base.RowLayout,
+) -> None:
+    runs = _spy_runs(monkeypatch)
+    translated = dataquery_sql.translate(
+        "select id, chargeamount, updateddate from invoiceitem where chargeamount > 10",
+        model.default(),
+        schema=naming.schema_name(TENANT),
+        dialect="duckdb",
+    )
+    assert translated.sql is not None
+
+    def rows_of(chosen: duckdb_engine.DuckDbEngine, path: Path) -> tuple[int, list[str]]:
+        with chosen.snapshot(TENANT) as snapshot:
+            count = snapshot.copy_rows(translated.sql or "", path, layout)
+        data = gzip.decompress(path.read_bytes()) if layout.gzip else path.read_bytes()
+        return count, data.decode("utf-8").splitlines()
+
+    count, lines = rows_of(engine, tmp_path / "ranged")
+    assert runs == [2]
+    expected_count, expected = rows_of(one_thread, tmp_path / "one")
+    assert runs == [2]
+    assert count == expected_count > 0
+    header = 0 if layout.format is base.RowFormat.JSON_LINES else 1
+    assert len(lines) == count + header
+    assert lines[:header] == expected[:header]
+    assert sorted(lines[header:]) == sorted(expected[header:])

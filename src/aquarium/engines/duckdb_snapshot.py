@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -136,42 +137,60 @@ class DuckDbSnapshot:
         copy_options = (
             f"FORMAT csv, COMMENT '', USE_TMP_FILE false, NULLSTR {sql_literal(options.null)}"
         )
-        cursors = self._ranged_cursors(query)
-        ranged = ranged_copy.cut(query.sql) if cursors else None
-        if ranged is not None:
-            with engine_errors():
-                ranged = ranged if ranged.reads_a_table(self.cursor) else None
-        if ranged is None:
+        found = self._ranged(query.sql, query.session_time_zone)
+        if found is None:
             statement = (
                 f"COPY ({query.sql}) TO {sql_literal(str(path))} ({copy_options}, HEADER true)"
             )
             return _count(self._run(statement, query))
-        self._stop_waiting = False
-        export = ranged_copy.RangedExport(
-            ranged, cursors, path, copy_options, lambda: self._stop_waiting, sql_literal
-        )
-        width = len(query.headers) * len(cursors)
-        with self._gate.admit(width, stopped=lambda: self._stop_waiting), engine_errors():
-            return export.run()
+        ranged, cursors = found
+        return self._run_ranged(ranged, cursors, path, copy_options, len(query.headers))
 
-    def _ranged_cursors(self, query: lower.LoweredQuery) -> list[duckdb.DuckDBPyConnection]:
-        """The cursors a ranged export of ``query`` would run on (this snapshot's and its peers,
-        set to the query's time zone), or none when there is one thread, no peer can read the
-        same data, or the query cannot be cut (then no peer is opened for it)."""
-        if self._threads < 2 or self._open_peers is None or ranged_copy.cut(query.sql) is None:
-            return []
-        if self._peers is None:
-            with engine_errors():
-                self._peers = self._open_peers(self._threads - 1)
-        if not self._peers:
-            return []
-        zone = query.session_time_zone
+    def _ranged(
+        self, sql: str, zone: str
+    ) -> tuple[ranged_copy.RangedSelect, list[duckdb.DuckDBPyConnection]] | None:
+        """``sql`` cut into rowid ranges and the cursors to run them on (this snapshot's and
+        its peers, set to ``zone``), or None: one thread, a query that cannot be cut (no peer is
+        opened for it), no peer that can read the same data (a write went through since)."""
+        ranged = ranged_copy.cut(sql) if self._threads > 1 else None
+        if ranged is None or self._open_peers is None:
+            return None
         with engine_errors():
+            if not ranged.reads_a_table(self.cursor):
+                return None
+            if self._peers is None:
+                self._peers = self._open_peers(self._threads - 1)
             for peer in self._peers:
                 if self._peer_zones.get(id(peer)) != zone:
                     peer.execute(f"SET SESSION TimeZone = {sql_literal(zone)}")
                     self._peer_zones[id(peer)] = zone
-        return [self.cursor, *self._peers]
+        return (ranged, [self.cursor, *self._peers]) if self._peers else None
+
+    def _run_ranged(
+        self,
+        ranged: ranged_copy.RangedSelect,
+        cursors: list[duckdb.DuckDBPyConnection],
+        path: Path,
+        options: str,
+        columns: int,
+        *,
+        header: bool = True,
+    ) -> int:
+        """A ranged export (``ranged_copy.py``), admitted by the memory gate as wide as its
+        statements side by side; ``header``: the COPY format takes a HEADER option."""
+        self._stop_waiting = False
+        export = ranged_copy.RangedExport(
+            ranged,
+            cursors,
+            path,
+            options,
+            lambda: self._stop_waiting,
+            sql_literal,
+            header=header,
+        )
+        admitted = self._gate.admit(columns * len(cursors), stopped=lambda: self._stop_waiting)
+        with admitted, engine_errors():
+            return export.run()
 
     def close_peers(self) -> None:
         """End the peers' transactions (the snapshot is over)."""
@@ -194,20 +213,29 @@ class DuckDbSnapshot:
             row_text.duckdb_column(label, str(row[1]))
             for label, row in zip(labels, described, strict=True)
         ]
-        select = row_text.duckdb_select(sql, columns, layout)
         compression = "gzip" if layout.gzip else "none"
-        if layout.format is base.RowFormat.JSON_LINES:
-            options = "FORMAT json"
-        else:
+        csv = layout.format is not base.RowFormat.JSON_LINES
+        if csv:
             # COMMENT '': otherwise DuckDB quotes every value holding '#' (see copy_csv).
             options = (
-                f"FORMAT csv, HEADER true, DELIMITER {sql_literal(layout.delimiter)}, "
+                f"FORMAT csv, DELIMITER {sql_literal(layout.delimiter)}, "
                 "QUOTE '\"', ESCAPE '\"', COMMENT '', NULLSTR ''"
             )
-        statement = (
-            f"COPY ({select}) TO {sql_literal(str(path))} "
-            f"({options}, COMPRESSION {compression}, USE_TMP_FILE false)"
-        )
+        else:
+            options = "FORMAT json"
+        # Ranged too when it reads one table plainly; gzip parts appended are one gzip file
+        # of several members, which every gzip reader reads through.
+        options += f", COMPRESSION {compression}, USE_TMP_FILE false"
+        found = self._ranged(sql, layout.time_zone)
+        if found is not None:
+            ranged, cursors = found
+            wrapped = dataclasses.replace(
+                ranged, select=row_text.duckdb_select(ranged.select, columns, layout)
+            )
+            return self._run_ranged(wrapped, cursors, path, options, len(columns), header=csv)
+        select = row_text.duckdb_select(sql, columns, layout)
+        header = ", HEADER true" if csv else ""
+        statement = f"COPY ({select}) TO {sql_literal(str(path))} ({options}{header})"
         return _count(self._run(statement, len(columns), fresh=False))
 
     def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:

@@ -38,7 +38,7 @@ VECTOR_ROWS = 2048  # DuckDB's vector: ranges start on vector boundaries
 FIRST_ROWS = 8 * VECTOR_ROWS  # the first range, before any statement's speed is known
 MIN_ROWS = 4 * VECTOR_ROWS
 MAX_ROWS = 60 * VECTOR_ROWS  # about one row group: a statement stays about one task long
-_NOT_CUTTABLE = (exp.AggFunc, exp.Window, exp.Subquery, exp.Join, exp.Union, exp.Lateral)
+_NOT_CUTTABLE = (exp.AggFunc, exp.Window, exp.Subquery, exp.Select, exp.Union, exp.Lateral)
 
 
 @dataclass(frozen=True)
@@ -52,43 +52,62 @@ class RangedSelect:
     last_rowid: str
     schema: str
     table: str
-    is_table: str = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
+    is_table: str = (
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)"
+    )
 
     def reads_a_table(self, cursor: duckdb.DuckDBPyConnection) -> bool:
         found = cursor.execute(self.is_table, [self.schema, self.table]).fetchall()
         return bool(found and found[0][0])
 
 
+def _plain(select: exp.Expr) -> bool:
+    """A SELECT that keeps its source's rows one for one: no join, grouping, ordering, limit,
+    distinct, window, aggregate or subquery of its own."""
+    if not isinstance(select, exp.Select) or not isinstance(select.args.get("from_"), exp.From):
+        return False
+    modifiers = ("with", "joins", "group", "having", "order", "limit", "offset", "qualify")
+    if select.args.get("distinct") or any(select.args.get(key) for key in modifiers):
+        return False
+    parts = [*select.expressions, select.args.get("where")]
+    return not any(part.find(*_NOT_CUTTABLE) for part in parts if part is not None)
+
+
 @functools.lru_cache(maxsize=256)  # a job asks twice, and jobs repeat their queries
 def cut(sql: str) -> RangedSelect | None:
-    """``sql`` bounded by rowid, or None when it is not a plain projection of one table."""
+    """``sql`` bounded by rowid, or None when it is not a plain projection of one table, directly
+    or through plain derived tables (a Data Query's columns are renamed in one)."""
     try:
         tree = parse_one(sql, read=formatting.DUCKDB)
     except ParseError:
         return None
-    if not isinstance(tree, exp.Select) or not isinstance(tree.args.get("from_"), exp.From):
-        return None
-    if any(tree.args.get(key) for key in ("joins", "group", "having", "order", "limit", "offset")):
-        return None
-    if tree.args.get("distinct") or tree.args.get("qualify"):
-        return None
-    table = tree.args["from_"].this
-    if not isinstance(table, exp.Table) or any(tree.find_all(*_NOT_CUTTABLE)):
-        return None
-    name = table.alias_or_name
+    level: exp.Expr = tree
+    while True:
+        if not _plain(level):
+            return None
+        source = level.args["from_"].this
+        if isinstance(source, exp.Table):
+            break
+        if not isinstance(source, exp.Subquery):
+            return None
+        level = source.this
+    assert isinstance(level, exp.Select)
+    name = source.alias_or_name
     rowid = exp.column("rowid", table=exp.to_identifier(name, quoted=True))
-    bounded = tree.copy().where(
+    level.where(
         exp.and_(
             exp.GTE(this=rowid.copy(), expression=exp.Placeholder()),
             exp.LT(this=rowid.copy(), expression=exp.Placeholder()),
-        )
+        ),
+        copy=False,
     )
-    last = exp.select(exp.Max(this=rowid.copy())).from_(table.copy())
+    last = exp.select(exp.Max(this=rowid.copy())).from_(source.copy())
     return RangedSelect(
-        select=bounded.sql(dialect=formatting.DUCKDB),
+        select=tree.sql(dialect=formatting.DUCKDB),
         last_rowid=last.sql(dialect=formatting.DUCKDB),
-        schema=table.db,
-        table=table.name,
+        schema=source.db,
+        table=source.name,
     )
 
 
@@ -155,7 +174,8 @@ class _Worker(threading.Thread):
 
 class RangedExport:
     """One ranged export into ``output`` on ``cursors`` (the snapshot's first); ``options`` are
-    the COPY options but HEADER; ``stopped`` says the export was interrupted."""
+    the COPY options but HEADER (``header``: the format has one); ``stopped`` says the export
+    was interrupted."""
 
     def __init__(
         self,
@@ -165,9 +185,11 @@ class RangedExport:
         options: str,
         stopped: Callable[[], bool],
         literal: Callable[[str], str],
+        *,
+        header: bool = True,
     ) -> None:
         self.ranged, self.cursors, self.output, self.options = ranged, cursors, output, options
-        self._stopped, self._literal = stopped, literal
+        self._stopped, self._literal, self._header = stopped, literal, header
         self._failed = threading.Event()
         self.output_lock = threading.Lock()
         self.ranges = Ranges(0, 0)
@@ -184,10 +206,10 @@ class RangedExport:
             cursor.interrupt()
 
     def copy_statement(self, path: Path, *, header: bool) -> str:
-        return (
-            f"COPY ({self.ranged.select}) TO {self._literal(str(path))} "
-            f"({self.options}, HEADER {'true' if header else 'false'})"
-        )
+        """The COPY of one range into ``path``; with the header row if ``header`` and the
+        format has one."""
+        option = f", HEADER {'true' if header else 'false'}" if self._header else ""
+        return f"COPY ({self.ranged.select}) TO {self._literal(str(path))} ({self.options}{option})"
 
     def stream(self) -> BinaryIO:
         assert self._stream is not None, "run() opens the output"
