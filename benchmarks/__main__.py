@@ -26,6 +26,7 @@ from benchmarks import (
     bench_scaleout,
     bench_translate,
     machine,
+    profile_export,
 )
 
 BENCHMARKS = {
@@ -39,6 +40,7 @@ BENCHMARKS = {
     "dataquery-output": bench_dataquery_output.run,
     "scaleout": bench_scaleout.run,
     "moonshot": bench_moonshot.run,
+    "profile-export": profile_export.run,
 }
 #: run only when named (``python -m benchmarks moonshot``, ``make bench-moonshot``)
 ON_REQUEST = frozenset({"moonshot"})
