@@ -10,7 +10,7 @@ with label headers), through :class:`DuckDbEngine` itself:
 
 For each: the export's rows/s (median of 2), and a cancel's latency: the export is started, the
 snapshot interrupted at a random moment 0.3-3 s in (and again every 50 ms, as the runner's
-watchdog does), and the time from the first interrupt to the export raising is taken (15 trials).
+watchdog does), and the time from the first interrupt to the export raising is taken (20 trials).
 DuckDB's own ``COPY`` of the raw table and of the same formatted SQL, every core, are the
 references, in the same run.
 """
@@ -35,7 +35,7 @@ from aquarium.engines import base, duckdb_engine, naming, ranged_copy
 from aquarium.zoql import check, lower, translate
 from benchmarks import bench_aqua
 
-TRIALS = 15
+TRIALS = 20
 ROUNDS = 2
 CSV = base.CsvOptions()
 WATCHDOG_S = 0.05
