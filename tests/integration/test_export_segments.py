@@ -21,9 +21,9 @@ from aquarium.engines import base, naming
 from aquarium.export import follower, segments
 from aquarium.services import aqua_wire
 from aquarium.zoql import ast, check, lower, translate
-from tests.integration.conftest import NOW, TIME_ZONE
 from tests import tenants_setup
 from tests.integration import test_runner_support as support
+from tests.integration.conftest import NOW, TIME_ZONE
 from tests.integration.test_runner_support import JS, PRINCIPAL, TENANT, ServerFactory
 
 make_server = support.make_server
