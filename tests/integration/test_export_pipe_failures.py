@@ -26,7 +26,7 @@ from aquarium.domain import errors
 from aquarium.engines import base, duckdb_engine, postgres_engine
 from aquarium.export import follower, piped, segments, writer
 from aquarium.zoql import lower
-from tests.integration.test_export_segments import segment_maker
+from tests.integration.test_export_segments import Snapshotted, segment_maker
 
 pytestmark = pytest.mark.timeout(120)  # a pipe left blocking fails here instead of hanging CI
 SCRATCH = ".run.scratch.partial"
@@ -322,4 +322,44 @@ def test_an_interrupt_mid_way_ends_every_thread_and_leaves_no_pipe(
 
     assert interrupted.is_set()
     assert _left_behind(tmp_path, [*made, single]) == []
+    assert _export_threads() == []
+
+
+@pytest.mark.parametrize("ranged", [False, True])
+def test_a_stopped_run_does_not_wait_for_the_segment_being_packaged(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ranged: bool
+) -> None:
+    """The engine waits on a full pipe while the reader waits for the packager: the engine's
+    interrupt cannot reach it there, the run's stop reaches the packager. ``ranged``: DuckDB's
+    rowid-ranged export of one table (engines/ranged_copy.py), appending parts to the pipe."""
+    if ranged and engine.dialect != "duckdb":
+        pytest.skip("only DuckDB exports one table by rowid ranges")
+    query = engine.rows(MANY * 10)
+    if ranged:
+        query = Snapshotted(engine.snapshot, "duckdb", "acme").query()
+    run_stopped = threading.Event()
+    seen: list[bool] = []
+
+    def package_until_stopped(plain: Path, target: Path, **kwargs: object) -> writer.WrittenFile:
+        stopped = cast(Callable[[], bool], kwargs["stopped"])
+        run_stopped.set()  # the run is stopped while its first segment is being packaged
+        engine.snapshot.interrupt()
+        deadline = time.monotonic() + 60
+        while not stopped() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(stopped())
+        raise piped.Abandoned("packaging was stopped")
+
+    monkeypatch.setattr(writer, "package", package_until_stopped)
+    new_file, made = segment_maker(tmp_path)
+
+    with pytest.raises((errors.QueryInterrupted, errors.QueryFailed, piped.Abandoned)):
+        segments.write_segments(
+            engine.snapshot, query, tmp_path / SCRATCH, new_file, file_format="GZIP",
+            query_name="q", csv=base.CsvOptions(), rows_per_segment=100 if ranged else 50_000,
+            stopped=run_stopped.is_set,
+        )  # fmt: skip
+
+    assert seen == [True]
+    assert _left_behind(tmp_path, made) == []
     assert _export_threads() == []

@@ -44,13 +44,17 @@ Result = TypeVar("Result")
 
 
 class Abandoned(Exception):
-    """The engine failed or was interrupted: the reader stops without finishing its work."""
+    """The export was stopped: the reader (or a packager) ends without finishing its work."""
+
+
+class EngineStopped(Abandoned):
+    """The engine failed or was interrupted: its error is the one to raise, not this."""
 
 
 class PipeStream(io.RawIOBase):
     """The read end of the FIFO as a raw stream: waits for bytes until every writer is gone
     (end of file), counts rows and bytes for ``progress`` like :class:`follower.FileFollower`
-    and raises :class:`Abandoned` once ``abandoned`` is set. ``check`` is called before every
+    and raises :class:`EngineStopped` once ``abandoned`` is set. ``check`` is called before every
     read: what it raises stops the reader (a packager working beside it that failed)."""
 
     def __init__(
@@ -80,7 +84,7 @@ class PipeStream(io.RawIOBase):
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
         while True:
             if self._abandoned.is_set():
-                raise Abandoned("the engine stopped writing")
+                raise EngineStopped("the engine stopped writing")
             if self._check is not None:
                 self._check()
             try:
@@ -141,9 +145,10 @@ def run(
     ``progress`` hears the rows and bytes read so far, ``check`` is asked before every read
     (:class:`PipeStream`).
 
-    ``consume`` must stop where :class:`Abandoned` reaches it and leave no file of its own
+    ``consume`` must stop where :class:`EngineStopped` reaches it and leave no file of its own
     behind when it raises. The FIFO is removed in every case. Raises the reader's error when
-    the reader failed, otherwise the engine's.
+    the reader failed (an engine then failing on the closed pipe is only its cause), otherwise
+    the engine's.
     """
     os.mkfifo(path, 0o600)
     try:
@@ -171,7 +176,7 @@ def run(
             abandoned.set()
             os.close(keeper)
             reader.join()
-            if reader.failure is not None and not isinstance(reader.failure, Abandoned):
+            if reader.failure is not None and not isinstance(reader.failure, EngineStopped):
                 raise reader.failure from engine_error
             raise
         os.close(keeper)

@@ -137,9 +137,14 @@ class _Packager(threading.Thread):
     never waits for a segment's gzip unless the next one is complete too (then the reader
     waits: at most one segment waits for packaging while the next is written)."""
 
-    def __init__(self, package_one: Callable[[Path, int], Segment]) -> None:
+    def __init__(
+        self,
+        package_one: Callable[[Path, int], Segment],
+        run_stopped: Callable[[], bool] | None,
+    ) -> None:
         super().__init__(name="aquarium-segment-packager", daemon=True)
         self._package_one = package_one
+        self._run_stopped = run_stopped
         self._pending: queue.SimpleQueue[tuple[Path, int] | None] = queue.SimpleQueue()
         self._free = threading.Semaphore(1)
         self.stopping = threading.Event()
@@ -156,6 +161,11 @@ class _Packager(threading.Thread):
     def check(self) -> None:
         if self.failure is not None:
             raise self.failure
+
+    def stopped(self) -> bool:
+        """Whether packaging should end now: the reader stopped, or the run was (a cancel
+        does not wait for a segment's gzip while the engine waits on a full pipe)."""
+        return self.stopping.is_set() or (self._run_stopped is not None and self._run_stopped())
 
     def run(self) -> None:
         while (item := self._pending.get()) is not None:
@@ -194,10 +204,13 @@ def write_segments(
     rows_per_segment: int,
     encrypt_to: str | None = None,
     progress: writer.Progress | None = None,
+    stopped: Callable[[], bool] | None = None,
 ) -> list[Segment]:
     """Run ``query`` into a pipe at ``scratch`` (removed afterwards) and cut what it writes into
     segments, each packaged as soon as it is complete; ``progress`` hears how far the engine has
-    written.
+    written. ``stopped`` says the run was stopped: the segment being packaged is abandoned (the
+    engine's interrupt cannot reach it while it waits on a full pipe), and the export ends with
+    the engine's error or :class:`piped.Abandoned`.
 
     ``new_file()`` gives each segment's id and the temporary path to write it to; on failure
     the caller discards those paths (the partial segments are there).
@@ -220,11 +233,11 @@ def write_segments(
                 query_name=query_name,
                 record_count=count,
                 encrypt_to=encrypt_to,
-                stopped=packager.stopping.is_set,
+                stopped=packager.stopped,
             ),
         )
 
-    packager = _Packager(package_one)
+    packager = _Packager(package_one, stopped)
 
     def cut_and_package(stream: BinaryIO) -> list[Segment]:
         packager.start()
