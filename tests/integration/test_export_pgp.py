@@ -24,11 +24,12 @@ import pytest
 
 from aquarium import datagen
 from aquarium.domain import errors
-from aquarium.engines import naming
-from aquarium.export import pgp
+from aquarium.engines import base, duckdb_engine, naming
+from aquarium.export import pgp, segments
 from aquarium.services import aqua_wire
 from tests import tenants_setup
 from tests.integration import test_runner_support as support
+from tests.integration.test_export_segments import Snapshotted, segment_maker
 from tests.integration.test_runner_support import JS, PRINCIPAL, TENANT, ServerFactory
 
 make_server = support.make_server
@@ -162,3 +163,47 @@ def test_encrypt_file_refuses_an_unusable_key(tmp_path: Path) -> None:
         pgp.encrypt_file(source, tmp_path / "out", broken)
     with pytest.raises(errors.EncryptionFailed, match="no PGP public key"):
         pgp.encrypt_file(source, tmp_path / "out", None)
+
+
+def test_encrypted_segments_each_decrypt_to_their_gzip_segment(
+    make_server: ServerFactory, keypair: Keypair
+) -> None:
+    h = make_server(start=False, limits={"segment_rows": 20})
+    tenants_setup.set_pgp_key(h.srv, TENANT, keypair.public_key)
+    tenants_setup.set_file_segmentation(h.srv, TENANT, True)
+    segmented = h.submit(QUERY, format="gzip", encrypted="pgp", partner="p", project="pgp")
+    plain_job = h.submit(QUERY)
+    h.srv.start()
+
+    batch = h.wait_terminal(segmented).batches[0]
+    plain = h.wait_terminal(plain_job).batches[0]
+    assert len(batch.segments) > 1
+    header, *expected = h.aqua.file(PRINCIPAL, plain.file_id or "").path.read_bytes().splitlines()
+    rows: list[bytes] = []
+    for file_id in batch.segments:
+        download = h.aqua.file(PRINCIPAL, file_id)
+        assert download.content_type == pgp.CONTENT_TYPE
+        first, *lines = gzip.decompress(keypair.decrypt(download.path.read_bytes())).splitlines()
+        assert first == header
+        rows += lines
+    assert sorted(rows) == sorted(expected)
+    assert not h.partial_files()
+    assert not list(h.results_dir.rglob("*.packed"))
+
+
+def test_a_segment_that_cannot_be_encrypted_ends_the_export_with_that_error(
+    duck: duckdb_engine.DuckDbEngine, tmp_path: Path
+) -> None:
+    broken = (
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n"
+    )
+    new_file, made = segment_maker(tmp_path)
+    with duck.snapshot("acme") as snapshot:
+        query = Snapshotted(snapshot, "duckdb", "acme").query()
+        with pytest.raises(errors.EncryptionFailed, match="cannot be used"):
+            segments.write_segments(
+                snapshot, query, tmp_path / ".run.scratch.partial", new_file,
+                file_format="GZIP", query_name="q", csv=base.CsvOptions(), rows_per_segment=100,
+                encrypt_to=broken,
+            )  # fmt: skip
+    assert sorted(p for p in tmp_path.iterdir() if p not in made) == []

@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import math
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from aquarium import datagen
-from aquarium.engines import naming
-from aquarium.export import segments
+from aquarium.catalog import model
+from aquarium.engines import base, naming
+from aquarium.export import follower, segments
 from aquarium.services import aqua_wire
-from aquarium.zoql import ast
+from aquarium.zoql import ast, check, lower, translate
 from tests import tenants_setup
 from tests.integration import test_runner_support as support
+from tests.integration.conftest import NOW, TIME_ZONE
 from tests.integration.test_runner_support import JS, PRINCIPAL, TENANT, ServerFactory
 
 make_server = support.make_server
@@ -158,3 +164,118 @@ def test_split_of_an_empty_result_is_one_segment_with_the_header(tmp_path: Path)
     pieces = segments.split(source, lambda: tmp_path / "only.csv", rows_per_segment=10)
     assert pieces == [(tmp_path / "only.csv", 0)]
     assert (tmp_path / "only.csv").read_bytes() == b"Account.Id\n"
+
+
+# --- Segments cut from the engine's pipe, against the one-shot way (whole CSV, then split) ---
+
+
+@dataclass(frozen=True)
+class Snapshotted:
+    snapshot: base.Snapshot
+    dialect: str
+    tenant: str
+
+    def query(self, where: str = "") -> lower.LoweredQuery:
+        context = check.Context(catalog=model.default(), time_zone=TIME_ZONE, now=NOW)
+        options = lower.Options(dialect=self.dialect, schema=naming.schema_name(self.tenant))
+        return translate.translate(QUERY + where, context=context, options=options)
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def engine_snapshot(request: pytest.FixtureRequest) -> Iterator[Snapshotted]:
+    """A snapshot of the shared integration data (conftest.py) in each engine."""
+    if request.param == "duckdb":
+        engine: base.QueryEngine = request.getfixturevalue("duck")
+        tenant = "acme"
+    else:
+        engine = request.getfixturevalue("pg")
+        tenant = request.getfixturevalue("pg_tenant")
+    with engine.snapshot(tenant) as snapshot:
+        yield Snapshotted(snapshot, request.param, tenant)
+
+
+def segment_maker(directory: Path) -> tuple[Callable[[], tuple[str, Path]], list[Path]]:
+    """``new_file`` for write_segments, naming temporaries as the local store does, and the
+    list of the paths it gave."""
+    made: list[Path] = []
+
+    def new_file() -> tuple[str, Path]:
+        made.append(directory / f".run.seg{len(made)}.partial")
+        return f"seg{len(made) - 1}", made[-1]
+
+    return new_file, made
+
+
+def unpacked(data: bytes, file_format: str) -> bytes:
+    if file_format == "GZIP":
+        return gzip.decompress(data)
+    if file_format == "ZIP":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert archive.namelist() == ["items.csv"]
+            return archive.read("items.csv")
+    return data
+
+
+def _one_shot(
+    snapshot: base.Snapshot, query: lower.LoweredQuery, directory: Path
+) -> list[tuple[Path, int]]:
+    """The segments the previous approach wrote: the whole CSV on disk, then split."""
+    directory.mkdir()
+    whole = directory / "whole.csv"
+    snapshot.copy_csv(query, whole, base.CsvOptions())
+    made = iter(directory / f"{i}.csv" for i in range(1000))
+    return segments.split(whole, lambda: next(made), rows_per_segment=SEGMENT_ROWS)
+
+
+@pytest.mark.parametrize("file_format", ["CSV", "GZIP", "ZIP"])
+def test_piped_segments_hold_the_bytes_the_one_shot_way_wrote(
+    engine_snapshot: Snapshotted,
+    tmp_path: Path,
+    file_format: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(follower, "PROGRESS_S", 0.0)  # hear every read
+    snapshot, query = engine_snapshot.snapshot, engine_snapshot.query()
+    expected = _one_shot(snapshot, query, tmp_path / "one-shot")
+    results = tmp_path / "results"
+    results.mkdir()
+    new_file, targets = segment_maker(results)
+    heard: list[tuple[int, int]] = []
+
+    written = segments.write_segments(
+        snapshot, query, results / ".run.scratch.partial", new_file, file_format=file_format,
+        query_name="items", csv=base.CsvOptions(), rows_per_segment=SEGMENT_ROWS,
+        progress=lambda rows, size: heard.append((rows, size)),
+    )  # fmt: skip
+
+    assert len(written) == len(expected) > 2
+    for segment, (plain, count), target in zip(written, expected, targets, strict=True):
+        assert segment.file_id == f"seg{targets.index(target)}"
+        assert segment.written.path == target
+        assert segment.written.record_count == count
+        data = target.read_bytes()
+        assert segment.written.sha256 == hashlib.sha256(data).hexdigest()
+        assert segment.written.size == len(data)
+        assert unpacked(data, file_format) == plain.read_bytes()
+    assert sorted(p.name for p in results.iterdir()) == sorted(t.name for t in targets)
+    whole = (tmp_path / "one-shot" / "whole.csv").read_bytes()
+    assert heard and heard == sorted(heard), "progress is heard from the reader of the pipe"
+    assert heard[-1][1] <= len(whole) and heard[-1][0] <= sum(count for _, count in expected)
+
+
+def test_an_empty_piped_result_is_one_segment_with_the_header(
+    engine_snapshot: Snapshotted, tmp_path: Path
+) -> None:
+    query = engine_snapshot.query(" where Id = 'none'")
+    expected = _one_shot(engine_snapshot.snapshot, query, tmp_path / "one-shot")
+    new_file, targets = segment_maker(tmp_path)
+
+    written = segments.write_segments(
+        engine_snapshot.snapshot, query, tmp_path / ".run.scratch.partial", new_file,
+        file_format="GZIP", query_name="items", csv=base.CsvOptions(), rows_per_segment=10,
+    )  # fmt: skip
+
+    assert [segment.written.record_count for segment in written] == [0]
+    header = expected[0][0].read_bytes()
+    assert header.startswith(b"InvoiceItem.Id,") and header.count(b"\n") == 1
+    assert gzip.decompress(targets[0].read_bytes()) == header

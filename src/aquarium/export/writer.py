@@ -1,10 +1,11 @@
-"""Write one batch's result file: the engine's COPY, then packaging, then the SHA-256.
+"""Write one batch's result file: the engine's COPY, packaged as it is written, then the SHA-256.
 
-The engine writes plain CSV with its own bulk writer; ``gzip`` and ``zip`` wrap it by streaming
-(constant memory); with ``encrypt_to`` the packaged file is then PGP-encrypted (:mod:`pgp`:
+The engine writes plain CSV with its own bulk writer. For ``gzip`` and ``zip`` it writes into a
+pipe (:mod:`piped`) and the reader compresses as it reads (constant memory, and no plain copy
+of the result on disk); with ``encrypt_to`` the packaged file is then PGP-encrypted (:mod:`pgp`:
 compress first, then encrypt). The checksum and size are of the bytes a client downloads. For
-plain CSV the checksum is computed while the engine writes (``follower.FileFollower`` follows
-the growing file, and counts its progress in the same read).
+plain CSV the engine writes the final file itself, and the checksum is computed while it writes
+(``follower.FileFollower`` follows the growing file, and counts its progress in the same read).
 Segmented results (:mod:`segments`) package each segment with :func:`package`.
 """
 
@@ -13,13 +14,16 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import shutil
+import stat
+import time
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from aquarium.engines import base
-from aquarium.export import follower, pgp
+from aquarium.export import follower, pgp, piped
 from aquarium.zoql import lower
 
 CHUNK_BYTES = follower.CHUNK_BYTES
@@ -50,11 +54,6 @@ def sha256_of(path: Path) -> str:
 Progress = follower.Progress
 
 
-def _gzip(source: Path, target: Path) -> None:
-    with source.open("rb") as raw, gzip.open(target, "wb", compresslevel=6) as packed:
-        shutil.copyfileobj(raw, packed, CHUNK_BYTES)
-
-
 def zip_entry_name(query_name: str) -> str:
     """``<query name>.csv``, with path separators and control characters made ``_``: unzipping
     a result never writes outside the folder it is unzipped in (``../x`` stays one file)."""
@@ -62,9 +61,61 @@ def zip_entry_name(query_name: str) -> str:
     return f"{safe}.csv"
 
 
-def _zip(source: Path, target: Path, entry_name: str) -> None:
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.write(source, arcname=entry_name)
+@contextlib.contextmanager
+def packaging(packed: Path, *, file_format: str, query_name: str) -> Iterator[BinaryIO]:
+    """A stream whose bytes become ``packed``, packaged as ``file_format`` as they are written
+    (constant memory; the zip entry is Zip64 since its size is not known in advance)."""
+    if file_format == "GZIP":
+        with gzip.open(packed, "wb", compresslevel=6) as packed_gzip:
+            yield cast(BinaryIO, packed_gzip)
+    elif file_format == "ZIP":
+        entry = zipfile.ZipInfo(zip_entry_name(query_name), time.localtime()[:6])
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        entry.external_attr = (stat.S_IFREG | 0o644) << 16
+        with (
+            zipfile.ZipFile(packed, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+            archive.open(entry, "w", force_zip64=True) as packed_entry,
+        ):
+            yield cast(BinaryIO, packed_entry)
+    else:
+        with packed.open("wb", buffering=CHUNK_BYTES) as packed_plain:
+            yield packed_plain
+
+
+def packed_path(target: Path, encrypt_to: str | None) -> Path:
+    """Where the packaged file is written: ``target`` itself, or beside it when it is then
+    encrypted into ``target``."""
+    return target if encrypt_to is None else target.with_name(target.name + ".packed")
+
+
+def seal(
+    packed: Path,
+    target: Path,
+    *,
+    file_format: str,
+    record_count: int,
+    encrypt_to: str | None,
+    sha256: str | None = None,
+) -> WrittenFile:
+    """Encrypt the packaged ``packed`` into ``target`` when ``encrypt_to`` is given (``packed``
+    is removed), and describe ``target`` (``sha256`` when the caller hashed it already).
+
+    Raises :class:`errors.EncryptionFailed` when encryption is asked for and fails.
+    """
+    if encrypt_to is not None:
+        try:
+            pgp.encrypt_file(packed, target, encrypt_to)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                packed.unlink()
+        sha256 = None
+    return WrittenFile(
+        path=target,
+        record_count=record_count,
+        size=target.stat().st_size,
+        sha256=sha256 or sha256_of(target),
+        content_type=pgp.CONTENT_TYPE if encrypt_to is not None else CONTENT_TYPES[file_format],
+    )
 
 
 def package(
@@ -75,34 +126,37 @@ def package(
     query_name: str,
     record_count: int,
     encrypt_to: str | None = None,
+    stopped: Callable[[], bool] | None = None,
 ) -> WrittenFile:
     """Turn the plain CSV ``plain`` into ``target``: packaged as ``file_format``, then encrypted
     to the armoured public key ``encrypt_to`` unless it is None. ``plain`` is consumed (moved or
-    removed).
+    removed). ``stopped`` is asked between chunks: when it says yes, packaging ends with
+    :class:`piped.Abandoned` (a cancelled job does not wait for a whole segment's gzip).
 
     Raises :class:`errors.EncryptionFailed` when encryption is asked for and fails.
     """
-    encrypt = encrypt_to is not None
-    packed = target.with_name(target.name + ".packed") if encrypt else target
+    packed = packed_path(target, encrypt_to)
     try:
-        if file_format == "GZIP":
-            _gzip(plain, packed)
-        elif file_format == "ZIP":
-            _zip(plain, packed, zip_entry_name(query_name))
+        if file_format in ("GZIP", "ZIP"):
+            with (
+                plain.open("rb") as source,
+                packaging(packed, file_format=file_format, query_name=query_name) as out,
+            ):
+                while chunk := source.read(CHUNK_BYTES):
+                    if stopped is not None and stopped():
+                        raise piped.Abandoned("packaging was stopped")
+                    out.write(chunk)
         else:
             plain.replace(packed)
-        if encrypt:
-            pgp.encrypt_file(packed, target, encrypt_to)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            packed.unlink()
+        raise
     finally:
-        for leftover in (plain, packed) if encrypt else (plain,):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-    return WrittenFile(
-        path=target,
-        record_count=record_count,
-        size=target.stat().st_size,
-        sha256=sha256_of(target),
-        content_type=pgp.CONTENT_TYPE if encrypt else CONTENT_TYPES[file_format],
+        with contextlib.suppress(FileNotFoundError):
+            plain.unlink()
+    return seal(
+        packed, target, file_format=file_format, record_count=record_count, encrypt_to=encrypt_to
     )
 
 
@@ -138,18 +192,24 @@ def write_result(
             sha256=sha256,
             content_type=CONTENT_TYPES[file_format],
         )
-    plain = target.with_name(target.name + ".csv")
-    try:
-        with follower.following(plain, progress):
-            rows = snapshot.copy_csv(query, plain, csv)
-        return package(
-            plain,
-            target,
-            file_format=file_format,
-            query_name=query_name,
-            record_count=rows,
-            encrypt_to=encrypt_to,
-        )
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            plain.unlink()
+    # The engine writes into a pipe and the file is packaged as it is read (piped.py): no
+    # plain copy of the whole result on disk. The FIFO takes the name the plain CSV had.
+    packed = packed_path(target, encrypt_to)
+
+    def pack(stream: BinaryIO) -> None:
+        try:
+            with packaging(packed, file_format=file_format, query_name=query_name) as out:
+                while chunk := stream.read(CHUNK_BYTES):
+                    out.write(chunk)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                packed.unlink()
+            raise
+
+    rows, _ = piped.run(
+        target.with_name(target.name + ".csv"),
+        lambda fifo: snapshot.copy_csv(query, fifo, csv),
+        pack,
+        progress=progress,
+    )
+    return seal(packed, target, file_format=file_format, record_count=rows, encrypt_to=encrypt_to)

@@ -199,6 +199,7 @@ def _write(
             job.snapshot, lowered, scratch, temporaries.new, file_format=record.format,
             query_name=batch.name, csv=csv, rows_per_segment=job.tenant.limits.segment_rows,
             encrypt_to=encrypt_to, progress=progress,
+            stopped=lambda: job.running.reason is not None,
         )  # fmt: skip
         return written, True
     file_id, temporary = temporaries.new()

@@ -1,6 +1,7 @@
 """A local-directory ResultStore: ``<root>/<tenant>/<file id>``; a file being written is
-``<root>/<tenant>/.<run id>.<file id>.partial`` (and packaging's ``....partial.csv`` beside
-it), so the temporaries of a run whose worker died can be found and removed."""
+``<root>/<tenant>/.<run id>.<file id>.partial`` (and beside it ``....partial.csv``, the pipe
+the engine writes into, and a plain segment or ``.packed`` file being packaged), so the
+temporaries of a run whose worker died can be found and removed."""
 
 from __future__ import annotations
 

@@ -39,7 +39,9 @@ def _duckdb_datetime(value: exp.Expr) -> exp.Expr:
     general = exp.DPipe(this=clock, expression=_call("rpad", offset, exp.Literal.number(5), "0"))
     whole_hour = exp.EQ(this=_call("strlen", text), expression=exp.Literal.number(22))
     return exp.Case(
-        ifs=[exp.If(this=whole_hour, true=exp.DPipe(this=text, expression=exp.Literal.string("00")))],
+        ifs=[
+            exp.If(this=whole_hour, true=exp.DPipe(this=text, expression=exp.Literal.string("00")))
+        ],
         default=general,
     )
 
