@@ -99,10 +99,19 @@ class Settings(BaseSettings):
         default="160MB",
         description="DuckDB's memory budget, e.g. 160MB; empty = DuckDB's default.",
     )
-    # The default, every core: a one-table export runs as short statements side by side, so a
-    # cancel still stops it within about 0.1 s (engines/ranged_copy.py); 1 keeps a core free.
+    # The default, every core: an export at DuckDB's own speed, and a cancel stops it in about
+    # 0.15 s (p95, measured: docs/benchmarks.md); 1 keeps a core free for the API.
     duckdb_threads: int = Field(
         default=0, ge=0, description="DuckDB worker threads; 0 = one per core."
+    )
+    # Off by default: about 30% slower on a quiet machine, but a cancel's wait stays bounded by
+    # one short statement however busy the machine (engines/ranged_copy.py).
+    duckdb_export_ranges: bool = Field(
+        default=False,
+        description=(
+            "Export a one-object query as short rowid-ranged statements side by side, so a "
+            "cancel waits for one of them (slower than one statement)."
+        ),
     )
     # Empty = any host whose addresses are all public; private, loopback and link-local
     # addresses are refused unless listed.

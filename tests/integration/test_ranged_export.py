@@ -31,14 +31,16 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def engine(data_dir: Path) -> Iterator[duckdb_engine.DuckDbEngine]:
-    engine = duckdb_engine.DuckDbEngine(data_dir / naming.DUCKDB_FILE, threads=2)
+    engine = duckdb_engine.DuckDbEngine(
+        data_dir / naming.DUCKDB_FILE, threads=2, export_ranges=True
+    )
     yield engine
     engine.close()
 
 
 @pytest.fixture
-def one_thread(data_dir: Path) -> Iterator[duckdb_engine.DuckDbEngine]:
-    engine = duckdb_engine.DuckDbEngine(data_dir / naming.DUCKDB_FILE, threads=1)
+def one_statement(data_dir: Path) -> Iterator[duckdb_engine.DuckDbEngine]:
+    engine = duckdb_engine.DuckDbEngine(data_dir / naming.DUCKDB_FILE, threads=2)
     yield engine
     engine.close()
 
@@ -86,7 +88,7 @@ def _spy_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 )
 def test_ranged_export_writes_what_one_statement_writes(
     engine: duckdb_engine.DuckDbEngine,
-    one_thread: duckdb_engine.DuckDbEngine,
+    one_statement: duckdb_engine.DuckDbEngine,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     text: str,
@@ -94,8 +96,8 @@ def test_ranged_export_writes_what_one_statement_writes(
     runs = _spy_runs(monkeypatch)
     rows, lines = _export(engine, text, tmp_path / "ranged.csv")
     assert runs == [2]
-    expected_rows, expected = _export(one_thread, text, tmp_path / "one.csv")
-    assert runs == [2]  # one thread: one statement
+    expected_rows, expected = _export(one_statement, text, tmp_path / "one.csv")
+    assert runs == [2]  # without export_ranges: one statement
     assert rows == expected_rows == len(lines) - 1
     assert lines[0] == expected[0]
     assert sorted(lines[1:]) == sorted(expected[1:])
@@ -211,7 +213,7 @@ def test_a_failing_range_fails_the_export_with_the_engine_error(
 )
 def test_a_data_query_of_one_table_is_ranged_too(
     engine: duckdb_engine.DuckDbEngine,
-    one_thread: duckdb_engine.DuckDbEngine,
+    one_statement: duckdb_engine.DuckDbEngine,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     layout: base.RowLayout,
@@ -233,7 +235,7 @@ def test_a_data_query_of_one_table_is_ranged_too(
 
     count, lines = rows_of(engine, tmp_path / "ranged")
     assert runs == [2]
-    expected_count, expected = rows_of(one_thread, tmp_path / "one")
+    expected_count, expected = rows_of(one_statement, tmp_path / "one")
     assert runs == [2]
     assert count == expected_count > 0
     header = 0 if layout.format is base.RowFormat.JSON_LINES else 1

@@ -46,6 +46,7 @@ SAMPLES: dict[str, tuple[Any, str, str, list[str]]] = {
     "demo_scale": (0.05, "0.05", "0.05", ["--demo-scale", "0.05"]),
     "duckdb_memory_limit": ("1GB", "1GB", '"1GB"', ["--duckdb-memory-limit", "1GB"]),
     "duckdb_threads": (4, "4", "4", ["--duckdb-threads", "4"]),
+    "duckdb_export_ranges": (True, "true", "true", ["--duckdb-export-ranges"]),
     "notify_allowed_hosts": (
         ["10.0.0.0/8", "*.example.com"],
         '["10.0.0.0/8", "*.example.com"]',

@@ -75,6 +75,7 @@ class DuckDbEngine:
         read_only: bool = False,
         memory_limit: str | None = None,
         threads: int | None = None,
+        export_ranges: bool = False,
     ) -> None:
         self.path = path
         self._db = duckdb.connect(str(path), read_only=read_only)
@@ -86,9 +87,10 @@ class DuckDbEngine:
             self._db.execute(f"SET GLOBAL memory_limit = {sql_literal(memory_limit)}")
         if threads:
             self._db.execute(f"SET GLOBAL threads = {int(threads)}")
-        # One cursor per thread runs a one-table export (ranged_copy.py).
+        # With export_ranges, one cursor per thread runs a one-table export (ranged_copy.py).
         found = self._db.execute("SELECT current_setting('threads')").fetchone()
-        self.threads = int(str(found[0])) if found else 1
+        threads_set = int(str(found[0])) if found else 1
+        self.export_cursors = threads_set if export_ranges else 1
         # The statements of every snapshot share the budget (memory_gate.py).
         found = self._db.execute("SELECT current_setting('memory_limit')").fetchone()
         self._gate = memory_gate.MemoryGate(memory_gate.capacity_of(str(found[0]) if found else ""))
@@ -202,7 +204,7 @@ class DuckDbEngine:
                 taken_at,
                 self._gate,
                 schema=naming.schema_name(tenant),
-                threads=self.threads,
+                threads=self.export_cursors,
                 peers=lambda n: self._peers(tenant, writes, n),
             )
             yield snapshot
