@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import psycopg
 import sqlalchemy as sa
 
@@ -82,7 +81,7 @@ def generate_into(
         catalog = _storage_catalog(metadata, tenant)
     tables = generate.generate(catalog, scale=scale, seed=seed)
     if engine == "duckdb":
-        with duckdb.connect(str(data_dir / naming.DUCKDB_FILE)) as con:
+        with loading.connect_duckdb(data_dir / naming.DUCKDB_FILE) as con:
             rows = loading.load_duckdb(con, tenant, catalog, tables)
     else:
         assert dsn is not None  # checked above
