@@ -146,12 +146,16 @@ def generate(
         raise errors.DataGenerationError(f"no generator for catalogue objects {missing}")
     shards = shard_count(scale, shard_scale)
     rows_before: dict[str, int] = {}
+    carried: dict[str, int] = {}
     for shard in range(shards):
-        world = w.new(seed, scale / shards, shard=shard, rows_before=dict(rows_before))
+        world = w.new(
+            seed, scale / shards, shard=shard, rows_before=dict(rows_before), carried=carried
+        )
         for plan in PLANS:
             plan(world)
         for obj in catalog:
-            rows_before[obj.name] = rows_before.get(obj.name, 0) + world.count(obj.name)
+            if obj.name not in w.SHARED_OBJECTS:
+                rows_before[obj.name] = rows_before.get(obj.name, 0) + world.count(obj.name)
         yield from _shard_tables(catalog, world)
         del world  # the next shard's plans replace this one's, not join them
 

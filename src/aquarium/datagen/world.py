@@ -39,6 +39,11 @@ SHARED_OBJECTS = frozenset(
         "CommunicationProfile",
         "DiscountClass",
         "Entity",
+        # The product catalogue: every shard's subscriptions are to the same products.
+        "Product",
+        "ProductRatePlan",
+        "ProductRatePlanCharge",
+        "ProductRatePlanChargeTier",
     }
 )
 #: Generator purposes every shard draws alike: the plans of shared objects that other objects
@@ -49,6 +54,12 @@ SHARED_PURPOSES = frozenset(
         "plan:AccountingPeriod",
         "plan:ChargeMetricsRun",
         "plan:DiscountClass",
+        "plan:Product",
+        "plan:ProductRatePlan",
+        "plan:ProductRatePlanCharge",
+        "plan:ProductRatePlanCharge:pricing",
+        "plan:ProductRatePlanChargeTier",
+        "plan:DiscountCharge",
         "notification definitions",
         "HpmCaptchaValidationResult:pages",
     }
@@ -72,6 +83,8 @@ class World:
     shard: int = 0
     #: Rows each object had in the earlier shards: this shard's business numbers follow theirs.
     rows_before: dict[str, int] = field(default_factory=dict)
+    #: Choices the first shard made that every later shard must make alike (one dict, passed on).
+    carried: dict[str, int] = field(default_factory=dict)
 
     def rng(self, purpose: str) -> np.random.Generator:
         """The generator for one purpose (an object name, or ``plan:<Object>``).
@@ -102,6 +115,7 @@ class World:
             chunk,
             self.shard,
             self.rows_before,
+            self.carried,
         )
 
     def count(self, name: str) -> int:
@@ -142,7 +156,12 @@ Builder = Callable[[World], dict[str, Any]]
 
 
 def new(
-    seed: int, scale: float, *, shard: int = 0, rows_before: dict[str, int] | None = None
+    seed: int,
+    scale: float,
+    *,
+    shard: int = 0,
+    rows_before: dict[str, int] | None = None,
+    carried: dict[str, int] | None = None,
 ) -> World:
     """A world with its pools and user ids made (the same in every shard)."""
     users = columns.make_ids(columns.rng_for(seed, "users"), USER_COUNT)
@@ -153,6 +172,7 @@ def new(
         users=users,
         shard=shard,
         rows_before=rows_before or {},
+        carried={} if carried is None else carried,
     )
 
 
