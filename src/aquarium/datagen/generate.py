@@ -124,16 +124,16 @@ def arrow_schema(obj: model.ObjectDef) -> pa.Schema:
 
 
 def generate(
-    catalog: model.Catalog, *, scale: float, seed: int, shard_scale: float = SHARD_SCALE
+    catalog: model.Catalog, *, scale: float, seed: int, shard_scale: float | None = None
 ) -> Iterator[tuple[str, pa.Table]]:
     """Yield ``(object name, table)`` for every catalogue object, in catalogue order per shard.
 
     A large object (over :data:`CHUNK_ROWS` rows, among :data:`CHUNKED`) comes as several
     consecutive tables of the same name, whose concatenation is the object; small objects come
-    as one table. A scale over ``shard_scale`` comes in shards (see the module docstring): every
-    object again for each shard (but the shared ones), so an object's tables are not consecutive
-    then; their concatenation is still the object. ``scale`` 1 is about 1,000 accounts and
-    100,000 invoice items; counts are linear in it.
+    as one table. A scale over ``shard_scale`` (default :data:`SHARD_SCALE`) comes in shards
+    (see the module docstring): every object again for each shard (but the shared ones), so an
+    object's tables are not consecutive then; their concatenation is still the object.
+    ``scale`` 1 is about 1,000 accounts and 100,000 invoice items; counts are linear in it.
     Fields the generator has no rule for (a catalogue newer than the generator) are null; a
     tenant's custom fields (``Field.custom``) get plausible values of their type
     (:mod:`aquarium.datagen.custom`).
@@ -160,9 +160,10 @@ def generate(
         del world  # the next shard's plans replace this one's, not join them
 
 
-def shard_count(scale: float, shard_scale: float = SHARD_SCALE) -> int:
-    """How many shards :func:`generate` makes of ``scale``: 1 up to ``shard_scale``."""
-    return max(1, math.ceil(scale / shard_scale))
+def shard_count(scale: float, shard_scale: float | None = None) -> int:
+    """How many shards :func:`generate` makes of ``scale``: 1 up to ``shard_scale`` (default
+    :data:`SHARD_SCALE`, read when called)."""
+    return max(1, math.ceil(scale / (SHARD_SCALE if shard_scale is None else shard_scale)))
 
 
 def _shard_tables(catalog: model.Catalog, world: w.World) -> Iterator[tuple[str, pa.Table]]:
