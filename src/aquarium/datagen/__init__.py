@@ -15,7 +15,7 @@ import psycopg
 import sqlalchemy as sa
 
 from aquarium.catalog import model, views
-from aquarium.datagen import generate
+from aquarium.datagen import ahead, generate
 from aquarium.domain import errors
 from aquarium.engines import loading, naming, writes_port
 from aquarium.store import database, tenants_repo
@@ -79,7 +79,7 @@ def generate_into(
     data_dir.mkdir(parents=True, exist_ok=True)
     with database.opened(metadata_url, data_dir) as metadata:
         catalog = _storage_catalog(metadata, tenant)
-    tables = generate.generate(catalog, scale=scale, seed=seed)
+    tables = ahead.ahead(generate.generate(catalog, scale=scale, seed=seed))
     if engine == "duckdb":
         with loading.connect_duckdb(data_dir / naming.DUCKDB_FILE) as con:
             rows = loading.load_duckdb(con, tenant, catalog, tables)
