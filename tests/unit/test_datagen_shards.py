@@ -104,7 +104,8 @@ def test_shard_count() -> None:
     assert generate.shard_count(0.001, 10) == 1
     assert generate.shard_count(10.5, 10) == 2
     assert generate.shard_count(125, 10) == 13
-    assert generate.shard_count(1000) == 100
+    assert generate.shard_count(1000) == 1000 / generate.SHARD_SCALE
+    assert generate.shard_count(generate.SHARD_SCALE) == 1
     assert generate.shard_count(SCALE, SHARD_SCALE) == 3
 
 

@@ -105,8 +105,10 @@ EXTRA_COLUMNS: dict[str, tuple[w.Builder, ...]] = {
 CHUNKED = frozenset(name for family in FAMILIES for name in getattr(family, "CHUNKED", ()))
 CHUNK_ROWS = 500_000
 #: The largest scale generated as one world; larger ones come in ceil(scale / SHARD_SCALE) equal
-#: shards. Measured: scale 10 in one world peaks at about 2.5 GB RSS with its DuckDB load.
-SHARD_SCALE = 10.0
+#: shards. Measured (aquarium datagen into DuckDB, max RSS): shards of 10 peak at 2.4-2.5 GiB,
+#: shards of 5 at 1.8-2.0 GiB, at any scale; 5 leaves room under a 3 GB budget for the one
+#: table generated ahead (:mod:`aquarium.datagen.ahead`) and for DuckDB's own allocations.
+SHARD_SCALE = 5.0
 ARROW_TYPES: dict[model.FieldType, pa.DataType] = {
     model.FieldType.TEXT: pa.string(),
     model.FieldType.PICKLIST: pa.string(),
