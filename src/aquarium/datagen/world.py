@@ -29,8 +29,8 @@ CURRENCIES = ("USD", "EUR", "GBP", "JPY", "AUD", "CAD")
 CURRENCY_WEIGHTS = (0.55, 0.2, 0.1, 0.05, 0.05, 0.05)
 #: Users who create and update records (CreatedById / UpdatedById).
 USER_COUNT = 12
-#: Objects a large generation makes once, not once per shard (see ``World.shard``): their rows
-#: do not depend on the scale, and every shard's rows refer to the same ones (same ids).
+#: Objects a large generation makes once, not once per shard (see ``World.shard``): the
+#: tenant's reference data and product catalogue, which every shard's rows refer to (same ids).
 SHARED_OBJECTS = frozenset(
     {
         "AccountingCode",
