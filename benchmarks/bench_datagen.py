@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from aquarium import datagen
+from aquarium.datagen import generate
 from aquarium.engines import naming
 
 SCALE = float(os.environ.get("AQUARIUM_BENCH_SCALE", "50"))
@@ -68,6 +69,7 @@ def run() -> str:
             f"| rows | {report.total_rows:,} | | |",
             f"| objects | {len(report.rows)} | | |",
             f"| InvoiceItem rows | {report.rows.get('InvoiceItem', 0):,} | | |",
+            f"| shards | {generate.shard_count(SCALE)} | | |",
             f"| peak memory (max RSS of the generating process) | {peak_gib:.1f} GiB | | |",
         ]
     )

@@ -11,12 +11,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import psycopg
 import sqlalchemy as sa
 
 from aquarium.catalog import model, views
-from aquarium.datagen import generate
+from aquarium.datagen import ahead, generate
 from aquarium.domain import errors
 from aquarium.engines import loading, naming, writes_port
 from aquarium.store import database, tenants_repo
@@ -80,9 +79,9 @@ def generate_into(
     data_dir.mkdir(parents=True, exist_ok=True)
     with database.opened(metadata_url, data_dir) as metadata:
         catalog = _storage_catalog(metadata, tenant)
-    tables = generate.generate(catalog, scale=scale, seed=seed)
+    tables = ahead.ahead(generate.generate(catalog, scale=scale, seed=seed))
     if engine == "duckdb":
-        with duckdb.connect(str(data_dir / naming.DUCKDB_FILE)) as con:
+        with loading.connect_duckdb(data_dir / naming.DUCKDB_FILE) as con:
             rows = loading.load_duckdb(con, tenant, catalog, tables)
     else:
         assert dsn is not None  # checked above

@@ -43,7 +43,7 @@ def plan(world: w.World) -> None:
     recent = day > w.END_DAY - 45
     status = np.where(recent & (rng.random(n) < 0.5), DRAFT, col.pick(rng, n, (0.02, 0.94, 0.04)))
     number = np.empty(n, dtype=np.int64)
-    number[np.argsort(day, kind="stable")] = np.arange(1, n + 1)
+    number[np.argsort(day, kind="stable")] = world.number("Invoice", np.arange(n))
     created = w.at_day(rng, day)
     starts = w.group_starts(counts)
     acc["inv_start"] = starts
@@ -183,7 +183,7 @@ def build_invoice_item(world: w.World) -> dict[str, Any]:
     day = inv["day"][p["invoice"]]
     months = cat.PERIOD_MONTHS[prpc["period"][product_charge]]
     n = len(charge)
-    rpc_numbers = col.numbered("C-", charge + 1, 8)
+    rpc_numbers = col.numbered("C-", world.number("RatePlanCharge", charge), 8)
     return {
         "InvoiceId": world.fk("Invoice", p["invoice"]),
         "AccountId": world.fk("Account", p["account"]),
@@ -200,7 +200,7 @@ def build_invoice_item(world: w.World) -> dict[str, Any]:
         "ChargeAmount": col.money(p["amount"]),
         "TaxAmount": col.money(p["tax"]),
         "UOM": col.options(cat.UOMS, prpc["uom"][product_charge]),
-        "SKU": col.numbered("SKU-", product + 1, 6),
+        "SKU": col.numbered("SKU-", world.number("Product", product), 6),
         "ServiceStartDate": col.dates(day),
         "ServiceEndDate": col.dates(day + np.round(months * 365 / 12).astype(np.int64) - 1),
         "AccountingCode": col.options(
@@ -249,7 +249,9 @@ def build_invoice_item_adjustment(world: w.World) -> dict[str, Any]:
     return cols | {
         "SourceId": world.fk("InvoiceItem", p["item"]),
         "AccountingPeriodId": world.fk("AccountingPeriod", accounting.period_of(p["day"])),
-        "AdjustmentNumber": col.numbered("IIA-", np.arange(n) + 1, 8),
+        "AdjustmentNumber": col.numbered(
+            "IIA-", world.number("InvoiceItemAdjustment", np.arange(n)), 8
+        ),
         "InvoiceItemName": col.options(cat.CHARGE_SUFFIX, rpc_type),
         "SourceType": col.options(("InvoiceDetail", "Tax"), np.zeros(n, dtype=np.int64)),
         "ServiceStartDate": col.dates(day),
@@ -272,7 +274,7 @@ def build_invoice_adjustment(world: w.World) -> dict[str, Any]:
     cancelled_at = cols.pop("_cancelled_at")
     n = len(p["invoice"])
     return cols | {
-        "AdjustmentNumber": col.numbered("IA-", np.arange(n) + 1, 8),
+        "AdjustmentNumber": col.numbered("IA-", world.number("InvoiceAdjustment", np.arange(n)), 8),
         "ImpactAmount": col.money(p["impact"]),
         "CancelledOn": col.stamps(cancelled_at, cancelled),
         "Comments": col.take(world.pools.sentences, rng.integers(0, 200, n)),

@@ -108,8 +108,8 @@ def build_product(world: w.World) -> dict[str, Any]:
     start = p["created"] // col.US_PER_DAY
     retired = rng.random(n) < 0.1
     return {
-        "Name": col.join(col.numbered("", np.arange(n) + 1, 3), word, sep=" "),
-        "SKU": col.numbered("SKU-", np.arange(n) + 1, 6),
+        "Name": col.join(col.numbered("", world.number("Product", np.arange(n)), 3), word, sep=" "),
+        "SKU": col.numbered("SKU-", world.number("Product", np.arange(n)), 6),
         "Description": col.take(pools.sentences, rng.integers(0, len(pools.sentences), n)),
         "Category": col.options(CATEGORIES, col.pick(rng, n, (0.6, 0.3, 0.1))),
         "EffectiveStartDate": col.dates(start),

@@ -75,7 +75,11 @@ def account_columns(world: w.World) -> dict[str, Any]:
     prefix = col.options(("", "DE", "GB", "", "", ""), p["currency"])
     return {
         "AdditionalEmailAddresses": col.take(
-            col.join("ap+", col.numbered("a", np.arange(n) + 1, 8), "@billing.example"),
+            col.join(
+                "ap+",
+                col.numbered("a", world.number("Account", np.arange(n)), 8),
+                "@billing.example",
+            ),
             np.arange(n),
             rng.random(n) < 0.15,
         ),
@@ -156,14 +160,18 @@ def product_columns(world: w.World) -> dict[str, Any]:
     n = world.count("Product")
     return {
         "AllowFeatureChanges": col.booleans(np.arange(n) % 4 == 0),
-        "ProductNumber": col.numbered("PC-", np.arange(n) + 1, 8),
+        "ProductNumber": col.numbered("PC-", world.number("Product", np.arange(n)), 8),
     }
 
 
 def product_rate_plan_columns(world: w.World) -> dict[str, Any]:
     """ProductRatePlan: numbers."""
     n = world.count("ProductRatePlan")
-    return {"ProductRatePlanNumber": col.numbered("PRP-", np.arange(n) + 1, 8)}
+    return {
+        "ProductRatePlanNumber": col.numbered(
+            "PRP-", world.number("ProductRatePlan", np.arange(n)), 8
+        )
+    }
 
 
 def _charge_options(model: Any, kind: Any, increase: Any, change: Any) -> dict[str, Any]:

@@ -3,10 +3,21 @@
 :func:`generate` first plans every domain with numpy (see :mod:`aquarium.datagen.world`), then
 builds and yields one Arrow table per catalogue object, in catalogue order, with exactly the
 catalogue's fields. The same (catalogue, scale, seed) always yields identical tables.
+
+The plans of a world hold every row's numbers at once (scale 125 in one world peaked at 16 GB),
+so a large scale is generated as *shards*: independent worlds of at most
+:data:`SHARD_SCALE` each, one after the other, each planned, built, yielded and dropped before the
+next. Memory is that of one shard, whatever the scale. A shard is a tenant's slice of accounts
+and everything hanging off them; the few objects every shard shares
+(:data:`~aquarium.datagen.world.SHARED_OBJECTS`: accounting periods and codes, the entity, ...)
+are yielded by the first shard only, and business numbers continue across shards
+(:meth:`~aquarium.datagen.world.World.number`). A scale up to :data:`SHARD_SCALE` is one shard,
+the generation as it always was.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -93,6 +104,11 @@ EXTRA_COLUMNS: dict[str, tuple[w.Builder, ...]] = {
 #: Objects built and yielded in slices of at most CHUNK_ROWS rows, to bound memory.
 CHUNKED = frozenset(name for family in FAMILIES for name in getattr(family, "CHUNKED", ()))
 CHUNK_ROWS = 500_000
+#: The largest scale generated as one world; larger ones come in ceil(scale / SHARD_SCALE) equal
+#: shards. Measured (aquarium datagen into DuckDB, max RSS): shards of 10 peak at 2.4-2.5 GiB,
+#: shards of 5 at 1.8-2.0 GiB, at any scale; 5 leaves room under a 3 GB budget for the one
+#: table generated ahead (:mod:`aquarium.datagen.ahead`) and for DuckDB's own allocations.
+SHARD_SCALE = 5.0
 ARROW_TYPES: dict[model.FieldType, pa.DataType] = {
     model.FieldType.TEXT: pa.string(),
     model.FieldType.PICKLIST: pa.string(),
@@ -109,13 +125,17 @@ def arrow_schema(obj: model.ObjectDef) -> pa.Schema:
     return pa.schema([pa.field(f.name, ARROW_TYPES[f.type]) for f in obj.fields])
 
 
-def generate(catalog: model.Catalog, *, scale: float, seed: int) -> Iterator[tuple[str, pa.Table]]:
-    """Yield ``(object name, table)`` for every catalogue object, in catalogue order.
+def generate(
+    catalog: model.Catalog, *, scale: float, seed: int, shard_scale: float | None = None
+) -> Iterator[tuple[str, pa.Table]]:
+    """Yield ``(object name, table)`` for every catalogue object, in catalogue order per shard.
 
     A large object (over :data:`CHUNK_ROWS` rows, among :data:`CHUNKED`) comes as several
     consecutive tables of the same name, whose concatenation is the object; small objects come
-    as one table. ``scale`` 1 is about 1,000 accounts and 100,000 invoice items; counts are
-    linear in it.
+    as one table. A scale over ``shard_scale`` (default :data:`SHARD_SCALE`) comes in shards
+    (see the module docstring): every object again for each shard (but the shared ones), so an
+    object's tables are not consecutive then; their concatenation is still the object.
+    ``scale`` 1 is about 1,000 accounts and 100,000 invoice items; counts are linear in it.
     Fields the generator has no rule for (a catalogue newer than the generator) are null; a
     tenant's custom fields (``Field.custom``) get plausible values of their type
     (:mod:`aquarium.datagen.custom`).
@@ -126,10 +146,32 @@ def generate(catalog: model.Catalog, *, scale: float, seed: int) -> Iterator[tup
     missing = [obj.name for obj in catalog if obj.name not in BUILDERS]
     if missing:
         raise errors.DataGenerationError(f"no generator for catalogue objects {missing}")
-    world = w.new(seed, scale)
-    for plan in PLANS:
-        plan(world)
+    shards = shard_count(scale, shard_scale)
+    rows_before: dict[str, int] = {}
+    carried: dict[str, int] = {}
+    for shard in range(shards):
+        world = w.new(
+            seed, scale / shards, shard=shard, rows_before=dict(rows_before), carried=carried
+        )
+        for plan in PLANS:
+            plan(world)
+        for obj in catalog:
+            if obj.name not in w.SHARED_OBJECTS:
+                rows_before[obj.name] = rows_before.get(obj.name, 0) + world.count(obj.name)
+        yield from _shard_tables(catalog, world)
+        del world  # the next shard's plans replace this one's, not join them
+
+
+def shard_count(scale: float, shard_scale: float | None = None) -> int:
+    """How many shards :func:`generate` makes of ``scale``: 1 up to ``shard_scale`` (default
+    :data:`SHARD_SCALE`, read when called)."""
+    return max(1, math.ceil(scale / (SHARD_SCALE if shard_scale is None else shard_scale)))
+
+
+def _shard_tables(catalog: model.Catalog, world: w.World) -> Iterator[tuple[str, pa.Table]]:
     for obj in catalog:
+        if world.shard and obj.name in w.SHARED_OBJECTS:
+            continue  # the first shard made them
         n = world.count(obj.name)
         if obj.name not in CHUNKED or n <= CHUNK_ROWS:
             yield obj.name, _table(world, obj, _built(world, obj.name))

@@ -160,7 +160,7 @@ def build_journal_run(world: w.World) -> dict[str, Any]:
     n = world.count("JournalRun")
     first, last = _period_bounds(p["period"])
     return {
-        "Number": col.numbered("JR-", np.arange(n) + 1, 8),
+        "Number": col.numbered("JR-", world.number("JournalRun", np.arange(n)), 8),
         "Status": col.options(("Completed",), np.zeros(n, dtype=np.int64)),
         "TargetStartDate": col.dates(first),
         "TargetEndDate": col.dates(last),
@@ -178,7 +178,7 @@ def build_journal_entry(world: w.World) -> dict[str, Any]:
     _, last = _period_bounds(p["period"])
     transferred = last < TRANSFERRED_BEFORE
     return {
-        "Number": col.numbered("JE-", np.arange(n) + 1, 8),
+        "Number": col.numbered("JE-", world.number("JournalEntry", np.arange(n)), 8),
         "JournalEntryDate": col.dates(last),
         "Status": col.options(("Created", "Cancelled"), np.zeros(n, dtype=np.int64)),
         "TransactionType": col.options(postings.TRANSACTION_TYPES, p["kind"]),

@@ -35,6 +35,8 @@ PAYMENT_SOURCES = ("PaymentRun", "Import", "Manually", "API")
 FROM_PAYMENT_RUN = 0
 #: Payment.SourceName is ``RUN_PREFIX`` + a six-digit number (the payment run's number).
 RUN_PREFIX = "PR-"
+#: Payment run numbers per shard: shard k numbers its runs k * RUN_NUMBERS + (1 .. RUN_NUMBERS - 1).
+RUN_NUMBERS = 10**5
 
 
 def plan(world: w.World) -> None:
@@ -99,7 +101,7 @@ def _plan_payment_draws(world: w.World) -> None:
     p["bin"] = rng.integers(400000, 560000, n)
     p["reference"] = rng.integers(0, 10**9, n)
     p["source"] = rng.integers(0, 4, n)
-    p["run_number"] = rng.integers(1, 10**5, n)
+    p["run_number"] = rng.integers(1, RUN_NUMBERS, n) + world.shard * RUN_NUMBERS
     p["comment"] = rng.integers(0, 200, n)
     p["has_comment"] = rng.random(n) < 0.05
 
@@ -161,7 +163,7 @@ def build_payment(world: w.World) -> dict[str, Any]:
         "AccountId": world.fk("Account", p["account"]),
         "PaymentMethodId": world.fk("PaymentMethod", method),
         "AccountingPeriodId": world.fk("AccountingPeriod", accounting.period_of(p["day"])),
-        "PaymentNumber": col.numbered("P-", np.arange(n) + 1, 8),
+        "PaymentNumber": col.numbered("P-", world.number("Payment", np.arange(n)), 8),
         "EffectiveDate": col.dates(p["day"]),
         "Amount": col.money(p["applied"] + p["extra"]),
         "AppliedInvoiceAmount": col.money(p["applied"]),
@@ -174,7 +176,9 @@ def build_payment(world: w.World) -> dict[str, Any]:
         "GatewayState": col.options(GATEWAY_STATES, electronic * SETTLED),
         "GatewayResponse": col.options(("Approved",), np.zeros(n, dtype=np.int64), electronic),
         "GatewayResponseCode": col.options(("100",), np.zeros(n, dtype=np.int64), electronic),
-        "GatewayOrderId": col.numbered("ORD-", np.arange(n) + 1, 9, electronic),
+        "GatewayOrderId": col.numbered(
+            "ORD-", world.number("Payment", np.arange(n)), 9, electronic
+        ),
         "AuthTransactionId": col.numbered("AUTH", p["auth"], 9, electronic),
         "BankIdentificationNumber": col.numbered("", p["bin"], 6, electronic),
         "ReferenceId": col.numbered("", p["reference"], 10, electronic),
@@ -220,7 +224,7 @@ def build_refund(world: w.World) -> dict[str, Any]:
         "AccountId": world.fk("Account", p["account"]),
         "PaymentMethodId": world.fk("PaymentMethod", method),
         "AccountingPeriodId": world.fk("AccountingPeriod", accounting.period_of(day)),
-        "RefundNumber": col.numbered("R-", np.arange(n) + 1, 8),
+        "RefundNumber": col.numbered("R-", world.number("Refund", np.arange(n)), 8),
         "RefundDate": col.dates(day),
         "Amount": col.money(p["amount"]),
         "Status": col.options(REFUND_STATUS, p["status"]),
@@ -248,7 +252,9 @@ def build_credit_balance_adjustment(world: w.World) -> dict[str, Any]:
     payment_ids = world.fk("Payment", p["payment"])
     refund_ids = world.fk("Refund", p["refund"])
     numbers = pc.if_else(
-        flag, col.numbered("R-", p["refund"] + 1, 8), col.numbered("P-", p["payment"] + 1, 8)
+        flag,
+        col.numbered("R-", world.number("Refund", p["refund"]), 8),
+        col.numbered("P-", world.number("Payment", p["payment"]), 8),
     )
     return {
         "AccountId": world.fk("Account", p["account"]),
@@ -256,7 +262,7 @@ def build_credit_balance_adjustment(world: w.World) -> dict[str, Any]:
         "PaymentId": payment_ids,
         "RefundId": refund_ids,
         "AccountingPeriodId": world.fk("AccountingPeriod", accounting.period_of(day)),
-        "Number": col.numbered("CBA-", np.arange(n) + 1, 8),
+        "Number": col.numbered("CBA-", world.number("CreditBalanceAdjustment", np.arange(n)), 8),
         "AdjustmentDate": col.dates(day),
         "Amount": col.money(p["amount"]),
         "Type": col.options(("Increase", "Decrease"), decrease * 1),

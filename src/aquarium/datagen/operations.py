@@ -171,7 +171,7 @@ def build_billing_run(world: w.World) -> dict[str, Any]:
     """BillingRun columns: one run per invoice date, counting the invoices it generated."""
     p = world.plans["BillingRun"]
     n = world.count("BillingRun")
-    numbers = col.numbered("BR-", np.arange(n) + 1, 8)
+    numbers = col.numbered("BR-", world.number("BillingRun", np.arange(n)), 8)
     return {
         "BillingRunNumber": numbers,
         "BillingRunType": col.options(("Regular", "CatchUp"), np.zeros(n, dtype=np.int64)),
@@ -241,7 +241,7 @@ def build_export(world: w.World) -> dict[str, Any]:
     status = col.pick(rng, n, (0, 0, 0.9, 0.04, 0.06))
     done = status == 2
     return {
-        "Name": col.numbered("Export ", np.arange(n) + 1, 4),
+        "Name": col.numbered("Export ", world.number("Export", np.arange(n)), 4),
         "Query": col.options(EXPORT_QUERIES, rng.integers(0, len(EXPORT_QUERIES), n)),
         "Format": col.options(("csv", "html"), (rng.random(n) < 0.05) * 1),
         "Zip": col.booleans(rng.random(n) < 0.5),
@@ -264,7 +264,7 @@ def build_import(world: w.World) -> dict[str, Any]:
     imported = np.where(status == 2, np.maximum(total - failed_rows, 0), 0)
     names = col.join(
         col.options(("usage", "payments", "quotes", "totals"), kind),
-        col.numbered("_", np.arange(n) + 1, 5),
+        col.numbered("_", world.number("Import", np.arange(n)), 5),
         ".csv",
     )
     url = col.join("https://files.aquarium.example/imports/", names)

@@ -154,7 +154,7 @@ def build_updater_batch(world: w.World) -> dict[str, Any]:
     rng = world.rng("UpdaterBatch")
     n = world.count("UpdaterBatch")
     return {
-        "BatchNumber": col.numbered("UB-", np.arange(n) + 1, 6),
+        "BatchNumber": col.numbered("UB-", world.number("UpdaterBatch", np.arange(n)), 6),
         "UpdaterRequestId": col.numbered("", rng.integers(100000, 999999, n), 6),
         "UpdaterService": col.options(UPDATER_SERVICES, np.zeros(n, dtype=np.int64)),
         "PostDate": col.dates(p["completed"] // col.US_PER_DAY),

@@ -127,7 +127,7 @@ def build_payment_transaction_log(world: w.World) -> dict[str, Any]:
         "&currency=",
         currency,
         "&orderId=",
-        col.numbered("ORD-", i + 1, 9),
+        col.numbered("ORD-", world.number("Payment", i), 9),
     )
     return {
         "PaymentId": world.fk("Payment", i),

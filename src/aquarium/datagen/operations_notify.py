@@ -79,8 +79,8 @@ def _numbers(world: w.World, p: dict[str, Any]) -> pa.Array:
     inv_number = world.plans["Invoice"]["number"]
     parts = [
         col.numbered("INV", inv_number[p["object"][p["kind"] == INVOICE]], 8),
-        col.numbered("P-", p["object"][p["kind"] == PAYMENT] + 1, 8),
-        col.numbered("R-", p["object"][p["kind"] == REFUND] + 1, 8),
+        col.numbered("P-", world.number("Payment", p["object"][p["kind"] == PAYMENT]), 8),
+        col.numbered("R-", world.number("Refund", p["object"][p["kind"] == REFUND]), 8),
     ]
     return pa.concat_arrays(parts)
 

@@ -101,10 +101,13 @@ def build_payment_reconciliation_job(world: w.World) -> dict[str, Any]:
         pc.utf8_lower(pc.replace_substring(gateway, ".", "")),
         "_settlement_",
         pc.strftime(day, format="%Y%m%d"),
-        ".csv",
+        # A later shard's report of the same gateway and day is another part of it (unique).
+        f"_part{world.shard + 1}.csv" if world.shard else ".csv",
     )
     return {
-        "JobNumber": col.numbered("GRJ-", np.arange(n) + 1, 8),
+        "JobNumber": col.numbered(
+            "GRJ-", world.number("PaymentReconciliationJob", np.arange(n)), 8
+        ),
         "PeriodStart": day,
         "PeriodEnd": day,
         "GatewayName": gateway,
@@ -142,7 +145,9 @@ def build_gateway_reconciliation_event_log(world: w.World) -> dict[str, Any]:
         "GatewayReasonCode": col.options(REASON_CODES, kind, kind > 0),
         "GatewayReasonMessage": col.options(REASON_MESSAGES, kind, kind > 0),
         "RelatedGatewayReferenceId": reference,
-        "RelatedGatewaySecondReferenceId": col.numbered("ORD-", i + 1, 9, matched),
+        "RelatedGatewaySecondReferenceId": col.numbered(
+            "ORD-", world.number("Payment", i), 9, matched
+        ),
     }
 
 
@@ -181,7 +186,9 @@ def build_payment_columns(world: w.World) -> dict[str, Any]:
     return {
         "GatewayReconciliationStatus": col.options(RECON_STATUS, kind, has),
         "GatewayReconciliationReason": col.options(REASON_MESSAGES, kind, has & (kind > 0)),
-        "PayoutId": col.numbered("po_", job + 1, 8, has & (kind == SETTLED)),
+        "PayoutId": col.numbered(
+            "po_", world.number("PaymentReconciliationJob", job), 8, has & (kind == SETTLED)
+        ),
     }
 
 

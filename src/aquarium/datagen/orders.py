@@ -77,7 +77,7 @@ def plan(world: w.World) -> None:
     version_created = np.concatenate([sub["created"], am["created"]])
     created = version_created - rng.integers(60, 3600, len(day)) * 1_000_000
     number = np.empty(len(day), dtype=np.int64)
-    number[np.argsort(created, kind="stable")] = np.arange(1, len(day) + 1)
+    number[np.argsort(created, kind="stable")] = world.number("Order", np.arange(len(day)))
     action_type = np.concatenate(
         [np.full(n_sub, CREATE), ACTION_OF_AMENDMENT[am["type"]] if n_am else []]
     ).astype(np.int64)
@@ -192,7 +192,7 @@ def build_order_action(world: w.World) -> dict[str, Any]:
     return {
         "OrderId": world.fk("Order", np.arange(n)),
         "SubscriptionId": world.fk("Subscription", sub),
-        "SubscriptionNumber": col.numbered("A-S", sub + 1, 8),
+        "SubscriptionNumber": col.numbered("A-S", world.number("Subscription", sub), 8),
         "SubscriptionVersionAmendmentId": world.fk("Amendment", orders["amendment"]),
         "Type": col.options(ACTION_TYPES, kind),
         "Sequence": col.integers(np.zeros(n)),
@@ -230,7 +230,7 @@ def build_order_line_item(world: w.World) -> dict[str, Any]:
         "OrderId": world.fk("Order", p["order"]),
         "AccountId": world.fk("Account", p["account"]),
         "ProductRatePlanChargeId": world.fk("ProductRatePlanCharge", p["charge"]),
-        "ItemNumber": col.numbered("OLI-", np.arange(n) + 1, 8),
+        "ItemNumber": col.numbered("OLI-", world.number("OrderLineItem", np.arange(n)), 8),
         "ItemName": col.options(cat.CHARGE_SUFFIX, prpc["type"][p["charge"]]),
         "ItemType": col.options(ITEM_TYPES, col.pick(rng, n, (0.5, 0.3, 0.2))),
         "ItemState": col.options(ITEM_STATES, col.pick(rng, n, (0.02, 0.1, 0.2, 0.65, 0.03))),
@@ -238,7 +238,7 @@ def build_order_line_item(world: w.World) -> dict[str, Any]:
         "Description": col.take(
             world.pools.sentences, rng.integers(0, 200, n), rng.random(n) < 0.5
         ),
-        "ProductCode": col.numbered("SKU-", product + 1, 6),
+        "ProductCode": col.numbered("SKU-", world.number("Product", product), 6),
         "Quantity": col.money(p["quantity"] * 100),
         "UOM": col.options(cat.UOMS, prpc["uom"][p["charge"]]),
         "ListPrice": col.money(amount),
@@ -284,12 +284,14 @@ def build_booking_transaction(world: w.World) -> dict[str, Any]:
         "OrderId": world.fk("Order", p["order"]),
         "OrderNumber": _order_numbers(world, p["order"]),
         "AmendmentId": world.fk("Amendment", p["amendment"]),
-        "AmendmentNumber": col.numbered("A-AM", p["amendment"] + 1, 8, amended),
+        "AmendmentNumber": col.numbered(
+            "A-AM", world.number("Amendment", p["amendment"]), 8, amended
+        ),
         "SubscriptionOwnerId": world.fk("Account", account),
         "SubscriptionId": world.fk("Subscription", subscription),
-        "SubscriptionNumber": col.numbered("A-S", subscription + 1, 8),
+        "SubscriptionNumber": col.numbered("A-S", world.number("Subscription", subscription), 8),
         "RatePlanChargeId": world.fk("RatePlanCharge", charge),
-        "ChargeNumber": col.numbered("C-", charge + 1, 8),
+        "ChargeNumber": col.numbered("C-", world.number("RatePlanCharge", charge), 8),
         "ChargeModel": col.options(cat.CHARGE_MODELS, rpc["model"][charge]),
         "ChargeType": col.options(cat.CHARGE_TYPES, rpc["type"][charge]),
         "Quantity": col.money(rpc["quantity"][charge] * 100, ~usage),

@@ -52,8 +52,10 @@ def plan(world: w.World) -> None:
     rp = world.plans["RatePlan"]
     n_prp = len(prp["created"])
     has_discount = rng.random(n_prp) < PLAN_SHARE
-    if len(rp["created"]):
-        has_discount[rp["product_rate_plan"][0]] = True  # every scale has a discount in use
+    if len(rp["created"]):  # every scale has a discount in use: the first rate plan's plan
+        # (the first shard's, in every shard: the catalogue is the same in all of them)
+        first = world.carried.setdefault("discounted plan", int(rp["product_rate_plan"][0]))
+        has_discount[first] = True
     discounted_prp = np.flatnonzero(has_discount)
     percent = PERCENTS[rng.integers(0, len(PERCENTS), len(discounted_prp))]
     first_charge = prp["prpc_start"][discounted_prp]  # a plan's first charge is recurring
@@ -79,7 +81,9 @@ def plan(world: w.World) -> None:
     prp_discount = np.full(n_prp, -1, dtype=np.int64)
     prp_discount[discounted_prp] = n_prpc_old + np.arange(len(discounted_prp))
     prp["discount_charge"] = prp_discount
-    _plan_rate_plan_discounts(world, rng)
+    # The catalogue's stream is every shard's; which rate plans take a discount is the shard's
+    # own (the first shard goes on with the catalogue's stream, as a one-world generation does).
+    _plan_rate_plan_discounts(world, world.rng("plan:RatePlan:discounts") if world.shard else rng)
 
 
 def _plan_rate_plan_discounts(world: w.World, rng: np.random.Generator) -> None:

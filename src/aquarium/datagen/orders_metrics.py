@@ -156,15 +156,15 @@ def build_charge_metrics(world: w.World) -> dict[str, Any]:
     account = sub["account"][subscription]
     amendment = rp["amendment"][rpc["rate_plan"][charge]]
     product_plan = prpc["rate_plan"][rpc["charge"][charge]]
-    account_number = col.numbered("A", account + 1, 8)
+    account_number = col.numbered("A", world.number("Account", account), 8)
     _, end, _ = subs._end_days(world)
     am_type = world.plans["Amendment"]["type"]
     mrr, tcv = rpc["mrr"][charge], rpc["tcv"][charge]
     return {
         "SubscriptionOwnerAccountNumber": account_number,
         "InvoiceOwnerAccountNumber": account_number,
-        "SubscriptionName": col.numbered("A-S", subscription + 1, 8),
-        "ChargeNumber": col.numbered("C-", charge + 1, 8),
+        "SubscriptionName": col.numbered("A-S", world.number("Subscription", subscription), 8),
+        "ChargeNumber": col.numbered("C-", world.number("RatePlanCharge", charge), 8),
         "RatePlanChargeId": world.fk("RatePlanCharge", charge),
         "ProductId": world.fk("Product", world.plans["ProductRatePlan"]["product"][product_plan]),
         "ProductRatePlanId": world.fk("ProductRatePlan", product_plan),

@@ -89,8 +89,8 @@ def build_account(world: w.World) -> dict[str, Any]:
     rep_first, rep_last = _person_names(world, world.rng("Account:reps"), 30)
     company = col.take(pools.companies, rng.integers(0, len(pools.companies), n))
     return {
-        "AccountNumber": col.numbered("A", index + 1, 8),
-        "Name": col.join(company, col.numbered("#", index + 1, 5), sep=" "),
+        "AccountNumber": col.numbered("A", world.number("Account", index), 8),
+        "Name": col.join(company, col.numbered("#", world.number("Account", index), 5), sep=" "),
         "Status": col.options(ACCOUNT_STATUS, p["status"]),
         "Currency": col.options(w.CURRENCIES, p["currency"]),
         "Balance": col.money(p["balance"]),

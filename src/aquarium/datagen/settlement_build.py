@@ -47,7 +47,7 @@ def _memo(world: w.World, name: str, prefix: str, reasons: tuple[str, ...]) -> d
     return {
         "AccountId": world.fk("Account", p["account"]),
         "AccountingPeriodId": world.fk("AccountingPeriod", accounting.period_of(day)),
-        f"{word}MemoNumber": col.numbered(prefix, np.arange(n) + 1, 8),
+        f"{word}MemoNumber": col.numbered(prefix, world.number(name, np.arange(n)), 8),
         f"{word}MemoDate": col.dates(day),
         "TargetDate": col.dates(day),
         "Currency": col.options(w.CURRENCIES, acc["currency"][p["account"]]),
@@ -132,7 +132,7 @@ def _memo_item(world: w.World, name: str, memo: str) -> dict[str, Any]:
         "Quantity": col.money(np.full(n, 100)),
         "UnitPrice": col.money(p["amount"]),
         "UnitOfMeasure": col.options(cat.UOMS, prpc["uom"][product_charge]),
-        "SKU": col.numbered("SKU-", product + 1, 6),
+        "SKU": col.numbered("SKU-", world.number("Product", product), 6),
         "Amount": col.money(p["amount"]),
         "AmountWithoutTax": col.money(p["amount"]),
         "TaxAmount": col.money(p["tax"]),

@@ -200,7 +200,7 @@ def build_subscription(world: w.World) -> dict[str, Any]:
         "AccountId": account_ids,
         "InvoiceOwnerId": account_ids,
         "CreatorAccountId": account_ids,
-        "Name": col.numbered("A-S", np.arange(n) + 1, 8),
+        "Name": col.numbered("A-S", world.number("Subscription", np.arange(n)), 8),
         "Status": col.options(STATUSES, p["status"]),
         "Version": col.integers(1 + p["am_count"]),
         "OriginalId": world.ids("Subscription"),
@@ -235,7 +235,7 @@ def build_amendment(world: w.World) -> dict[str, Any]:
     return {
         "SubscriptionId": world.fk("Subscription", p["subscription"]),
         "Name": col.join(col.options(AMENDMENT_TYPES, p["type"]), "amendment", sep=" "),
-        "Code": col.numbered("A-AM", np.arange(n) + 1, 8),
+        "Code": col.numbered("A-AM", world.number("Amendment", np.arange(n)), 8),
         "Type": col.options(AMENDMENT_TYPES, p["type"]),
         "Status": col.options(
             ("Draft", "PendingActivation", "PendingAcceptance", "Completed"), status
@@ -288,7 +288,7 @@ def build_rate_plan_charge(world: w.World) -> dict[str, Any]:
         "RatePlanId": world.fk("RatePlan", p["rate_plan"]),
         "ProductRatePlanChargeId": world.fk("ProductRatePlanCharge", p["charge"]),
         "Name": col.options(cat.CHARGE_SUFFIX, p["type"]),
-        "ChargeNumber": col.numbered("C-", np.arange(n) + 1, 8),
+        "ChargeNumber": col.numbered("C-", world.number("RatePlanCharge", np.arange(n)), 8),
         "ChargeModel": col.options(cat.CHARGE_MODELS, p["model"]),
         "ChargeType": col.options(cat.CHARGE_TYPES, p["type"]),
         "BillingPeriod": col.options(cat.BILLING_PERIODS, prpc["period"][p["charge"]]),

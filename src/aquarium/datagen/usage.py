@@ -63,9 +63,11 @@ def build_usage(world: w.World) -> dict[str, Any]:
         "SubscriptionId": world.fk("Subscription", p["subscription"]),
         "RatePlanChargeId": world.fk("RatePlanCharge", p["charge"]),
         "InvoiceId": world.fk("Invoice", p["invoice"]),
-        "AccountNumber": col.numbered("A", p["account"] + 1, 8),
-        "SubscriptionNumber": col.numbered("A-S", p["subscription"] + 1, 8),
-        "ChargeNumber": col.numbered("C-", p["charge"] + 1, 8),
+        "AccountNumber": col.numbered("A", world.number("Account", p["account"]), 8),
+        "SubscriptionNumber": col.numbered(
+            "A-S", world.number("Subscription", p["subscription"]), 8
+        ),
+        "ChargeNumber": col.numbered("C-", world.number("RatePlanCharge", p["charge"]), 8),
         # Quantities with two decimals (GB, hours ...): hundredths to 10^4 units.
         "Quantity": col.decimal_units(p["quantity"] * 100),
         "UOM": col.options(cat.UOMS, uom),

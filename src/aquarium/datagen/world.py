@@ -29,6 +29,41 @@ CURRENCIES = ("USD", "EUR", "GBP", "JPY", "AUD", "CAD")
 CURRENCY_WEIGHTS = (0.55, 0.2, 0.1, 0.05, 0.05, 0.05)
 #: Users who create and update records (CreatedById / UpdatedById).
 USER_COUNT = 12
+#: Objects a large generation makes once, not once per shard (see ``World.shard``): the
+#: tenant's reference data and product catalogue, which every shard's rows refer to (same ids).
+SHARED_OBJECTS = frozenset(
+    {
+        "AccountingCode",
+        "AccountingPeriod",
+        "ChargeMetricsRun",
+        "CommunicationProfile",
+        "DiscountClass",
+        "Entity",
+        # The product catalogue: every shard's subscriptions are to the same products.
+        "Product",
+        "ProductRatePlan",
+        "ProductRatePlanCharge",
+        "ProductRatePlanChargeTier",
+    }
+)
+#: Generator purposes every shard draws alike: the plans of shared objects that other objects
+#: read, and tenant-wide ids that are no object's rows (notification definitions, HPM pages).
+SHARED_PURPOSES = frozenset(
+    {
+        "plan:AccountingCode",
+        "plan:AccountingPeriod",
+        "plan:ChargeMetricsRun",
+        "plan:DiscountClass",
+        "plan:Product",
+        "plan:ProductRatePlan",
+        "plan:ProductRatePlanCharge",
+        "plan:ProductRatePlanCharge:pricing",
+        "plan:ProductRatePlanChargeTier",
+        "plan:DiscountCharge",
+        "notification definitions",
+        "HpmCaptchaValidationResult:pages",
+    }
+)
 
 
 @dataclass
@@ -43,9 +78,22 @@ class World:
     _ids: dict[str, pa.Array] = field(default_factory=dict)
     #: Which slice of a chunked object this view builds (0 for whole objects).
     chunk: int = 0
+    #: Which shard of a large generation this world is (0 for a generation in one piece). A
+    #: shard's generators and ids are its own (salted by the shard), except the shared ones.
+    shard: int = 0
+    #: Rows each object had in the earlier shards: this shard's business numbers follow theirs.
+    rows_before: dict[str, int] = field(default_factory=dict)
+    #: Choices the first shard made that every later shard must make alike (one dict, passed on).
+    carried: dict[str, int] = field(default_factory=dict)
 
     def rng(self, purpose: str) -> np.random.Generator:
-        """The generator for one purpose (an object name, or ``plan:<Object>``)."""
+        """The generator for one purpose (an object name, or ``plan:<Object>``).
+
+        Shard 0 draws exactly what a generation in one piece draws; later shards draw their own
+        numbers, except for :data:`SHARED_PURPOSES`.
+        """
+        if self.shard and purpose not in SHARED_PURPOSES:
+            purpose = f"{purpose}@{self.shard}"
         return columns.rng_for(self.seed, f"{purpose}#{self.chunk}" if self.chunk else purpose)
 
     def sliced(self, name: str, start: int, stop: int, chunk: int) -> World:
@@ -57,7 +105,18 @@ class World:
         plans[name] = {key: value[start:stop] for key, value in self.plans[name].items()}
         ids = dict(self._ids)
         ids[name] = self.ids(name).slice(start, stop - start)
-        return World(self.seed, self.scale, self.pools, self.users, plans, ids, chunk)
+        return World(
+            self.seed,
+            self.scale,
+            self.pools,
+            self.users,
+            plans,
+            ids,
+            chunk,
+            self.shard,
+            self.rows_before,
+            self.carried,
+        )
 
     def count(self, name: str) -> int:
         """Rows of object ``name``."""
@@ -70,9 +129,18 @@ class World:
         yet makes the ids the whole build makes (never from the slice's own generator).
         """
         if name not in self._ids:
-            rng = columns.rng_for(self.seed, f"id:{name}")
+            purpose = f"id:{name}"
+            if self.shard and name not in SHARED_OBJECTS:
+                purpose = f"{purpose}@{self.shard}"
+            rng = columns.rng_for(self.seed, purpose)
             self._ids[name] = columns.make_ids(rng, self.count(name))
         return self._ids[name]
+
+    def number(self, name: str, index: Arr) -> Arr:
+        """The business numbers (1, 2, ...) of rows ``index`` of ``name``, such as the 17 of
+        ``INV00000017``: they continue the earlier shards' numbering, so they stay unique."""
+        numbers: Arr = index + (1 + self.rows_before.get(name, 0))
+        return numbers
 
     def fk(self, name: str, index: Arr, valid: Arr | None = None) -> pa.Array:
         """Ids of ``name`` rows by index; ``-1`` or invalid rows give null."""
@@ -87,10 +155,25 @@ class World:
 Builder = Callable[[World], dict[str, Any]]
 
 
-def new(seed: int, scale: float) -> World:
-    """A world with its pools and user ids made."""
+def new(
+    seed: int,
+    scale: float,
+    *,
+    shard: int = 0,
+    rows_before: dict[str, int] | None = None,
+    carried: dict[str, int] | None = None,
+) -> World:
+    """A world with its pools and user ids made (the same in every shard)."""
     users = columns.make_ids(columns.rng_for(seed, "users"), USER_COUNT)
-    return World(seed=seed, scale=scale, pools=pools.build(seed), users=users)
+    return World(
+        seed=seed,
+        scale=scale,
+        pools=pools.build(seed),
+        users=users,
+        shard=shard,
+        rows_before=rows_before or {},
+        carried={} if carried is None else carried,
+    )
 
 
 def sized(scale: float, per_unit: float, minimum: int = 1) -> int:

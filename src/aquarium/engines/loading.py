@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -29,6 +30,9 @@ from aquarium.engines import ddl, naming
 
 #: Rows per CSV block sent to PostgreSQL (bounded memory per COPY write).
 COPY_BATCH_ROWS = 50_000
+#: DuckDB's memory budget on the connection a generated tenant is loaded through: each slice
+#: commits on its own, so nothing needs more; past it DuckDB writes to its temporary directory.
+LOAD_MEMORY_LIMIT = "1GB"
 _SCAN_NAME = "_aquarium_load"
 
 
@@ -38,6 +42,13 @@ def _require(catalog: model.Catalog, name: str, table: pa.Table) -> model.Object
     if table.column_names != expected:
         raise ValueError(f"{name}: columns {table.column_names} are not the catalogue's")
     return obj
+
+
+def connect_duckdb(path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB file at ``path`` for :func:`load_duckdb`, its memory bounded
+    (:data:`LOAD_MEMORY_LIMIT`; DuckDB's default is 80% of the machine, all of it cache a load
+    never reads again)."""
+    return duckdb.connect(str(path), config={"memory_limit": LOAD_MEMORY_LIMIT})
 
 
 def load_duckdb(
