@@ -126,7 +126,9 @@ def run() -> str:
         BASELINE_SCALE: data_dir_of(BASELINE_SCALE, baseline=True),
         MOONSHOT_SCALE: data_dir_of(MOONSHOT_SCALE, baseline=False),
     }
-    need = disk_need.estimate({scale: marker_of(d).exists() for scale, d in dirs.items()})
+    need = disk_need.estimate(
+        {scale: marker_of(d).exists() for scale, d in dirs.items()}, SEGMENT_ROWS
+    )
     free = shutil.disk_usage(WORK).free
     _say(f"disk needed {need.describe()}; free in {WORK}: {free / disk_need.GB:,.1f} GB")
     disk_need.refuse_if_short(need, free, str(WORK))

@@ -8,11 +8,12 @@ What takes room (figures measured on this project's data, seed 1):
 
 - the DuckDB file of each scale not generated yet: about 78 MB a scale unit and 26 MB whatever
   the scale (103.6 MB at scale 1, 179.3 MB at 2, 415.8 MB at 5, 3.78 GB at 50);
-- the job at each scale: a segmented AQuA job writes the whole CSV once (the engine's COPY),
-  then cuts it into plain segments before packaging any (``export/segments.py``), so twice the
-  plain CSV is on disk at its peak; InvoiceItem is about 100,000 rows a scale unit (98,821 at
-  scale 1, 4,842,431 at scale 50) and its CSV with every field and label headers 527 bytes a row
-  at scale 1. The jobs run one after the other: only the larger one's peak counts;
+- the job at each scale: a segmented AQuA job cuts and packages segments as the engine writes
+  into a pipe (``export/piped.py``), so at most two plain segments are on disk at once (the one
+  being cut and the one being packaged); a segment holds ``segment_rows`` rows (500,000 unless
+  set) of 527 bytes each (every InvoiceItem field, label headers, scale 1). The jobs run one
+  after the other: only the larger one's peak counts; InvoiceItem is about 100,000 rows a
+  scale unit (98,821 at scale 1, 4,842,431 at scale 50);
 - the gzip segments each job leaves in the result store (gzip -6: 11.6% of the CSV);
 - scratch: DuckDB's spill files, logs; then a margin over all of it.
 
@@ -29,7 +30,8 @@ DUCKDB_BYTES_PER_SCALE_UNIT = 78_000_000  # bytes: (415.8 MB - 103.6 MB) / 4, sc
 DUCKDB_FIXED_BYTES = 26_000_000  # bytes whatever the scale
 INVOICE_ITEMS_PER_SCALE_UNIT = 100_000  # rows, rounded up from 98,821 (scale 1)
 CSV_BYTES_PER_ROW = 560  # bytes: 527 measured at scale 1, rounded up
-PLAIN_COPIES_AT_PEAK = 2  # the whole CSV and its plain segments, before packaging
+PLAIN_SEGMENTS_AT_PEAK = 2  # the segment being cut and the one being packaged
+SEGMENT_ROWS = 500_000  # Zuora's default
 GZIP_FRACTION = 0.15  # gzip segments' size over the plain CSV's (0.116 measured)
 SCRATCH_BYTES = 2 * GB  # DuckDB spill, logs, the metadata files
 MARGIN = 0.15  # over the sum
@@ -52,9 +54,9 @@ def invoice_items(scale: float) -> int:
     return math.ceil(INVOICE_ITEMS_PER_SCALE_UNIT * scale)
 
 
-def estimate(scales: dict[float, bool]) -> DiskNeed:
+def estimate(scales: dict[float, bool], segment_rows: int = SEGMENT_ROWS) -> DiskNeed:
     """The disk needed for one job at each scale of ``scales``, mapped to whether its data
-    exists already (then its DuckDB file needs no new room)."""
+    exists already (then its DuckDB file needs no new room), segments of ``segment_rows``."""
     parts: list[tuple[str, int]] = []
     for scale, generated in sorted(scales.items()):
         if not generated:
@@ -63,10 +65,11 @@ def estimate(scales: dict[float, bool]) -> DiskNeed:
     csv_bytes = {scale: invoice_items(scale) * CSV_BYTES_PER_ROW for scale in scales}
     if csv_bytes:
         largest = max(csv_bytes, key=lambda scale: csv_bytes[scale])
+        segment_bytes = min(segment_rows * CSV_BYTES_PER_ROW, csv_bytes[largest])
         parts.append(
             (
-                f"job peak at scale {largest:g} (CSV twice)",
-                PLAIN_COPIES_AT_PEAK * csv_bytes[largest],
+                f"job peak at scale {largest:g} (plain segments)",
+                PLAIN_SEGMENTS_AT_PEAK * segment_bytes,
             )
         )
         kept = math.ceil(GZIP_FRACTION * sum(csv_bytes.values()))

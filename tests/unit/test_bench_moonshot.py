@@ -117,8 +117,10 @@ def test_the_disk_estimate_counts_only_data_not_generated_yet() -> None:
         abs=2,
     )
     parts = dict(fresh.parts)
-    # The larger job's peak only (the jobs run one after the other): twice its CSV.
-    assert parts["job peak at scale 1000 (CSV twice)"] == 2 * 100_000_000 * 560
+    # The larger job's peak only (the jobs run one after the other): two plain segments.
+    assert parts["job peak at scale 1000 (plain segments)"] == 2 * 500_000 * 560
+    small = dict(disk_need.estimate({1: False}, segment_rows=10_000_000).parts)
+    assert small["job peak at scale 1 (plain segments)"] == 2 * 100_000 * 560  # the whole CSV
     assert "DuckDB file at scale 1000" not in dict(disk_need.estimate({1000: True}).parts)
     assert fresh.total > sum(parts.values())  # the margin
 
