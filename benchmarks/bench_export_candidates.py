@@ -12,7 +12,7 @@ Candidate 2 is the default: see docs/benchmarks.md for why.
 
 For each: the export's rows/s (median of 2), and a cancel's latency: the export is started, the
 snapshot interrupted at a random moment 0.3-3 s in (and again every 50 ms, as the runner's
-watchdog does), and the time from the first interrupt to the export raising is taken (40 trials).
+watchdog does), and the time from the first interrupt to the export raising is taken (30 trials).
 DuckDB's own ``COPY`` of the raw table and of the same formatted SQL, every core, are the
 references, in the same run.
 """
@@ -36,7 +36,7 @@ from aquarium.engines import base, duckdb_engine, naming
 from aquarium.zoql import check, lower, translate
 from benchmarks import bench_aqua
 
-TRIALS = 40
+TRIALS = 30
 ROUNDS = 2
 CSV = base.CsvOptions()
 WATCHDOG_S = 0.05
