@@ -1,7 +1,7 @@
 """Where a server's export spends its time: py-spy samples a real server process while it runs
 the AQuA benchmark's export (``select * from InvoiceItem``, scale 50), every thread, 100 times a
-second; the samples are summed by the Python function on top of each stack (time inside DuckDB
-counts against the Python call that entered it, e.g. ``execute``).
+second (idle threads are not sampled); the samples are summed by the Python function on top of
+each stack (time inside DuckDB counts against the Python call that entered it, e.g. ``_run``).
 
 ``python -m benchmarks profile-export`` prints the top functions by share of samples, split into
 the threads that ran the export and the rest (the API's event loop, the runner's pulse).
@@ -73,19 +73,22 @@ def run() -> str:
         worker.join()
         spy.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
         spy.wait(60)
-        total, export, _rest = summarize(out.read_text())
+        total, export, rest = summarize(out.read_text())
     seconds, rows = result[0]
     in_export = sum(export.values())
     lines = [
         f"### Profile of one export (py-spy, {RATE} Hz, every thread): {rows:,} rows in "
         f"{seconds:.1f} s",
         "",
-        f"{total:,} samples: {in_export:,} in the export's threads, {total - in_export:,} in "
-        "the rest of the server (mostly threads waiting).",
+        f"{total:,} samples of running threads (py-spy leaves idle ones out): {in_export:,} "
+        f"in the export's thread, {total - in_export:,} elsewhere in the server.",
         "",
         "| where (innermost Python frame) | share of the export's samples |",
         "|---|---|",
     ]
     for name, count in export.most_common(TOP):
         lines.append(f"| `{name}` | {count / max(in_export, 1):.1%} |")
+    lines += ["", "| elsewhere in the server (innermost Python frame) | samples |", "|---|---|"]
+    for name, count in rest.most_common(TOP):
+        lines.append(f"| `{name}` | {count:,} |")
     return "\n".join(lines)

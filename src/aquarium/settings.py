@@ -96,8 +96,8 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="Scale of the demo tenant's data made on a first start."
     )
     duckdb_memory_limit: str = Field(
-        default="160MB",
-        description="DuckDB's memory budget, e.g. 160MB; empty = DuckDB's default.",
+        default="384MB",
+        description="DuckDB's memory budget, e.g. 384MB; empty = DuckDB's default.",
     )
     # The default, every core: an export at DuckDB's own speed, and a cancel stops it in about
     # 0.15 s (p95, measured: docs/benchmarks.md); 1 keeps a core free for the API.

@@ -4,15 +4,18 @@ query is refused at submit; the server goes on serving. (A report run's errorMes
 ``tests/integration/test_report_runs.py``.)
 
 The widest query the catalogue allows (every field of InvoiceItem and of all it joins, 329
-columns) needs more than the default memory budget (160 MB): it used to abort with "Out of
-Memory Error: ... (152.5 MiB/152.5 MiB used)".
+columns) needs more than a memory budget of 160 MB (the default before issue 15; this module's
+server runs with it): it used to abort with "Out of Memory Error: ... (152.5 MiB/152.5 MiB
+used)".
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import httpx
+import pytest
 
 from aquarium.catalog import model
 from tests.acceptance import support
@@ -22,6 +25,26 @@ OUT_OF_MEMORY = (
     "The query execution has been aborted. The query needs more memory than the server gives "
     "one query: select fewer columns, or split it into several queries."
 )
+
+
+SMALL_BUDGET = "160MB"  # the widest query needs more: the engine runs out of memory
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """A client of a server of its own, whose DuckDB budget the widest query exceeds."""
+    data_dir = tmp_path_factory.mktemp("engine-words") / "data"
+    server = support.start_server(
+        "engine-words",
+        data_dir,
+        demo_scale=0.05,
+        env={"AQUARIUM_DUCKDB_MEMORY_LIMIT": SMALL_BUDGET},
+    )
+    try:
+        with server.client() as client:
+            yield client
+    finally:
+        server.stop()
 
 
 def _widest() -> str:
