@@ -95,12 +95,14 @@ class Settings(BaseSettings):
     demo_scale: float = Field(
         default=1.0, gt=0, description="Scale of the demo tenant's data made on a first start."
     )
+    # 384MB: on two threads a summary report's GROUP BY ran 2.5x slower in 160MB (the default
+    # before issue 15); DuckDB also caches the file's blocks up to it (server RSS ~700 MiB).
     duckdb_memory_limit: str = Field(
         default="384MB",
         description="DuckDB's memory budget, e.g. 384MB; empty = DuckDB's default.",
     )
     # The default, every core: an export at DuckDB's own speed, and a cancel stops it in about
-    # 0.15 s (p95, measured: docs/benchmarks.md); 1 keeps a core free for the API.
+    # 0.1 s (p95 through the server, docs/benchmarks.md); 1 keeps a core free for the API.
     duckdb_threads: int = Field(
         default=0, ge=0, description="DuckDB worker threads; 0 = one per core."
     )
