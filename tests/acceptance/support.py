@@ -11,6 +11,7 @@ import contextlib
 import csv
 import io
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -133,6 +134,13 @@ def serving(server: RunningServer) -> Iterator[RunningServer]:
     finally:
         RUNNING.remove(server)
         server.stop()
+
+
+def sigint_as_default() -> None:
+    """For ``Popen(preexec_fn=...)``: a child that a test interrupts with SIGINT gets Python's
+    handler even when the test run was started in the background (a shell without job control
+    starts background commands with SIGINT ignored, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_server(

@@ -433,6 +433,7 @@ def test_ctrl_c_while_waiting_asks_and_cancels_the_job_on_the_server(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=support.sigint_as_default,  # noqa: PLW1509 (it only resets a signal)
         env=demo_env(big_server, home),
     ) as process:
         assert process.stdin is not None and process.stderr is not None
