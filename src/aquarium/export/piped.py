@@ -72,8 +72,7 @@ class PipeStream(io.RawIOBase):
         self._progress = progress
         self._interval_s = interval_s
         self._next_report = time.monotonic() + interval_s
-        self.lines = 0
-        self.size = 0
+        self.counted = follower.RowCounter()
 
     def readable(self) -> bool:
         return True
@@ -93,8 +92,7 @@ class PipeStream(io.RawIOBase):
                 select.select([self._fd], [], [], POLL_S)
                 continue
             if self._progress is not None:
-                self.lines += bytes(memoryview(buffer)[:count]).count(b"\n")
-                self.size += count
+                self.counted.take(memoryview(buffer)[:count])
                 if time.monotonic() >= self._next_report:
                     self._report()
             return count
@@ -102,7 +100,7 @@ class PipeStream(io.RawIOBase):
     def _report(self) -> None:
         assert self._progress is not None
         try:
-            self._progress(max(self.lines - 1, 0), self.size)
+            self._progress(self.counted.rows(), self.counted.size)
         except Exception:  # advisory, as in follower.FileFollower
             self._progress = None
         self._next_report = time.monotonic() + self._interval_s
