@@ -71,3 +71,23 @@ def test_decimals_lose_only_trailing_zeros(value: str) -> None:
         (2 * decimal.Decimal(value)).quantize(decimal.Decimal("0.0001")).normalize(), "f"
     )
     assert _rendered(con, model.FieldType.DECIMAL, summed) == doubled
+
+
+def test_stored_decimal_columns_lose_only_trailing_zeros_at_every_number_of_places() -> None:
+    # A stored column takes the exact-arithmetic path, any other expression the pattern: both
+    # must give Python's text for every value, at each number of significant places.
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t (v DECIMAL({model.DECIMAL_PRECISION}, {model.DECIMAL_SCALE}))")
+    values = [
+        "0", "0.5", "-0.5", "0.05", "-0.05", "0.005", "0.0005", "-0.0005", "1", "-1", "10",
+        "100.1", "100.01", "100.001", "100.0001", "99999999999999.9999", "-99999999999999.9999",
+        "99999999999999", "12345678901234.5", "0.9999", "0.99995",
+    ]  # fmt: skip
+    con.executemany("INSERT INTO t VALUES (CAST(? AS VARCHAR))", [[v] for v in values])
+    column = exp.column("v", table="t")
+    stored = formatting.render(formatting.DUCKDB, model.FieldType.DECIMAL, column)
+    assert isinstance(stored, exp.Case), "a stored column takes the exact-arithmetic path"
+    found = con.execute(f"SELECT CAST(t.v AS VARCHAR), {stored.sql(dialect='duckdb')} FROM t")
+    for typed, text in found.fetchall():
+        expected = format(decimal.Decimal(typed).normalize(), "f")
+        assert text == expected, typed

@@ -28,6 +28,11 @@ STANDARD_FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: How every DECIMAL field is stored: DECIMAL(18, 4) in DuckDB, NUMERIC(18, 4) in PostgreSQL.
+DECIMAL_PRECISION = 18
+DECIMAL_SCALE = 4
+
+
 class FieldType(enum.StrEnum):
     """Zuora's field types, values as in the describe XML."""
 

@@ -21,11 +21,12 @@ from aquarium.catalog import model
 from aquarium.engines import naming
 
 Dialect = Literal["duckdb", "postgres"]
+_DECIMAL = f"({model.DECIMAL_PRECISION}, {model.DECIMAL_SCALE})"
 _TYPES: dict[Dialect, dict[model.FieldType, str]] = {
     "duckdb": {
         model.FieldType.TEXT: "VARCHAR",
         model.FieldType.PICKLIST: "VARCHAR",
-        model.FieldType.DECIMAL: "DECIMAL(18, 4)",
+        model.FieldType.DECIMAL: f"DECIMAL{_DECIMAL}",
         model.FieldType.INTEGER: "BIGINT",
         model.FieldType.BOOLEAN: "BOOLEAN",
         model.FieldType.DATE: "DATE",
@@ -34,7 +35,7 @@ _TYPES: dict[Dialect, dict[model.FieldType, str]] = {
     "postgres": {
         model.FieldType.TEXT: "TEXT",
         model.FieldType.PICKLIST: "TEXT",
-        model.FieldType.DECIMAL: "NUMERIC(18, 4)",
+        model.FieldType.DECIMAL: f"NUMERIC{_DECIMAL}",
         model.FieldType.INTEGER: "BIGINT",
         model.FieldType.BOOLEAN: "BOOLEAN",
         model.FieldType.DATE: "DATE",
