@@ -204,7 +204,7 @@ class DuckDbEngine:
                 taken_at,
                 self._gate,
                 schema=naming.schema_name(tenant),
-                threads=self.export_cursors,
+                export_cursors=self.export_cursors,
                 peers=lambda n: self._peers(tenant, writes, n),
             )
             yield snapshot

@@ -90,7 +90,7 @@ class DuckDbSnapshot:
         gate: memory_gate.MemoryGate | None = None,
         *,
         schema: str = "",
-        threads: int = 1,
+        export_cursors: int = 1,
         peers: Peers | None = None,
     ) -> None:
         self.cursor = cursor
@@ -99,7 +99,7 @@ class DuckDbSnapshot:
         self._time_zone: str | None = None
         self._gate = gate or memory_gate.MemoryGate(UNBOUNDED)
         self._stop_waiting = False  # an interrupt reached a statement waiting at the gate
-        self._threads = threads
+        self._export_cursors = export_cursors
         self._open_peers = peers
         self._peers: list[duckdb.DuckDBPyConnection] | None = None  # opened at the first use
         self._peer_zones: dict[int, str] = {}
@@ -152,14 +152,14 @@ class DuckDbSnapshot:
         """``sql`` cut into rowid ranges and the cursors to run them on (this snapshot's and
         its peers, set to ``zone``), or None: one thread, a query that cannot be cut (no peer is
         opened for it), no peer that can read the same data (a write went through since)."""
-        ranged = ranged_copy.cut(sql) if self._threads > 1 else None
+        ranged = ranged_copy.cut(sql) if self._export_cursors > 1 else None
         if ranged is None or self._open_peers is None:
             return None
         with engine_errors():
             if not ranged.reads_a_table(self.cursor):
                 return None
             if self._peers is None:
-                self._peers = self._open_peers(self._threads - 1)
+                self._peers = self._open_peers(self._export_cursors - 1)
             for peer in self._peers:
                 if self._peer_zones.get(id(peer)) != zone:
                     peer.execute(f"SET SESSION TimeZone = {sql_literal(zone)}")

@@ -163,10 +163,8 @@ class _Worker(threading.Thread):
                 taken = export.ranges.take(speed)
                 if taken is None:
                     return
-                began = time.perf_counter()
-                self.rows += _count(self.cursor.execute(statement, list(taken)).fetchall())
-                speed = (taken[1] - taken[0]) / max(time.perf_counter() - began, 1e-6)
-                _append(self.part, export.stream(), export.output_lock)
+                rows, speed = export.copy_range(self.cursor, statement, taken, self.part)
+                self.rows += rows
         except BaseException as exc:  # handed to the calling thread, which raises it
             self.failure = exc
             export.fail()
@@ -250,11 +248,23 @@ class RangedExport:
             raise duckdb.InterruptException("the export was interrupted")
         return rows + sum(worker.rows for worker in workers)
 
+    def copy_range(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        statement: str,
+        span: tuple[int, int],
+        part: Path,
+    ) -> tuple[int, float]:
+        """Run the COPY ``statement`` of the rowids ``span`` into ``part`` on ``cursor`` and
+        append the part to the output: (rows written, rowids per second)."""
+        began = time.perf_counter()
+        rows = _count(cursor.execute(statement, list(span)).fetchall())
+        speed = (span[1] - span[0]) / max(time.perf_counter() - began, 1e-6)
+        _append(part, self.stream(), self.output_lock)
+        return rows, speed
+
     def _first_range(self, cursor: duckdb.DuckDBPyConnection, part: Path) -> int:
         span = self.ranges.take(None) or (0, 0)
-        began = time.perf_counter()
         statement = self.copy_statement(part, header=True)
-        rows = _count(cursor.execute(statement, list(span)).fetchall())
-        self.first_speed = (span[1] - span[0]) / max(time.perf_counter() - began, 1e-6)
-        _append(part, self.stream(), self.output_lock)
+        rows, self.first_speed = self.copy_range(cursor, statement, span, part)
         return rows
