@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from aquarium import storage
 
 
 def free_port() -> int:
@@ -72,6 +75,10 @@ class ServerProcess:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        # The jobs' result files (gigabytes a run at scale 50; runs piled up 29 GB once and
+        # filled the disk): no benchmark reads a file of an earlier run. Their jobs stay in the
+        # metadata, whose file rows the server's retention sweep drops in time.
+        shutil.rmtree(self.data_dir / storage.RESULTS_DIR, ignore_errors=True)
 
 
 def env_scale(default: float) -> float:
