@@ -7,7 +7,9 @@ compared with the free space first; the benchmark refuses to start when it is sh
 What takes room (figures measured on this project's data, seed 1):
 
 - the DuckDB file of each scale not generated yet: about 78 MB a scale unit and 26 MB whatever
-  the scale (103.6 MB at scale 1, 179.3 MB at 2, 415.8 MB at 5, 3.78 GB at 50);
+  the scale (103.6 MB at scale 1, 179.3 MB at 2, 415.8 MB at 5, 3.78 GB at 50); the moonshot
+  generates InvoiceItem only (``datagen --objects InvoiceItem``): 8 MB a scale unit (39.9 MB
+  at scale 5), so scale 1000 takes about 8 GB, not 78;
 - the job at each scale: a segmented AQuA job cuts and packages segments as the engine writes
   into a pipe (``export/piped.py``), so at most two plain segments are on disk at once (the one
   being cut and the one being packaged); a segment holds ``segment_rows`` rows (500,000 unless
@@ -28,6 +30,8 @@ from dataclasses import dataclass
 GB = 1_000_000_000  # bytes
 DUCKDB_BYTES_PER_SCALE_UNIT = 78_000_000  # bytes: (415.8 MB - 103.6 MB) / 4, scales 1 to 5
 DUCKDB_FIXED_BYTES = 26_000_000  # bytes whatever the scale
+#: bytes a scale unit when only InvoiceItem is filled: 39.9 MB at scale 5 / 5, rounded up
+INVOICE_ITEM_DUCKDB_BYTES_PER_SCALE_UNIT = 8_000_000
 INVOICE_ITEMS_PER_SCALE_UNIT = 100_000  # rows, rounded up from 98,821 (scale 1)
 CSV_BYTES_PER_ROW = 560  # bytes: 527 measured at scale 1, rounded up
 PLAIN_SEGMENTS_AT_PEAK = 2  # the segment being cut and the one being packaged
@@ -54,13 +58,23 @@ def invoice_items(scale: float) -> int:
     return math.ceil(INVOICE_ITEMS_PER_SCALE_UNIT * scale)
 
 
-def estimate(scales: dict[float, bool], segment_rows: int = SEGMENT_ROWS) -> DiskNeed:
+def estimate(
+    scales: dict[float, bool],
+    segment_rows: int = SEGMENT_ROWS,
+    invoice_items_only: frozenset[float] = frozenset(),
+) -> DiskNeed:
     """The disk needed for one job at each scale of ``scales``, mapped to whether its data
-    exists already (then its DuckDB file needs no new room), segments of ``segment_rows``."""
+    exists already (then its DuckDB file needs no new room), segments of ``segment_rows``;
+    the scales in ``invoice_items_only`` are generated with InvoiceItem alone."""
     parts: list[tuple[str, int]] = []
     for scale, generated in sorted(scales.items()):
         if not generated:
-            duckdb_bytes = DUCKDB_FIXED_BYTES + math.ceil(DUCKDB_BYTES_PER_SCALE_UNIT * scale)
+            per_unit = (
+                INVOICE_ITEM_DUCKDB_BYTES_PER_SCALE_UNIT
+                if scale in invoice_items_only
+                else DUCKDB_BYTES_PER_SCALE_UNIT
+            )
+            duckdb_bytes = DUCKDB_FIXED_BYTES + math.ceil(per_unit * scale)
             parts.append((f"DuckDB file at scale {scale:g}", duckdb_bytes))
     csv_bytes = {scale: invoice_items(scale) * CSV_BYTES_PER_ROW for scale in scales}
     if csv_bytes:

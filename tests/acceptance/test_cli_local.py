@@ -197,6 +197,26 @@ def test_datagen_through_the_server_into_a_new_then_an_existing_tenant(twins: Tw
     assert job["batches"][0]["recordCount"] > 0  # the server's own jobs go on as before
 
 
+def test_datagen_of_named_objects_fills_only_those_through_the_server_and_directly(
+    twins: Twins,
+) -> None:
+    through, direct = on_both(
+        twins, "datagen", "--tenant", "solo", "--scale", "0.02", "--seed", "5",
+        "--objects", "InvoiceItem, Account",
+    )  # fmt: skip
+    assert through.returncode == direct.returncode == 0, through.stderr.decode()
+    assert _without_timing(through.stdout) == _without_timing(direct.stdout)
+    items = on_both(twins, "query", "--tenant", "solo", "select Id, ChargeAmount from InvoiceItem")
+    same(*items)
+    assert len(_sorted_rows(items[0])) > 100
+    invoices = on_both(twins, "query", "--tenant", "solo", "select Id from Invoice")
+    same(*invoices)
+    assert len(_sorted_rows(invoices[0])) == 1, "Invoice is created empty: its header only"
+    for done in on_both(twins, "datagen", "--tenant", "solo", "--objects", "Invoiceitem"):
+        assert done.returncode == 1
+        assert "No object Invoiceitem in the catalogue" in done.stderr.decode()
+
+
 def test_a_server_stopped_cleanly_removes_its_file_and_commands_open_the_data_again(
     twins: Twins,
 ) -> None:

@@ -197,3 +197,13 @@ def test_the_machine_is_read_from_proc_files(tmp_path: Path) -> None:
     )
     missing = machine.read(tmp_path / "none", loadavg)
     assert missing.load == (0.0, 0.0, 0.0)
+
+
+def test_the_disk_estimate_of_invoice_items_only_fits_scale_1000_in_tens_of_gb() -> None:
+    whole = disk_need.estimate({50: True, 1000: False})
+    only = disk_need.estimate({50: True, 1000: False}, invoice_items_only=frozenset({1000.0}))
+    duckdb_only = dict(only.parts)["DuckDB file at scale 1000"]
+    assert duckdb_only == (
+        disk_need.DUCKDB_FIXED_BYTES + 1000 * disk_need.INVOICE_ITEM_DUCKDB_BYTES_PER_SCALE_UNIT
+    )
+    assert only.total < 30 * disk_need.GB < 100 * disk_need.GB < whole.total

@@ -240,3 +240,18 @@ def test_number_references_resolve(
     assert len(values) > 0
     targets = sharded[target].column(target_column)
     assert pc.all(pc.is_in(values, value_set=targets)).as_py(), (name, column)
+
+
+def test_named_objects_only_and_their_rows_are_those_of_a_whole_generation(
+    sharded: dict[str, pa.Table],
+) -> None:
+    wanted = frozenset({"InvoiceItem", "Account"})
+    out: dict[str, list[pa.Table]] = {}
+    tables = generate.generate(
+        model.default(), scale=SCALE, seed=7, shard_scale=SHARD_SCALE, objects=wanted
+    )
+    for name, table in tables:
+        out.setdefault(name, []).append(table)
+    assert set(out) == wanted
+    for name in wanted:
+        assert pa.concat_tables(out[name]).equals(sharded[name]), name

@@ -8,7 +8,8 @@ message as the CLI prints it (``api/errors.py``).
 - ``GET /local``: ``{"dataDir"}``, so the CLI knows the server answers and serves its data dir;
 - ``POST /local/query`` ``{"tenant", "zoql", "labels", "utc", "type", "null"}``: the CSV;
 - ``POST /local/simulate`` ``{"tenant", "days", "seed"}``: the simulation report;
-- ``POST /local/datagen`` ``{"tenant", "scale", "seed", "timeZone"}``: ``{"rows", "seconds"}``;
+- ``POST /local/datagen`` ``{"tenant", "scale", "seed", "timeZone", "objects"}``:
+  ``{"rows", "seconds"}``;
 - ``POST /local/add-field`` ``{"tenant", "object", "name", "type", "label", "values"}``: the field;
 - ``POST /local/remove-field`` ``{"tenant", "object", "name"}``: the removed field.
 """
@@ -72,6 +73,7 @@ class DatagenBody(_Body):
     scale: float
     seed: int
     time_zone: str | None = pydantic.Field(default=None, alias="timeZone")
+    objects: list[str] | None = None
 
 
 class AddFieldBody(_Body):
@@ -144,7 +146,11 @@ def datagen(
 ) -> JSONResponse:
     return JSONResponse(
         local.datagen(
-            tenant=body.tenant, scale=body.scale, seed=body.seed, time_zone=body.time_zone
+            tenant=body.tenant,
+            scale=body.scale,
+            seed=body.seed,
+            time_zone=body.time_zone,
+            objects=body.objects,
         )
     )
 

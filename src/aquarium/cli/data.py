@@ -172,13 +172,29 @@ def datagen_command(
         str | None,
         typer.Option(help="The tenant's time zone (default: kept, or America/Los_Angeles)."),
     ] = None,
+    objects: Annotated[
+        str | None,
+        typer.Option(
+            help="Fill only these objects, comma-separated (e.g. InvoiceItem); the others are "
+            "created empty. Their rows are those of a full generation."
+        ),
+    ] = None,
 ) -> None:
     """Generate deterministic synthetic billing data for a tenant (replacing what it had)."""
+    only = None if objects is None else [name.strip() for name in objects.split(",")]
+    if only is not None:
+        only = [name for name in only if name]
     with _reported(data_dir):
         server = _server(data_dir, engine)
         if server is not None:
             with server:
-                body = {"tenant": tenant, "scale": scale, "seed": seed, "timeZone": time_zone}
+                body = {
+                    "tenant": tenant,
+                    "scale": scale,
+                    "seed": seed,
+                    "timeZone": time_zone,
+                    "objects": only,
+                }
                 report = local_ops.generation_report(server.datagen(body))
         else:
             from aquarium import datagen  # numpy, pyarrow, mimesis: only for this command
@@ -192,6 +208,7 @@ def datagen_command(
                 dsn=dsn,
                 time_zone=time_zone,
                 metadata_url=_metadata_url(dsn if engine is EngineName.postgres else None),
+                objects=only,
             )
     _print_report(report, tenant)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,7 @@ def generate_into(
     dsn: str | None = None,
     time_zone: str | None = None,
     metadata_url: str | None = None,
+    objects: Collection[str] | None = None,
 ) -> GenerationReport:
     """Generate billing data for ``tenant`` and load it, replacing what the tenant had.
 
@@ -73,13 +75,17 @@ def generate_into(
 
     What is generated is the tenant's storage view (``catalog.views.storage_view``): every object
     of the shipped catalogue, whatever the tenant's features, and its custom fields, filled.
+    ``objects`` (names as in the catalogue) fills only those: the others are created empty
+    (one object's hundred million rows fit a disk the whole tenant does not). Unknown names
+    raise :class:`DataGenerationError`.
     """
     _check(tenant, scale, engine, dsn)
     started = time.perf_counter()
     data_dir.mkdir(parents=True, exist_ok=True)
     with database.opened(metadata_url, data_dir) as metadata:
         catalog = _storage_catalog(metadata, tenant)
-    tables = ahead.ahead(generate.generate(catalog, scale=scale, seed=seed))
+    only = _objects(catalog, objects)
+    tables = ahead.ahead(generate.generate(catalog, scale=scale, seed=seed, objects=only))
     if engine == "duckdb":
         with loading.connect_duckdb(data_dir / naming.DUCKDB_FILE) as con:
             rows = loading.load_duckdb(con, tenant, catalog, tables)
@@ -100,6 +106,7 @@ def generate_through(
     scale: float,
     seed: int,
     time_zone: str | None = None,
+    objects: Collection[str] | None = None,
 ) -> GenerationReport:
     """:func:`generate_into` through the engines a running server has open (its billing data
     and its metadata store).
@@ -111,10 +118,27 @@ def generate_through(
     _check(tenant, scale, "duckdb", None)  # the engine is open already: scale and name remain
     started = time.perf_counter()
     catalog = _storage_catalog(metadata, tenant)
-    tables = generate.generate(catalog, scale=scale, seed=seed)
+    only = _objects(catalog, objects)
+    tables = generate.generate(catalog, scale=scale, seed=seed, objects=only)
     rows = engine.load_tenant(tenant, catalog, tables)
     _record_tenant(metadata, tenant, time_zone)
     return GenerationReport(rows=rows, seconds=time.perf_counter() - started)
+
+
+def _objects(catalog: model.Catalog, objects: Collection[str] | None) -> frozenset[str] | None:
+    """The objects to fill (None: all), checked against ``catalog``."""
+    if objects is None:
+        return None
+    names = {obj.name for obj in catalog}
+    unknown = sorted(set(objects) - names)
+    if unknown:
+        raise errors.DataGenerationError(
+            f"no object {', '.join(unknown)} in the catalogue (names as Zuora spells them, "
+            "e.g. InvoiceItem)"
+        )
+    if not objects:
+        raise errors.DataGenerationError("name at least one object to generate")
+    return frozenset(objects)
 
 
 def _storage_catalog(metadata: sa.Engine, tenant: str) -> model.Catalog:

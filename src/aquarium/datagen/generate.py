@@ -126,7 +126,12 @@ def arrow_schema(obj: model.ObjectDef) -> pa.Schema:
 
 
 def generate(
-    catalog: model.Catalog, *, scale: float, seed: int, shard_scale: float | None = None
+    catalog: model.Catalog,
+    *,
+    scale: float,
+    seed: int,
+    shard_scale: float | None = None,
+    objects: frozenset[str] | None = None,
 ) -> Iterator[tuple[str, pa.Table]]:
     """Yield ``(object name, table)`` for every catalogue object, in catalogue order per shard.
 
@@ -139,6 +144,8 @@ def generate(
     Fields the generator has no rule for (a catalogue newer than the generator) are null; a
     tenant's custom fields (``Field.custom``) get plausible values of their type
     (:mod:`aquarium.datagen.custom`).
+    ``objects`` (when given) limits the tables made to those objects: the world is simulated
+    whole all the same, so their rows are exactly those of a full generation.
     Raises :class:`DataGenerationError` for a catalogue object without a builder.
     """
     if not scale > 0:
@@ -158,7 +165,7 @@ def generate(
         for obj in catalog:
             if obj.name not in w.SHARED_OBJECTS:
                 rows_before[obj.name] = rows_before.get(obj.name, 0) + world.count(obj.name)
-        yield from _shard_tables(catalog, world)
+        yield from _shard_tables(catalog, world, objects)
         del world  # the next shard's plans replace this one's, not join them
 
 
@@ -168,10 +175,14 @@ def shard_count(scale: float, shard_scale: float | None = None) -> int:
     return max(1, math.ceil(scale / (SHARD_SCALE if shard_scale is None else shard_scale)))
 
 
-def _shard_tables(catalog: model.Catalog, world: w.World) -> Iterator[tuple[str, pa.Table]]:
+def _shard_tables(
+    catalog: model.Catalog, world: w.World, objects: frozenset[str] | None
+) -> Iterator[tuple[str, pa.Table]]:
     for obj in catalog:
         if world.shard and obj.name in w.SHARED_OBJECTS:
             continue  # the first shard made them
+        if objects is not None and obj.name not in objects:
+            continue
         n = world.count(obj.name)
         if obj.name not in CHUNKED or n <= CHUNK_ROWS:
             yield obj.name, _table(world, obj, _built(world, obj.name))

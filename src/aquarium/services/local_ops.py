@@ -148,13 +148,25 @@ class LocalOperations:
         return simulation_document(report)
 
     def datagen(
-        self, *, tenant: str, scale: float, seed: int, time_zone: str | None
+        self,
+        *,
+        tenant: str,
+        scale: float,
+        seed: int,
+        time_zone: str | None,
+        objects: list[str] | None = None,
     ) -> dict[str, Any]:
         """``aquarium datagen`` into this server's engine (a new or an existing tenant)."""
         from aquarium import datagen
 
         report = datagen.generate_through(
-            self.engine, self.metadata, tenant, scale=scale, seed=seed, time_zone=time_zone
+            self.engine,
+            self.metadata,
+            tenant,
+            scale=scale,
+            seed=seed,
+            time_zone=time_zone,
+            objects=objects,
         )
         return {"rows": report.rows, "seconds": report.seconds}
 
