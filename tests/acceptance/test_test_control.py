@@ -231,6 +231,31 @@ def test_500_and_503_for_a_while_and_removing_a_rule(demo: httpx.Client) -> None
     assert gone.json()["error"]["code"] == "not_found"
 
 
+def test_a_submit_refused_with_zuoras_code(demo: httpx.Client) -> None:
+    _add(
+        demo,
+        {
+            "match": {"endpoint": "POST /v1/batch-query", "kind": "aqua"},
+            "action": {
+                "type": "refuse",
+                "errorCode": "90028",
+                "message": "The total number of concurrent jobs has exceeded the limit.",
+            },
+            "count": 1,
+        },
+    )
+    body = support.stateless("select Id from Account")
+    refused = demo.post("/v1/batch-query/", json=body)
+    assert refused.status_code == 200
+    assert refused.json() == {
+        "id": None,
+        "status": "error",
+        "errorCode": "90028",
+        "message": "The total number of concurrent jobs has exceeded the limit.",
+    }
+    assert demo.post("/v1/batch-query/", json=body).json()["status"] == "submitted"
+
+
 def test_rules_are_the_callers_tenants(
     control_server: support.RunningServer, demo: httpx.Client
 ) -> None:

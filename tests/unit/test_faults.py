@@ -89,6 +89,11 @@ def test_a_rule_reads_back_as_its_document() -> None:
     assert faults.document(faults.parse_rule(given)) == given
     disconnect = _rule(action={"type": "disconnect"})
     assert faults.document(faults.parse_rule(disconnect)) == disconnect
+    refuse = _rule(
+        match={"endpoint": "POST /v1/batch-query", "kind": "aqua"},
+        action={"type": "refuse", "errorCode": "90028", "message": "Too many jobs."},
+    )
+    assert faults.document(faults.parse_rule(refuse)) == refuse
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -119,6 +124,19 @@ def test_a_rule_reads_back_as_its_document() -> None:
             "action.retryAfterSeconds",
         ),
         (_rule(action={"type": "disconnect", "status": 500}), "action.status"),
+        (_rule(action={"type": "http", "status": 429, "errorCode": "1"}), "action.errorCode"),
+        (
+            _rule(match={"kind": "aqua"}, action={"type": "refuse", "message": "x"}),
+            "action.errorCode",
+        ),
+        (
+            _rule(match={"kind": "aqua"}, action={"type": "refuse", "errorCode": "90028"}),
+            "action.message",
+        ),
+        (
+            _rule(action={"type": "refuse", "errorCode": "90028", "message": "x"}),
+            "match.kind",  # refuse answers in AQuA's body: AQuA rules only
+        ),
         (_rule(count=0), "count"),
         (_rule(count=1.5), "count"),
         (_rule(count=True), "count"),

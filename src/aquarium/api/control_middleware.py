@@ -9,10 +9,10 @@ control API's own (``/aquarium/api/v1/control/...``):
    subject to faults, since it belongs to no tenant;
 2. the request body is read as it streams to the route, for its SHA-256 and size (the bytes as
    sent: a gzip body is digested compressed);
-3. the first active fault rule of the tenant that matches fires: an ``http`` fault answers here
-   (the route never runs); a ``disconnect`` lets the route answer and closes the connection
-   half-way through the body (half the announced ``Content-Length``, else half of the first
-   chunk);
+3. the first active fault rule of the tenant that matches fires: an ``http`` or ``refuse`` fault
+   answers here (the route never runs); a ``disconnect`` lets the route answer and closes the
+   connection half-way through the body (half the announced ``Content-Length``, else half of the
+   first chunk);
 4. the request is recorded (method, path, query, status, digest, size, start, duration) before
    the last byte of the answer is sent, so a client that asks for the requests it made right after
    an answer finds that one among them.
@@ -137,7 +137,7 @@ class ControlMiddleware:
             exchange.fault_id = firing.rule_id
             log.warning("test-control fault fired", tenant=tenant, rule=firing.rule_id, path=path)
         try:
-            if firing is not None and isinstance(firing.action, faults.HttpFault):
+            if firing is not None and isinstance(firing.action, faults.HttpFault | faults.Refuse):
                 await _drain(digesting_receive)
                 await self._answer_fault(firing.action, scope, exchange, record, send)
                 return
@@ -154,7 +154,7 @@ class ControlMiddleware:
 
     @staticmethod
     async def _answer_fault(
-        fault: faults.HttpFault,
+        fault: faults.HttpFault | faults.Refuse,
         scope: Scope,
         exchange: _Exchange,
         record: Callable[[], None],
@@ -233,14 +233,20 @@ def _caller(scope: Scope, services: deps.AppServices) -> tenancy.Principal | Non
     )
 
 
-def fault_response(fault: faults.HttpFault, scope: Scope) -> Response:
-    """The answer of an ``http`` fault.
+def fault_response(fault: faults.HttpFault | faults.Refuse, scope: Scope) -> Response:
+    """The answer of an ``http`` or ``refuse`` fault.
+
+    ``refuse`` is AQuA's error body (HTTP 200, CONTRACT.md "AQuA") with the rule's code and
+    message, as Zuora refuses a submit.
 
     429 is what Zuora's gateway answers over a rate limit: its ``RateLimit-*`` headers (quota
     left 0), ``Retry-After`` and a JSON ``message``. 503 is a gateway's "temporarily unavailable"
     with ``Retry-After``. 500 is the request's API family's own internal-error answer (AQuA's
     90010 body, Reporting's envelope, ...), as when a route fails.
     """
+    if isinstance(fault, faults.Refuse):
+        refusal = {"id": None, "status": "error", "errorCode": fault.error_code}
+        return JSONResponse({**refusal, "message": fault.message})
     seconds = fault.retry_after_s
     if fault.status == 500:
         return error_responses.respond(Request(scope), errors.InternalError("a test-control fault"))

@@ -14,8 +14,10 @@ docs/testing-your-integration.md)::
   an endpoint, a kind, or both;
 - ``action``: ``http`` answers the request itself with ``status`` 429 (Zuora's rate-limit answer),
   500 (the API family's own internal error) or 503, optional ``message`` (429 and 503) and
-  ``retryAfterSeconds``; ``disconnect`` lets the answer
-  start and closes the connection half-way through its body (a result file's download);
+  ``retryAfterSeconds``; ``refuse`` (AQuA rules only: ``match.kind`` ``aqua``) answers with
+  AQuA's error body, HTTP 200, ``errorCode`` and ``message`` as given (a submit refused as Zuora
+  refuses it); ``disconnect`` lets the answer start and closes the connection half-way through
+  its body (a result file's download);
 - exactly one of ``count`` (the next N matching requests) and ``durationSeconds`` (every matching
   request for that long).
 
@@ -41,6 +43,7 @@ MAX_RETRY_AFTER_S = 3600  # seconds
 DEFAULT_RETRY_AFTER_S = 1  # seconds
 MAX_MESSAGE_CHARS = 1000
 MAX_PATTERN_CHARS = 500
+ERROR_CODE = re.compile(r"[0-9A-Z_-]{1,40}")
 _SLASHES = re.compile(r"/{2,}")
 
 
@@ -137,13 +140,23 @@ class HttpFault:
 
 
 @dataclass(frozen=True)
+class Refuse:
+    """Answer with AQuA's error body: HTTP 200, ``error_code`` and ``message``."""
+
+    error_code: str
+    message: str
+
+    type = "refuse"
+
+
+@dataclass(frozen=True)
 class Disconnect:
     """Start the answer, then close the connection half-way through its body."""
 
     type = "disconnect"
 
 
-Action = HttpFault | Disconnect
+Action = HttpFault | Refuse | Disconnect
 
 
 @dataclass(frozen=True)
@@ -161,6 +174,8 @@ def parse_rule(document: object) -> FaultRule:
     rule = _object(document, "the rule", {"match", "action", "count", "durationSeconds"})
     match = _parse_match(rule.get("match"))
     action = _parse_action(rule.get("action"))
+    if isinstance(action, Refuse) and match.kind is not Kind.AQUA:
+        raise _invalid("match.kind", "must be 'aqua' for a 'refuse' action (AQuA's error body)")
     count, duration = rule.get("count"), rule.get("durationSeconds")
     if (count is None) == (duration is None):
         raise _invalid("count", "and durationSeconds: give exactly one of them")
@@ -182,6 +197,9 @@ def document(rule: FaultRule) -> dict[str, object]:
         action["retryAfterSeconds"] = rule.action.retry_after_s
         if rule.action.message is not None:
             action["message"] = rule.action.message
+    elif isinstance(rule.action, Refuse):
+        action["errorCode"] = rule.action.error_code
+        action["message"] = rule.action.message
     found: dict[str, object] = {"match": match, "action": action}
     if rule.count is not None:
         found["count"] = rule.count
@@ -210,13 +228,18 @@ def _parse_match(value: object) -> Match:
 def _parse_action(value: object) -> Action:
     if value is None:
         raise _invalid("action", "is required")
-    given = _object(value, "action", {"type", "status", "message", "retryAfterSeconds"})
+    given = _object(
+        value, "action", {"type", "status", "message", "retryAfterSeconds", "errorCode"}
+    )
     kind = given.get("type")
     if kind == "disconnect":
         _only(given, "action", {"type"})
         return Disconnect()
+    if kind == "refuse":
+        return _parse_refuse(given)
     if kind != "http":
-        raise _invalid("action.type", "must be 'http' or 'disconnect'")
+        raise _invalid("action.type", "must be 'http', 'refuse' or 'disconnect'")
+    _only(given, "action", {"type", "status", "message", "retryAfterSeconds"})
     status = given.get("status")
     if status not in HTTP_STATUSES or isinstance(status, bool):
         raise _invalid("action.status", f"must be one of {', '.join(map(str, HTTP_STATUSES))}")
@@ -232,6 +255,18 @@ def _parse_action(value: object) -> Action:
     retry = given.get("retryAfterSeconds", DEFAULT_RETRY_AFTER_S)
     retry_s = _whole(retry, "action.retryAfterSeconds", 0, MAX_RETRY_AFTER_S)
     return HttpFault(int(status), message, retry_s)
+
+
+def _parse_refuse(given: Mapping[str, object]) -> Refuse:
+    _only(given, "action", {"type", "errorCode", "message"})
+    code, message = given.get("errorCode"), given.get("message")
+    if not isinstance(code, str) or not ERROR_CODE.fullmatch(code):
+        raise _invalid("action.errorCode", "must be a Zuora error code like '90028'")
+    if not isinstance(message, str) or not message.strip() or len(message) > MAX_MESSAGE_CHARS:
+        raise _invalid(
+            "action.message", f"must be a non-empty string of at most {MAX_MESSAGE_CHARS} chars"
+        )
+    return Refuse(code, message)
 
 
 def _object(value: object, name: str, allowed: set[str]) -> Mapping[str, object]:
