@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+import aquarium
+from aquarium import client
 from tests import tenants_setup
 from tests.acceptance import support
 
@@ -24,6 +28,10 @@ USER_AUTH = ("tester", "tester-password")  # a demo user who is no administrator
 OTHER_ADMIN = ("other-admin", "other-admin-password")
 UNKNOWN_JOB = "0" * 32
 JOB_PATH = "/v1/batch-query/jobs/" + UNKNOWN_JOB
+# The code under test, also in the CLI's subprocesses (a worktree's src beats the installed one).
+SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])
+CLI_TIMEOUT_S = 120.0
+EXIT_NOT_FOUND = 4
 
 
 @pytest.fixture(scope="module")
@@ -302,3 +310,108 @@ def test_a_bad_rule_is_a_400_naming_the_field(
     assert demo.get(CONTROL + "/faults").json() == {"faults": []}
     not_json = demo.post(CONTROL + "/faults", content=b"{nope")
     assert not_json.status_code == 400
+
+
+# -- the Python client and the CLI ---------------------------------------------------------------
+
+
+def test_the_python_client(control_server: support.RunningServer, demo: httpx.Client) -> None:
+    credentials = client.Credentials.basic(*support.DEMO_AUTH)
+    with client.Client(control_server.base_url, credentials) as aquarium_client:
+        control = aquarium_client.control
+        rule = control.faults.http(503, endpoint="GET /v1/batch-query/jobs/*", count=1)
+        refusal = control.faults.refuse("90028", "Too many jobs.")
+        with pytest.raises(client.Refused):  # the client sees the refusal as Zuora's
+            aquarium_client.submit(["select Id from Account"])
+        with pytest.raises(client.ClientError):
+            aquarium_client.job(UNKNOWN_JOB)
+        listed = {one["id"]: one for one in control.faults.list()}
+        assert listed[rule["id"]]["fired"] == listed[refusal["id"]]["fired"] == 1
+        assert [f["ruleId"] for f in control.faults.log()] == [refusal["id"], rule["id"]]
+        assert [(s["method"], s["status"]) for s in control.requests.list()] == [
+            ("POST", 200),
+            ("GET", 503),
+        ]
+        control.faults.remove(rule["id"])
+        with pytest.raises(client.NotFound):
+            control.faults.remove(rule["id"])
+        control.faults.clear()
+        control.requests.clear()
+        assert control.faults.list() == [] and control.requests.list() == []
+
+
+def test_the_python_client_on_a_server_without_the_switch(server: support.RunningServer) -> None:
+    credentials = client.Credentials.basic(*support.DEMO_AUTH)
+    with (
+        client.Client(server.base_url, credentials) as aquarium_client,
+        pytest.raises(client.NotFound, match="--test-control"),
+    ):
+        aquarium_client.control.requests.list()
+
+
+def _cli(server: support.RunningServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = support.hermetic_env(
+        PYTHONPATH=SOURCE_DIR,
+        HOME=str(home),
+        AQUARIUM_URL=server.base_url,
+        AQUARIUM_USER="demo",
+        AQUARIUM_PASSWORD="demo",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "aquarium", "control", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+
+
+def _ok(done: subprocess.CompletedProcess[str]) -> Any:
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return json.loads(done.stdout) if done.stdout.startswith(("{", "[")) else done.stdout
+
+
+def test_the_cli(control_server: support.RunningServer, demo: httpx.Client, tmp_path: Path) -> None:
+    added = _ok(
+        _cli(
+            control_server,
+            tmp_path,
+            "fault",
+            "add",
+            "--endpoint",
+            "GET /v1/batch-query/jobs/*",
+            "--http",
+            "429",
+            "--retry-after",
+            "3",
+            "--count",
+            "2",
+            "--json",
+        )
+    )
+    assert added["action"] == {"type": "http", "status": 429, "retryAfterSeconds": 3}
+    assert demo.get(JOB_PATH).status_code == 429
+    [listed] = _ok(_cli(control_server, tmp_path, "fault", "list", "--json"))["faults"]
+    assert (listed["id"], listed["fired"], listed["remaining"]) == (added["id"], 1, 1)
+    assert f"{added['id']}" in _ok(_cli(control_server, tmp_path, "fault", "list"))
+    [firing] = _ok(_cli(control_server, tmp_path, "fault", "log", "--json"))["firings"]
+    assert firing["path"] == JOB_PATH
+    seen = _ok(_cli(control_server, tmp_path, "requests", "--json", "--clear"))["requests"]
+    assert [(one["path"], one["status"]) for one in seen] == [(JOB_PATH, 429)]
+    assert _ok(_cli(control_server, tmp_path, "requests", "--json")) == {"requests": []}
+    _ok(_cli(control_server, tmp_path, "fault", "remove", added["id"]))
+    missing = _cli(control_server, tmp_path, "fault", "remove", added["id"])
+    assert missing.returncode == EXIT_NOT_FOUND
+    assert "no fault rule" in missing.stderr.lower()
+    assert "Traceback" not in missing.stderr
+    refused = _cli(control_server, tmp_path, "fault", "add", "--kind", "soap", "--http", "429")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    bad_rule = _cli(
+        control_server, tmp_path, "fault", "add", "--rule", '{"match": {"kind": "aqua"}}'
+    )
+    assert bad_rule.returncode != 0
+    assert "'action'" in bad_rule.stderr and "Traceback" not in bad_rule.stderr
+    _ok(_cli(control_server, tmp_path, "fault", "remove", "--all"))
+    assert _ok(_cli(control_server, tmp_path, "fault", "list", "--json")) == {"faults": []}

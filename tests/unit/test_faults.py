@@ -210,8 +210,12 @@ def test_removing_rules() -> None:
         service.remove_fault("b", first["id"])  # another tenant's id is unknown
     service.remove_fault("a", first["id"])
     assert len(service.faults("a")) == 1
+    assert len(service.firings("a")) == 0
+    service.fire("a", "GET", "/v1/batch-query/jobs/x", "")
+    assert len(service.firings("a")) == 1
     service.remove_faults("a")
     assert service.faults("a") == []
+    assert service.firings("a") == []
     assert service.fire("a", "GET", "/v1/batch-query/jobs/x", "") is None
 
 

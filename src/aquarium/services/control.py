@@ -157,9 +157,11 @@ class ControlService:
             rules[:] = kept
 
     def remove_faults(self, tenant: str) -> None:
-        """Remove every rule of the tenant (its firing log stays)."""
+        """Remove every rule of the tenant and its firing log: a fresh start (removing one rule
+        keeps the log)."""
         with self._lock:
             self._tenants[tenant].rules.clear()
+            self._tenants[tenant].firings.clear()
 
     def firings(self, tenant: str) -> list[dict[str, object]]:
         """The tenant's firings, oldest first."""
