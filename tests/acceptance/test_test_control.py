@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ JOB_PATH = "/v1/batch-query/jobs/" + UNKNOWN_JOB
 # The code under test, also in the CLI's subprocesses (a worktree's src beats the installed one).
 SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])
 CLI_TIMEOUT_S = 120.0
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "testing-your-integration.md"
 EXIT_NOT_FOUND = 4
 
 
@@ -340,13 +342,20 @@ def test_the_python_client(control_server: support.RunningServer, demo: httpx.Cl
         assert control.faults.list() == [] and control.requests.list() == []
 
 
-def test_the_python_client_on_a_server_without_the_switch(server: support.RunningServer) -> None:
+def test_the_clients_on_a_server_without_the_switch(
+    server: support.RunningServer, tmp_path: Path
+) -> None:
     credentials = client.Credentials.basic(*support.DEMO_AUTH)
     with (
         client.Client(server.base_url, credentials) as aquarium_client,
         pytest.raises(client.NotFound, match="--test-control"),
     ):
         aquarium_client.control.requests.list()
+    done = _cli(server, tmp_path, "fault", "list")
+    assert done.returncode == EXIT_NOT_FOUND
+    assert done.stderr.strip() == (
+        "error: not found: this server has no test control (start it with --test-control)"
+    )
 
 
 def _cli(server: support.RunningServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -415,3 +424,25 @@ def test_the_cli(control_server: support.RunningServer, demo: httpx.Client, tmp_
     assert "'action'" in bad_rule.stderr and "Traceback" not in bad_rule.stderr
     _ok(_cli(control_server, tmp_path, "fault", "remove", "--all"))
     assert _ok(_cli(control_server, tmp_path, "fault", "list", "--json")) == {"faults": []}
+
+
+def test_the_retry_on_429_recipe_runs_as_written(
+    control_server: support.RunningServer, demo: httpx.Client, tmp_path: Path
+) -> None:
+    (recipe,) = re.findall(r"```python\n(.*?)```", DOCS.read_text("utf-8"), re.DOTALL)
+    script = recipe.replace(client.DEFAULT_URL, control_server.base_url)
+    assert script != recipe
+    env = support.hermetic_env(PYTHONPATH=SOURCE_DIR, HOME=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "completed"
+    [rule] = demo.get(CONTROL + "/faults").json()["faults"]
+    assert rule["fired"] == 2
