@@ -174,6 +174,8 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     PostgreSQL database at ``settings.database_url``)."""
     clock = clock or clock_port.SystemClock()
     stores = deployment.open_stores(settings)
+    # --test-control: the in-process runner asks it before each batch (an 'abort' rule).
+    testing = control.ControlService(clock.now) if settings.test_control else None
     events = job_events.JobEvents(clock.now)
     listener: change_feed.ChangeListener | None = None
     worker: QueueWorkerProcess | None = None
@@ -205,12 +207,13 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         changes = notifier_port.Broadcast(documents, events)
         if not settings.no_workers:
             runner = inprocess.InProcessRunner(
-                stores.context(clock, changes), workers=settings.workers or os.cpu_count()
+                stores.context(clock, changes, testing),
+                workers=settings.workers or os.cpu_count(),
             )
     services = _services(settings, stores, clock, runner or _NoRunner(), documents, changes)
     services.events = events
-    if settings.test_control:
-        services.control = control.ControlService(clock.now)
+    if testing is not None:
+        services.control = testing
         log.warning(TEST_CONTROL_WARNING)
     sender = notify.NotificationSender(
         stores.metadata, clock, allowed_hosts=settings.notify_allowed_hosts

@@ -266,6 +266,28 @@ def test_a_submit_refused_with_zuoras_code(demo: httpx.Client) -> None:
     assert demo.post("/v1/batch-query/", json=body).json()["status"] == "submitted"
 
 
+def test_a_job_aborted_at_batch_k(demo: httpx.Client) -> None:
+    rule = _add(
+        demo,
+        {
+            "match": {"kind": "aqua"},
+            "action": {"type": "abort", "batch": 2, "message": "Simulated outage"},
+            "count": 1,
+        },
+    )
+    body = support.stateless("select Id from Account", "select Id from Invoice")
+    submitted = support.submit_ok(demo, body)
+    done = support.wait_for_job(demo, submitted["id"])
+    assert done["status"] == "aborted"
+    first, second = done["batches"]
+    assert first["status"] == "completed" and first["fileId"]
+    assert second["status"] == "aborted"
+    assert second["message"] == "The query execution has been aborted. Simulated outage."
+    [firing] = demo.get(CONTROL + "/faults/log").json()["firings"]
+    assert (firing["ruleId"], firing["jobId"], firing["batch"]) == (rule["id"], done["id"], 2)
+    assert support.run_job(demo, body)["status"] == "completed"  # used up
+
+
 def test_rules_are_the_callers_tenants(
     control_server: support.RunningServer, demo: httpx.Client
 ) -> None:
@@ -422,6 +444,23 @@ def test_the_cli(control_server: support.RunningServer, demo: httpx.Client, tmp_
     )
     assert bad_rule.returncode != 0
     assert "'action'" in bad_rule.stderr and "Traceback" not in bad_rule.stderr
+    aborting = _ok(
+        _cli(
+            control_server,
+            tmp_path,
+            "fault",
+            "add",
+            "--abort-batch",
+            "2",
+            "--message",
+            "x",
+            "--json",
+        )
+    )
+    assert (aborting["match"], aborting["action"]) == (
+        {"kind": "aqua"},
+        {"type": "abort", "batch": 2, "message": "x"},
+    )
     _ok(_cli(control_server, tmp_path, "fault", "remove", "--all"))
     assert _ok(_cli(control_server, tmp_path, "fault", "list", "--json")) == {"faults": []}
 

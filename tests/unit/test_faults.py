@@ -94,6 +94,10 @@ def test_a_rule_reads_back_as_its_document() -> None:
         action={"type": "refuse", "errorCode": "90028", "message": "Too many jobs."},
     )
     assert faults.document(faults.parse_rule(refuse)) == refuse
+    abort = _rule(
+        match={"kind": "aqua"}, action={"type": "abort", "batch": 2, "message": "disk full"}
+    )
+    assert faults.document(faults.parse_rule(abort)) == abort
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -136,6 +140,24 @@ def test_a_rule_reads_back_as_its_document() -> None:
         (
             _rule(action={"type": "refuse", "errorCode": "90028", "message": "x"}),
             "match.kind",  # refuse answers in AQuA's body: AQuA rules only
+        ),
+        (_rule(match={"kind": "aqua"}, action={"type": "abort", "message": "x"}), "action.batch"),
+        (
+            _rule(match={"kind": "aqua"}, action={"type": "abort", "batch": 51, "message": "x"}),
+            "action.batch",
+        ),
+        (_rule(match={"kind": "aqua"}, action={"type": "abort", "batch": 1}), "action.message"),
+        (
+            _rule(match={"kind": "report"}, action={"type": "abort", "batch": 1, "message": "x"}),
+            "match.kind",
+        ),
+        (
+            # an abort matches jobs, not requests
+            _rule(
+                match={"kind": "aqua", "endpoint": "POST /v1/batch-query"},
+                action={"type": "abort", "batch": 1, "message": "x"},
+            ),
+            "match.endpoint",
         ),
         (_rule(count=0), "count"),
         (_rule(count=1.5), "count"),
@@ -251,3 +273,17 @@ def test_only_administrators_use_it() -> None:
     assert control.ControlService.admin_tenant(admin) == "a"
     with pytest.raises(tenancy_errors.AdminRequired):
         control.ControlService.admin_tenant(user)
+
+
+def test_an_abort_rule_fires_for_its_batch_only_and_never_on_a_request() -> None:
+    service, _ = _service()
+    rule = _rule(match={"kind": "aqua"}, action={"type": "abort", "batch": 2, "message": "boom"})
+    added = service.add_fault("a", {**rule, "count": 1})
+    assert service.fire("a", "POST", "/v1/batch-query", "") is None
+    assert service.batch_fault("b", "j1", 2) is None  # another tenant's job
+    assert service.batch_fault("a", "j1", 1) is None
+    assert service.batch_fault("a", "j1", 2) == "boom"
+    assert service.batch_fault("a", "j2", 2) is None  # used up
+    [firing] = service.firings("a")
+    assert (firing["ruleId"], firing["jobId"], firing["batch"]) == (added["id"], "j1", 2)
+    assert firing["method"] is None

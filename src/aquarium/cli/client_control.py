@@ -7,6 +7,7 @@ connection options, ``--json`` and the exit codes are every client command's
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 from typing import Annotated, Any
@@ -70,6 +71,10 @@ def add(
     disconnect: Annotated[
         bool, typer.Option("--disconnect", help="Close the connection half-way through.")
     ] = False,
+    abort_batch: Annotated[
+        int | None,
+        typer.Option("--abort-batch", min=1, help="AQuA: fail batch K of the next jobs."),
+    ] = None,
     message: Annotated[str | None, typer.Option("--message", help="The answer's message.")] = None,
     retry_after: Annotated[
         int | None, typer.Option("--retry-after", help="Seconds in Retry-After (429, 503).")
@@ -86,14 +91,14 @@ def add(
     options: common.Options = common.NO_OPTIONS,
     as_json: common.Json = False,
 ) -> None:
-    """Add a fault rule: --http STATUS, --refuse CODE --message M or --disconnect, for the next
-    --count N (default 1) or --duration S seconds of matching requests."""
+    """Add a fault rule: --http STATUS, --refuse CODE --message M, --disconnect or
+    --abort-batch K --message M, for the next --count N (default 1) or --duration S seconds of
+    matching requests (jobs, for --abort-batch)."""
     if rule is not None:
         document = _rule_from_json(rule)
     else:
-        document = _rule_from_options(
-            endpoint, kind, http, refuse, disconnect, message, retry_after, count, duration
-        )
+        actions = _Actions(http, refuse, disconnect, abort_batch, message, retry_after)
+        document = _rule_from_options(endpoint, kind, actions, count, duration)
     with common.connected(options) as api:
         added = api.control.faults.add(document)
     if as_json:
@@ -112,37 +117,51 @@ def _rule_from_json(text: str) -> dict[str, Any]:
     return document
 
 
+@dataclasses.dataclass(frozen=True)
+class _Actions:
+    """The action options of ``fault add`` as typed."""
+
+    http: int | None
+    refuse: str | None
+    disconnect: bool
+    abort_batch: int | None
+    message: str | None
+    retry_after: int | None
+
+
 def _rule_from_options(
     endpoint: str | None,
     kind: Kind | None,
-    http: int | None,
-    refuse: str | None,
-    disconnect: bool,
-    message: str | None,
-    retry_after: int | None,
+    given: _Actions,
     count: int | None,
     duration: float | None,
 ) -> dict[str, Any]:
     from aquarium.client import control
 
-    if sum((http is not None, refuse is not None, disconnect)) != 1:
-        raise typer.BadParameter("give one of --http STATUS, --refuse CODE and --disconnect")
+    chosen = (given.http, given.refuse, given.disconnect or None, given.abort_batch)
+    if sum(option is not None for option in chosen) != 1:
+        raise typer.BadParameter(
+            "give one of --http STATUS, --refuse CODE, --disconnect and --abort-batch K"
+        )
+    if given.refuse is not None or given.abort_batch is not None:
+        kind = kind or Kind.aqua  # AQuA's only
     if endpoint is None and kind is None:
         raise typer.BadParameter("give --endpoint, --kind, or both (or --rule)")
     if count is not None and duration is not None:
         raise typer.BadParameter("give --count or --duration, not both")
     action: dict[str, Any]
-    if http is not None:
-        action = {"type": "http", "status": http}
-    elif refuse is not None:
-        action = {"type": "refuse", "errorCode": refuse}
-        kind = kind or Kind.aqua
+    if given.http is not None:
+        action = {"type": "http", "status": given.http}
+    elif given.refuse is not None:
+        action = {"type": "refuse", "errorCode": given.refuse}
+    elif given.abort_batch is not None:
+        action = {"type": "abort", "batch": given.abort_batch}
     else:
         action = {"type": "disconnect"}
-    if message is not None:
-        action["message"] = message
-    if retry_after is not None:
-        action["retryAfterSeconds"] = retry_after
+    if given.message is not None:
+        action["message"] = given.message
+    if given.retry_after is not None:
+        action["retryAfterSeconds"] = given.retry_after
     return control.rule(
         action,
         endpoint=endpoint,
@@ -200,8 +219,8 @@ def log(options: common.Options = common.NO_OPTIONS, as_json: common.Json = Fals
         view.print_json({"firings": firings})
         return
     for one in firings:
-        query = f"?{one['query']}" if one["query"] else ""
-        view.out.print(
-            f"{one['at']}  {one['ruleId']}  {one['action']}  {one['method']} {one['path']}{query}",
-            soft_wrap=True,
-        )
+        if one.get("jobId"):
+            what = f"job {one['jobId']} batch {one['batch']}"
+        else:
+            what = f"{one['method']} {one['path']}" + (f"?{one['query']}" if one["query"] else "")
+        view.out.print(f"{one['at']}  {one['ruleId']}  {one['action']}  {what}", soft_wrap=True)

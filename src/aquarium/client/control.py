@@ -115,6 +115,14 @@ class Faults:
             rule(action, endpoint=endpoint, kind=kind, count=count, duration_s=duration_s)
         )
 
+    def abort(
+        self, batch: int, message: str, *, count: int | None = None, duration_s: float | None = None
+    ) -> Document:
+        """Fail batch ``batch`` (1 = the first query) of the next AQuA jobs with ``message``
+        (the job ends ``aborted``; embedded servers, whose runner is in the server process)."""
+        action = {"type": "abort", "batch": batch, "message": message}
+        return self.add(rule(action, kind="aqua", count=count, duration_s=duration_s))
+
     def list(self) -> list[Document]:
         """Every rule of the tenant, used-up ones included: ``fired``, ``remaining``,
         ``active``."""
@@ -129,7 +137,8 @@ class Faults:
         _call(self._http, "DELETE", "/faults")
 
     def log(self) -> builtins.list[Document]:
-        """Every firing (``at``, ``ruleId``, ``action``, ``method``, ``path``, ``query``)."""
+        """Every firing: ``at``, ``ruleId``, ``action``, and the request's ``method``, ``path``,
+        ``query`` or the job's ``jobId`` and ``batch``."""
         return _list(_call(self._http, "GET", "/faults/log"), "firings")
 
 

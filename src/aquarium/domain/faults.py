@@ -17,9 +17,11 @@ docs/testing-your-integration.md)::
   ``retryAfterSeconds``; ``refuse`` (AQuA rules only: ``match.kind`` ``aqua``) answers with
   AQuA's error body, HTTP 200, ``errorCode`` and ``message`` as given (a submit refused as Zuora
   refuses it); ``disconnect`` lets the answer start and closes the connection half-way through
-  its body (a result file's download);
-- exactly one of ``count`` (the next N matching requests) and ``durationSeconds`` (every matching
-  request for that long).
+  its body (a result file's download); ``abort`` (AQuA jobs: ``match.kind`` ``aqua``, no
+  endpoint) makes the runner fail a job's ``batch`` k (1 = the first query) with ``message``,
+  through the job state machine as a failing query would (the job ``aborted``);
+- exactly one of ``count`` (the next N matching requests, or jobs for ``abort``) and
+  ``durationSeconds`` (every matching request or job for that long).
 
 :func:`parse_rule` reads such a document strictly: an unknown member, a value of the wrong type
 or out of range is :class:`errors.InvalidControlRequest` naming the field. Pure: no I/O, no clock.
@@ -43,6 +45,7 @@ MAX_RETRY_AFTER_S = 3600  # seconds
 DEFAULT_RETRY_AFTER_S = 1  # seconds
 MAX_MESSAGE_CHARS = 1000
 MAX_PATTERN_CHARS = 500
+MAX_BATCH = 50  # an AQuA job holds at most 50 queries (90004)
 ERROR_CODE = re.compile(r"[0-9A-Z_-]{1,40}")
 _SLASHES = re.compile(r"/{2,}")
 
@@ -150,13 +153,25 @@ class Refuse:
 
 
 @dataclass(frozen=True)
+class Abort:
+    """Fail batch ``batch`` (1-based) of a matching AQuA job with ``message``."""
+
+    batch: int
+    message: str
+
+    type = "abort"
+
+
+@dataclass(frozen=True)
 class Disconnect:
     """Start the answer, then close the connection half-way through its body."""
 
     type = "disconnect"
 
 
-Action = HttpFault | Refuse | Disconnect
+Action = HttpFault | Refuse | Disconnect | Abort
+#: The actions taken on a request at the edge; the others are taken by the runner on a job.
+REQUEST_ACTIONS = (HttpFault, Refuse, Disconnect)
 
 
 @dataclass(frozen=True)
@@ -176,6 +191,11 @@ def parse_rule(document: object) -> FaultRule:
     action = _parse_action(rule.get("action"))
     if isinstance(action, Refuse) and match.kind is not Kind.AQUA:
         raise _invalid("match.kind", "must be 'aqua' for a 'refuse' action (AQuA's error body)")
+    if isinstance(action, Abort):
+        if match.kind is not Kind.AQUA:
+            raise _invalid("match.kind", "must be 'aqua' for an 'abort' action (AQuA jobs)")
+        if match.endpoint is not None:
+            raise _invalid("match.endpoint", "is not used with 'abort': it matches jobs")
     count, duration = rule.get("count"), rule.get("durationSeconds")
     if (count is None) == (duration is None):
         raise _invalid("count", "and durationSeconds: give exactly one of them")
@@ -199,6 +219,9 @@ def document(rule: FaultRule) -> dict[str, object]:
             action["message"] = rule.action.message
     elif isinstance(rule.action, Refuse):
         action["errorCode"] = rule.action.error_code
+        action["message"] = rule.action.message
+    elif isinstance(rule.action, Abort):
+        action["batch"] = rule.action.batch
         action["message"] = rule.action.message
     found: dict[str, object] = {"match": match, "action": action}
     if rule.count is not None:
@@ -228,17 +251,20 @@ def _parse_match(value: object) -> Match:
 def _parse_action(value: object) -> Action:
     if value is None:
         raise _invalid("action", "is required")
-    given = _object(
-        value, "action", {"type", "status", "message", "retryAfterSeconds", "errorCode"}
-    )
+    members = {"type", "status", "message", "retryAfterSeconds", "errorCode", "batch"}
+    given = _object(value, "action", members)
     kind = given.get("type")
     if kind == "disconnect":
         _only(given, "action", {"type"})
         return Disconnect()
     if kind == "refuse":
         return _parse_refuse(given)
+    if kind == "abort":
+        _only(given, "action", {"type", "batch", "message"})
+        batch = _whole(given.get("batch"), "action.batch", 1, MAX_BATCH)
+        return Abort(batch, _message(given.get("message")))
     if kind != "http":
-        raise _invalid("action.type", "must be 'http', 'refuse' or 'disconnect'")
+        raise _invalid("action.type", "must be 'http', 'refuse', 'disconnect' or 'abort'")
     _only(given, "action", {"type", "status", "message", "retryAfterSeconds"})
     status = given.get("status")
     if status not in HTTP_STATUSES or isinstance(status, bool):
@@ -262,11 +288,16 @@ def _parse_refuse(given: Mapping[str, object]) -> Refuse:
     code, message = given.get("errorCode"), given.get("message")
     if not isinstance(code, str) or not ERROR_CODE.fullmatch(code):
         raise _invalid("action.errorCode", "must be a Zuora error code like '90028'")
+    return Refuse(code, _message(message))
+
+
+def _message(message: object) -> str:
+    """A required ``action.message``."""
     if not isinstance(message, str) or not message.strip() or len(message) > MAX_MESSAGE_CHARS:
         raise _invalid(
             "action.message", f"must be a non-empty string of at most {MAX_MESSAGE_CHARS} chars"
         )
-    return Refuse(code, message)
+    return message
 
 
 def _object(value: object, name: str, allowed: set[str]) -> Mapping[str, object]:

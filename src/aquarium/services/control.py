@@ -19,10 +19,11 @@ import collections
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from aquarium.domain import errors, faults, tenancy, tenancy_errors
+from aquarium.domain import errors, tenancy, tenancy_errors
+from aquarium.domain import faults as fault_rules  # (ControlService.faults lists the rules)
 
 REQUESTS_KEPT = 1000  # per tenant
 FIRINGS_KEPT = 1000  # per tenant
@@ -64,7 +65,7 @@ class Firing:
     """A rule fired on a request: what the edge must do."""
 
     rule_id: str
-    action: faults.Action
+    action: fault_rules.Action
 
 
 @dataclass
@@ -72,7 +73,7 @@ class _Armed:
     """A rule of a tenant with its counters; kept (inactive) once used up, for the listing."""
 
     id: str
-    rule: faults.FaultRule
+    rule: fault_rules.FaultRule
     created_at: dt.datetime
     until: dt.datetime | None
     remaining: int | None
@@ -86,7 +87,7 @@ class _Armed:
     def document(self, now: dt.datetime) -> dict[str, object]:
         return {
             "id": self.id,
-            **faults.document(self.rule),
+            **fault_rules.document(self.rule),
             "createdAt": _iso(self.created_at),
             "fired": self.fired,
             "remaining": self.remaining,
@@ -126,7 +127,7 @@ class ControlService:
     # -- faults --------------------------------------------------------------------------------
     def add_fault(self, tenant: str, document: object) -> dict[str, object]:
         """Arm the rule ``document`` (``domain/faults.py``) for ``tenant``; its listing entry."""
-        rule = faults.parse_rule(document)
+        rule = fault_rules.parse_rule(document)
         now = self._now()
         until = None
         if rule.duration_s is not None:
@@ -169,28 +170,49 @@ class ControlService:
             return list(self._tenants[tenant].firings)
 
     def fire(self, tenant: str, method: str, path: str, query: str) -> Firing | None:
-        """The first active rule of ``tenant`` matching the request, counted and logged as
-        fired; ``None`` when none matches (the request is handled as usual)."""
+        """The first active request rule of ``tenant`` matching the request, counted and logged
+        as fired; ``None`` when none matches (the request is handled as usual)."""
+
+        def matches(action: fault_rules.Action, match: fault_rules.Match) -> bool:
+            return isinstance(action, fault_rules.REQUEST_ACTIONS) and match.matches(method, path)
+
+        where = {"method": method, "path": path, "query": query, "jobId": None, "batch": None}
+        return self._fire(tenant, matches, where)
+
+    def batch_fault(self, tenant: str, job_id: str, batch: int) -> str | None:
+        """The message of the first active ``abort`` rule of ``tenant`` for batch ``batch``
+        (1-based) of an AQuA job, counted and logged as fired; ``None``: run it as usual.
+
+        The runner asks before each batch (``runner/aqua_execution.py``)."""
+
+        def matches(action: fault_rules.Action, match: fault_rules.Match) -> bool:
+            return isinstance(action, fault_rules.Abort) and action.batch == batch
+
+        where = {"method": None, "path": None, "query": None, "jobId": job_id, "batch": batch}
+        firing = self._fire(tenant, matches, where)
+        if firing is None or not isinstance(firing.action, fault_rules.Abort):
+            return None
+        return firing.action.message
+
+    def _fire(
+        self,
+        tenant: str,
+        matches: Callable[[fault_rules.Action, fault_rules.Match], bool],
+        where: Mapping[str, object],
+    ) -> Firing | None:
         if tenant not in self._tenants:
             return None
         now = self._now()
         with self._lock:
             state = self._tenants[tenant]
             for armed in state.rules:
-                if armed.active(now) and armed.rule.match.matches(method, path):
+                if armed.active(now) and matches(armed.rule.action, armed.rule.match):
                     armed.fired += 1
                     if armed.remaining is not None:
                         armed.remaining -= 1
-                    state.firings.append(
-                        {
-                            "at": _iso(now),
-                            "ruleId": armed.id,
-                            "action": armed.rule.action.type,
-                            "method": method,
-                            "path": path,
-                            "query": query,
-                        }
-                    )
+                    action = armed.rule.action.type
+                    entry = {"at": _iso(now), "ruleId": armed.id, "action": action, **where}
+                    state.firings.append(entry)
                     return Firing(armed.id, armed.rule.action)
         return None
 
