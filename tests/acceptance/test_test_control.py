@@ -359,9 +359,9 @@ def test_the_python_client(control_server: support.RunningServer, demo: httpx.Cl
         control.faults.remove(rule["id"])
         with pytest.raises(client.NotFound):
             control.faults.remove(rule["id"])
-        control.faults.clear()
-        control.requests.clear()
+        control.reset()
         assert control.faults.list() == [] and control.requests.list() == []
+        assert control.faults.log() == []
 
 
 def test_the_clients_on_a_server_without_the_switch(
@@ -461,8 +461,10 @@ def test_the_cli(control_server: support.RunningServer, demo: httpx.Client, tmp_
         {"kind": "aqua"},
         {"type": "abort", "batch": 2, "message": "x"},
     )
-    _ok(_cli(control_server, tmp_path, "fault", "remove", "--all"))
+    assert demo.get("/v1/describe").status_code == 200
+    _ok(_cli(control_server, tmp_path, "reset"))
     assert _ok(_cli(control_server, tmp_path, "fault", "list", "--json")) == {"faults": []}
+    assert _ok(_cli(control_server, tmp_path, "requests", "--json")) == {"requests": []}
 
 
 def test_the_retry_on_429_recipe_runs_as_written(

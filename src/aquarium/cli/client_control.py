@@ -1,6 +1,7 @@
 """``aquarium control ...``: the test-control API of a server started with ``--test-control``.
 
-``requests`` (what the server saw from the tenant), ``fault add | list | remove | log``. The
+``requests`` (what the server saw from the tenant), ``fault add | list | remove | log``,
+``reset``. The
 connection options, ``--json`` and the exit codes are every client command's
 (:mod:`aquarium.cli.common`); the calling user must administer its tenant.
 """
@@ -52,6 +53,16 @@ def requests(
             f"{one['bodyBytes']} B  {one['durationMs']:.1f} ms{fault}",
             soft_wrap=True,
         )
+
+
+@app.command("reset")
+@common.with_connection
+def reset(options: common.Options = common.NO_OPTIONS) -> None:
+    """A fresh start for the tenant: remove every fault rule, the firing log and the requests
+    seen."""
+    with common.connected(options) as api:
+        api.control.reset()
+    view.note("test control reset")
 
 
 @fault_app.command("add")

@@ -35,6 +35,11 @@ class Control:
         self.faults = Faults(http)
         self.requests = Requests(http)
 
+    def reset(self) -> None:
+        """A fresh start for the tenant: no rules, no firings, no requests seen."""
+        self.faults.clear()
+        self.requests.clear()
+
 
 def _call(http: session.Session, method: str, path: str, **kwargs: Any) -> Any:
     try:
