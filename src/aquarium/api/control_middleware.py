@@ -7,8 +7,9 @@ control API's own (``/aquarium/api/v1/control/...``):
 1. the caller is authenticated from its headers (Basic, ``apiAccessKeyId``, Bearer; the same
    cached check the routes make); a request without valid credentials is neither recorded nor
    subject to faults, since it belongs to no tenant;
-2. the request body is read as it streams to the route, for its SHA-256 and size (the bytes as
-   sent: a gzip body is digested compressed);
+2. the request body is digested as it streams to the route, for its SHA-256 and size (the bytes
+   as sent: a gzip body is digested compressed; a body the route stops reading, one over the
+   size limit say, counts up to there);
 3. the first active fault rule of the tenant that matches fires: an ``http`` or ``refuse`` fault
    answers here (the route never runs); a ``disconnect`` lets the route answer and closes the
    connection half-way through the body (half the announced ``Content-Length``, else half of the
