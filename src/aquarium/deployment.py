@@ -50,9 +50,12 @@ class Stores:
     catalogs: tenant_catalogs.TenantCatalogs
 
     def context(
-        self, clock: clock_port.Clock, notifier: notifier_port.Notifier
+        self,
+        clock: clock_port.Clock,
+        notifier: notifier_port.Notifier,
+        faults: context.BatchFaults | None = None,
     ) -> context.ExecutionContext:
-        """What run handlers work with, over these stores."""
+        """What run handlers work with, over these stores (``faults``: ``--test-control``)."""
         return context.ExecutionContext(
             metadata=self.metadata,
             engine=self.engine,
@@ -61,6 +64,7 @@ class Stores:
             clock=clock,
             tenant=self.tenants.tenant,
             notifier=notifier,
+            faults=faults or context.NoFaults(),
         )
 
     def close(self) -> None:

@@ -35,6 +35,7 @@ from aquarium.runner import base as runner_base
 from aquarium.runner import inprocess, notify, policy, queue
 from aquarium.services import (
     aqua,
+    control,
     custom_fields,
     data_file_links,
     data_queries,
@@ -60,6 +61,10 @@ DEMO_SEED = deployment.DEMO_SEED
 DEMO_OWNER = tenants_repo.DEMO_USER  # who the demo tenant's starter reports belong to
 DEMO_REPORTS_MARKER = "demo-reports.saved"  # in the data dir, once the starter reports exist
 RESULTS_DIR = deployment.RESULTS_DIR
+TEST_CONTROL_WARNING = (
+    "TEST CONTROL IS ON (--test-control): any tenant administrator can make this server fail "
+    "requests and read the requests it received; never run it so with real data"
+)
 
 __all__ = ["TENANTS_POLL_S", "Server", "TenantDirectory", "build"]
 
@@ -169,6 +174,8 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     PostgreSQL database at ``settings.database_url``)."""
     clock = clock or clock_port.SystemClock()
     stores = deployment.open_stores(settings)
+    # --test-control: the in-process runner asks it before each batch (an 'abort' rule).
+    testing = control.ControlService(clock.now) if settings.test_control else None
     events = job_events.JobEvents(clock.now)
     listener: change_feed.ChangeListener | None = None
     worker: QueueWorkerProcess | None = None
@@ -200,10 +207,14 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         changes = notifier_port.Broadcast(documents, events)
         if not settings.no_workers:
             runner = inprocess.InProcessRunner(
-                stores.context(clock, changes), workers=settings.workers or os.cpu_count()
+                stores.context(clock, changes, testing),
+                workers=settings.workers or os.cpu_count(),
             )
     services = _services(settings, stores, clock, runner or _NoRunner(), documents, changes)
     services.events = events
+    if testing is not None:
+        services.control = testing
+        log.warning(TEST_CONTROL_WARNING)
     sender = notify.NotificationSender(
         stores.metadata, clock, allowed_hosts=settings.notify_allowed_hosts
     )

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         "new one).",
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+    # Off by default, and never to be on for a server holding real data: whoever administers a
+    # tenant can then make the server fail that tenant's requests (docs/security.md).
+    test_control: bool = Field(
+        default=False,
+        description="Switch on the test-control API (fault rules, requests seen) for testing "
+        "integrations; never on a production server.",
+    )
 
     @pydantic.field_validator("database_url")
     @classmethod

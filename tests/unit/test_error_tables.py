@@ -108,6 +108,7 @@ def test_one_internal_row_per_family_answers_500(table: api_errors.Table) -> Non
         (api_errors.Family.JOBS, errors.JobAlreadyFinished, 409, "not_cancellable"),
         (api_errors.Family.JOBS, errors.JobCancelNotAllowed, 403, "forbidden"),
         (api_errors.Family.JOBS, errors.BadJobQuery, 400, "bad_request"),
+        (api_errors.Family.JOBS, errors.InvalidControlRequest, 400, "bad_request"),
         (api_errors.Family.JOBS, rep.ReportRunNotFound, 404, "not_found"),
         (api_errors.Family.LOCAL, errors.NotAuthenticated, 401, "unauthorized"),
         (api_errors.Family.LOCAL, errors.DistinctWithoutCountError, 400, "refused"),

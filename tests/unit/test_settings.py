@@ -56,6 +56,7 @@ SAMPLES: dict[str, tuple[Any, str, str, list[str]]] = {
     "web_session_idle_s": (60, "60", "60", ["--web-session-idle-s", "60"]),
     "data_file_link_s": (600, "600", "600", ["--data-file-link-s", "600"]),
     "log_level": ("debug", "debug", '"debug"', ["--log-level", "debug"]),
+    "test_control": (True, "true", "true", ["--test-control"]),
     "concurrency": (4, "4", "4", ["--concurrency", "4"]),
     "heartbeat_s": (1.5, "1.5", "1.5", ["--heartbeat-s", "1.5"]),
     "stale_after_s": (12.0, "12", "12", ["--stale-after-s", "12"]),

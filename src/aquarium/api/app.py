@@ -14,6 +14,8 @@ from aquarium import __version__
 from aquarium.api import (
     admin_routes,
     aqua_routes,
+    control_middleware,
+    control_routes,
     dataquery_routes,
     deps,
     error_responses,
@@ -68,15 +70,20 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.include_router(job_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(local_routes.router)
+    testing = services is not None and services.control is not None
+    if testing:  # --test-control: nothing of it exists otherwise (docs/security.md)
+        app.include_router(control_routes.router)
     app.include_router(web_routes.router)
     app.add_exception_handler(domain_errors.AquariumError, error_responses.handle_domain_error)
     app.add_exception_handler(HTTPException, error_responses.handle_http_error)
     app.add_exception_handler(RequestValidationError, error_responses.handle_validation_error)
     app.add_exception_handler(Exception, error_responses.handle_unexpected)
     # Outermost first when called: normalise the path, then headers, refuse cross-site posts,
-    # then gzip.
+    # (--test-control: record the request, fire fault rules), then gzip.
     app.add_middleware(middleware.GzipExceptFiles)
     app.add_middleware(fast_poll.FastJobPolling, services=lambda: services)
+    if testing:
+        app.add_middleware(control_middleware.ControlMiddleware, services=lambda: services)
     app.add_middleware(middleware.RefuseCrossSite)
     app.add_middleware(middleware.ZuoraHeaders)
     app.add_middleware(middleware.NormalisePath)

@@ -13,6 +13,7 @@ from aquarium.domain import errors, tenancy
 from aquarium.services import (
     aqua,
     auth,
+    control,
     custom_fields,
     data_queries,
     job_events,
@@ -55,6 +56,9 @@ class AppServices:
     local: local_ops.LocalOperations | None = None
     #: tenants' custom fields and feature switches (``/aquarium/api/v1/custom-fields``)
     custom_fields: custom_fields.CustomFields | None = None
+    #: the test-control API's state (``--test-control``); ``None``: switched off, and then the
+    #: control routes and the recording middleware are not even installed
+    control: control.ControlService | None = None
 
 
 def services(request: Request) -> AppServices:

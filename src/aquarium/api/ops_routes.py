@@ -90,9 +90,11 @@ async def create_token(request: Request, services: Services) -> JSONResponse:
 
 @router.get("/healthz", tags=["Operations"], summary="Ready to accept jobs", operation_id="healthz")
 def healthz(services: Services) -> JSONResponse:
+    """``testControl``: whether the test-control API is on (``--test-control``)."""
+    testing = services.control is not None
     if not services.ready:
-        return JSONResponse({"status": "starting"}, status_code=503)
-    return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "starting", "testControl": testing}, status_code=503)
+    return JSONResponse({"status": "ok", "testControl": testing})
 
 
 @router.get("/metrics", tags=["Operations"], summary="Prometheus metrics", operation_id="metrics")

@@ -3,8 +3,8 @@ traceback.
 
 Commands by module: :mod:`.server` (``serve``), :mod:`.data` (``datagen``, ``simulate``,
 ``query``, ``demo``), :mod:`.admin` (``tenant``, ``user``, ``client``), :mod:`.client_aqua`,
-:mod:`.client_report` and :mod:`.client_dataquery` (``aqua``, ``report``, ``dq``: a running
-server over HTTP). :mod:`.common` holds
+:mod:`.client_report`, :mod:`.client_dataquery` and :mod:`.client_control` (``aqua``,
+``report``, ``dq``, ``control``: a running server over HTTP). :mod:`.common` holds
 the one error line, the exit codes and the options every command of a kind shares.
 """
 
@@ -18,7 +18,16 @@ from collections.abc import Sequence
 
 import typer
 
-from aquarium.cli import admin, client_aqua, client_dataquery, client_report, common, data, server
+from aquarium.cli import (
+    admin,
+    client_aqua,
+    client_control,
+    client_dataquery,
+    client_report,
+    common,
+    data,
+    server,
+)
 from aquarium.cli import fields as _fields  # noqa: F401  (its commands join ``tenant``)
 
 #: Set to 1 to see the traceback of an unexpected error on stderr.
@@ -42,6 +51,7 @@ app.add_typer(admin.client_app, name="client")
 app.add_typer(client_aqua.app, name="aqua")
 app.add_typer(client_report.app, name="report")
 app.add_typer(client_dataquery.app, name="dq")
+app.add_typer(client_control.app, name="control")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -152,6 +152,8 @@ def serve_command(settings: Settings) -> None:
         _listening(app, listener)
     shape = "scale-out API node" if settings.scale_out else "embedded"
     typer.echo(f"Aquarium listening on {url} ({shape}, data in {settings.data_dir}/)", err=True)
+    if settings.test_control:
+        typer.secho(f"WARNING: {server.TEST_CONTROL_WARNING}", err=True, fg="red", bold=True)
     config = uvicorn.Config(
         app,
         log_level="warning",

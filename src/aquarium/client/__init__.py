@@ -19,6 +19,8 @@ and the tests.
 Modules: :mod:`~aquarium.client.api` (the :class:`Client`), :mod:`~aquarium.client.session`
 (credentials, tokens, HTTP), :mod:`~aquarium.client.models` (typed results),
 :mod:`~aquarium.client.dataquery` (Data Query jobs: ``Client.data_queries``),
+:mod:`~aquarium.client.control` (a ``--test-control`` server's fault rules and requests seen:
+``Client.control``),
 :mod:`~aquarium.client.keys` (Data Query's RSA ``encryptionKey`` from a key file),
 :mod:`~aquarium.client.files` (resumable downloads), :mod:`~aquarium.client.config` (settings
 from options, environment and a TOML file), :mod:`~aquarium.client.errors` (the exception tree:

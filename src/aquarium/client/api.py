@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from aquarium.client import dataquery, errors, events, files, models, session
+from aquarium.client import control, dataquery, errors, events, files, models, session
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 POLL_S = 0.5  # seconds between two polls while waiting
@@ -78,6 +78,9 @@ class Client:
         self._sleep = sleep
         #: Data Query jobs (``/query/jobs``): submit, get, list, cancel, wait, download.
         self.data_queries = dataquery.DataQueries(self._http, clock=clock, sleep=sleep)
+        #: The test-control API of a server started with ``--test-control``: fault rules and
+        #: the requests it saw (``aquarium/client/control.py``).
+        self.control = control.Control(self._http)
 
     @property
     def base_url(self) -> str:

@@ -110,6 +110,8 @@ class Session:
         request = self._http.build_request(method, path, params=params, json=json, headers=headers)
         response = self._send(request, stream=False)
         errors.raise_for_answer(response)
+        if response.status_code == 204:  # No Content (a DELETE of the test-control API)
+            return None
         try:
             return response.json()
         except ValueError:

@@ -23,7 +23,8 @@
     │   ├── IdempotencyConflict       an Idempotency-Key reused for another body within 24 h
     │   ├── UnacceptableJson          JSON beyond what any endpoint reads: text that is not
     │   │                             Unicode or holds NUL, deep nesting, numbers past 64 bits
-    │   └── BadJobQuery               a job-list parameter that cannot be read (job API)
+    │   ├── BadJobQuery               a job-list parameter that cannot be read (job API)
+    │   └── InvalidControlRequest     a test-control request that cannot be read (a fault rule)
     ├── RequestTooLarge              50000090, a body over the size limit
     ├── NotAuthenticated             90009 User is not authorized. (missing or bad credentials)
     ├── CrossSiteRequest             90009, HTTP 403: another site's page sent this request
@@ -321,6 +322,13 @@ class BadJobQuery(MalformedRequest):
     """A job API list request with a parameter that cannot be read; ``reason`` says which."""
 
     message = "The request cannot be read."
+
+
+class InvalidControlRequest(MalformedRequest):
+    """A test-control request (``--test-control``) that cannot be read: a fault rule or a
+    parameter; ``reason`` names the field and why."""
+
+    message = "The test-control request cannot be read."
 
 
 class RequestTooLarge(AquariumError):

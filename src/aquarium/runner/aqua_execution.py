@@ -62,9 +62,9 @@ def execute(
             run.attach(snapshot)
             try:
                 shared = _JobRun(job, tenant, snapshot, _scope(ctx, job, tenant, snapshot), run)
-                for batch in job.batches:
+                for number, batch in enumerate(job.batches, start=1):
                     if batch.status == jobs.BatchStatus.PENDING:
-                        _run_batch(ctx, batch, shared)
+                        _run_batch(ctx, batch, number, shared)
             finally:
                 # The snapshot's connection closes on leaving the block: a late interrupt (a
                 # cancel racing the job's end) must not reach a closed connection.
@@ -106,7 +106,7 @@ def _scope(
 
 
 def _run_batch(
-    ctx: context.ExecutionContext, batch: batches_repo.BatchRecord, job: _JobRun
+    ctx: context.ExecutionContext, batch: batches_repo.BatchRecord, number: int, job: _JobRun
 ) -> None:
     run = job.running
     with ctx.changing(run.tenant, run.run_id) as conn:
@@ -116,6 +116,9 @@ def _run_batch(
     began = time.perf_counter()
     try:
         lowered = _lowered(ctx, batch, job)
+        fault = ctx.faults.batch_fault(run.tenant, run.run_id, number)
+        if fault is not None:  # a test asked for it (--test-control): fails as a query would
+            raise errors.QueryFailed(fault)
         if run.reason is not None:
             raise errors.QueryInterrupted("the job was stopped before the statement began")
         run.limit(job.tenant.limits.query_time_limit_s)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -20,6 +21,22 @@ from aquarium.domain import ids, tenancy
 from aquarium.domain import notifier as notifier_port
 from aquarium.engines import base
 from aquarium.storage import base as storage
+
+
+class BatchFaults(Protocol):
+    """Failures a test asked for (``--test-control``: ``services/control.py``)."""
+
+    def batch_fault(self, tenant: str, job_id: str, batch: int) -> str | None:
+        """The message to fail batch ``batch`` (1-based) of AQuA job ``job_id`` with, or
+        ``None`` to run it."""
+        ...
+
+
+class NoFaults:
+    """Every server without ``--test-control``: nothing is failed on purpose."""
+
+    def batch_fault(self, tenant: str, job_id: str, batch: int) -> str | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,7 @@ class ExecutionContext:
     clock: clock_port.Clock
     tenant: Callable[[str], tenancy.Tenant | None]
     notifier: notifier_port.Notifier = field(default_factory=notifier_port.NullNotifier)
+    faults: BatchFaults = field(default_factory=NoFaults)
 
     @contextmanager
     def changing(self, tenant: str, run_id: str) -> Iterator[sa.Connection]:

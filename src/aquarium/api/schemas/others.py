@@ -216,12 +216,15 @@ ADMIN: dict[str, Operation] = {
 
 # -- operations ------------------------------------------------------------------------------
 
-HEALTH = obj({"status": {"enum": ["ok", "starting"]}}, ["status"])
+HEALTH = obj(
+    {"status": {"enum": ["ok", "starting"]}, "testControl": {"type": "boolean"}},
+    ["status", "testControl"],
+)
 OPS: dict[str, Operation] = {
     "healthz": Operation(
         {
-            200: _json("Ready", HEALTH, ok={"status": "ok"}),
-            503: _json("Starting", HEALTH, starting={"status": "starting"}),
+            200: _json("Ready", HEALTH, ok={"status": "ok", "testControl": False}),
+            503: _json("Starting", HEALTH, starting={"status": "starting", "testControl": False}),
         }
     ),
     "metrics": Operation(

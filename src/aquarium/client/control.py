@@ -1,0 +1,185 @@
+"""The test-control API of a server started with ``--test-control`` (``Client.control``).
+
+Fault rules and the requests the server saw, for the caller's tenant (its administrators only);
+docs/testing-your-integration.md describes the rules. Results are the server's JSON documents::
+
+    with Client(url, Credentials.basic("demo", "demo")) as aquarium:
+        aquarium.control.requests.clear()
+        rule = aquarium.control.faults.http(429, endpoint="GET /v1/batch-query/jobs/*", count=2)
+        ...  # run the integration under test
+        assert aquarium.control.faults.list()[0]["fired"] == 2
+        sent = [seen["path"] for seen in aquarium.control.requests.list()]
+
+On a server without the switch every call raises :class:`~aquarium.client.errors.NotFound`
+saying so.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import Any
+
+from aquarium.client import errors, session
+
+PREFIX = "/aquarium/api/v1/control"
+SWITCHED_OFF = "this server has no test control (start it with --test-control)"
+
+Document = dict[str, Any]
+
+
+class Control:
+    """``faults`` and ``requests`` of the test-control API."""
+
+    def __init__(self, http: session.Session) -> None:
+        self.faults = Faults(http)
+        self.requests = Requests(http)
+
+    def reset(self) -> None:
+        """A fresh start for the tenant: no rules, no firings, no requests seen."""
+        self.faults.clear()
+        self.requests.clear()
+
+
+def _call(http: session.Session, method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        return http.call(method, PREFIX + path, **kwargs)
+    except errors.NotFound as exc:
+        # An unknown fault id is a 404 too; anything else here is the API's absence.
+        if exc.message.lower().startswith("no fault rule"):
+            raise
+        raise errors.NotFound(SWITCHED_OFF) from None
+
+
+def _list(document: Any, member: str) -> list[Document]:
+    found = document.get(member) if isinstance(document, dict) else None
+    if not isinstance(found, list):
+        raise errors.ClientError(f"unexpected answer from the test-control API: no {member!r}")
+    return found
+
+
+class Faults:
+    """Fault rules: add, list, remove; the firing log."""
+
+    def __init__(self, http: session.Session) -> None:
+        self._http = http
+
+    def add(self, rule: Mapping[str, Any]) -> Document:
+        """Arm ``rule`` (its JSON document); the rule as listed, with its ``id``."""
+        added: Document = _call(self._http, "POST", "/faults", json=dict(rule))
+        return added
+
+    def http(
+        self,
+        status: int,
+        *,
+        endpoint: str | None = None,
+        kind: str | None = None,
+        count: int | None = None,
+        duration_s: float | None = None,
+        message: str | None = None,
+        retry_after_s: int | None = None,
+    ) -> Document:
+        """Answer matching requests with ``status`` (429, 500 or 503); ``count=1`` unless a
+        duration is given."""
+        action: Document = {"type": "http", "status": status}
+        if message is not None:
+            action["message"] = message
+        if retry_after_s is not None:
+            action["retryAfterSeconds"] = retry_after_s
+        return self.add(
+            rule(action, endpoint=endpoint, kind=kind, count=count, duration_s=duration_s)
+        )
+
+    def refuse(
+        self,
+        error_code: str,
+        message: str,
+        *,
+        endpoint: str | None = "POST /v1/batch-query",
+        count: int | None = None,
+        duration_s: float | None = None,
+    ) -> Document:
+        """Refuse matching AQuA requests (a submit, by default) with Zuora's ``error_code``."""
+        action = {"type": "refuse", "errorCode": error_code, "message": message}
+        return self.add(
+            rule(action, endpoint=endpoint, kind="aqua", count=count, duration_s=duration_s)
+        )
+
+    def disconnect(
+        self,
+        *,
+        endpoint: str | None = "GET /v1/file*/*",
+        kind: str | None = None,
+        count: int | None = None,
+        duration_s: float | None = None,
+    ) -> Document:
+        """Close the connection half-way through matching answers (a result file, by default)."""
+        action = {"type": "disconnect"}
+        return self.add(
+            rule(action, endpoint=endpoint, kind=kind, count=count, duration_s=duration_s)
+        )
+
+    def abort(
+        self, batch: int, message: str, *, count: int | None = None, duration_s: float | None = None
+    ) -> Document:
+        """Fail batch ``batch`` (1 = the first query) of the next AQuA jobs with ``message``
+        (the job ends ``aborted``; embedded servers, whose runner is in the server process)."""
+        action = {"type": "abort", "batch": batch, "message": message}
+        return self.add(rule(action, kind="aqua", count=count, duration_s=duration_s))
+
+    def list(self) -> list[Document]:
+        """Every rule of the tenant, used-up ones included: ``fired``, ``remaining``,
+        ``active``."""
+        return _list(_call(self._http, "GET", "/faults"), "faults")
+
+    def remove(self, rule_id: str) -> None:
+        """Remove one rule; :class:`~aquarium.client.errors.NotFound` for an unknown id."""
+        _call(self._http, "DELETE", "/faults/" + rule_id)
+
+    def clear(self) -> None:
+        """Remove every rule of the tenant, and the firing log."""
+        _call(self._http, "DELETE", "/faults")
+
+    def log(self) -> builtins.list[Document]:
+        """Every firing: ``at``, ``ruleId``, ``action``, and the request's ``method``, ``path``,
+        ``query`` or the job's ``jobId`` and ``batch``."""
+        return _list(_call(self._http, "GET", "/faults/log"), "firings")
+
+
+class Requests:
+    """The requests the server saw from the tenant (the control API's own excepted)."""
+
+    def __init__(self, http: session.Session) -> None:
+        self._http = http
+
+    def list(self, limit: int = 100) -> list[Document]:
+        """The last ``limit`` requests, oldest first: ``method``, ``path``, ``query``,
+        ``status``, ``bodySha256``, ``bodyBytes``, ``startedAt``, ``durationMs``, ``faultId``."""
+        answer = _call(self._http, "GET", "/requests", params={"limit": limit})
+        return _list(answer, "requests")
+
+    def clear(self) -> None:
+        _call(self._http, "DELETE", "/requests")
+
+
+def rule(
+    action: Mapping[str, Any],
+    *,
+    endpoint: str | None = None,
+    kind: str | None = None,
+    count: int | None = None,
+    duration_s: float | None = None,
+) -> Document:
+    """A rule's JSON document; ``count`` 1 unless ``duration_s`` is given."""
+    match: Document = {}
+    if endpoint is not None:
+        match["endpoint"] = endpoint
+    if kind is not None:
+        match["kind"] = kind
+    found: Document = {"match": match, "action": dict(action)}
+    if duration_s is not None:
+        found["durationSeconds"] = duration_s
+    if count is not None or duration_s is None:
+        found["count"] = 1 if count is None else count
+    return found
