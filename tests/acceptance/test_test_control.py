@@ -359,7 +359,7 @@ def test_the_python_client(control_server: support.RunningServer, demo: httpx.Cl
         control.faults.remove(rule["id"])
         with pytest.raises(client.NotFound):
             control.faults.remove(rule["id"])
-        control.reset()
+        control.clear()
         assert control.faults.list() == [] and control.requests.list() == []
         assert control.faults.log() == []
 
@@ -404,6 +404,8 @@ def _ok(done: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(done.stdout) if done.stdout.startswith(("{", "[")) else done.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(360)  # 17 CLI processes, each a Python start: minutes on a busy machine
 def test_the_cli(control_server: support.RunningServer, demo: httpx.Client, tmp_path: Path) -> None:
     added = _ok(
         _cli(
@@ -462,7 +464,7 @@ def test_the_cli(control_server: support.RunningServer, demo: httpx.Client, tmp_
         {"type": "abort", "batch": 2, "message": "x"},
     )
     assert demo.get("/v1/describe").status_code == 200
-    _ok(_cli(control_server, tmp_path, "reset"))
+    _ok(_cli(control_server, tmp_path, "clear"))
     assert _ok(_cli(control_server, tmp_path, "fault", "list", "--json")) == {"faults": []}
     assert _ok(_cli(control_server, tmp_path, "requests", "--json")) == {"requests": []}
 

@@ -1,8 +1,8 @@
 """``aquarium control ...``: the test-control API of a server started with ``--test-control``.
 
 ``requests`` (what the server saw from the tenant), ``fault add | list | remove | log``,
-``reset``. The
-connection options, ``--json`` and the exit codes are every client command's
+``clear`` (``reset`` is reserved for restoring a tenant snapshot). The connection
+options, ``--json`` and the exit codes are every client command's
 (:mod:`aquarium.cli.common`); the calling user must administer its tenant.
 """
 
@@ -55,14 +55,14 @@ def requests(
         )
 
 
-@app.command("reset")
+@app.command("clear")
 @common.with_connection
-def reset(options: common.Options = common.NO_OPTIONS) -> None:
+def clear(options: common.Options = common.NO_OPTIONS) -> None:
     """A fresh start for the tenant: remove every fault rule, the firing log and the requests
     seen."""
     with common.connected(options) as api:
-        api.control.reset()
-    view.note("test control reset")
+        api.control.clear()
+    view.note("test control cleared: no fault rules, no firings, no requests seen")
 
 
 @fault_app.command("add")

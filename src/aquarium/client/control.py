@@ -35,7 +35,7 @@ class Control:
         self.faults = Faults(http)
         self.requests = Requests(http)
 
-    def reset(self) -> None:
+    def clear(self) -> None:
         """A fresh start for the tenant: no rules, no firings, no requests seen."""
         self.faults.clear()
         self.requests.clear()
