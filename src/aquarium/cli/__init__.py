@@ -2,7 +2,8 @@
 traceback.
 
 Commands by module: :mod:`.server` (``serve``), :mod:`.data` (``datagen``, ``simulate``,
-``query``, ``demo``), :mod:`.admin` (``tenant``, ``user``, ``client``), :mod:`.client_aqua`,
+``query``, ``demo``), :mod:`.load` (``load``), :mod:`.admin` (``tenant``, ``user``,
+``client``), :mod:`.client_aqua`,
 :mod:`.client_report` and :mod:`.client_dataquery` (``aqua``, ``report``, ``dq``: a running
 server over HTTP). :mod:`.common` holds
 the one error line, the exit codes and the options every command of a kind shares.
@@ -18,7 +19,16 @@ from collections.abc import Sequence
 
 import typer
 
-from aquarium.cli import admin, client_aqua, client_dataquery, client_report, common, data, server
+from aquarium.cli import (
+    admin,
+    client_aqua,
+    client_dataquery,
+    client_report,
+    common,
+    data,
+    load,
+    server,
+)
 from aquarium.cli import fields as _fields  # noqa: F401  (its commands join ``tenant``)
 
 #: Set to 1 to see the traceback of an unexpected error on stderr.
@@ -35,6 +45,7 @@ app.command("worker")(server.worker_command)
 app.command("datagen")(data.datagen_command)
 app.command("simulate")(data.simulate_command)
 app.command("query")(data.query_command)
+app.command("load")(load.load_command)
 app.command("demo")(data.demo_command)
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.user_app, name="user")
