@@ -69,7 +69,6 @@ def _load(
     engine: data.EngineName,
     dsn: str | None,
 ) -> bulk_load.LoadReport:
-    naming.check_tenant_name(tenant)
     if engine is data.EngineName.postgres and not dsn:
         raise errors.LoadError("--engine postgres needs --dsn")
     metadata_url = data._metadata_url(dsn if engine is data.EngineName.postgres else None)

@@ -227,6 +227,10 @@ class LoadError(AquariumError):
 
     message = "Cannot load the files."
 
+    def describe(self) -> str:
+        # The reason starts with a file name, whose letter case is not ours to change.
+        return f"{self.message} {self.reason}" if self.reason else self.message
+
 
 class AquaError(AquariumError):
     """A refused AQuA request, answered as Zuora does: HTTP 200 with an error body."""

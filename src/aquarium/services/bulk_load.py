@@ -87,7 +87,10 @@ def load_directory(
     """Load the files of ``directory`` into ``tenant`` (see the module docstring); what was
     loaded. ``scratch`` is where the staging database may spill (default: in memory only)."""
     started = time.perf_counter()
-    naming.check_tenant_name(tenant)
+    try:
+        naming.check_tenant_name(tenant)
+    except errors.DataGenerationError as exc:
+        raise errors.LoadError(exc.reason) from None
     shipped = model.default()
     with metadata.connect() as conn:
         found = tenants_repo.get_tenant(conn, tenant)
