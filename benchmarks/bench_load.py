@@ -21,11 +21,12 @@ import duckdb
 from aquarium import datagen
 from aquarium.catalog import model, views
 from aquarium.domain import clock, tenancy
-from aquarium.engines import base, duckdb_engine, loading, naming
-from aquarium.engines.duckdb_snapshot import sql_literal
+from aquarium.engines import base, duckdb_engine, duckdb_snapshot, loading, naming
 from aquarium.services import adhoc_query, bulk_load
 from aquarium.store import database, tenants_repo
 from aquarium.zoql import ast
+
+_literal = duckdb_snapshot.sql_literal  # a string as a DuckDB literal (sqlglot escapes it)
 
 SCALE = float(os.environ.get("AQUARIUM_LOAD_BENCH_SCALE", "1"))
 TENANT = "bench"
@@ -64,7 +65,7 @@ def _export_parquet(data_dir: Path, names: list[str], into: Path) -> None:
             live = (
                 f'SELECT * EXCLUDE ("{deleted}") FROM "{schema}"."{name}" WHERE "{deleted}" IS NULL'
             )
-            target = sql_literal(str(into / f"{name}.parquet"))
+            target = _literal(str(into / f"{name}.parquet"))
             con.execute(f"COPY ({live}) TO {target} (FORMAT parquet)")
 
 
@@ -88,9 +89,7 @@ def _reference(work: Path, files: Path, reader: str) -> float:
         start = time.perf_counter()
         for file in sorted(files.iterdir()):
             table = file.name.split(".")[0]
-            con.execute(
-                f'CREATE TABLE "{table}" AS SELECT * FROM {reader}({sql_literal(str(file))})'
-            )
+            con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM {reader}({_literal(str(file))})')
         seconds = time.perf_counter() - start
     path.unlink()
     return seconds

@@ -26,8 +26,9 @@ from sqlglot import exp
 
 from aquarium.catalog import model
 from aquarium.domain import errors
-from aquarium.engines import base, ddl
-from aquarium.engines.duckdb_snapshot import sql_literal
+from aquarium.engines import base, ddl, duckdb_snapshot
+
+_literal = duckdb_snapshot.sql_literal  # a string as a DuckDB literal (sqlglot escapes it)
 
 #: DuckDB's memory budget for the staged files; past it DuckDB spills to its temporary directory.
 STAGING_MEMORY_LIMIT = "1GB"
@@ -107,7 +108,7 @@ def typed_sql(column: StagedColumn) -> tuple[str, str]:
     if rule is None:  # text and picklists: as written
         return source, "false"
     text = f"NULLIF({source}, '')"
-    matches = f"regexp_full_match({text}, {sql_literal(rule.pattern)})"
+    matches = f"regexp_full_match({text}, {_literal(rule.pattern)})"
     converted = rule.convert.format(v=text)
     ok = f"({matches} AND {converted} IS NOT NULL)"
     return f"CASE WHEN {ok} THEN {converted} END", f"({text} IS NOT NULL AND NOT {ok})"
@@ -175,7 +176,7 @@ class Staging:
         not CSV as AQuA writes it (a row of another width, a quote left open)."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         read = (
-            f"read_csv({sql_literal(str(path))}, header = true, auto_detect = false, "
+            f"read_csv({_literal(str(path))}, header = true, auto_detect = false, "
             f"delim = ',', quote = '\"', escape = '\"', allow_quoted_nulls = false, "
             f"strict_mode = true, columns = {columns})"
         )
@@ -186,7 +187,7 @@ class Staging:
         """``(name, DuckDB type)`` of each column of the Parquet file at ``path``."""
         with _readable(path, PARQUET_KIND):
             described = self.con.execute(
-                f"DESCRIBE SELECT * FROM read_parquet({sql_literal(str(path))})"
+                f"DESCRIBE SELECT * FROM read_parquet({_literal(str(path))})"
             ).fetchall()
         return [(str(row[0]), str(row[1])) for row in described]
 
@@ -198,7 +199,8 @@ class Staging:
         )
         with _readable(path, PARQUET_KIND):
             return self._create(
-                table, f"SELECT {picked} FROM read_parquet({sql_literal(str(path))})"
+                table,
+                f"SELECT {picked} FROM read_parquet({_literal(str(path))})",
             )
 
     def _create(self, table: str, select: str) -> int:
