@@ -117,7 +117,9 @@ def read_header(item: load_files.ObjectFile) -> list[str]:
         with opener(item.path, "rt", encoding="utf-8-sig", newline="") as text:
             assert isinstance(text, io.TextIOBase)
             header = next(csv.reader(text), None)
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, csv.Error) as exc:
+    except UnicodeDecodeError:
+        raise errors.LoadError(f"{item.path.name}: is not UTF-8 text") from None
+    except (gzip.BadGzipFile, EOFError, csv.Error) as exc:
         raise errors.LoadError(f"{item.path.name}: cannot read its header row: {exc}") from None
     if not header:
         raise errors.LoadError(f"{item.path.name}: is empty (a header row is required)")
