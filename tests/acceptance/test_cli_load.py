@@ -1,6 +1,6 @@
 """``aquarium load`` as a user runs it: a directory of files into a tenant, then ``aquarium
-query`` shows them; each refusal one line on stderr and exit code 1; a data dir a running server
-holds is refused with what to do."""
+query`` shows them; each refusal one line on stderr and exit code 1; the same through the server
+that holds the data dir, whose API sees a field the load added at once."""
 
 from __future__ import annotations
 
@@ -124,9 +124,33 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[support.Running
     yield from support.serving(support.start_server("load", data_dir, demo_scale=0.02, workers=1))
 
 
-def test_a_running_server_is_not_written_under(
+def test_through_a_running_server_the_same_load_and_the_same_refusals(
     served: support.RunningServer, tmp_path: Path
 ) -> None:
     files = _files(tmp_path, Account_csv=ACCOUNTS)
-    done = cli(served.data_dir, "load", "--tenant", "demo", str(files))
-    refused(done, f"a server is running on {served.data_dir} and holds its billing data: stop it")
+    done = cli(served.data_dir, "load", "--tenant", "mine", str(files))
+    assert done.returncode == 0, done.stderr
+    assert "3 rows" in done.stdout
+    query = "select Id, Name, Balance, AutoPay, CreatedDate from Account"
+    shown = cli(served.data_dir, "query", "--tenant", "mine", query)
+    assert shown.returncode == 0 and shown.stdout == ACCOUNTS, shown.stderr
+    (files / "Account.csv").write_text("Id,Balance\nx,1\ny,1e5\n")
+    refused(
+        cli(served.data_dir, "load", "--tenant", "mine", str(files)),
+        "Cannot load the files. Account.csv, row 2, column 'Balance': '1e5' is not a number",
+    )
+    assert cli(served.data_dir, "query", "--tenant", "mine", query).stdout == ACCOUNTS
+
+
+def test_a_field_added_through_the_server_is_in_its_api_at_once(
+    served: support.RunningServer, tmp_path: Path
+) -> None:
+    files = _files(tmp_path, Account_csv="Account.Id,Account.Tier__c\nx,gold\n")
+    done = cli(served.data_dir, "load", "--tenant", "demo", "--add-fields", str(files))
+    assert done.returncode == 0, done.stderr
+    assert "custom field Account.Tier__c (text) added" in done.stdout
+    body = support.stateless("select Id, Tier__c from Account", useQueryLabels=True)
+    client = served.client()
+    finished = support.run_job(client, body)
+    rows = support.parse_csv(support.download(client, finished["batches"][0]["fileId"]).content)
+    assert rows == [["Account.Id", "Account.Tier__c"], ["x", "gold"]]

@@ -15,7 +15,9 @@ import pytest
 
 from aquarium import datagen
 from aquarium.domain import errors
-from aquarium.engines import naming
+from aquarium.engines import duckdb_engine, naming
+from aquarium.services import bulk_load
+from aquarium.store import database
 from tests.integration import load_support as support
 
 SCALE = 0.05
@@ -230,3 +232,27 @@ def test_a_custom_field_zuora_would_refuse_is_refused_before_anything(
     with pytest.raises(errors.LoadError, match="column 'Region' cannot become a custom field"):
         support.load(copy, SOURCE, files, add_fields=True)
     assert support.tenant_catalog(copy, SOURCE)[0].custom_fields == ()
+
+
+def test_a_running_engine_replaces_objects_in_one_transaction_its_readers_never_see_half_of(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    copy = _fresh_copy(data_dir, tmp_path)
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "Account.csv").write_text("Id,Name\nx,only\n")
+    table = f'"{naming.schema_name(SOURCE)}"."Account"'
+    engine = duckdb_engine.DuckDbEngine(copy / naming.DUCKDB_FILE)
+    try:
+        with engine.read_transaction(SOURCE) as before:
+            rows = before.rows(f"SELECT count(*) FROM {table}")[0][0]
+            with database.opened(None, copy) as metadata:
+                report = bulk_load.load_directory(
+                    files, SOURCE, metadata=metadata, replace=engine.replace_objects
+                )
+            assert report.rows == {"Account": 1}
+            assert before.rows(f"SELECT count(*) FROM {table}")[0][0] == rows > 1
+        with engine.read_transaction(SOURCE) as after:
+            assert after.rows(f'SELECT "Id", "Name" FROM {table}') == [("x", "only")]
+    finally:
+        engine.close()

@@ -10,7 +10,9 @@ import pytest
 
 from aquarium import datagen
 from aquarium.domain import errors
-from aquarium.engines import naming
+from aquarium.engines import naming, postgres_engine
+from aquarium.services import bulk_load
+from aquarium.store import database
 from tests.integration import load_support as support
 
 pytestmark = pytest.mark.postgres
@@ -55,3 +57,25 @@ def test_a_failed_load_leaves_postgres_as_it_was(
             f'SELECT "Id", "Name" FROM "{naming.schema_name(pg_schema)}"."Account"'
         ).fetchall()
     assert rows == [("a", "first")]
+
+
+def test_the_postgres_engine_replaces_objects_as_the_command_does(
+    data_dir: Path, pg: postgres_engine.PostgresEngine, pg_dsn: str, pg_schema: str, tmp_path: Path
+) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "Account.csv").write_text("Id,Name,Balance\na,first,1.5\n")
+    with database.opened(None, data_dir) as metadata:
+        report = bulk_load.load_directory(
+            files, pg_schema, metadata=metadata, replace=pg.replace_objects
+        )
+    assert report.rows == {"Account": 1}
+    text = support.export(
+        data_dir,
+        pg_schema,
+        ["Account"],
+        tmp_path / "x",
+        dsn=pg_dsn,
+        zoql="select Id, Balance from {}",
+    )
+    assert text["Account"] == b"Account.Id,Account.Balance\na,1.5\n"

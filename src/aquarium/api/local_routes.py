@@ -1,7 +1,7 @@
 """The CLI's way into a running server: ``/aquarium/api/v1/local/...`` (not in openapi.json).
 
-Used by ``aquarium query``, ``simulate``, ``datagen`` and ``demo`` on the server's own data dir
-(:mod:`aquarium.services.local_ops`); every call carries the server's per-start token in
+Used by ``aquarium query``, ``simulate``, ``datagen``, ``load`` and ``demo`` on the server's own
+data dir (:mod:`aquarium.services.local_ops`); every call carries the server's per-start token in
 ``X-Aquarium-Local-Token``. Refusals are ``{"error": {"code", "message", "excerpt"}}`` with the
 message as the CLI prints it (``api/errors.py``).
 
@@ -9,6 +9,8 @@ message as the CLI prints it (``api/errors.py``).
 - ``POST /local/query`` ``{"tenant", "zoql", "labels", "utc", "type", "null"}``: the CSV;
 - ``POST /local/simulate`` ``{"tenant", "days", "seed"}``: the simulation report;
 - ``POST /local/datagen`` ``{"tenant", "scale", "seed", "timeZone"}``: ``{"rows", "seconds"}``;
+- ``POST /local/load`` ``{"tenant", "directory", "addFields"}``: ``{"rows", "seconds",
+  "addedFields"}`` (the directory is read by the server, on this machine);
 - ``POST /local/add-field`` ``{"tenant", "object", "name", "type", "label", "values"}``: the field;
 - ``POST /local/remove-field`` ``{"tenant", "object", "name"}``: the removed field.
 """
@@ -72,6 +74,12 @@ class DatagenBody(_Body):
     scale: float
     seed: int
     time_zone: str | None = pydantic.Field(default=None, alias="timeZone")
+
+
+class LoadBody(_Body):
+    tenant: str
+    directory: str
+    add_fields: bool = pydantic.Field(default=False, alias="addFields")
 
 
 class AddFieldBody(_Body):
@@ -146,6 +154,13 @@ def datagen(
         local.datagen(
             tenant=body.tenant, scale=body.scale, seed=body.seed, time_zone=body.time_zone
         )
+    )
+
+
+@router.post("/load")
+def load(local: Local, body: Annotated[LoadBody, Depends(_json(LoadBody))]) -> JSONResponse:
+    return JSONResponse(
+        local.load(tenant=body.tenant, directory=body.directory, add_fields=body.add_fields)
     )
 
 

@@ -1,9 +1,10 @@
 """``aquarium load --tenant NAME DIR``: replace a tenant's objects with CSV or Parquet files.
 
 The files are checked before anything is written, then loaded in one transaction
-(:mod:`aquarium.services.bulk_load` has the rule). The command writes the billing data itself:
-while ``aquarium serve`` holds the data dir it refuses, saying so (stop the server, load, start
-it again). ``--engine postgres --dsn ...`` loads into PostgreSQL as ``aquarium datagen`` does.
+(:mod:`aquarium.services.bulk_load` has the rule). While ``aquarium serve`` holds the data dir,
+the server does it (``/aquarium/api/v1/local/load``, reading the files from the same path) in one
+bulk transaction its jobs never see half of; otherwise the command opens the billing data itself
+(``--engine postgres --dsn ...`` for PostgreSQL, as ``aquarium datagen`` does).
 Every failure is one line on stderr and exit code 1 (usage errors 2).
 """
 
@@ -51,13 +52,15 @@ def load_command(
     with data._reported(data_dir):
         server = data._server(data_dir, engine)
         if server is not None:
+            body = {
+                "tenant": tenant,
+                "directory": str(directory.resolve()),
+                "addFields": add_fields,
+            }
             with server:
-                pass
-            raise common.fail(
-                f"a server is running on {data_dir} and holds its billing data: stop it, run "
-                "'aquarium load' again, then start the server"
-            )
-        report = _load(directory, tenant, add_fields, data_dir, engine, dsn)
+                report = bulk_load.from_document(server.load(body))
+        else:
+            report = _load(directory, tenant, add_fields, data_dir, engine, dsn)
     _print_report(report, tenant)
 
 

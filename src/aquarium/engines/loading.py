@@ -11,8 +11,9 @@ an object several times (a large object in slices); the slices are appended in o
 Null and empty text stay distinct: pyarrow's CSV writer leaves nulls unquoted-empty and quotes
 empty strings, which is exactly how PostgreSQL's CSV format tells them apart.
 
-:func:`replace_duckdb` and :func:`replace_postgres` (``aquarium load``) replace the rows of some
-objects only, in one transaction, with tables that may hold a subset of an object's fields.
+:func:`replace_duckdb` and :func:`replace_postgres` (``aquarium load``; ``refill_*`` inside a
+running server's transaction) replace the rows of some objects only, in one transaction, with
+tables that may hold a subset of an object's fields.
 """
 
 from __future__ import annotations
@@ -220,28 +221,41 @@ def replace_duckdb(
     catalog: model.Catalog,
     tables: Iterable[tuple[str, pa.Table]],
 ) -> dict[str, int]:
-    """Replace the rows of each object named in ``tables`` (deleted rows too) with the table's,
-    in one transaction; rows loaded per object. Other objects keep their rows.
-
-    The tenant's schema is created when it has none, and given every table and column of
-    ``catalog`` (new custom fields) first, in the same transaction: on any failure nothing of
-    it remains. A table holds any of the object's fields, by name; the others are null.
-    """
-    counts: dict[str, int] = {}
-    schema = naming.schema_name(tenant)
+    """:func:`refill_duckdb` in one transaction of its own: on any failure nothing of it
+    remains; rows loaded per object."""
     con.begin()
     try:
-        have = con.execute(reconcile.COLUMNS_SQL.format("?"), [schema]).fetchall()
-        for statement in _schema_updates(tenant, catalog, have, "duckdb"):
-            con.execute(statement)
-        for name, table in tables:
-            obj = _known_columns(catalog, name, table)
-            con.execute(_delete_rows(tenant, obj.name))
-            counts[obj.name] = _insert_columns(con, tenant, obj.name, table)
+        counts = refill_duckdb(con, tenant, catalog, tables)
         con.commit()
     except BaseException:
         con.rollback()
         raise
+    return counts
+
+
+def refill_duckdb(
+    con: duckdb.DuckDBPyConnection,
+    tenant: str,
+    catalog: model.Catalog,
+    tables: Iterable[tuple[str, pa.Table]],
+) -> dict[str, int]:
+    """Replace the rows of each object named in ``tables`` (deleted rows too) with the table's,
+    inside a transaction the caller owns (:func:`replace_duckdb`, or a running server's
+    :meth:`DuckDbEngine.bulk_transaction`); rows loaded per object. Other objects keep theirs.
+
+    The tenant's schema is created when it has none, and given every table and column of
+    ``catalog`` (new custom fields) first. A table holds any of the object's fields, by name;
+    the others are null.
+    """
+    counts: dict[str, int] = {}
+    schema = naming.schema_name(tenant)
+    have = con.execute(reconcile.COLUMNS_SQL.format("?"), [schema]).fetchall()
+    for statement in _schema_updates(tenant, catalog, have, "duckdb"):
+        con.execute(statement)
+    for name, table in tables:
+        obj = _known_columns(catalog, name, table)
+        con.execute(_delete_rows(tenant, obj.name))
+        counts[obj.name] = _insert_columns(con, tenant, obj.name, table)
     return counts
 
 
@@ -251,10 +265,22 @@ def replace_postgres(
     catalog: model.Catalog,
     tables: Iterable[tuple[str, pa.Table]],
 ) -> dict[str, int]:
-    """:func:`replace_duckdb` in PostgreSQL, rows sent with ``COPY``; rows per object."""
+    """:func:`refill_postgres` in one transaction of its own; rows per object."""
+    with conn.transaction():
+        return refill_postgres(conn, tenant, catalog, tables)
+
+
+def refill_postgres(
+    conn: psycopg.Connection[Any],
+    tenant: str,
+    catalog: model.Catalog,
+    tables: Iterable[tuple[str, pa.Table]],
+) -> dict[str, int]:
+    """:func:`refill_duckdb` in PostgreSQL, rows sent with ``COPY``, inside a transaction the
+    caller owns (:func:`replace_postgres`, :meth:`PostgresEngine.bulk_transaction`)."""
     counts: dict[str, int] = {}
     schema = naming.schema_name(tenant)
-    with conn.transaction(), conn.cursor() as cur:
+    with conn.cursor() as cur:
         cur.execute(reconcile.COLUMNS_SQL.format("%s").encode("utf-8"), [schema])
         for statement in _schema_updates(tenant, catalog, cur.fetchall(), "postgres"):
             cur.execute(statement.encode("utf-8"))

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -43,6 +44,27 @@ from aquarium.store import tenants_repo
 #: Writes the typed tables of the named objects into a tenant, in one transaction; rows per
 #: object (``loading.replace_duckdb`` / ``replace_postgres`` bound to a connection).
 Replace = Callable[[str, model.Catalog, Iterable[tuple[str, pa.Table]]], dict[str, int]]
+
+
+def document(report: LoadReport) -> dict[str, Any]:
+    """A :class:`LoadReport` as JSON (a running server's answer to ``aquarium load``)."""
+    return {
+        "rows": report.rows,
+        "seconds": report.seconds,
+        "addedFields": [custom_fields.document(f) for f in report.added_fields],
+    }
+
+
+def from_document(found: dict[str, Any]) -> LoadReport:
+    """The :class:`LoadReport` of :func:`document`."""
+    added = tuple(
+        tenancy.CustomField(
+            f["object"], f["name"], tenancy.CustomFieldType(f["type"]), f["label"],
+            tuple(f.get("values", ())),
+        )
+        for f in found["addedFields"]
+    )  # fmt: skip
+    return LoadReport(dict(found["rows"]), float(found["seconds"]), added)
 
 
 @dataclass(frozen=True)
@@ -83,9 +105,12 @@ def load_directory(
     replace: Replace,
     add_fields: bool = False,
     scratch: Path | None = None,
+    fields: custom_fields.CustomFields | None = None,
 ) -> LoadReport:
     """Load the files of ``directory`` into ``tenant`` (see the module docstring); what was
-    loaded. ``scratch`` is where the staging database may spill (default: in memory only)."""
+    loaded. ``scratch`` is where the staging database may spill (default: in memory only);
+    ``fields`` declares new custom fields (default: a service of its own on ``metadata``; a
+    running server passes its own, which tells its tenants cache at once)."""
     started = time.perf_counter()
     try:
         naming.check_tenant_name(tenant)
@@ -105,7 +130,15 @@ def load_directory(
         rows = replace(tenant, catalog, _tables(scratch_db, staged, typed))
     finally:
         scratch_db.close()
-    _record(metadata, shipped, tenant, new_fields)
+    _record(
+        metadata,
+        tenant,
+        new_fields,
+        fields
+        or custom_fields.CustomFields(
+            metadata=metadata, shipped=shipped, clock=clock.SystemClock()
+        ),
+    )
     return LoadReport(rows, time.perf_counter() - started, new_fields)
 
 
@@ -217,15 +250,12 @@ def _tables(
 
 def _record(
     metadata: sa.Engine,
-    shipped: model.Catalog,
     tenant: str,
     new_fields: Sequence[tenancy.CustomField],
+    service: custom_fields.CustomFields,
 ) -> None:
     with metadata.begin() as conn:
         tenants_repo.record_tenant(conn, tenant)
-    service = custom_fields.CustomFields(
-        metadata=metadata, shipped=shipped, clock=clock.SystemClock()
-    )
     for new in new_fields:
         service.add(
             tenant, new.object, new.name, new.type.value, label=new.label, values=new.values
