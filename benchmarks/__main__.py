@@ -21,6 +21,7 @@ from benchmarks import (
     bench_dataquery_output,
     bench_export_candidates,
     bench_incremental,
+    bench_load,
     bench_moonshot,
     bench_reports,
     bench_scaleout,
@@ -32,6 +33,7 @@ from benchmarks import (
 BENCHMARKS = {
     "translate": bench_translate.run,
     "datagen": bench_datagen.run,
+    "load": bench_load.run,
     "aqua": bench_aqua.run,
     "export-candidates": bench_export_candidates.run,
     "incremental": bench_incremental.run,

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from aquarium import cli, datagen
 from aquarium.cli import common, data, local
 from aquarium.domain import errors
+from aquarium.services import bulk_load
 from aquarium.store import tenants_repo
 from aquarium.zoql import parse
 from tests import tenants_setup
@@ -146,6 +147,7 @@ COMMANDS = [
     (datagen, "generate_into", ["datagen", "--scale", "0.01"]),
     (local, "find", ["query", "select Id from Account"]),
     (local, "find", ["simulate"]),
+    (bulk_load, "load_directory", ["load", "--tenant", "acme", "."]),
     (tenants_repo, "all_tenants", ["tenant", "list"]),
     (tenants_repo, "add_tenant", ["tenant", "add", "acme"]),
     (common, "connection", ["aqua", "status", "x" * 32]),

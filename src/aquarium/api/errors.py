@@ -61,6 +61,7 @@ INTERNAL: Kinds = (
     errors.TenancyError,
     errors.CatalogError,
     errors.DataGenerationError,
+    errors.LoadError,
 )
 #: Refusals of other families: raised on these paths they are a bug, so answered as internal.
 FROM_AQUA: Kinds = (errors.AquaError, errors.ZoqlError, errors.FileTooLarge)
@@ -318,6 +319,7 @@ LOCAL = Table(
                 errors.MalformedRequest,
                 errors.RequestTooLarge,
                 errors.DataGenerationError,
+                errors.LoadError,
                 errors.TenantDataMissing,
                 errors.TenancyError,
                 errors.QueryFailed,

@@ -1,7 +1,7 @@
 """The CLI's way into a running server: ``/aquarium/api/v1/local/...`` (not in openapi.json).
 
-Used by ``aquarium query``, ``simulate``, ``datagen`` and ``demo`` on the server's own data dir
-(:mod:`aquarium.services.local_ops`); every call carries the server's per-start token in
+Used by ``aquarium query``, ``simulate``, ``datagen``, ``load`` and ``demo`` on the server's own
+data dir (:mod:`aquarium.services.local_ops`); every call carries the server's per-start token in
 ``X-Aquarium-Local-Token``. Refusals are ``{"error": {"code", "message", "excerpt"}}`` with the
 message as the CLI prints it (``api/errors.py``).
 
@@ -10,6 +10,8 @@ message as the CLI prints it (``api/errors.py``).
 - ``POST /local/simulate`` ``{"tenant", "days", "seed"}``: the simulation report;
 - ``POST /local/datagen`` ``{"tenant", "scale", "seed", "timeZone", "objects"}``:
   ``{"rows", "seconds"}``;
+- ``POST /local/load`` ``{"tenant", "directory", "addFields"}``: ``{"rows", "seconds",
+  "addedFields"}`` (the directory is read by the server, on this machine);
 - ``POST /local/add-field`` ``{"tenant", "object", "name", "type", "label", "values"}``: the field;
 - ``POST /local/remove-field`` ``{"tenant", "object", "name"}``: the removed field.
 """
@@ -74,6 +76,12 @@ class DatagenBody(_Body):
     seed: int
     time_zone: str | None = pydantic.Field(default=None, alias="timeZone")
     objects: list[str] | None = None
+
+
+class LoadBody(_Body):
+    tenant: str
+    directory: str
+    add_fields: bool = pydantic.Field(default=False, alias="addFields")
 
 
 class AddFieldBody(_Body):
@@ -152,6 +160,13 @@ def datagen(
             time_zone=body.time_zone,
             objects=body.objects,
         )
+    )
+
+
+@router.post("/load")
+def load(local: Local, body: Annotated[LoadBody, Depends(_json(LoadBody))]) -> JSONResponse:
+    return JSONResponse(
+        local.load(tenant=body.tenant, directory=body.directory, add_fields=body.add_fields)
     )
 
 

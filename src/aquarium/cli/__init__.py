@@ -2,10 +2,11 @@
 traceback.
 
 Commands by module: :mod:`.server` (``serve``), :mod:`.data` (``datagen``, ``simulate``,
-``query``, ``demo``), :mod:`.admin` (``tenant``, ``user``, ``client``), :mod:`.client_aqua`,
-:mod:`.client_report`, :mod:`.client_dataquery` and :mod:`.client_control` (``aqua``,
-``report``, ``dq``, ``control``: a running server over HTTP). :mod:`.common` holds
-the one error line, the exit codes and the options every command of a kind shares.
+``query``, ``demo``), :mod:`.load` (``load``), :mod:`.admin` (``tenant``, ``user``,
+``client``), :mod:`.client_aqua`, :mod:`.client_report`, :mod:`.client_dataquery` and
+:mod:`.client_control` (``aqua``, ``report``, ``dq``, ``control``: a running server over HTTP).
+:mod:`.common` holds the one error line, the exit codes and the options every command of a kind
+shares.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aquarium.cli import (
     client_report,
     common,
     data,
+    load,
     server,
 )
 from aquarium.cli import fields as _fields  # noqa: F401  (its commands join ``tenant``)
@@ -44,6 +46,7 @@ app.command("worker")(server.worker_command)
 app.command("datagen")(data.datagen_command)
 app.command("simulate")(data.simulate_command)
 app.command("query")(data.query_command)
+app.command("load")(load.load_command)
 app.command("demo")(data.demo_command)
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.user_app, name="user")

@@ -176,6 +176,9 @@ class LocalServer:
     def datagen(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._call("datagen", body)
 
+    def load(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("load", body)
+
     def add_field(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._call("add-field", body)
 

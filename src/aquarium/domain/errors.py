@@ -88,7 +88,8 @@
     │   └── CustomFieldError          a custom field that cannot be added (tenancy_errors.py)
     │       └── CustomFieldNotFound    no custom field of that name on that object
     ├── CatalogError                 a malformed catalogue file (a packaging bug, never user input)
-    └── DataGenerationError          bad generator arguments (scale, tenant name, engine)
+    ├── DataGenerationError          bad generator arguments (scale, tenant name, engine)
+    └── LoadError                    files ``aquarium load`` refuses (file, row, column, value)
 
 Classes say what happened, never an HTTP status: ``api/errors.py`` maps each class to a status,
 a code and an envelope, once per API family (AQuA, object CRUD, Reporting, the job API) and for
@@ -218,6 +219,18 @@ class DataGenerationError(AquariumError):
     """Bad arguments to the synthetic data generator."""
 
     message = "Cannot generate billing data."
+
+
+class LoadError(AquariumError):
+    """Files ``aquarium load`` refuses before it writes anything: a name that is no object, a
+    column the catalogue does not have, a value that does not parse, a missing or repeated Id;
+    ``reason`` names the file (and the row, column and value)."""
+
+    message = "Cannot load the files."
+
+    def describe(self) -> str:
+        # The reason starts with a file name, whose letter case is not ours to change.
+        return f"{self.message} {self.reason}" if self.reason else self.message
 
 
 class AquaError(AquariumError):

@@ -292,6 +292,14 @@ class DuckDbEngine:
         with self.bulk_transaction() as cursor:
             return loading.fill_duckdb(cursor, tenant, catalog, tables)
 
+    def replace_objects(
+        self, tenant: str, catalog: model.Catalog, tables: Iterable[tuple[str, pa.Table]]
+    ) -> dict[str, int]:
+        """Replace the rows of the objects in ``tables`` (``loading.refill_duckdb``) in one
+        :meth:`bulk_transaction`; rows per object."""
+        with self.bulk_transaction() as cursor:
+            return loading.refill_duckdb(cursor, tenant, catalog, tables)
+
     @contextmanager
     def bulk_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A long write transaction (a tenant's data replaced while the server runs).

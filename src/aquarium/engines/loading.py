@@ -1,7 +1,8 @@
-"""Bulk loading of generated billing tables into DuckDB or PostgreSQL.
+"""Bulk loading of billing tables (generated, or read by ``aquarium load``) into DuckDB or
+PostgreSQL.
 
-Both loaders replace the tenant's schema: drop it, create every table from the catalogue
-(:mod:`aquarium.engines.ddl`), then insert each Arrow table with the engine's bulk path
+The generated data's loaders replace the tenant's schema: drop it, create every table from the
+catalogue (:mod:`aquarium.engines.ddl`), then insert each Arrow table with the engine's bulk path
 (PostgreSQL in one transaction; DuckDB a transaction per table, see :func:`load_duckdb`).
 DuckDB scans the Arrow data directly; PostgreSQL receives CSV through ``COPY FROM STDIN``,
 written by pyarrow batch by batch. No Python code touches individual rows. ``tables`` may name
@@ -9,6 +10,10 @@ an object several times (a large object in slices); the slices are appended in o
 
 Null and empty text stay distinct: pyarrow's CSV writer leaves nulls unquoted-empty and quotes
 empty strings, which is exactly how PostgreSQL's CSV format tells them apart.
+
+:func:`replace_duckdb` and :func:`replace_postgres` (``aquarium load``; ``refill_*`` inside a
+running server's transaction) replace the rows of some objects only, in one transaction, with
+tables that may hold a subset of an object's fields.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from psycopg import sql
 from sqlglot import exp
 
 from aquarium.catalog import model
-from aquarium.engines import ddl, naming
+from aquarium.engines import ddl, naming, reconcile
 
 #: Rows per CSV block sent to PostgreSQL (bounded memory per COPY write).
 COPY_BATCH_ROWS = 50_000
@@ -121,11 +126,15 @@ def _insert_duckdb(
     table: pa.Table,
 ) -> int:
     """Insert one generated table (DuckDB scans the Arrow data); its row count."""
-    obj = _require(catalog, name, table)
+    return _insert_columns(con, tenant, _require(catalog, name, table).name, table)
+
+
+def _insert_columns(con: duckdb.DuckDBPyConnection, tenant: str, name: str, table: pa.Table) -> int:
+    """Insert ``table`` into the object's table, its columns by name; its row count."""
     insert = exp.insert(
-        exp.select(*[exp.column(f.name, quoted=True) for f in obj.fields]).from_(_SCAN_NAME),
-        ddl.table(tenant, obj.name),
-        columns=[exp.to_identifier(f.name, quoted=True) for f in obj.fields],
+        exp.select(*[exp.column(c, quoted=True) for c in table.column_names]).from_(_SCAN_NAME),
+        ddl.table(tenant, name),
+        columns=[exp.to_identifier(c, quoted=True) for c in table.column_names],
     )
     con.register(_SCAN_NAME, table)
     try:
@@ -157,21 +166,129 @@ def fill_postgres(
     """:func:`load_postgres`'s work inside a transaction the caller owns
     (:meth:`PostgresEngine.bulk_transaction`); rows loaded per object."""
     counts = {obj.name: 0 for obj in catalog}
-    options = pacsv.WriteOptions(include_header=False, batch_size=COPY_BATCH_ROWS)
     with conn.cursor() as cur:
         for statement in ddl.schema_statements(tenant, catalog, "postgres"):
             cur.execute(statement.encode("utf-8"))
         for name, table in tables:
             obj = _require(catalog, name, table)
-            copy = sql.SQL("COPY {}.{} ({}) FROM STDIN WITH (FORMAT csv)").format(
-                sql.Identifier(naming.schema_name(tenant)),
-                sql.Identifier(obj.name),
-                sql.SQL(", ").join(sql.Identifier(f.name) for f in obj.fields),
+            counts[obj.name] += _copy_postgres(cur, tenant, obj.name, table)
+    return counts
+
+
+def _copy_postgres(cur: psycopg.Cursor[Any], tenant: str, name: str, table: pa.Table) -> int:
+    """``COPY`` ``table`` into the object's table, its columns by name; its row count."""
+    options = pacsv.WriteOptions(include_header=False, batch_size=COPY_BATCH_ROWS)
+    copy = sql.SQL("COPY {}.{} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        sql.Identifier(naming.schema_name(tenant)),
+        sql.Identifier(name),
+        sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names),
+    )
+    with cur.copy(copy) as sink:
+        for batch in table.to_batches(max_chunksize=COPY_BATCH_ROWS):
+            buffer = io.BytesIO()
+            pacsv.write_csv(batch, buffer, options)
+            sink.write(buffer.getbuffer())
+    rows: int = table.num_rows
+    return rows
+
+
+def _known_columns(catalog: model.Catalog, name: str, table: pa.Table) -> model.ObjectDef:
+    obj = catalog.require(name)
+    unknown = [c for c in table.column_names if obj.field(c) is None]
+    if unknown or not table.column_names:
+        raise ValueError(f"{name}: columns {unknown} are not the catalogue's")
+    return obj
+
+
+def _delete_rows(tenant: str, name: str) -> str:
+    return exp.delete(ddl.table(tenant, name)).sql(dialect="duckdb")
+
+
+def _schema_updates(
+    tenant: str, catalog: model.Catalog, have: list[tuple[Any, Any]], dialect: ddl.Dialect
+) -> list[str]:
+    """The tenant's schema created when it has none, and every table and column of
+    ``catalog`` added (``engines/reconcile.py``)."""
+    create = ddl.create_schema(tenant)
+    create.set("exists", True)
+    todo = reconcile.statements(tenant, catalog, reconcile.existing(have), dialect)
+    return [create.sql(dialect=dialect), *todo]
+
+
+def replace_duckdb(
+    con: duckdb.DuckDBPyConnection,
+    tenant: str,
+    catalog: model.Catalog,
+    tables: Iterable[tuple[str, pa.Table]],
+) -> dict[str, int]:
+    """:func:`refill_duckdb` in one transaction of its own: on any failure nothing of it
+    remains; rows loaded per object."""
+    con.begin()
+    try:
+        counts = refill_duckdb(con, tenant, catalog, tables)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return counts
+
+
+def refill_duckdb(
+    con: duckdb.DuckDBPyConnection,
+    tenant: str,
+    catalog: model.Catalog,
+    tables: Iterable[tuple[str, pa.Table]],
+) -> dict[str, int]:
+    """Replace the rows of each object named in ``tables`` (deleted rows too) with the table's,
+    inside a transaction the caller owns (:func:`replace_duckdb`, or a running server's
+    :meth:`DuckDbEngine.bulk_transaction`); rows loaded per object. Other objects keep theirs.
+
+    The tenant's schema is created when it has none, and given every table and column of
+    ``catalog`` (new custom fields) first. A table holds any of the object's fields, by name;
+    the others are null.
+    """
+    counts: dict[str, int] = {}
+    schema = naming.schema_name(tenant)
+    have = con.execute(reconcile.COLUMNS_SQL.format("?"), [schema]).fetchall()
+    for statement in _schema_updates(tenant, catalog, have, "duckdb"):
+        con.execute(statement)
+    for name, table in tables:
+        obj = _known_columns(catalog, name, table)
+        con.execute(_delete_rows(tenant, obj.name))
+        counts[obj.name] = _insert_columns(con, tenant, obj.name, table)
+    return counts
+
+
+def replace_postgres(
+    conn: psycopg.Connection[Any],
+    tenant: str,
+    catalog: model.Catalog,
+    tables: Iterable[tuple[str, pa.Table]],
+) -> dict[str, int]:
+    """:func:`refill_postgres` in one transaction of its own; rows per object."""
+    with conn.transaction():
+        return refill_postgres(conn, tenant, catalog, tables)
+
+
+def refill_postgres(
+    conn: psycopg.Connection[Any],
+    tenant: str,
+    catalog: model.Catalog,
+    tables: Iterable[tuple[str, pa.Table]],
+) -> dict[str, int]:
+    """:func:`refill_duckdb` in PostgreSQL, rows sent with ``COPY``, inside a transaction the
+    caller owns (:func:`replace_postgres`, :meth:`PostgresEngine.bulk_transaction`)."""
+    counts: dict[str, int] = {}
+    schema = naming.schema_name(tenant)
+    with conn.cursor() as cur:
+        cur.execute(reconcile.COLUMNS_SQL.format("%s").encode("utf-8"), [schema])
+        for statement in _schema_updates(tenant, catalog, cur.fetchall(), "postgres"):
+            cur.execute(statement.encode("utf-8"))
+        for name, table in tables:
+            obj = _known_columns(catalog, name, table)
+            delete = sql.SQL("DELETE FROM {}.{}").format(
+                sql.Identifier(schema), sql.Identifier(obj.name)
             )
-            with cur.copy(copy) as sink:
-                for batch in table.to_batches(max_chunksize=COPY_BATCH_ROWS):
-                    buffer = io.BytesIO()
-                    pacsv.write_csv(batch, buffer, options)
-                    sink.write(buffer.getbuffer())
-            counts[obj.name] += table.num_rows
+            cur.execute(delete)
+            counts[obj.name] = _copy_postgres(cur, tenant, obj.name, table)
     return counts

@@ -378,6 +378,14 @@ class PostgresEngine:
         with self.bulk_transaction() as conn:
             return loading.fill_postgres(conn, tenant, catalog, tables)
 
+    def replace_objects(
+        self, tenant: str, catalog: model.Catalog, tables: Iterable[tuple[str, pa.Table]]
+    ) -> dict[str, int]:
+        """Replace the rows of the objects in ``tables`` (``loading.refill_postgres``) in one
+        :meth:`bulk_transaction`; rows per object."""
+        with self.bulk_transaction() as conn:
+            return loading.refill_postgres(conn, tenant, catalog, tables)
+
     def reconcile(self, tenant: str, catalog: model.Catalog) -> list[str]:
         """Give the tenant's schema every table and column of ``catalog`` (its storage view),
         never dropping or rewriting data (``engines/reconcile.py``); the statements it ran.

@@ -92,3 +92,11 @@ class BillingEngine(base.QueryEngine, Protocol):
         """Replace the tenant's billing data with ``tables`` in one transaction, which readers
         never see half of; rows loaded per object."""
         ...
+
+    def replace_objects(
+        self, tenant: str, catalog: model.Catalog, tables: Iterable[tuple[str, pa.Table]]
+    ) -> dict[str, int]:
+        """Replace the rows of each object in ``tables`` (a subset of its fields, by name) in
+        one transaction readers never see half of, creating the tenant's schema and adding
+        ``catalog``'s missing columns first; other objects keep their rows. Rows per object."""
+        ...

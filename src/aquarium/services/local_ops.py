@@ -1,9 +1,9 @@
 """The data commands of the ``aquarium`` CLI, run by the server that holds the data dir.
 
 DuckDB lets one process open a database file for writing, and ``aquarium serve`` keeps
-``billing.duckdb`` open. So while it runs, ``aquarium query``, ``simulate``, ``datagen`` and
-``demo`` find it (its discovery file, :mod:`aquarium.cli.local`) and ask it to do the work
-through these use cases, on its own engine: the same functions the commands call directly when
+``billing.duckdb`` open. So while it runs, ``aquarium query``, ``simulate``, ``datagen``,
+``load`` and ``demo`` find it (its discovery file, :mod:`aquarium.cli.local`) and ask it to do the
+work through these use cases, on its own engine: the same functions the commands call directly when
 no server runs, so the results are the same (the query's CSV byte for byte).
 
 Only a caller holding the server's per-start token may use them (:meth:`check_token`): the token
@@ -27,7 +27,7 @@ from aquarium.catalog import model, views
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, tenancy
 from aquarium.engines import base, writes_port
-from aquarium.services import adhoc_query
+from aquarium.services import adhoc_query, bulk_load
 from aquarium.services import custom_fields as custom_fields_service
 from aquarium.store import tenants_repo
 from aquarium.zoql import ast
@@ -52,7 +52,8 @@ class QueryFile:
 
 
 class LocalOperations:
-    """``aquarium query / simulate / datagen`` inside the server (see the module docstring)."""
+    """``aquarium query / simulate / datagen / load`` inside the server (see the module
+    docstring)."""
 
     def __init__(
         self,
@@ -169,6 +170,22 @@ class LocalOperations:
             objects=objects,
         )
         return {"rows": report.rows, "seconds": report.seconds}
+
+    def load(self, *, tenant: str, directory: str, add_fields: bool) -> dict[str, Any]:
+        """``aquarium load`` into this server's engine (``services/bulk_load.py``), the files
+        read from ``directory`` on this machine: the report as a document. The rows are
+        replaced in one bulk transaction: jobs read the previous rows until it commits."""
+        with tempfile.TemporaryDirectory(prefix="aquarium-load-") as scratch:
+            report = bulk_load.load_directory(
+                Path(directory),
+                tenant,
+                metadata=self.metadata,
+                replace=self.engine.replace_objects,
+                add_fields=add_fields,
+                scratch=Path(scratch),
+                fields=self.custom_fields,
+            )
+        return bulk_load.document(report)
 
     def add_field(self, body: dict[str, Any]) -> dict[str, Any]:
         """``aquarium tenant add-field`` on this server's engine: the field as a document."""
