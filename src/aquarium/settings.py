@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         description="Seconds without a heartbeat after which a run's worker counts as lost and "
         "the run starts again elsewhere.",
     )
+    test_control: bool = Field(
+        default=False,
+        description="Serve the test control API (/aquarium/api/v1/control: a movable clock per "
+        "tenant) for testing integrations; never in production.",
+    )
     purge_interval_s: float = Field(
         default=60.0, gt=0, description="Seconds between retention sweeps (files and jobs)."
     )

@@ -41,6 +41,7 @@ SAMPLES: dict[str, tuple[Any, str, str, list[str]]] = {
         '"memory://results"',
         ["--results-url", "memory://results"],
     ),
+    "test_control": (True, "1", "true", ["--test-control"]),
     "purge_interval_s": (2.5, "2.5", "2.5", ["--purge-interval-s", "2.5"]),
     "max_body_bytes": (2048, "2048", "2048", ["--max-body-bytes", "2048"]),
     "demo_scale": (0.05, "0.05", "0.05", ["--demo-scale", "0.05"]),

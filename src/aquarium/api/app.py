@@ -14,6 +14,7 @@ from aquarium import __version__
 from aquarium.api import (
     admin_routes,
     aqua_routes,
+    control_clock_routes,
     dataquery_routes,
     deps,
     error_responses,
@@ -67,6 +68,8 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     app.include_router(dataquery_routes.router)
     app.include_router(job_routes.router)
     app.include_router(admin_routes.router)
+    if services is not None and services.settings.test_control:
+        app.include_router(control_clock_routes.router)
     app.include_router(local_routes.router)
     app.include_router(web_routes.router)
     app.add_exception_handler(domain_errors.AquariumError, error_responses.handle_domain_error)

@@ -13,6 +13,7 @@ from aquarium.domain import errors, tenancy
 from aquarium.services import (
     aqua,
     auth,
+    clock_control,
     custom_fields,
     data_queries,
     job_events,
@@ -55,6 +56,8 @@ class AppServices:
     local: local_ops.LocalOperations | None = None
     #: tenants' custom fields and feature switches (``/aquarium/api/v1/custom-fields``)
     custom_fields: custom_fields.CustomFields | None = None
+    #: test control's per-tenant clock (``/aquarium/api/v1/control/clock``); ``None``: off
+    clock_control: clock_control.ClockControl | None = None
 
 
 def services(request: Request) -> AppServices:
