@@ -75,10 +75,10 @@ class ClockControl:
                 self.clocks.freeze(tenant, _instant(at) if at is not None else None)
             elif action == "set":
                 if "at" not in members:
-                    raise errors.InvalidParameters("at is required for set")
+                    raise errors.InvalidParameters("'at' is required for set")
                 frozen = members.get("frozen", False)
                 if not isinstance(frozen, bool):
-                    raise errors.InvalidParameters("frozen must be true or false")
+                    raise errors.InvalidParameters("'frozen' must be true or false")
                 self.clocks.set(tenant, _instant(members["at"]), frozen=frozen)
             elif action == "advance":
                 self.clocks.advance(tenant, _duration(members.get("by")))
@@ -95,43 +95,45 @@ def _request(payload: object) -> tuple[str, Mapping[str, Any]]:
         raise errors.InvalidParameters("the body must be a JSON object")
     action = payload.get("action")
     if action not in ACTIONS:
-        raise errors.InvalidParameters(f"action must be one of {', '.join(ACTIONS)}")
+        raise errors.InvalidParameters(f"'action' must be one of {', '.join(ACTIONS)}")
     unknown = sorted(set(payload) - {"action"} - MEMBERS[action])
     if unknown:
-        raise errors.InvalidParameters(f"{action} takes no {', '.join(unknown)}")
+        raise errors.InvalidParameters(
+            f"{action} takes no {', '.join(repr(name) for name in unknown)}"
+        )
     return action, payload
 
 
 def _instant(value: object) -> dt.datetime:
     if not isinstance(value, str):
-        raise errors.InvalidParameters("at must be an ISO-8601 instant with an offset")
+        raise errors.InvalidParameters("'at' must be an ISO-8601 instant with an offset")
     try:
         at = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise errors.InvalidParameters(f"at is not an ISO-8601 instant: {value!r}") from None
+        raise errors.InvalidParameters(f"'at' is not an ISO-8601 instant: {value!r}") from None
     if at.tzinfo is None:
-        raise errors.InvalidParameters("at needs a time zone offset (e.g. Z or +01:00)")
+        raise errors.InvalidParameters("'at' needs a time zone offset (e.g. Z or +01:00)")
     return at
 
 
 def _duration(value: object) -> dt.timedelta:
     if not isinstance(value, dict) or not value:
-        raise errors.InvalidParameters("by must be an object of days, hours, minutes, seconds")
+        raise errors.InvalidParameters("'by' must be an object of days, hours, minutes, seconds")
     unknown = sorted(set(value) - set(DURATION_UNITS))
     if unknown:
-        raise errors.InvalidParameters(f"by takes no {', '.join(unknown)}")
+        raise errors.InvalidParameters(f"'by' takes no {', '.join(repr(name) for name in unknown)}")
     total = dt.timedelta(0)
     for unit, amount in value.items():
         valid = isinstance(amount, int | float) and not isinstance(amount, bool)
         if not valid or not math.isfinite(amount) or amount < 0:
-            raise errors.InvalidParameters(f"by.{unit} must be a number of {unit} of 0 or more")
+            raise errors.InvalidParameters(f"'by.{unit}' must be a number of {unit}, 0 or more")
         if amount * _SECONDS[unit] > MAX_ADVANCE.total_seconds():
             raise errors.InvalidParameters(
-                f"by.{unit} is beyond one advance's {MAX_ADVANCE.days} days"
+                f"'by.{unit}' is beyond one advance's {MAX_ADVANCE.days} days"
             )
         total += dt.timedelta(seconds=amount * _SECONDS[unit])
     if total > MAX_ADVANCE:
-        raise errors.InvalidParameters(f"by is beyond one advance's {MAX_ADVANCE.days} days")
+        raise errors.InvalidParameters(f"'by' is beyond one advance's {MAX_ADVANCE.days} days")
     return total
 
 
