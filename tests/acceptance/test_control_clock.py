@@ -8,13 +8,18 @@ advance was removed by the advance's own sweep. A server without the switch has 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+import aquarium
 from tests import tenants_setup
 from tests.acceptance import support
 from tests.acceptance.conftest import DEMO_PARTNERS
@@ -22,6 +27,7 @@ from tests.acceptance.conftest import DEMO_PARTNERS
 CLOCK = "/aquarium/api/v1/control/clock"
 CLERK = ("clerk", "clerk-password")  # a demo user who is not an administrator
 HOUR_S = "3600"
+SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])  # the code under test
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +156,57 @@ def test_the_clock_is_for_administrators(clock_server: support.RunningServer) ->
 def test_a_server_without_test_control_has_no_clock(demo: httpx.Client) -> None:
     assert demo.get(CLOCK).status_code == 404
     assert demo.post(CLOCK, json={"action": "advance", "by": {"days": 4}}).status_code == 404
+
+
+def _cli(server: support.RunningServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = support.hermetic_env(
+        PYTHONPATH=SOURCE_DIR,
+        HOME=str(home),
+        AQUARIUM_URL=server.base_url,
+        AQUARIUM_USER="demo",
+        AQUARIUM_PASSWORD="demo",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "aquarium", "control", "clock", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_cli_moves_and_shows_the_clock(
+    admin: httpx.Client, clock_server: support.RunningServer, tmp_path: Path
+) -> None:
+    advanced = _cli(clock_server, tmp_path, "advance", "--days", "2", "--hours", "1", "--json")
+    assert advanced.returncode == 0, advanced.stderr
+    assert json.loads(advanced.stdout)["offsetSeconds"] >= 2 * 86400 + 3600
+    frozen = _cli(clock_server, tmp_path, "set", "2031-05-01T00:00:00Z", "--frozen")
+    assert frozen.returncode == 0, frozen.stderr
+    assert "demo: 2031-05-01T00:00:00Z (frozen" in frozen.stdout
+    assert admin.get(CLOCK).json()["now"] == "2031-05-01T00:00:00Z"
+    shown = _cli(clock_server, tmp_path, "show", "--json")
+    assert json.loads(shown.stdout)["frozen"] is True
+    assert _cli(clock_server, tmp_path, "reset").returncode == 0
+    assert admin.get(CLOCK).json()["frozen"] is False
+
+
+def test_the_cli_says_what_is_wrong_in_one_line(
+    clock_server: support.RunningServer, tmp_path: Path
+) -> None:
+    bad = _cli(clock_server, tmp_path, "set", "next tuesday")
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("error: ") and "'at'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    nothing = _cli(clock_server, tmp_path, "advance")
+    assert nothing.returncode == 2 and nothing.stderr.startswith("error: say how far")
+
+
+def test_the_cli_against_a_server_without_test_control_is_not_found(
+    server: support.RunningServer, tmp_path: Path
+) -> None:
+    done = _cli(server, tmp_path, "show")
+    assert done.returncode == 4, done.stderr
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr

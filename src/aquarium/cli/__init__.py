@@ -4,8 +4,9 @@ traceback.
 Commands by module: :mod:`.server` (``serve``), :mod:`.data` (``datagen``, ``simulate``,
 ``query``, ``demo``), :mod:`.admin` (``tenant``, ``user``, ``client``), :mod:`.client_aqua`,
 :mod:`.client_report` and :mod:`.client_dataquery` (``aqua``, ``report``, ``dq``: a running
-server over HTTP). :mod:`.common` holds
-the one error line, the exit codes and the options every command of a kind shares.
+server over HTTP), :mod:`.control_clock` (``control clock``: test control's clock).
+:mod:`.common` holds the one error line, the exit codes and the options every command of a
+kind shares.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from collections.abc import Sequence
 
 import typer
 
-from aquarium.cli import admin, client_aqua, client_dataquery, client_report, common, data, server
+from aquarium.cli import (
+    admin,
+    client_aqua,
+    client_dataquery,
+    client_report,
+    common,
+    control_clock,
+    data,
+    server,
+)
 from aquarium.cli import fields as _fields  # noqa: F401  (its commands join ``tenant``)
 
 #: Set to 1 to see the traceback of an unexpected error on stderr.
@@ -42,6 +52,9 @@ app.add_typer(admin.client_app, name="client")
 app.add_typer(client_aqua.app, name="aqua")
 app.add_typer(client_report.app, name="report")
 app.add_typer(client_dataquery.app, name="dq")
+control_app = typer.Typer(help="Test control of a server started with --test-control.")
+control_app.add_typer(control_clock.app, name="clock")
+app.add_typer(control_app, name="control")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
