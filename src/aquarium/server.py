@@ -154,6 +154,9 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     clock = clock or clock_port.SystemClock()
     if settings.test_control:
         clock = tenant_clocks.TenantClocks(clock)
+        log.warning("test control is on: tenants' clocks can be moved through the API")
+        if settings.scale_out:
+            log.warning("test control's clocks live in this process: other workers keep real time")
     stores = deployment.open_stores(settings)
     events = job_events.JobEvents(clock.now)
     listener: change_feed.ChangeListener | None = None

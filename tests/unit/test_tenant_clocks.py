@@ -172,9 +172,10 @@ def test_freeze_set_and_reset_through_requests() -> None:
     assert answer["now"] == "2026-12-31T23:00:00Z" and answer["frozen"] is False
     answer = control.move("acme", {"action": "set", "at": "2027-01-01T00:00:00Z", "frozen": True})
     assert answer["frozen"] is True
+    assert swept == ["acme", "acme"]  # after each set
     answer = control.move("acme", {"action": "reset"})
     assert answer["now"] == "2026-11-01T12:01:00Z" and answer["offsetSeconds"] == 0
-    assert swept == []
+    assert swept == ["acme", "acme"]
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,9 @@
 
 Only on a server started with ``--test-control`` (``AQUARIUM_TEST_CONTROL=1``), for the
 tenant's administrators. The clock itself is ``domain/tenant_clocks.py``; this module reads the
-requests (``POST /aquarium/api/v1/control/clock``), and after an advance runs the tenant's
-retention sweep at once, so what would have expired meanwhile is gone when the answer comes.
+requests (``POST /aquarium/api/v1/control/clock``), and after an advance or a set runs the
+tenant's retention sweep at once, so what would have expired meanwhile is gone when the answer
+comes.
 
 A request::
 
@@ -80,6 +81,7 @@ class ClockControl:
                 if not isinstance(frozen, bool):
                     raise errors.InvalidParameters("'frozen' must be true or false")
                 self.clocks.set(tenant, _instant(members["at"]), frozen=frozen)
+                self.sweep_tenant(tenant)  # a set forwards skips time as an advance does
             elif action == "advance":
                 self.clocks.advance(tenant, _duration(members.get("by")))
                 self.sweep_tenant(tenant)
