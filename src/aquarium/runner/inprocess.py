@@ -279,7 +279,8 @@ class InProcessRunner:
             run = in_progress[run_id]
             machine = jobs.machine(kind)
             if status == machine.transition(machine.cancel).to.value:
-                ago = (self._now() - changed_at).total_seconds()
+                # Stamped by the tenant's clock (test control may have moved it), so read by it.
+                ago = (self.ctx.now(run.tenant) - changed_at).total_seconds()
                 run.stop(runs.StopReason.CANCEL, decided_s_ago=ago)
             else:
                 run.stop(runs.StopReason.SHUTDOWN)
