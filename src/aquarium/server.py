@@ -12,10 +12,9 @@ their own data directory.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,15 +25,15 @@ from fastapi import FastAPI
 from aquarium import deployment, observability
 from aquarium.api import app as api_app
 from aquarium.api import deps
-from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
 from aquarium.domain import notifier as notifier_port
-from aquarium.domain import runs, tenancy
+from aquarium.domain import tenancy, tenant_clocks
 from aquarium.engines import billing_writes, duckdb_engine
 from aquarium.runner import base as runner_base
 from aquarium.runner import inprocess, notify, policy, queue
 from aquarium.services import (
     aqua,
+    clock_control,
     control,
     custom_fields,
     data_file_links,
@@ -47,11 +46,12 @@ from aquarium.services import (
     objects,
     report_runs,
     reports,
+    retention_sweep,
 )
 from aquarium.services.tenant_directory import TENANTS_POLL_S, TenantDirectory
 from aquarium.settings import Settings
 from aquarium.storage import base as storage_base
-from aquarium.store import change_feed, files_repo, runs_repo, tenants_repo
+from aquarium.store import change_feed, tenants_repo
 
 if TYPE_CHECKING:
     from aquarium.worker import QueueWorkerProcess
@@ -63,7 +63,8 @@ DEMO_REPORTS_MARKER = "demo-reports.saved"  # in the data dir, once the starter 
 RESULTS_DIR = deployment.RESULTS_DIR
 TEST_CONTROL_WARNING = (
     "TEST CONTROL IS ON (--test-control): any tenant administrator can make this server fail "
-    "requests and read the requests it received; never run it so with real data"
+    "requests, read the requests it received and move the clocks of its tenant; never run it "
+    "so with real data"
 )
 
 __all__ = ["TENANTS_POLL_S", "Server", "TenantDirectory", "build"]
@@ -123,19 +124,7 @@ class Server:
     def purge_once(self) -> None:
         """Delete files past retention, and jobs and report runs past the retention of their
         tenant (the default retention for tenants no longer configured)."""
-        now = self.services.clock.now()
-        with self.metadata.begin() as conn:
-            tenant_names = tenants_repo.names(conn)
-            for record in files_repo.expired_files(conn, now):
-                self.results.delete(record.path)
-                files_repo.mark_deleted(conn, record.id, now)
-            for name in tenant_names:
-                found = self.tenants.tenant(name)
-                _purge_jobs(conn, now, found.limits if found else tenancy.Limits(), tenant=name)
-            _purge_jobs(conn, now, tenancy.Limits(), except_tenants=tenant_names)
-        billing_writes.purge_deleted(
-            self.engine, model.default(), tenant_names, self.services.clock.now
-        )
+        _sweep(self.metadata, self.results, self.engine, self.tenants, self.services.clock).sweep()
 
     def _purge_loop(self) -> None:
         while not self._stop.wait(self.settings.purge_interval_s):
@@ -154,25 +143,25 @@ class Server:
         return api_app.create_app(self.services, lifespan)
 
 
-def _purge_jobs(
-    conn: sa.Connection,
-    now: dt.datetime,
-    limits: tenancy.Limits,
-    *,
-    tenant: str | None = None,
-    except_tenants: Sequence[str] = (),
-) -> None:
-    for kind in runs.Kind:
-        before = now - dt.timedelta(seconds=policy.retention_s(limits, kind))
-        runs_repo.purge(
-            conn, kind, created_before=before, tenant=tenant, except_tenants=except_tenants
-        )
+def _sweep(
+    metadata: sa.Engine,
+    results: storage_base.ResultStore,
+    engine: deployment.BillingEngine,
+    tenants: TenantDirectory,
+    clock: clock_port.Clock,
+) -> retention_sweep.RetentionSweep:
+    return retention_sweep.RetentionSweep(metadata, results, engine, tenants.tenant, clock)
 
 
 def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     """Everything ``aquarium serve`` runs, over ``settings.data_dir`` (and, scale-out, the
-    PostgreSQL database at ``settings.database_url``)."""
+    PostgreSQL database at ``settings.database_url``). With ``settings.test_control`` every
+    tenant gets a clock of its own, moved through the control API (domain/tenant_clocks.py)."""
     clock = clock or clock_port.SystemClock()
+    if settings.test_control:
+        clock = tenant_clocks.TenantClocks(clock)  # TEST_CONTROL_WARNING, logged below, says so
+        if settings.scale_out:
+            log.warning("test control's clocks live in this process: other workers keep real time")
     stores = deployment.open_stores(settings)
     # --test-control: the in-process runner asks it before each batch (an 'abort' rule).
     testing = control.ControlService(clock.now) if settings.test_control else None
@@ -215,6 +204,9 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     if testing is not None:
         services.control = testing
         log.warning(TEST_CONTROL_WARNING)
+    if isinstance(clock, tenant_clocks.TenantClocks):
+        sweep = _sweep(stores.metadata, stores.results, stores.engine, stores.tenants, clock)
+        services.clock_control = clock_control.ClockControl(clock, sweep.sweep_tenant)
     sender = notify.NotificationSender(
         stores.metadata, clock, allowed_hosts=settings.notify_allowed_hosts
     )

@@ -140,8 +140,8 @@ class Settings(BaseSettings):
     # tenant can then make the server fail that tenant's requests (docs/security.md).
     test_control: bool = Field(
         default=False,
-        description="Switch on the test-control API (fault rules, requests seen) for testing "
-        "integrations; never on a production server.",
+        description="Switch on the test-control API (fault rules, requests seen, a movable "
+        "clock per tenant) for testing integrations; never on a production server.",
     )
 
     @pydantic.field_validator("database_url")

@@ -103,7 +103,11 @@ class SteppingRunner:
         if found is None:
             with self.ctx.metadata.begin() as conn:
                 claimed = runs_repo.claim_next(
-                    conn, {runs.Kind.REPORT}, worker=self.WORKER, at=self.ctx.now(), only=run_id
+                    conn,
+                    {runs.Kind.REPORT},
+                    worker=self.WORKER,
+                    at=self.ctx.clock.now(),
+                    only=run_id,
                 )
                 record = report_runs_repo.get(conn, claimed.tenant, run_id) if claimed else None
             if claimed is not None and record is not None:

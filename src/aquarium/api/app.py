@@ -14,6 +14,7 @@ from aquarium import __version__
 from aquarium.api import (
     admin_routes,
     aqua_routes,
+    control_clock_routes,
     control_middleware,
     control_routes,
     dataquery_routes,
@@ -73,6 +74,7 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     testing = services is not None and services.control is not None
     if testing:  # --test-control: nothing of it exists otherwise (docs/security.md)
         app.include_router(control_routes.router)
+        app.include_router(control_clock_routes.router)
     app.include_router(web_routes.router)
     app.add_exception_handler(domain_errors.AquariumError, error_responses.handle_domain_error)
     app.add_exception_handler(HTTPException, error_responses.handle_http_error)

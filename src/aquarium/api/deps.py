@@ -13,6 +13,7 @@ from aquarium.domain import errors, tenancy
 from aquarium.services import (
     aqua,
     auth,
+    clock_control,
     control,
     custom_fields,
     data_queries,
@@ -59,6 +60,8 @@ class AppServices:
     #: the test-control API's state (``--test-control``); ``None``: switched off, and then the
     #: control routes and the recording middleware are not even installed
     control: control.ControlService | None = None
+    #: test control's per-tenant clock (``/aquarium/api/v1/control/clock``); ``None``: off
+    clock_control: clock_control.ClockControl | None = None
 
 
 def services(request: Request) -> AppServices:

@@ -4,7 +4,8 @@ traceback.
 Commands by module: :mod:`.server` (``serve``), :mod:`.data` (``datagen``, ``simulate``,
 ``query``, ``demo``), :mod:`.load` (``load``), :mod:`.admin` (``tenant``, ``user``,
 ``client``), :mod:`.client_aqua`, :mod:`.client_report`, :mod:`.client_dataquery` and
-:mod:`.client_control` (``aqua``, ``report``, ``dq``, ``control``: a running server over HTTP).
+:mod:`.client_control` (``aqua``, ``report``, ``dq``, ``control``: a running server over HTTP;
+:mod:`.control_clock` is ``control clock``).
 :mod:`.common` holds the one error line, the exit codes and the options every command of a kind
 shares.
 """
@@ -26,6 +27,7 @@ from aquarium.cli import (
     client_dataquery,
     client_report,
     common,
+    control_clock,
     data,
     load,
     server,
@@ -54,6 +56,7 @@ app.add_typer(admin.client_app, name="client")
 app.add_typer(client_aqua.app, name="aqua")
 app.add_typer(client_report.app, name="report")
 app.add_typer(client_dataquery.app, name="dq")
+client_control.app.add_typer(control_clock.app, name="clock")
 app.add_typer(client_control.app, name="control")
 
 

@@ -19,6 +19,7 @@ POLL_S = 0.5  # seconds between two polls while waiting
 REPORTING = "/api/rest/v1"
 AQUA = "/v1/batch-query"
 JOB_API = "/aquarium/api/v1/jobs"
+CONTROL_CLOCK = "/aquarium/api/v1/control/clock"
 #: The report-run list's columns the client reads (the server's default set lacks some).
 RUN_COLUMNS = (
     "id",
@@ -276,6 +277,20 @@ class Client:
     def job_detail(self, job_id: str) -> models.JobDetail:
         """A job of either kind with per-batch progress and its finished files."""
         return models.parse_job_detail(self._http.call("GET", f"{JOB_API}/{_segment(job_id)}"))
+
+    # -- test control --------------------------------------------------------------------------
+
+    def clock(self) -> dict[str, Any]:
+        """Where the tenant's clock stands (a server started with ``--test-control``; an
+        administrator): ``now``, ``frozen``, ``offsetSeconds``, ``serverNow``."""
+        found: dict[str, Any] = self._http.call("GET", CONTROL_CLOCK)
+        return found
+
+    def move_clock(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Freeze, set, advance or reset the tenant's clock (docs/testing-your-integration.md);
+        where it stands afterwards."""
+        found: dict[str, Any] = self._http.call("POST", CONTROL_CLOCK, json=dict(body))
+        return found
 
     # -- Reporting -----------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from aquarium.catalog import model
 from aquarium.domain import clock as clock_port
-from aquarium.domain import crud_errors, errors, ids
+from aquarium.domain import crud_errors, errors, ids, tenant_clocks
 from aquarium.engines import billing_sql, ddl, naming, writes_port
 
 #: How long a deleted row stays (for incremental exports) before the purge removes it.
@@ -143,7 +143,9 @@ class BillingWrites:
         attempt = 1
         while True:
             try:
-                with self.engine.write_transaction(tenant, self.clock.now) as (statements, now):
+                # The tenant's clock stamps its rows: stateful windows are cut by the same one.
+                stamp = tenant_clocks.clock_for(self.clock, tenant).now
+                with self.engine.write_transaction(tenant, stamp) as (statements, now):
                     return body(statements, now)
             except errors.WriteConflict:
                 if attempt >= WRITE_ATTEMPTS:

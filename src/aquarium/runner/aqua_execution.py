@@ -58,7 +58,7 @@ def execute(
     """Run every pending batch of ``job`` (already claimed: status executing)."""
     tenant = ctx.tenant_or_default(job.tenant)
     try:
-        with ctx.engine.snapshot(job.tenant, now=ctx.clock.now) as snapshot:
+        with ctx.engine.snapshot(job.tenant, now=ctx.clock_of(job.tenant).now) as snapshot:
             run.attach(snapshot)
             try:
                 shared = _JobRun(job, tenant, snapshot, _scope(ctx, job, tenant, snapshot), run)
@@ -110,7 +110,7 @@ def _run_batch(
 ) -> None:
     run = job.running
     with ctx.changing(run.tenant, run.run_id) as conn:
-        if not batches_repo.start(conn, batch.id, at=ctx.now()):
+        if not batches_repo.start(conn, batch.id, at=ctx.now(run.tenant)):
             raise lifecycle.Stop
     temporaries = context.Temporaries(ctx, run.tenant, run.run_id)
     began = time.perf_counter()
@@ -269,7 +269,7 @@ def _fail(
         reason=message, engine=getattr(error, "engine_text", None),
     )  # fmt: skip
     with ctx.changing(run.tenant, run.run_id) as conn:
-        batches_repo.fail(conn, batch.id, message=message, at=ctx.now())
+        batches_repo.fail(conn, batch.id, message=message, at=ctx.now(run.tenant))
     _abort(ctx, run, message)
 
 

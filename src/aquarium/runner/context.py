@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from aquarium.catalog import model, views
 from aquarium.domain import clock as clock_port
-from aquarium.domain import ids, tenancy
+from aquarium.domain import ids, tenancy, tenant_clocks
 from aquarium.domain import notifier as notifier_port
 from aquarium.engines import base
 from aquarium.storage import base as storage
@@ -66,8 +66,13 @@ class ExecutionContext:
         """The catalogue ``tenant`` sees (the one its jobs are checked and run against)."""
         return self.catalogs.of(tenant)
 
-    def now(self) -> dt.datetime:
-        return self.clock.now()
+    def clock_of(self, tenant: str) -> clock_port.Clock:
+        """The clock ``tenant``'s runs see (moved by test control: domain/tenant_clocks.py)."""
+        return tenant_clocks.clock_for(self.clock, tenant)
+
+    def now(self, tenant: str) -> dt.datetime:
+        """``tenant``'s now: what its runs' stamps, windows and file expiries are taken from."""
+        return self.clock_of(tenant).now()
 
 
 class Temporaries:

@@ -123,7 +123,7 @@ def _query(
     try:
         if run.reason is not None:
             raise errors.QueryInterrupted("the job was stopped before its query began")
-        with ctx.engine.snapshot(job.tenant, now=ctx.clock.now) as snapshot:
+        with ctx.engine.snapshot(job.tenant, now=ctx.clock_of(job.tenant).now) as snapshot:
             run.attach(snapshot)
             try:
                 # The engine's own check of what it is about to run (engines/dataquery_guard.py).

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Mapping
 
 from aquarium import observability
-from aquarium.domain import jobs, runs
+from aquarium.domain import jobs, runs, tenant_clocks
 from aquarium.runner import context, handlers, lifecycle, policy, running, watchdog
 from aquarium.store import database, runs_repo
 
@@ -95,6 +95,7 @@ class InProcessRunner:
         self._running_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._watchdog = watchdog.Watchdog(self.in_progress)
+        tenant_clocks.on_advance(ctx.clock, self._hasten)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -124,7 +125,7 @@ class InProcessRunner:
         for run in in_progress:
             machine = jobs.machine(run.kind)
             if lifecycle.apply(self.ctx, run, machine.requeue, held_by=self.worker_id):
-                lifecycle.discard_withdrawn(self.ctx, run.run_id)
+                lifecycle.discard_withdrawn(self.ctx, run.tenant, run.run_id)
 
     def in_progress(self) -> list[running.RunningRun]:
         with self._running_lock:
@@ -156,7 +157,7 @@ class InProcessRunner:
         message = None if retry else RETRIED_TOO_OFTEN
         status = lifecycle.apply(self.ctx, ref, event, message=message, held_by=found.worker)
         if status is not None:
-            lifecycle.discard_withdrawn(self.ctx, found.id)
+            lifecycle.discard_withdrawn(self.ctx, found.tenant, found.id)
             log.info("recovered run", run_id=found.id, tenant=found.tenant, action=event.value)
         return status is not None and retry
 
@@ -171,6 +172,14 @@ class InProcessRunner:
             if run_id is None or run_id not in alive:
                 self.ctx.results.discard(path)
                 log.info("removed a dead attempt's temporary file", run_id=run_id, path=str(path))
+
+    def _hasten(self, tenant: str, by: dt.timedelta) -> None:
+        """``tenant``'s clock advanced (test control): its runs' time limits come ``by``
+        sooner, so a run the advance takes past its limit stops at the watchdog's next look.
+        Limits are otherwise real elapsed time: a frozen clock never keeps a run from its."""
+        for run in self.in_progress():
+            if run.tenant == tenant:
+                run.hasten(by.total_seconds())
 
     def wake(self, run_id: str | None = None) -> None:
         with self._wake:
@@ -270,7 +279,8 @@ class InProcessRunner:
             run = in_progress[run_id]
             machine = jobs.machine(kind)
             if status == machine.transition(machine.cancel).to.value:
-                ago = (self._now() - changed_at).total_seconds()
+                # Stamped by the tenant's clock (test control may have moved it), so read by it.
+                ago = (self.ctx.now(run.tenant) - changed_at).total_seconds()
                 run.stop(runs.StopReason.CANCEL, decided_s_ago=ago)
             else:
                 run.stop(runs.StopReason.SHUTDOWN)

@@ -68,7 +68,9 @@ def apply(
     """Apply ``event`` in its own transaction (with ``also``'s writes when it applies) and tell
     listeners; the status reached, or None when the event lost a race."""
     with ctx.changing(run.tenant, run.run_id) as conn:
-        status = apply_in(conn, run, event, at=ctx.now(), message=message, held_by=held_by)
+        status = apply_in(
+            conn, run, event, at=ctx.now(run.tenant), message=message, held_by=held_by
+        )
         if status is not None and also is not None:
             also(conn)
     return status
@@ -120,7 +122,7 @@ def publish(
     try:
         for written in files:
             locations.append(ctx.results.publish(run.tenant, written.file_id, written.file.path))
-        now = ctx.now()
+        now = ctx.now(run.tenant)
         expires = now + dt.timedelta(seconds=retention_s)
         with ctx.changing(run.tenant, run.run_id) as conn:
             recorded = record(conn, now)
@@ -138,10 +140,10 @@ def publish(
         raise Stop
 
 
-def discard_withdrawn(ctx: context.ExecutionContext, run_id: str) -> None:
+def discard_withdrawn(ctx: context.ExecutionContext, tenant: str, run_id: str) -> None:
     """Delete the bytes of the run's files that have been withdrawn (a requeued attempt's):
     nobody can download them any more, so they need not wait for the retention sweep."""
-    now = ctx.now()
+    now = ctx.now(tenant)
     with ctx.metadata.begin() as conn:
         for file in files_repo.files_of_job(conn, run_id):
             if file.expires_at <= now:

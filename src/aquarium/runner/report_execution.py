@@ -103,7 +103,7 @@ def _planned(
 ) -> report_plan.ReportQuery | None:
     """The run's query, or None after marking the run INVALID (its reason as the message)."""
     checks = check.Context(
-        catalog=ctx.catalog_of(tenant), time_zone=tenant.time_zone, now=ctx.now()
+        catalog=ctx.catalog_of(tenant), time_zone=tenant.time_zone, now=ctx.now(record.tenant)
     )
     try:
         definition = json.loads(record.definition)
@@ -141,7 +141,7 @@ def _query_data(
     try:
         if run.reason is not None:
             raise errors.QueryInterrupted("the run was stopped before its query began")
-        with ctx.engine.snapshot(record.tenant, now=ctx.clock.now) as snapshot:
+        with ctx.engine.snapshot(record.tenant, now=ctx.clock_of(record.tenant).now) as snapshot:
             run.attach(snapshot)
             try:
                 return snapshot.copy_parquet(lowered, raw)

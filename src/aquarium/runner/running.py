@@ -63,6 +63,13 @@ class RunningRun:
         with self.lock:
             self.deadline = None if seconds is None else time.monotonic() + seconds
 
+    def hasten(self, seconds: float) -> None:
+        """The run's tenant's clock moved ``seconds`` forwards (test control): its time limit
+        comes that much sooner, as if the time had passed (none: nothing changes)."""
+        with self.lock:
+            if self.deadline is not None:
+                self.deadline -= seconds
+
     def stop(self, reason: runs.StopReason, *, decided_s_ago: float = 0.0) -> bool:
         """Stop the run for ``reason`` and interrupt its statement; whether this call set the
         reason (False when another reason came first: that one stands). ``decided_s_ago``: how

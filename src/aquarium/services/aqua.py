@@ -44,7 +44,7 @@ class AquaService(run_service.RunService):
         self, principal: tenancy.Principal, body: object, idempotency_key: str | None = None
     ) -> dict[str, Any]:
         tenant = self._tenant(principal)
-        now = self.clock.now()
+        now = self.now(tenant.name)
         request_hash = hashlib.sha256(
             json.dumps(body, sort_keys=True, default=str).encode("utf-8")
         ).hexdigest()
@@ -248,7 +248,7 @@ class AquaService(run_service.RunService):
                 runs.Kind.AQUA,
                 job_id,
                 jobs.JobEvent.CANCEL,
-                at=self.clock.now(),
+                at=self.now(tenant.name),
                 message="The job was cancelled.",
             )
         if status is not None:

@@ -70,7 +70,7 @@ class DataQueryService(run_service.RunService):
         request = dataquery_request.parse(body)
         key = _idempotency_key(idempotency_key)
         operation = _operation_hash(body)
-        now = self.clock.now()
+        now = self.now(tenant.name)
         with self.metadata.begin() as conn:
             # Submits of one tenant take turns, on any node: each sees the jobs (and keys) of
             # those before it (SQLite serialises write transactions by itself).
@@ -144,7 +144,7 @@ class DataQueryService(run_service.RunService):
         tenant = self._tenant(caller)
         status = _status(query_status)
         size = _page_size(page_size)
-        since = self.clock.now() - dt.timedelta(seconds=tenant.limits.job_retention_s)
+        since = self.now(tenant.name) - dt.timedelta(seconds=tenant.limits.job_retention_s)
         with database.read_only(self.metadata) as conn:
             found = dataquery_repo.newest(
                 conn,
@@ -162,7 +162,7 @@ class DataQueryService(run_service.RunService):
         job = self.record(caller, job_id)
         with self.metadata.begin() as conn:
             status = runs_repo.apply_event(
-                conn, KIND, job.id, jobs.DataQueryEvent.CANCEL, at=self.clock.now(),
+                conn, KIND, job.id, jobs.DataQueryEvent.CANCEL, at=self.now(job.tenant),
                 message="The query was cancelled.",
             )  # fmt: skip
         if status is None:
@@ -182,7 +182,7 @@ class DataQueryService(run_service.RunService):
     ) -> run_service.FileDownload:
         """The file a signed link names; :class:`DataFileUnavailable` when the link is forged or
         expired or the file is no longer kept."""
-        problem = self.links.problem(tenant, file_id, expires, signature, self.clock.now())
+        problem = self.links.problem(tenant, file_id, expires, signature, self.now(tenant))
         if problem is not None:
             raise dq_errors.DataFileUnavailable(problem)
         found = self._published(tenant, file_id) if ids.is_id(file_id) else None
@@ -214,7 +214,7 @@ class DataQueryService(run_service.RunService):
         None before the job completes."""
         if job.status is not QS.COMPLETED or job.file_id is None:
             return None
-        now = self.clock.now()
+        now = self.now(job.tenant)
         return self.links.url(base_url, job.tenant, job.file_id, result_name(job), now)
 
     def document(self, job: dataquery_repo.DataQueryRecord, base_url: str) -> dict[str, Any]:

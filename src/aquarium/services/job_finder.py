@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from aquarium import observability
 from aquarium.domain import clock as clock_port
 from aquarium.domain import dataquery_errors as dq_errors
-from aquarium.domain import errors, ids, jobs, reporting_errors, runs, tenancy
+from aquarium.domain import errors, ids, jobs, reporting_errors, runs, tenancy, tenant_clocks
 from aquarium.services import aqua, json_input, report_runs
 from aquarium.services import data_queries as data_query_service
 from aquarium.store import (
@@ -183,7 +183,7 @@ class JobFinder:
                 viewer=_viewer(caller),
             )
         shown = rows[: query.limit]
-        now = self.clock.now()
+        now = tenant_clocks.clock_for(self.clock, caller.tenant).now()
         more = len(rows) > query.limit
         return {
             "jobs": [_summary(row, now) for row in shown],
@@ -199,9 +199,10 @@ class JobFinder:
             files = files_repo.files_of_job(conn, job_id) if record is not None else []
         if row is None or record is None:
             raise errors.NotFound(f"there is no job {job_id}")
-        found = _summary(row, self.clock.now())
+        now = tenant_clocks.clock_for(self.clock, caller.tenant).now()
+        found = _summary(row, now)
         if isinstance(record, jobs_repo.JobRecord):
-            return found | _aqua_detail(record, files, self.clock.now())
+            return found | _aqua_detail(record, files, now)
         if isinstance(record, dataquery_repo.DataQueryRecord):
             link = self._data_queries().result_link(record, "")
             return found | _dataquery_detail(record, files, link)

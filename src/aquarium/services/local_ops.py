@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from aquarium.catalog import model, views
 from aquarium.domain import clock as clock_port
-from aquarium.domain import errors, tenancy
+from aquarium.domain import errors, tenancy, tenant_clocks
 from aquarium.engines import base, writes_port
 from aquarium.services import adhoc_query, bulk_load
 from aquarium.services import custom_fields as custom_fields_service
@@ -127,7 +127,8 @@ class LocalOperations:
         result = QueryFile(Path(tempfile.mkdtemp(prefix="aquarium-query-")) / "result.csv")
         try:
             catalog = views.for_tenant(self.catalog, stored)
-            adhoc_query.run_to_file(request, self.engine, catalog, self.clock, result.path)
+            clock = tenant_clocks.clock_for(self.clock, tenant)
+            adhoc_query.run_to_file(request, self.engine, catalog, clock, result.path)
         except BaseException:
             result.discard()
             raise
@@ -144,7 +145,7 @@ class LocalOperations:
             days=days,
             seed=seed,
             time_zone=self._time_zone_of(tenant) or simulate.DEFAULT_TIME_ZONE,
-            clock=self.clock,
+            clock=tenant_clocks.clock_for(self.clock, tenant),
         )
         return simulation_document(report)
 

@@ -135,7 +135,7 @@ def _columns(
     """The run's columns, planned from the definition it ran with, as the run planned them."""
     tenant = tenancy.callers_tenant(caller, runs.tenant_of)
     context = check.Context(
-        catalog=runs.catalogs.of(tenant), time_zone=tenant.time_zone, now=runs.clock.now()
+        catalog=runs.catalogs.of(tenant), time_zone=tenant.time_zone, now=runs.now(tenant.name)
     )
     try:
         query = report_plan.build(

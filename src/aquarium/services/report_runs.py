@@ -81,7 +81,7 @@ class ReportRunService(run_service.RunService):
         overrides = _overrides(body)
         key = _idempotency_key(idempotency_key)
         operation = _operation_hash(report_id, view)
-        now = self.clock.now()
+        now = self.now(tenant.name)
         try:
             with self.metadata.begin() as conn:
                 replay = None if key is None else _replayed(conn, tenant.name, key, operation, now)
@@ -173,7 +173,7 @@ class ReportRunService(run_service.RunService):
     def latest(self, caller: tenancy.Principal, report_id: str) -> dict[str, Any]:
         """The caller's latest COMPLETED run of the report in the last 60 days [LAST]."""
         tenant = self._tenant(caller)
-        since = self.clock.now() - dt.timedelta(seconds=tenant.limits.report_run_retention_s)
+        since = self.now(tenant.name) - dt.timedelta(seconds=tenant.limits.report_run_retention_s)
         with database.read_only(self.metadata) as conn:
             report = reports_repo.get(conn, tenant.name, report_id)
             found = report_runs_repo.latest_completed(
@@ -277,7 +277,7 @@ class ReportRunService(run_service.RunService):
         """Runs of the last 60 days, filtered, sorted and paged (CONTRACT.md "List runs")."""
         tenant = self._tenant(caller)
         request = report_run_list.ListRequest.parse(statuses, body)
-        since = self.clock.now() - dt.timedelta(seconds=tenant.limits.report_run_retention_s)
+        since = self.now(tenant.name) - dt.timedelta(seconds=tenant.limits.report_run_retention_s)
         with database.read_only(self.metadata) as conn:
             total, page = report_runs_repo.query(
                 conn,
@@ -313,7 +313,7 @@ class ReportRunService(run_service.RunService):
                 runs.Kind.REPORT,
                 run.id,
                 jobs.ReportRunEvent.CANCEL,
-                at=self.clock.now(),
+                at=self.now(tenant.name),
                 message="The report run was canceled.",
             )
         if status is not None:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from aquarium.catalog import model, views
 from aquarium.domain import clock as clock_port
-from aquarium.domain import tenancy
+from aquarium.domain import tenancy, tenant_clocks
 from aquarium.runner import base as runner_base
 from aquarium.storage import base as storage
 from aquarium.store import database, files_repo
@@ -50,6 +50,11 @@ class RunService:
     def _tenant(self, caller: tenancy.Principal) -> tenancy.Tenant:
         return tenancy.callers_tenant(caller, self.tenant_of)
 
+    def now(self, tenant: str) -> dt.datetime:
+        """``tenant``'s now (moved by test control: domain/tenant_clocks.py): its stamps,
+        retention windows, file expiries and relative dates are taken from it."""
+        return tenant_clocks.clock_for(self.clock, tenant).now()
+
     def catalog_for(self, caller: tenancy.Principal) -> model.Catalog:
         """The catalogue of the caller's tenant (describe, the Objects pages)."""
         return self.catalogs.of(self._tenant(caller))
@@ -58,7 +63,7 @@ class RunService:
         """The tenant's published file ``file_id``; None when it is unknown, another tenant's,
         expired, withdrawn or gone from the result store."""
         with database.read_only(self.metadata) as conn:
-            record = files_repo.get_file(conn, tenant, file_id, now=self.clock.now())
+            record = files_repo.get_file(conn, tenant, file_id, now=self.now(tenant))
         path = self.results.local_path(record.path) if record is not None else None
         if record is None or path is None:
             return None

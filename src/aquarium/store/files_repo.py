@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -61,9 +62,20 @@ def get_file(
     return None if row is None else _record(row)
 
 
-def expired_files(conn: sa.Connection, now: dt.datetime) -> list[FileRecord]:
-    """Files not yet deleted whose retention ended at or before ``now``, oldest expiry first."""
+def expired_files(
+    conn: sa.Connection,
+    now: dt.datetime,
+    *,
+    tenant: str | None = None,
+    except_tenants: Sequence[str] = (),
+) -> list[FileRecord]:
+    """Files not yet deleted whose retention ended at or before ``now``, oldest expiry first:
+    of ``tenant`` (None: of every tenant not in ``except_tenants``)."""
     query = sa.select(F).where(F.c.deleted_at.is_(None), F.c.expires_at <= now)
+    if tenant is not None:
+        query = query.where(F.c.tenant == tenant)
+    elif except_tenants:
+        query = query.where(F.c.tenant.not_in(list(except_tenants)))
     rows = conn.execute(query.order_by(F.c.expires_at, F.c.id)).mappings()
     return [_record(row) for row in rows]
 
