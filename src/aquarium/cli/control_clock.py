@@ -24,7 +24,7 @@ At = Annotated[
 
 def _answer(options: common.Options, as_json: bool, body: dict[str, Any] | None) -> None:
     with common.connected(options) as api:
-        found = api.clock() if body is None else api.move_clock(body)
+        found = api.control.clock.show() if body is None else api.control.clock.move(body)
     if as_json:
         view.print_json(found)
         return

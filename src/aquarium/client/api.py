@@ -19,7 +19,6 @@ POLL_S = 0.5  # seconds between two polls while waiting
 REPORTING = "/api/rest/v1"
 AQUA = "/v1/batch-query"
 JOB_API = "/aquarium/api/v1/jobs"
-CONTROL_CLOCK = "/aquarium/api/v1/control/clock"
 #: The report-run list's columns the client reads (the server's default set lacks some).
 RUN_COLUMNS = (
     "id",
@@ -79,8 +78,8 @@ class Client:
         self._sleep = sleep
         #: Data Query jobs (``/query/jobs``): submit, get, list, cancel, wait, download.
         self.data_queries = dataquery.DataQueries(self._http, clock=clock, sleep=sleep)
-        #: The test-control API of a server started with ``--test-control``: fault rules and
-        #: the requests it saw (``aquarium/client/control.py``).
+        #: The test-control API of a server started with ``--test-control``: fault rules, the
+        #: requests it saw and the tenant's clock (``aquarium/client/control.py``).
         self.control = control.Control(self._http)
 
     @property
@@ -277,20 +276,6 @@ class Client:
     def job_detail(self, job_id: str) -> models.JobDetail:
         """A job of either kind with per-batch progress and its finished files."""
         return models.parse_job_detail(self._http.call("GET", f"{JOB_API}/{_segment(job_id)}"))
-
-    # -- test control --------------------------------------------------------------------------
-
-    def clock(self) -> dict[str, Any]:
-        """Where the tenant's clock stands (a server started with ``--test-control``; an
-        administrator): ``now``, ``frozen``, ``offsetSeconds``, ``serverNow``."""
-        found: dict[str, Any] = self._http.call("GET", CONTROL_CLOCK)
-        return found
-
-    def move_clock(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Freeze, set, advance or reset the tenant's clock (docs/testing-your-integration.md);
-        where it stands afterwards."""
-        found: dict[str, Any] = self._http.call("POST", CONTROL_CLOCK, json=dict(body))
-        return found
 
     # -- Reporting -----------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The test-control API of a server started with ``--test-control`` (``Client.control``).
 
-Fault rules and the requests the server saw, for the caller's tenant (its administrators only);
-docs/testing-your-integration.md describes the rules. Results are the server's JSON documents::
+Fault rules, the requests the server saw and the tenant's clock, for the caller's tenant (its
+administrators only); docs/testing-your-integration.md describes them. Results are the server's
+JSON documents::
 
     with Client(url, Credentials.basic("demo", "demo")) as aquarium:
         aquarium.control.requests.clear()
@@ -9,6 +10,7 @@ docs/testing-your-integration.md describes the rules. Results are the server's J
         ...  # run the integration under test
         assert aquarium.control.faults.list()[0]["fired"] == 2
         sent = [seen["path"] for seen in aquarium.control.requests.list()]
+        aquarium.control.clock.advance(days=4)  # files expire, sessions go stale
 
 On a server without the switch every call raises :class:`~aquarium.client.errors.NotFound`
 saying so.
@@ -29,11 +31,12 @@ Document = dict[str, Any]
 
 
 class Control:
-    """``faults`` and ``requests`` of the test-control API."""
+    """``faults``, ``requests`` and ``clock`` of the test-control API."""
 
     def __init__(self, http: session.Session) -> None:
         self.faults = Faults(http)
         self.requests = Requests(http)
+        self.clock = Clock(http)
 
     def clear(self) -> None:
         """A fresh start for the tenant: no rules, no firings, no requests seen."""
@@ -120,7 +123,7 @@ class Faults:
             rule(action, endpoint=endpoint, kind=kind, count=count, duration_s=duration_s)
         )
 
-    def abort(
+    def abort_batch(
         self, batch: int, message: str, *, count: int | None = None, duration_s: float | None = None
     ) -> Document:
         """Fail batch ``batch`` (1 = the first query) of the next AQuA jobs with ``message``
@@ -161,6 +164,47 @@ class Requests:
 
     def clear(self) -> None:
         _call(self._http, "DELETE", "/requests")
+
+
+class Clock:
+    """The tenant's clock: every call answers where it stands afterwards: ``tenant``, ``now``,
+    ``frozen``, ``offsetSeconds``, ``serverNow``."""
+
+    def __init__(self, http: session.Session) -> None:
+        self._http = http
+
+    def show(self) -> Document:
+        return self.move(None)
+
+    def freeze(self, at: str | None = None) -> Document:
+        """Stop it where it stands, or at ``at`` (ISO-8601 with an offset)."""
+        return self.move({"action": "freeze", **({"at": at} if at is not None else {})})
+
+    def set(self, at: str, *, frozen: bool = False) -> Document:
+        """Put it at ``at`` (backwards too), running on unless ``frozen``."""
+        return self.move({"action": "set", "at": at, "frozen": frozen})
+
+    def advance(
+        self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0
+    ) -> Document:
+        """Move it forwards; what expired meanwhile (files, sessions) is swept at once."""
+        by = {"days": days, "hours": hours, "minutes": minutes, "seconds": seconds}
+        return self.move({"action": "advance", "by": {k: v for k, v in by.items() if v}})
+
+    def reset(self) -> Document:
+        """Back to real time."""
+        return self.move({"action": "reset"})
+
+    def move(self, body: Mapping[str, Any] | None) -> Document:
+        """Send ``body`` as it is (``{"action": ..., "at"|"by": ...}``; None: only look)."""
+        found = (
+            _call(self._http, "GET", "/clock")
+            if body is None
+            else _call(self._http, "POST", "/clock", json=dict(body))
+        )
+        if not isinstance(found, dict):
+            raise errors.ClientError("unexpected answer from the test-control API: no clock")
+        return found
 
 
 def rule(
