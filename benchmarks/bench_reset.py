@@ -1,11 +1,18 @@
 """Reset (issue 16): save a tenant's billing data as a named copy and restore it, at scale 1
 and scale 10 (``AQUARIUM_RESET_BENCH_SCALES``, default ``1,10``).
 
-Through :class:`DuckDbEngine` itself (``save_copy`` / ``restore_copy``, what
-``POST /aquarium/api/v1/control/snapshots`` and ``.../restore`` run for the billing data; the
-metadata rows and hard-linked files of a test tenant's runs add milliseconds). The reference,
-in the same run on the same tables: DuckDB's own ``CREATE TABLE AS`` of every table into a
-fresh schema, in one transaction, with nothing around it. Each figure is the median of 3.
+Through :class:`DuckDbEngine` itself (``save_copy`` / ``restore_copy`` / ``make_spare``,
+what ``POST /aquarium/api/v1/control/snapshots`` and ``.../restore`` run for the billing data;
+the metadata rows and hard-linked files of a test tenant's runs add milliseconds):
+
+- save: the template and the spare (two copies of every table);
+- restore: the spare renamed into place (what a restore does when the spare is ready);
+- spare: the new spare copied from the template after a restore (in the background);
+- restore without a spare: the template copied into place (a restore right after another one).
+
+The reference, in the same run on the same tables: DuckDB's own ``CREATE TABLE AS`` of every
+table into a fresh schema, in one transaction, with nothing around it. Each figure is the
+median of 3.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aquarium import datagen
@@ -25,14 +33,14 @@ SCALES = tuple(float(s) for s in os.environ.get("AQUARIUM_RESET_BENCH_SCALES", "
 ROUNDS = 3
 
 
-def _median_s(action: object) -> float:
-    assert callable(action)
-    times = []
-    for _ in range(ROUNDS):
-        began = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
+def _timed(action: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+def _median_s(action: Callable[[], object]) -> float:
+    return statistics.median(_timed(action) for _ in range(ROUNDS))
 
 
 def _reference(engine: duckdb_engine.DuckDbEngine) -> None:
@@ -43,7 +51,7 @@ def _reference(engine: duckdb_engine.DuckDbEngine) -> None:
 def _one(scale: float) -> str:
     work = Path(tempfile.mkdtemp(prefix="aquarium-bench-reset-"))
     try:
-        report = datagen.generate_into(work, TENANT, scale=scale, seed=7)
+        datagen.generate_into(work, TENANT, scale=scale, seed=7)
         engine = duckdb_engine.DuckDbEngine(work / naming.DUCKDB_FILE)
         try:
             cursor = engine._db.cursor()  # a benchmark may look inside
@@ -51,11 +59,14 @@ def _one(scale: float) -> str:
             cursor.close()
             rows = engine.save_copy(TENANT, "clean")
             save = _median_s(lambda: engine.save_copy(TENANT, "clean"))
-            restore = _median_s(lambda: engine.restore_copy(TENANT, "clean"))
+            swaps, spares, copies = [], [], []
+            for _ in range(ROUNDS):
+                swaps.append(_timed(lambda: engine.restore_copy(TENANT, "clean")))
+                copies.append(_timed(lambda: engine.restore_copy(TENANT, "clean")))
+                spares.append(_timed(lambda: engine.make_spare(TENANT, "clean")))
             reference = _median_s(lambda: _reference(engine))
         finally:
             engine.close()
-        del report
         return f"| {scale:g} | {tables} | {rows:,} | {save:.3f} | {restore:.3f} | {reference:.3f} |"
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -65,8 +76,9 @@ def run() -> str:
     lines = [
         "### reset: save and restore a tenant's billing data (DuckDB, seconds, median of 3)",
         "",
-        "| scale | tables | rows | save | restore | reference: CREATE TABLE AS, one transaction |",
-        "|---|---|---|---|---|---|",
+        "| scale | tables | rows | save | restore | spare (background) | restore without a spare "
+        "| reference: CREATE TABLE AS, one transaction |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     lines += [_one(scale) for scale in SCALES]
     return "\n".join(lines)

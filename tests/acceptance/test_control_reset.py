@@ -195,7 +195,7 @@ def test_the_python_client(reset_server: support.RunningServer, admin: httpx.Cli
         assert admin.get(f"/v1/object/account/{account}").status_code == 404
         assert "from-client" in [one["name"] for one in snapshots.list()]
         snapshots.remove("from-client")
-        with pytest.raises(client.NotFound, match="(?i)no snapshot 'from-client'"):
+        with pytest.raises(client.NotFound, match=r"(?i)no snapshot 'from-client'"):
             snapshots.restore("from-client")
 
 
