@@ -238,6 +238,13 @@ def _snapshots(
     engine = stores.engine if isinstance(stores.engine, duckdb_engine.DuckDbEngine) else None
     results = stores.results
     root = results.root if isinstance(results, local_storage.LocalResultStore) else None
+
+    def reconcile(tenant: str) -> None:
+        # Custom fields declared after the save: their columns come back, empty.
+        found = stores.tenants.tenant(tenant)
+        configured = [found] if found is not None else []
+        custom_fields.reconcile_all(stores.engine, configured, stores.catalog, [tenant])
+
     return tenant_snapshots.TenantSnapshots(
         metadata=stores.metadata,
         engine=engine,
@@ -245,6 +252,7 @@ def _snapshots(
         root=settings.data_dir / tenant_snapshots.DIRECTORY,
         clock=clock,
         changes=changes,
+        reconcile=reconcile,
     )
 
 

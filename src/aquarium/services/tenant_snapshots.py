@@ -3,8 +3,8 @@
 Only on a server started with ``--test-control``, for the tenant's administrators. A snapshot
 holds, for the caller's tenant:
 
-- its billing data: a copy of every table of its DuckDB schema (``engines/tenant_copies.py``,
-  a schema ``snapshot$<tenant>$<name>`` in ``billing.duckdb``);
+- its billing data: a template copy of every table of its DuckDB schema and a spare copy
+  (``engines/tenant_copies.py``), both in ``billing.duckdb``;
 - its runs: every metadata row its work left (``store/snapshots_repo.py``: runs of every kind,
   batches, notifications, idempotency keys, file rows), in ``runs.json``;
 - its result files: hard links to them in ``files/``, so saving copies no byte and a file the
@@ -14,8 +14,10 @@ Everything but the billing copy lives in ``DATA_DIR/snapshots/<tenant>/<name>/``
 the DuckDB file. Both survive a restart. Users, OAuth clients, custom-field declarations,
 report definitions and settings are not in a snapshot (see ``snapshots_repo``).
 
-A restore puts all three back: billing data in one DuckDB transaction (a job reading the tenant
-sees the old data or the new, never half), the run rows in one metadata transaction; runs and
+A restore puts all three back: billing data in one DuckDB transaction that renames the spare
+into place (a job reading the tenant sees the old data or the new, never half; a new spare is
+then copied in the background, and the tenant's next snapshot call waits for it), the run rows
+in one metadata transaction; runs and
 files made after the save are gone (their files deleted), files deleted since are back. Saving
 or restoring while a run of the tenant waits or executes is refused (:class:`SnapshotBusy`, HTTP
 409): a restore would pull the rows from under a worker, and a saved run caught half-way would
@@ -34,7 +36,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,8 @@ class TenantSnapshots:
     clock: clock_port.Clock
     #: told of every run a restore brings back or takes away (job caches, live events)
     changes: notifier.Notifier
+    #: gives the tenant's schema the columns of custom fields declared after a save
+    reconcile: Callable[[str], None] = lambda tenant: None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: the spare copies being made after a restore, by tenant (see ``engines/tenant_copies``)
     _spares: dict[str, threading.Thread] = field(default_factory=dict)
@@ -204,6 +208,7 @@ class TenantSnapshots:
                 after_runs = snapshots_repo.run_ids(conn, tenant)
             if swapped:
                 self._make_spare(engine, tenant, name)
+            self.reconcile(tenant)
             for file_id, location in before_files.items():
                 if after_files.get(file_id) != location:
                     _unlink(results, location)
