@@ -124,6 +124,7 @@ def restore(cursor: duckdb.DuckDBPyConnection, tenant: str, name: str) -> bool:
     transaction: the spare renamed into place (``True``; a new spare is wanted), or without
     one, the template copied (``False``)."""
     live, template = naming.schema_name(tenant), template_schema(tenant, name)
+    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {_schema(live)}")  # regenerated meanwhile?
     swap = has_spare(cursor, tenant, name)
     for table in live_tables(cursor, tenant):
         cursor.execute(f"DROP TABLE {_table(live, table)}")
