@@ -170,3 +170,18 @@ def test_scale_out_is_refused_with_a_message(service: tenant_snapshots.TenantSna
     service.engine = None
     with pytest.raises(errors.InvalidControlRequest, match="embedded deployment"):
         service.save(TENANT, {"name": "clean"})
+
+
+def test_snapshots_survive_a_restart(service: tenant_snapshots.TenantSnapshots) -> None:
+    saved = service.save(TENANT, {"name": "kept"})
+    accounts = _account_count(service)
+    assert service.engine is not None
+    path = service.engine.path
+    service.engine.close()
+    service.engine = duckdb_engine.DuckDbEngine(path)  # a new process opens the same files
+    with service.engine.write_transaction(TENANT) as (statements, _):
+        statements.cursor.execute('DELETE FROM "tenant_demo"."Account"')
+
+    assert service.list(TENANT) == [saved]
+    assert service.restore(TENANT, "kept") == saved
+    assert _account_count(service) == accounts
