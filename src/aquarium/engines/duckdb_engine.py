@@ -341,6 +341,8 @@ class DuckDbEngine:
         commit takes the write gate, so it is ordered with snapshot starts like any write
         without holding them up while it loads. A write of the same rows that commits first
         makes this commit fail (DuckDB's conflict error); then nothing of it remains.
+        ``gated=False``: the caller holds the write gate already (a snapshot restore holds it
+        throughout).
         """
         cursor = self._db.cursor()
         try:
