@@ -47,10 +47,12 @@ from aquarium.services import (
     report_runs,
     reports,
     retention_sweep,
+    tenant_snapshots,
 )
 from aquarium.services.tenant_directory import TENANTS_POLL_S, TenantDirectory
 from aquarium.settings import Settings
 from aquarium.storage import base as storage_base
+from aquarium.storage import local as local_storage
 from aquarium.store import change_feed, tenants_repo
 
 if TYPE_CHECKING:
@@ -203,6 +205,7 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
     services.events = events
     if testing is not None:
         services.control = testing
+        services.snapshots = _snapshots(settings, stores, clock, changes)
         log.warning(TEST_CONTROL_WARNING)
     if isinstance(clock, tenant_clocks.TenantClocks):
         sweep = _sweep(stores.metadata, stores.results, stores.engine, stores.tenants, clock)
@@ -221,6 +224,35 @@ def build(settings: Settings, clock: clock_port.Clock | None = None) -> Server:
         sender,
         changes=listener,
         worker=worker,
+    )
+
+
+def _snapshots(
+    settings: Settings,
+    stores: deployment.Stores,
+    clock: clock_port.Clock,
+    changes: notifier_port.Notifier,
+) -> tenant_snapshots.TenantSnapshots:
+    """Test control's reset; refusing every call where the data is not in this process's
+    DuckDB file and a local results directory (scale-out)."""
+    engine = stores.engine if isinstance(stores.engine, duckdb_engine.DuckDbEngine) else None
+    results = stores.results
+    root = results.root if isinstance(results, local_storage.LocalResultStore) else None
+
+    def reconcile(tenant: str) -> None:
+        # Custom fields declared after the save: their columns come back, empty.
+        found = stores.tenants.tenant(tenant)
+        configured = [found] if found is not None else []
+        custom_fields.reconcile_all(stores.engine, configured, stores.catalog, [tenant])
+
+    return tenant_snapshots.TenantSnapshots(
+        metadata=stores.metadata,
+        engine=engine,
+        results_root=root,
+        root=settings.data_dir / tenant_snapshots.DIRECTORY,
+        clock=clock,
+        changes=changes,
+        reconcile=reconcile,
     )
 
 

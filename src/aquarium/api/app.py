@@ -17,6 +17,7 @@ from aquarium.api import (
     control_clock_routes,
     control_middleware,
     control_routes,
+    control_snapshot_routes,
     dataquery_routes,
     deps,
     error_responses,
@@ -75,6 +76,7 @@ def create_app(services: deps.AppServices | None, lifespan: Lifespan | None = No
     if testing:  # --test-control: nothing of it exists otherwise (docs/security.md)
         app.include_router(control_routes.router)
         app.include_router(control_clock_routes.router)
+        app.include_router(control_snapshot_routes.router)
     app.include_router(web_routes.router)
     app.add_exception_handler(domain_errors.AquariumError, error_responses.handle_domain_error)
     app.add_exception_handler(HTTPException, error_responses.handle_http_error)

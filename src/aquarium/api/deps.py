@@ -23,6 +23,7 @@ from aquarium.services import (
     objects,
     report_runs,
     reports,
+    tenant_snapshots,
 )
 from aquarium.settings import Settings
 
@@ -62,6 +63,8 @@ class AppServices:
     control: control.ControlService | None = None
     #: test control's per-tenant clock (``/aquarium/api/v1/control/clock``); ``None``: off
     clock_control: clock_control.ClockControl | None = None
+    #: test control's tenant snapshots (``/aquarium/api/v1/control/snapshots``); ``None``: off
+    snapshots: tenant_snapshots.TenantSnapshots | None = None
 
 
 def services(request: Request) -> AppServices:

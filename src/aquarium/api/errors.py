@@ -69,6 +69,7 @@ FROM_REPORTING: Kinds = (reporting_errors.ReportingError, errors.ReportDefinitio
 FROM_DATAQUERY: Kinds = (dq_errors.DataQueryError,)
 FROM_JOBS: Kinds = (
     errors.JobAlreadyFinished,
+    errors.SnapshotBusy,
     errors.JobCancelNotAllowed,
     tenancy_errors.AdminRequired,
 )
@@ -280,6 +281,7 @@ JOBS = Table(
             envelopes.jobs(envelopes.reason),
         ),
         Row((errors.JobAlreadyFinished,), 409, "not_cancellable", envelopes.jobs(envelopes.reason)),
+        Row((errors.SnapshotBusy,), 409, "busy", envelopes.jobs(envelopes.reason)),
         Row((errors.RequestTooLarge,), 413, "too_large", envelopes.jobs(envelopes.reason)),
         Row(
             (errors.MethodNotAllowed,), 405, "method_not_allowed", envelopes.jobs(envelopes.reason)
@@ -367,7 +369,7 @@ WEB = Table(
             envelopes.page(pages.NOT_FOUND),
         ),
         Row(
-            (errors.JobNotCancellable, errors.JobAlreadyFinished),
+            (errors.JobNotCancellable, errors.JobAlreadyFinished, errors.SnapshotBusy),
             409,
             None,
             envelopes.page(pages.NOT_CANCELLABLE),

@@ -5,7 +5,7 @@ Commands by module: :mod:`.server` (``serve``), :mod:`.data` (``datagen``, ``sim
 ``query``, ``demo``), :mod:`.load` (``load``), :mod:`.admin` (``tenant``, ``user``,
 ``client``), :mod:`.client_aqua`, :mod:`.client_report`, :mod:`.client_dataquery` and
 :mod:`.client_control` (``aqua``, ``report``, ``dq``, ``control``: a running server over HTTP;
-:mod:`.control_clock` is ``control clock``).
+:mod:`.control_clock` is ``control clock``, :mod:`.control_reset` ``control reset``).
 :mod:`.common` holds the one error line, the exit codes and the options every command of a kind
 shares.
 """
@@ -28,6 +28,7 @@ from aquarium.cli import (
     client_report,
     common,
     control_clock,
+    control_reset,
     data,
     load,
     server,
@@ -57,6 +58,7 @@ app.add_typer(client_aqua.app, name="aqua")
 app.add_typer(client_report.app, name="report")
 app.add_typer(client_dataquery.app, name="dq")
 client_control.app.add_typer(control_clock.app, name="clock")
+client_control.app.add_typer(control_reset.app, name="reset")
 app.add_typer(client_control.app, name="control")
 
 

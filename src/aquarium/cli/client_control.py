@@ -1,7 +1,7 @@
 """``aquarium control ...``: the test-control API of a server started with ``--test-control``.
 
 ``requests`` (what the server saw from the tenant), ``fault add | list | remove | log``,
-``clear`` (``reset`` is reserved for restoring a tenant snapshot). The connection
+``clear``; ``clock`` and ``reset`` (tenant snapshots) are sub-apps of their own. The connection
 options, ``--json`` and the exit codes are every client command's
 (:mod:`aquarium.cli.common`); the calling user must administer its tenant.
 """

@@ -19,6 +19,7 @@ saying so.
 from __future__ import annotations
 
 import builtins
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,12 +32,13 @@ Document = dict[str, Any]
 
 
 class Control:
-    """``faults``, ``requests`` and ``clock`` of the test-control API."""
+    """``faults``, ``requests``, ``clock`` and ``snapshots`` of the test-control API."""
 
     def __init__(self, http: session.Session) -> None:
         self.faults = Faults(http)
         self.requests = Requests(http)
         self.clock = Clock(http)
+        self.snapshots = Snapshots(http)
 
     def clear(self) -> None:
         """A fresh start for the tenant: no rules, no firings, no requests seen."""
@@ -48,10 +50,15 @@ def _call(http: session.Session, method: str, path: str, **kwargs: Any) -> Any:
     try:
         return http.call(method, PREFIX + path, **kwargs)
     except errors.NotFound as exc:
-        # An unknown fault id is a 404 too; anything else here is the API's absence.
-        if exc.message.lower().startswith("no fault rule"):
+        # An unknown fault id or snapshot is a 404 too; anything else is the API's absence.
+        if exc.message.lower().startswith(("no fault rule", "no snapshot", "no billing data")):
             raise
         raise errors.NotFound(SWITCHED_OFF) from None
+
+
+def _quoted(name: str) -> str:
+    """``name`` as one path segment (the server judges it: a bad name is a 400, not a path)."""
+    return urllib.parse.quote(name, safe="") or "%20"
 
 
 def _list(document: Any, member: str) -> list[Document]:
@@ -148,6 +155,39 @@ class Faults:
         """Every firing: ``at``, ``ruleId``, ``action``, and the request's ``method``, ``path``,
         ``query`` or the job's ``jobId`` and ``batch``."""
         return _list(_call(self._http, "GET", "/faults/log"), "firings")
+
+
+class Snapshots:
+    """Named snapshots of the tenant's billing data, runs and files (the ``reset`` of
+    docs/testing-your-integration.md)::
+
+        aquarium.control.snapshots.save("clean")
+        ...  # a test changes data, runs jobs
+        aquarium.control.snapshots.restore("clean")  # as saved, in well under a second
+    """
+
+    def __init__(self, http: session.Session) -> None:
+        self._http = http
+
+    def save(self, name: str) -> Document:
+        """Save the tenant as ``name`` (replacing a snapshot of that name); its listing entry:
+        ``name``, ``created``, ``rows``, ``runRows``, ``files``, ``bytes``."""
+        saved: Document = _call(self._http, "POST", "/snapshots", json={"name": name})
+        return saved
+
+    def list(self) -> list[Document]:
+        """The tenant's snapshots, oldest first."""
+        return _list(_call(self._http, "GET", "/snapshots"), "snapshots")
+
+    def restore(self, name: str) -> Document:
+        """Put the tenant back as saved in ``name``; :class:`~aquarium.client.errors.NotFound`
+        for an unknown name, a 409 error while runs of the tenant wait or execute."""
+        restored: Document = _call(self._http, "POST", f"/snapshots/{_quoted(name)}/restore")
+        return restored
+
+    def remove(self, name: str) -> None:
+        """Remove a snapshot; :class:`~aquarium.client.errors.NotFound` for an unknown name."""
+        _call(self._http, "DELETE", f"/snapshots/{_quoted(name)}")
 
 
 class Requests:

@@ -35,6 +35,8 @@
     ├── FileTooLarge                 Zuora's 2,047 MB download cap
     ├── JobAlreadyFinished           job API: cancel of a finished job
     ├── JobCancelNotAllowed          job API: the caller may not cancel this job
+    ├── SnapshotBusy                 test control: a tenant snapshot saved or restored while
+    │                                its runs wait or execute (HTTP 409)
     ├── AdminRequired                only the tenant's administrators may (tenancy_errors.py)
     ├── ReportingError               a Reporting refusal; message is Zuora's whole text
     │   │                            (domain/reporting_errors.py)
@@ -397,6 +399,13 @@ class JobAlreadyFinished(AquariumError):
     """A job API cancel of a job that has finished: nothing changes."""
 
     message = "The job has finished and cannot be cancelled."
+
+
+class SnapshotBusy(AquariumError):
+    """A test-control snapshot of a tenant saved or restored while some of its runs wait or
+    execute (services/tenant_snapshots.py); ``reason`` names them."""
+
+    message = "The tenant has runs in progress."
 
 
 class JobCancelNotAllowed(AquariumError):

@@ -27,6 +27,7 @@ from aquarium.engines import (
     memory_gate,
     naming,
     reconcile,
+    tenant_copies,
     write_gate,
 )
 from aquarium.engines.duckdb_snapshot import (
@@ -300,20 +301,54 @@ class DuckDbEngine:
         with self.bulk_transaction() as cursor:
             return loading.refill_duckdb(cursor, tenant, catalog, tables)
 
+    def save_copy(self, tenant: str, name: str) -> int:
+        """Save every table of the tenant's schema as its snapshot ``name`` (replacing one of
+        that name), in one transaction (``engines/tenant_copies.py``); the rows saved."""
+        if not self.has_tenant(tenant):
+            raise errors.TenantDataMissing(f"tenant {tenant!r} has no billing data")
+        with self.bulk_transaction() as cursor, write_errors():
+            return tenant_copies.save(cursor, tenant, name)
+
+    def restore_copy(self, tenant: str, name: str) -> bool:
+        """Put the tenant's tables back as its snapshot ``name`` holds them, in one
+        transaction: readers see the data before or after, never half. ``True`` when the
+        spare was swapped in (then :meth:`make_spare` is wanted before the next restore is
+        instant again); :class:`errors.NotFound` when there is no such snapshot."""
+        template = tenant_copies.template_schema(tenant, name)
+        # Writes wait for the whole of it (a swap is instant), so none is lost to a conflict.
+        gate = self._write_gate.writing()
+        with gate, self.bulk_transaction(gated=False) as cursor, write_errors():
+            if not tenant_copies.has_schema(cursor, template):
+                raise errors.NotFound(f"no billing data saved as {name!r}")
+            return tenant_copies.restore(cursor, tenant, name)
+
+    def make_spare(self, tenant: str, name: str) -> None:
+        """Copy snapshot ``name``'s template into a fresh spare (the next restore swaps it)."""
+        with self.bulk_transaction() as cursor, write_errors():
+            if tenant_copies.has_schema(cursor, tenant_copies.template_schema(tenant, name)):
+                tenant_copies.make_spare(cursor, tenant, name)
+
+    def drop_copy(self, tenant: str, name: str) -> None:
+        """Drop the tenant's snapshot ``name``; nothing happens when there is none."""
+        with self.bulk_transaction() as cursor, write_errors():
+            tenant_copies.drop(cursor, tenant, name)
+
     @contextmanager
-    def bulk_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def bulk_transaction(self, *, gated: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """A long write transaction (a tenant's data replaced while the server runs).
 
         It runs beside snapshots and other writes, which DuckDB keeps apart (MVCC); only its
         commit takes the write gate, so it is ordered with snapshot starts like any write
         without holding them up while it loads. A write of the same rows that commits first
         makes this commit fail (DuckDB's conflict error); then nothing of it remains.
+        ``gated=False``: the caller holds the write gate already (a snapshot restore holds it
+        throughout).
         """
         cursor = self._db.cursor()
         try:
             cursor.execute("BEGIN TRANSACTION")
             yield cursor
-            with self._write_gate.writing():
+            with self._write_gate.writing() if gated else contextlib.nullcontext():
                 cursor.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):  # a failed COMMIT has rolled back already
