@@ -40,6 +40,7 @@ def test_1_a_job_completes(aquarium):
 
 def test_2_rules_are_armed(aquarium):
     assert aquarium.requests.list() == [], "reset before the test: nothing seen yet"
+    assert aquarium.client.jobs().jobs == (), "the job of the test before is gone"
     aquarium.faults.http(503, endpoint="GET /v1/batch-query/jobs/*", count=50)
     with aquarium.http() as http:
         assert http.get("/v1/batch-query/jobs/whatever").status_code == 503

@@ -27,7 +27,7 @@ from types import TracebackType
 
 import httpx
 
-from aquarium.client import Client, Credentials, control
+from aquarium.client import Client, ClientError, Credentials, control
 from aquarium.store import tenants_repo
 
 USER = tenants_repo.DEMO_USER  #: the demo tenant's administrator
@@ -39,6 +39,8 @@ READY_WITHIN_S = 120.0  # a first start generates the demo tenant's data
 STOP_WITHIN_S = 15.0
 MADE_MARKER = ".aquarium-template-made"  # in a template once it is complete
 LOG_NAME = "aquarium-server.log"
+START_SNAPSHOT = "pytest-start"  #: the tenant as the server started: what reset() restores
+SETTLE_WITHIN_S = 30.0  # for the runs a test left behind to end once cancelled
 
 
 class ServerFailed(RuntimeError):
@@ -86,6 +88,11 @@ class TestServer:
 
     def __post_init__(self) -> None:
         self.client = Client(self.url, Credentials.basic(USER, PASSWORD))
+        # Made with the template (a copy of it has it already), or now for a template of the
+        # user's own: the restore before each test then swaps in a ready copy.
+        saved = {found.get("name") for found in self.snapshots.list()}
+        if START_SNAPSHOT not in saved:
+            self.snapshots.save(START_SNAPSHOT)
 
     @classmethod
     def start(
@@ -134,10 +141,35 @@ class TestServer:
         """A plain ``httpx`` client on the server, authenticated as the administrator."""
         return httpx.Client(base_url=self.url, auth=self.auth, **kwargs)  # type: ignore[arg-type]
 
+    @property
+    def snapshots(self) -> control.Snapshots:
+        return self.client.control.snapshots
+
     def reset(self) -> None:
-        """Back to the start: no fault rules, no firings, no requests seen, real time."""
+        """Back to the start: no fault rules, no firings, no requests seen, real time, and
+        the tenant's billing data, jobs and files as the server started (the runs a test left
+        running are cancelled first)."""
         self.client.control.clear()
         self.clock.reset()
+        self._cancel_active()
+        self.snapshots.restore(START_SNAPSHOT)
+        self.client.control.requests.clear()
+
+    def _cancel_active(self) -> None:
+        cancel = {
+            "aqua": self.client.cancel,
+            "report": self.client.cancel_report_run,
+            "dataquery": self.client.data_queries.cancel,
+        }
+        deadline = time.monotonic() + SETTLE_WITHIN_S
+        while active := self.client.jobs(status="active", limit=100).jobs:
+            if time.monotonic() > deadline:
+                names = ", ".join(f"{job.kind} {job.id} ({job.status})" for job in active)
+                raise ServerFailed(f"runs still active after being cancelled: {names}")
+            for job in active:
+                with contextlib.suppress(ClientError):  # ended meanwhile
+                    cancel[job.kind](job.id)
+            time.sleep(0.05)
 
     def log_tail(self) -> str:
         return _tail(self.data_dir)
