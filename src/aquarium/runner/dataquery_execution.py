@@ -119,8 +119,9 @@ def _injected(
 ) -> None:
     """A test's fault for the job (``--test-control``): a ``fail`` fails it with its message;
     a latency or hang that ended in a stop ends the job as that stop does."""
+    # The job's id as its API shows it (dashed): the firing log names it so.
     step = faults.Step(
-        faults.Kind.DATAQUERY, run.run_id, jobs.DataQueryStatus.IN_PROGRESS.value,
+        faults.Kind.DATAQUERY, ids.dashed(run.run_id), jobs.DataQueryStatus.IN_PROGRESS.value,
         texts=(job.query,),
     )  # fmt: skip
     message = injected_faults.before(ctx, run, step)
