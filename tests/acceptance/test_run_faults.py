@@ -7,6 +7,9 @@ clock: a hang or a ten-minute latency is only ever ended by a DELETE or a time l
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
+import aquarium
+from aquarium import client
 from tests import tenants_setup
 from tests.acceptance import dataquery_support as dq
 from tests.acceptance import support
@@ -26,6 +31,8 @@ REPORTS = "/api/rest/v1"
 REPORT = "Accounts by status"  # a demo report: small, quick
 LONG_MS = 600_000  # the longest latency: no test here waits it out
 RELOADED_S = 0.75  # the server reloads tenants' settings every 0.25 s (server.TENANTS_POLL_S)
+SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])  # the code under test
+CLI_TIMEOUT_S = 120.0
 REPORT_TERMINAL = {"COMPLETED", "ERROR", "INVALID", "CANCELLED"}
 #: A hanging run holds its worker: one each for a hanging AQuA job, report run and Data Query
 #: job, and one more for what runs meanwhile.
@@ -256,6 +263,78 @@ def test_a_hanging_job_still_meets_its_time_limit(
             query_time_limit_s=before.query_time_limit_s,
         )  # fmt: skip
         time.sleep(RELOADED_S)
+
+
+# -- the clients -------------------------------------------------------------------------------
+
+
+def test_the_python_client(fault_server: support.RunningServer, demo: httpx.Client) -> None:
+    credentials = client.Credentials.basic(*support.DEMO_AUTH)
+    with client.Client(fault_server.base_url, credentials) as aquarium_client:
+        faults = aquarium_client.control.faults
+        failing = faults.fail("report", "PROCESSINGDATA", "Simulated outage", query="Accounts")
+        slow = faults.latency(20, "aqua", partner=DEMO_PARTNERS[1], project="p", count=2)
+        hanging = faults.hang("dataquery", query="(?i)from invoice", duration_s=60)
+        assert (failing["match"], failing["action"], failing["count"]) == (
+            {"kind": "report", "query": "Accounts"},
+            {"type": "fail", "phase": "PROCESSINGDATA", "message": "Simulated outage"},
+            1,
+        )
+        assert (slow["match"], slow["action"], slow["count"]) == (
+            {"kind": "aqua", "partner": DEMO_PARTNERS[1], "project": "p"},
+            {"type": "latency", "milliseconds": 20},
+            2,
+        )
+        assert (hanging["match"], hanging["action"], hanging["durationSeconds"]) == (
+            {"kind": "dataquery", "query": "(?i)from invoice"},
+            {"type": "hang"},
+            60,
+        )
+        run_id = _start_report(demo)
+        assert _report_run(demo, run_id)["errorMessage"] == "Simulated outage"
+        [firing] = faults.log()
+        assert (firing["ruleId"], firing["jobId"], firing["phase"]) == (
+            failing["id"], run_id, "PROCESSINGDATA",
+        )  # fmt: skip
+        with pytest.raises(client.ClientError, match=r"match\.query"):
+            faults.hang("aqua", query="[")
+
+
+def _cli(server: support.RunningServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = support.hermetic_env(
+        PYTHONPATH=SOURCE_DIR, HOME=str(home), AQUARIUM_URL=server.base_url,
+        AQUARIUM_USER="demo", AQUARIUM_PASSWORD="demo",
+    )  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "aquarium", "control", "fault", "add", *args],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
+        timeout=CLI_TIMEOUT_S, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)  # 3 CLI processes, each a Python start: a minute on a busy machine
+def test_the_cli(fault_server: support.RunningServer, demo: httpx.Client, tmp_path: Path) -> None:
+    hang = _cli(
+        fault_server, tmp_path, "--kind", "aqua", "--hang", "--partner", DEMO_PARTNERS[1],
+        "--project", "p", "--query", "Account", "--json",
+    )  # fmt: skip
+    assert hang.returncode == 0, hang.stderr
+    assert json.loads(hang.stdout)["match"] == {
+        "kind": "aqua", "partner": DEMO_PARTNERS[1], "project": "p", "query": "Account",
+    }  # fmt: skip
+    fail = _cli(
+        fault_server, tmp_path, "--kind", "dataquery", "--fail-phase", "in_progress",
+        "--message", "Simulated outage", "--latency-ms", "5",
+    )  # fmt: skip
+    assert fail.returncode != 0 and "give one of" in fail.stderr
+    assert "Traceback" not in fail.stderr
+    refused = _cli(fault_server, tmp_path, "--kind", "aqua", "--fail-phase", "QUERYDATA",
+                   "--message", "x")  # fmt: skip
+    assert refused.returncode != 0 and "'match.kind'" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    [listed] = demo.get(CONTROL + "/faults").json()["faults"]
+    assert listed["action"] == {"type": "hang"}
 
 
 # -- refused rules ------------------------------------------------------------------------------
