@@ -41,22 +41,20 @@ or out of range is :class:`errors.InvalidControlRequest` naming the field. Pure:
 
 from __future__ import annotations
 
-import enum
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aquarium.domain import errors
+from aquarium.domain import errors, fault_paths
 
 HTTP_STATUSES = (429, 500, 503)
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"})
 MAX_COUNT = 1_000_000
 MAX_DURATION_S = 24 * 3600.0  # seconds: a day is longer than any test
 MAX_RETRY_AFTER_S = 3600  # seconds
 DEFAULT_RETRY_AFTER_S = 1  # seconds
 MAX_MESSAGE_CHARS = 1000
-MAX_PATTERN_CHARS = 500
+MAX_PATTERN_CHARS = fault_paths.MAX_PATTERN_CHARS
 MAX_BATCH = 50  # an AQuA job holds at most 50 queries (90004)
 MAX_LATENCY_MS = 600_000  # milliseconds: ten minutes before a phase is more than any test needs
 #: The phase names a ``fail`` rule may give, per kind (the run's status while it does that work).
@@ -67,74 +65,13 @@ FAIL_PHASES: dict[str, tuple[str, ...]] = {
 #: What an AQuA run's steps are called (each batch is one: :attr:`Step.batch` says which).
 BATCH_PHASE = "batch"
 ERROR_CODE = re.compile(r"[0-9A-Z_-]{1,40}")
-_SLASHES = re.compile(r"/{2,}")
 
 
-class Kind(enum.StrEnum):
-    """The API family a request belongs to, by its path."""
-
-    #: AQuA: ``/v1/batch-query``, ``/apps/api/batch-query``, result files
-    AQUA = "aqua"
-    #: Reporting: ``/api/rest/v1``, ``/reporting/api/rest/v1``
-    REPORT = "report"
-    #: Data Query: ``/query/``
-    DATAQUERY = "dataquery"
-
-
-_KIND_PATHS: tuple[tuple[re.Pattern[str], Kind], ...] = (
-    (re.compile(r"^/(v1|apps/api)/batch-query(/|$)"), Kind.AQUA),
-    (re.compile(r"^/(v1/files?|apps/api/file)/"), Kind.AQUA),
-    (re.compile(r"^/(reporting/)?api/rest/v1(/|$)"), Kind.REPORT),
-    (re.compile(r"^/query(/|$)"), Kind.DATAQUERY),
-)
-
-
-def kind_of(path: str) -> Kind | None:
-    """The API family of a routed path; ``None`` for anything else (describe, OAuth, pages)."""
-    for pattern, kind in _KIND_PATHS:
-        if pattern.match(path):
-            return kind
-    return None
-
-
-def normal_path(path: str) -> str:
-    """``path`` as the server routes it: repeated slashes collapsed, no trailing slash."""
-    path = _SLASHES.sub("/", path)
-    if len(path) > 1:
-        path = path.rstrip("/") or "/"
-    return path
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A method (``*``: any) and a path pattern; :meth:`matches` a request."""
-
-    method: str
-    pattern: str
-    regex: re.Pattern[str]
-
-    @classmethod
-    def parse(cls, text: str) -> Endpoint:
-        """``"GET /v1/files/*"``; InvalidControlRequest naming ``match.endpoint`` if unreadable."""
-        parts = text.split()
-        if len(parts) != 2 or parts[0].upper() not in METHODS or not parts[1].startswith("/"):
-            raise _invalid(
-                "match.endpoint",
-                f"must be a method and a path pattern, like 'GET /v1/files/*' (got {text!r})",
-            )
-        method, pattern = parts[0].upper(), normal_path(parts[1])
-        if len(pattern) > MAX_PATTERN_CHARS:
-            raise _invalid("match.endpoint", f"the path pattern is over {MAX_PATTERN_CHARS} chars")
-        pieces = re.split(r"(\*\*|\*)", pattern)
-        wild = {"**": ".*", "*": "[^/]*"}
-        regex = "".join(wild.get(piece) or re.escape(piece) for piece in pieces)
-        return cls(method, pattern, re.compile(f"^{regex}$"))
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method.upper()) and self.regex.match(path) is not None
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.pattern}"
+# The request side lives in fault_paths.py; its names stay reachable from here.
+Kind = fault_paths.Kind
+Endpoint = fault_paths.Endpoint
+kind_of = fault_paths.kind_of
+normal_path = fault_paths.normal_path
 
 
 @dataclass(frozen=True)
