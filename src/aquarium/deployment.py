@@ -53,7 +53,7 @@ class Stores:
         self,
         clock: clock_port.Clock,
         notifier: notifier_port.Notifier,
-        faults: context.BatchFaults | None = None,
+        faults: context.RunFaults | None = None,
     ) -> context.ExecutionContext:
         """What run handlers work with, over these stores (``faults``: ``--test-control``)."""
         return context.ExecutionContext(

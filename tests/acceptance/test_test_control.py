@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import pytest
 import aquarium
 from aquarium import client
 from tests import tenants_setup
-from tests.acceptance import support
+from tests.acceptance import recipes, support
 
 CONTROL = "/aquarium/api/v1/control"
 USER_AUTH = ("tester", "tester-password")  # a demo user who is no administrator
@@ -32,7 +31,6 @@ JOB_PATH = "/v1/batch-query/jobs/" + UNKNOWN_JOB
 # The code under test, also in the CLI's subprocesses (a worktree's src beats the installed one).
 SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])
 CLI_TIMEOUT_S = 120.0
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "testing-your-integration.md"
 EXIT_NOT_FOUND = 4
 
 
@@ -472,19 +470,7 @@ def test_the_cli(control_server: support.RunningServer, demo: httpx.Client, tmp_
 def test_the_retry_on_429_recipe_runs_as_written(
     control_server: support.RunningServer, demo: httpx.Client, tmp_path: Path
 ) -> None:
-    (recipe,) = re.findall(r"```python\n(.*?)```", DOCS.read_text("utf-8"), re.DOTALL)
-    script = recipe.replace(client.DEFAULT_URL, control_server.base_url)
-    assert script != recipe
-    env = support.hermetic_env(PYTHONPATH=SOURCE_DIR, HOME=str(tmp_path))
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
+    done = recipes.run("retry on 429", control_server.base_url, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "completed"
     [rule] = demo.get(CONTROL + "/faults").json()["faults"]

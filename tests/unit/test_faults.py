@@ -98,6 +98,75 @@ def test_a_rule_reads_back_as_its_document() -> None:
         match={"kind": "aqua"}, action={"type": "abort", "batch": 2, "message": "disk full"}
     )
     assert faults.document(faults.parse_rule(abort)) == abort
+    runs = [
+        _rule(
+            match={"kind": "aqua", "partner": "p", "project": "q", "query": r"from\s+Account"},
+            action={"type": "latency", "milliseconds": 250},
+        ),
+        _rule(
+            match={"kind": "report"}, action={"type": "fail", "phase": "QUERYDATA", "message": "x"}
+        ),
+        _rule(match={"kind": "dataquery", "query": "select"}, action={"type": "hang"}),
+    ]
+    for run in runs:
+        assert faults.document(faults.parse_rule(run)) == run
+
+
+def _step(kind: str = "aqua", phase: str = "batch", **members: Any) -> faults.Step:
+    return faults.Step(faults.Kind(kind), "r1", phase, **members)
+
+
+@pytest.mark.parametrize(
+    ("match", "step", "expected"),
+    [
+        ({"kind": "aqua"}, _step(batch=1), True),
+        ({"kind": "report"}, _step(batch=1), False),
+        ({"kind": "aqua", "partner": "p"}, _step(batch=1, partner="p", project="q"), True),
+        ({"kind": "aqua", "partner": "p"}, _step(batch=1, partner="P"), False),  # as written
+        ({"kind": "aqua", "partner": "p"}, _step(batch=1), False),  # a stateless job
+        ({"kind": "aqua", "project": "q"}, _step(batch=1, partner="p", project="q"), True),
+        ({"kind": "aqua", "project": "q"}, _step(batch=1, partner="p", project="x"), False),
+        # the query is searched: a substring matches anywhere, case as written
+        ({"kind": "aqua", "query": "Account"}, _step(texts=("select Id from Account",)), True),
+        ({"kind": "aqua", "query": "account"}, _step(texts=("select Id from Account",)), False),
+        ({"kind": "aqua", "query": "(?i)account"}, _step(texts=("select Id from Account",)), True),
+        ({"kind": "aqua", "query": "^from"}, _step(texts=("select Id from Account",)), False),
+        # a report run matches by its report's name or its data source
+        (
+            {"kind": "report", "query": "^Invoice$"},
+            _step("report", "QUERYDATA", texts=("Monthly", "Invoice")),
+            True,
+        ),
+        (
+            {"kind": "report", "query": "Month"},
+            _step("report", "QUERYDATA", texts=("Monthly", "Invoice")),
+            True,
+        ),
+        (
+            {"kind": "dataquery", "query": "Usage"},
+            _step("dataquery", "in_progress", texts=("SELECT 1",)),
+            False,
+        ),
+    ],
+)
+def test_a_run_rule_matches_by_kind_partner_project_and_query(
+    match: dict[str, str], step: faults.Step, expected: bool
+) -> None:
+    action = {"type": "latency", "milliseconds": 1}
+    rule = faults.parse_rule(_rule(match=match, action=action))
+    assert rule.match.matches_step(step) is expected
+
+
+def test_each_run_action_applies_to_its_own_steps() -> None:
+    abort = faults.Abort(2, "x")
+    assert faults.applies(abort, _step(batch=2)) and not faults.applies(abort, _step(batch=1))
+    fail = faults.Fail("PROCESSINGDATA", "x")
+    assert faults.applies(fail, _step("report", "PROCESSINGDATA"))
+    assert not faults.applies(fail, _step("report", "QUERYDATA"))
+    for every in (faults.Latency(5), faults.Hang()):
+        assert faults.applies(every, _step(batch=7))
+        assert faults.applies(every, _step("dataquery", "in_progress"))
+    assert not faults.applies(faults.HttpFault(429), _step(batch=1))
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -158,6 +227,66 @@ def test_a_rule_reads_back_as_its_document() -> None:
                 action={"type": "abort", "batch": 1, "message": "x"},
             ),
             "match.endpoint",
+        ),
+        (_rule(match={"kind": "aqua", "query": "("}), "match.query"),  # a request action
+        (_rule(match={"kind": "aqua", "partner": "p"}), "match.partner"),
+        (
+            _rule(match={"kind": "aqua", "query": "("}, action={"type": "hang"}),
+            "match.query",  # not a regular expression
+        ),
+        (_rule(match={"kind": "aqua", "query": ""}, action={"type": "hang"}), "match.query"),
+        (_rule(match={"kind": "aqua", "query": 5}, action={"type": "hang"}), "match.query"),
+        (_rule(match={"kind": "aqua", "project": ""}, action={"type": "hang"}), "match.project"),
+        (_rule(match={"kind": "report", "partner": "p"}, action={"type": "hang"}), "match.partner"),
+        (_rule(match={"endpoint": "GET /query/**"}, action={"type": "hang"}), "match.endpoint"),
+        (
+            _rule(match={"kind": "aqua"}, action={"type": "hang", "milliseconds": 1}),
+            "action.milliseconds",
+        ),
+        (_rule(match={"kind": "aqua"}, action={"type": "latency"}), "action.milliseconds"),
+        (
+            _rule(match={"kind": "aqua"}, action={"type": "latency", "milliseconds": 0}),
+            "action.milliseconds",
+        ),
+        (
+            _rule(match={"kind": "aqua"}, action={"type": "latency", "milliseconds": 600_001}),
+            "action.milliseconds",
+        ),
+        (
+            _rule(match={"kind": "aqua"}, action={"type": "latency", "milliseconds": 1.5}),
+            "action.milliseconds",
+        ),
+        (
+            _rule(
+                match={"kind": "aqua"},
+                action={"type": "fail", "phase": "QUERYDATA", "message": "x"},
+            ),
+            "match.kind",  # AQuA jobs fail by 'abort' at a batch
+        ),
+        (
+            _rule(
+                match={"kind": "report"},
+                action={"type": "fail", "phase": "in_progress", "message": "x"},
+            ),
+            "action.phase",
+        ),
+        (
+            _rule(
+                match={"kind": "dataquery"},
+                action={"type": "fail", "phase": "QUERYDATA", "message": "x"},
+            ),
+            "action.phase",
+        ),
+        (
+            _rule(
+                match={"kind": "report"},
+                action={"type": "fail", "phase": "COMPLETED", "message": "x"},
+            ),
+            "action.phase",
+        ),
+        (
+            _rule(match={"kind": "report"}, action={"type": "fail", "phase": "QUERYDATA"}),
+            "action.message",
         ),
         (_rule(count=0), "count"),
         (_rule(count=1.5), "count"),
@@ -280,10 +409,39 @@ def test_an_abort_rule_fires_for_its_batch_only_and_never_on_a_request() -> None
     rule = _rule(match={"kind": "aqua"}, action={"type": "abort", "batch": 2, "message": "boom"})
     added = service.add_fault("a", {**rule, "count": 1})
     assert service.fire("a", "POST", "/v1/batch-query", "") is None
-    assert service.batch_fault("b", "j1", 2) is None  # another tenant's job
-    assert service.batch_fault("a", "j1", 1) is None
-    assert service.batch_fault("a", "j1", 2) == "boom"
-    assert service.batch_fault("a", "j2", 2) is None  # used up
+    assert service.run_fault("b", _step(batch=2)) is None  # another tenant's job
+    assert service.run_fault("a", _step(batch=1)) is None
+    assert service.run_fault("a", _step(batch=2)) == faults.Abort(2, "boom")
+    assert service.run_fault("a", faults.Step(faults.Kind.AQUA, "j2", "batch", 2)) is None
     [firing] = service.firings("a")
-    assert (firing["ruleId"], firing["jobId"], firing["batch"]) == (added["id"], "j1", 2)
+    assert (firing["ruleId"], firing["jobId"], firing["batch"]) == (added["id"], "r1", 2)
     assert firing["method"] is None
+
+
+def test_a_counted_run_rule_counts_runs_and_keeps_applying_to_the_runs_it_took() -> None:
+    service, _ = _service()
+    added = service.add_fault(
+        "a", _rule(match={"kind": "report"}, action={"type": "latency", "milliseconds": 5})
+    )
+    first = faults.Step(faults.Kind.REPORT, "run1", "QUERYDATA")
+    assert service.run_fault("a", first) == faults.Latency(5)
+    # the same run's next phase still waits; another run does not (count 1: one run)
+    later = faults.Step(faults.Kind.REPORT, "run1", "PROCESSINGDATA")
+    assert service.run_fault("a", later) == faults.Latency(5)
+    assert service.run_fault("a", faults.Step(faults.Kind.REPORT, "run2", "QUERYDATA")) is None
+    [listed] = service.faults("a")
+    assert (listed["fired"], listed["remaining"], listed["active"]) == (2, 0, False)
+    phases = [(f["ruleId"], f["jobId"], f["phase"], f["action"]) for f in service.firings("a")]
+    assert phases == [
+        (added["id"], "run1", "QUERYDATA", "latency"),
+        (added["id"], "run1", "PROCESSINGDATA", "latency"),
+    ]
+
+
+def test_a_run_rule_never_fires_on_a_request_nor_a_request_rule_on_a_run() -> None:
+    service, _ = _service()
+    service.add_fault("a", _rule(match={"kind": "dataquery"}, action={"type": "hang"}))
+    service.add_fault("a", _rule(match={"kind": "aqua"}))  # 429 on AQuA requests
+    assert service.fire("a", "POST", "/query/jobs", "") is None
+    assert service.run_fault("a", _step(batch=1)) is None
+    assert service.run_fault("a", _step("dataquery", "in_progress")) == faults.Hang()

@@ -118,3 +118,25 @@ def test_the_watchdog_thread_acts_on_its_own() -> None:
         dog.stop()
     assert run.reason is Reason.TIME_LIMIT
     assert snapshot.interrupts >= 1
+
+
+def test_a_pause_ends_when_the_run_is_stopped_and_not_before() -> None:
+    run, _ = _run()
+    run.pause(0)  # a pause of nothing returns: the run goes on
+    assert run.reason is None
+    paused = threading.Event()
+    done = threading.Event()
+
+    def hang() -> None:
+        paused.set()
+        run.pause(None)  # until stopped
+        done.set()
+
+    thread = threading.Thread(target=hang)
+    thread.start()
+    assert paused.wait(10)
+    assert not done.is_set()
+    run.stop(Reason.CANCEL)
+    thread.join(10)
+    assert done.is_set() and run.reason is Reason.CANCEL
+    run.pause(3600)  # a stopped run never waits again

@@ -86,6 +86,33 @@ def add(
         int | None,
         typer.Option("--abort-batch", min=1, help="AQuA: fail batch K of the next jobs."),
     ] = None,
+    fail_phase: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-phase",
+            help="Report runs (QUERYDATA, PROCESSINGDATA) or Data Query jobs (in_progress): "
+            "fail the next runs in this phase.",
+        ),
+    ] = None,
+    latency_ms: Annotated[
+        int | None,
+        typer.Option("--latency-ms", min=1, help="Wait N ms before each phase of the next runs."),
+    ] = None,
+    hang: Annotated[
+        bool, typer.Option("--hang", help="Keep the next runs running until cancelled.")
+    ] = False,
+    partner: Annotated[
+        str | None, typer.Option("--partner", help="Runs only: AQuA jobs of this partner.")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Runs only: AQuA jobs of this project.")
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option(
+            "--query", help="Runs only: a regular expression searched in the ZOQL, SQL or report."
+        ),
+    ] = None,
     message: Annotated[str | None, typer.Option("--message", help="The answer's message.")] = None,
     retry_after: Annotated[
         int | None, typer.Option("--retry-after", help="Seconds in Retry-After (429, 503).")
@@ -102,14 +129,19 @@ def add(
     options: common.Options = common.NO_OPTIONS,
     as_json: common.Json = False,
 ) -> None:
-    """Add a fault rule: --http STATUS, --refuse CODE --message M, --disconnect or
-    --abort-batch K --message M, for the next --count N (default 1) or --duration S seconds of
-    matching requests (jobs, for --abort-batch)."""
+    """Add a fault rule: --http STATUS, --refuse CODE --message M or --disconnect for requests;
+    --abort-batch K --message M, --fail-phase P --message M, --latency-ms N or --hang for runs
+    (narrowed by --partner, --project, --query); for the next --count N (default 1) or
+    --duration S seconds of matching requests or runs."""
     if rule is not None:
         document = _rule_from_json(rule)
     else:
-        actions = _Actions(http, refuse, disconnect, abort_batch, message, retry_after)
-        document = _rule_from_options(endpoint, kind, actions, count, duration)
+        actions = _Actions(
+            http, refuse, disconnect, abort_batch, message, retry_after, fail_phase, latency_ms,
+            hang,
+        )  # fmt: skip
+        runs = {"partner": partner, "project": project, "query": query}
+        document = _rule_from_options(endpoint, kind, actions, count, duration, runs)
     with common.connected(options) as api:
         added = api.control.faults.add(document)
     if as_json:
@@ -138,6 +170,42 @@ class _Actions:
     abort_batch: int | None
     message: str | None
     retry_after: int | None
+    fail_phase: str | None
+    latency_ms: int | None
+    hang: bool
+
+    def action(self) -> dict[str, Any]:
+        """The one action chosen, as its JSON document (the server judges its values)."""
+        chosen: list[dict[str, Any]] = []
+        if self.http is not None:
+            chosen.append({"type": "http", "status": self.http})
+        if self.refuse is not None:
+            chosen.append({"type": "refuse", "errorCode": self.refuse})
+        if self.disconnect:
+            chosen.append({"type": "disconnect"})
+        if self.abort_batch is not None:
+            chosen.append({"type": "abort", "batch": self.abort_batch})
+        if self.fail_phase is not None:
+            chosen.append({"type": "fail", "phase": self.fail_phase})
+        if self.latency_ms is not None:
+            chosen.append({"type": "latency", "milliseconds": self.latency_ms})
+        if self.hang:
+            chosen.append({"type": "hang"})
+        if len(chosen) != 1:
+            raise typer.BadParameter(
+                "give one of --http STATUS, --refuse CODE, --disconnect, --abort-batch K, "
+                "--fail-phase P, --latency-ms N and --hang"
+            )
+        action = chosen[0]
+        if self.message is not None:
+            action["message"] = self.message
+        if self.retry_after is not None:
+            action["retryAfterSeconds"] = self.retry_after
+        return action
+
+
+#: Actions the runner takes on runs: they match a kind of run, never an endpoint.
+_RUN_ACTIONS = ("abort", "fail", "latency", "hang")
 
 
 def _rule_from_options(
@@ -146,39 +214,25 @@ def _rule_from_options(
     given: _Actions,
     count: int | None,
     duration: float | None,
+    runs: dict[str, str | None],
 ) -> dict[str, Any]:
     from aquarium.client import control
 
-    chosen = (given.http, given.refuse, given.disconnect or None, given.abort_batch)
-    if sum(option is not None for option in chosen) != 1:
-        raise typer.BadParameter(
-            "give one of --http STATUS, --refuse CODE, --disconnect and --abort-batch K"
-        )
-    if given.refuse is not None or given.abort_batch is not None:
+    action = given.action()
+    if action["type"] in ("refuse", "abort"):
         kind = kind or Kind.aqua  # AQuA's only
     if endpoint is None and kind is None:
-        raise typer.BadParameter("give --endpoint, --kind, or both (or --rule)")
+        hint = "--kind" if action["type"] in _RUN_ACTIONS else "--endpoint, --kind, or both"
+        raise typer.BadParameter(f"give {hint} (or --rule)")
     if count is not None and duration is not None:
         raise typer.BadParameter("give --count or --duration, not both")
-    action: dict[str, Any]
-    if given.http is not None:
-        action = {"type": "http", "status": given.http}
-    elif given.refuse is not None:
-        action = {"type": "refuse", "errorCode": given.refuse}
-    elif given.abort_batch is not None:
-        action = {"type": "abort", "batch": given.abort_batch}
-    else:
-        action = {"type": "disconnect"}
-    if given.message is not None:
-        action["message"] = given.message
-    if given.retry_after is not None:
-        action["retryAfterSeconds"] = given.retry_after
     return control.rule(
         action,
         endpoint=endpoint,
         kind=kind.value if kind is not None else None,
         count=count,
         duration_s=duration,
+        **runs,
     )
 
 
@@ -231,7 +285,8 @@ def log(options: common.Options = common.NO_OPTIONS, as_json: common.Json = Fals
         return
     for one in firings:
         if one.get("jobId"):
-            what = f"job {one['jobId']} batch {one['batch']}"
+            step = f"batch {one['batch']}" if one.get("batch") else f"phase {one.get('phase')}"
+            what = f"run {one['jobId']} {step}"
         else:
             what = f"{one['method']} {one['path']}" + (f"?{one['query']}" if one["query"] else "")
         view.out.print(f"{one['at']}  {one['ruleId']}  {one['action']}  {what}", soft_wrap=True)

@@ -131,12 +131,63 @@ class Faults:
         )
 
     def abort_batch(
-        self, batch: int, message: str, *, count: int | None = None, duration_s: float | None = None
+        self,
+        batch: int,
+        message: str,
+        *,
+        count: int | None = None,
+        duration_s: float | None = None,
+        **runs: str | None,
     ) -> Document:
         """Fail batch ``batch`` (1 = the first query) of the next AQuA jobs with ``message``
-        (the job ends ``aborted``; embedded servers, whose runner is in the server process)."""
+        (the job ends ``aborted``; embedded servers, whose runner is in the server process).
+        ``runs``: ``partner``, ``project``, ``query`` narrow the jobs (:func:`rule`)."""
         action = {"type": "abort", "batch": batch, "message": message}
-        return self.add(rule(action, kind="aqua", count=count, duration_s=duration_s))
+        return self.add(rule(action, kind="aqua", count=count, duration_s=duration_s, **runs))
+
+    def fail(
+        self,
+        kind: str,
+        phase: str,
+        message: str,
+        *,
+        count: int | None = None,
+        duration_s: float | None = None,
+        query: str | None = None,
+    ) -> Document:
+        """End the next runs of ``kind`` (``report`` or ``dataquery``) in ``phase`` with
+        ``message``, as their API ends a failing run: a report run in ``QUERYDATA`` or
+        ``PROCESSINGDATA`` ends ``ERROR``, a Data Query job in ``in_progress`` ends ``failed``."""
+        action = {"type": "fail", "phase": phase, "message": message}
+        return self.add(rule(action, kind=kind, count=count, duration_s=duration_s, query=query))
+
+    def latency(
+        self,
+        milliseconds: int,
+        kind: str,
+        *,
+        count: int | None = None,
+        duration_s: float | None = None,
+        **runs: str | None,
+    ) -> Document:
+        """Wait ``milliseconds`` before each phase (an AQuA job: each batch) of the next runs of
+        ``kind``; a cancel ends the wait at once. ``runs``: ``partner``, ``project``, ``query``."""
+        action = {"type": "latency", "milliseconds": milliseconds}
+        return self.add(rule(action, kind=kind, count=count, duration_s=duration_s, **runs))
+
+    def hang(
+        self,
+        kind: str,
+        *,
+        count: int | None = None,
+        duration_s: float | None = None,
+        **runs: str | None,
+    ) -> Document:
+        """Keep the next runs of ``kind`` in their running phase until they are cancelled
+        (DELETE) or their time limit stops them. ``runs``: ``partner``, ``project``, ``query``."""
+        return self.add(
+            rule({"type": "hang"}, kind=kind, count=count, duration_s=duration_s, **runs)
+        )
 
     def list(self) -> list[Document]:
         """Every rule of the tenant, used-up ones included: ``fired``, ``remaining``,
@@ -153,7 +204,7 @@ class Faults:
 
     def log(self) -> builtins.list[Document]:
         """Every firing: ``at``, ``ruleId``, ``action``, and the request's ``method``, ``path``,
-        ``query`` or the job's ``jobId`` and ``batch``."""
+        ``query`` or the run's ``jobId``, ``phase`` and (AQuA) ``batch``."""
         return _list(_call(self._http, "GET", "/faults/log"), "firings")
 
 
@@ -254,13 +305,21 @@ def rule(
     kind: str | None = None,
     count: int | None = None,
     duration_s: float | None = None,
+    partner: str | None = None,
+    project: str | None = None,
+    query: str | None = None,
 ) -> Document:
-    """A rule's JSON document; ``count`` 1 unless ``duration_s`` is given."""
+    """A rule's JSON document; ``count`` 1 unless ``duration_s`` is given. ``partner`` and
+    ``project`` (AQuA) and ``query`` (a regular expression searched in the run's ZOQL, SQL or
+    report name and data source) narrow the runs a run action applies to."""
     match: Document = {}
     if endpoint is not None:
         match["endpoint"] = endpoint
     if kind is not None:
         match["kind"] = kind
+    for name, value in (("partner", partner), ("project", project), ("query", query)):
+        if value is not None:
+            match[name] = value
     found: Document = {"match": match, "action": dict(action)}
     if duration_s is not None:
         found["durationSeconds"] = duration_s

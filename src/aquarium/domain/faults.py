@@ -10,8 +10,12 @@ docs/testing-your-integration.md)::
 - ``match.endpoint``: an HTTP method (or ``*``) and a path pattern, matched against the path as
   the server routes it (repeated slashes collapsed, no trailing slash); in the pattern ``*`` is
   any text within one path segment and ``**`` any text across segments;
-- ``match.kind``: ``aqua``, ``report`` or ``dataquery``, the API family of the path; a rule names
-  an endpoint, a kind, or both;
+- ``match.kind``: ``aqua``, ``report`` or ``dataquery``, the API family of the path (or of the
+  run, for a run action); a rule names an endpoint, a kind, or both;
+- ``match.partner``, ``match.project`` (AQuA, run actions): the job's ``partner`` / ``project``,
+  equal as written; ``match.query`` (run actions): a regular expression *searched* (Python
+  ``re.search``: a plain substring is one too) in an AQuA batch's ZOQL, a Data Query job's SQL,
+  or a report run's report name and data source name;
 - ``action``: ``http`` answers the request itself with ``status`` 429 (Zuora's rate-limit answer),
   500 (the API family's own internal error) or 503, optional ``message`` (429 and 503) and
   ``retryAfterSeconds``; ``refuse`` (AQuA rules only: ``match.kind`` ``aqua``) answers with
@@ -19,9 +23,17 @@ docs/testing-your-integration.md)::
   refuses it); ``disconnect`` lets the answer start and closes the connection half-way through
   its body (a result file's download); ``abort`` (AQuA jobs: ``match.kind`` ``aqua``, no
   endpoint) makes the runner fail a job's ``batch`` k (1 = the first query) with ``message``,
-  through the job state machine as a failing query would (the job ``aborted``);
-- exactly one of ``count`` (the next N matching requests, or jobs for ``abort``) and
-  ``durationSeconds`` (every matching request or job for that long).
+  through the job state machine as a failing query would (the job ``aborted``); ``fail``
+  (``match.kind`` ``report`` or ``dataquery``) ends a run in ``phase`` (a report run's
+  ``QUERYDATA`` or ``PROCESSINGDATA``, a Data Query job's ``in_progress``) as that API ends a
+  failing run, with ``message`` (report run ``ERROR``, Data Query job ``failed``);
+  ``latency`` waits ``milliseconds`` before each phase (AQuA: each batch) of a matching run;
+  ``hang`` keeps a matching run in its running phase until it is cancelled or its time limit
+  stops it. These four are the *run actions*: they match runs, never an endpoint, and need a
+  ``match.kind``;
+- exactly one of ``count`` (the next N matching requests, or runs for a run action: a run the
+  rule took applies it in every later phase without counting again) and ``durationSeconds``
+  (every matching request or run for that long).
 
 :func:`parse_rule` reads such a document strictly: an unknown member, a value of the wrong type
 or out of range is :class:`errors.InvalidControlRequest` naming the field. Pure: no I/O, no clock.
@@ -29,92 +41,37 @@ or out of range is :class:`errors.InvalidControlRequest` naming the field. Pure:
 
 from __future__ import annotations
 
-import enum
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aquarium.domain import errors
+from aquarium.domain import errors, fault_paths
 
 HTTP_STATUSES = (429, 500, 503)
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"})
 MAX_COUNT = 1_000_000
 MAX_DURATION_S = 24 * 3600.0  # seconds: a day is longer than any test
 MAX_RETRY_AFTER_S = 3600  # seconds
 DEFAULT_RETRY_AFTER_S = 1  # seconds
 MAX_MESSAGE_CHARS = 1000
-MAX_PATTERN_CHARS = 500
+MAX_PATTERN_CHARS = fault_paths.MAX_PATTERN_CHARS
 MAX_BATCH = 50  # an AQuA job holds at most 50 queries (90004)
+MAX_LATENCY_MS = 600_000  # milliseconds: ten minutes before a phase is more than any test needs
+#: The phase names a ``fail`` rule may give, per kind (the run's status while it does that work).
+FAIL_PHASES: dict[str, tuple[str, ...]] = {
+    "report": ("QUERYDATA", "PROCESSINGDATA"),
+    "dataquery": ("in_progress",),
+}
+#: What an AQuA run's steps are called (each batch is one: :attr:`Step.batch` says which).
+BATCH_PHASE = "batch"
 ERROR_CODE = re.compile(r"[0-9A-Z_-]{1,40}")
-_SLASHES = re.compile(r"/{2,}")
 
 
-class Kind(enum.StrEnum):
-    """The API family a request belongs to, by its path."""
-
-    #: AQuA: ``/v1/batch-query``, ``/apps/api/batch-query``, result files
-    AQUA = "aqua"
-    #: Reporting: ``/api/rest/v1``, ``/reporting/api/rest/v1``
-    REPORT = "report"
-    #: Data Query: ``/query/``
-    DATAQUERY = "dataquery"
-
-
-_KIND_PATHS: tuple[tuple[re.Pattern[str], Kind], ...] = (
-    (re.compile(r"^/(v1|apps/api)/batch-query(/|$)"), Kind.AQUA),
-    (re.compile(r"^/(v1/files?|apps/api/file)/"), Kind.AQUA),
-    (re.compile(r"^/(reporting/)?api/rest/v1(/|$)"), Kind.REPORT),
-    (re.compile(r"^/query(/|$)"), Kind.DATAQUERY),
-)
-
-
-def kind_of(path: str) -> Kind | None:
-    """The API family of a routed path; ``None`` for anything else (describe, OAuth, pages)."""
-    for pattern, kind in _KIND_PATHS:
-        if pattern.match(path):
-            return kind
-    return None
-
-
-def normal_path(path: str) -> str:
-    """``path`` as the server routes it: repeated slashes collapsed, no trailing slash."""
-    path = _SLASHES.sub("/", path)
-    if len(path) > 1:
-        path = path.rstrip("/") or "/"
-    return path
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A method (``*``: any) and a path pattern; :meth:`matches` a request."""
-
-    method: str
-    pattern: str
-    regex: re.Pattern[str]
-
-    @classmethod
-    def parse(cls, text: str) -> Endpoint:
-        """``"GET /v1/files/*"``; InvalidControlRequest naming ``match.endpoint`` if unreadable."""
-        parts = text.split()
-        if len(parts) != 2 or parts[0].upper() not in METHODS or not parts[1].startswith("/"):
-            raise _invalid(
-                "match.endpoint",
-                f"must be a method and a path pattern, like 'GET /v1/files/*' (got {text!r})",
-            )
-        method, pattern = parts[0].upper(), normal_path(parts[1])
-        if len(pattern) > MAX_PATTERN_CHARS:
-            raise _invalid("match.endpoint", f"the path pattern is over {MAX_PATTERN_CHARS} chars")
-        pieces = re.split(r"(\*\*|\*)", pattern)
-        wild = {"**": ".*", "*": "[^/]*"}
-        regex = "".join(wild.get(piece) or re.escape(piece) for piece in pieces)
-        return cls(method, pattern, re.compile(f"^{regex}$"))
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method.upper()) and self.regex.match(path) is not None
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.pattern}"
+# The request side lives in fault_paths.py; its names stay reachable from here.
+Kind = fault_paths.Kind
+Endpoint = fault_paths.Endpoint
+kind_of = fault_paths.kind_of
+normal_path = fault_paths.normal_path
 
 
 @dataclass(frozen=True)
@@ -123,12 +80,44 @@ class Match:
 
     endpoint: Endpoint | None
     kind: Kind | None
+    partner: str | None = None
+    project: str | None = None
+    #: searched in the run's texts (:attr:`Step.texts`)
+    query: re.Pattern[str] | None = None
 
     def matches(self, method: str, path: str) -> bool:
         """Whether a request of ``method`` on the routed ``path`` is one of these."""
         if self.kind is not None and kind_of(path) is not self.kind:
             return False
         return self.endpoint is None or self.endpoint.matches(method, path)
+
+    def matches_step(self, step: Step) -> bool:
+        """Whether the run about to do ``step`` is one of these."""
+        if self.kind is not None and step.kind is not self.kind:
+            return False
+        if self.partner is not None and step.partner != self.partner:
+            return False
+        if self.project is not None and step.project != self.project:
+            return False
+        query = self.query
+        return query is None or any(query.search(text) for text in step.texts)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A run about to do one piece of its work, as a rule sees it."""
+
+    kind: Kind
+    run_id: str
+    #: ``QUERYDATA`` / ``PROCESSINGDATA`` (report), ``in_progress`` (Data Query), ``batch`` (AQuA)
+    phase: str
+    #: the AQuA batch about to run (1 = the job's first query); None for the other kinds
+    batch: int | None = None
+    partner: str | None = None
+    project: str | None = None
+    #: what ``match.query`` is searched in: the batch's ZOQL, the job's SQL, the report's name
+    #: and data source name
+    texts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,15 +152,53 @@ class Abort:
 
 
 @dataclass(frozen=True)
+class Fail:
+    """End a matching report run or Data Query job in ``phase`` as its API ends a failing run."""
+
+    phase: str
+    message: str
+
+    type = "fail"
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Wait ``milliseconds`` before each phase of a matching run (a cancel cuts it short)."""
+
+    milliseconds: int
+
+    type = "latency"
+
+
+@dataclass(frozen=True)
+class Hang:
+    """Keep a matching run in its running phase until it is stopped (cancel, time limit)."""
+
+    type = "hang"
+
+
+@dataclass(frozen=True)
 class Disconnect:
     """Start the answer, then close the connection half-way through its body."""
 
     type = "disconnect"
 
 
-Action = HttpFault | Refuse | Disconnect | Abort
-#: The actions taken on a request at the edge; the others are taken by the runner on a job.
+Action = HttpFault | Refuse | Disconnect | Abort | Fail | Latency | Hang
+#: The actions taken on a request at the edge; the others are taken by the runner on a run.
 REQUEST_ACTIONS = (HttpFault, Refuse, Disconnect)
+#: The actions the runner takes on a run, before one of its steps (:func:`applies`).
+RUN_ACTIONS = (Abort, Fail, Latency, Hang)
+
+
+def applies(action: Action, step: Step) -> bool:
+    """Whether a run action applies to ``step`` itself (its match aside): ``abort`` to its batch,
+    ``fail`` to its phase, ``latency`` and ``hang`` to every step."""
+    if isinstance(action, Abort):
+        return step.batch == action.batch
+    if isinstance(action, Fail):
+        return step.phase == action.phase
+    return isinstance(action, Latency | Hang)
 
 
 @dataclass(frozen=True)
@@ -191,11 +218,7 @@ def parse_rule(document: object) -> FaultRule:
     action = _parse_action(rule.get("action"))
     if isinstance(action, Refuse) and match.kind is not Kind.AQUA:
         raise _invalid("match.kind", "must be 'aqua' for a 'refuse' action (AQuA's error body)")
-    if isinstance(action, Abort):
-        if match.kind is not Kind.AQUA:
-            raise _invalid("match.kind", "must be 'aqua' for an 'abort' action (AQuA jobs)")
-        if match.endpoint is not None:
-            raise _invalid("match.endpoint", "is not used with 'abort': it matches jobs")
+    _check_run_rule(match, action)
     count, duration = rule.get("count"), rule.get("durationSeconds")
     if (count is None) == (duration is None):
         raise _invalid("count", "and durationSeconds: give exactly one of them")
@@ -204,26 +227,40 @@ def parse_rule(document: object) -> FaultRule:
     return FaultRule(match, action, duration_s=_seconds(duration))
 
 
+def _check_run_rule(match: Match, action: Action) -> None:
+    """Run actions match runs (a kind, never an endpoint); request actions match requests."""
+    if not isinstance(action, RUN_ACTIONS):
+        for name in ("partner", "project", "query"):
+            if getattr(match, name) is not None:
+                raise _invalid(
+                    f"match.{name}", "is used only with run actions (abort, fail, latency, hang)"
+                )
+        return
+    if match.endpoint is not None:
+        raise _invalid("match.endpoint", f"is not used with '{action.type}': it matches runs")
+    if match.kind is None:
+        raise _invalid("match.kind", f"is required for a '{action.type}' action")
+    if isinstance(action, Abort) and match.kind is not Kind.AQUA:
+        raise _invalid("match.kind", "must be 'aqua' for an 'abort' action (AQuA jobs)")
+    if isinstance(action, Fail):
+        phases = FAIL_PHASES.get(match.kind.value)
+        if phases is None:
+            raise _invalid(
+                "match.kind", "must be 'report' or 'dataquery' for 'fail' ('abort' fails AQuA jobs)"
+            )
+        if action.phase not in phases:
+            raise _invalid("action.phase", f"must be one of {', '.join(phases)} for this kind")
+    if (match.partner is not None or match.project is not None) and match.kind is not Kind.AQUA:
+        field = "match.partner" if match.partner is not None else "match.project"
+        raise _invalid(field, "is used only with 'match.kind' 'aqua' (AQuA stateful jobs)")
+
+
 def document(rule: FaultRule) -> dict[str, object]:
     """The rule as its JSON document again (what :func:`parse_rule` reads)."""
-    match: dict[str, object] = {}
-    if rule.match.endpoint is not None:
-        match["endpoint"] = str(rule.match.endpoint)
-    if rule.match.kind is not None:
-        match["kind"] = rule.match.kind.value
-    action: dict[str, object] = {"type": rule.action.type}
-    if isinstance(rule.action, HttpFault):
-        action["status"] = rule.action.status
-        action["retryAfterSeconds"] = rule.action.retry_after_s
-        if rule.action.message is not None:
-            action["message"] = rule.action.message
-    elif isinstance(rule.action, Refuse):
-        action["errorCode"] = rule.action.error_code
-        action["message"] = rule.action.message
-    elif isinstance(rule.action, Abort):
-        action["batch"] = rule.action.batch
-        action["message"] = rule.action.message
-    found: dict[str, object] = {"match": match, "action": action}
+    found: dict[str, object] = {
+        "match": _match_document(rule.match),
+        "action": _action_document(rule.action),
+    }
     if rule.count is not None:
         found["count"] = rule.count
     else:
@@ -231,10 +268,43 @@ def document(rule: FaultRule) -> dict[str, object]:
     return found
 
 
+def _match_document(given: Match) -> dict[str, object]:
+    match: dict[str, object] = {}
+    if given.endpoint is not None:
+        match["endpoint"] = str(given.endpoint)
+    if given.kind is not None:
+        match["kind"] = given.kind.value
+    if given.partner is not None:
+        match["partner"] = given.partner
+    if given.project is not None:
+        match["project"] = given.project
+    if given.query is not None:
+        match["query"] = given.query.pattern
+    return match
+
+
+def _action_document(given: Action) -> dict[str, object]:
+    action: dict[str, object] = {"type": given.type}
+    if isinstance(given, HttpFault):
+        action["status"] = given.status
+        action["retryAfterSeconds"] = given.retry_after_s
+        if given.message is not None:
+            action["message"] = given.message
+    elif isinstance(given, Refuse):
+        action.update(errorCode=given.error_code, message=given.message)
+    elif isinstance(given, Abort):
+        action.update(batch=given.batch, message=given.message)
+    elif isinstance(given, Fail):
+        action.update(phase=given.phase, message=given.message)
+    elif isinstance(given, Latency):
+        action["milliseconds"] = given.milliseconds
+    return action
+
+
 def _parse_match(value: object) -> Match:
     if value is None:
         raise _invalid("match", "is required")
-    given = _object(value, "match", {"endpoint", "kind"})
+    given = _object(value, "match", {"endpoint", "kind", "partner", "project", "query"})
     endpoint, kind = given.get("endpoint"), given.get("kind")
     if endpoint is None and kind is None:
         raise _invalid("match", "name an endpoint, a kind, or both")
@@ -245,13 +315,43 @@ def _parse_match(value: object) -> Match:
     return Match(
         Endpoint.parse(endpoint) if endpoint is not None else None,
         Kind(kind) if kind is not None else None,
+        partner=_name(given.get("partner"), "match.partner"),
+        project=_name(given.get("project"), "match.project"),
+        query=_query(given.get("query")),
     )
+
+
+def _name(value: object, name: str) -> str | None:
+    """An optional partner or project name, compared as written."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_PATTERN_CHARS:
+        raise _invalid(name, f"must be a non-empty string of at most {MAX_PATTERN_CHARS} chars")
+    return value
+
+
+def _query(value: object) -> re.Pattern[str] | None:
+    """An optional ``match.query``: a regular expression, searched (not anchored)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_PATTERN_CHARS:
+        raise _invalid(
+            "match.query",
+            f"must be a regular expression of 1 to {MAX_PATTERN_CHARS} chars (a substring is one)",
+        )
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise _invalid("match.query", f"is not a valid regular expression: {exc}") from None
 
 
 def _parse_action(value: object) -> Action:
     if value is None:
         raise _invalid("action", "is required")
-    members = {"type", "status", "message", "retryAfterSeconds", "errorCode", "batch"}
+    members = {
+        "type", "status", "message", "retryAfterSeconds", "errorCode", "batch", "phase",
+        "milliseconds",
+    }  # fmt: skip
     given = _object(value, "action", members)
     kind = given.get("type")
     if kind == "disconnect":
@@ -263,8 +363,13 @@ def _parse_action(value: object) -> Action:
         _only(given, "action", {"type", "batch", "message"})
         batch = _whole(given.get("batch"), "action.batch", 1, MAX_BATCH)
         return Abort(batch, _message(given.get("message")))
+    if kind in ("fail", "latency", "hang"):
+        return _parse_phase_action(given)
     if kind != "http":
-        raise _invalid("action.type", "must be 'http', 'refuse', 'disconnect' or 'abort'")
+        raise _invalid(
+            "action.type",
+            "must be 'http', 'refuse', 'disconnect', 'abort', 'fail', 'latency' or 'hang'",
+        )
     _only(given, "action", {"type", "status", "message", "retryAfterSeconds"})
     status = given.get("status")
     if status not in HTTP_STATUSES or isinstance(status, bool):
@@ -281,6 +386,22 @@ def _parse_action(value: object) -> Action:
     retry = given.get("retryAfterSeconds", DEFAULT_RETRY_AFTER_S)
     retry_s = _whole(retry, "action.retryAfterSeconds", 0, MAX_RETRY_AFTER_S)
     return HttpFault(int(status), message, retry_s)
+
+
+def _parse_phase_action(given: Mapping[str, object]) -> Fail | Latency | Hang:
+    kind = given.get("type")
+    if kind == "hang":
+        _only(given, "action", {"type"})
+        return Hang()
+    if kind == "latency":
+        _only(given, "action", {"type", "milliseconds"})
+        return Latency(_whole(given.get("milliseconds"), "action.milliseconds", 1, MAX_LATENCY_MS))
+    _only(given, "action", {"type", "phase", "message"})
+    phase = given.get("phase")
+    known = sorted({name for names in FAIL_PHASES.values() for name in names})
+    if not isinstance(phase, str) or phase not in known:
+        raise _invalid("action.phase", f"must be one of {', '.join(known)}")
+    return Fail(phase, _message(given.get("message")))
 
 
 def _parse_refuse(given: Mapping[str, object]) -> Refuse:

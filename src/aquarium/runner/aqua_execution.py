@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from aquarium import observability
-from aquarium.domain import errors, jobs, runs, tenancy
+from aquarium.domain import errors, faults, jobs, runs, tenancy
 from aquarium.engines import base, naming
 from aquarium.export import pgp, segments, writer
-from aquarium.runner import context, lifecycle, running, sessions
+from aquarium.runner import context, injected_faults, lifecycle, running, sessions
 from aquarium.store import batches_repo, jobs_repo
 from aquarium.zoql import ast, check, lower, translate
 
@@ -116,12 +116,12 @@ def _run_batch(
     began = time.perf_counter()
     try:
         lowered = _lowered(ctx, batch, job)
-        fault = ctx.faults.batch_fault(run.tenant, run.run_id, number)
-        if fault is not None:  # a test asked for it (--test-control): fails as a query would
+        run.limit(job.tenant.limits.query_time_limit_s)
+        fault = injected_faults.before(ctx, run, _step(job, batch, number))
+        if fault is not None and run.reason is None:  # a test asked for it: fails as a query
             raise errors.QueryFailed(fault)
         if run.reason is not None:
             raise errors.QueryInterrupted("the job was stopped before the statement began")
-        run.limit(job.tenant.limits.query_time_limit_s)
         written, segmented = _write(ctx, batch, lowered, job, temporaries)
         if run.reason is runs.StopReason.TIME_LIMIT:
             # The limit passed while the file was being packaged (gzip, zip), where the engine
@@ -143,6 +143,14 @@ def _run_batch(
         run.limit(None)
     observability.EXPORT_SECONDS.observe(time.perf_counter() - began)
     _publish(ctx, batch, written, segmented, job)
+
+
+def _step(job: _JobRun, batch: batches_repo.BatchRecord, number: int) -> faults.Step:
+    """Batch ``number`` of the job as a fault rule sees it (``--test-control``)."""
+    return faults.Step(
+        faults.Kind.AQUA, job.running.run_id, faults.BATCH_PHASE, batch=number,
+        partner=job.job.partner, project=job.job.project, texts=(batch.query,),
+    )  # fmt: skip
 
 
 def _lowered(

@@ -17,25 +17,25 @@ import sqlalchemy as sa
 
 from aquarium.catalog import model, views
 from aquarium.domain import clock as clock_port
-from aquarium.domain import ids, tenancy, tenant_clocks
+from aquarium.domain import faults, ids, tenancy, tenant_clocks
 from aquarium.domain import notifier as notifier_port
 from aquarium.engines import base
 from aquarium.storage import base as storage
 
 
-class BatchFaults(Protocol):
-    """Failures a test asked for (``--test-control``: ``services/control.py``)."""
+class RunFaults(Protocol):
+    """Failures and delays a test asked for (``--test-control``: ``services/control.py``)."""
 
-    def batch_fault(self, tenant: str, job_id: str, batch: int) -> str | None:
-        """The message to fail batch ``batch`` (1-based) of AQuA job ``job_id`` with, or
-        ``None`` to run it."""
+    def run_fault(self, tenant: str, step: faults.Step) -> faults.Action | None:
+        """What to do to the run about to do ``step`` (a run action: abort, fail, latency,
+        hang), or ``None`` to do it as usual."""
         ...
 
 
 class NoFaults:
-    """Every server without ``--test-control``: nothing is failed on purpose."""
+    """Every server without ``--test-control``: nothing is failed or delayed on purpose."""
 
-    def batch_fault(self, tenant: str, job_id: str, batch: int) -> str | None:
+    def run_fault(self, tenant: str, step: faults.Step) -> faults.Action | None:
         return None
 
 
@@ -49,7 +49,7 @@ class ExecutionContext:
     clock: clock_port.Clock
     tenant: Callable[[str], tenancy.Tenant | None]
     notifier: notifier_port.Notifier = field(default_factory=notifier_port.NullNotifier)
-    faults: BatchFaults = field(default_factory=NoFaults)
+    faults: RunFaults = field(default_factory=NoFaults)
 
     @contextmanager
     def changing(self, tenant: str, run_id: str) -> Iterator[sa.Connection]:

@@ -24,10 +24,10 @@ import sqlalchemy as sa
 from aquarium import observability
 from aquarium.dataquery import errors as dq_sql_errors
 from aquarium.dataquery import output, sql
-from aquarium.domain import errors, ids, jobs, runs, tenancy
+from aquarium.domain import errors, faults, ids, jobs, runs, tenancy
 from aquarium.engines import naming
 from aquarium.export import writer
-from aquarium.runner import context, lifecycle, running
+from aquarium.runner import context, injected_faults, lifecycle, running
 from aquarium.store import dataquery_repo
 
 log = observability.logger(__name__)
@@ -90,6 +90,7 @@ def execute(
     entry = ids.dashed(job.id)
     run.limit(limit_s)
     try:
+        _injected(ctx, job, run, limit_s)
         file_id, path = files.new()
         if translated.kind is sql.Kind.METADATA:
             written = output.write_rows(
@@ -108,6 +109,28 @@ def execute(
     finally:
         run.limit(None)
         files.discard()
+
+
+def _injected(
+    ctx: context.ExecutionContext,
+    job: dataquery_repo.DataQueryRecord,
+    run: running.RunningRun,
+    limit_s: int,
+) -> None:
+    """A test's fault for the job (``--test-control``): a ``fail`` fails it with its message;
+    a latency or hang that ended in a stop ends the job as that stop does."""
+    # The job's id as its API shows it (dashed): the firing log names it so.
+    step = faults.Step(
+        faults.Kind.DATAQUERY, ids.dashed(run.run_id), jobs.DataQueryStatus.IN_PROGRESS.value,
+        texts=(job.query,),
+    )  # fmt: skip
+    message = injected_faults.before(ctx, run, step)
+    if run.reason is not None:
+        _stopped(ctx, run, errors.QueryInterrupted("stopped before its query began"), limit_s)
+        raise lifecycle.Stop
+    if message is not None:
+        _fail(ctx, run, message, ErrorCode.ENGINE)  # as if the engine had failed it
+        raise lifecycle.Stop
 
 
 def _query(

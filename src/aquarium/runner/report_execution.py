@@ -27,10 +27,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from aquarium import observability
-from aquarium.domain import errors, jobs, runs, tenancy
+from aquarium.domain import errors, faults, jobs, runs, tenancy
 from aquarium.engines import naming
 from aquarium.export import report_display, report_output
-from aquarium.runner import context, lifecycle, running
+from aquarium.runner import context, injected_faults, lifecycle, running
 from aquarium.store import report_runs_repo
 from aquarium.zoql import check, lower, report_plan
 
@@ -79,6 +79,7 @@ def phases(
     try:
         yield RS.QUERYDATA
         run.limit(limit_s)
+        _injected(ctx, record, run, RS.QUERYDATA)
         _, raw = files.new()
         rows = _query_data(ctx, record, query, raw, run, failed)
         lifecycle.advance(
@@ -86,6 +87,7 @@ def phases(
             also=lambda conn: report_runs_repo.record_results(conn, run.run_id, row_count=rows),
         )  # fmt: skip
         yield RS.PROCESSINGDATA
+        _injected(ctx, record, run, RS.PROCESSINGDATA)
         written = _process_data(ctx, tenant, query, raw, files, run, failed)
         _publish(ctx, tenant, written, run)
     except lifecycle.Stop:
@@ -93,6 +95,23 @@ def phases(
     finally:
         run.limit(None)
         files.discard()
+
+
+def _injected(
+    ctx: context.ExecutionContext,
+    record: report_runs_repo.ReportRunRecord,
+    run: running.RunningRun,
+    phase: jobs.ReportRunStatus,
+) -> None:
+    """A test's fault for ``phase`` (``--test-control``): a ``fail`` ends the run in ERROR with
+    its message; after a latency or hang the phase's own check of ``run.reason`` stops it."""
+    step = faults.Step(
+        faults.Kind.REPORT, run.run_id, phase.value, texts=(record.report_name, record.ds_name)
+    )
+    message = injected_faults.before(ctx, run, step)
+    if message is not None and run.reason is None:
+        lifecycle.end(ctx, run, EV.FAIL, message)
+        raise lifecycle.Stop
 
 
 def _planned(

@@ -31,8 +31,8 @@ class RunningRun:
     ``attach`` names what runs its statements now (an engine snapshot, a processing database);
     ``interrupt`` stops that statement. A stop reason is sticky: besides interrupting the
     statement running now, it keeps the run's thread from beginning another (an engine
-    interrupt that lands between two statements is otherwise lost). ``finished`` is set once
-    the run's thread has let go of it.
+    interrupt that lands between two statements is otherwise lost) and ends a :meth:`pause`.
+    ``finished`` is set once the run's thread has let go of it.
     """
 
     run_id: str
@@ -46,6 +46,8 @@ class RunningRun:
     _reason: runs.StopReason | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     finished: threading.Event = field(default_factory=threading.Event)
+    #: set with the stop reason: wakes a run waiting in :meth:`pause`
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def reason(self) -> runs.StopReason | None:
@@ -80,8 +82,14 @@ class RunningRun:
             if first:
                 self._reason = reason
                 self.stopped_at = time.perf_counter() - max(decided_s_ago, 0.0)
+        self._stopping.set()
         self.interrupt()
         return first
+
+    def pause(self, seconds: float | None) -> None:
+        """Wait ``seconds`` (None: until the run is stopped), returning as soon as the run is
+        stopped; the caller reads :attr:`reason` next."""
+        self._stopping.wait(seconds)
 
     def interrupt(self) -> None:
         """Interrupt the statement running now, if any (the reason says why)."""

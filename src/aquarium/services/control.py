@@ -78,11 +78,25 @@ class _Armed:
     until: dt.datetime | None
     remaining: int | None
     fired: int = 0
+    #: the runs a counted run rule took (it applies to their later steps without counting)
+    runs: set[str] = field(default_factory=set)
 
     def active(self, now: dt.datetime) -> bool:
         if self.remaining is not None:
             return self.remaining > 0
         return self.until is not None and now < self.until
+
+    def takes(self, now: dt.datetime, run_id: str | None) -> bool:
+        """Whether the rule fires now (for a step of run ``run_id``), counting it if it does."""
+        if run_id is not None and run_id in self.runs:
+            return True
+        if not self.active(now):
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+            if run_id is not None:
+                self.runs.add(run_id)
+        return True
 
     def document(self, now: dt.datetime) -> dict[str, object]:
         return {
@@ -176,29 +190,40 @@ class ControlService:
         def matches(action: fault_rules.Action, match: fault_rules.Match) -> bool:
             return isinstance(action, fault_rules.REQUEST_ACTIONS) and match.matches(method, path)
 
-        where = {"method": method, "path": path, "query": query, "jobId": None, "batch": None}
+        where = {
+            "method": method, "path": path, "query": query, "jobId": None, "batch": None,
+            "phase": None,
+        }  # fmt: skip
         return self._fire(tenant, matches, where)
 
-    def batch_fault(self, tenant: str, job_id: str, batch: int) -> str | None:
-        """The message of the first active ``abort`` rule of ``tenant`` for batch ``batch``
-        (1-based) of an AQuA job, counted and logged as fired; ``None``: run it as usual.
+    def run_fault(self, tenant: str, step: fault_rules.Step) -> fault_rules.Action | None:
+        """The action of the first active run rule of ``tenant`` matching the run about to do
+        ``step`` (:func:`fault_rules.applies`), logged as fired; ``None``: do it as usual.
 
-        The runner asks before each batch (``runner/aqua_execution.py``)."""
+        The runner asks before each step: each AQuA batch, each report run phase, a Data Query
+        job's statement (``runner/injected_faults.py``)."""
 
         def matches(action: fault_rules.Action, match: fault_rules.Match) -> bool:
-            return isinstance(action, fault_rules.Abort) and action.batch == batch
+            return (
+                isinstance(action, fault_rules.RUN_ACTIONS)
+                and fault_rules.applies(action, step)
+                and match.matches_step(step)
+            )
 
-        where = {"method": None, "path": None, "query": None, "jobId": job_id, "batch": batch}
-        firing = self._fire(tenant, matches, where)
-        if firing is None or not isinstance(firing.action, fault_rules.Abort):
-            return None
-        return firing.action.message
+        where = {
+            "method": None, "path": None, "query": None, "jobId": step.run_id,
+            "batch": step.batch, "phase": step.phase,
+        }  # fmt: skip
+        firing = self._fire(tenant, matches, where, run_id=step.run_id)
+        return None if firing is None else firing.action
 
     def _fire(
         self,
         tenant: str,
         matches: Callable[[fault_rules.Action, fault_rules.Match], bool],
         where: Mapping[str, object],
+        *,
+        run_id: str | None = None,
     ) -> Firing | None:
         if tenant not in self._tenants:
             return None
@@ -206,10 +231,8 @@ class ControlService:
         with self._lock:
             state = self._tenants[tenant]
             for armed in state.rules:
-                if armed.active(now) and matches(armed.rule.action, armed.rule.match):
+                if matches(armed.rule.action, armed.rule.match) and armed.takes(now, run_id):
                     armed.fired += 1
-                    if armed.remaining is not None:
-                        armed.remaining -= 1
                     action = armed.rule.action.type
                     entry = {"at": _iso(now), "ruleId": armed.id, "action": action, **where}
                     state.firings.append(entry)
