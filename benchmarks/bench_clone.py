@@ -2,11 +2,11 @@
 
 A generated tenant (scale ``AQUARIUM_CLONE_BENCH_SCALE``, default 1) is served by one
 ``aquarium serve``; an empty data dir by another. The clone runs as the command does
-(:mod:`aquarium.services.tenant_clone` reading the source over HTTP: Describe, stateless AQuA
-jobs, downloads; then ``aquarium load``'s service through the target server), each side timed.
-The reference is DuckDB's ``CREATE TABLE ... AS SELECT * FROM read_csv(...)`` of the same
-downloaded files into a fresh database (types sniffed, nothing checked): the floor for reading
-those bytes into tables.
+(:mod:`aquarium.services.tenant_clone` reading the source over HTTP: Describe, one stateful
+session per object started for later refreshes, stateless AQuA jobs, downloads; then
+``aquarium load``'s service through the target server), each step timed. The reference is
+DuckDB's ``CREATE TABLE ... AS SELECT * FROM read_csv(...)`` of the same downloaded files into
+a fresh database (types sniffed, nothing checked): the floor for reading those bytes into tables.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from aquarium.catalog import model
 from aquarium.cli import clone, data, load
 from aquarium.domain import tenancy
 from aquarium.engines import duckdb_snapshot, loading
-from aquarium.services import tenant_clone
+from aquarium.services import clone_sessions, tenant_clone
 from aquarium.store import database, logins_repo
 from benchmarks import server_process
 
@@ -48,8 +48,11 @@ def _reference(work: Path, files: Path) -> float:
     return seconds
 
 
-def _clone(source_url: str, target_dir: Path, files: Path) -> tuple[float, float, float, int]:
-    """Plan, export and load as ``aquarium clone`` does; (plan s, export s, load s, rows)."""
+def _clone(
+    source_url: str, target_dir: Path, files: Path
+) -> tuple[float, float, float, float, int]:
+    """Plan, start the sessions, export and load as ``aquarium clone`` does; (plan s, sessions
+    s, export s, load s, rows)."""
     credentials = client.Credentials.basic(USER, PASSWORD)
     with client.Client(source_url, credentials) as source:
         start = time.perf_counter()
@@ -63,9 +66,13 @@ def _clone(source_url: str, target_dir: Path, files: Path) -> tuple[float, float
             None,
         )
         planning = time.perf_counter() - start
+        names = [one.name for one in planned.objects]
+        start = time.perf_counter()
+        clone_sessions.advance(source, names, tenant="copy", catalog=model.default())
+        sessions = time.perf_counter() - start
         exported = tenant_clone.export(source, planned, files)
     loaded = load.load_into(files, "copy", False, target_dir, data.EngineName.duckdb, None)
-    return planning, exported.seconds, loaded.seconds, loaded.total_rows
+    return planning, sessions, exported.seconds, loaded.seconds, loaded.total_rows
 
 
 def run() -> str:
@@ -81,13 +88,13 @@ def run() -> str:
             server_process.ServerProcess(source_dir) as source,
             server_process.ServerProcess(target_dir),
         ):
-            planning, export_s, load_s, rows = _clone(source.url, target_dir, files)
+            planning, sessions, export_s, load_s, rows = _clone(source.url, target_dir, files)
         reference = _reference(work, files)
         size_mb = sum(f.stat().st_size for f in files.iterdir()) / 1e6
         objects = len(list(files.iterdir()))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    total = planning + export_s + load_s
+    total = planning + sessions + export_s + load_s
     return "\n".join(
         [
             f"### aquarium clone, scale {SCALE:g} ({objects} objects, {size_mb:.1f} MB of CSV), "
@@ -96,6 +103,7 @@ def run() -> str:
             "| step | seconds | rows/s |",
             "|---|---|---|",
             f"| Describe + custom fields | {planning:.2f} | |",
+            f"| stateful sessions started (one per object, Ids only) | {sessions:.2f} | |",
             f"| AQuA export + download | {export_s:.2f} | {rows / export_s:,.0f} |",
             f"| aquarium load (through the target server) | {load_s:.2f} | {rows / load_s:,.0f} |",
             f"| **clone, all steps** ({rows:,} rows) | {total:.2f} | {rows / total:,.0f} |",

@@ -213,3 +213,37 @@ def test_refusals_are_one_line(
     one_line_error(
         clone(target, source.base_url, "--tenant", "Bad Name", "--objects", "Account"), 1, ""
     )
+
+
+def test_refresh_copies_again_only_what_changed(
+    source: support.RunningServer, target: support.RunningServer
+) -> None:
+    objects = "Account,Contact,Product"
+    done = clone(target, source.base_url, "--tenant", "live", "--objects", objects)
+    assert done.returncode == 0, done.stderr
+    support.aquarium_cli(
+        target.data_dir, "user", "add", "live", "--tenant", "live", "--password", "l"
+    )
+    again = clone(target, source.base_url, "--tenant", "live", "--refresh", "--objects", objects)
+    assert again.returncode == 0, again.stderr
+    assert "nothing changed" in again.stdout
+    with source.client() as from_api:
+        account, contact = (
+            _rows(from_api, f"select Id from {n}")[2][0] for n in ("Account", "Contact")
+        )
+        assert (
+            from_api.put(f"/v1/object/account/{account}", json={"Name": "Renamed"}).status_code
+            == 200
+        )
+        assert from_api.delete(f"/v1/object/contact/{contact}").status_code == 200
+    refreshed = clone(
+        target, source.base_url, "--tenant", "live", "--refresh", "--objects", objects
+    )
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert "refresh: 2 of 3 objects changed (Account, Contact)" in refreshed.stderr
+    with source.client() as from_api, target.client(("live", "l")) as to_api:
+        names = ["Account", "Contact", "Product"]
+        assert _exports(from_api, names) == _exports(to_api, names)
+        assert contact not in str(_rows(to_api, "select Id from Contact"))
+    refused = clone(target, source.base_url, "--tenant", "nosuch", "--refresh")
+    one_line_error(refused, 1, "there is no tenant 'nosuch' to refresh")

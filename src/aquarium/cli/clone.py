@@ -9,6 +9,10 @@ server holding the data dir, or directly): the tenant created when it does not e
 ``--time-zone``), the source's custom fields declared with their Describe types, then each
 object's rows replaced by the source's, all objects in one transaction.
 
+Every clone but ``--schema-only`` also moves one stateful AQuA session per object
+(:mod:`aquarium.services.clone_sessions`); ``--refresh`` reads each session's increment and
+copies again, whole, only the objects that changed (or lost rows) since the last clone.
+
 Progress (one line per object, warnings) goes to stderr, the summary to stdout. Exit codes as
 :mod:`aquarium.cli.common` says: 3 for a refused login, 5 for a source that cannot be reached,
 1 for everything else that stops the copy, always in one line.
@@ -16,6 +20,7 @@ Progress (one line per object, warnings) goes to stderr, the summary to stdout. 
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Sequence
@@ -28,7 +33,7 @@ from aquarium import client
 from aquarium.catalog import model
 from aquarium.cli import common, data, fields, load
 from aquarium.domain import tenancy
-from aquarium.services import tenant_clone
+from aquarium.services import clone_sessions, tenant_clone
 from aquarium.store import database, tenants_repo
 
 SourceUrl = Annotated[
@@ -55,6 +60,13 @@ Since = Annotated[
 Objects = Annotated[
     str | None, typer.Option("--objects", help="Only these objects: Account,Invoice,...")
 ]
+Refresh = Annotated[
+    bool,
+    typer.Option(
+        "--refresh",
+        help="Copy again only the objects that changed since the last clone (stateful sessions).",
+    ),
+]
 TimeZone = Annotated[
     str, typer.Option("--time-zone", help="IANA time zone of a tenant the clone creates.")
 ]
@@ -71,6 +83,7 @@ def clone_command(
     schema_only: SchemaOnly = False,
     since: Since = None,
     objects: Objects = None,
+    refresh: Refresh = False,
     time_zone: TimeZone = tenancy.DEFAULT_TIME_ZONE,
     data_dir: data.DataDir = common.DEFAULT_DATA_DIR,
     engine: data.Engine = data.EngineName.duckdb,
@@ -79,6 +92,8 @@ def clone_command(
     """Copy a Zuora-compatible tenant's custom fields and rows into a tenant here, through the
     source's public APIs (Describe, AQuA)."""
     started = time.perf_counter()
+    if refresh and (schema_only or since is not None):
+        raise common.fail("--refresh takes neither --schema-only nor --since", common.EXIT_USAGE)
     only = [name.strip() for name in (objects or "").split(",") if name.strip()]
     options = common.Options(source_url, user, password, client_id, client_secret, config)
     with common.connected(options) as source:
@@ -92,9 +107,13 @@ def clone_command(
         for note in planned.notes:
             typer.echo(f"warning: {note}", err=True)
         with data._reported(data_dir):
-            _declare(planned.custom_fields, tenant, time_zone, data_dir, engine, dsn)
+            _declare(planned.custom_fields, tenant, time_zone, data_dir, engine, dsn, refresh)
             if schema_only:
                 typer.echo(f"{len(planned.custom_fields)} custom fields; no rows (--schema-only)")
+                return
+            planned = _sessions(source, planned, tenant, refresh=refresh)
+            if not planned.objects:
+                typer.echo(f"nothing changed at the source since the last clone of {tenant}")
                 return
             with tempfile.TemporaryDirectory(prefix="aquarium-clone-") as scratch:
                 exported = _export(source, planned, Path(scratch))
@@ -106,6 +125,27 @@ def clone_command(
         f"{seconds:.1f} s ({rows / seconds if seconds > 0 else 0:,.0f} rows/s; "
         f"export {exported.seconds:.1f} s, load {loaded.seconds:.1f} s)"
     )
+
+
+def _sessions(
+    source: client.Client, planned: tenant_clone.ClonePlan, tenant: str, *, refresh: bool
+) -> tenant_clone.ClonePlan:
+    """Move each object's stateful session (before the rows are read, so that what changes
+    meanwhile is in the next increment); for a refresh, the plan narrowed to what changed."""
+    names = [one.name for one in planned.objects]
+    try:
+        changed = clone_sessions.advance(source, names, tenant=tenant, catalog=model.default())
+    except tenant_clone.CloneFailed as exc:
+        raise common.fail(str(exc)) from None
+    if not refresh:
+        return planned
+    typer.echo(
+        f"refresh: {len(changed)} of {len(names)} objects changed"
+        + (f" ({', '.join(changed)})" if changed else ""),
+        err=True,
+    )
+    kept = tuple(one for one in planned.objects if one.name in set(changed))
+    return dataclasses.replace(planned, objects=kept)
 
 
 def _export(
@@ -127,14 +167,18 @@ def _declare(
     data_dir: Path,
     engine: data.EngineName,
     dsn: str | None,
+    must_exist: bool = False,
 ) -> None:
-    """Create the tenant when it does not exist, then declare the custom fields it lacks; a
-    field it has under another type is kept as it is (a warning line says so)."""
+    """Create the tenant when it does not exist (``must_exist``: refuse), then declare the
+    custom fields it lacks; a field it has under another type is kept as it is (a warning line
+    says so)."""
     metadata_url = data._metadata_url(dsn if engine is data.EngineName.postgres else None)
     if engine is data.EngineName.duckdb:
         data_dir.mkdir(parents=True, exist_ok=True)
     with database.opened(metadata_url, data_dir) as metadata, metadata.begin() as conn:
         found = tenants_repo.get_tenant(conn, tenant)
+        if found is None and must_exist:
+            raise common.fail(f"there is no tenant {tenant!r} to refresh: clone it first")
         if found is None:
             found = tenants_repo.add_tenant(conn, tenant, time_zone=time_zone)
     have = {(f.object, f.name.lower()): f for f in found.custom_fields}
