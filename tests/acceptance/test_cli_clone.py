@@ -210,9 +210,8 @@ def test_refusals_are_one_line(
         1,
         "--since 'yesterday'",
     )
-    one_line_error(
-        clone(target, source.base_url, "--tenant", "Bad Name", "--objects", "Account"), 1, ""
-    )
+    unread = clone(target, f"http://127.0.0.1:{support.free_port()}", "--tenant", "Bad Name")
+    one_line_error(unread, 1, "tenant name 'Bad Name' must be")  # said before reaching out
 
 
 def test_refresh_copies_again_only_what_changed(

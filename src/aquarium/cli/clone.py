@@ -32,7 +32,8 @@ import typer
 from aquarium import client
 from aquarium.catalog import model
 from aquarium.cli import common, data, fields, load
-from aquarium.domain import tenancy
+from aquarium.domain import errors, tenancy
+from aquarium.engines import naming
 from aquarium.services import clone_sessions, tenant_clone
 from aquarium.store import database, tenants_repo
 
@@ -94,6 +95,10 @@ def clone_command(
     started = time.perf_counter()
     if refresh and (schema_only or since is not None):
         raise common.fail("--refresh takes neither --schema-only nor --since", common.EXIT_USAGE)
+    try:
+        naming.check_tenant_name(tenant)  # before the source is read, not after
+    except errors.DataGenerationError as exc:
+        raise common.fail(exc.reason) from None
     only = [name.strip() for name in (objects or "").split(",") if name.strip()]
     options = common.Options(source_url, user, password, client_id, client_secret, config)
     with common.connected(options) as source:
