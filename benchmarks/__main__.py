@@ -16,6 +16,7 @@ import sys
 
 from benchmarks import (
     bench_aqua,
+    bench_clone,
     bench_datagen,
     bench_dataquery,
     bench_dataquery_output,
@@ -36,6 +37,7 @@ BENCHMARKS = {
     "translate": bench_translate.run,
     "datagen": bench_datagen.run,
     "load": bench_load.run,
+    "clone": bench_clone.run,
     "aqua": bench_aqua.run,
     "export-candidates": bench_export_candidates.run,
     "incremental": bench_incremental.run,

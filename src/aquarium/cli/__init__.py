@@ -2,10 +2,11 @@
 traceback.
 
 Commands by module: :mod:`.server` (``serve``), :mod:`.data` (``datagen``, ``simulate``,
-``query``, ``demo``), :mod:`.load` (``load``), :mod:`.admin` (``tenant``, ``user``,
-``client``), :mod:`.client_aqua`, :mod:`.client_report`, :mod:`.client_dataquery` and
-:mod:`.client_control` (``aqua``, ``report``, ``dq``, ``control``: a running server over HTTP;
-:mod:`.control_clock` is ``control clock``, :mod:`.control_reset` ``control reset``).
+``query``, ``demo``), :mod:`.load` (``load``), :mod:`.clone` (``clone``), :mod:`.admin`
+(``tenant``, ``user``, ``client``), :mod:`.client_aqua`, :mod:`.client_report`,
+:mod:`.client_dataquery` and :mod:`.client_control` (``aqua``, ``report``, ``dq``,
+``control``: a running server over HTTP; :mod:`.control_clock` is ``control clock``,
+:mod:`.control_reset` ``control reset``).
 :mod:`.common` holds the one error line, the exit codes and the options every command of a kind
 shares.
 """
@@ -26,6 +27,7 @@ from aquarium.cli import (
     client_control,
     client_dataquery,
     client_report,
+    clone,
     common,
     control_clock,
     control_reset,
@@ -50,6 +52,7 @@ app.command("datagen")(data.datagen_command)
 app.command("simulate")(data.simulate_command)
 app.command("query")(data.query_command)
 app.command("load")(load.load_command)
+app.command("clone")(clone.clone_command)
 app.command("demo")(data.demo_command)
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.user_app, name="user")

@@ -50,18 +50,27 @@ def load_command(
     """Load CSV (as AQuA writes it) or Parquet files into a tenant, replacing the rows of each
     object that has a file (objects without one keep theirs)."""
     with data._reported(data_dir):
-        server = data._server(data_dir, engine)
-        if server is not None:
-            body = {
-                "tenant": tenant,
-                "directory": str(directory.resolve()),
-                "addFields": add_fields,
-            }
-            with server:
-                report = bulk_load.from_document(server.load(body))
-        else:
-            report = _load(directory, tenant, add_fields, data_dir, engine, dsn)
+        report = load_into(directory, tenant, add_fields, data_dir, engine, dsn)
     _print_report(report, tenant)
+
+
+def load_into(
+    directory: Path,
+    tenant: str,
+    add_fields: bool,
+    data_dir: Path,
+    engine: data.EngineName,
+    dsn: str | None,
+) -> bulk_load.LoadReport:
+    """Load ``directory`` into ``tenant`` through the server holding ``data_dir``, or directly
+    when none does (``aquarium clone`` writes this way too); errors as ``data._reported`` reads
+    them."""
+    server = data._server(data_dir, engine)
+    if server is None:
+        return _load(directory, tenant, add_fields, data_dir, engine, dsn)
+    body = {"tenant": tenant, "directory": str(directory.resolve()), "addFields": add_fields}
+    with server:
+        return bulk_load.from_document(server.load(body))
 
 
 def _load(

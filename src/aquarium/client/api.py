@@ -12,12 +12,13 @@ from typing import Any
 
 import httpx
 
-from aquarium.client import control, dataquery, errors, events, files, models, session
+from aquarium.client import control, dataquery, describe, errors, events, files, models, session
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 POLL_S = 0.5  # seconds between two polls while waiting
 REPORTING = "/api/rest/v1"
 AQUA = "/v1/batch-query"
+DESCRIBE = "/v1/describe"
 JOB_API = "/aquarium/api/v1/jobs"
 #: The report-run list's columns the client reads (the server's default set lacks some).
 RUN_COLUMNS = (
@@ -233,6 +234,21 @@ class Client:
             self.download(file_id, directory / name)
             for file_id, name in files.batch_file_names(job)
         ]
+
+    # -- Describe ------------------------------------------------------------------------------
+
+    def describe_objects(self) -> list[str]:
+        """The names of the tenant's objects (``GET /v1/describe``)."""
+        return describe.parse_objects(self._xml(DESCRIBE))
+
+    def describe_object(self, name: str) -> describe.DescribedObject:
+        """An object's fields, custom ones included (``GET /v1/describe/{Object}``); an unknown
+        object raises :class:`NotFound`."""
+        return describe.parse_object(self._xml(f"{DESCRIBE}/{_segment(name)}"))
+
+    def _xml(self, path: str) -> bytes:
+        with self._http.stream(path) as response:
+            return response.read()
 
     # -- Aquarium's own job API ----------------------------------------------------------------
 
