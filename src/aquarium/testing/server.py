@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import shutil
 import socket
 import subprocess
@@ -105,9 +104,8 @@ class TestServer:
         port = free_port()
         command = [sys.executable, "-m", "aquarium", "serve", "--data-dir", str(data_dir)]
         command += ["--port", str(port), "--test-control", "--demo-scale", f"{demo_scale:g}"]
-        env = {**os.environ, "AQUARIUM_TEST_CONTROL": "1"}
         with (data_dir / LOG_NAME).open("ab") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + READY_WITHIN_S
         while time.monotonic() < deadline:
@@ -149,11 +147,11 @@ class TestServer:
         """Back to the start: no fault rules, no firings, no requests seen, real time, and
         the tenant's billing data, jobs and files as the server started (the runs a test left
         running are cancelled first)."""
-        self.client.control.clear()
+        self.faults.clear()
         self.clock.reset()
         self._cancel_active()
         self.snapshots.restore(START_SNAPSHOT)
-        self.client.control.requests.clear()
+        self.requests.clear()  # last: the job list read above is a request of the tenant
 
     def _cancel_active(self) -> None:
         cancel = {
