@@ -27,6 +27,13 @@ def _line(found: dict[str, Any]) -> str:
     )
 
 
+def _said(done: str, found: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        view.print_json(found)
+    else:
+        view.out.print(f"{done} {_line(found)}", soft_wrap=True)
+
+
 @app.command("save")
 @common.with_connection
 def save(
@@ -34,11 +41,7 @@ def save(
 ) -> None:
     """Save the tenant's billing data, runs and files as NAME (replacing one of that name)."""
     with common.connected(options) as api:
-        found = api.control.snapshots.save(name)
-    if as_json:
-        view.print_json(found)
-    else:
-        view.out.print(f"saved {_line(found)}", soft_wrap=True)
+        _said("saved", api.control.snapshots.save(name), as_json)
 
 
 @app.command("restore")
@@ -48,11 +51,7 @@ def restore(
 ) -> None:
     """Put the tenant back as saved in NAME: later runs and their files gone, data as saved."""
     with common.connected(options) as api:
-        found = api.control.snapshots.restore(name)
-    if as_json:
-        view.print_json(found)
-    else:
-        view.out.print(f"restored {_line(found)}", soft_wrap=True)
+        _said("restored", api.control.snapshots.restore(name), as_json)
 
 
 @app.command("list")
