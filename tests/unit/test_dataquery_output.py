@@ -236,7 +236,7 @@ def test_offset_text_has_hours_and_minutes(seconds: int, text: str) -> None:
 
 def test_duckdb_types_map_to_kinds() -> None:
     column = row_text.duckdb_column
-    assert column("a", "DECIMAL(18,4)") == row_text.Column("a", row_text.Kind.DECIMAL, 4)
+    assert column("a", "DECIMAL(18,4)") == row_text.Column("a", row_text.Kind.DECIMAL, 4, 18)
     assert column("a", "TIMESTAMP WITH TIME ZONE").kind is row_text.Kind.TIMESTAMPTZ
     assert column("a", "INTEGER[]").kind is row_text.Kind.NESTED
     assert column("a", "STRUCT(x INTEGER)").kind is row_text.Kind.NESTED
