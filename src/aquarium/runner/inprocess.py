@@ -90,6 +90,10 @@ class InProcessRunner:
         self.worker_id = new_worker_id()
         self.handlers = dict(kinds or handlers.default())
         self._wake = threading.Condition()
+        # Moves on every wake(): a worker that looked for work before a wake() and found none
+        # does not sleep on it (a notify while it was still claiming would otherwise be lost,
+        # and the run would wait up to POLL_S).
+        self._wakes = 0
         self._stopping = threading.Event()
         self._running: dict[str, running.RunningRun] = {}
         self._running_lock = threading.Lock()
@@ -183,6 +187,7 @@ class InProcessRunner:
 
     def wake(self, run_id: str | None = None) -> None:
         with self._wake:
+            self._wakes += 1
             self._wake.notify_all()
 
     def cancel(self, job_id: str) -> None:
@@ -215,6 +220,8 @@ class InProcessRunner:
 
     def _work(self) -> None:
         while not self._stopping.is_set():
+            with self._wake:
+                wakes = self._wakes
             try:
                 found = self._claim()
             except Exception:
@@ -222,7 +229,8 @@ class InProcessRunner:
                 found = None
             if found is None:
                 with self._wake:
-                    self._wake.wait(POLL_S)
+                    if self._wakes == wakes:
+                        self._wake.wait(POLL_S)
                 continue
             self._run(*found)
 
