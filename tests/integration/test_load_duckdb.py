@@ -14,9 +14,10 @@ import duckdb
 import pytest
 
 from aquarium import datagen
-from aquarium.domain import errors
+from aquarium.catalog import model
+from aquarium.domain import clock, errors
 from aquarium.engines import duckdb_engine, naming
-from aquarium.services import bulk_load
+from aquarium.services import bulk_load, custom_fields
 from aquarium.store import database
 from tests.integration import load_support as support
 
@@ -220,6 +221,31 @@ def test_add_fields_makes_custom_fields_of_guessed_types(data_dir: Path, tmp_pat
     )["Account"]
     assert text == (files / "Account.csv").read_bytes()
     assert _rows(copy, SOURCE, "Invoice") > 0
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [("gold", False), ("", False), ("bronze", True), ("Gold", True)],
+)
+def test_a_custom_picklist_takes_only_its_values_as_written(
+    data_dir: Path, tmp_path: Path, value: str, refused: bool
+) -> None:
+    copy = _fresh_copy(data_dir, tmp_path)
+    with database.opened(None, copy) as metadata:
+        fields = custom_fields.CustomFields(
+            metadata=metadata, shipped=model.default(), clock=clock.SystemClock()
+        )
+        fields.add(SOURCE, "Account", "Tier__c", "picklist", values=["gold", "silver"])
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "Account.csv").write_text(f"Id,Status,Tier__c\nx,Dormant,{value}\n")
+    if refused:
+        reason = f"column 'Tier__c': '{value}' is not one of the picklist's values (gold, silver)"
+        with pytest.raises(errors.LoadError, match=re.escape(reason)):
+            support.load(copy, SOURCE, files)
+        return
+    support.load(copy, SOURCE, files)  # Status: the catalogue's own picklist, any text
+    assert _rows(copy, SOURCE, "Account") == 1
 
 
 def test_a_custom_field_zuora_would_refuse_is_refused_before_anything(

@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from aquarium.catalog import model
+from aquarium.catalog import model, views
 from aquarium.domain import errors
 from aquarium.engines import base, ddl, duckdb_snapshot
 
@@ -100,6 +100,10 @@ def typed_sql(column: StagedColumn) -> tuple[str, str]:
     source = _staged(column.index)
     target = ddl.column_type(column.field.type, "duckdb").sql(dialect="duckdb")
     rule = TEXT_RULES.get(column.field.type)
+    if checked_picklist(column.field):
+        text = f"CAST({source} AS VARCHAR)" if column.source_type != TEXT else source
+        options = ", ".join(_literal(option) for option in column.field.options)
+        return text, f"({text} IS NOT NULL AND {text} NOT IN ({options}))"
     if column.source_type != TEXT:
         if column.field.type in (model.FieldType.TEXT, model.FieldType.PICKLIST):
             return f"CAST({source} AS VARCHAR)", "false"
@@ -112,6 +116,13 @@ def typed_sql(column: StagedColumn) -> tuple[str, str]:
     converted = rule.convert.format(v=text)
     ok = f"({matches} AND {converted} IS NOT NULL)"
     return f"CASE WHEN {ok} THEN {converted} END", f"({text} IS NOT NULL AND NOT {ok})"
+
+
+def checked_picklist(field: model.Field) -> bool:
+    """Whether a loaded value of ``field`` must be one of its options, as written: a custom
+    picklist (its values are the tenant's own, declared with it). The catalogue's own picklists
+    take any text: a cloned tenant may use values the catalogue does not list (a currency)."""
+    return field.type is model.FieldType.PICKLIST and field.name.endswith(views.SUFFIX)
 
 
 #: The custom-field type an unknown column gets, from DuckDB's type of a typed Parquet column.

@@ -225,6 +225,8 @@ def _typed_columns(
         wrong = next(c for c in typed if c.index == bad.index)
         rule = staging.TEXT_RULES.get(wrong.field.type)
         expected = rule.shown if rule and wrong.source_type == staging.TEXT else wrong.field.type
+        if staging.checked_picklist(wrong.field):
+            expected = f"one of the picklist's values ({', '.join(wrong.field.options)})"
         raise errors.LoadError(
             f"{name}, row {bad.row}, column {one.columns[bad.index].header!r}: "
             f"{bad.value!r} is not {expected}"
