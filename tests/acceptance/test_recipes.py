@@ -83,6 +83,30 @@ def test_retry_on_429(
     assert [rule["fired"] for rule in rules] == [2, 2, 2]
 
 
+@pytest.mark.parametrize(
+    "path", ["/v1/batch-query/jobs/", "/api/rest/v1/reportruns/", "/query/jobs/"]
+)
+def test_the_429_the_retry_recipe_meets_is_the_same_on_each_kinds_poll(
+    demo: httpx.Client, path: str
+) -> None:
+    rule = {"match": {"endpoint": f"GET {path}*"}, "count": 1,
+            "action": {"type": "http", "status": 429, "retryAfterSeconds": 3}}  # fmt: skip
+    assert demo.post(CONTROL + "/faults", json=rule).status_code == 201
+    limited = demo.get(path + "0" * 32)
+    assert limited.status_code == 429
+    assert limited.json() == {
+        "message": "You have exceeded the rate limit of API requests for this tenant. "
+        "Retry after 3 seconds."
+    }
+    assert (limited.headers["Retry-After"], limited.headers["RateLimit-Reset"]) == ("3", "3")
+    assert limited.headers["RateLimit-Remaining"] == "0"
+    assert limited.headers["RateLimit-Limit"] == (
+        "50000, 50000;w=60, 2250000;w=3600, 27000000;w=86400"
+    )
+    # The rule is used up: the route answers (an unknown id: AQuA's 200 90002, the others 404).
+    assert demo.get(path + "0" * 32).status_code in (200, 404)
+
+
 @pytest.mark.timeout(RECIPE_TIMEOUT_S)
 def test_cancel_while_running(
     recipe_server: support.RunningServer, demo: httpx.Client, tmp_path: Path
