@@ -23,7 +23,7 @@ import aquarium
 from aquarium import client
 from tests import tenants_setup
 from tests.acceptance import dataquery_support as dq
-from tests.acceptance import recipes, support
+from tests.acceptance import support
 from tests.acceptance.conftest import DEMO_PARTNERS
 
 CONTROL = "/aquarium/api/v1/control"
@@ -335,29 +335,6 @@ def test_the_cli(fault_server: support.RunningServer, demo: httpx.Client, tmp_pa
     assert "Traceback" not in refused.stderr
     [listed] = demo.get(CONTROL + "/faults").json()["faults"]
     assert listed["action"] == {"type": "hang"}
-
-
-# -- the recipes --------------------------------------------------------------------------------
-
-
-def test_the_cancel_while_running_recipe_runs_as_written(
-    fault_server: support.RunningServer, demo: httpx.Client, tmp_path: Path
-) -> None:
-    done = recipes.run("cancel while running", fault_server.base_url, tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "cancelled all three"
-    fired = demo.get(CONTROL + "/faults/log").json()["firings"]
-    assert sorted(firing["action"] for firing in fired) == ["hang"] * 3
-
-
-def test_the_aborted_at_batch_k_recipe_runs_as_written(
-    fault_server: support.RunningServer, demo: httpx.Client, tmp_path: Path
-) -> None:
-    done = recipes.run("a job aborted at batch k", fault_server.base_url, tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "aborted"
-    [firing] = demo.get(CONTROL + "/faults/log").json()["firings"]
-    assert (firing["action"], firing["batch"]) == ("abort", 2)
 
 
 # -- refused rules ------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import pytest
 import aquarium
 from aquarium import client
 from tests import tenants_setup
-from tests.acceptance import recipes, support
+from tests.acceptance import support
 
 CONTROL = "/aquarium/api/v1/control"
 USER_AUTH = ("tester", "tester-password")  # a demo user who is no administrator
@@ -465,13 +465,3 @@ def test_the_cli(control_server: support.RunningServer, demo: httpx.Client, tmp_
     _ok(_cli(control_server, tmp_path, "clear"))
     assert _ok(_cli(control_server, tmp_path, "fault", "list", "--json")) == {"faults": []}
     assert _ok(_cli(control_server, tmp_path, "requests", "--json")) == {"requests": []}
-
-
-def test_the_retry_on_429_recipe_runs_as_written(
-    control_server: support.RunningServer, demo: httpx.Client, tmp_path: Path
-) -> None:
-    done = recipes.run("retry on 429", control_server.base_url, tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "completed"
-    [rule] = demo.get(CONTROL + "/faults").json()["faults"]
-    assert rule["fired"] == 2
