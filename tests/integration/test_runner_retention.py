@@ -13,6 +13,9 @@ make_server = support.make_server
 billing_file = support.billing_file
 
 
+BASE_URL = "http://testserver"
+
+
 def test_files_expire_after_three_days_and_jobs_after_180(make_server: ServerFactory) -> None:
     clock = FakeClock()
     h = make_server(workers=1, clock=clock)
@@ -90,3 +93,30 @@ def test_each_tenant_keeps_jobs_and_report_runs_as_long_as_its_limits_say(
     h.srv.purge_once()
     with pytest.raises(errors.InvalidJobId):
         h.aqua.get(PRINCIPAL, job_id)
+
+
+def test_data_query_jobs_are_kept_thirty_days_by_default_as_zuora_keeps_them(
+    make_server: ServerFactory,
+) -> None:
+    clock = FakeClock()
+    h = make_server(workers=1, clock=clock)
+    queries = h.srv.services.data_queries
+    assert queries is not None
+    body = {"query": "select 1 as one", "outputFormat": "CSV", "compression": "NONE",
+            "output": {"target": "S3"}}  # fmt: skip
+    job_id = queries.submit(PRINCIPAL, body, BASE_URL)["id"]
+    aqua_id = h.submit(support.FAST_QUERIES[0])
+    assert h.wait_terminal(aqua_id).status == JS.COMPLETED
+    support.wait_for(
+        lambda: queries.get(PRINCIPAL, job_id, BASE_URL)["queryStatus"] == "completed",
+        "the Data Query job to complete",
+    )
+
+    clock.advance(days=30)
+    h.srv.purge_once()
+    assert queries.get(PRINCIPAL, job_id, BASE_URL)["id"] == job_id
+    clock.advance(seconds=1)
+    h.srv.purge_once()
+    with pytest.raises(errors.AquariumError):
+        queries.get(PRINCIPAL, job_id, BASE_URL)
+    assert h.aqua.get(PRINCIPAL, aqua_id)["id"] == aqua_id  # AQuA jobs: 180 days

@@ -44,6 +44,8 @@ DEFAULT_MAX_QUEUED_DATA_QUERIES = 10
 DEFAULT_DATA_QUERY_TIME_LIMIT_S = 3600
 DEFAULT_DATA_QUERY_MAX_ROWS = 500_000
 DEFAULT_REPORT_RUN_RETENTION_S = 60 * 86400  # seconds runs stay listed and kept
+#: seconds Data Query jobs stay listed and kept: Zuora keeps their history 30 days
+DEFAULT_DATA_QUERY_RETENTION_S = 30 * 86400
 MAX_STATEFUL_OFFSET_S = 3600  # seconds; the request `offset` has the same 0-3600 range
 
 # scrypt parameters for stored passwords and client secrets (about 60 ms and 16 MiB per check,
@@ -97,6 +99,8 @@ class Limits:
     data_query_time_limit_s: int = DEFAULT_DATA_QUERY_TIME_LIMIT_S
     #: the most rows a Data Query result may hold; a larger one fails
     data_query_max_rows: int = DEFAULT_DATA_QUERY_MAX_ROWS
+    #: how long finished Data Query jobs are kept (their result files: ``file_retention_s``)
+    data_query_retention_s: int = DEFAULT_DATA_QUERY_RETENTION_S
 
 
 #: Every limit's name, in declaration order (the keys of a tenant's stored ``limits``).

@@ -38,4 +38,6 @@ def retention_s(limits: tenancy.Limits, kind: runs.Kind) -> int:
     """Seconds a finished run of ``kind`` is kept (its result files: ``file_retention_s``)."""
     if kind is runs.Kind.REPORT:
         return limits.report_run_retention_s
+    if kind is runs.Kind.DATAQUERY:
+        return limits.data_query_retention_s
     return limits.job_retention_s

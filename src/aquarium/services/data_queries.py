@@ -140,11 +140,11 @@ class DataQueryService(run_service.RunService):
         base_url: str,
     ) -> list[dict[str, Any]]:
         """The newest ``pageSize`` jobs (an administrator: everyone's), optionally of one
-        status; jobs are kept ``job_retention_s`` (30 days by default)."""
+        status; jobs are kept ``data_query_retention_s`` (30 days by default, as Zuora)."""
         tenant = self._tenant(caller)
         status = _status(query_status)
         size = _page_size(page_size)
-        since = self.now(tenant.name) - dt.timedelta(seconds=tenant.limits.job_retention_s)
+        since = self.now(tenant.name) - dt.timedelta(seconds=tenant.limits.data_query_retention_s)
         with database.read_only(self.metadata) as conn:
             found = dataquery_repo.newest(
                 conn,

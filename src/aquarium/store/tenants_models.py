@@ -166,6 +166,7 @@ class LimitsModel(_Strict):
     max_queued_data_queries: PositiveLimit | None = None
     data_query_time_limit_s: PositiveLimit | None = None
     data_query_max_rows: PositiveLimit | None = None
+    data_query_retention_s: PositiveLimit | None = None
 
     @pydantic.model_validator(mode="before")
     @classmethod
