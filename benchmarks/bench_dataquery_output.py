@@ -79,11 +79,18 @@ def run() -> str:
             rows = cursor.execute(f"SELECT count(*) FROM ({query})").fetchall()[0][0]
 
             def bare(options: str) -> Callable[[Path], None]:
-                return lambda path: cursor.execute(f"COPY ({query}) TO '{path}' ({options})")
+                def write(path: Path) -> None:
+                    cursor.execute(f"COPY ({query}) TO '{path}' ({options})")
+
+                return write
 
             def ours(file_format: output.OutputFormat) -> Callable[[Path], None]:
                 spec = output.OutputSpec(file_format, time_zone=TIME_ZONE)
-                return lambda path: output.write_query(snapshot, query, spec, path, entry_name="b")
+
+                def write(path: Path) -> None:
+                    output.write_query(snapshot, query, spec, path, entry_name="b")
+
+                return write
 
             def engine_only(file_format: output.OutputFormat) -> Callable[[Path], None]:
                 layout = output.OutputSpec(file_format, time_zone=TIME_ZONE).layout(gzip=False)
