@@ -39,7 +39,7 @@ SUMMARY_DEFINITION = {
     "colFields": [{"id": "Account.Currency"}],
     "valFields": [{"id": "InvoiceItem.ChargeAmount", "aggregation": "SUM"}],
 }
-RUN_ROUNDS = 5
+RUN_ROUNDS = 15
 REFERENCE_ROUNDS = 3  # before the server and again after it
 POLL_EVERY_S = 0.02  # seconds between GET run polls while timing a run
 TRIAL_POLL_S = 0.005  # seconds between polls waiting for QUERYDATA in a cancel trial
@@ -58,6 +58,9 @@ class RunTiming:
     seconds: float
     rows: int
     seen: dict[str, float] = field(default_factory=dict)
+    #: the run's own stamps, ``startedOn`` (its creation) to ``updatedOn`` (COMPLETED): the
+    #: server's time without the HTTP round trips and the polls' granularity (milliseconds)
+    stamped: float = 0.0
 
     def phase(self, status: str) -> float | None:
         """Seconds the run was seen in ``status``: until the next status seen."""
@@ -154,7 +157,13 @@ def _summary_run(client: httpx.Client, report_id: str) -> RunTiming:
     page = client.get(f"/api/rest/v1/reportruns/reportdata/{run_id}?offset=1&pageSize=100")
     if not page.json().get("success"):
         raise RuntimeError(f"report data refused: {page.text}")
-    return RunTiming(seen["COMPLETED"], int(run["rowCount"]), seen)
+    stamped = _stamp(run["updatedOn"]) - _stamp(run["startedOn"])
+    return RunTiming(seen["COMPLETED"], int(run["rowCount"]), seen, stamped)
+
+
+def _stamp(text: str) -> float:
+    """Seconds since the epoch of a Reporting API time (``2026-12-07T12:49:24.350+0000``)."""
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
 
 
 def _cancel_trial(
@@ -255,6 +264,7 @@ def _report(
     ref = [s for s, _ in references]
     default_s = statistics.median(s for s, _ in ref_default)
     ours_s, ref_s = statistics.median(ours), statistics.median(ref)
+    stamped_s = statistics.median(r.stamped for r in runs)
     if {r.rows for r in runs} != {n for _, n in references}:
         raise RuntimeError(f"row counts differ: runs {runs}, DuckDB {references}")
     stopped = [c[0] * 1000 for c in cancels.stopped]
@@ -274,6 +284,9 @@ def _report(
             f"{ours_s / ref_s:.2f}x |",
             f"| the same summary | | DuckDB with its defaults (all cores): {default_s:.3f} s | "
             f"{ours_s / default_s:.2f}x (target <= 1.25) |",
+            f"| the same runs by their own stamps, startedOn to updatedOn (median) | "
+            f"{stamped_s:.3f} s | DuckDB with its defaults: {default_s:.3f} s | "
+            f"{stamped_s / default_s:.2f}x |",
             f"| where the run's time goes (median, as seen by polls every "
             f"{POLL_EVERY_S * 1000:.0f} ms) | {_phases(runs)} | | |",
             f"| cancel during QUERYDATA, DELETE to statement stopped ({CANCEL_TRIALS} trials, "
