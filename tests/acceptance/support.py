@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import httpx
 
+import aquarium
 from tests.acceptance import openapi_check
 
 DEMO_AUTH = ("demo", "demo")
@@ -32,6 +33,9 @@ JOB_TIMEOUT_S = 60.0
 POLL_INTERVAL_S = 0.05
 TERMINAL = frozenset({"completed", "aborted", "cancelled", "error"})
 LOG_TAIL_LINES = 200
+#: the code under test, first on a child process's path (a worktree's src beats the installed one)
+SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])
+CLI_TIMEOUT_S = 120.0
 
 
 def free_port() -> int:
@@ -62,6 +66,27 @@ def aquarium_cli(data_dir: Path, *args: str, env: Mapping[str, str] | None = Non
             f"{' '.join(command)} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
         )
     return done.stdout
+
+
+def control_cli(server: RunningServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``aquarium control ARGS`` against ``server`` as the demo user (``HOME`` at ``home``,
+    the connection from the environment); its outcome, whatever it is."""
+    env = hermetic_env(
+        PYTHONPATH=SOURCE_DIR,
+        HOME=str(home),
+        AQUARIUM_URL=server.base_url,
+        AQUARIUM_USER=DEMO_AUTH[0],
+        AQUARIUM_PASSWORD=DEMO_AUTH[1],
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "aquarium", "control", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
 
 
 @dataclass

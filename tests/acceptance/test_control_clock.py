@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-import aquarium
 from tests import tenants_setup
 from tests.acceptance import support
 from tests.acceptance.conftest import DEMO_PARTNERS
@@ -27,7 +25,6 @@ from tests.acceptance.conftest import DEMO_PARTNERS
 CLOCK = "/aquarium/api/v1/control/clock"
 CLERK = ("clerk", "clerk-password")  # a demo user who is not an administrator
 HOUR_S = "3600"
-SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])  # the code under test
 
 
 @pytest.fixture(scope="module")
@@ -159,22 +156,7 @@ def test_a_server_without_test_control_has_no_clock(demo: httpx.Client) -> None:
 
 
 def _cli(server: support.RunningServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = support.hermetic_env(
-        PYTHONPATH=SOURCE_DIR,
-        HOME=str(home),
-        AQUARIUM_URL=server.base_url,
-        AQUARIUM_USER="demo",
-        AQUARIUM_PASSWORD="demo",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "aquarium", "control", "clock", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
+    return support.control_cli(server, home, "clock", *args)
 
 
 def test_the_cli_moves_and_shows_the_clock(

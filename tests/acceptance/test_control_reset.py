@@ -9,7 +9,6 @@ Control calls go through plain httpx clients: the control routes are not in open
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-import aquarium
 from aquarium import client
 from tests import tenants_setup
 from tests.acceptance import support
@@ -26,8 +24,6 @@ SNAPSHOTS = "/aquarium/api/v1/control/snapshots"
 CLOCK = "/aquarium/api/v1/control/clock"
 CLERK = ("clerk", "clerk-password")  # a demo user who is not an administrator
 HOUR_S = "3600"
-SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])  # the code under test
-CLI_TIMEOUT_S = 120.0
 EXIT_NOT_FOUND = 4
 TIMEOUT_S = 120.0  # a save copies the tenant twice: seconds on a busy machine
 
@@ -200,22 +196,7 @@ def test_the_python_client(reset_server: support.RunningServer, admin: httpx.Cli
 
 
 def _cli(server: support.RunningServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = support.hermetic_env(
-        PYTHONPATH=SOURCE_DIR,
-        HOME=str(home),
-        AQUARIUM_URL=server.base_url,
-        AQUARIUM_USER="demo",
-        AQUARIUM_PASSWORD="demo",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "aquarium", "control", "reset", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
+    return support.control_cli(server, home, "reset", *args)
 
 
 @pytest.mark.slow

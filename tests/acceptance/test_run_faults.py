@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-import aquarium
 from aquarium import client
 from tests import tenants_setup
 from tests.acceptance import dataquery_support as dq
@@ -31,8 +29,6 @@ REPORTS = "/api/rest/v1"
 REPORT = "Accounts by status"  # a demo report: small, quick
 LONG_MS = 600_000  # the longest latency: no test here waits it out
 RELOADED_S = 0.75  # the server reloads tenants' settings every 0.25 s (server.TENANTS_POLL_S)
-SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])  # the code under test
-CLI_TIMEOUT_S = 120.0
 REPORT_TERMINAL = {"COMPLETED", "ERROR", "INVALID", "CANCELLED"}
 #: A hanging run holds its worker: one each for a hanging AQuA job, report run and Data Query
 #: job, and one more for what runs meanwhile.
@@ -301,15 +297,7 @@ def test_the_python_client(fault_server: support.RunningServer, demo: httpx.Clie
 
 
 def _cli(server: support.RunningServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = support.hermetic_env(
-        PYTHONPATH=SOURCE_DIR, HOME=str(home), AQUARIUM_URL=server.base_url,
-        AQUARIUM_USER="demo", AQUARIUM_PASSWORD="demo",
-    )  # fmt: skip
-    return subprocess.run(
-        [sys.executable, "-m", "aquarium", "control", "fault", "add", *args],
-        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
-        timeout=CLI_TIMEOUT_S, check=False,
-    )  # fmt: skip
+    return support.control_cli(server, home, "fault", "add", *args)
 
 
 @pytest.mark.slow

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-import aquarium
 from aquarium import client
 from tests import tenants_setup
 from tests.acceptance import support
@@ -29,8 +27,6 @@ OTHER_ADMIN = ("other-admin", "other-admin-password")
 UNKNOWN_JOB = "0" * 32
 JOB_PATH = "/v1/batch-query/jobs/" + UNKNOWN_JOB
 # The code under test, also in the CLI's subprocesses (a worktree's src beats the installed one).
-SOURCE_DIR = str(Path(aquarium.__file__).resolve().parents[1])
-CLI_TIMEOUT_S = 120.0
 EXIT_NOT_FOUND = 4
 
 
@@ -379,22 +375,7 @@ def test_the_clients_on_a_server_without_the_switch(
 
 
 def _cli(server: support.RunningServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = support.hermetic_env(
-        PYTHONPATH=SOURCE_DIR,
-        HOME=str(home),
-        AQUARIUM_URL=server.base_url,
-        AQUARIUM_USER="demo",
-        AQUARIUM_PASSWORD="demo",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "aquarium", "control", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
+    return support.control_cli(server, home, *args)
 
 
 def _ok(done: subprocess.CompletedProcess[str]) -> Any:
