@@ -88,6 +88,7 @@ def open_stores(settings: Settings) -> Stores:
         engine = duckdb_engine.DuckDbEngine(
             settings.data_dir / naming.DUCKDB_FILE,
             memory_limit=settings.duckdb_memory_limit or None,
+            scan_memory_limit=settings.duckdb_scan_memory_limit or None,
             threads=settings.duckdb_threads or None,
             export_ranges=settings.duckdb_export_ranges,
         )

@@ -151,3 +151,78 @@ def test_the_capacity_of_a_budget(written: str, columns: int) -> None:
 def test_a_budget_that_is_no_size_is_refused() -> None:
     with pytest.raises(ValueError, match="not a memory size"):
         memory_gate.capacity_of("lots")
+
+
+class Limits:
+    """DuckDB's memory limit as a fake: what was set, in order; a lower one fails while
+    ``held_mb`` (memory the running statements hold) does not fit in it."""
+
+    def __init__(self) -> None:
+        self.set: list[str] = []
+        self.held_mb = 0
+
+    def apply(self, limit: str) -> bool:
+        if memory_gate.bytes_of(limit) < self.held_mb * 10**6:
+            return False
+        self.set.append(limit)
+        return True
+
+
+def budgeted() -> tuple[memory_gate.MemoryGate, Limits]:
+    limits = Limits()
+    budget = memory_gate.Budget(limits.apply, scan="200MB", working="384MB")
+    return memory_gate.MemoryGate(CAPACITY, budget), limits
+
+
+def test_a_plain_statement_leaves_the_scan_budget_in_force() -> None:
+    gate, limits = budgeted()
+    with gate.admit(10, stopped=never, working=False):
+        assert limits.set == []
+    assert limits.set == []
+
+
+def test_the_working_budget_is_in_force_while_any_statement_that_builds_runs() -> None:
+    gate, limits = budgeted()
+    first = gate.admit(10, stopped=never, working=True)
+    second = gate.admit(10, stopped=never, working=True)
+    with first:
+        assert limits.set == ["384MB"]
+        with second:
+            assert limits.set == ["384MB"]  # raised once for both
+        assert limits.set == ["384MB"]  # the first still runs
+    assert limits.set == ["384MB", "200MB"]
+
+
+def test_a_bulk_write_holds_the_working_budget_without_room() -> None:
+    gate, limits = budgeted()
+    with gate.working():
+        assert limits.set == ["384MB"]
+        with gate.admit(CAPACITY, stopped=never, working=False):  # its room is all there
+            pass
+    assert limits.set == ["384MB", "200MB"]
+
+
+def test_a_lower_limit_that_cannot_be_set_is_set_by_the_next_plain_statement() -> None:
+    gate, limits = budgeted()
+    with gate.admit(10, stopped=never, working=True):
+        limits.held_mb = 300  # a plain statement beside it holds more than the scan budget
+    assert limits.set == ["384MB"]  # still wide
+    with gate.admit(10, stopped=never, working=False):
+        assert limits.set == ["384MB"]  # 300 MB still held
+    limits.held_mb = 0
+    with gate.admit(10, stopped=never, working=False):
+        assert limits.set == ["384MB", "200MB"]
+
+
+def test_a_gate_without_a_budget_changes_no_limit() -> None:
+    gate = memory_gate.MemoryGate(CAPACITY)
+    with gate.working(), gate.admit(10, stopped=never, working=True):
+        assert gate.budget is None
+
+
+@pytest.mark.parametrize(
+    ("written", "size"),
+    [("200MB", 200 * 10**6), ("366.2 MiB", int(366.2 * 2**20)), ("1GiB", 2**30), ("2 gb", 2e9)],
+)
+def test_the_bytes_of_a_size(written: str, size: float) -> None:
+    assert memory_gate.bytes_of(written) == int(size)

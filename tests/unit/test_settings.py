@@ -46,6 +46,12 @@ SAMPLES: dict[str, tuple[Any, str, str, list[str]]] = {
     "max_body_bytes": (2048, "2048", "2048", ["--max-body-bytes", "2048"]),
     "demo_scale": (0.05, "0.05", "0.05", ["--demo-scale", "0.05"]),
     "duckdb_memory_limit": ("1GB", "1GB", '"1GB"', ["--duckdb-memory-limit", "1GB"]),
+    "duckdb_scan_memory_limit": (
+        "256MB",
+        "256MB",
+        '"256MB"',
+        ["--duckdb-scan-memory-limit", "256MB"],
+    ),
     "duckdb_threads": (4, "4", "4", ["--duckdb-threads", "4"]),
     "duckdb_export_ranges": (True, "true", "true", ["--duckdb-export-ranges"]),
     "notify_allowed_hosts": (
@@ -210,3 +216,21 @@ def test_a_missing_config_file_and_a_bad_environment_value_name_themselves(
     result = CliRunner().invoke(_shown_app(), [], env={"AQUARIUM_WORKERS": "many"})
     assert result.exit_code == 2
     assert "AQUARIUM_WORKERS" in result.stderr and "'many'" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["duckdb_memory_limit", "duckdb_scan_memory_limit"])
+@pytest.mark.parametrize("size", ["banana", "0MB", "12", "-5MB"])
+def test_a_memory_size_that_is_none_is_one_line_and_exit_2(name: str, size: str) -> None:
+    """Refused at start with the setting's name, not by DuckDB's parser as a server fault."""
+    with pytest.raises(settings.SettingsError, match="like 384MB or 1GiB") as raised:
+        settings.load({name: size})
+    assert name in str(raised.value) and "\n" not in str(raised.value)
+    result = CliRunner().invoke(_shown_app(), [], env={f"AQUARIUM_{name.upper()}": size})
+    assert result.exit_code == 2 and "like 384MB or 1GiB" in result.stderr
+
+
+@pytest.mark.parametrize("size", ["384MB", "1.5 GiB", " 200mb ", ""])
+def test_a_memory_size_is_taken_as_written(size: str) -> None:
+    assert (
+        settings.load({"duckdb_scan_memory_limit": size}).duckdb_scan_memory_limit == size.strip()
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import psycopg
 import typer
@@ -21,9 +21,11 @@ from rich.table import Table
 
 from aquarium.cli import common, data
 from aquarium.domain import errors
-from aquarium.engines import loading, naming
-from aquarium.services import bulk_load
+from aquarium.engines import naming
 from aquarium.store import database
+
+if TYPE_CHECKING:  # pyarrow, numpy: about 80 MiB, not for every command (`serve`)
+    from aquarium.services import bulk_load
 
 Directory = Annotated[
     Path,
@@ -65,6 +67,8 @@ def load_into(
     """Load ``directory`` into ``tenant`` through the server holding ``data_dir``, or directly
     when none does (``aquarium clone`` writes this way too); errors as ``data._reported`` reads
     them."""
+    from aquarium.services import bulk_load
+
     server = data._server(data_dir, engine)
     if server is None:
         return _load(directory, tenant, add_fields, data_dir, engine, dsn)
@@ -81,6 +85,9 @@ def _load(
     engine: data.EngineName,
     dsn: str | None,
 ) -> bulk_load.LoadReport:
+    from aquarium.engines import loading
+    from aquarium.services import bulk_load
+
     if engine is data.EngineName.postgres and not dsn:
         raise errors.LoadError("--engine postgres needs --dsn")
     metadata_url = data._metadata_url(dsn if engine is data.EngineName.postgres else None)

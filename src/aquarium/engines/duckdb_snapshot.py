@@ -114,18 +114,26 @@ class DuckDbSnapshot:
             self._time_zone = time_zone
 
     def _run(
-        self, statement: str, query: lower.LoweredQuery | int, *, fresh: bool = True
+        self,
+        statement: str,
+        query: lower.LoweredQuery | int,
+        *,
+        select: str | None,
+        fresh: bool = True,
     ) -> list[tuple[object, ...]]:
         """The statement's rows, once the memory gate admits a statement as wide as ``query``
         (or that many columns). Fetched inside the error mapping: DuckDB may fail while it
         streams rows to Python (a value Python cannot hold), not only when it starts.
 
+        ``select``: the query the statement runs, whose shape decides the budget it runs in
+        (``memory_gate.Budget``); None for a statement that reads no table (a DESCRIBE).
         ``fresh=False`` continues a sequence of statements started with a fresh one: an
         interrupt between them stops the next one before it starts."""
         if fresh:
             self._stop_waiting = False
         columns = query if isinstance(query, int) else len(query.headers)
-        admitted = self._gate.admit(columns, stopped=lambda: self._stop_waiting)
+        working = select is not None and not ranged_copy.streams(select)
+        admitted = self._gate.admit(columns, stopped=lambda: self._stop_waiting, working=working)
         with admitted, engine_errors():
             return self.cursor.execute(statement).fetchall()
 
@@ -142,7 +150,7 @@ class DuckDbSnapshot:
             statement = (
                 f"COPY ({query.sql}) TO {sql_literal(str(path))} ({copy_options}, HEADER true)"
             )
-            return _count(self._run(statement, query))
+            return _count(self._run(statement, query, select=query.sql))
         ranged, cursors = found
         return self._run_ranged(ranged, cursors, path, copy_options, len(query.headers))
 
@@ -188,7 +196,9 @@ class DuckDbSnapshot:
             sql_literal,
             header=header,
         )
-        admitted = self._gate.admit(columns * len(cursors), stopped=lambda: self._stop_waiting)
+        admitted = self._gate.admit(
+            columns * len(cursors), stopped=lambda: self._stop_waiting, working=False
+        )
         with admitted, engine_errors():
             return export.run()
 
@@ -202,12 +212,12 @@ class DuckDbSnapshot:
     def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
         self._prepare(query)
         statement = f"COPY ({query.sql}) TO {sql_literal(str(path))} (FORMAT parquet)"
-        return _count(self._run(statement, query))
+        return _count(self._run(statement, query, select=query.sql))
 
     def copy_rows(self, sql: str, path: Path, layout: base.RowLayout) -> int:
         self._stop_waiting = False
         self._set_time_zone(layout.time_zone)
-        described = self._run(f"DESCRIBE {sql}", 1, fresh=False)
+        described = self._run(f"DESCRIBE {sql}", 1, select=None, fresh=False)
         labels = row_text.unique_labels([str(row[0]) for row in described])
         columns = [
             row_text.duckdb_column(label, str(row[1]))
@@ -236,11 +246,11 @@ class DuckDbSnapshot:
         select = row_text.duckdb_select(sql, columns, layout)
         header = ", HEADER true" if csv else ""
         statement = f"COPY ({select}) TO {sql_literal(str(path))} ({options}{header})"
-        return _count(self._run(statement, len(columns), fresh=False))
+        return _count(self._run(statement, len(columns), select=sql, fresh=False))
 
     def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
         self._prepare(query)
-        return self._run(query.sql, query)
+        return self._run(query.sql, query, select=query.sql)
 
     def guard_dataquery(self, sql: str) -> None:
         """Refuse a translated Data Query statement that could reach beyond the tenant's tables

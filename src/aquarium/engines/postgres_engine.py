@@ -26,10 +26,9 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
-import pyarrow as pa
 from psycopg import errors as pg_errors
 from psycopg import sql
 
@@ -39,7 +38,6 @@ from aquarium.engines import (
     base,
     ddl,
     duckdb_engine,
-    loading,
     naming,
     parquet,
     postgres_dataquery,
@@ -48,6 +46,9 @@ from aquarium.engines import (
     row_text,
 )
 from aquarium.zoql import formatting, lower
+
+if TYPE_CHECKING:  # pyarrow loads only to load data (duckdb_engine.py)
+    import pyarrow as pa
 
 
 def header_line(headers: Sequence[str], delimiter: str = ",") -> bytes:
@@ -375,6 +376,8 @@ class PostgresEngine:
         self, tenant: str, catalog: model.Catalog, tables: Iterable[tuple[str, pa.Table]]
     ) -> dict[str, int]:
         """Replace the tenant's data in one :meth:`bulk_transaction`; rows per object."""
+        from aquarium.engines import loading
+
         with self.bulk_transaction() as conn:
             return loading.fill_postgres(conn, tenant, catalog, tables)
 
@@ -383,6 +386,8 @@ class PostgresEngine:
     ) -> dict[str, int]:
         """Replace the rows of the objects in ``tables`` (``loading.refill_postgres``) in one
         :meth:`bulk_transaction`; rows per object."""
+        from aquarium.engines import loading
+
         with self.bulk_transaction() as conn:
             return loading.refill_postgres(conn, tenant, catalog, tables)
 

@@ -74,6 +74,13 @@ def _plain(select: exp.Expr) -> bool:
     return not any(part.find(*_NOT_CUTTABLE) for part in parts if part is not None)
 
 
+def streams(sql: str) -> bool:
+    """Whether ``sql`` is a plain projection of one table (what :func:`cut` can cut): it
+    streams its rows and builds nothing (no hash table, no sort), so it runs in the engine's
+    scan budget (``memory_gate.Budget``)."""
+    return cut(sql) is not None
+
+
 @functools.lru_cache(maxsize=256)  # a job asks twice, and jobs repeat their queries
 def cut(sql: str) -> RangedSelect | None:
     """``sql`` bounded by rowid, or None when it is not a plain projection of one table, directly

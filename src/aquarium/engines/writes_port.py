@@ -24,12 +24,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aquarium.catalog import model
 from aquarium.engines import base
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Now = Callable[[], dt.datetime]
 Parameters = Sequence[object]

@@ -27,7 +27,7 @@ from aquarium.catalog import model, views
 from aquarium.domain import clock as clock_port
 from aquarium.domain import errors, tenancy, tenant_clocks
 from aquarium.engines import base, writes_port
-from aquarium.services import adhoc_query, bulk_load
+from aquarium.services import adhoc_query
 from aquarium.services import custom_fields as custom_fields_service
 from aquarium.store import tenants_repo
 from aquarium.zoql import ast
@@ -176,6 +176,8 @@ class LocalOperations:
         """``aquarium load`` into this server's engine (``services/bulk_load.py``), the files
         read from ``directory`` on this machine: the report as a document. The rows are
         replaced in one bulk transaction: jobs read the previous rows until it commits."""
+        from aquarium.services import bulk_load  # pyarrow: loaded only for a load
+
         with tempfile.TemporaryDirectory(prefix="aquarium-load-") as scratch:
             report = bulk_load.load_directory(
                 Path(directory),

@@ -1,0 +1,87 @@
+"""The DuckDB engine's two budgets (``memory_gate.Budget``) on a real database: a plain statement
+runs under the scan budget, one that joins, groups or sorts, and a bulk write, under the working
+budget, and the limit falls back once they end. Each statement reads the limit in force while it
+runs (``current_setting('memory_limit')`` in its own SELECT)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aquarium.engines import duckdb_engine, naming
+from aquarium.zoql import lower
+
+WORKING, SCAN = "384MB", "200MB"
+WORKING_SEEN, SCAN_SEEN = "366.2 MiB", "190.7 MiB"  # how DuckDB writes them back
+SCHEMA = naming.schema_name("acme")
+SETTING = "current_setting('memory_limit') AS m"
+
+
+def opened(duck_dir: Path, tmp_path: Path, **options: object) -> duckdb_engine.DuckDbEngine:
+    """An engine on a copy of the shared test data (the limit is the whole database's)."""
+    copy = tmp_path / naming.DUCKDB_FILE
+    shutil.copyfile(duck_dir / naming.DUCKDB_FILE, copy)
+    return duckdb_engine.DuckDbEngine(copy, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def engine(duck_dir: Path, tmp_path: Path) -> Iterator[duckdb_engine.DuckDbEngine]:
+    opened_engine = opened(duck_dir, tmp_path, memory_limit=WORKING, scan_memory_limit=SCAN)
+    yield opened_engine
+    opened_engine.close()
+
+
+def limits_seen(engine: duckdb_engine.DuckDbEngine, sql: str) -> set[object]:
+    query = lower.LoweredQuery(sql=sql, headers=("m",), header_in_sql=True, session_time_zone="UTC")
+    with engine.snapshot("acme") as snapshot:
+        return {row[0] for row in snapshot.fetch(query)}
+
+
+PLAIN = f'SELECT {SETTING} FROM "{SCHEMA}"."InvoiceItem"'
+PLAIN_DERIVED = f'SELECT m FROM (SELECT {SETTING}, "Id" FROM "{SCHEMA}"."Account") AS a'
+GROUPED = f'SELECT {SETTING} FROM "{SCHEMA}"."InvoiceItem" GROUP BY "AccountId"'
+JOINED = (
+    f'SELECT {SETTING} FROM "{SCHEMA}"."InvoiceItem" AS i '
+    f'JOIN "{SCHEMA}"."Account" AS a ON a."Id" = i."AccountId"'
+)
+SORTED = f'SELECT {SETTING} FROM "{SCHEMA}"."Account" ORDER BY "Name"'
+
+
+@pytest.mark.parametrize("sql", [PLAIN, PLAIN_DERIVED], ids=["plain", "derived"])
+def test_a_plain_statement_runs_under_the_scan_budget(
+    engine: duckdb_engine.DuckDbEngine, sql: str
+) -> None:
+    assert limits_seen(engine, sql) == {SCAN_SEEN}
+
+
+@pytest.mark.parametrize("sql", [GROUPED, JOINED, SORTED], ids=["grouped", "joined", "sorted"])
+def test_a_statement_that_builds_runs_under_the_working_budget_then_it_falls_back(
+    engine: duckdb_engine.DuckDbEngine, sql: str
+) -> None:
+    assert limits_seen(engine, sql) == {WORKING_SEEN}
+    assert limits_seen(engine, PLAIN) == {SCAN_SEEN}
+
+
+def test_a_bulk_write_runs_under_the_working_budget(engine: duckdb_engine.DuckDbEngine) -> None:
+    with engine.bulk_transaction() as cursor:
+        found = cursor.execute(f"SELECT {SETTING}").fetchall()
+    assert found == [(WORKING_SEEN,)]
+    assert limits_seen(engine, PLAIN) == {SCAN_SEEN}
+
+
+@pytest.mark.parametrize(
+    ("threads", "plain_seen"),
+    [(2, SCAN_SEEN), (4, WORKING_SEEN)],  # 100MB a thread; 400MB is over the working budget
+)
+def test_the_default_scan_budget_is_100mb_a_thread_and_never_over_the_working_one(
+    duck_dir: Path, tmp_path: Path, threads: int, plain_seen: str
+) -> None:
+    engine = opened(duck_dir, tmp_path, memory_limit=WORKING, threads=threads)
+    try:
+        assert limits_seen(engine, PLAIN) == {plain_seen}
+        assert limits_seen(engine, GROUPED) == {WORKING_SEEN}
+    finally:
+        engine.close()
