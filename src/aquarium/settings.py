@@ -97,19 +97,19 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="Scale of the demo tenant's data made on a first start."
     )
     # 384MB: on two threads a summary report's GROUP BY ran 2.5x slower in 160MB (the default
-    # before issue 15). In force only while a statement that builds runs (memory_gate.Budget).
+    # before issue 15), a plain CSV export 1.3x. Not in force while only paced scans run.
     duckdb_memory_limit: str = Field(
         default="384MB",
-        description="DuckDB's memory budget while a statement that joins, groups or sorts, or "
-        "a bulk write, runs, e.g. 384MB; empty = DuckDB's default.",
+        description="DuckDB's memory budget, e.g. 384MB; empty = DuckDB's default. While only "
+        "plain exports that a packager paces run, the scan budget is in force instead.",
     )
-    # A plain scan keeps the table's blocks in DuckDB's buffer pool up to the budget: more than
-    # it needs only caches (354 MiB of InvoiceItem's blocks in 384MB, 180 MiB in 200MB, as fast).
+    # A scan keeps the table's blocks in DuckDB's buffer pool up to the budget; an export that
+    # gzip (one thread) paces gains nothing from them (memory_gate.Budget).
     duckdb_scan_memory_limit: str = Field(
         default="",
-        description="DuckDB's memory budget while only plain statements run (one object's "
-        "rows, no join, grouping or sort), e.g. 200MB; empty = 100MB per DuckDB thread, and "
-        "never more than --duckdb-memory-limit.",
+        description="DuckDB's memory budget while only plain exports (one object's rows, no "
+        "join, grouping or sort) that a packager paces (gzip, zip, segments, PGP) run, e.g. "
+        "160MB; empty = 80MB per DuckDB thread, and never more than --duckdb-memory-limit.",
     )
     # The default, every core: an export at DuckDB's own speed, and a cancel stops it in about
     # 0.1 s (p95 through the server, docs/benchmarks.md); 1 keeps a core free for the API.

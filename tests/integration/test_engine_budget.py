@@ -1,7 +1,8 @@
-"""The DuckDB engine's two budgets (``memory_gate.Budget``) on a real database: a plain statement
-runs under the scan budget, one that joins, groups or sorts, and a bulk write, under the working
-budget, and the limit falls back once they end. Each statement reads the limit in force while it
-runs (``current_setting('memory_limit')`` in its own SELECT)."""
+"""The DuckDB engine's two budgets (``memory_gate.Budget``) on a real database: a plain export
+that a slower reader paces (a pipe into a packager) runs under the scan budget; an export that
+joins, groups or sorts, one that nothing paces, and a bulk write, under the working budget, and
+the limit falls back once they end. Each statement reads the limit in force while it runs
+(``current_setting('memory_limit')`` in its own SELECT), written to its CSV file."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aquarium.engines import duckdb_engine, naming
+from aquarium.engines import base, duckdb_engine, naming
 from aquarium.zoql import lower
 
 WORKING, SCAN = "384MB", "200MB"
@@ -34,10 +35,16 @@ def engine(duck_dir: Path, tmp_path: Path) -> Iterator[duckdb_engine.DuckDbEngin
     opened_engine.close()
 
 
-def limits_seen(engine: duckdb_engine.DuckDbEngine, sql: str) -> set[object]:
+def limits_seen(
+    engine: duckdb_engine.DuckDbEngine, sql: str, tmp_path: Path, *, paced: bool = True
+) -> set[str]:
+    """The limits the rows of ``sql`` saw, exported as a packager's pipe would be (``paced``)
+    or straight to a file."""
     query = lower.LoweredQuery(sql=sql, headers=("m",), header_in_sql=True, session_time_zone="UTC")
+    path = tmp_path / "rows.csv"
     with engine.snapshot("acme") as snapshot:
-        return {row[0] for row in snapshot.fetch(query)}
+        snapshot.copy_csv(query, path, base.CsvOptions(paced=paced))
+    return set(path.read_text().splitlines()[1:])
 
 
 PLAIN = f'SELECT {SETTING} FROM "{SCHEMA}"."InvoiceItem"'
@@ -51,37 +58,46 @@ SORTED = f'SELECT {SETTING} FROM "{SCHEMA}"."Account" ORDER BY "Name"'
 
 
 @pytest.mark.parametrize("sql", [PLAIN, PLAIN_DERIVED], ids=["plain", "derived"])
-def test_a_plain_statement_runs_under_the_scan_budget(
-    engine: duckdb_engine.DuckDbEngine, sql: str
+def test_a_paced_plain_export_runs_under_the_scan_budget(
+    engine: duckdb_engine.DuckDbEngine, sql: str, tmp_path: Path
 ) -> None:
-    assert limits_seen(engine, sql) == {SCAN_SEEN}
+    assert limits_seen(engine, sql, tmp_path) == {SCAN_SEEN}
+
+
+def test_a_plain_export_nothing_paces_runs_under_the_working_budget(
+    engine: duckdb_engine.DuckDbEngine, tmp_path: Path
+) -> None:
+    assert limits_seen(engine, PLAIN, tmp_path, paced=False) == {WORKING_SEEN}
+    assert limits_seen(engine, PLAIN, tmp_path) == {SCAN_SEEN}
 
 
 @pytest.mark.parametrize("sql", [GROUPED, JOINED, SORTED], ids=["grouped", "joined", "sorted"])
 def test_a_statement_that_builds_runs_under_the_working_budget_then_it_falls_back(
-    engine: duckdb_engine.DuckDbEngine, sql: str
+    engine: duckdb_engine.DuckDbEngine, sql: str, tmp_path: Path
 ) -> None:
-    assert limits_seen(engine, sql) == {WORKING_SEEN}
-    assert limits_seen(engine, PLAIN) == {SCAN_SEEN}
+    assert limits_seen(engine, sql, tmp_path) == {WORKING_SEEN}
+    assert limits_seen(engine, PLAIN, tmp_path) == {SCAN_SEEN}
 
 
-def test_a_bulk_write_runs_under_the_working_budget(engine: duckdb_engine.DuckDbEngine) -> None:
+def test_a_bulk_write_runs_under_the_working_budget(
+    engine: duckdb_engine.DuckDbEngine, tmp_path: Path
+) -> None:
     with engine.bulk_transaction() as cursor:
         found = cursor.execute(f"SELECT {SETTING}").fetchall()
     assert found == [(WORKING_SEEN,)]
-    assert limits_seen(engine, PLAIN) == {SCAN_SEEN}
+    assert limits_seen(engine, PLAIN, tmp_path) == {SCAN_SEEN}
 
 
 @pytest.mark.parametrize(
     ("threads", "plain_seen"),
-    [(2, SCAN_SEEN), (4, WORKING_SEEN)],  # 100MB a thread; 400MB is over the working budget
+    [(2, "152.5 MiB"), (5, WORKING_SEEN)],  # 80MB a thread; 400MB is over the working budget
 )
-def test_the_default_scan_budget_is_100mb_a_thread_and_never_over_the_working_one(
+def test_the_default_scan_budget_is_80mb_a_thread_and_never_over_the_working_one(
     duck_dir: Path, tmp_path: Path, threads: int, plain_seen: str
 ) -> None:
     engine = opened(duck_dir, tmp_path, memory_limit=WORKING, threads=threads)
     try:
-        assert limits_seen(engine, PLAIN) == {plain_seen}
-        assert limits_seen(engine, GROUPED) == {WORKING_SEEN}
+        assert limits_seen(engine, PLAIN, tmp_path) == {plain_seen}
+        assert limits_seen(engine, GROUPED, tmp_path) == {WORKING_SEEN}
     finally:
         engine.close()

@@ -85,6 +85,10 @@ class CsvOptions:
     :func:`null_problem` has no objection to."""
 
     null: str = ""
+    #: A slower reader paces the rows (a pipe into a gzip, zip, segment or PGP packager): the
+    #: engine need not run at full speed, so a plain statement keeps to its scan budget
+    #: (``memory_gate.Budget``).
+    paced: bool = False
 
 
 class RowFormat(enum.StrEnum):

@@ -41,10 +41,9 @@ from aquarium.zoql import formatting
 if TYPE_CHECKING:  # pyarrow (about 80 MiB of a server's RSS) loads only to load data
     import pyarrow as pa
 
-#: The scan budget (memory_gate.Budget) when none is given, per DuckDB thread: measured on two
-#: threads, a plain export of InvoiceItem ran as fast in 200MB as in 384MB, and 1.3x slower in
-#: 160MB.
-SCAN_BYTES_PER_THREAD = 100 * 10**6
+#: The scan budget (memory_gate.Budget) when none is given, per DuckDB thread: a paced export
+#: (gzip, segments) at 100 million rows then keeps the server under 500 MB (docs/benchmarks.md).
+SCAN_BYTES_PER_THREAD = 80 * 10**6
 
 __all__ = ["DuckDbEngine", "DuckDbSnapshot", "DuckDbStatements", "engine_errors", "write_errors"]
 log = observability.logger(__name__)
@@ -213,8 +212,9 @@ class DuckDbEngine:
 
     def _small(self) -> AbstractContextManager[None]:
         """Room for a small statement (a lookup, a row written): even these wait while a
-        statement that needs the whole budget runs (memory_gate.py)."""
-        return self._gate.admit(1, stopped=lambda: False)
+        statement that needs the whole budget runs (memory_gate.py); they leave the budget's
+        size alone."""
+        return self._gate.admit(1, stopped=lambda: False, working=False)
 
     def has_tenant(self, tenant: str) -> bool:
         """Whether the tenant's schema exists."""

@@ -72,6 +72,15 @@ class DuckDbStatements:
 UNBOUNDED = 1 << 30  # the capacity of a gate that holds nothing back
 
 
+def _paced_scan(sql: str, options: base.CsvOptions) -> bool:
+    """A plain statement (one table's rows, nothing built: ``ranged_copy.streams``) whose rows
+    a slower reader paces: the scan budget is enough for it. Any other statement runs under the
+    working budget: measured through the server, a plain CSV export at scale 50 ran at 0.94x
+    DuckDB's own COPY under 384MB, 0.80x under 200MB and 0.70x under 160MB, while a gzip export
+    runs at a third of DuckDB's speed whatever the budget."""
+    return options.paced and ranged_copy.streams(sql)
+
+
 def _count(rows: list[tuple[object, ...]]) -> int:
     """The row count a COPY answers."""
     return int(str(rows[0][0])) if rows else 0
@@ -118,21 +127,20 @@ class DuckDbSnapshot:
         statement: str,
         query: lower.LoweredQuery | int,
         *,
-        select: str | None,
+        working: bool,
         fresh: bool = True,
     ) -> list[tuple[object, ...]]:
         """The statement's rows, once the memory gate admits a statement as wide as ``query``
         (or that many columns). Fetched inside the error mapping: DuckDB may fail while it
         streams rows to Python (a value Python cannot hold), not only when it starts.
 
-        ``select``: the query the statement runs, whose shape decides the budget it runs in
-        (``memory_gate.Budget``); None for a statement that reads no table (a DESCRIBE).
+        ``working``: it runs under the budget's working size (``memory_gate.Budget``): all
+        but a DESCRIBE and a plain statement a slower reader paces (:func:`_paced_scan`).
         ``fresh=False`` continues a sequence of statements started with a fresh one: an
         interrupt between them stops the next one before it starts."""
         if fresh:
             self._stop_waiting = False
         columns = query if isinstance(query, int) else len(query.headers)
-        working = select is not None and not ranged_copy.streams(select)
         admitted = self._gate.admit(columns, stopped=lambda: self._stop_waiting, working=working)
         with admitted, engine_errors():
             return self.cursor.execute(statement).fetchall()
@@ -150,7 +158,8 @@ class DuckDbSnapshot:
             statement = (
                 f"COPY ({query.sql}) TO {sql_literal(str(path))} ({copy_options}, HEADER true)"
             )
-            return _count(self._run(statement, query, select=query.sql))
+            working = not _paced_scan(query.sql, options)
+            return _count(self._run(statement, query, working=working))
         ranged, cursors = found
         return self._run_ranged(ranged, cursors, path, copy_options, len(query.headers))
 
@@ -196,9 +205,7 @@ class DuckDbSnapshot:
             sql_literal,
             header=header,
         )
-        admitted = self._gate.admit(
-            columns * len(cursors), stopped=lambda: self._stop_waiting, working=False
-        )
+        admitted = self._gate.admit(columns * len(cursors), stopped=lambda: self._stop_waiting)
         with admitted, engine_errors():
             return export.run()
 
@@ -212,12 +219,12 @@ class DuckDbSnapshot:
     def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
         self._prepare(query)
         statement = f"COPY ({query.sql}) TO {sql_literal(str(path))} (FORMAT parquet)"
-        return _count(self._run(statement, query, select=query.sql))
+        return _count(self._run(statement, query, working=True))
 
     def copy_rows(self, sql: str, path: Path, layout: base.RowLayout) -> int:
         self._stop_waiting = False
         self._set_time_zone(layout.time_zone)
-        described = self._run(f"DESCRIBE {sql}", 1, select=None, fresh=False)
+        described = self._run(f"DESCRIBE {sql}", 1, working=False, fresh=False)
         labels = row_text.unique_labels([str(row[0]) for row in described])
         columns = [
             row_text.duckdb_column(label, str(row[1]))
@@ -246,11 +253,11 @@ class DuckDbSnapshot:
         select = row_text.duckdb_select(sql, columns, layout)
         header = ", HEADER true" if csv else ""
         statement = f"COPY ({select}) TO {sql_literal(str(path))} ({options}{header})"
-        return _count(self._run(statement, len(columns), select=sql, fresh=False))
+        return _count(self._run(statement, len(columns), working=True, fresh=False))
 
     def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
         self._prepare(query)
-        return self._run(query.sql, query, select=query.sql)
+        return self._run(query.sql, query, working=True)
 
     def guard_dataquery(self, sql: str) -> None:
         """Refuse a translated Data Query statement that could reach beyond the tenant's tables

@@ -21,6 +21,7 @@ moment: the packaged segments, one plain segment being packaged and one being wr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -252,7 +253,7 @@ def write_segments(
     try:
         _, written = piped.run(
             scratch,
-            lambda fifo: snapshot.copy_csv(query, fifo, csv),
+            lambda fifo: snapshot.copy_csv(query, fifo, dataclasses.replace(csv, paced=True)),
             cut_and_package,
             progress=progress,
             check=packager.check,

@@ -12,6 +12,7 @@ Segmented results (:mod:`segments`) package each segment with :func:`package`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import hashlib
 import stat
@@ -208,7 +209,7 @@ def write_result(
 
     rows, _ = piped.run(
         target.with_name(target.name + ".csv"),
-        lambda fifo: snapshot.copy_csv(query, fifo, csv),
+        lambda fifo: snapshot.copy_csv(query, fifo, dataclasses.replace(csv, paced=True)),
         pack,
         progress=progress,
     )
