@@ -115,9 +115,9 @@ class MemoryGate:
     ) -> Iterator[None]:
         """Hold room for a statement of ``columns`` output columns while it runs; ``stopped``
         says when to give up waiting (:class:`errors.QueryInterrupted`), looked at every
-        :data:`POLL_S` and on :meth:`wake`. ``working``: it builds something (a join, a
-        grouping, a sort) and runs under the budget's working size; ``False`` for a plain
-        statement, which streams its rows."""
+        :data:`POLL_S` and on :meth:`wake`. ``working``: it runs under the budget's working
+        size; ``False`` for one the scan size serves (a plain export a packager paces, a
+        lookup), which leaves the size as it is or lowers it when nothing holds it."""
         ticket = object()
         with self._changed:
             self._queue.append(ticket)
