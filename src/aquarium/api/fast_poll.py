@@ -1,9 +1,15 @@
-"""The polling hot path: ``GET .../batch-query/jobs/{id}`` answered without the framework.
+"""The polling hot paths: ``GET .../batch-query/jobs/{id}`` and ``GET /query/jobs/{id}``
+answered without the framework.
 
-Integrations poll a job until it finishes, often many at once, so this one request is served by
-a small ASGI handler that makes the same service call as the router (``AquaService.get_json``)
-and writes the cached document. Anything unusual (no or bad credentials, an unknown job, an
-error) falls through to the FastAPI route, which owns every answer but the plain success.
+Integrations poll a job until it finishes, often many at once, so these requests are served by
+a small ASGI handler that makes the same service call as the router (``AquaService.get_json``,
+``DataQueryService.get``) and writes the same document. Anything unusual (no or bad
+credentials, an unknown job, another user's job, an error) falls through to the FastAPI route,
+which owns every answer but the plain success.
+
+Measured (scale 50, 2 cores): a Data Query poll through the router cost the server 2.9 ms of
+CPU, and a client polling every 20 ms slowed the job's own DuckDB statement, which wants both
+cores, by about 15% (2.1-2.3 s with polls every 0.5 s, 2.3-2.9 s every 20 ms).
 """
 
 from __future__ import annotations
@@ -12,13 +18,16 @@ import gzip
 import re
 from collections.abc import Callable
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from aquarium.api import deps
+from aquarium.api import deps, middleware
 from aquarium.domain import errors
 
-JOB_PATH = re.compile(r"^/(?:v1|apps/api)/batch-query/jobs/([0-9a-f]{32})$")
-GZIP_MINIMUM_BYTES = 1000
+AQUA_JOB_PATH = re.compile(r"^/(?:v1|apps/api)/batch-query/jobs/([0-9a-f]{32})$")
+DATA_QUERY_JOB_PATH = re.compile(r"^/query/jobs/([^/]+)$")
+GZIP_MINIMUM_BYTES = middleware.GZIP_MINIMUM_BYTES  # as the routes' answers are gzipped
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -34,12 +43,7 @@ class FastJobPolling:
         self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
-            await self.app(scope, receive, send)
-            return
-        match = JOB_PATH.match(scope["path"])
-        services = self.services() if match else None
-        body = self._answer(scope, services, match.group(1)) if match and services else None
+        body = self._answer(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
         if body is None:
             await self.app(scope, receive, send)
             return
@@ -52,8 +56,13 @@ class FastJobPolling:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    @staticmethod
-    def _answer(scope: Scope, services: deps.AppServices, job_id: str) -> bytes | None:
+    def _answer(self, scope: Scope) -> bytes | None:
+        """The plain success's body, or None for the route to answer."""
+        aqua = AQUA_JOB_PATH.match(scope["path"])
+        data_query = None if aqua else DATA_QUERY_JOB_PATH.match(scope["path"])
+        services = self.services() if aqua or data_query else None
+        if services is None:
+            return None
         principal = services.authenticators().from_authorization(
             _header(scope, b"authorization"),
             _header(scope, b"apiaccesskeyid"),
@@ -63,6 +72,13 @@ class FastJobPolling:
         if principal is None:
             return None
         try:
-            return services.aqua.get_json(principal, job_id)
+            if aqua:
+                return services.aqua.get_json(principal, aqua.group(1))
+            if data_query is None or services.data_queries is None:
+                return None
+            base_url = str(Request(scope).base_url)
+            document = services.data_queries.get(principal, data_query.group(1), base_url)
         except errors.AquariumError:
             return None
+        # The route's own rendering (dataquery_routes._ok), byte for byte.
+        return bytes(JSONResponse({"data": document}).body)
