@@ -89,6 +89,7 @@ def open_stores(settings: Settings) -> Stores:
             settings.data_dir / naming.DUCKDB_FILE,
             memory_limit=settings.duckdb_memory_limit or None,
             scan_memory_limit=settings.duckdb_scan_memory_limit or None,
+            build_memory_limit=settings.duckdb_build_memory_limit or None,
             threads=settings.duckdb_threads or None,
             export_ranges=settings.duckdb_export_ranges,
         )

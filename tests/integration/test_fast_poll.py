@@ -9,7 +9,7 @@ import asyncio
 import time
 import urllib.parse
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -37,7 +37,7 @@ class Apps:
         kept = [
             entry
             for entry in self.routed.user_middleware
-            if entry.cls is not fast_poll.FastJobPolling
+            if cast(object, entry.cls) is not fast_poll.FastJobPolling
         ]
         assert len(kept) == len(self.routed.user_middleware) - 1
         self.routed.user_middleware = kept
@@ -81,7 +81,7 @@ def _wait(apps: Apps, path: str, status_of: str) -> dict[str, Any]:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         found: dict[str, Any] = _get(apps.fast, path, DEMO).json()
-        document = found.get("data", found)
+        document: dict[str, Any] = found.get("data", found)
         if document[status_of] in FINISHED:
             return document
         time.sleep(0.05)

@@ -168,23 +168,26 @@ class Limits:
         return True
 
 
-def budgeted() -> tuple[memory_gate.MemoryGate, Limits]:
+SCAN, WORKING, BUILDING = memory_gate.Need.SCAN, memory_gate.Need.WORKING, memory_gate.Need.BUILDING
+
+
+def budgeted(building: str = "") -> tuple[memory_gate.MemoryGate, Limits]:
     limits = Limits()
-    budget = memory_gate.Budget(limits.apply, scan="200MB", working="384MB")
+    budget = memory_gate.Budget(limits.apply, scan="200MB", working="384MB", building=building)
     return memory_gate.MemoryGate(CAPACITY, budget), limits
 
 
 def test_a_plain_statement_leaves_the_scan_budget_in_force() -> None:
     gate, limits = budgeted()
-    with gate.admit(10, stopped=never, working=False):
+    with gate.admit(10, stopped=never, need=SCAN):
         assert limits.set == []
     assert limits.set == []
 
 
-def test_the_working_budget_is_in_force_while_any_statement_that_builds_runs() -> None:
+def test_the_working_budget_is_in_force_while_any_statement_that_needs_it_runs() -> None:
     gate, limits = budgeted()
-    first = gate.admit(10, stopped=never, working=True)
-    second = gate.admit(10, stopped=never, working=True)
+    first = gate.admit(10, stopped=never, need=WORKING)
+    second = gate.admit(10, stopped=never, need=WORKING)
     with first:
         assert limits.set == ["384MB"]
         with second:
@@ -193,30 +196,70 @@ def test_the_working_budget_is_in_force_while_any_statement_that_builds_runs() -
     assert limits.set == ["384MB", "200MB"]
 
 
-def test_a_bulk_write_holds_the_working_budget_without_room() -> None:
+def test_without_a_building_size_a_statement_that_builds_gets_the_working_one() -> None:
     gate, limits = budgeted()
-    with gate.working():
+    with gate.admit(10, stopped=never, need=BUILDING):
         assert limits.set == ["384MB"]
-        with gate.admit(CAPACITY, stopped=never, working=False):  # its room is all there
+    assert limits.set == ["384MB", "200MB"]
+
+
+def test_the_largest_size_held_is_in_force_and_the_limit_steps_down_as_they_end() -> None:
+    gate, limits = budgeted(building="2GB")
+    working = gate.admit(10, stopped=never, need=WORKING)
+    building = gate.admit(10, stopped=never, need=BUILDING)
+    with working:
+        assert limits.set == ["384MB"]
+        with building:
+            assert limits.set == ["384MB", "2GB"]
+            with gate.admit(10, stopped=never, need=WORKING):
+                assert limits.set == ["384MB", "2GB"]  # never lowered under a builder
+        assert limits.set == ["384MB", "2GB", "384MB"]  # the plain one still runs
+    assert limits.set == ["384MB", "2GB", "384MB", "200MB"]
+
+
+def test_a_builder_alone_raises_straight_to_its_size_and_falls_back_to_the_scan_one() -> None:
+    gate, limits = budgeted(building="2GB")
+    with gate.admit(10, stopped=never, need=BUILDING):
+        assert limits.set == ["2GB"]
+        with gate.admit(10, stopped=never, need=SCAN):  # a lookup beside it
+            assert limits.set == ["2GB"]
+    assert limits.set == ["2GB", "200MB"]
+
+
+def test_a_bulk_write_holds_the_working_budget_without_room() -> None:
+    gate, limits = budgeted(building="2GB")
+    with gate.holding():
+        assert limits.set == ["384MB"]
+        with gate.admit(CAPACITY, stopped=never, need=SCAN):  # its room is all there
             pass
     assert limits.set == ["384MB", "200MB"]
 
 
 def test_a_lower_limit_that_cannot_be_set_is_set_by_the_next_plain_statement() -> None:
-    gate, limits = budgeted()
-    with gate.admit(10, stopped=never, working=True):
+    gate, limits = budgeted(building="2GB")
+    with gate.admit(10, stopped=never, need=BUILDING):
         limits.held_mb = 300  # a plain statement beside it holds more than the scan budget
-    assert limits.set == ["384MB"]  # still wide
-    with gate.admit(10, stopped=never, working=False):
-        assert limits.set == ["384MB"]  # 300 MB still held
+    assert limits.set == ["2GB", "384MB"]  # the next size up that could be set
+    with gate.admit(10, stopped=never, need=SCAN):
+        assert limits.set == ["2GB", "384MB"]  # 300 MB still held
     limits.held_mb = 0
-    with gate.admit(10, stopped=never, working=False):
-        assert limits.set == ["384MB", "200MB"]
+    with gate.admit(10, stopped=never, need=SCAN):
+        assert limits.set == ["2GB", "384MB", "200MB"]
+
+
+def test_a_limit_that_cannot_be_lowered_at_all_stays_until_it_can() -> None:
+    gate, limits = budgeted(building="2GB")
+    with gate.admit(10, stopped=never, need=BUILDING):
+        limits.held_mb = 500
+    assert limits.set == ["2GB"]
+    limits.held_mb = 0
+    with gate.admit(10, stopped=never, need=SCAN):
+        assert limits.set == ["2GB", "200MB"]
 
 
 def test_a_gate_without_a_budget_changes_no_limit() -> None:
     gate = memory_gate.MemoryGate(CAPACITY)
-    with gate.working(), gate.admit(10, stopped=never, working=True):
+    with gate.holding(), gate.admit(10, stopped=never, need=BUILDING):
         assert gate.budget is None
 
 

@@ -52,6 +52,12 @@ SAMPLES: dict[str, tuple[Any, str, str, list[str]]] = {
         '"256MB"',
         ["--duckdb-scan-memory-limit", "256MB"],
     ),
+    "duckdb_build_memory_limit": (
+        "4GB",
+        "4GB",
+        '"4GB"',
+        ["--duckdb-build-memory-limit", "4GB"],
+    ),
     "duckdb_threads": (4, "4", "4", ["--duckdb-threads", "4"]),
     "duckdb_export_ranges": (True, "true", "true", ["--duckdb-export-ranges"]),
     "notify_allowed_hosts": (
@@ -218,7 +224,9 @@ def test_a_missing_config_file_and_a_bad_environment_value_name_themselves(
     assert "AQUARIUM_WORKERS" in result.stderr and "'many'" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["duckdb_memory_limit", "duckdb_scan_memory_limit"])
+@pytest.mark.parametrize(
+    "name", ["duckdb_memory_limit", "duckdb_scan_memory_limit", "duckdb_build_memory_limit"]
+)
 @pytest.mark.parametrize("size", ["banana", "0MB", "12", "-5MB"])
 def test_a_memory_size_that_is_none_is_one_line_and_exit_2(name: str, size: str) -> None:
     """Refused at start with the setting's name, not by DuckDB's parser as a server fault."""

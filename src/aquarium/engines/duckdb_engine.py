@@ -84,6 +84,7 @@ class DuckDbEngine:
         threads: int | None = None,
         export_ranges: bool = False,
         scan_memory_limit: str | None = None,
+        build_memory_limit: str | None = None,
     ) -> None:
         self.path = path
         self._db = duckdb.connect(str(path), read_only=read_only)
@@ -103,9 +104,13 @@ class DuckDbEngine:
         found = self._db.execute("SELECT current_setting('memory_limit')").fetchone()
         working = memory_limit or (str(found[0]) if found else "")
         scan = scan_memory_limit or f"{SCAN_BYTES_PER_THREAD // 10**6 * threads_set}MB"
+        scan = min(scan, working, key=memory_gate.bytes_of)
+        building = max(build_memory_limit or working, working, key=memory_gate.bytes_of)
         budget = None
-        if memory_gate.bytes_of(scan) < memory_gate.bytes_of(working):
-            budget = memory_gate.Budget(self._set_memory_limit, scan=scan, working=working)
+        if memory_gate.bytes_of(scan) < memory_gate.bytes_of(building):
+            budget = memory_gate.Budget(
+                self._set_memory_limit, scan=scan, working=working, building=building
+            )
             self._set_memory_limit(scan)
         # Statements are admitted against the smaller budget: the one in force for the
         # plain ones, which are admitted without raising it.
@@ -214,7 +219,7 @@ class DuckDbEngine:
         """Room for a small statement (a lookup, a row written): even these wait while a
         statement that needs the whole budget runs (memory_gate.py); they leave the budget's
         size alone."""
-        return self._gate.admit(1, stopped=lambda: False, working=False)
+        return self._gate.admit(1, stopped=lambda: False, need=memory_gate.Need.SCAN)
 
     def has_tenant(self, tenant: str) -> bool:
         """Whether the tenant's schema exists."""
@@ -382,7 +387,7 @@ class DuckDbEngine:
         """
         cursor = self._db.cursor()
         try:
-            with self._gate.working():
+            with self._gate.holding():
                 cursor.execute("BEGIN TRANSACTION")
                 yield cursor
                 with self._write_gate.writing() if gated else contextlib.nullcontext():

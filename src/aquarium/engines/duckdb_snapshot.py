@@ -72,13 +72,16 @@ class DuckDbStatements:
 UNBOUNDED = 1 << 30  # the capacity of a gate that holds nothing back
 
 
-def _paced_scan(sql: str, options: base.CsvOptions) -> bool:
-    """A plain statement (one table's rows, nothing built: ``ranged_copy.streams``) whose rows
-    a slower reader paces: the scan budget is enough for it. Any other statement runs under the
-    working budget: measured through the server, a plain CSV export at scale 50 ran at 0.94x
-    DuckDB's own COPY under 384MB, 0.80x under 200MB and 0.70x under 160MB, while a gzip export
-    runs at a third of DuckDB's speed whatever the budget."""
-    return options.paced and ranged_copy.streams(sql)
+def _need(sql: str, *, paced: bool = False) -> memory_gate.Need:
+    """The budget ``sql`` runs under (``memory_gate.Budget``). A plain statement (one table's
+    rows, nothing built: ``ranged_copy.streams``) whose rows a slower reader paces (``paced``)
+    is served by the scan size; one DuckDB paces runs faster in the working size: measured
+    through the server, a plain CSV export at scale 50 ran at 0.94x DuckDB's own COPY under
+    384MB, 0.80x under 200MB and 0.70x under 160MB, while a gzip export runs at a third of
+    DuckDB's speed whatever the budget. Anything else builds a hash table or a sort."""
+    if not ranged_copy.streams(sql):
+        return memory_gate.Need.BUILDING
+    return memory_gate.Need.SCAN if paced else memory_gate.Need.WORKING
 
 
 def _count(rows: list[tuple[object, ...]]) -> int:
@@ -127,21 +130,20 @@ class DuckDbSnapshot:
         statement: str,
         query: lower.LoweredQuery | int,
         *,
-        working: bool,
+        need: memory_gate.Need,
         fresh: bool = True,
     ) -> list[tuple[object, ...]]:
         """The statement's rows, once the memory gate admits a statement as wide as ``query``
         (or that many columns). Fetched inside the error mapping: DuckDB may fail while it
         streams rows to Python (a value Python cannot hold), not only when it starts.
 
-        ``working``: it runs under the budget's working size (``memory_gate.Budget``): all
-        but a DESCRIBE and a plain statement a slower reader paces (:func:`_paced_scan`).
-        ``fresh=False`` continues a sequence of statements started with a fresh one: an
+        ``need``: the budget's size it runs under (:func:`_need`; a DESCRIBE needs the scan
+        size). ``fresh=False`` continues a sequence of statements started with a fresh one: an
         interrupt between them stops the next one before it starts."""
         if fresh:
             self._stop_waiting = False
         columns = query if isinstance(query, int) else len(query.headers)
-        admitted = self._gate.admit(columns, stopped=lambda: self._stop_waiting, working=working)
+        admitted = self._gate.admit(columns, stopped=lambda: self._stop_waiting, need=need)
         with admitted, engine_errors():
             return self.cursor.execute(statement).fetchall()
 
@@ -158,8 +160,8 @@ class DuckDbSnapshot:
             statement = (
                 f"COPY ({query.sql}) TO {sql_literal(str(path))} ({copy_options}, HEADER true)"
             )
-            working = not _paced_scan(query.sql, options)
-            return _count(self._run(statement, query, working=working))
+            need = _need(query.sql, paced=options.paced)
+            return _count(self._run(statement, query, need=need))
         ranged, cursors = found
         return self._run_ranged(ranged, cursors, path, copy_options, len(query.headers))
 
@@ -205,7 +207,11 @@ class DuckDbSnapshot:
             sql_literal,
             header=header,
         )
-        admitted = self._gate.admit(columns * len(cursors), stopped=lambda: self._stop_waiting)
+        admitted = self._gate.admit(
+            columns * len(cursors),
+            stopped=lambda: self._stop_waiting,
+            need=memory_gate.Need.WORKING,
+        )
         with admitted, engine_errors():
             return export.run()
 
@@ -219,12 +225,12 @@ class DuckDbSnapshot:
     def copy_parquet(self, query: lower.LoweredQuery, path: Path) -> int:
         self._prepare(query)
         statement = f"COPY ({query.sql}) TO {sql_literal(str(path))} (FORMAT parquet)"
-        return _count(self._run(statement, query, working=True))
+        return _count(self._run(statement, query, need=_need(query.sql)))
 
     def copy_rows(self, sql: str, path: Path, layout: base.RowLayout) -> int:
         self._stop_waiting = False
         self._set_time_zone(layout.time_zone)
-        described = self._run(f"DESCRIBE {sql}", 1, working=False, fresh=False)
+        described = self._run(f"DESCRIBE {sql}", 1, need=memory_gate.Need.SCAN, fresh=False)
         labels = row_text.unique_labels([str(row[0]) for row in described])
         columns = [
             row_text.duckdb_column(label, str(row[1]))
@@ -253,11 +259,11 @@ class DuckDbSnapshot:
         select = row_text.duckdb_select(sql, columns, layout)
         header = ", HEADER true" if csv else ""
         statement = f"COPY ({select}) TO {sql_literal(str(path))} ({options}{header})"
-        return _count(self._run(statement, len(columns), working=True, fresh=False))
+        return _count(self._run(statement, len(columns), need=_need(sql), fresh=False))
 
     def fetch(self, query: lower.LoweredQuery) -> list[tuple[object, ...]]:
         self._prepare(query)
-        return self._run(query.sql, query, working=True)
+        return self._run(query.sql, query, need=_need(query.sql))
 
     def guard_dataquery(self, sql: str) -> None:
         """Refuse a translated Data Query statement that could reach beyond the tenant's tables
