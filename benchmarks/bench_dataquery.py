@@ -28,7 +28,6 @@ import random
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,25 +38,27 @@ from aquarium import server as aquarium_server
 from aquarium.catalog import model, views
 from aquarium.dataquery import output, sql
 from aquarium.domain import ids
-from aquarium.engines import duckdb_engine, naming
+from aquarium.engines import duckdb_engine, memory_gate, naming, ranged_copy
 from aquarium.settings import Settings
 from aquarium.storage import local
 from aquarium.store import database, files_repo, tenants_repo
 from benchmarks import bench_aqua
+from benchmarks.dataquery_table import (
+    CANCEL_TRIALS,
+    EXPORT_QUERY,
+    GROUP_BY_QUERY,
+    MONTHLY_QUERY,
+    POLL_EVERY_S,
+    CancelResults,
+    GzipDownload,
+    JobTiming,
+    Measured,
+    report,
+    stamp,
+)
 from benchmarks.server_process import ServerProcess
 
 TENANT = "demo"
-EXPORT_QUERY = "select * from invoiceitem"
-GROUP_BY_QUERY = "select accountid, count(*), sum(chargeamount) from invoiceitem group by accountid"
-#: A reporting-shaped group by: billed amount per account, charge and month of service. The
-#: small one above takes ~65 ms in DuckDB, within reach of a job's fixed cost (~30-60 ms:
-#: POST, claim, publish, poll); this one does the work a report does.
-MONTHLY_QUERY = (
-    "select accountid, rateplanchargeid, date_trunc('month', servicestartdate) as month, "
-    "count(*) as items, sum(chargeamount) as amount, min(chargeamount) as low, "
-    "max(chargeamount) as high from invoiceitem "
-    "group by accountid, rateplanchargeid, date_trunc('month', servicestartdate)"
-)
 #: Room for every InvoiceItem row at any scale the generator takes (Zuora's default is 500,000).
 MAX_ROWS = 1_000_000_000
 #: Result files are kept an hour, not the default 3 days: each run leaves GBs of exports.
@@ -66,44 +67,11 @@ EXPORT_ROUNDS = 3
 EXPORT_REFERENCE_ROUNDS = 2  # before the server and again after it
 GROUP_BY_ROUNDS = 5
 GROUP_BY_REFERENCE_ROUNDS = 3  # before the server and again after it
-POLL_EVERY_S = 0.02  # seconds between GET job polls while timing a job
 TRIAL_POLL_S = 0.005  # seconds between polls waiting for in_progress in a cancel trial
-CANCEL_TRIALS = 20
 CANCEL_WINDOW_S = (0.2, 0.8)  # a cancel lands this long after in_progress is seen (at most)
 DOWNLOAD_CHUNK = 1 << 20
 GZIP_SAMPLE = 256 << 20  # bytes of the export's file downloaded with Accept-Encoding: gzip
 FINISHED = {"completed", "failed", "cancelled"}
-
-
-@dataclass
-class JobTiming:
-    """One job: seconds from the POST to ``completed`` (as polls saw it) and to the end of the
-    download, the server's ``processingTime``, its rows and the downloaded bytes; when each
-    status was first seen (seconds after the POST)."""
-
-    completed_s: float
-    downloaded_s: float
-    processing_ms: int
-    rows: int
-    size: int
-    seen: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def download_s(self) -> float:
-        return self.downloaded_s - self.completed_s
-
-    def phase(self, status: str) -> float | None:
-        """Seconds the job was seen in ``status``: until the next status seen."""
-        if status not in self.seen:
-            return None
-        later = [at for at in self.seen.values() if at > self.seen[status]]
-        return min(later, default=self.completed_s) - self.seen[status]
-
-
-@dataclass
-class CancelResults:
-    stopped: list[tuple[float, float]] = field(default_factory=list)  # (server s, round trip s)
-    missed: int = 0  # no statement to stop: not yet begun, or the job already completed
 
 
 def _prepare(data_dir: Path) -> tuple[model.Catalog, str]:
@@ -127,8 +95,10 @@ def _reference_copy(
 ) -> list[tuple[float, int]]:
     """DuckDB's own ``COPY (statement) TO csv``, ``rounds`` times: (seconds, rows) each.
 
-    ``same_settings``: under the server's DuckDB settings (threads, memory); else DuckDB's
-    defaults (every core). The file goes to the disk the server writes its results to.
+    ``same_settings``: under the server's DuckDB settings (threads, and the memory budget the
+    server runs ``statement`` under: the building one for a statement that builds a hash table
+    or a sort, ``memory_gate.Budget``); else DuckDB's defaults (every core). The file goes to the
+    disk the server writes its results to.
     """
     con = duckdb.connect(str(data_dir / naming.DUCKDB_FILE), read_only=True)
     try:
@@ -137,7 +107,10 @@ def _reference_copy(
         if same_settings:
             # The server's own DuckDB settings (aquarium.settings, duckdb_engine).
             settings = Settings()
-            con.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
+            limit = settings.duckdb_memory_limit
+            if not ranged_copy.streams(statement):
+                limit = max(settings.duckdb_build_memory_limit, limit, key=memory_gate.bytes_of)
+            con.execute(f"SET memory_limit = '{limit}'")
             if settings.duckdb_threads:
                 con.execute(f"SET threads = {settings.duckdb_threads}")
         con.execute(f"SET TimeZone = '{zone}'")
@@ -250,15 +223,6 @@ def _download(
     return size, answered
 
 
-@dataclass
-class GzipDownload:
-    """Part of an export's file downloaded with ``Accept-Encoding: gzip``."""
-
-    seconds: float
-    size: int  # bytes of the file received (decoded)
-    answered: str  # the Content-Encoding answered
-
-
 def _gzip_download(client: httpx.Client, files: httpx.Client, scratch: Path) -> GzipDownload:
     """One more export, the first GZIP_SAMPLE bytes of its file downloaded with
     ``Accept-Encoding: gzip``."""
@@ -292,9 +256,10 @@ def _timed_job(client: httpx.Client, files: httpx.Client, query: str, scratch: P
     target.unlink()
     if answered != "identity":
         raise RuntimeError(f"asked for the file as stored, got {answered}")
+    stamped = (stamp(job["updatedOn"]) - stamp(job["createdOn"])).total_seconds()
     return JobTiming(
         seen["completed"], downloaded, int(job["processingTime"]), int(job["outputRows"]),
-        size, seen,
+        size, seen, stamped,
     )  # fmt: skip
 
 
@@ -341,24 +306,6 @@ def _cancel_window(exports: list[JobTiming]) -> tuple[float, float]:
     return min(CANCEL_WINDOW_S[0], high / 2), high
 
 
-@dataclass
-class Measured:
-    exports: list[JobTiming]
-    export_refs: list[tuple[float, int]]
-    export_default: tuple[float, int]
-    groups: list[JobTiming]
-    group_refs: list[tuple[float, int]]
-    group_default: tuple[float, int]
-    monthly: list[JobTiming]
-    monthly_refs: list[tuple[float, int]]
-    monthly_default: tuple[float, int]
-    gzip_download: GzipDownload
-    in_process: tuple[float, float]
-    window: tuple[float, float]
-    cancels: CancelResults
-    peak_rss: float
-
-
 def run() -> str:
     data_dir = bench_aqua._data_dir()
     catalog, zone = _prepare(data_dir)
@@ -400,106 +347,4 @@ def run() -> str:
         statistics.median_low(monthly_default), gzip_download, in_process, window, cancels,
         peak_rss,
     )  # fmt: skip
-    return _report(measured)
-
-
-def _phases(jobs: list[JobTiming]) -> str:
-    """Median time per phase: accepted, in_progress (polls), the server's processingTime, the
-    download."""
-    parts = []
-    for status in ("accepted", "in_progress"):
-        seen = [s for s in (j.phase(status) for j in jobs) if s is not None]
-        if seen:
-            parts.append(f"{status} {statistics.median(seen) * 1000:,.0f} ms")
-    parts.append(f"processingTime {statistics.median(j.processing_ms for j in jobs):,.0f} ms")
-    parts.append(f"download {statistics.median(j.download_s for j in jobs) * 1000:,.0f} ms")
-    return ", ".join(parts)
-
-
-def _s(seconds: float) -> str:
-    """Seconds with three decimals under 10 s (the group by), two above (the export)."""
-    return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.2f} s"
-
-
-def _job_row(
-    what: str, jobs: list[JobTiming], refs: list[tuple[float, int]], default: tuple[float, int]
-) -> list[str]:
-    rows = {j.rows for j in jobs}
-    if rows != {n for _, n in refs} | {default[1]}:
-        raise RuntimeError(f"row counts differ: Data Query {rows}, DuckDB {refs} {default}")
-    ours = statistics.median(j.downloaded_s for j in jobs)
-    to_completed = statistics.median(j.completed_s for j in jobs)
-    ref = statistics.median(s for s, _ in refs)
-    count = jobs[0].rows
-    return [
-        f"| {what}, POST to completed and dataFile downloaded (median of {len(jobs)}) | "
-        f"{_s(ours)}, {count / ours:,.0f} rows/s ({_s(to_completed)} to completed; "
-        f"{jobs[0].size / 2**20:,.1f} MiB CSV) | DuckDB COPY same SQL to CSV, same settings "
-        f"(median of {len(refs)}): {_s(ref)}, {count / ref:,.0f} rows/s | "
-        f"{ref / ours:.2f}x (target >= 0.8); to completed only: {ref / to_completed:.2f}x |",
-        f"| the same | | DuckDB COPY with DuckDB's defaults (all cores): {_s(default[0])} | "
-        f"{default[0] / ours:.2f}x |",
-        f"| where the job's time goes (median, polls every {POLL_EVERY_S * 1000:.0f} ms) | "
-        f"{_phases(jobs)} | | |",
-    ]
-
-
-def _gzip_row(m: Measured) -> str:
-    g = m.gzip_download
-    mib = 2**20
-    stored_rate = statistics.median(j.size / j.download_s for j in m.exports) / mib
-    whole_s = m.exports[0].size / (g.size / g.seconds)
-    return (
-        f"| the export's dataFile with `Accept-Encoding: gzip` (httpx's and requests' default), "
-        f"first {g.size / mib:,.0f} MiB, one round | {g.size / mib / g.seconds:,.1f} MiB/s "
-        f"(`Content-Encoding: {g.answered}`; the whole file at that rate: {whole_s:,.0f} s) | "
-        f"the same file as stored (above): {stored_rate:,.1f} MiB/s | |"
-    )
-
-
-def _in_process_row(m: Measured) -> str:
-    copy_s, write_s = m.in_process
-    ref = statistics.median(s for s, _ in m.export_refs)
-    return (
-        "| the export's writer in process, no server (one round each) | the engine's COPY of "
-        f"the values rendered as Zuora writes them (`copy_rows`): {_s(copy_s)}; with the file "
-        f"hashed as it grows (`output.write_query`): {_s(write_s)} | DuckDB COPY same SQL "
-        f"(above): {_s(ref)} | {ref / copy_s:.2f}x, {ref / write_s:.2f}x |"
-    )
-
-
-def _report(m: Measured) -> str:
-    stopped = [c[0] * 1000 for c in m.cancels.stopped]
-    trips = [c[1] * 1000 for c in m.cancels.stopped]
-    pct = bench_aqua._percentile
-    return "\n".join(
-        [
-            f"### Data Query, scale {bench_aqua.SCALE:g} ({m.exports[0].rows:,} InvoiceItem rows)",
-            "",
-            "| measure | Aquarium | reference | ratio / target |",
-            "|---|---|---|---|",
-            *_job_row(f"export `{EXPORT_QUERY}`", m.exports, m.export_refs, m.export_default),
-            _gzip_row(m),
-            _in_process_row(m),
-            *_job_row(
-                f"`{GROUP_BY_QUERY}` ({m.groups[0].rows:,} rows)",
-                m.groups,
-                m.group_refs,
-                m.group_default,
-            ),
-            *_job_row(
-                f"`{MONTHLY_QUERY}` ({m.monthly[0].rows:,} rows)",
-                m.monthly,
-                m.monthly_refs,
-                m.monthly_default,
-            ),
-            f"| cancel during in_progress, DELETE to statement stopped ({CANCEL_TRIALS} trials, "
-            f"DELETE {m.window[0] * 1000:.0f}-{m.window[1] * 1000:.0f} ms into in_progress) | "
-            f"p50 {pct(stopped, 0.5):.1f} ms, p95 {pct(stopped, 0.95):.1f} ms, "
-            f"max {max(stopped):.1f} ms ({m.cancels.missed} more trials found no statement "
-            "to stop) | "
-            f"DELETE round trip p95 {pct(trips, 0.95):.1f} ms; every cancel answered cancelled | "
-            "target p95 <= 250 ms |",
-            f"| server peak RSS over the whole run | {m.peak_rss:,.0f} MiB | | |",
-        ]
-    )
+    return report(measured)
