@@ -2,7 +2,7 @@
 that a slower reader paces (a pipe into a packager) runs under the scan budget; a plain one that
 nothing paces and a bulk write under the working budget; an export, Parquet copy, fetch or Data
 Query statement that joins, groups or sorts under the building budget; the limit falls back
-once they end. Each statement reads the limit in force while it runs
+to the working budget once they end. Each statement reads the limit in force while it runs
 (``current_setting('memory_limit')`` in its own SELECT), written to its file or fetched."""
 
 from __future__ import annotations
@@ -149,3 +149,19 @@ def test_the_default_scan_budget_is_80mb_a_thread_and_never_over_the_working_one
         assert limits_seen(engine, GROUPED, tmp_path) == {WORKING_SEEN}  # no building size
     finally:
         engine.close()
+
+
+def _idle_limit(engine: duckdb_engine.DuckDbEngine) -> str:
+    found = engine._db.execute("SELECT current_setting('memory_limit')").fetchone()
+    return str(found[0]) if found else ""
+
+
+@pytest.mark.parametrize("sql", [PLAIN, GROUPED], ids=["paced plain", "grouped"])
+def test_while_nothing_runs_the_working_budget_is_in_force(
+    engine: duckdb_engine.DuckDbEngine, sql: str, tmp_path: Path
+) -> None:
+    """The blocks the last statements read stay cached for the next one, up to the working
+    size; only a paced scan or a builder moves the limit, while it runs."""
+    assert _idle_limit(engine) == WORKING_SEEN
+    limits_seen(engine, sql, tmp_path)
+    assert _idle_limit(engine) == WORKING_SEEN

@@ -177,74 +177,84 @@ def budgeted(building: str = "") -> tuple[memory_gate.MemoryGate, Limits]:
     return memory_gate.MemoryGate(CAPACITY, budget), limits
 
 
-def test_a_plain_statement_leaves_the_scan_budget_in_force() -> None:
-    gate, limits = budgeted()
-    with gate.admit(10, stopped=never, need=SCAN):
+def test_a_lookup_leaves_the_limit_as_it_is() -> None:
+    gate, limits = budgeted(building="2GB")
+    with gate.admit(10, stopped=never, need=None):
         assert limits.set == []
     assert limits.set == []
 
 
-def test_the_working_budget_is_in_force_while_any_statement_that_needs_it_runs() -> None:
+def test_the_working_size_stays_in_force_while_nothing_runs() -> None:
     gate, limits = budgeted()
     first = gate.admit(10, stopped=never, need=WORKING)
     second = gate.admit(10, stopped=never, need=WORKING)
-    with first:
-        assert limits.set == ["384MB"]
-        with second:
-            assert limits.set == ["384MB"]  # raised once for both
-        assert limits.set == ["384MB"]  # the first still runs
-    assert limits.set == ["384MB", "200MB"]
+    with first, second:
+        assert limits.set == []  # in force already
+    assert limits.set == []
+
+
+def test_the_scan_size_is_in_force_while_only_paced_scans_run() -> None:
+    gate, limits = budgeted(building="2GB")
+    with gate.admit(10, stopped=never, need=SCAN):
+        assert limits.set == ["200MB"]
+        with gate.admit(10, stopped=never, need=SCAN):
+            assert limits.set == ["200MB"]  # lowered once for both
+    assert limits.set == ["200MB", "384MB"]  # back to the working size: the cache serves
 
 
 def test_without_a_building_size_a_statement_that_builds_gets_the_working_one() -> None:
     gate, limits = budgeted()
-    with gate.admit(10, stopped=never, need=BUILDING):
-        assert limits.set == ["384MB"]
-    assert limits.set == ["384MB", "200MB"]
+    with gate.admit(10, stopped=never, need=SCAN):
+        with gate.admit(10, stopped=never, need=BUILDING):
+            assert limits.set == ["200MB", "384MB"]
+        assert limits.set == ["200MB", "384MB", "200MB"]
 
 
 def test_the_largest_size_held_is_in_force_and_the_limit_steps_down_as_they_end() -> None:
     gate, limits = budgeted(building="2GB")
+    paced = gate.admit(10, stopped=never, need=SCAN)
     working = gate.admit(10, stopped=never, need=WORKING)
     building = gate.admit(10, stopped=never, need=BUILDING)
-    with working:
-        assert limits.set == ["384MB"]
-        with building:
-            assert limits.set == ["384MB", "2GB"]
-            with gate.admit(10, stopped=never, need=WORKING):
-                assert limits.set == ["384MB", "2GB"]  # never lowered under a builder
-        assert limits.set == ["384MB", "2GB", "384MB"]  # the plain one still runs
-    assert limits.set == ["384MB", "2GB", "384MB", "200MB"]
+    with paced:
+        assert limits.set == ["200MB"]
+        with working:
+            assert limits.set == ["200MB", "384MB"]
+            with building:
+                assert limits.set == ["200MB", "384MB", "2GB"]
+                with gate.admit(10, stopped=never, need=WORKING):
+                    assert limits.set == ["200MB", "384MB", "2GB"]  # never under a builder
+            assert limits.set == ["200MB", "384MB", "2GB", "384MB"]  # the plain one still runs
+        assert limits.set == ["200MB", "384MB", "2GB", "384MB", "200MB"]  # the paced one runs
+    assert limits.set == ["200MB", "384MB", "2GB", "384MB", "200MB", "384MB"]
 
 
-def test_a_builder_alone_raises_straight_to_its_size_and_falls_back_to_the_scan_one() -> None:
+def test_a_builder_alone_raises_straight_to_its_size_and_falls_back_to_the_working_one() -> None:
     gate, limits = budgeted(building="2GB")
     with gate.admit(10, stopped=never, need=BUILDING):
         assert limits.set == ["2GB"]
-        with gate.admit(10, stopped=never, need=SCAN):  # a lookup beside it
+        with gate.admit(10, stopped=never, need=None):  # a lookup beside it
             assert limits.set == ["2GB"]
-    assert limits.set == ["2GB", "200MB"]
+    assert limits.set == ["2GB", "384MB"]
 
 
 def test_a_bulk_write_holds_the_working_budget_without_room() -> None:
     gate, limits = budgeted(building="2GB")
-    with gate.holding():
-        assert limits.set == ["384MB"]
-        with gate.admit(CAPACITY, stopped=never, need=SCAN):  # its room is all there
-            pass
-    assert limits.set == ["384MB", "200MB"]
+    with gate.admit(1, stopped=never, need=SCAN):
+        with gate.holding():
+            assert limits.set == ["200MB", "384MB"]
+            with gate.admit(CAPACITY - 1, stopped=never, need=None):  # its room is all there
+                pass
+        assert limits.set == ["200MB", "384MB", "200MB"]
 
 
-def test_a_lower_limit_that_cannot_be_set_is_set_by_the_next_plain_statement() -> None:
+def test_a_lower_limit_that_cannot_be_set_steps_up_and_is_set_when_the_next_one_comes() -> None:
     gate, limits = budgeted(building="2GB")
-    with gate.admit(10, stopped=never, need=BUILDING):
-        limits.held_mb = 300  # a plain statement beside it holds more than the scan budget
-    assert limits.set == ["2GB", "384MB"]  # the next size up that could be set
-    with gate.admit(10, stopped=never, need=SCAN):
-        assert limits.set == ["2GB", "384MB"]  # 300 MB still held
+    with gate.admit(10, stopped=never, need=SCAN), gate.admit(10, stopped=never, need=BUILDING):
+        limits.held_mb = 300  # the paced scan holds more than the scan size, for a moment
+    assert limits.set == ["200MB", "2GB", "384MB"]  # the next size up that could be set
     limits.held_mb = 0
     with gate.admit(10, stopped=never, need=SCAN):
-        assert limits.set == ["2GB", "384MB", "200MB"]
+        assert limits.set == ["200MB", "2GB", "384MB", "200MB"]
 
 
 def test_a_limit_that_cannot_be_lowered_at_all_stays_until_it_can() -> None:
@@ -253,8 +263,10 @@ def test_a_limit_that_cannot_be_lowered_at_all_stays_until_it_can() -> None:
         limits.held_mb = 500
     assert limits.set == ["2GB"]
     limits.held_mb = 0
-    with gate.admit(10, stopped=never, need=SCAN):
-        assert limits.set == ["2GB", "200MB"]
+    with gate.admit(10, stopped=never, need=None):
+        assert limits.set == ["2GB"]  # a lookup changes nothing
+    with gate.admit(10, stopped=never, need=WORKING):
+        assert limits.set == ["2GB", "384MB"]
 
 
 def test_a_gate_without_a_budget_changes_no_limit() -> None:

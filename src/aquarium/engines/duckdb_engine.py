@@ -108,10 +108,10 @@ class DuckDbEngine:
         building = max(build_memory_limit or working, working, key=memory_gate.bytes_of)
         budget = None
         if memory_gate.bytes_of(scan) < memory_gate.bytes_of(building):
+            # The working size, in force now, stays in force while nothing runs.
             budget = memory_gate.Budget(
                 self._set_memory_limit, scan=scan, working=working, building=building
             )
-            self._set_memory_limit(scan)
         # Statements are admitted against the smaller budget: the one in force for the
         # plain ones, which are admitted without raising it.
         self._gate = memory_gate.MemoryGate(
@@ -219,7 +219,7 @@ class DuckDbEngine:
         """Room for a small statement (a lookup, a row written): even these wait while a
         statement that needs the whole budget runs (memory_gate.py); they leave the budget's
         size alone."""
-        return self._gate.admit(1, stopped=lambda: False, need=memory_gate.Need.SCAN)
+        return self._gate.admit(1, stopped=lambda: False, need=None)
 
     def has_tenant(self, tenant: str) -> bool:
         """Whether the tenant's schema exists."""

@@ -130,15 +130,15 @@ class DuckDbSnapshot:
         statement: str,
         query: lower.LoweredQuery | int,
         *,
-        need: memory_gate.Need,
+        need: memory_gate.Need | None,
         fresh: bool = True,
     ) -> list[tuple[object, ...]]:
         """The statement's rows, once the memory gate admits a statement as wide as ``query``
         (or that many columns). Fetched inside the error mapping: DuckDB may fail while it
         streams rows to Python (a value Python cannot hold), not only when it starts.
 
-        ``need``: the budget's size it runs under (:func:`_need`; a DESCRIBE needs the scan
-        size). ``fresh=False`` continues a sequence of statements started with a fresh one: an
+        ``need``: the budget's size it runs under (:func:`_need`; None for a DESCRIBE, which
+        leaves it as it is). ``fresh=False`` continues a sequence of statements started with a fresh one: an
         interrupt between them stops the next one before it starts."""
         if fresh:
             self._stop_waiting = False
@@ -230,7 +230,7 @@ class DuckDbSnapshot:
     def copy_rows(self, sql: str, path: Path, layout: base.RowLayout) -> int:
         self._stop_waiting = False
         self._set_time_zone(layout.time_zone)
-        described = self._run(f"DESCRIBE {sql}", 1, need=memory_gate.Need.SCAN, fresh=False)
+        described = self._run(f"DESCRIBE {sql}", 1, need=None, fresh=False)
         labels = row_text.unique_labels([str(row[0]) for row in described])
         columns = [
             row_text.duckdb_column(label, str(row[1]))
