@@ -138,8 +138,8 @@ class DuckDbSnapshot:
         streams rows to Python (a value Python cannot hold), not only when it starts.
 
         ``need``: the budget's size it runs under (:func:`_need`; None for a DESCRIBE, which
-        leaves it as it is). ``fresh=False`` continues a sequence of statements started with a fresh one: an
-        interrupt between them stops the next one before it starts."""
+        leaves it as it is). ``fresh=False`` continues a sequence of statements started with a
+        fresh one: an interrupt between them stops the next one before it starts."""
         if fresh:
             self._stop_waiting = False
         columns = query if isinstance(query, int) else len(query.headers)
