@@ -244,8 +244,10 @@ def make_server(billing_file: Path, tmp_path: Path) -> Iterator[ServerFactory]:
                 with duckdb.connect(str(data_dir / naming.DUCKDB_FILE)) as con:
                     prepare(con)
         settings = Settings(data_dir=data_dir, workers=workers)
-        if memory_limit is not None:
-            settings = settings.model_copy(update={"duckdb_memory_limit": memory_limit})
+        if memory_limit is not None:  # one budget for every statement, those that build too
+            settings = settings.model_copy(
+                update={"duckdb_memory_limit": memory_limit, "duckdb_build_memory_limit": ""}
+            )
         srv = server.build(settings, clock)
         harness = Harness(data_dir, srv)
         built.append(harness)
