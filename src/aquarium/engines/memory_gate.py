@@ -15,7 +15,7 @@ Waiting is first come, first served, so a wide statement is not passed by narrow
 but one at the head of the queue waits at most :data:`HEAD_WAIT_S`, then goes in beside those
 running, so a statement running for hours cannot hold the engine up behind it.
 
-The budget itself moves between two sizes (:class:`Budget`). A scan keeps every block of the
+The budget itself moves between three sizes (:class:`Budget`). A scan keeps every block of the
 table it read in DuckDB's buffer pool up to the budget: a plain export of InvoiceItem held 354
 MiB of table blocks under a 384MB budget and 140 MiB under 160MB, and a server's RSS is that
 plus about 200 MiB. The blocks buy speed only where DuckDB sets the pace: through the server, a
@@ -32,7 +32,7 @@ default 2GB, Zuora's memory per Data Query. Under 384MB the monthly group-by of 
 scale 50 (3M groups) spilled 323 MiB to disk and took 2.3 s in DuckDB alone; in 1GB it spilled
 nothing (1.8 s), and through the server it completed in 2.0 s under 2GB against 2.5 s under
 384MB (docs/benchmarks.md). DuckDB frees what it built when the statement ends; the limit
-falls back to the largest size still held.
+falls back to the largest size still held, or to the working one.
 """
 
 from __future__ import annotations
