@@ -152,6 +152,15 @@ def _cancel_trial(client: httpx.Client, rng: random.Random) -> tuple[float, floa
     return None
 
 
+def phase_seconds(seen: dict[str, float], status: str, end: float) -> float | None:
+    """Seconds a job or run was seen in ``status`` (``seen``: when each status was first seen),
+    until the next status seen or ``end``; None when it was never seen in it."""
+    if status not in seen:
+        return None
+    later = [at for at in seen.values() if at > seen[status]]
+    return min(later, default=end) - seen[status]
+
+
 def _percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]  # nearest rank

@@ -67,10 +67,7 @@ class RunTiming:
 
     def phase(self, status: str) -> float | None:
         """Seconds the run was seen in ``status``: until the next status seen."""
-        if status not in self.seen:
-            return None
-        later = [at for at in self.seen.values() if at > self.seen[status]]
-        return min(later, default=self.seconds) - self.seen[status]
+        return bench_aqua.phase_seconds(self.seen, status, self.seconds)
 
 
 @dataclass

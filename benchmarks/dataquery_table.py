@@ -53,10 +53,7 @@ class JobTiming:
 
     def phase(self, status: str) -> float | None:
         """Seconds the job was seen in ``status``: until the next status seen."""
-        if status not in self.seen:
-            return None
-        later = [at for at in self.seen.values() if at > self.seen[status]]
-        return min(later, default=self.completed_s) - self.seen[status]
+        return bench_aqua.phase_seconds(self.seen, status, self.completed_s)
 
 
 @dataclass

@@ -90,10 +90,8 @@ class Budget:
     def __init__(
         self, apply: Callable[[str], bool], *, scan: str, working: str, building: str = ""
     ) -> None:
-        self.scan = scan
-        self.working = working
-        self.building = building or working
-        self._sizes = {Need.SCAN: scan, Need.WORKING: working, Need.BUILDING: self.building}
+        self.scan = scan  # the gate's capacity is taken from it
+        self._sizes = {Need.SCAN: scan, Need.WORKING: working, Need.BUILDING: building or working}
         self._apply = apply
         self._lock = threading.Lock()
         self._holders = dict.fromkeys(Need, 0)
