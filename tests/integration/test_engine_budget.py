@@ -152,6 +152,7 @@ def test_the_default_scan_budget_is_80mb_a_thread_and_never_over_the_working_one
 
 
 def _idle_limit(engine: duckdb_engine.DuckDbEngine) -> str:
+    assert engine._gate.rested(timeout=10)  # an ended statement's lowering is the budget's work
     found = engine._db.execute("SELECT current_setting('memory_limit')").fetchone()
     return str(found[0]) if found else ""
 

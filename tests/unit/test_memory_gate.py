@@ -269,6 +269,72 @@ def test_a_limit_that_cannot_be_lowered_at_all_stays_until_it_can() -> None:
         assert limits.set == ["2GB", "384MB"]
 
 
+class SlowLimits(Limits):
+    """Limits whose lowering waits for ``go`` (DuckDB evicting blocks), in whichever thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = threading.Event()
+        self.lowering = threading.Event()
+        self.lowering_in: list[str] = []
+
+    def apply(self, limit: str) -> bool:
+        if self.set and memory_gate.bytes_of(limit) < memory_gate.bytes_of(self.set[-1]):
+            self.lowering_in.append(threading.current_thread().name)
+            self.lowering.set()
+            assert self.go.wait(WAIT_S)
+        return super().apply(limit)
+
+
+def lowering_later() -> tuple[memory_gate.MemoryGate, SlowLimits]:
+    limits = SlowLimits()
+    budget = memory_gate.Budget(
+        limits.apply, scan="200MB", working="384MB", building="2GB", lower_later=True
+    )
+    return memory_gate.MemoryGate(CAPACITY, budget), limits
+
+
+def test_an_ended_builder_leaves_the_lowering_to_the_budgets_thread() -> None:
+    gate, limits = lowering_later()
+    try:
+        with gate.admit(10, stopped=never, need=BUILDING):
+            assert limits.set == ["2GB"]
+        # Back here with the lowering begun elsewhere and not done: nothing waited for it.
+        assert limits.lowering.wait(WAIT_S)
+        assert limits.set == ["2GB"]
+        limits.go.set()
+        assert gate.rested(timeout=WAIT_S)
+        assert limits.set == ["2GB", "384MB"]
+        assert limits.lowering_in == ["aquarium-memory-limit"]
+    finally:
+        gate.close()
+
+
+def test_a_statement_that_starts_settles_a_lowering_still_waiting_first() -> None:
+    gate, limits = lowering_later()
+    limits.go.set()
+    gate.close()  # no thread: a lowering can only be settled by the next statement
+    with gate.admit(10, stopped=never, need=BUILDING):
+        pass
+    assert limits.set == ["2GB", "384MB"]  # closed: lowered on the ending statement's thread
+    assert gate.rested(timeout=0)
+
+
+def test_the_next_statement_finds_the_size_it_needs_whatever_the_thread_did() -> None:
+    gate, limits = lowering_later()
+    limits.go.set()
+    try:
+        for _ in range(20):  # the thread and the next statement race for the lowering
+            with gate.admit(10, stopped=never, need=BUILDING):
+                assert limits.set[-1] == "2GB"
+            with gate.admit(10, stopped=never, need=SCAN):
+                assert limits.set[-1] == "200MB"
+        assert gate.rested(timeout=WAIT_S)
+        assert limits.set[-1] == "384MB"
+    finally:
+        gate.close()
+
+
 def test_a_gate_without_a_budget_changes_no_limit() -> None:
     gate = memory_gate.MemoryGate(CAPACITY)
     with gate.holding(), gate.admit(10, stopped=never, need=BUILDING):

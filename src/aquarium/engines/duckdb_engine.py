@@ -110,7 +110,11 @@ class DuckDbEngine:
         if memory_gate.bytes_of(scan) < memory_gate.bytes_of(building):
             # The working size, in force now, stays in force while nothing runs.
             budget = memory_gate.Budget(
-                self._set_memory_limit, scan=scan, working=working, building=building
+                self._set_memory_limit,
+                scan=scan,
+                working=working,
+                building=building,
+                lower_later=True,  # a job goes on while DuckDB evicts down to the lower limit
             )
         # Statements are admitted against the smaller budget: the one in force for the
         # plain ones, which are admitted without raising it.
@@ -406,6 +410,7 @@ class DuckDbEngine:
         ``close()`` then refuses ("connection is busy"): losing that race must not turn a clean
         stop into an error.
         """
+        self._gate.close()
         try:
             self._db.close()
         except duckdb.Error as exc:
