@@ -186,9 +186,14 @@ class InProcessRunner:
                 run.hasten(by.total_seconds())
 
     def wake(self, run_id: str | None = None) -> None:
+        """Look for work now: one idle worker for a new run (``run_id``; the others raced it
+        for the claim and slowed it down), every worker otherwise."""
         with self._wake:
             self._wakes += 1
-            self._wake.notify_all()
+            if run_id is None:
+                self._wake.notify_all()
+            else:
+                self._wake.notify()
 
     def cancel(self, job_id: str) -> None:
         with self._running_lock:
