@@ -1,11 +1,12 @@
 """The polling hot paths (``api/fast_poll.py``) answer exactly what the routes answer: the same
 server's app is asked twice, once as built and once with the fast path taken out, for AQuA and
-Data Query jobs in each state a poll meets, and for the requests the fast path leaves to the
-routes (no credentials, an unknown job, another user's job)."""
+Data Query jobs and report runs in each state a poll meets, and for the requests the fast path
+leaves to the routes (no credentials, an unknown job, another user's job, entity headers)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from aquarium.store import logins_repo
 DEMO = {"apiAccessKeyId": "demo", "apiSecretAccessKey": "demo"}
 CLERK = {"apiAccessKeyId": "clerk", "apiSecretAccessKey": "clerk-password"}
 WAIT_S = 30.0
-FINISHED = {"completed", "failed", "cancelled"}
+FINISHED = {"completed", "failed", "cancelled", "COMPLETED", "ERROR", "CANCELLED", "INVALID"}
 #: Headers that may differ between two answers a moment apart.
 VOLATILE = {"date", "zuora-request-id", "zuora-track-id", "x-request-id"}
 
@@ -81,7 +82,7 @@ def _wait(apps: Apps, path: str, status_of: str) -> dict[str, Any]:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         found: dict[str, Any] = _get(apps.fast, path, DEMO).json()
-        document: dict[str, Any] = found.get("data", found)
+        document: dict[str, Any] = found.get("data", found.get("response", found))
         if document[status_of] in FINISHED:
             return document
         time.sleep(0.05)
@@ -185,3 +186,71 @@ def test_an_aqua_job_reads_the_same(apps: Apps) -> None:
     fast, routed = apps.both(path, DEMO)
     _same(fast, routed)
     assert fast.json()["status"] == "completed"
+
+
+def _report(apps: Apps, definition: dict[str, Any]) -> str:
+    body = {"name": "polled", "dsName": "InvoiceItem", "definition": json.dumps(definition)}
+    report: dict[str, Any] = _post(apps.fast, "/api/rest/v1/reports", body)["response"]
+    return str(report["id"])
+
+
+SUMMARY = {
+    "rowFields": [{"id": "Account.Currency"}],
+    "valFields": [{"id": "InvoiceItem.ChargeAmount", "aggregation": "SUM"}],
+}
+
+
+DETAIL = {"selectedFields": [{"id": "InvoiceItem.ChargeAmount"}]}
+
+
+@pytest.mark.parametrize("prefix", ["/api/rest/v1", "/reporting/api/rest/v1"])
+@pytest.mark.parametrize(
+    ("definition", "view"), [(SUMMARY, "Summary"), (DETAIL, "Detail")], ids=["summary", "detail"]
+)
+def test_a_report_run_reads_the_same(
+    apps: Apps, prefix: str, definition: dict[str, Any], view: str
+) -> None:
+    report_id = _report(apps, definition)
+    run = _post(apps.fast, f"{prefix}/reports/{report_id}/reportrun?viewType={view}", {})
+    path = f"{prefix}/reportruns/{run['response']['reportRunId']}"
+    assert _wait(apps, path, "status")["status"] == "COMPLETED"
+    for headers in (DEMO, {**DEMO, "Accept-Encoding": "gzip"}):
+        fast, routed = apps.both(path, headers)
+        _same(fast, routed)
+        assert fast.headers["content-type"] == "application/json;charset=UTF-8"
+        assert fast.json()["response"]["reportType"] == view
+
+
+@pytest.mark.parametrize(
+    ("run_id", "headers", "status"),
+    [
+        ("known", {}, 401),
+        ("known", CLERK, 200),  # another user of the tenant reads it, as through the route
+        ("known", {**DEMO, "entityId": "e1", "entityName": "E"}, 400),  # the route says why
+        ("0" * 32, DEMO, 404),
+        ("not-an-id", DEMO, 404),
+    ],
+)
+def test_what_the_fast_path_leaves_to_the_report_run_route(
+    apps: Apps, run_id: str, headers: dict[str, str], status: int
+) -> None:
+    if run_id == "known":
+        report_id = _report(apps, SUMMARY)
+        run = _post(apps.fast, f"/api/rest/v1/reports/{report_id}/reportrun?viewType=Summary", {})
+        run_id = run["response"]["reportRunId"]
+    fast, routed = apps.both(f"/api/rest/v1/reportruns/{run_id}", headers)
+    assert fast.status_code == status
+    _same_but_error_ids(fast, routed)
+
+
+def _same_but_error_ids(fast: httpx.Response, routed: httpx.Response) -> None:
+    """As :func:`_same`, but a Reporting refusal carries a fresh ``errorId`` each time."""
+    assert fast.status_code == routed.status_code
+    assert _headers(fast) == _headers(routed)
+    documents = [answer.json() for answer in (fast, routed)]
+    for document in documents:
+        if isinstance(document.get("response"), str) and "errorId" in document["response"]:
+            inner = json.loads(document["response"])
+            inner.pop("errorId")
+            document["response"] = inner
+    assert documents[0] == documents[1]
