@@ -35,7 +35,7 @@ from sqlglot import exp
 from sqlglot.optimizer import qualify
 
 from aquarium.catalog import model
-from aquarium.dataquery import errors, naming, portable
+from aquarium.dataquery import errors, naming, portable, trino_types
 from aquarium.engines import naming as engine_naming
 
 Dialect = Literal["duckdb", "postgres"]
@@ -301,6 +301,7 @@ def rewrite(
     tree = naming.lower_identifiers(tree.copy())
     naming.name_unnamed_columns(tree)
     with_deleted = any(column.name == DELETED for column in tree.find_all(exp.Column))
+    trino_types.keep_dates(tree, catalog, is_cte=cte_reference)
     for table in list(tree.find_all(exp.Table)):
         if cte_reference(table):
             continue
