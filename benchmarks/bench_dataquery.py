@@ -47,6 +47,7 @@ from aquarium.store import database, files_repo, tenants_repo
 from benchmarks import bench_aqua
 from benchmarks.dataquery_table import (
     CANCEL_TRIALS,
+    CLIENT_POLL_S,
     EXPORT_QUERY,
     GROUP_BY_QUERY,
     MONTHLY_QUERY,
@@ -141,6 +142,7 @@ def _in_process(data_dir: Path, statement: str, zone: str) -> tuple[float, float
         read_only=True,
         memory_limit=settings.duckdb_memory_limit or None,
         threads=settings.duckdb_threads or None,
+        build_memory_limit=settings.duckdb_build_memory_limit or None,
     )
     spec = output.OutputSpec(output.OutputFormat.CSV, time_zone=zone)
     try:
@@ -240,8 +242,15 @@ def _gzip_download(client: httpx.Client, files: httpx.Client, scratch: Path) -> 
     return GzipDownload(seconds, size, answered)
 
 
-def _timed_job(client: httpx.Client, files: httpx.Client, query: str, scratch: Path) -> JobTiming:
-    """Submit ``query``, poll it to ``completed``, download its file: the timings."""
+def _timed_job(
+    client: httpx.Client,
+    files: httpx.Client,
+    query: str,
+    scratch: Path,
+    poll_s: float = POLL_EVERY_S,
+) -> JobTiming:
+    """Submit ``query``, poll it every ``poll_s`` to ``completed``, download its file: the
+    timings."""
     start = time.perf_counter()
     job_id = _submit(client, query)
     seen: dict[str, float] = {}
@@ -250,7 +259,7 @@ def _timed_job(client: httpx.Client, files: httpx.Client, query: str, scratch: P
         seen.setdefault(job["queryStatus"], time.perf_counter() - start)
         if job["queryStatus"] in FINISHED:
             break
-        time.sleep(POLL_EVERY_S)
+        time.sleep(poll_s)
     if job["queryStatus"] != "completed":
         raise RuntimeError(f"job ended {job['queryStatus']}: {job}")
     target = scratch / f"{job_id}.csv"
@@ -316,14 +325,17 @@ def _alternated(
     statement: str,
     twin: Twin,
     work: Path,
+    *,
+    rounds: int = GROUP_BY_ROUNDS,
+    poll_s: float = POLL_EVERY_S,
 ) -> tuple[list[JobTiming], list[tuple[float, int]]]:
-    """``query`` as a job, then DuckDB's own COPY of ``statement`` with its defaults on the
-    twin (``benchmarks/twin.py``), GROUP_BY_ROUNDS times."""
+    """``query`` as a job polled every ``poll_s``, then DuckDB's own COPY of ``statement`` with
+    its defaults on the twin (``benchmarks/twin.py``), ``rounds`` times."""
     jobs: list[JobTiming] = []
     refs: list[tuple[float, int]] = []
     twin.copy(statement)  # DuckDB's first run reads the file; the server has read it already
-    for _ in range(GROUP_BY_ROUNDS):
-        jobs.append(_timed_job(client, files, query, work))
+    for _ in range(rounds):
+        jobs.append(_timed_job(client, files, query, work, poll_s))
         refs.append(twin.copy(statement))
     return jobs, refs
 
@@ -353,6 +365,9 @@ def run() -> str:
             monthly, monthly_default = _alternated(
                 client, files, MONTHLY_QUERY, monthly_sql, twin, work
             )
+            paced, paced_default = _alternated(
+                client, files, MONTHLY_QUERY, monthly_sql, twin, work, poll_s=CLIENT_POLL_S
+            )
             window = _cancel_window(exports)
             rng = random.Random(13)
             cancels = CancelResults()
@@ -369,7 +384,7 @@ def run() -> str:
     measured = Measured(
         exports, export_refs, export_default, groups, group_refs,
         statistics.median_low(group_default), monthly, monthly_refs,
-        statistics.median_low(monthly_default), gzip_download, in_process, window, cancels,
-        peak_rss,
+        statistics.median_low(monthly_default), paced, statistics.median_low(paced_default),
+        gzip_download, in_process, window, cancels, peak_rss,
     )  # fmt: skip
     return report(measured)
