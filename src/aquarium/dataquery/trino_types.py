@@ -23,8 +23,6 @@ from aquarium.catalog import model
 from aquarium.dataquery import naming
 
 TRUNCATIONS = (exp.TimestampTrunc, exp.DateTrunc)
-
-
 CteReference = Callable[[exp.Table], bool]
 
 
@@ -48,9 +46,9 @@ def _is_date(value: exp.Expr, at: exp.Expr, catalog: model.Catalog, is_cte: CteR
     if value.table:
         obj = sources.get(value.table.lower())
         return obj is not None and _field_type(obj, value.name) is model.FieldType.DATE
-    types = [_field_type(obj, value.name) for obj in sources.values()]
-    found = [found for found in types if found is not None]
-    return bool(found) and all(found is model.FieldType.DATE for found in found)
+    typed = [_field_type(obj, value.name) for obj in sources.values()]
+    known = [field_type for field_type in typed if field_type is not None]
+    return bool(known) and all(field_type is model.FieldType.DATE for field_type in known)
 
 
 def _sources(
