@@ -45,9 +45,7 @@ SUMMARY_DEFINITION = {
 RUN_ROUNDS = 15
 REFERENCE_ROUNDS = 3  # before the server and again after it
 POLL_EVERY_S = 0.02  # seconds between GET run polls while timing a run
-#: A client's pace: polls every 20 ms on two cores take CPU from the run they watch, which
-#: DuckDB's reference beside it does not share. Judged by the runs' own stamps.
-CLIENT_POLL_S = 1.0
+CLIENT_POLL_S = bench_aqua.CLIENT_POLL_S
 CLIENT_ROUNDS = 7
 TRIAL_POLL_S = 0.005  # seconds between polls waiting for QUERYDATA in a cancel trial
 CANCEL_TRIALS = 20

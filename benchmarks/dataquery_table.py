@@ -21,9 +21,7 @@ MONTHLY_QUERY = (
     "group by accountid, rateplanchargeid, date_trunc('month', servicestartdate)"
 )
 POLL_EVERY_S = 0.02  # seconds between GET job polls while timing a job
-#: A client's pace: polls every 20 ms on two cores take CPU from the job they watch, which
-#: DuckDB's reference beside it does not share. Judged by the jobs' own stamps.
-CLIENT_POLL_S = 1.0
+CLIENT_POLL_S = bench_aqua.CLIENT_POLL_S
 CANCEL_TRIALS = 20
 #: Issue 15: a Data Query aggregate within this factor of DuckDB running the same SQL (defaults).
 AGGREGATE_TARGET = 1.25

@@ -310,10 +310,10 @@ def test_an_ended_builder_leaves_the_lowering_to_the_budgets_thread() -> None:
         gate.close()
 
 
-def test_a_statement_that_starts_settles_a_lowering_still_waiting_first() -> None:
+def test_once_closed_the_ending_statement_lowers_the_limit_itself() -> None:
     gate, limits = lowering_later()
     limits.go.set()
-    gate.close()  # no thread: a lowering can only be settled by the next statement
+    gate.close()  # no thread any more: nothing is handed over
     with gate.admit(10, stopped=never, need=BUILDING):
         pass
     assert limits.set == ["2GB", "384MB"]  # closed: lowered on the ending statement's thread
